@@ -1,0 +1,13 @@
+# Sourced by run.sh and test.sh: make .venv and install the package with the given extras.
+# Re-runs are cheap: pip skips what is already installed.
+set -euo pipefail
+extras="${1:-}"
+if [ ! -x .venv/bin/python ]; then
+  py=python3
+  for cand in python3.13 python3.12 python3.11 python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then py=$cand; break; fi
+  done
+  "$py" -m venv .venv
+fi
+# torch is pinned in the dev extra; pip takes 2.13.0 (CPU build) and never a CUDA build.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"

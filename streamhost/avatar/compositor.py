@@ -1,0 +1,234 @@
+"""Full video frames: a cached studio background with the rendered head tile blended in, as I420.
+
+The background (gradient, product panel, "AI-generated" label) is drawn with Pillow and converted
+to I420 once per product change. Per frame only the tile is converted and alpha-blended, straight
+in YUV, so the cost does not depend on the canvas size beyond one copy.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# BT.601 limited range (what libx264 / yuv420p and swscale assume with no colour tags):
+# rows Y, U, V; columns R, G, B (in 0..1) and the offset that multiplies alpha.
+_YUV = np.array(
+    [
+        [65.481, 128.553, 24.966, 16.0],
+        [-37.797, -74.203, 112.0, 128.0],
+        [112.0, -93.786, -18.214, 128.0],
+    ],
+    dtype=np.float32,
+)
+
+_UV4 = _YUV[1:] * 0.25  # chroma rows applied to a 2x2 *sum*
+
+DEFAULT_TILE_XY = (200, 660)
+
+
+@dataclass(frozen=True, slots=True)
+class _Background:
+    i420: np.ndarray  # (H*3//2, W) uint8
+    rgb: np.ndarray  # (H, W, 3) uint8, kept for previews and tests
+
+
+def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H*3//2, W) uint8 I420 in PyAV's yuv420p ndarray layout."""
+    h, w, _ = rgb.shape
+    if h % 4 or w % 2:
+        raise ValueError(f"I420 needs height % 4 == 0 and even width, got {w}x{h}")
+    f = rgb.astype(np.float32) * (1.0 / 255.0)
+    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
+    y = f @ _YUV[0, :3] + 16.0
+    out[:h] = np.rint(y).clip(0, 255).astype(np.uint8)
+    # Chroma from the 2x2 mean of RGB (linear, so the same as averaging per-pixel U/V).
+    f2 = f.reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
+    for i, row in ((1, h), (2, h + h // 4)):
+        c = f2 @ _YUV[i, :3] + 128.0
+        out[row : row + h // 4] = np.rint(c).clip(0, 255).astype(np.uint8).reshape(h // 4, w)
+    return out
+
+
+def _u_plane(i420: np.ndarray, h: int, w: int) -> np.ndarray:
+    return i420[h : h + h // 4].reshape(h // 2, w // 2)
+
+
+def _v_plane(i420: np.ndarray, h: int, w: int) -> np.ndarray:
+    return i420[h + h // 4 : h + h // 2].reshape(h // 2, w // 2)
+
+
+_FONT_FILES = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    # Prefer DejaVu where installed: Pillow's built-in font has no glyphs for e.g. the euro sign
+    # or CJK; the built-in one is the everywhere-available fallback.
+    for name in _FONT_FILES:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: fixed-size bitmap font, still readable
+        return ImageFont.load_default()
+
+
+class Compositor:
+    """Head tile (premultiplied RGBA float) in, full I420 frame out.
+
+    ``compose(rgba)`` takes (4, h, w) float32 in [0, 1] with colour premultiplied by alpha (the
+    puppet model's output; pass ``premultiplied=False`` for straight alpha) and returns a new
+    (height*3//2, width) uint8 I420 array laid out like PyAV's
+    ``VideoFrame.from_ndarray(arr, format="yuv420p")``. ``set_product`` may be called from another
+    thread; a frame uses either the old or the new background, never a mix.
+    """
+
+    def __init__(
+        self,
+        width: int = 720,
+        height: int = 1280,
+        tile_xy: tuple[int, int] = DEFAULT_TILE_XY,
+        title: str = "LIVE SHOP",
+    ) -> None:
+        if width % 2 or height % 4:
+            raise ValueError(
+                f"canvas must have even width and height % 4 == 0, got {width}x{height}"
+            )
+        if tile_xy[0] % 2 or tile_xy[1] % 2:
+            raise ValueError(f"tile_xy must be even (chroma is 2x2 subsampled), got {tile_xy}")
+        self.width = width
+        self.height = height
+        self.tile_xy = tile_xy
+        self.title = title
+        self._lock = threading.Lock()
+        self._tile_cache: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+        self._bg = self._render_background("", "", [])
+
+    # -- background -------------------------------------------------------------------------
+    def set_product(self, name: str, price_text: str, features: list[str]) -> None:
+        """Redraw the product panel (name, price with currency, up to 3 feature lines)."""
+        bg = self._render_background(name, price_text, features[:3])
+        with self._lock:
+            self._bg = bg
+            self._tile_cache = {}
+
+    @property
+    def background_rgb(self) -> np.ndarray:
+        """The current background as (height, width, 3) uint8 RGB."""
+        return self._bg.rgb
+
+    @property
+    def panel_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the product panel on the canvas."""
+        w, h = self.width, self.height
+        return (24, int(h * 0.765), w - 24, h - 36)
+
+    @property
+    def label_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the "AI-generated" label on the canvas."""
+        return (self.width - 214, 36, self.width - 24, 80)
+
+    def _render_background(self, name: str, price: str, features: list[str]) -> _Background:
+        w, h = self.width, self.height
+        # Studio backdrop: a warm vertical gradient with a soft light behind the host.
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        t = yy / (h - 1)
+        top = np.array([255, 226, 214], np.float32)
+        bottom = np.array([150, 170, 220], np.float32)
+        img = top * (1 - t[..., None]) + bottom * t[..., None]
+        cx, cy = self.tile_xy[0] + 160, self.tile_xy[1] + 100
+        glow = np.exp(-(((xx - cx) / 300.0) ** 2 + ((yy - cy) / 360.0) ** 2))
+        img = img + (255.0 - img) * (0.45 * glow[..., None])
+        im = Image.fromarray(img.clip(0, 255).astype(np.uint8), "RGB")
+        d = ImageDraw.Draw(im)
+
+        # Header: LIVE badge, show title, AI disclosure label (must stay readable).
+        d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=(226, 40, 60))
+        d.text((74, 58), "LIVE", font=_font(24), fill=(255, 255, 255), anchor="mm")
+        d.text((140, 58), self.title, font=_font(26), fill=(60, 40, 70), anchor="lm")
+        lx0, ly0, lx1, ly1 = self.label_box
+        d.rounded_rectangle((lx0, ly0, lx1, ly1), radius=12, fill=(20, 20, 30))
+        d.text(
+            ((lx0 + lx1) // 2, (ly0 + ly1) // 2),
+            "AI-generated",
+            font=_font(22),
+            fill=(255, 255, 255),
+            anchor="mm",
+        )
+
+        # Product panel: doubles as the host's desk (the tile's lower edge meets it).
+        px0, py0, px1, py1 = self.panel_box
+        d.rounded_rectangle((px0 + 4, py0 + 6, px1 + 4, py1 + 6), radius=28, fill=(90, 90, 130))
+        d.rounded_rectangle((px0, py0, px1, py1), radius=28, fill=(255, 255, 255))
+        d.rounded_rectangle((px0, py0, px1, py0 + 14), radius=7, fill=(255, 120, 90))
+        if name:
+            d.text((px0 + 32, py0 + 32), name, font=_font(36), fill=(30, 30, 50))
+        if price:
+            d.text((px0 + 32, py0 + 80), price, font=_font(46), fill=(226, 60, 40))
+        for i, feat in enumerate(features):
+            y = py0 + 142 + i * 36
+            d.ellipse((px0 + 34, y + 8, px0 + 48, y + 22), fill=(255, 120, 90))
+            d.text((px0 + 62, y), feat, font=_font(26), fill=(70, 70, 90))
+        rgb = np.asarray(im, dtype=np.uint8).copy()
+        return _Background(i420=rgb_to_i420(rgb), rgb=rgb)
+
+    # -- per frame ----------------------------------------------------------------------------
+    def _tile_bg(self, bg: _Background, th: int, tw: int) -> tuple[np.ndarray, ...]:
+        """Background under the tile as float planes (Y, U, V), cached per tile size."""
+        key = (th, tw)
+        with self._lock:
+            cached = self._tile_cache.get(key)
+            if cached is not None and cached[0] is bg:
+                return cached[1:]
+        x, y = self.tile_xy
+        H, W = self.height, self.width
+        if x + tw > W or y + th > H:
+            raise ValueError(f"tile {tw}x{th} at {self.tile_xy} does not fit the {W}x{H} canvas")
+        ys = bg.i420[y : y + th, x : x + tw].astype(np.float32)
+        us = _u_plane(bg.i420, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2]
+        vs = _v_plane(bg.i420, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2]
+        planes = (ys, us.astype(np.float32), vs.astype(np.float32))
+        with self._lock:
+            self._tile_cache[key] = (bg, *planes)
+        return planes
+
+    def compose(self, rgba: np.ndarray, premultiplied: bool = True) -> np.ndarray:
+        """Blend the (4, h, w) float tile over the background; returns a new I420 uint8 array."""
+        if rgba.ndim != 3 or rgba.shape[0] != 4 or rgba.shape[1] % 2 or rgba.shape[2] % 2:
+            raise ValueError(f"compose expects (4, h, w) with even h, w; got {rgba.shape}")
+        bg = self._bg
+        _, th, tw = rgba.shape
+        bg_y, bg_u, bg_v = self._tile_bg(bg, th, tw)
+        tile = np.asarray(rgba, dtype=np.float32)
+        if not premultiplied:
+            tile = np.concatenate([tile[:3] * tile[3:4], tile[3:4]])
+        a = tile[3]
+        flat = tile.reshape(4, -1)
+
+        # Y at full resolution: out = bg * (1 - a) + (K . rgb_premul + 16 a).
+        y_fg = (_YUV[0] @ flat).reshape(th, tw)
+        y_out = bg_y - bg_y * a
+        y_out += y_fg
+        y_out += 0.5
+        # Chroma from the 2x2 mean of the premultiplied tile (alpha averaged the same way).
+        # (strided adds beat .mean over axes (2, 4), which numpy reduces slowly)
+        t2 = tile[:, 0::2, 0::2] + tile[:, 1::2, 0::2]
+        t2 += tile[:, 0::2, 1::2]
+        t2 += tile[:, 1::2, 1::2]
+        uv = (_UV4 @ t2.reshape(4, -1)).reshape(2, th // 2, tw // 2)
+        inv_a2 = 1.0 - 0.25 * t2[3]
+        uv[0] += bg_u * inv_a2
+        uv[1] += bg_v * inv_a2
+        uv += 0.5
+
+        out = bg.i420.copy()
+        x, y = self.tile_xy
+        H, W = self.height, self.width
+        out[y : y + th, x : x + tw] = y_out.astype(np.uint8)
+        _u_plane(out, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2] = uv[0].astype(np.uint8)
+        _v_plane(out, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2] = uv[1].astype(np.uint8)
+        return out

@@ -1,0 +1,104 @@
+"""The AV loop: one tick per video frame, paced by the media clock.
+
+Each tick pulls one frame of audio from the speech player, asks the face driver for that
+instant's parameters, renders and composites the picture off the event loop, and hands the
+resulting AVFrame to the outputs. Audio and picture leave together, so sync holds by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clock import Clock
+from .frames import AVFrame
+from .player import SpeechPlayer
+
+log = logging.getLogger("streamhost.avloop")
+
+
+@dataclass
+class LoopStats:
+    frames: int = 0
+    late_frames: int = 0  # ticks that started more than one frame period after their time
+    max_lateness_ms: float = 0.0
+    render_ms: list[float] = field(default_factory=list)  # recent per-frame render+compose ms
+
+
+class AVLoop:
+    """Speech player + picture function in; AVFrames out to ``sink`` (awaited: back-pressure).
+
+    ``picture(t)`` returns the I420 frame for media time t (called in a worker thread).
+    ``on_tick()`` runs on the loop before each frame (the director's low-buffer check).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        fps: int,
+        player: SpeechPlayer,
+        picture: Callable[[float], np.ndarray],
+        sink: Callable[[AVFrame], Awaitable[None]],
+        on_tick: Callable[[], None] | None = None,
+        on_started: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.fps = fps
+        self.player = player
+        self.picture = picture
+        self.sink = sink
+        self.on_tick = on_tick
+        self.on_started = on_started
+        self.stats = LoopStats()
+        self._idle_picture: np.ndarray | None = None
+        self.index = 0
+
+    async def run(
+        self, duration_s: float | None = None, stop: Callable[[], bool] | None = None
+    ) -> None:
+        period = 1.0 / self.fps
+        end_index = None if duration_s is None else int(round(duration_s * self.fps))
+        while (end_index is None or self.index < end_index) and not (stop and stop()):
+            t = self.index * period
+            if self.clock.virtual:
+                await self.clock.wait_idle()
+                self.clock.advance_to(t)
+            else:
+                await self.clock.sleep_until(t)
+                late = self.clock.now() - t
+                if late > period:
+                    self.stats.late_frames += 1
+                self.stats.max_lateness_ms = max(self.stats.max_lateness_ms, late * 1000)
+            if self.on_tick is not None:
+                self.on_tick()
+            audio, started = self.player.pull(t)
+            video = await self._render(t)
+            frame = AVFrame(self.index, t, video, audio, started)
+            if started and self.on_started is not None:
+                for tid in started:
+                    self.on_started(tid, t)
+            await self.sink(frame)
+            self.stats.frames += 1
+            self.index += 1
+
+    async def _render(self, t: float) -> np.ndarray:
+        t0 = time.perf_counter()
+        try:
+            video = await asyncio.to_thread(self.picture, t)
+            self._idle_picture = video
+        except Exception as exc:  # noqa: BLE001 - a failing renderer degrades, never goes black
+            log.error("render failed at t=%.3f: %s; repeating the last picture", t, exc)
+            if self._idle_picture is None:
+                raise
+            video = self._idle_picture.copy()
+        ms = (time.perf_counter() - t0) * 1000
+        r = self.stats.render_ms
+        r.append(ms)
+        if len(r) > 250:
+            del r[:125]
+        return video

@@ -1,0 +1,89 @@
+"""Parse chat ingest messages (the built-in `/chat` WebSocket / POST) into ChatEvents.
+
+Bytes or text in, a ChatEvent or a ``ChatRejected`` naming the problem out. The full triage and
+moderation stage (dedupe, rate limits, blocklists) builds on this.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from ..frames import ChatEvent
+
+KINDS = ("comment", "gift", "like", "follow", "join", "share", "purchase")
+MAX_FRAME_BYTES = 16 * 1024
+MAX_USER_CHARS = 64
+
+
+class ChatRejected(ValueError):
+    """A chat message that cannot be accepted; ``code`` is a stable machine-readable reason."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def _clean(text: str) -> str:
+    # Control and format characters (zero-width, bidi overrides) carry no meaning for the host
+    # and are a common way to smuggle text past filters.
+    return "".join(
+        c for c in text if unicodedata.category(c) not in ("Cc", "Cf") or c == " "
+    ).strip()
+
+
+def parse_chat(
+    data: bytes | str | dict[str, Any], max_chars: int, received_at: float, platform: str = "ws"
+) -> ChatEvent:
+    """One JSON object ``{"user": NAME, "text": TEXT, ["kind": ..., "user_id": ...]}``."""
+    if isinstance(data, bytes | bytearray):
+        if len(data) > MAX_FRAME_BYTES:
+            raise ChatRejected(
+                "too_large", f"message is {len(data)} bytes; the limit is {MAX_FRAME_BYTES}"
+            )
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ChatRejected(
+                "bad_utf8", f"message is not valid UTF-8 ({e.reason} at byte {e.start})"
+            ) from None
+    if isinstance(data, str):
+        if len(data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+            raise ChatRejected("too_large", f"message is over {MAX_FRAME_BYTES} bytes")
+        try:
+            obj = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise ChatRejected(
+                "bad_json", f"message is not JSON: {e.msg} at position {e.pos}"
+            ) from None
+    else:
+        obj = data
+    if not isinstance(obj, dict):
+        raise ChatRejected("bad_shape", f"message must be a JSON object, got {type(obj).__name__}")
+    user, text, kind = obj.get("user"), obj.get("text", ""), obj.get("kind", "comment")
+    if not isinstance(user, str) or not _clean(user):
+        raise ChatRejected("bad_user", 'field "user" must be a non-empty string')
+    if not isinstance(text, str):
+        raise ChatRejected("bad_text", 'field "text" must be a string')
+    if kind not in KINDS:
+        raise ChatRejected(
+            "bad_kind", f'field "kind" = {kind!r}: must be one of {", ".join(KINDS)}'
+        )
+    text = _clean(text)
+    if kind == "comment" and not text:
+        raise ChatRejected("empty", 'field "text" is empty')
+    if len(text) > max_chars:
+        raise ChatRejected(
+            "too_long", f'field "text" has {len(text)} characters; the limit is {max_chars}'
+        )
+    user_id = obj.get("user_id", "")
+    return ChatEvent(
+        user=_clean(user)[:MAX_USER_CHARS],
+        text=text,
+        platform=platform,
+        kind=kind,
+        user_id=str(user_id) if isinstance(user_id, str | int) else "",
+        received_at=received_at,
+        raw=obj,
+    )

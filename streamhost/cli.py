@@ -1,0 +1,225 @@
+"""Command line: ``streamhost run | check | transcript``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from .config import Config, ConfigError, load_config
+
+log = logging.getLogger("streamhost")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise argparse.ArgumentTypeError(
+            f"--http {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8080"
+        )
+    return host.strip("[]"), int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _load(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        print(f"streamhost: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def check_assets(cfg: Config) -> list[str]:
+    """Problems with the files a config names (catalog, avatar pack, output paths)."""
+    from .avatar.pack import PackError, load_pack
+    from .avatar.runner import OnnxRenderer
+    from .talk.catalog import CatalogError, load_catalog
+
+    problems: list[str] = []
+    try:
+        load_catalog(cfg.talk.catalog)
+    except (CatalogError, OSError) as e:
+        problems.append(f"talk.catalog = {cfg.talk.catalog!r}: {e}")
+    try:
+        pack = load_pack(cfg.avatar.pack)
+        OnnxRenderer(pack.model, providers=["CPUExecutionProvider"], threads=1)
+    except (PackError, ValueError, OSError) as e:
+        problems.append(f"avatar.pack = {cfg.avatar.pack!r}: {e}")
+    if cfg.output.record:
+        parent = Path(cfg.output.record).parent
+        if parent.exists() and not os.access(parent, os.W_OK):
+            problems.append(
+                f"output.record = {cfg.output.record!r}: folder {str(parent)!r} is not writable"
+            )
+        if not cfg.output.record.lower().endswith(".mp4"):
+            problems.append(f"output.record = {cfg.output.record!r}: must end in .mp4")
+    return problems
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        for p in e.problems:
+            print(f"{e.source}: {p}", file=sys.stderr)
+        return 2
+    problems = check_assets(cfg)
+    for p in problems:
+        print(f"{cfg.source}: {p}", file=sys.stderr)
+    if problems:
+        return 2
+    print(
+        f"{cfg.source}: ok (stream {cfg.stream.name!r}, {cfg.stream.width}x{cfg.stream.height} "
+        f"@ {cfg.stream.fps} fps, language {cfg.stream.language})"
+    )
+    return 0
+
+
+async def _serve(cfg: Config, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .control.http import build_app
+    from .engine import Engine
+
+    token = os.environ.get("STREAMHOST_CONTROL_TOKEN") or cfg.control.token or None
+    if token is None and not _is_loopback(cfg.http.host):
+        print(
+            f"streamhost: http.host = {cfg.http.host!r} is not loopback; set control.token or "
+            "STREAMHOST_CONTROL_TOKEN before exposing the control socket",
+            file=sys.stderr,
+        )
+        return 2
+    engine = Engine(cfg, virtual_clock=args.virtual_clock, token=token)
+    runner = web.AppRunner(build_app(engine), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
+    try:
+        await site.start()
+    except OSError as e:
+        print(f"streamhost: cannot listen on {cfg.http.host}:{cfg.http.port}: {e}", file=sys.stderr)
+        await runner.cleanup()
+        return 2
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(
+        f"streamhost: stream {cfg.stream.name!r} on air — viewer http://{cfg.http.host}:{port}/",
+        flush=True,
+    )
+    if token is None:
+        print(f"streamhost: control token (shown once): {engine.token}", flush=True)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, engine.request_stop)
+    try:
+        await engine.run(args.duration)
+    finally:
+        await runner.cleanup()
+    print(
+        f"streamhost: stopped cleanly after {engine.primary.loop.stats.frames} frames", flush=True
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = _load(args.config)
+    overrides: dict[str, dict] = {}
+    if args.record:
+        overrides.setdefault("output", {})["record"] = str(Path(args.record).resolve())
+    if args.rtmp:
+        overrides.setdefault("output", {})["rtmp"] = list(args.rtmp)
+    if args.http:
+        host, port = args.http
+        overrides["http"] = {"host": host, "port": port}
+    if overrides:
+        try:
+            cfg = cfg.with_overrides(**overrides)
+        except ConfigError as e:
+            print(f"streamhost: {e}", file=sys.stderr)
+            return 2
+    problems = check_assets(cfg)
+    if problems:
+        for p in problems:
+            print(f"streamhost: {p}", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(cfg, args))
+
+
+def _parse_since(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--since {text!r}: expected unix seconds or ISO time"
+        ) from None
+
+
+def cmd_transcript(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    cfg = _load(args.config)
+    data = Path(cfg.store.data_dir)
+    names = [args.stream] if args.stream else sorted(p.stem for p in data.glob("*.sqlite"))
+    if not names:
+        print(f"streamhost: no streams in {data}", file=sys.stderr)
+        return 2
+    for name in names:
+        if not (data / f"{name}.sqlite").is_file():
+            print(f"streamhost: no store for stream {name!r} in {data}", file=sys.stderr)
+            return 2
+        store = Store(data, name)
+        for line in store.transcript(args.since):
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(line.wall_time))
+            state = "" if line.aired_at is not None else " (not aired)"
+            print(
+                f"{when} [{name}] {line.source:<8} {line.product_id or '-':<10} {line.text}{state}"
+            )
+        store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="streamhost", description="Real-time AI livestream host engine"
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run the stream(s) of a config")
+    run.add_argument("--config")
+    run.add_argument("--duration", type=float, help="stop cleanly after this many seconds")
+    run.add_argument("--record", help="also record to this MP4 file")
+    run.add_argument("--rtmp", action="append", help="push to this RTMP URL (repeatable)")
+    run.add_argument("--http", type=_host_port, help="HOST:PORT for the HTTP server")
+    run.add_argument("--virtual-clock", action="store_true", help="render as fast as possible")
+    chk = sub.add_parser("check", help="validate a config and the assets it names")
+    chk.add_argument("--config")
+    tr = sub.add_parser("transcript", help="print what was said, from the store")
+    tr.add_argument("--config")
+    tr.add_argument("--stream")
+    tr.add_argument("--since", type=_parse_since)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("STREAMHOST_LOG", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

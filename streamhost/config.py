@@ -1,0 +1,250 @@
+"""Typed configuration loaded from TOML.
+
+TOML file (or dict) in, a frozen `Config` out. Every problem is collected and reported at once
+as ``ConfigError``; each line names the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
+LANGUAGES = ("en", "de", "it", "zh")
+
+
+class ConfigError(ValueError):
+    """All problems found in one config; ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: list[str], source: str = "config") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+
+
+Check = Callable[[Any], bool]
+
+
+def _spec(default: Any, check: Check, allowed: str, path: bool = False) -> Any:
+    return field(default=default, metadata={"check": check, "allowed": allowed, "path": path})
+
+
+def _int_in(lo: int, hi: int) -> Check:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def _num_in(lo: float, hi: float) -> Check:
+    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def _str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _nonempty(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def _rtmp_list(v: Any) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(u, str) and urlparse(u).scheme in ("rtmp", "rtmps") and urlparse(u).netloc
+        for u in v
+    )
+
+
+def _providers(v: Any) -> bool:
+    known = {"TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"}
+    return isinstance(v, list) and len(v) > 0 and all(p in known for p in v)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    name: str = _spec(
+        "default",
+        lambda v: _nonempty(v) and v.replace("-", "").replace("_", "").isalnum(),
+        "a name of letters, digits, - and _",
+    )
+    width: int = _spec(
+        720, lambda v: _int_in(64, 3840)(v) and v % 16 == 0, "an integer 64..3840, multiple of 16"
+    )
+    height: int = _spec(
+        1280, lambda v: _int_in(64, 3840)(v) and v % 16 == 0, "an integer 64..3840, multiple of 16"
+    )
+    fps: int = _spec(25, lambda v: v in (20, 24, 25, 30, 50, 60), "one of 20, 24, 25, 30, 50, 60")
+    sample_rate: int = _spec(
+        48000, lambda v: v in (16000, 24000, 44100, 48000), "one of 16000, 24000, 44100, 48000"
+    )
+    language: str = _spec("en", lambda v: v in LANGUAGES, "one of " + ", ".join(LANGUAGES))
+
+
+@dataclass(frozen=True)
+class TalkConfig:
+    catalog: str = _spec(
+        "../assets/catalog/demo.json", _nonempty, "a path to a catalog JSON file", path=True
+    )
+    generator: str = _spec("template", lambda v: v in ("template",), "one of template")
+    seed: int = _spec(0, _int_in(0, 2**31 - 1), "an integer >= 0")
+    lead_s: float = _spec(0.4, _num_in(0.05, 5.0), "a number of seconds 0.05..5")
+    sentence_gap_s: float = _spec(0.18, _num_in(0.0, 3.0), "a number of seconds 0..3")
+    segment_pause_s: float = _spec(1.5, _num_in(0.0, 60.0), "a number of seconds 0..60")
+    max_question_age_s: float = _spec(20.0, _num_in(0.5, 3600.0), "a number of seconds 0.5..3600")
+    max_chat_chars: int = _spec(500, _int_in(1, 10000), "an integer 1..10000")
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    engine: str = _spec("espeak", lambda v: v in ("espeak",), "one of espeak")
+    rate_wpm: int = _spec(165, _int_in(80, 450), "an integer 80..450 (words per minute)")
+
+
+@dataclass(frozen=True)
+class AvatarConfig:
+    pack: str = _spec(
+        "../assets/avatar/default", _nonempty, "a path to an avatar pack folder", path=True
+    )
+    providers: list = _spec(
+        ("CPUExecutionProvider",),
+        _providers,
+        "a non-empty list of TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider",
+    )
+    threads: int = _spec(1, _int_in(1, 64), "an integer 1..64")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    video_bitrate_kbps: int = _spec(2500, _int_in(100, 50000), "an integer 100..50000")
+    audio_bitrate_kbps: int = _spec(128, _int_in(32, 512), "an integer 32..512")
+    rtmp: list = _spec((), _rtmp_list, "a list of rtmp:// or rtmps:// URLs")
+    record: str = _spec("", _str, "an MP4 path, or empty for no recording", path=True)
+    webrtc: bool = _spec(True, lambda v: isinstance(v, bool), "true or false")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = _spec("127.0.0.1", _nonempty, "an interface address such as 127.0.0.1")
+    port: int = _spec(8080, _int_in(0, 65535), "a port 0..65535 (0 = any free port)")
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    token: str = _spec("", _str, "a string (empty = generate one at start)")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    data_dir: str = _spec("../data", _nonempty, "a folder path", path=True)
+
+
+SECTIONS: dict[str, type] = {
+    "stream": StreamConfig,
+    "talk": TalkConfig,
+    "voice": VoiceConfig,
+    "avatar": AvatarConfig,
+    "output": OutputConfig,
+    "http": HttpConfig,
+    "control": ControlConfig,
+    "store": StoreConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    talk: TalkConfig = field(default_factory=TalkConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
+    avatar: AvatarConfig = field(default_factory=AvatarConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    source: str = "defaults"
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Config:
+        """A copy with some keys replaced, e.g. ``with_overrides(output={"record": "x.mp4"})``.
+
+        Values are validated like file values; paths here are taken as given (cwd-relative).
+        """
+        raw = {
+            name: {f.name: getattr(getattr(self, name), f.name) for f in fields(cls)}
+            for name, cls in SECTIONS.items()
+        }
+        for name, values in sections.items():
+            if name not in raw:
+                raise ConfigError(
+                    [f"[{name}]: unknown section; allowed: {', '.join(SECTIONS)}"], self.source
+                )
+            raw[name].update(values)
+        return _build(raw, base=None, source=self.source)
+
+
+def _fmt(v: Any) -> str:
+    return repr(v) if not isinstance(v, str) else f'"{v}"'
+
+
+def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
+    problems: list[str] = []
+    built: dict[str, Any] = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["top level: must be a table of sections"], source)
+    for name in data:
+        if name not in SECTIONS:
+            problems.append(f"[{name}]: unknown section; allowed: {', '.join(SECTIONS)}")
+    for name, cls in SECTIONS.items():
+        values = data.get(name, {})
+        if not isinstance(values, dict):
+            problems.append(f"[{name}] = {_fmt(values)}: must be a table")
+            values = {}
+        known = {f.name: f for f in fields(cls)}
+        for key in values:
+            if key not in known:
+                problems.append(f"{name}.{key}: unknown key; allowed: {', '.join(known)}")
+        kwargs: dict[str, Any] = {}
+        for key, f in known.items():
+            value = values.get(key, f.default)
+            if isinstance(value, tuple):
+                value = list(value)
+            if not f.metadata["check"](value):
+                problems.append(f"{name}.{key} = {_fmt(value)}: must be {f.metadata['allowed']}")
+                continue
+            if f.metadata["path"] and isinstance(value, str) and value and base is not None:
+                value = str((base / value).resolve())
+            kwargs[key] = value
+        if not problems:
+            built[name] = cls(**kwargs)
+    if problems:
+        raise ConfigError(problems, source)
+    cfg = Config(**built, source=source)
+    env_dir = os.environ.get("STREAMHOST_DATA_DIR")
+    if env_dir:
+        cfg = Config(
+            **{
+                **{n: getattr(cfg, n) for n in SECTIONS},
+                "store": StoreConfig(data_dir=str(Path(env_dir).resolve())),
+            },
+            source=source,
+        )
+    return cfg
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a TOML config (default: configs/default.toml)."""
+    p = Path(path) if path is not None else DEFAULT_CONFIG
+    if not p.is_file():
+        raise ConfigError([f"config file {str(p)!r} does not exist"], str(p))
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"not valid UTF-8: {e}"], str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
+    return _build(data, base=p.resolve().parent, source=str(p))
+
+
+def config_from_dict(data: dict[str, Any], base: Path | None = None) -> Config:
+    """Validate a config given as a dict (tests, programmatic use)."""
+    return _build(data, base=base, source="dict")

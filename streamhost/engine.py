@@ -1,0 +1,275 @@
+"""Builds one stream's pipeline from config and runs one or more streams.
+
+Config in; a running stream out: chat -> director -> TTS -> player -> AV loop -> encoder ->
+RTMP / MP4 / WebRTC, with the store written as things happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .avatar.compositor import Compositor
+from .avatar.driver import FaceDriver
+from .avatar.pack import load_pack
+from .avatar.runner import OnnxRenderer
+from .avloop import AVLoop
+from .chat.intake import ChatRejected, parse_chat
+from .clock import Clock, RealClock, VirtualClock
+from .config import Config
+from .frames import AVFrame, ChatEvent, Sentence, Speech
+from .output.encoder import Encoder
+from .output.recorder import Mp4Recorder
+from .output.rtmp import RtmpPusher
+from .output.webrtc import WebRtcHub
+from .pipeline import Supervisor
+from .player import SpeechPlayer
+from .store import Store
+from .talk.catalog import load_catalog
+from .talk.director import Director
+from .talk.generator import TemplateGenerator
+from .voice.espeak import EspeakTTS
+from .voice.visemes import viseme_track
+
+log = logging.getLogger("streamhost.engine")
+
+
+class CommandError(ValueError):
+    """A control command that cannot be carried out; ``code`` is stable, the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class Stream:
+    """One live stream. Chat (raw JSON) and operator commands in; AV frames out to outputs."""
+
+    def __init__(self, cfg: Config, clock: Clock) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        s = cfg.stream
+        self.name = s.name
+        self.store = Store(cfg.store.data_dir, s.name)
+        self.catalog = load_catalog(cfg.talk.catalog)
+        self.generator = TemplateGenerator(self.catalog, lang=s.language, seed=cfg.talk.seed)
+        self.tts = EspeakTTS(
+            sample_rate=s.sample_rate, default_lang=s.language, rate_wpm=cfg.voice.rate_wpm
+        )
+        self.pack = load_pack(cfg.avatar.pack)
+        self.renderer = OnnxRenderer(
+            self.pack.model, providers=list(cfg.avatar.providers), threads=cfg.avatar.threads
+        )
+        self.driver = FaceDriver(fps=s.fps, seed=cfg.talk.seed)
+        self.compositor = Compositor(
+            width=s.width, height=s.height, tile_xy=self.pack.tile_xy(s.width, s.height)
+        )
+        self._idle_rgba: np.ndarray | None = None
+        self.player = SpeechPlayer(s.sample_rate, s.fps, self.driver)
+        self.director = Director(
+            clock,
+            self.generator,
+            self.tts,
+            self.player,
+            self.catalog.ids,
+            s.language,
+            lead_s=cfg.talk.lead_s,
+            sentence_gap_s=cfg.talk.sentence_gap_s,
+            segment_pause_s=cfg.talk.segment_pause_s,
+            max_question_age_s=cfg.talk.max_question_age_s,
+            visemes=viseme_track,
+            on_commit=self._commit,
+            on_product=self._show_product,
+        )
+        self.encoder = Encoder(
+            s.width,
+            s.height,
+            s.fps,
+            s.sample_rate,
+            video_bitrate=cfg.output.video_bitrate_kbps * 1000,
+            audio_bitrate=cfg.output.audio_bitrate_kbps * 1000,
+        )
+        self.recorder: Mp4Recorder | None = None
+        if cfg.output.record:
+            Path(cfg.output.record).parent.mkdir(parents=True, exist_ok=True)
+            self.recorder = Mp4Recorder(cfg.output.record)
+            self.encoder.add_sink(self.recorder)
+        self.rtmp = [RtmpPusher(url) for url in cfg.output.rtmp]
+        for p in self.rtmp:
+            self.encoder.add_sink(p)
+        self.webrtc = WebRtcHub(self.encoder) if cfg.output.webrtc else None
+        self.supervisor = Supervisor(on_restart=self._on_restart)
+        self.loop = AVLoop(
+            clock,
+            s.fps,
+            self.player,
+            self._picture,
+            self._emit,
+            on_tick=self.director.tick,
+            on_started=self._aired,
+        )
+        self.chat_accepted = 0
+        self.chat_rejected = 0
+        self.sentences = 0
+        self.stopping = False
+
+    # ---- per-frame path ----
+    def _picture(self, t: float) -> np.ndarray:
+        params = self.driver.params_at(t)
+        try:
+            rgba = self.renderer.render(params[None, :])[0]
+        except Exception as exc:  # noqa: BLE001 - degrade to the idle face, never black
+            log.error("renderer failed: %s; showing the idle face", exc)
+            if self._idle_rgba is None:
+                raise
+            rgba = self._idle_rgba
+        return self.compositor.compose(rgba, premultiplied=self.pack.premultiplied)
+
+    async def _emit(self, frame: AVFrame) -> None:
+        if self.clock.virtual:
+            # Faster than real time: wait for the encoder rather than let it drop frames.
+            while self.encoder.queue_depth >= 4:
+                await asyncio.sleep(0.002)
+        self.encoder.submit(frame)
+
+    # ---- events ----
+    def _commit(self, s: Sentence, speech: Speech) -> None:
+        self.store.add_sentence(s, self.clock.now(), speech.duration)
+        self.sentences += 1
+
+    def _aired(self, trace_id: str, t: float) -> None:
+        self.store.mark_aired(trace_id, t)
+
+    def _show_product(self, product_id: str) -> None:
+        p = self.catalog.get(product_id)
+        lang = self.cfg.stream.language
+        feats, _ = p.features_in(lang)
+        self.compositor.set_product(p.name(lang), p.price_display(lang), feats[:3])
+
+    def _on_restart(self, stage: str, exc: BaseException) -> None:
+        self.store.add_audit(
+            "engine", "stage_restart", {"stage": stage}, False, repr(exc), self.clock.now()
+        )
+
+    # ---- inputs ----
+    def submit_chat(self, raw: bytes | str | dict[str, Any]) -> ChatEvent:
+        try:
+            ev = parse_chat(raw, self.cfg.talk.max_chat_chars, self.clock.now())
+        except ChatRejected as e:
+            self.chat_rejected += 1
+            log.info("chat rejected (%s): %s", e.code, e)
+            raise
+        self.store.add_chat(ev, "accepted", "")
+        self.chat_accepted += 1
+        self.director.submit(ev)
+        return ev
+
+    def command(self, msg: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Operator command (control protocol) in; reply dict out. Every command is audited."""
+        cid, typ = msg.get("id"), msg.get("type")
+        ok, detail, reply = True, "", {"id": cid, "ok": True}
+        try:
+            if typ == "status":
+                reply["status"] = self.snapshot()
+            elif typ == "say":
+                text = msg.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    raise CommandError("bad_args", '"text" must be a non-empty string')
+                s = self.director.say(text.strip(), now=msg.get("mode", "next") == "now")
+                reply["trace_id"] = s.trace_id
+            elif typ == "stop":
+                reply["dropped"] = self.director.interrupt("operator stop")
+            elif typ == "product":
+                pid = msg.get("product")
+                if pid not in self.catalog:
+                    raise CommandError(
+                        "unknown_product",
+                        f"no product {pid!r}; known: {', '.join(self.catalog.ids)}",
+                    )
+                self.director.set_product(pid)
+            else:
+                raise CommandError("unknown_command", f"unknown command type {typ!r}")
+        except CommandError as e:
+            ok, detail = False, str(e)
+            reply = {"id": cid, "ok": False, "error": {"code": e.code, "message": str(e)}}
+        self.store.add_audit(
+            actor,
+            str(typ),
+            {k: v for k, v in msg.items() if k not in ("id", "type")},
+            ok,
+            detail,
+            self.clock.now(),
+        )
+        return reply
+
+    def snapshot(self) -> dict[str, Any]:
+        r = sorted(self.loop.stats.render_ms[-100:]) or [0.0]
+        return {
+            "stream": self.name,
+            "frames": self.loop.stats.frames,
+            "late_frames": self.loop.stats.late_frames,
+            "media_time_seconds": round(self.clock.now(), 3),
+            "encoder_dropped": self.encoder.stats.frames_dropped,
+            "chat_accepted": self.chat_accepted,
+            "chat_rejected": self.chat_rejected,
+            "sentences": self.sentences,
+            "stage_restarts": sum(self.supervisor.restarts.values()),
+            "stale_questions": self.director.stale_dropped,
+            "viewers": self.webrtc.viewer_count if self.webrtc else 0,
+            "speech_buffered_seconds": round(self.player.buffered_s(), 3),
+            "render_ms_p50": round(r[len(r) // 2], 3),
+            "rtmp_live": sum(1 for p in self.rtmp if p.state == "live"),
+            "product": self.director.current_product,
+        }
+
+    # ---- lifecycle ----
+    async def run(self, duration_s: float | None) -> None:
+        self.renderer.warmup()
+        self._idle_rgba = self.renderer.render(self.driver.params_at(0.0)[None, :])[0].copy()
+        self.encoder.start()
+        self.supervisor.start("director", self.director.run)
+        self.director.wake.set()
+        try:
+            await self.loop.run(duration_s, stop=lambda: self.stopping)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        await self.supervisor.stop()
+        if self.webrtc is not None:
+            await self.webrtc.close()
+        await self.encoder.aclose()
+        self.store.close()
+
+
+class Engine:
+    """Runs the stream(s) of a config; owns the clock and the HTTP-facing token."""
+
+    def __init__(self, cfg: Config, virtual_clock: bool = False, token: str | None = None) -> None:
+        self.clock: Clock = VirtualClock() if virtual_clock else RealClock()
+        self.streams = [Stream(cfg, self.clock)]
+        self.token = token or cfg.control.token or secrets.token_urlsafe(24)
+        self.running = False
+
+    @property
+    def primary(self) -> Stream:
+        return self.streams[0]
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return [s.snapshot() for s in self.streams]
+
+    def request_stop(self) -> None:
+        for s in self.streams:
+            s.stopping = True
+
+    async def run(self, duration_s: float | None = None) -> None:
+        self.running = True
+        try:
+            await asyncio.gather(*(s.run(duration_s) for s in self.streams))
+        finally:
+            self.running = False

@@ -1,0 +1,116 @@
+"""The messages that flow through one stream's pipeline.
+
+chat source -> ChatEvent -> director -> Sentence -> TTS -> Speech -> AV loop -> AVFrame -> outputs.
+Interrupt travels on the control plane (never through data queues).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+_trace_counter = itertools.count(1)
+_trace_prefix = os.urandom(2).hex()
+
+
+def new_trace_id() -> str:
+    """Short unique id (per process) that follows a chat event or utterance through every stage."""
+    return f"{_trace_prefix}{next(_trace_counter):06x}"
+
+
+class Source(StrEnum):
+    """Why a sentence was said; stored with every transcript line."""
+
+    SCRIPT = "script"
+    ANSWER = "answer"
+    THANKS = "thanks"
+    OPERATOR = "operator"
+    FILLER = "filler"
+    LLM = "llm"
+    TEMPLATE = "template"
+
+
+class Emotion(StrEnum):
+    NEUTRAL = "neutral"
+    HAPPY = "happy"
+    SAD = "sad"
+    SURPRISED = "surprised"
+
+
+@dataclass(slots=True)
+class ChatEvent:
+    """One thing that happened in chat. `received_at` is media-clock seconds."""
+
+    user: str
+    text: str
+    platform: str = "ws"
+    kind: str = "comment"
+    user_id: str = ""
+    received_at: float = 0.0
+    trace_id: str = field(default_factory=new_trace_id)
+    raw: dict | None = None
+
+
+@dataclass(slots=True)
+class Sentence:
+    """One sentence the host will say. Flows director -> store -> TTS."""
+
+    text: str
+    source: str
+    lang: str = "en"
+    product_id: str | None = None
+    emotion: str = Emotion.NEUTRAL
+    trace_id: str = field(default_factory=new_trace_id)
+    reply_to: ChatEvent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """A phoneme or word: seconds from the start of its Speech, and its symbol."""
+
+    start: float
+    end: float
+    symbol: str
+
+
+@dataclass(slots=True)
+class Speech:
+    """Synthesized audio of one sentence (int16 mono at `sample_rate`) with its timings."""
+
+    sentence: Sentence
+    pcm: np.ndarray
+    sample_rate: int
+    phonemes: list[Timing]
+    words: list[Timing]
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / self.sample_rate
+
+
+@dataclass(slots=True)
+class AVFrame:
+    """One video frame plus exactly the audio that plays during it.
+
+    video: I420 planar uint8, shape (H * 3 // 2, W) (Y plane, then U, then V, as PyAV's
+    ``VideoFrame.from_ndarray(..., format="yuv420p")`` expects).
+    audio: int16 mono, exactly sample_rate / fps samples.
+    started: trace ids of sentences whose first audio is in this frame.
+    """
+
+    index: int
+    pts: float
+    video: np.ndarray
+    audio: np.ndarray
+    started: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """Control-plane request: drop queued speech now (operator stop / say now)."""
+
+    reason: str

@@ -1,0 +1,517 @@
+"""Encode once: one H.264 + one AAC (+ optional Opus) encode per stream, fanned out to sinks.
+
+AVFrame (I420 video + int16 mono audio) -> Encoder (worker thread) -> EncodedPacket -> sinks
+(Mp4Recorder, RtmpPusher, WebRtcHub, ...).
+
+Timestamps come from the frame index and sample counts, never from the wall clock, so audio and
+video cannot drift apart however long the stream runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Protocol, runtime_checkable
+
+import av
+import numpy as np
+from av.codec.context import Flags as CodecFlags
+from av.video.frame import PictureType
+
+from streamhost.frames import AVFrame
+
+log = logging.getLogger(__name__)
+
+VIDEO = "video"
+AUDIO = "audio"  # AAC, for RTMP and MP4
+OPUS = "opus"  # Opus, for WebRTC; only encoded while a sink asks for it
+
+AAC_FRAME = 1024
+OPUS_FRAME = 960  # 20 ms at 48 kHz, what browsers expect
+OUT_RATE = 48000
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPacket:
+    """One encoded access unit, immutable so every sink can share it across threads.
+
+    ``pts``/``dts``/``duration`` are in ``time_base`` (1/fps for video, 1/48000 for audio).
+    Video ``data`` is H.264 Annex-B *without* SPS/PPS (they live in ``StreamInfo.video_extradata``
+    because the encoder uses global headers).
+    """
+
+    kind: str
+    data: bytes
+    pts: int
+    dts: int
+    duration: int
+    time_base: Fraction
+    keyframe: bool
+
+    def to_av(self, prefix: bytes = b"") -> av.Packet:
+        """A fresh ``av.Packet`` (muxers mutate packets, so never share one between sinks)."""
+        pkt = av.Packet(prefix + self.data if prefix else self.data)
+        pkt.pts = self.pts
+        pkt.dts = self.dts
+        pkt.duration = self.duration
+        pkt.time_base = self.time_base
+        pkt.is_keyframe = self.keyframe
+        return pkt
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a sink needs to know about the encoded streams before the first packet.
+
+    ``video_template``/``audio_template`` are PyAV streams holding complete codec parameters
+    (extradata included); muxing sinks pass them to ``OutputContainer.add_stream_from_template``.
+    """
+
+    width: int
+    height: int
+    fps: Fraction
+    sample_rate: int
+    channels: int
+    video_time_base: Fraction
+    audio_time_base: Fraction
+    video_extradata: bytes  # Annex-B SPS + PPS
+    audio_extradata: bytes  # AAC AudioSpecificConfig
+    video_bitrate: int
+    audio_bitrate: int
+    video_template: Any = field(repr=False, compare=False)
+    audio_template: Any = field(repr=False, compare=False)
+
+
+@runtime_checkable
+class PacketSink(Protocol):
+    """Receives every encoded packet of the kinds it lists in ``kinds``.
+
+    ``attach`` is called once from ``Encoder.add_sink`` (caller's thread) before any packet;
+    ``on_packet`` is called on the encoder thread and must not block (queue and return);
+    ``finish`` is called once by ``Encoder.close`` on the closing thread after the encoders are
+    flushed (a sink removed with ``remove_sink`` is the caller's to finish). It is not named
+    ``close`` so a sink is free to have an async ``close`` of its own (``WebRtcHub``).
+    """
+
+    kinds: frozenset[str]
+
+    def attach(self, info: StreamInfo, encoder: Encoder) -> None: ...
+
+    def on_packet(self, packet: EncodedPacket) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass
+class EncoderStats:
+    frames_submitted: int = 0
+    frames_encoded: int = 0
+    frames_dropped: int = 0  # input queue overflow (oldest frame dropped)
+    keyframes: int = 0
+    keyframes_forced: int = 0
+    keyframe_requests: int = 0
+    video_packets: int = 0
+    audio_packets: int = 0
+    opus_packets: int = 0
+    video_bytes: int = 0
+    audio_gaps: int = 0  # index gaps filled with silence or re-anchored
+    sink_errors: int = 0
+    encode_ms_last: float = 0.0
+    encode_ms_total: float = 0.0
+
+    @property
+    def encode_ms_mean(self) -> float:
+        return self.encode_ms_total / self.frames_encoded if self.frames_encoded else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["encode_ms_mean"] = self.encode_ms_mean
+        return d
+
+
+_STOP = object()
+
+
+class Encoder:
+    """One H.264 (libx264) + AAC encode per stream, run on a worker thread.
+
+    In: ``submit(AVFrame)`` from the event loop (non-blocking). Out: ``EncodedPacket``s to every
+    sink added with ``add_sink``.
+
+    Overflow policy: the input queue holds ``queue_frames`` frames (default 8 = 320 ms at 25 fps).
+    When it is full the *oldest* queued frame is dropped (a live output prefers fresh frames and
+    bounded latency) and ``stats.frames_dropped`` counts it. Timestamps follow ``AVFrame.index``,
+    so a dropped frame leaves a hole in video and the AAC timeline is padded with silence:
+    audio and video stay in sync.
+    """
+
+    def __init__(
+        self,
+        width: int = 720,
+        height: int = 1280,
+        fps: float | Fraction = 25,
+        sample_rate: int = 48000,
+        video_bitrate: int = 2_500_000,
+        audio_bitrate: int = 128_000,
+        *,
+        channels: int = 1,
+        gop_seconds: float = 2.0,
+        threads: int = 1,
+        queue_frames: int = 8,
+        min_keyframe_interval: float = 0.5,
+        opus_bitrate: int = 64_000,
+        max_gap_seconds: float = 2.0,
+    ) -> None:
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 or 2, got {channels}")
+        if width % 2 or height % 2:
+            raise ValueError(f"width/height must be even for I420, got {width}x{height}")
+        self.width = width
+        self.height = height
+        self.fps = Fraction(fps).limit_denominator(1001)
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.video_bitrate = video_bitrate
+        self.audio_bitrate = audio_bitrate
+        self.opus_bitrate = opus_bitrate
+        self.stats = EncoderStats()
+        self._samples_per_frame = sample_rate / self.fps
+        self._out_per_frame = OUT_RATE / self.fps
+        self._min_kf_gap = max(1, round(float(min_keyframe_interval * self.fps)))
+        self._max_gap_frames = max(1, round(float(max_gap_seconds * self.fps)))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_frames)
+        self._sinks: tuple[PacketSink, ...] = ()
+        self._sinks_lock = threading.Lock()
+        self._kf_requested = False
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+        # A "null" output container owns the codec contexts: once opened, its streams carry
+        # complete codec parameters (extradata included) that muxing sinks copy with
+        # add_stream_from_template. The null muxer writes nothing.
+        self._null = av.open("null", "w", format="null")
+        vs = self._null.add_stream("libx264", rate=self.fps)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.time_base = 1 / self.fps
+        vctx = vs.codec_context
+        vctx.time_base = 1 / self.fps
+        vctx.bit_rate = video_bitrate
+        vctx.gop_size = max(1, round(float(gop_seconds * self.fps)))
+        vctx.flags |= CodecFlags.global_header
+        kbps = f"{video_bitrate // 1000}k"
+        vctx.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "profile": "baseline",  # x264 emits constrained baseline: every browser decodes it
+            "forced-idr": "1",  # pict_type=I must give an IDR, or a new viewer cannot start
+            "maxrate": kbps,
+            "bufsize": kbps,  # one second of VBV: CBR-ish without padding
+            "threads": str(threads),
+            "x264-params": "scenecut=0",  # keep GOPs regular; we force IDRs ourselves
+        }
+        aus = self._null.add_stream("aac", rate=OUT_RATE)
+        actx = aus.codec_context
+        actx.layout = "mono" if channels == 1 else "stereo"
+        actx.format = "fltp"
+        actx.bit_rate = audio_bitrate
+        actx.time_base = Fraction(1, OUT_RATE)
+        aus.time_base = Fraction(1, OUT_RATE)
+        actx.flags |= CodecFlags.global_header
+        self._null.start_encoding()
+        self._vctx = vctx
+        self._actx = actx
+        self._octx: Any = None  # libopus context, created lazily
+        self._vtb = Fraction(1, 1) / self.fps
+        self._atb = Fraction(1, OUT_RATE)
+        self.info = StreamInfo(
+            width=width,
+            height=height,
+            fps=self.fps,
+            sample_rate=OUT_RATE,
+            channels=channels,
+            video_time_base=self._vtb,
+            audio_time_base=self._atb,
+            video_extradata=bytes(vctx.extradata or b""),
+            audio_extradata=bytes(actx.extradata or b""),
+            video_bitrate=video_bitrate,
+            audio_bitrate=audio_bitrate,
+            video_template=vs,
+            audio_template=aus,
+        )
+        self._resampler: av.AudioResampler | None = None
+        if sample_rate != OUT_RATE:
+            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=OUT_RATE)
+        # audio timeline, in 48 kHz samples
+        self._pcm = np.zeros(0, dtype=np.int16)  # pending for AAC
+        self._aac_pts = 0  # pts of the first sample in self._pcm
+        self._opus_pcm = np.zeros(0, dtype=np.int16)
+        self._opus_pts = 0
+        self._last_pos: int | None = None
+        self._pos_offset = 0
+        self._last_forced = -(10**9)
+
+    # -- public API -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="encoder", daemon=True)
+        self._thread.start()
+
+    def submit(self, frame: AVFrame) -> bool:
+        """Queue a frame for encoding; never blocks. Returns False when an old frame was dropped."""
+        if self._closed:
+            return False
+        expected = (self.height * 3 // 2, self.width)
+        if frame.video.shape != expected or frame.video.dtype != np.uint8:
+            raise ValueError(
+                f"AVFrame.video must be uint8 {expected} (I420), got {frame.video.dtype} "
+                f"{frame.video.shape}"
+            )
+        self.stats.frames_submitted += 1
+        ok = True
+        while True:
+            try:
+                self._queue.put_nowait(frame)
+                return ok
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.stats.frames_dropped += 1
+                    ok = False
+                except queue.Empty:
+                    pass
+
+    def request_keyframe(self) -> None:
+        """Make an upcoming frame an IDR (at most one forced IDR per ``min_keyframe_interval``,
+        so a crowd of viewers sending PLIs cannot turn the stream into all-intra). Thread-safe."""
+        self.stats.keyframe_requests += 1
+        self._kf_requested = True
+
+    def add_sink(self, sink: PacketSink) -> None:
+        sink.attach(self.info, self)
+        with self._sinks_lock:
+            self._sinks = (*self._sinks, sink)
+
+    def remove_sink(self, sink: PacketSink) -> None:
+        with self._sinks_lock:
+            self._sinks = tuple(s for s in self._sinks if s is not sink)
+
+    @property
+    def sinks(self) -> tuple[PacketSink, ...]:
+        return self._sinks
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Encode what is queued, flush the encoders, close every sink. Blocking: from the event
+        loop use ``await asyncio.to_thread(encoder.close)`` (or ``aclose``)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            while True:
+                try:
+                    self._queue.put(_STOP, timeout=0.1)
+                    break
+                except queue.Full:
+                    if not self._thread.is_alive():
+                        break
+            self._thread.join(timeout)
+        else:
+            self._flush()
+        for sink in self._sinks:
+            try:
+                sink.finish()
+            except Exception:
+                log.exception("finishing sink %r failed", sink)
+        self._sinks = ()
+        try:
+            self._null.close()
+        except Exception:  # the null muxer never wrote a header worth keeping
+            log.debug("closing null container", exc_info=True)
+
+    async def aclose(self) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.close)
+
+    # -- worker ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                try:
+                    self._encode(item)
+                except Exception:
+                    log.exception("encoding frame %s failed", getattr(item, "index", "?"))
+        finally:
+            try:
+                self._flush()
+            except Exception:
+                log.exception("flushing encoders failed")
+
+    def _position(self, index: int) -> int:
+        """Monotonic frame position from AVFrame.index (re-based if the index goes backwards)."""
+        pos = index + self._pos_offset
+        if self._last_pos is not None and pos <= self._last_pos:
+            self._pos_offset += self._last_pos + 1 - pos
+            pos = self._last_pos + 1
+        return pos
+
+    def _encode(self, frame: AVFrame) -> None:
+        t0 = time.perf_counter()
+        pos = self._position(frame.index)
+        gap = 0 if self._last_pos is None else pos - self._last_pos - 1
+        self._last_pos = pos
+
+        vf = av.VideoFrame.from_ndarray(frame.video, format="yuv420p")
+        vf.pts = pos
+        vf.time_base = self._vtb
+        if self._kf_requested and pos - self._last_forced >= self._min_kf_gap:
+            self._kf_requested = False
+            self._last_forced = pos
+            vf.pict_type = PictureType.I
+            self.stats.keyframes_forced += 1
+        packets: list[EncodedPacket] = []
+        for p in self._vctx.encode(vf):
+            packets.append(self._wrap(VIDEO, p, self._vtb))
+
+        self._audio(frame.audio, pos, gap, packets)
+        dt = (time.perf_counter() - t0) * 1000.0
+        self.stats.frames_encoded += 1
+        self.stats.encode_ms_last = dt
+        self.stats.encode_ms_total += dt
+        self._emit(packets)
+
+    def _audio(self, pcm: np.ndarray, pos: int, gap: int, out: list[EncodedPacket]) -> None:
+        pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
+        if self._resampler is not None:
+            af = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+            af.sample_rate = self.sample_rate
+            pcm = np.concatenate(
+                [f.to_ndarray().reshape(-1) for f in self._resampler.resample(af)]
+                or [np.zeros(0, np.int16)]
+            )
+        start = round(pos * self._out_per_frame)  # where this frame's audio belongs
+        end_pending = self._aac_pts + len(self._pcm)
+        if self._last_pos is not None and gap > 0:
+            self.stats.audio_gaps += 1
+        if start > end_pending and start - end_pending <= self._max_gap_frames * float(
+            self._out_per_frame
+        ):
+            # dropped frames: keep the AAC timeline continuous with silence
+            silence = np.zeros(start - end_pending, np.int16)
+            self._pcm = np.concatenate([self._pcm, silence])
+            if self._octx is not None:
+                self._opus_pcm = np.concatenate([self._opus_pcm, silence])
+        elif start > end_pending:
+            # a long hole (pipeline restart): re-anchor rather than encode seconds of silence
+            self._pcm = np.zeros(0, np.int16)
+            self._aac_pts = start
+            self._opus_pcm = np.zeros(0, np.int16)
+            self._opus_pts = start
+        self._pcm = np.concatenate([self._pcm, pcm])
+        self._drain_aac(out)
+
+        if any(OPUS in s.kinds for s in self._sinks):
+            if self._octx is None:
+                self._open_opus(start)
+            self._opus_pcm = np.concatenate([self._opus_pcm, pcm])
+            while len(self._opus_pcm) >= OPUS_FRAME:
+                chunk, self._opus_pcm = self._opus_pcm[:OPUS_FRAME], self._opus_pcm[OPUS_FRAME:]
+                inter = np.repeat(chunk, self.channels) if self.channels == 2 else chunk
+                af = av.AudioFrame.from_ndarray(
+                    inter.reshape(1, -1), format="s16", layout=self._octx.layout.name
+                )
+                af.sample_rate = OUT_RATE
+                af.pts = self._opus_pts
+                af.time_base = self._atb
+                self._opus_pts += OPUS_FRAME
+                for p in self._octx.encode(af):
+                    out.append(self._wrap(OPUS, p, self._atb))
+
+    def _drain_aac(self, out: list[EncodedPacket]) -> None:
+        while len(self._pcm) >= AAC_FRAME:
+            chunk, self._pcm = self._pcm[:AAC_FRAME], self._pcm[AAC_FRAME:]
+            data = chunk.astype(np.float32) * (1.0 / 32768.0)
+            planes = np.repeat(data[None, :], self.channels, axis=0)
+            af = av.AudioFrame.from_ndarray(planes, format="fltp", layout=self._actx.layout.name)
+            af.sample_rate = OUT_RATE
+            af.pts = self._aac_pts
+            af.time_base = self._atb
+            self._aac_pts += AAC_FRAME
+            for p in self._actx.encode(af):
+                out.append(self._wrap(AUDIO, p, self._atb))
+
+    def _open_opus(self, start: int) -> None:
+        ctx = av.CodecContext.create("libopus", "w")
+        ctx.sample_rate = OUT_RATE
+        ctx.layout = "mono" if self.channels == 1 else "stereo"
+        ctx.format = "s16"
+        ctx.bit_rate = self.opus_bitrate
+        ctx.time_base = self._atb
+        ctx.options = {"application": "lowdelay", "frame_duration": "20"}
+        ctx.open()
+        self._octx = ctx
+        self._opus_pcm = np.zeros(0, np.int16)
+        self._opus_pts = start
+
+    def _wrap(self, kind: str, p: av.Packet, tb: Fraction) -> EncodedPacket:
+        data = bytes(p)
+        pts = p.pts if p.pts is not None else 0
+        dts = p.dts if p.dts is not None else pts
+        if kind == VIDEO:
+            self.stats.video_packets += 1
+            self.stats.video_bytes += len(data)
+            if p.is_keyframe:
+                self.stats.keyframes += 1
+        elif kind == AUDIO:
+            self.stats.audio_packets += 1
+        else:
+            self.stats.opus_packets += 1
+        duration = p.duration or (1 if kind == VIDEO else AAC_FRAME if kind == AUDIO else 960)
+        return EncodedPacket(kind, data, pts, dts, duration, tb, bool(p.is_keyframe))
+
+    def _emit(self, packets: list[EncodedPacket]) -> None:
+        if not packets:
+            return
+        for sink in self._sinks:
+            for pkt in packets:
+                if pkt.kind not in sink.kinds:
+                    continue
+                try:
+                    sink.on_packet(pkt)
+                except Exception:
+                    # one broken sink must not take the others down with it
+                    self.stats.sink_errors += 1
+                    log.exception("sink %r failed; removing it", sink)
+                    self.remove_sink(sink)
+                    break
+
+    def _flush(self) -> None:
+        packets: list[EncodedPacket] = []
+        if self._vctx.is_open:
+            for p in self._vctx.encode(None):
+                packets.append(self._wrap(VIDEO, p, self._vtb))
+        if self._actx.is_open:
+            if len(self._pcm):
+                # pad the last partial AAC frame so the tail of the audio is not lost
+                pad = np.zeros(AAC_FRAME - len(self._pcm), np.int16)
+                self._pcm = np.concatenate([self._pcm, pad])
+                self._drain_aac(packets)
+            for p in self._actx.encode(None):
+                packets.append(self._wrap(AUDIO, p, self._atb))
+        if self._octx is not None:
+            for p in self._octx.encode(None):
+                packets.append(self._wrap(OPUS, p, self._atb))
+        self._emit(packets)

@@ -1,0 +1,399 @@
+"""RTMP push of the shared encode (FLV over RTMP, muxed by PyAV/FFmpeg).
+
+In: ``EncodedPacket``s (H.264 + AAC) from ``Encoder``. Out: an RTMP publish to ``url``.
+
+Why a child process: PyAV opens an output URL in ``OutputContainer.start_encoding`` with
+``avio_open`` *while holding the GIL*, without the caller's options (so ``rw_timeout`` is ignored)
+and without an interrupt callback. Against a server that accepts but never answers, that call
+blocks forever and freezes every Python thread, the event loop included (measured: a 10 ms
+heartbeat stopped completely). So the network side runs in a small child process (this file,
+run as a script) that remuxes a NUT stream from its stdin into ``av.open(url, "w", format="flv")``.
+The parent thread muxes packets into NUT in memory (microseconds), writes them to the pipe with
+non-blocking I/O and watches the child: no "live" within ``connect_timeout``, or a pipe that does
+not drain for ``stall_timeout``, and the child is killed and the push reconnects with
+exponential backoff and jitter. Nothing here can block the event loop or the encoder thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import logging
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import av
+
+if TYPE_CHECKING:
+    from streamhost.output.encoder import EncodedPacket, Encoder, StreamInfo
+
+log = logging.getLogger(__name__)
+
+# kept local (not imported from encoder) so this file also runs as a bare child script
+_VIDEO = "video"
+_AUDIO = "audio"
+_PENDING_MAX = 256 * 1024  # bytes buffered for the pipe before we stop pulling packets
+
+
+class _Bytes:
+    """Write-only file object for PyAV: collects what the NUT muxer writes."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.buf += data
+        return len(data)
+
+
+class RtmpPusher:
+    """A sink that publishes the encoder's packets to an RTMP server.
+
+    ``on_packet`` (encoder thread) only appends to a bounded deque of ``queue_packets`` packets;
+    when it is full the oldest packet is dropped (``packets_dropped``) and, because a hole in
+    H.264 breaks decoding, the pusher then resumes at the next keyframe (and requests one).
+    On every (re)connect the queue is cleared and sending starts at a fresh keyframe, so a
+    player never receives a backlog burst or undecodable P-frames.
+
+    ``state``: "idle" (not attached), "connecting", "live", "reconnecting", "closed".
+    """
+
+    kinds = frozenset({_VIDEO, _AUDIO})
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_packets: int = 300,
+        connect_timeout: float = 5.0,
+        stall_timeout: float = 5.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        stable_after: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self.stall_timeout = stall_timeout
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.stable_after = stable_after
+        self.state = "idle"
+        self.reconnects = 0
+        self.connects = 0
+        self.packets_dropped = 0
+        self.packets_skipped = 0  # waiting for a keyframe after a (re)connect or a drop
+        self.last_error = ""
+        self._sent_done = [0, 0]  # packets, bytes of finished child processes
+        self._sent_cur = [0, 0]
+        self._queue: collections.deque[EncodedPacket] = collections.deque(maxlen=queue_packets)
+        self._cond = threading.Condition()
+        self._need_key = True
+        self._closing = False
+        self._info: StreamInfo | None = None
+        self._encoder: Encoder | None = None
+        self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+
+    # -- sink interface -------------------------------------------------------------------------
+
+    def attach(self, info: StreamInfo, encoder: Encoder) -> None:
+        self._info = info
+        self._encoder = encoder
+        self.state = "connecting"
+        self._thread = threading.Thread(target=self._run, name="rtmp-push", daemon=True)
+        self._thread.start()
+
+    def on_packet(self, packet: EncodedPacket) -> None:
+        with self._cond:
+            if self._closing:
+                return
+            if len(self._queue) == self._queue.maxlen:
+                self.packets_dropped += 1
+                self._need_key = True
+            self._queue.append(packet)
+            self._cond.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued, end the publish cleanly, stop the thread (bounded by timeout)."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._kill_child()
+        self.state = "closed"
+
+    def finish(self) -> None:
+        """Sink hook called by ``Encoder.close``."""
+        self.close()
+
+    # -- stats ----------------------------------------------------------------------------------
+
+    @property
+    def packets_sent(self) -> int:
+        """Packets the child handed to the RTMP muxer."""
+        return self._sent_done[0] + self._sent_cur[0]
+
+    @property
+    def bytes_sent(self) -> int:
+        return self._sent_done[1] + self._sent_cur[1]
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "packets_sent": self.packets_sent,
+            "bytes_sent": self.bytes_sent,
+            "packets_dropped": self.packets_dropped,
+            "packets_skipped": self.packets_skipped,
+            "reconnects": self.reconnects,
+            "queue": len(self._queue),
+            "last_error": self.last_error,
+        }
+
+    # -- pusher thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self.backoff_initial
+        while not self._closing:
+            started = time.monotonic()
+            ok = self._session()
+            if self._closing:
+                break
+            self.reconnects += 1
+            self.state = "reconnecting"
+            if ok and time.monotonic() - started >= self.stable_after:
+                backoff = self.backoff_initial
+            delay = backoff * random.uniform(0.5, 1.0)  # jitter: many pushers must not sync up
+            backoff = min(self.backoff_max, backoff * 2)
+            log.info("rtmp %s: reconnecting in %.2fs (%s)", self.url, delay, self.last_error)
+            with self._cond:
+                self._cond.wait_for(lambda: self._closing, timeout=delay)
+        self.state = "closed"
+
+    def _session(self) -> bool:
+        """One child process lifetime. Returns True if it went live."""
+        assert self._info is not None
+        went_live = False
+        self._sent_cur = [0, 0]
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-u", os.path.abspath(__file__), "--child", self.url],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C to the host must not kill it mid-write
+            )
+        except OSError as e:
+            self.last_error = f"spawn failed: {e}"
+            return False
+        self._child = child
+        assert child.stdin is not None and child.stdout is not None
+        in_fd, out_fd = child.stdin.fileno(), child.stdout.fileno()
+        for fd in (in_fd, out_fd):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+        sink = _Bytes()
+        nut = av.open(sink, "w", format="nut", options={"flush_packets": "1"})
+        vs = nut.add_stream_from_template(self._info.video_template)
+        aus = nut.add_stream_from_template(self._info.audio_template)
+        nut.start_encoding()
+        with self._cond:
+            self._queue.clear()
+            self._need_key = True
+        if self._encoder is not None:
+            self._encoder.request_keyframe()
+
+        t_start = time.monotonic()
+        last_progress = t_start
+        out_line = bytearray()
+        eof = False
+        try:
+            while True:
+                now = time.monotonic()
+                # -- read child status lines
+                try:
+                    while True:
+                        chunk = os.read(out_fd, 4096)
+                        if not chunk:
+                            eof = True
+                            break
+                        out_line += chunk
+                except BlockingIOError:
+                    pass
+                while b"\n" in out_line:
+                    line, _, rest = bytes(out_line).partition(b"\n")
+                    out_line = bytearray(rest)
+                    text = line.decode(errors="replace").strip()
+                    if text == "@live":
+                        went_live = True
+                        self.connects += 1
+                        self.state = "live"
+                        last_progress = now
+                    elif text.startswith("@stat "):
+                        _, p, b = text.split()
+                        self._sent_cur = [int(p), int(b)]
+                    elif text:
+                        self.last_error = text[-300:]
+                if eof or child.poll() is not None:
+                    if not self.last_error or went_live:
+                        self.last_error = f"rtmp child exited ({child.poll()})"
+                    return went_live
+                if not went_live and now - t_start > self.connect_timeout:
+                    self.last_error = f"connect timeout after {self.connect_timeout}s"
+                    return False
+
+                # -- pull packets into the NUT buffer (bounded)
+                if self._closing and not self._queue:
+                    nut.close()  # trailer -> child sees EOF, closes the FLV publish cleanly
+                    self._drain(in_fd, sink, deadline=now + 2.0)
+                    child.stdin.close()
+                    try:
+                        child.wait(timeout=2.0)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    self._read_stats(out_fd)
+                    return went_live
+                if len(sink.buf) < _PENDING_MAX:
+                    with self._cond:
+                        if not self._queue and not self._closing:
+                            self._cond.wait(timeout=0.05)
+                        batch = list(self._queue)
+                        self._queue.clear()
+                        need_key = self._need_key
+                        drops_seen = self.packets_dropped
+                    for pkt in batch:
+                        if need_key:
+                            if not (pkt.kind == _VIDEO and pkt.keyframe):
+                                self.packets_skipped += 1
+                                continue
+                            need_key = False
+                            with self._cond:
+                                # a drop since we looked means another hole: keep waiting
+                                if self.packets_dropped == drops_seen:
+                                    self._need_key = False
+                        av_pkt = pkt.to_av()
+                        av_pkt.stream = vs if pkt.kind == _VIDEO else aus
+                        nut.mux(av_pkt)
+                    if need_key and batch and self._encoder is not None:
+                        self._encoder.request_keyframe()
+                else:
+                    time.sleep(0.01)
+
+                # -- feed the child without ever blocking
+                if sink.buf:
+                    try:
+                        _, w, _ = select.select([], [in_fd], [], 0.02)
+                        if w:
+                            n = os.write(in_fd, sink.buf[:65536])
+                            del sink.buf[:n]
+                            last_progress = time.monotonic()
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, OSError) as e:
+                        self.last_error = f"pipe to rtmp child: {e}"
+                        return went_live
+                    if went_live and time.monotonic() - last_progress > self.stall_timeout:
+                        self.last_error = f"stalled for {self.stall_timeout}s (server not reading)"
+                        return True
+                else:
+                    last_progress = time.monotonic()
+        except Exception as e:
+            log.exception("rtmp session failed")
+            self.last_error = f"{type(e).__name__}: {e}"
+            return went_live
+        finally:
+            try:
+                nut.close()
+            except Exception:
+                pass
+            self._kill_child()
+            self._sent_done[0] += self._sent_cur[0]
+            self._sent_done[1] += self._sent_cur[1]
+            self._sent_cur = [0, 0]
+
+    def _drain(self, fd: int, sink: _Bytes, deadline: float) -> None:
+        while sink.buf and time.monotonic() < deadline:
+            try:
+                _, w, _ = select.select([], [fd], [], 0.05)
+                if w:
+                    n = os.write(fd, sink.buf[:65536])
+                    del sink.buf[:n]
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+
+    def _read_stats(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, OSError):
+            return
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("@stat "):
+                _, p, b = line.split()
+                self._sent_cur = [int(p), int(b)]
+
+    def _kill_child(self) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                child.kill()
+        try:
+            child.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            log.warning("rtmp child %d did not exit", child.pid)
+        for f in (child.stdin, child.stdout):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
+
+
+def _child_main(url: str) -> int:
+    """Remux NUT from stdin to FLV over RTMP. Runs in its own process (see module docstring)."""
+    av.logging.set_level(av.logging.ERROR)
+    inp = av.open("pipe:0", "r", format="nut", options={"fpsprobesize": "0"})
+    out = av.open(url, "w", format="flv", options={"flvflags": "no_duration_filesize"})
+    smap = {}
+    for s in inp.streams:
+        if s.type in (_VIDEO, _AUDIO):
+            smap[s.index] = out.add_stream_from_template(s)
+    out.start_encoding()  # TCP connect, RTMP handshake, connect/publish
+    print("@live", flush=True)
+    packets = nbytes = 0
+    last = time.monotonic()
+    for pkt in inp.demux():
+        if pkt.dts is None or pkt.stream.index not in smap:
+            continue
+        size = pkt.size
+        pkt.stream = smap[pkt.stream.index]
+        out.mux(pkt)
+        packets += 1
+        nbytes += size
+        now = time.monotonic()
+        if now - last >= 0.25:
+            last = now
+            print(f"@stat {packets} {nbytes}", flush=True)
+    out.close()
+    print(f"@stat {packets} {nbytes}", flush=True)
+    return 0
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--child":
+    try:
+        sys.exit(_child_main(sys.argv[2]))
+    except Exception as e:  # reported to the parent on our stdout, then exit non-zero
+        print(f"{type(e).__name__}: {e}", flush=True)
+        sys.exit(1)

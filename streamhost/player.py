@@ -1,0 +1,123 @@
+"""The speech player: queued Speech in, exactly one frame's audio (and lip-sync cues) out.
+
+The AV loop pulls one frame of audio per video frame, so the audio sample count is the master
+clock: a frame's picture is driven by the very samples that play with it, and sync cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .frames import Speech
+
+
+class MouthDriver:
+    """What the player needs of the avatar driver (see ``avatar.driver.FaceDriver``)."""
+
+    def start_speech(self, t0: float, visemes: list[tuple[float, float, int]]) -> None: ...
+    def stop_speech(self, t: float) -> None: ...
+    def set_emotion(self, name: str) -> None: ...
+
+
+@dataclass(slots=True)
+class _Queued:
+    speech: Speech
+    visemes: list[tuple[float, float, int]]
+    gap: int  # samples of silence before it
+
+
+class SpeechPlayer:
+    """Speech (with its viseme track) in via ``enqueue``; ``pull(t)`` gives one frame of int16
+    audio and the trace ids of sentences that start in that frame. ``flush`` is the interrupt:
+    queued and current speech are dropped and the mouth closes."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        fps: int,
+        driver: MouthDriver,
+        on_start: Callable[[Speech, float], None] | None = None,
+    ) -> None:
+        if sample_rate % fps:
+            raise ValueError(f"sample_rate {sample_rate} is not a multiple of fps {fps}")
+        self.sample_rate = sample_rate
+        self.spf = sample_rate // fps
+        self._driver = driver
+        self._on_start = on_start
+        self._queue: deque[_Queued] = deque()
+        self._cur: _Queued | None = None
+        self._pos = 0
+        self._queued_samples = 0
+        self.speaking = False
+
+    def enqueue(
+        self, speech: Speech, visemes: list[tuple[float, float, int]], gap_s: float = 0.0
+    ) -> None:
+        if speech.sample_rate != self.sample_rate:
+            raise ValueError(f"speech at {speech.sample_rate} Hz, stream at {self.sample_rate} Hz")
+        q = _Queued(speech, visemes, int(round(gap_s * self.sample_rate)))
+        self._queue.append(q)
+        self._queued_samples += q.gap + len(speech.pcm)
+
+    def buffered_s(self) -> float:
+        """Seconds of audio (speech and gaps) not yet pulled."""
+        cur = 0
+        if self._cur is not None:
+            cur = len(self._cur.speech.pcm) - self._pos
+        return (cur + self._queued_samples) / self.sample_rate
+
+    @property
+    def idle(self) -> bool:
+        return self._cur is None and not self._queue
+
+    def flush(self, t: float) -> int:
+        """Drop everything not yet played; returns the number of sentences dropped."""
+        n = len(self._queue) + (1 if self._cur is not None else 0)
+        self._queue.clear()
+        self._queued_samples = 0
+        self._cur = None
+        self._pos = 0
+        if self.speaking:
+            self._driver.stop_speech(t)
+            self.speaking = False
+        return n
+
+    def pull(self, t: float) -> tuple[np.ndarray, tuple[str, ...]]:
+        out = np.zeros(self.spf, dtype=np.int16)
+        started: list[str] = []
+        filled = 0
+        while filled < self.spf:
+            if self._cur is None:
+                if not self._queue:
+                    if self.speaking:
+                        self.speaking = False
+                    break
+                self._cur = self._queue.popleft()
+                self._queued_samples -= self._cur.gap + len(self._cur.speech.pcm)
+                self._pos = -self._cur.gap
+            cur = self._cur
+            if self._pos < 0:
+                n = min(-self._pos, self.spf - filled)
+                filled += n
+                self._pos += n
+                continue
+            if self._pos == 0:
+                t0 = t + filled / self.sample_rate
+                started.append(cur.speech.sentence.trace_id)
+                self._driver.set_emotion(str(cur.speech.sentence.emotion))
+                self._driver.start_speech(t0, cur.visemes)
+                self.speaking = True
+                if self._on_start is not None:
+                    self._on_start(cur.speech, t0)
+            pcm = cur.speech.pcm
+            n = min(len(pcm) - self._pos, self.spf - filled)
+            out[filled : filled + n] = pcm[self._pos : self._pos + n]
+            filled += n
+            self._pos += n
+            if self._pos >= len(pcm):
+                self._cur = None
+        return out, tuple(started)

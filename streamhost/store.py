@@ -1,0 +1,168 @@
+"""SQLite (WAL) log of one stream: transcript, chat with moderation decisions, operator audit.
+
+Rows are written as things happen (chat on arrival, a sentence before it is spoken), each
+committed at once, so a killed process loses nothing that was on air.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .frames import ChatEvent, Sentence
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS transcript (
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT NOT NULL,
+  wall_time REAL NOT NULL,        -- unix seconds when it was committed to air
+  media_time REAL NOT NULL,       -- stream seconds when it was committed to air
+  aired_at REAL,                  -- stream seconds of its first audio frame; NULL if cut before
+  source TEXT NOT NULL,
+  product_id TEXT,
+  lang TEXT NOT NULL,
+  emotion TEXT NOT NULL,
+  reply_to TEXT,                  -- trace id of the chat event it answers
+  duration REAL NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chat (
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT NOT NULL,
+  wall_time REAL NOT NULL,
+  media_time REAL NOT NULL,
+  platform TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  user TEXT NOT NULL,
+  text TEXT NOT NULL,
+  decision TEXT NOT NULL,         -- accepted | rejected | dropped
+  reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY,
+  wall_time REAL NOT NULL,
+  media_time REAL NOT NULL,
+  actor TEXT NOT NULL,
+  command TEXT NOT NULL,
+  args TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transcript_time ON transcript(wall_time);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    wall_time: float
+    media_time: float
+    aired_at: float | None
+    source: str
+    product_id: str | None
+    lang: str
+    text: str
+    trace_id: str
+    reply_to: str | None
+
+
+class Store:
+    """One stream's SQLite file. Sentences and chat events in; transcript lines out."""
+
+    def __init__(self, data_dir: str | Path, stream: str) -> None:
+        self.path = Path(data_dir) / f"{stream}.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread=False: writes stay on the event loop, but close() may run at exit.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def add_sentence(self, s: Sentence, media_time: float, duration: float) -> None:
+        self._db.execute(
+            "INSERT INTO transcript(trace_id, wall_time, media_time, source, product_id, lang,"
+            " emotion, reply_to, duration, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                s.trace_id,
+                time.time(),
+                media_time,
+                str(s.source),
+                s.product_id,
+                s.lang,
+                str(s.emotion),
+                s.reply_to.trace_id if s.reply_to else None,
+                duration,
+                s.text,
+            ),
+        )
+
+    def mark_aired(self, trace_id: str, media_time: float) -> None:
+        self._db.execute(
+            "UPDATE transcript SET aired_at=? WHERE trace_id=? AND aired_at IS NULL",
+            (media_time, trace_id),
+        )
+
+    def add_chat(self, ev: ChatEvent, decision: str, reason: str) -> None:
+        self._db.execute(
+            "INSERT INTO chat(trace_id, wall_time, media_time, platform, kind, user_id, user, text,"
+            " decision, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                ev.trace_id,
+                time.time(),
+                ev.received_at,
+                ev.platform,
+                ev.kind,
+                ev.user_id,
+                ev.user,
+                ev.text,
+                decision,
+                reason,
+            ),
+        )
+
+    def add_audit(
+        self,
+        actor: str,
+        command: str,
+        args: dict[str, Any],
+        ok: bool,
+        detail: str,
+        media_time: float,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO audit(wall_time, media_time, actor, command, args, ok, detail)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (
+                time.time(),
+                media_time,
+                actor,
+                command,
+                json.dumps(args, ensure_ascii=False),
+                int(ok),
+                detail,
+            ),
+        )
+
+    def transcript(self, since_wall: float | None = None) -> list[TranscriptLine]:
+        rows = self._db.execute(
+            "SELECT wall_time, media_time, aired_at, source, product_id, lang, text, trace_id,"
+            " reply_to FROM transcript WHERE wall_time >= ? ORDER BY id",
+            (since_wall or 0.0,),
+        ).fetchall()
+        return [TranscriptLine(*r) for r in rows]
+
+    def chat_rows(self) -> list[tuple[Any, ...]]:
+        return self._db.execute(
+            "SELECT trace_id, user, text, decision, reason FROM chat ORDER BY id"
+        ).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_read_only(path: str | Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)

@@ -1,0 +1,188 @@
+"""The director: decides what the host says next.
+
+Chat events and operator requests in; sentences out, one at a time, synthesized and queued on
+the speech player only when its buffer runs low (``lead_s``), so an answer or an operator line
+waits at most for the sentence that is playing. Priority: operator > answers/thanks > script.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from ..clock import Clock
+from ..frames import ChatEvent, Emotion, Sentence, Source, Speech
+from ..pipeline import BoundedQueue, Overflow, Wake
+from ..player import SpeechPlayer
+
+log = logging.getLogger("streamhost.director")
+
+
+class Generator(Protocol):
+    def next_segment(self, product_id: str) -> list[Sentence]: ...
+    def answer(self, event: ChatEvent, current_product_id: str | None) -> list[Sentence]: ...
+    def thanks(self, event: ChatEvent) -> list[Sentence]: ...
+
+
+class Voice(Protocol):
+    async def speak(self, sentence: Sentence) -> Speech: ...
+
+
+class Director:
+    """See module docstring. ``on_commit(sentence, speech)`` runs before a sentence is queued
+    for air (the store writes it there: write before speaking)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        generator: Generator,
+        voice: Voice,
+        player: SpeechPlayer,
+        product_ids: list[str],
+        lang: str,
+        lead_s: float,
+        sentence_gap_s: float,
+        segment_pause_s: float,
+        max_question_age_s: float,
+        visemes: Callable[[Speech], list[tuple[float, float, int]]],
+        on_commit: Callable[[Sentence, Speech], None],
+        on_product: Callable[[str], None] | None = None,
+    ) -> None:
+        if not product_ids:
+            raise ValueError("the catalog has no products to present")
+        self.clock = clock
+        self.gen = generator
+        self.voice = voice
+        self.player = player
+        self.lang = lang
+        self.lead_s = lead_s
+        self.gap_s = sentence_gap_s
+        self.segment_pause_s = segment_pause_s
+        self.max_age = max_question_age_s
+        self._visemes = visemes
+        self._on_commit = on_commit
+        self._on_product = on_product
+        self.products = list(product_ids)
+        self._product_idx = -1
+        self.current_product: str | None = None
+        self.questions: BoundedQueue[ChatEvent] = BoundedQueue(
+            "questions", 64, Overflow.DROP_OLDEST, clock
+        )
+        self._operator: deque[Sentence] = deque()
+        self._pending: deque[Sentence] = deque()  # rest of an answer (several sentences)
+        self._script: deque[Sentence] = deque()
+        self._idle_since: float | None = 0.0
+        self._epoch = 0
+        self.paused = False
+        self.wake = Wake(clock)
+        self.stale_dropped = 0
+        self.emotion = Emotion.NEUTRAL
+
+    # ---- inputs (called from the event loop; never block) ----
+    def submit(self, ev: ChatEvent) -> None:
+        self.questions.put_nowait(ev)
+        self.wake.set()
+
+    def say(self, text: str, now: bool) -> Sentence:
+        s = Sentence(
+            text=text,
+            source=Source.OPERATOR,
+            lang=self.lang,
+            product_id=self.current_product,
+            emotion=self.emotion,
+        )
+        if now:
+            self.interrupt("say now")
+            self._operator.appendleft(s)
+        else:
+            self._operator.append(s)
+        self.wake.set()
+        return s
+
+    def interrupt(self, reason: str) -> int:
+        """Control plane: drop queued and playing speech now; in-flight synthesis is discarded."""
+        self._epoch += 1
+        self._pending.clear()
+        n = self.player.flush(self.clock.now())
+        self._idle_since = self.clock.now()
+        log.info("interrupt (%s): %d sentence(s) dropped", reason, n)
+        return n
+
+    def set_product(self, product_id: str) -> None:
+        if product_id not in self.products:
+            raise KeyError(product_id)
+        self._product_idx = self.products.index(product_id)
+        self._script.clear()
+        self._switch(product_id)
+
+    def _switch(self, product_id: str) -> None:
+        self.current_product = product_id
+        if self._on_product is not None:
+            self._on_product(product_id)
+
+    def tick(self) -> None:
+        """Called by the AV loop each frame: wake the director when the player runs low."""
+        if self.player.buffered_s() < self.lead_s:
+            self.wake.set()
+
+    # ---- choosing ----
+    def _pick(self) -> Sentence | None:
+        now = self.clock.now()
+        if self._operator:
+            return self._operator.popleft()
+        if self.paused:
+            return None
+        if self._pending:
+            return self._pending.popleft()
+        while len(self.questions):
+            ev = self.questions.get_nowait()
+            self.questions.task_done()
+            if ev is None:
+                break
+            if now - ev.received_at > self.max_age:
+                self.stale_dropped += 1
+                continue
+            if ev.kind in ("follow", "gift", "purchase"):
+                out = self.gen.thanks(ev)
+            elif ev.kind == "comment":
+                out = self.gen.answer(ev, self.current_product)
+            else:
+                out = []
+            if out:
+                self._pending.extend(out[1:])
+                return out[0]
+        if self._script:
+            return self._script.popleft()
+        if not self.player.idle:
+            return None
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < self.segment_pause_s:
+            return None
+        self._product_idx = (self._product_idx + 1) % len(self.products)
+        pid = self.products[self._product_idx]
+        self._switch(pid)
+        self._script.extend(self.gen.next_segment(pid))
+        return self._script.popleft() if self._script else None
+
+    async def run(self) -> None:
+        while True:
+            await self.wake.wait()
+            try:
+                while self.player.buffered_s() < self.lead_s:
+                    s = self._pick()
+                    if s is None:
+                        break
+                    epoch = self._epoch
+                    speech = await self.voice.speak(s)
+                    if epoch != self._epoch and s.source != Source.OPERATOR:
+                        continue  # interrupted while synthesizing: never air stale speech
+                    visemes = self._visemes(speech)
+                    self._on_commit(s, speech)
+                    gap = 0.0 if self.player.idle else self.gap_s
+                    self.player.enqueue(speech, visemes, gap)
+                    self._idle_since = None
+            finally:
+                self.wake.done()

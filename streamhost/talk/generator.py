@@ -1,0 +1,304 @@
+"""The embedded default talk: catalog-grounded template sentences in en, de, it, zh.
+
+Chat text is only ever *classified* here (language, intent, product, FAQ entry); what comes out
+is template text filled with catalog text, prices formatted by the catalog, and - where the
+`name_ok` policy allows - the viewer's display name. That keeps prompt injection out by
+construction: there is no path from a viewer's words to the host's mouth.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter, deque
+from collections.abc import Callable
+
+from ..frames import ChatEvent, Emotion, Sentence, Source
+from .catalog import Catalog, Product
+from .retrieval import Intent, Retriever, detect_language
+from .templates import (
+    TEMPLATES,
+    fill,
+    slots_for_product,
+    template_slots,
+    user_slots,
+)
+
+_NAME_RE = re.compile(r"\w{1,20}")
+
+_EMOTION = {
+    "intro": Emotion.HAPPY,
+    "feature": Emotion.NEUTRAL,
+    "price": Emotion.NEUTRAL,
+    "urgency": Emotion.SURPRISED,
+    "social": Emotion.HAPPY,
+    "cta": Emotion.HAPPY,
+    "greeting": Emotion.HAPPY,
+    "thanks_follow": Emotion.HAPPY,
+    "thanks_gift": Emotion.HAPPY,
+    "thanks_purchase": Emotion.HAPPY,
+}
+
+# Event kinds that count as a follow / gift / purchase (platforms name them differently).
+_THANKS_KIND = {
+    "follow": "thanks_follow",
+    "subscribe": "thanks_follow",
+    "gift": "thanks_gift",
+    "donation": "thanks_gift",
+    "purchase": "thanks_purchase",
+    "order": "thanks_purchase",
+}
+
+
+def default_name_ok(name: str) -> bool:
+    """Say a display name only if it is 1-20 letters, digits or '_' (no spaces, no URLs)."""
+    return bool(_NAME_RE.fullmatch(name))
+
+
+class TemplateGenerator:
+    """Product talk, answers and thanks from templates and the catalog.
+
+    In: a `Catalog`, the stream language, a seed; per call a product id or a `ChatEvent`.
+    Out: lists of `Sentence` (source TEMPLATE / ANSWER / THANKS) in the stream language (or the
+    question's language with `answer_in_question_language`). Deterministic for a given seed
+    and call sequence. No sentence repeats within the last `window` sentences while the
+    templates allow it.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        lang: str = "en",
+        seed: int = 0,
+        *,
+        name_ok: Callable[[str], bool] | None = None,
+        answer_in_question_language: bool = False,
+        window: int = 20,
+    ) -> None:
+        if lang not in ("en", "de", "it", "zh"):
+            raise ValueError(f"lang must be one of en, de, it, zh, got {lang!r}")
+        self.catalog = catalog
+        self.lang = lang
+        self.name_ok = name_ok or default_name_ok
+        self.answer_in_question_language = answer_in_question_language
+        self.retriever = Retriever(catalog)
+        self._rng = random.Random(seed)
+        self._recent: deque[str] = deque(maxlen=window)
+        self._recent_count: Counter[str] = Counter()
+        self._last_used: dict[str, int] = {}
+        self._tick = 0
+        self._feature_cursor: dict[tuple[str, str], int] = {}
+        # Slot sets parsed once: picking a template is then a subset test, not a parse.
+        self._templates = {
+            (fam, lg): [(t, template_slots(t)) for t in ts]
+            for fam, by in TEMPLATES.items()
+            for lg, ts in by.items()
+        }
+        self._product_slots = {
+            (p.id, lg): slots_for_product(p, lg) for p in catalog for lg in ("en", "de", "it", "zh")
+        }
+        for (_pid, lg), s in self._product_slots.items():
+            shop = catalog.shop(lg)
+            if shop:
+                s["shop"] = shop
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def next_segment(self, product_id: str) -> list[Sentence]:
+        """A few sentences presenting one product: intro, features, price, maybe urgency or
+        social proof, call to action."""
+        p = self.catalog.get(product_id)
+        lang = self.lang
+        plan = ["intro", "feature"]
+        if self._rng.random() < 0.5:
+            plan.append("feature")
+        extra = self._rng.choice(["urgency", "social", None])
+        if extra == "social":
+            plan.append("social")
+        plan.append("price")
+        if extra == "urgency":
+            plan.append("urgency")
+        plan.append("cta")
+        out: list[Sentence] = []
+        for fam in plan:
+            slots = dict(self._product_slots[(p.id, lang)])
+            if fam == "feature":
+                f = self._next_feature(p, lang)
+                if f is None:
+                    continue
+                slots["feature"] = f
+            text = self._pick(fam, lang, slots, p.grammar_of(lang))
+            if text is not None:
+                out.append(
+                    self._sentence(
+                        text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)
+                    )
+                )
+        return out
+
+    def answer(self, event: ChatEvent, current_product_id: str | None) -> list[Sentence]:
+        """Answer a viewer's question from the catalog (price, feature, FAQ), greet, or say
+        "let me check". The viewer's words are never part of the output."""
+        text = event.text or ""
+        qlang = detect_language(text, default=self.lang)
+        lang = qlang if self.answer_in_question_language else self.lang
+        r = self.retriever
+        named = r.find_product(text, qlang, names_only=True)
+        pid = named[0] if named else current_product_id
+        if pid is not None and pid not in self.catalog:
+            pid = None
+        if pid is None:
+            hit = r.find_product(text, qlang)
+            pid = hit[0] if hit else None
+        intent = r.detect_intent(text, qlang, pid)
+        user = user_slots(self._display(event.user), lang)
+
+        def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:
+            t = self._pick(fam, lang, {**slots, **user}, code)
+            if t is not None:
+                out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
+
+        out: list[Sentence] = []
+        if intent is Intent.GREETING and not named:
+            say("greeting", {}, "-", Emotion.HAPPY)
+            return out
+        if pid is None or intent is Intent.GREETING or (intent is Intent.OTHER and not named):
+            say("dont_know", {}, "-")
+            return out
+        p = self.catalog.get(pid)
+        code = p.grammar_of(lang)
+        slots = dict(self._product_slots[(pid, lang)])
+        if intent is Intent.PRICE:
+            say("ask_price", slots, code)
+            say("answer_price", slots, code)
+            return out
+        if intent is Intent.FAQ:
+            m = r.faq_match(text, pid, qlang)
+            if m is not None:
+                say("ask_question", slots, code)
+                answer_text, answer_lang = m.entry.a(lang)
+                out.append(
+                    self._sentence(
+                        answer_text, Source.ANSWER, answer_lang, pid, Emotion.NEUTRAL, event
+                    )
+                )
+                return out
+        feats, flang = p.features_in(lang)
+        wanted = r.matching_features(text, pid, qlang) if feats and flang == lang else []
+        if not wanted and r.unknown_terms(text, qlang, pid):
+            # The viewer asks about a detail the catalog lacks ("what colours?"): reciting
+            # unrelated features would sound evasive, and guessing is not allowed.
+            say("dont_know", {}, "-")
+            return out
+        if feats and flang == lang:
+            order = wanted + [i for i in range(len(feats)) if i not in wanted]
+            order = [i for i in order if i < len(feats)]
+            slots["feature"] = feats[order[0]]
+            if len(order) > 1 and not wanted:
+                slots["feature2"] = feats[order[1]]
+            say("ask_question", slots, code)
+            say("answer_feature", slots, code)
+            return out
+        say("dont_know", {}, "-")
+        return out
+
+    def thanks(self, event: ChatEvent) -> list[Sentence]:
+        """Thank a viewer for a follow, gift or purchase; other event kinds give []."""
+        fam = _THANKS_KIND.get(event.kind)
+        if fam is None:
+            return []
+        lang = self.lang
+        slots: dict[str, str] = {}
+        code = "-"
+        pid = None
+        raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
+        if fam == "thanks_purchase" and isinstance(raw_pid, str) and raw_pid in self.catalog:
+            pid = raw_pid
+            p = self.catalog.get(pid)
+            slots = dict(self._product_slots[(pid, lang)])
+            code = p.grammar_of(lang)
+            # Thanks must not repeat the price: a gift/purchase sentence is not an ad.
+            slots.pop("price", None)
+        slots.update(user_slots(self._display(event.user), lang))
+        t = self._pick(fam, lang, slots, code)
+        if t is None:
+            return []
+        return [self._sentence(t, Source.THANKS, lang, pid, Emotion.HAPPY, event)]
+
+    def template_counts(self) -> dict[str, int]:
+        """Number of templates per language."""
+        return {
+            lg: sum(len(v) for (f, l2), v in self._templates.items() if l2 == lg)
+            for lg in ("en", "de", "it", "zh")
+        }
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _display(self, name: str) -> str | None:
+        name = (name or "").strip()
+        try:
+            ok = bool(name) and self.name_ok(name)
+        except Exception:
+            ok = False  # a broken policy must fail closed, not speak the name
+        return name if ok else None
+
+    def _next_feature(self, p: Product, lang: str) -> str | None:
+        feats, flang = p.features_in(lang)
+        if not feats or flang != lang:
+            return None  # never mix an English feature into a German sentence
+        key = (p.id, lang)
+        i = self._feature_cursor.get(key)
+        if i is None:
+            i = self._rng.randrange(len(feats))
+        self._feature_cursor[key] = i + 1
+        return feats[i % len(feats)]
+
+    def _pick(self, family: str, lang: str, slots: dict[str, str], code: str) -> str | None:
+        """Render the least recently used eligible template whose text is not in the window."""
+        cands = [t for t, need in self._templates.get((family, lang), ()) if need <= slots.keys()]
+        if not cands:
+            return None
+        best: tuple[int, int, float] | None = None
+        best_text = None
+        best_t = None
+        for t in cands:
+            text = fill(t, slots, code, lang)
+            key = (
+                1 if self._recent_count[text] else 0,
+                self._last_used.get(t, -1),
+                self._rng.random(),
+            )
+            if best is None or key < best:
+                best, best_text, best_t = key, text, t
+        assert best_text is not None and best_t is not None
+        self._tick += 1
+        self._last_used[best_t] = self._tick
+        self._remember(best_text)
+        return best_text
+
+    def _remember(self, text: str) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            old = self._recent[0]
+            self._recent_count[old] -= 1
+            if not self._recent_count[old]:
+                del self._recent_count[old]
+        self._recent.append(text)
+        self._recent_count[text] += 1
+
+    def _sentence(
+        self,
+        text: str,
+        source: str,
+        lang: str,
+        product_id: str | None,
+        emotion: str,
+        reply_to: ChatEvent | None = None,
+    ) -> Sentence:
+        return Sentence(
+            text=text,
+            source=source,
+            lang=lang,
+            product_id=product_id,
+            emotion=emotion,
+            reply_to=reply_to,
+        )

@@ -1,0 +1,65 @@
+"""espeak phoneme mnemonics -> mouth shapes (visemes) for the avatar driver.
+
+espeak writes phonemes as ASCII mnemonics (Kirshenbaum-like, per language): "m", "'a", "aI",
+"tS", "_:" (pause), "ts." (Mandarin retroflex), "(en)" (language switch) ... A leading ' or ,
+marks stress and : length; neither changes the mouth shape. For diphthongs the first vowel
+decides, because that is the shape the mouth moves from at the phoneme's start time.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from streamhost.frames import Speech
+
+
+class Viseme(IntEnum):
+    """Mouth shape classes."""
+
+    REST = 0  # silence / pause: mouth closed and relaxed
+    CLOSED = 1  # lips pressed: m b p
+    OPEN = 2  # jaw open: a-like vowels
+    ROUND = 3  # lips rounded: o u w, front rounded y/ø
+    WIDE = 4  # small opening, spread lips: e i, schwa, and tongue/teeth consonants
+    TEETH = 5  # lower lip on upper teeth: f v
+
+
+# Marks that can precede the phoneme proper: primary/secondary/unstressed stress, syllabic.
+_PREFIX_MARKS = "',%=!"
+
+_BY_FIRST_CHAR: dict[str, Viseme] = {}
+for _chars, _vis in (
+    ("mbp", Viseme.CLOSED),  # also pF (German pf) and ph (Mandarin aspirated p)
+    ("fv", Viseme.TEETH),
+    ("aA&V6", Viseme.OPEN),  # a, father A, trap &, strut V, German vocalised r 6
+    ("oOuUyY029Ww", Viseme.ROUND),  # 0 = English "lot", 2/9/W = German ö, y/Y = ü
+    ("eEiI@3jM", Viseme.WIDE),  # 3 = English "nurse" vowel, M = unrounded u
+    # Consonants made behind closed-ish teeth: alveolar, post-alveolar, velar, glottal.
+    ("tdnlszkgNhrRxXCSZTDLJqGc*?", Viseme.WIDE),
+):
+    for _c in _chars:
+        _BY_FIRST_CHAR[_c] = _vis
+
+# Anything unrecognised gets a small opening rather than REST, so the mouth still moves.
+DEFAULT_VISEME = Viseme.WIDE
+
+
+def viseme_for(phoneme: str) -> Viseme:
+    """The viseme of one espeak phoneme mnemonic (stress and length marks are ignored)."""
+    base = phoneme.strip().lstrip(_PREFIX_MARKS)
+    if not base or base[0] in "_|(" or base.startswith(":"):
+        # "_", "_:", "_!", "_|" pauses; "||" boundaries; "(en)" language-switch markers.
+        return Viseme.REST
+    return _BY_FIRST_CHAR.get(base[0], DEFAULT_VISEME)
+
+
+def viseme_track(speech: Speech) -> list[tuple[float, float, Viseme]]:
+    """(start, end, viseme) in seconds for a Speech's phonemes, merging equal neighbours."""
+    track: list[tuple[float, float, Viseme]] = []
+    for ph in speech.phonemes:
+        vis = viseme_for(ph.symbol)
+        if track and track[-1][2] == vis:
+            track[-1] = (track[-1][0], max(track[-1][1], ph.end), vis)
+        else:
+            track.append((ph.start, ph.end, vis))
+    return track

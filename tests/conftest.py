@@ -1,0 +1,47 @@
+"""Shared fixtures: an engine with its HTTP app on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from streamhost.config import load_config  # noqa: E402
+from streamhost.control.http import build_app  # noqa: E402
+from streamhost.engine import Engine  # noqa: E402
+
+
+@asynccontextmanager
+async def running_engine(
+    tmp_path: Path, virtual: bool, duration: float | None, **overrides: dict[str, Any]
+) -> AsyncIterator[tuple[Engine, str, asyncio.Task]]:
+    """Start an engine (default config + overrides, store in tmp_path) and its HTTP app."""
+    overrides.setdefault("store", {})["data_dir"] = str(tmp_path / "data")
+    cfg = load_config().with_overrides(**overrides)
+    engine = Engine(cfg, virtual_clock=virtual, token="test-token")
+    runner = web.AppRunner(build_app(engine))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    task = asyncio.create_task(engine.run(duration))
+    try:
+        yield engine, f"http://127.0.0.1:{port}", task
+    finally:
+        engine.request_stop()
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 60)
+        await runner.cleanup()
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("STREAMHOST_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"

@@ -1,0 +1,346 @@
+"""Output stage against real peers: MP4 files read back by ffprobe/PyAV, a real nginx-rtmp server,
+unreachable and hung RTMP endpoints, and aiortc client peers (direct and via a real aiohttp
+server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+from aiohttp import ClientSession, web
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from nginx_rtmp import NginxRtmp, free_port
+
+from streamhost.frames import AVFrame
+from streamhost.output.encoder import Encoder
+from streamhost.output.recorder import Mp4Recorder
+from streamhost.output.rtmp import RtmpPusher
+from streamhost.output.webrtc import WebRtcHub, offer_handler
+
+W, H, FPS, SR = 720, 1280, 25, 48000
+SPF = SR // FPS
+
+
+def make_frame(i: int) -> AVFrame:
+    """Moving gradient + moving box (video) and a continuous 440 Hz tone (audio)."""
+    video = np.full((H * 3 // 2, W), 128, np.uint8)
+    video[:H] = ((np.arange(W)[None, :] + 4 * i) % 256).astype(np.uint8)
+    y0 = (8 * i) % (H - 100)
+    video[y0 : y0 + 100, 100:200] = 235
+    t = np.arange(i * SPF, (i + 1) * SPF) / SR
+    audio = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    return AVFrame(index=i, pts=i / FPS, video=video, audio=audio)
+
+
+FRAMES = [make_frame(i) for i in range(50)]  # reused cyclically: building frames costs CPU
+
+
+def frame(i: int) -> AVFrame:
+    f = FRAMES[i % len(FRAMES)]
+    return AVFrame(index=i, pts=i / FPS, video=f.video, audio=f.audio)
+
+
+async def feed_realtime(enc: Encoder, start: int, count: int, on_frame=None) -> int:
+    """Submit frames at 25 fps on the loop's clock (like the AV loop does)."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for k in range(count):
+        delay = t0 + k / FPS - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        enc.submit(frame(start + k))
+        if on_frame is not None:
+            on_frame(start + k)
+    return start + count
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_type,codec_name,profile,width,height,nb_read_frames,duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return {s["codec_type"]: s for s in json.loads(out)["streams"]}
+
+
+# -- (a) MP4 ------------------------------------------------------------------------------------
+
+
+def test_mp4_recording_250_frames(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    enc = Encoder(W, H, FPS, SR)
+    enc.add_sink(Mp4Recorder(path))
+    enc.start()
+    for i in range(250):
+        while enc.queue_depth >= 6:  # as fast as the encoder goes, without overflow drops
+            time.sleep(0.002)
+        enc.submit(frame(i))
+    enc.close()
+    assert enc.stats.frames_encoded == 250 and enc.stats.frames_dropped == 0
+    assert enc.stats.video_packets == 250  # one packet per frame: zerolatency, no B-frames
+
+    if shutil.which("ffprobe"):
+        s = ffprobe(path)
+        v, a = s["video"], s["audio"]
+        assert (v["codec_name"], v["width"], v["height"]) == ("h264", W, H)
+        assert "Baseline" in v["profile"]
+        assert int(v["nb_read_frames"]) == 250
+        assert a["codec_name"] == "aac"
+        assert abs(float(a["duration"]) - 10.0) < 0.05
+        assert abs(float(a["duration"]) - float(v["duration"])) <= 1 / FPS
+
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        decoded = sum(1 for _ in c.decode(vs))
+        assert decoded == 250
+        assert (vs.codec_context.width, vs.codec_context.height) == (W, H)
+    with av.open(str(path)) as c:
+        samples = sum(f.samples for f in c.decode(c.streams.audio[0]))
+        assert abs(samples / SR - 10.0) < 0.05
+
+
+# -- (b) RTMP to nginx --------------------------------------------------------------------------
+
+
+async def test_rtmp_push_to_nginx() -> None:
+    with NginxRtmp() as srv:
+        enc = Encoder(W, H, FPS, SR)
+        pusher = RtmpPusher(srv.url())
+        enc.add_sink(pusher)
+        enc.start()
+        got: dict[str, list[float]] = {"video": [], "audio": []}
+        codecs: dict[str, str] = {}
+
+        def read() -> None:
+            with av.open(srv.url(), options={"rw_timeout": "3000000"}, timeout=10) as c:
+                for s in c.streams:
+                    codecs[s.type] = s.codec_context.name
+                try:
+                    for p in c.demux():
+                        if p.dts is not None and p.stream.type in got:
+                            got[p.stream.type].append(float(p.pts * p.time_base))
+                except (av.error.EOFError, OSError):
+                    pass  # rw_timeout after the publisher left: nginx never closes players
+
+        pushed = [-1]
+        feeder = asyncio.create_task(
+            feed_realtime(enc, 0, 4 * FPS + 15, lambda i: pushed.__setitem__(0, i))
+        )
+        while pusher.state != "live":
+            assert not feeder.done(), f"never went live: {pusher.stats()}"
+            await asyncio.sleep(0.02)
+        reader = asyncio.create_task(asyncio.to_thread(read))
+        # joined = nginx has registered the player; then ask for an IDR, as a real ingest's
+        # GOP cache (or a new WebRTC viewer) would get one
+        while not re.search(r"\bplay\b", srv.error_log()):
+            await asyncio.sleep(0.01)
+        join_index = pushed[0] + 1
+        enc.request_keyframe()
+        await feeder
+        await asyncio.to_thread(enc.close)
+        await asyncio.wait_for(reader, 15)
+
+        assert codecs == {"video": "h264", "audio": "aac"}
+        expected = pushed[0] - join_index + 1
+        # FLV timestamps are ms and shifted by the AAC priming delay: compare within 1/2 frame
+        received = sum(1 for t in got["video"] if t >= join_index / FPS - 0.5 / FPS)
+        assert expected >= 3 * FPS
+        assert received >= 0.95 * expected, (received, expected, pusher.stats())
+        assert len(got["audio"]) >= 0.95 * expected * SPF / 1024
+        assert pusher.state == "closed" and pusher.reconnects == 0
+        assert pusher.packets_sent > 0 and pusher.bytes_sent > 100_000
+
+
+# -- (c) unreachable / hung RTMP ----------------------------------------------------------------
+
+
+async def test_rtmp_dead_and_hung_servers_do_not_block() -> None:
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)  # the kernel completes TCP handshakes; nobody ever reads or answers
+    accepted: list[socket.socket] = []
+
+    def accept_forever() -> None:
+        try:
+            while True:
+                accepted.append(hung.accept()[0])
+        except OSError:
+            pass
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    dead_url = f"rtmp://127.0.0.1:{free_port()}/live/x"
+    hung_url = f"rtmp://127.0.0.1:{hung.getsockname()[1]}/live/x"
+
+    enc = Encoder(W, H, FPS, SR)
+    dead = RtmpPusher(dead_url, connect_timeout=1.0, backoff_initial=0.2)
+    stuck = RtmpPusher(hung_url, connect_timeout=1.0, backoff_initial=0.2)
+    enc.add_sink(dead)
+    enc.add_sink(stuck)
+    enc.start()
+
+    worst = 0.0
+    stop = asyncio.Event()
+
+    async def heartbeat() -> None:
+        nonlocal worst
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            now = loop.time()
+            worst = max(worst, now - last)
+            last = now
+
+    hb = asyncio.create_task(heartbeat())
+    try:
+        n = await feed_realtime(enc, 0, 3 * FPS)
+        await asyncio.sleep(0.3)
+        assert enc.stats.frames_encoded == n and enc.stats.frames_dropped == 0
+        for p in (dead, stuck):
+            assert p.state in ("connecting", "reconnecting"), p.stats()
+            assert p.reconnects >= 1, p.stats()
+            assert p.packets_sent == 0
+        assert "timeout" in stuck.last_error or stuck.reconnects >= 1
+        assert accepted, "the hung server never saw a connection"
+        t = time.monotonic()
+        await asyncio.to_thread(enc.close)
+        assert time.monotonic() - t < 12
+        assert dead.state == stuck.state == "closed"
+    finally:
+        stop.set()
+        await hb
+        hung.close()
+        for s in accepted:
+            s.close()
+    assert worst <= 0.05, f"event loop blocked for {worst * 1000:.0f} ms"
+
+
+# -- (d) WebRTC ---------------------------------------------------------------------------------
+
+
+class Client:
+    """An aiortc receive-only viewer that decodes what it gets."""
+
+    def __init__(self) -> None:
+        self.pc = RTCPeerConnection()
+        self.pc.addTransceiver("video", direction="recvonly")
+        self.pc.addTransceiver("audio", direction="recvonly")
+        self.video: list[tuple[float, int, int]] = []  # (arrival, width, height)
+        self.audio_samples: list[tuple[float, int]] = []
+        self.tasks: list[asyncio.Task] = []
+
+        @self.pc.on("track")
+        def on_track(track) -> None:
+            self.tasks.append(asyncio.ensure_future(self._consume(track)))
+
+    async def _consume(self, track) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                f = await track.recv()
+                if track.kind == "video":
+                    self.video.append((loop.time(), f.width, f.height))
+                else:
+                    self.audio_samples.append((loop.time(), f.samples))
+        except Exception:
+            pass
+
+    async def offer(self) -> dict:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        return {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
+
+    async def answer(self, ans: dict) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(ans["sdp"], ans["type"]))
+
+    def window(self, seconds: float) -> tuple[int, float, float]:
+        """Video frames and audio seconds in the `seconds` after the first decoded frame."""
+        t0 = self.video[0][0]
+        frames = sum(1 for t, *_ in self.video if t0 <= t < t0 + seconds)
+        audio = sum(n for t, n in self.audio_samples if t0 <= t < t0 + seconds) / SR
+        gaps = [
+            b[0] - a[0] for a, b in zip(self.audio_samples, self.audio_samples[1:], strict=False)
+        ]
+        return frames, audio, max(gaps, default=0.0)
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for t in self.tasks:
+            t.cancel()
+
+
+async def test_webrtc_viewers_share_one_encode() -> None:
+    enc = Encoder(W, H, FPS, SR)
+    hub = WebRtcHub(enc)
+    enc.start()
+    app = web.Application()
+    app.router.add_post("/offer", offer_handler(hub))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    total = 8 * FPS
+    feeder = asyncio.create_task(feed_realtime(enc, 0, total))
+    c1, c2 = Client(), Client()
+    try:
+        await asyncio.sleep(0.5)
+        await c1.answer(await hub.handle_offer(**(await c1.offer())))
+        assert hub.viewer_count == 1
+        await asyncio.sleep(1.5)
+        assert c1.video, "first viewer decoded nothing"
+        forced_before = enc.stats.keyframes_forced
+        requests_before = hub.keyframe_requests
+
+        async with ClientSession() as http:
+            async with http.post(f"http://127.0.0.1:{port}/offer", json=await c2.offer()) as r:
+                assert r.status == 200
+                await c2.answer(await r.json())
+            async with http.post(f"http://127.0.0.1:{port}/offer", json={"nope": 1}) as r:
+                assert r.status == 400
+        assert hub.viewer_count == 2
+        await asyncio.sleep(1.0)
+        assert c2.video, "second viewer decoded nothing"
+        assert hub.keyframe_requests > requests_before
+        assert enc.stats.keyframes_forced > forced_before
+        await asyncio.sleep(2.5)
+
+        for c in (c1, c2):
+            frames, audio_s, gap = c.window(3.0)
+            assert frames >= 20 * 3, (frames, hub.stats())
+            assert {(w, h) for _, w, h in c.video} == {(W, H)}
+            assert audio_s >= 2.8 and gap < 0.25, (audio_s, gap)
+        await feeder
+        await asyncio.sleep(0.2)
+        # encode once: one encode per frame and one video packet per frame, whatever the viewers
+        assert enc.stats.frames_encoded == total
+        assert enc.stats.video_packets == total
+    finally:
+        feeder.cancel()
+        await c1.close()
+        await c2.close()
+        await hub.close()
+        await asyncio.to_thread(enc.close)
+        await runner.cleanup()
+    assert hub.viewer_count == 0
