@@ -25,6 +25,10 @@ class RealClock:
     def now(self) -> float:
         return time.monotonic() - self._t0
 
+    def restart(self) -> None:
+        """Media time 0 = now. Called once when warm-up is done, so frame 0 is not born late."""
+        self._t0 = time.monotonic()
+
     async def sleep_until(self, t: float) -> None:
         delay = t - self.now()
         if delay > 0:
@@ -75,6 +79,9 @@ class VirtualClock:
 
     def now(self) -> float:
         return self._now
+
+    def restart(self) -> None:
+        return None
 
     async def sleep_until(self, t: float) -> None:
         if t <= self._now:

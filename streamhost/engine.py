@@ -113,6 +113,8 @@ class Stream:
             on_tick=self.director.tick,
             on_started=self._aired,
         )
+        self._shown_product: str | None = None
+        self._panel_task: asyncio.Task[None] | None = None
         self.chat_accepted = 0
         self.chat_rejected = 0
         self.sentences = 0
@@ -145,11 +147,32 @@ class Stream:
     def _aired(self, trace_id: str, t: float) -> None:
         self.store.mark_aired(trace_id, t)
 
-    def _show_product(self, product_id: str) -> None:
+    def _panel_args(self, product_id: str) -> tuple[str, str, list[str]]:
         p = self.catalog.get(product_id)
         lang = self.cfg.stream.language
         feats, _ = p.features_in(lang)
-        self.compositor.set_product(p.name(lang), p.price_display(lang), feats[:3])
+        return p.name(lang), p.price_display(lang), feats[:3]
+
+    def _show_product(self, product_id: str) -> None:
+        if product_id == self._shown_product:
+            return
+        self._shown_product = product_id
+        # Drawing a panel takes ~100 ms: never on the event loop (it would stall the AV clock).
+        prev = self._panel_task
+        self.clock.hold()
+        self._panel_task = asyncio.get_running_loop().create_task(
+            self._draw_panel(prev, product_id)
+        )
+
+    async def _draw_panel(self, prev: asyncio.Task[None] | None, product_id: str) -> None:
+        try:
+            if prev is not None:
+                await asyncio.gather(prev, return_exceptions=True)
+            await asyncio.to_thread(self.compositor.set_product, *self._panel_args(product_id))
+        except Exception as exc:  # noqa: BLE001 - a panel failure keeps the old panel on air
+            log.error("product panel for %s failed: %s", product_id, exc)
+        finally:
+            self.clock.release()
 
     def _on_restart(self, stage: str, exc: BaseException) -> None:
         self.store.add_audit(
@@ -172,7 +195,8 @@ class Stream:
     def command(self, msg: dict[str, Any], actor: str) -> dict[str, Any]:
         """Operator command (control protocol) in; reply dict out. Every command is audited."""
         cid, typ = msg.get("id"), msg.get("type")
-        ok, detail, reply = True, "", {"id": cid, "ok": True}
+        ok, detail = True, ""
+        reply: dict[str, Any] = {"id": cid, "ok": True, "media_time": round(self.clock.now(), 3)}
         try:
             if typ == "status":
                 reply["status"] = self.snapshot()
@@ -228,10 +252,17 @@ class Stream:
         }
 
     # ---- lifecycle ----
-    async def run(self, duration_s: float | None) -> None:
-        self.renderer.warmup()
+    async def prepare(self) -> None:
+        """Warm up before going on air: model sessions, the first product panel, the encoder."""
+        await asyncio.to_thread(self.renderer.warmup)
         self._idle_rgba = self.renderer.render(self.driver.params_at(0.0)[None, :])[0].copy()
+        first = self.catalog.ids[0]
+        await asyncio.to_thread(self.compositor.set_product, *self._panel_args(first))
+        self._shown_product = self.director.current_product = first
         self.encoder.start()
+
+    async def run(self, duration_s: float | None) -> None:
+        """Go on air (after ``prepare``) until ``duration_s`` of media time or a stop request."""
         self.supervisor.start("director", self.director.run)
         self.director.wake.set()
         try:
@@ -270,6 +301,8 @@ class Engine:
     async def run(self, duration_s: float | None = None) -> None:
         self.running = True
         try:
+            await asyncio.gather(*(s.prepare() for s in self.streams))
+            self.clock.restart()  # media time starts when every stream is ready for frame 0
             await asyncio.gather(*(s.run(duration_s) for s in self.streams))
         finally:
             self.running = False

@@ -25,20 +25,32 @@ class Overflow(StrEnum):
     BLOCK = "block"  # producer waits (used where losing data is worse than waiting)
 
 
+class _NoClock:
+    def hold(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
 class BoundedQueue(Generic[T]):
     """An asyncio FIFO with a bound and an overflow policy.
 
     put()/put_nowait() in, get() out; ``task_done()`` after each got item is processed (this
-    releases its virtual-clock hold). ``flush()`` drops everything queued and returns the count.
+    releases its virtual-clock hold, if the queue ``counts_as_work``). ``flush()`` drops everything queued and returns the count.
     """
 
-    def __init__(self, name: str, maxsize: int, overflow: Overflow, clock: Clock) -> None:
+    def __init__(
+        self, name: str, maxsize: int, overflow: Overflow, clock: Clock, counts_as_work: bool = True
+    ) -> None:
         if maxsize < 1:
             raise ValueError(f"queue {name}: maxsize must be >= 1, got {maxsize}")
         self.name = name
         self.maxsize = maxsize
         self.overflow = overflow
-        self._clock = clock
+        # A queue whose items wait for media time to pass (e.g. questions waiting for the
+        # sentence boundary) must not hold the virtual clock, or time could never move on.
+        self._clock = clock if counts_as_work else _NoClock()
         self._items: deque[T] = deque()
         self._not_empty = asyncio.Event()
         self._not_full = asyncio.Event()

@@ -63,6 +63,20 @@ class SpeechPlayer:
         self._queue.append(q)
         self._queued_samples += q.gap + len(speech.pcm)
 
+    def withdraw_queued(self, pred: Callable[[Speech], bool]) -> list[tuple[Speech, list]]:
+        """Take back queued speech that has not started and matches ``pred`` (so an answer can
+        go first); returns (speech, visemes) in play order. The current sentence is never cut."""
+        keep: deque[_Queued] = deque()
+        taken: list[tuple[Speech, list]] = []
+        for q in self._queue:
+            if pred(q.speech):
+                taken.append((q.speech, q.visemes))
+                self._queued_samples -= q.gap + len(q.speech.pcm)
+            else:
+                keep.append(q)
+        self._queue = keep
+        return taken
+
     def buffered_s(self) -> float:
         """Seconds of audio (speech and gaps) not yet pulled."""
         cur = 0

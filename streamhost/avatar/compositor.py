@@ -35,6 +35,15 @@ class _Background:
     rgb: np.ndarray  # (H, W, 3) uint8, kept for previews and tests
 
 
+def _fit(d: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: int) -> str:
+    """Shorten ``text`` with an ellipsis so it fits ``width`` pixels (catalog text is unbounded)."""
+    if d.textlength(text, font=font) <= width:
+        return text
+    while text and d.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
 def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H*3//2, W) uint8 I420 in PyAV's yuv420p ndarray layout."""
     h, w, _ = rgb.shape
@@ -166,13 +175,19 @@ class Compositor:
         d.rounded_rectangle((px0, py0, px1, py1), radius=28, fill=(255, 255, 255))
         d.rounded_rectangle((px0, py0, px1, py0 + 14), radius=7, fill=(255, 120, 90))
         if name:
+            name = _fit(d, name, _font(36), px1 - px0 - 64)
             d.text((px0 + 32, py0 + 32), name, font=_font(36), fill=(30, 30, 50))
         if price:
             d.text((px0 + 32, py0 + 80), price, font=_font(46), fill=(226, 60, 40))
         for i, feat in enumerate(features):
             y = py0 + 142 + i * 36
             d.ellipse((px0 + 34, y + 8, px0 + 48, y + 22), fill=(255, 120, 90))
-            d.text((px0 + 62, y), feat, font=_font(26), fill=(70, 70, 90))
+            d.text(
+                (px0 + 62, y),
+                _fit(d, feat, _font(26), px1 - px0 - 94),
+                font=_font(26),
+                fill=(70, 70, 90),
+            )
         rgb = np.asarray(im, dtype=np.uint8).copy()
         return _Background(i420=rgb_to_i420(rgb), rgb=rgb)
 

@@ -18,6 +18,7 @@ from ..pipeline import BoundedQueue, Overflow, Wake
 from ..player import SpeechPlayer
 
 log = logging.getLogger("streamhost.director")
+_PRIORITY = frozenset({Source.OPERATOR, Source.ANSWER, Source.THANKS})
 
 
 class Generator(Protocol):
@@ -68,11 +69,14 @@ class Director:
         self._product_idx = -1
         self.current_product: str | None = None
         self.questions: BoundedQueue[ChatEvent] = BoundedQueue(
-            "questions", 64, Overflow.DROP_OLDEST, clock
+            "questions", 64, Overflow.DROP_OLDEST, clock, counts_as_work=False
         )
         self._operator: deque[Sentence] = deque()
         self._pending: deque[Sentence] = deque()  # rest of an answer (several sentences)
         self._script: deque[Sentence] = deque()
+        # Script speech taken back from the player so an answer could go first; already
+        # synthesized and stored, it resumes where it left off.
+        self._resume: deque[tuple[Speech, list]] = deque()
         self._idle_since: float | None = 0.0
         self._epoch = 0
         self.paused = False
@@ -83,6 +87,8 @@ class Director:
     # ---- inputs (called from the event loop; never block) ----
     def submit(self, ev: ChatEvent) -> None:
         self.questions.put_nowait(ev)
+        taken = self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
+        self._resume.extendleft(reversed(taken))
         self.wake.set()
 
     def say(self, text: str, now: bool) -> Sentence:
@@ -105,6 +111,8 @@ class Director:
         """Control plane: drop queued and playing speech now; in-flight synthesis is discarded."""
         self._epoch += 1
         self._pending.clear()
+        self._resume.clear()
+        self._script.clear()  # the segment is abandoned; the next one follows the pause
         n = self.player.flush(self.clock.now())
         self._idle_since = self.clock.now()
         log.info("interrupt (%s): %d sentence(s) dropped", reason, n)
@@ -128,7 +136,7 @@ class Director:
             self.wake.set()
 
     # ---- choosing ----
-    def _pick(self) -> Sentence | None:
+    def _pick(self) -> Sentence | tuple[Speech, list] | None:
         now = self.clock.now()
         if self._operator:
             return self._operator.popleft()
@@ -153,6 +161,8 @@ class Director:
             if out:
                 self._pending.extend(out[1:])
                 return out[0]
+        if self._resume:
+            return self._resume.popleft()
         if self._script:
             return self._script.popleft()
         if not self.player.idle:
@@ -175,6 +185,9 @@ class Director:
                     s = self._pick()
                     if s is None:
                         break
+                    if isinstance(s, tuple):  # taken back earlier: already stored
+                        self.player.enqueue(s[0], s[1], 0.0 if self.player.idle else self.gap_s)
+                        continue
                     epoch = self._epoch
                     speech = await self.voice.speak(s)
                     if epoch != self._epoch and s.source != Source.OPERATOR:

@@ -169,7 +169,8 @@ class TemplateGenerator:
         code = p.grammar_of(lang)
         slots = dict(self._product_slots[(pid, lang)])
         if intent is Intent.PRICE:
-            say("ask_price", slots, code)
+            # The price comes first: a viewer who asked should hear it within a second, not
+            # after a lead-in sentence.
             say("answer_price", slots, code)
             return out
         if intent is Intent.FAQ:

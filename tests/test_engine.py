@@ -1,0 +1,265 @@
+"""The whole engine on the virtual clock: recording, chat answers, operator control, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import av
+import numpy as np
+import pytest
+from conftest import running_engine
+
+from streamhost.avatar import params as P
+from streamhost.avatar.pack import load_pack
+from streamhost.avatar.runner import OnnxRenderer
+from streamhost.config import load_config
+from streamhost.frames import AVFrame
+from streamhost.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _mouth_box() -> tuple[slice, slice]:
+    """Canvas rows/cols of the mouth, found by rendering open vs neutral (plus a margin for
+    head motion), so the test does not hard-code the model's geometry."""
+    pack = load_pack(load_config().avatar.pack)
+    r = OnnxRenderer(pack.model)
+    diff = np.abs(
+        r.render(P.make(mouth_open=1.0)[None])[0][:3] - r.render(P.neutral()[None])[0][:3]
+    )
+    ys, xs = np.nonzero(diff.sum(0) > 0.1)
+    m = 8
+    return (
+        slice(pack.tile_y + ys.min() - m, pack.tile_y + ys.max() + m),
+        slice(pack.tile_x + xs.min() - m, pack.tile_x + xs.max() + m),
+    )
+
+
+def _run_cli(
+    *args: str, env_extra: dict[str, str], timeout: float = 240
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env_extra}
+    return subprocess.run(
+        [sys.executable, "-m", "streamhost.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
+
+
+@pytest.mark.timeout(300)
+def test_virtual_clock_recording_is_10s_of_synced_speech(tmp_path) -> None:
+    out = tmp_path / "x.mp4"
+    r = _run_cli(
+        "run",
+        "--virtual-clock",
+        "--duration",
+        "10",
+        "--record",
+        str(out),
+        "--http",
+        "127.0.0.1:0",
+        env_extra={"STREAMHOST_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "stopped cleanly after 250 frames" in r.stdout
+    rows, cols = _mouth_box()
+    mouth, n_video = [], 0
+    with av.open(str(out)) as c:
+        vs, as_ = c.streams.video[0], c.streams.audio[0]
+        assert vs.codec_context.name == "h264" and (vs.width, vs.height) == (720, 1280)
+        assert as_.codec_context.name == "aac" and as_.sample_rate == 48000
+        for f in c.decode(vs):
+            n_video += 1
+            y = f.to_ndarray(format="gray")
+            mouth.append(y[rows, cols].astype(np.float32))
+    with av.open(str(out)) as c:
+        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    assert n_video == 250
+    audio_s = len(pcm) / 48000
+    assert abs(audio_s - 10.0) <= 0.04, audio_s  # within one frame of the video's 10.0 s
+    # Speech, not silence: per-frame RMS over the 250 frame slots.
+    rms = np.sqrt((pcm[: 250 * 1920].reshape(250, 1920).astype(np.float64) ** 2).mean(1))
+    speaking = rms > 0.02
+    assert speaking.mean() > 0.3, f"only {speaking.mean():.0%} of frames have speech"
+    assert not speaking[:25].any(), "the host should idle for the first second (segment pause)"
+    # The mouth moves while speaking and stays still while idle.
+    change = np.array([np.abs(mouth[i] - mouth[i - 1]).mean() for i in range(1, 250)])
+    talk = change[speaking[1:]]
+    idle = change[:20]
+    assert talk.mean() > 3 * max(idle.mean(), 0.2), (talk.mean(), idle.mean())
+    # Every sentence was stored before it aired.
+    r2 = _run_cli("transcript", env_extra={"STREAMHOST_DATA_DIR": str(tmp_path / "data")})
+    assert r2.returncode == 0 and "template" in r2.stdout
+
+
+@pytest.mark.timeout(120)
+async def test_chat_question_is_answered_with_the_catalog_price(tmp_path) -> None:
+    async with running_engine(tmp_path, virtual=True, duration=12) as (engine, url, task):
+        st = engine.primary
+        async with aiohttp.ClientSession() as http, http.ws_connect(url + "/chat") as ws:
+            await ws.send_str(json.dumps({"user": "anna", "text": "how much is the kettle?"}))
+            reply = await ws.receive_json()
+            assert reply["ok"] is True
+            await ws.send_str("{broken")
+            bad = await ws.receive_json()
+            assert bad["ok"] is False and bad["error"]["code"] == "bad_json"
+        await task
+    price = st.catalog.get("kettle").price_spoken("en")
+    store = Store(tmp_path / "data", st.name)  # the engine closed its own connection
+    lines = store.transcript()
+    answers = [ln for ln in lines if ln.source == "answer" and ln.reply_to == reply["trace_id"]]
+    assert answers, [ln.text for ln in lines]
+    assert any(price in ln.text for ln in answers), (price, [ln.text for ln in answers])
+    first = answers[0]
+    assert first.aired_at is not None and first.media_time <= first.aired_at
+    # Asked while idle or mid-sentence: the answer airs at the next sentence boundary at most.
+    chat = store.chat_rows()
+    assert [(c[1], c[3]) for c in chat] == [("anna", "accepted")]
+    assert st.chat_rejected == 1 and st.loop.stats.frames == 300
+    store.close()
+
+
+@pytest.mark.timeout(120)
+async def test_operator_say_now_and_stop_over_control_socket(tmp_path) -> None:
+    frames: list[AVFrame] = []
+    async with running_engine(tmp_path, virtual=True, duration=None) as (engine, url, task):
+        st = engine.primary
+        orig = st.loop.sink
+
+        async def tap(frame: AVFrame) -> None:
+            frames.append(frame)
+            await orig(frame)
+
+        st.loop.sink = tap
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(url + "/control") as ws:
+                await ws.send_json({"id": 1, "type": "status"})
+                assert (await ws.receive_json())["error"]["code"] == "unauthorized"
+                await ws.send_json({"id": 2, "type": "auth", "token": "wrong"})
+                assert (await ws.receive_json())["ok"] is False
+            headers = {"Authorization": "Bearer test-token"}
+            async with http.ws_connect(url + "/control", headers=headers) as ws:
+                # Let the host get into its script first.
+                await st.clock.sleep_until(3.0)
+                await ws.send_json(
+                    {"id": 3, "type": "say", "text": "Hello from the operator.", "mode": "now"}
+                )
+                say = await ws.receive_json()
+                assert say["ok"] is True
+                while st.clock.now() < say["media_time"] + 1.0:
+                    await asyncio.sleep(0.01)
+                await ws.send_json({"id": 4, "type": "stop"})
+                stop = await ws.receive_json()
+                assert stop["ok"] is True
+                await ws.send_json({"id": 5, "type": "nonsense"})
+                assert (await ws.receive_json())["error"]["code"] == "unknown_command"
+                await ws.send_json({"id": 6, "type": "product", "product": "nope"})
+                assert (await ws.receive_json())["error"]["code"] == "unknown_product"
+                await ws.send_json({"id": 7, "type": "say", "text": ""})
+                assert (await ws.receive_json())["error"]["code"] == "bad_args"
+                while st.clock.now() < stop["media_time"] + 1.0:
+                    await asyncio.sleep(0.01)
+        engine.request_stop()
+        await task
+    by_index = {f.index: f for f in frames}
+    fps = 25
+    # "say now": the operator's sentence starts within two frames of the command.
+    start = next(f for f in frames if say["trace_id"] in f.started)
+    assert start.pts - say["media_time"] <= 2 / fps + 1e-9
+    # "stop": silence from the next frame on (the segment pause follows).
+    k = int(stop["media_time"] * fps) + 2
+    silent = [not by_index[i].audio.any() for i in range(k, k + 20)]
+    assert all(silent)
+    assert any(by_index[i].audio.any() for i in range(k - 10, k - 2))
+    store = Store(tmp_path / "data", "default")
+    audit = store._db.execute("SELECT command, ok FROM audit ORDER BY id").fetchall()
+    assert audit == [("say", 1), ("stop", 1), ("nonsense", 0), ("product", 0), ("say", 0)]
+    op = [ln for ln in store.transcript() if ln.source == "operator"]
+    assert [ln.text for ln in op] == ["Hello from the operator."] and op[0].aired_at is not None
+    store.close()
+
+
+@pytest.mark.timeout(120)
+async def test_failing_stage_is_restarted_and_stream_stays_on_air(tmp_path) -> None:
+    async with running_engine(tmp_path, virtual=True, duration=8) as (engine, url, task):
+        st = engine.primary
+        real = st.generator.next_segment
+        calls = {"n": 0}
+
+        def flaky(pid: str):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("generator exploded")
+            return real(pid)
+
+        st.generator.next_segment = flaky
+        await task
+    assert st.supervisor.restarts == {"director": 1}
+    assert st.loop.stats.frames == 200
+    assert calls["n"] >= 2 and st.sentences > 0
+    store = Store(tmp_path / "data", "default")
+    assert store._db.execute(
+        "SELECT detail FROM audit WHERE command='stage_restart'"
+    ).fetchall() == [("RuntimeError('generator exploded')",)]
+    store.close()
+
+
+def test_check_reports_every_problem_with_exit_2(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[stream]\nfps = 7\nlanguage = "fr"\n[output]\nrtmp = ["ftp://x"]\n')
+    r = _run_cli("check", "--config", str(bad), env_extra={})
+    assert r.returncode == 2
+    assert (
+        "stream.fps = 7" in r.stderr
+        and 'stream.language = "fr"' in r.stderr
+        and "output.rtmp" in r.stderr
+    )
+    missing = tmp_path / "missing.toml"
+    missing.write_text(f'[talk]\ncatalog = "nope.json"\n[avatar]\npack = "{tmp_path}"\n')
+    r = _run_cli("check", "--config", str(missing), env_extra={})
+    assert r.returncode == 2
+    assert "talk.catalog" in r.stderr and "nope.json" in r.stderr
+    assert "avatar.pack" in r.stderr and "pack.toml" in r.stderr
+    r = _run_cli("check", env_extra={})
+    assert r.returncode == 0 and "ok" in r.stdout
+
+
+@pytest.mark.timeout(120)
+async def test_question_mid_script_is_answered_at_the_next_sentence_boundary(tmp_path) -> None:
+    async with running_engine(tmp_path, virtual=True, duration=14) as (engine, url, task):
+        st = engine.primary
+        # Sleeping on the virtual clock holds it: the stream cannot run past this point
+        # before the question is in, so the test is deterministic.
+        await st.clock.sleep_until(3.0)
+        while not (st.player.speaking and st.player.buffered_s() > 0.5):
+            await st.clock.sleep(0.04)
+        ev = st.submit_chat({"user": "ben", "text": "what does the backpack cost?"})
+        await task
+    store = Store(tmp_path / "data", st.name)
+    lines = [ln for ln in store.transcript() if ln.aired_at is not None]
+    store.close()
+    ans = next(ln for ln in lines if ln.reply_to == ev.trace_id)
+    assert st.catalog.get("backpack").price_spoken("en") in ans.text
+    playing = [ln for ln in lines if ln.aired_at <= ev.received_at and ln.source != "answer"][-1]
+    # The answer follows the sentence that was playing, with only the sentence gap between.
+    ends = playing.aired_at + _duration(tmp_path, playing.trace_id)
+    assert ans.aired_at <= ends + st.cfg.talk.sentence_gap_s + 0.04 + 1e-6, (ans.aired_at, ends)
+    assert ans.aired_at >= ends - 1e-6
+
+
+def _duration(tmp_path: Path, trace_id: str) -> float:
+    store = Store(tmp_path / "data", "default")
+    (d,) = store._db.execute(
+        "SELECT duration FROM transcript WHERE trace_id=?", (trace_id,)
+    ).fetchone()
+    store.close()
+    return d
