@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +57,9 @@ class AVLoop:
         self.on_started = on_started
         self.stats = LoopStats()
         self._idle_picture: np.ndarray | None = None
+        # One dedicated render thread: the model's working set stays in that core's cache
+        # (the shared default pool hops threads, which measurably slows paced rendering).
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="render")
         self.index = 0
 
     async def run(
@@ -85,11 +89,13 @@ class AVLoop:
             await self.sink(frame)
             self.stats.frames += 1
             self.index += 1
+        self._executor.shutdown(wait=False)
 
     async def _render(self, t: float) -> np.ndarray:
         t0 = time.perf_counter()
         try:
-            video = await asyncio.to_thread(self.picture, t)
+            loop = asyncio.get_running_loop()
+            video = await loop.run_in_executor(self._executor, self.picture, t)
             self._idle_picture = video
         except Exception as exc:  # noqa: BLE001 - a failing renderer degrades, never goes black
             log.error("render failed at t=%.3f: %s; repeating the last picture", t, exc)
