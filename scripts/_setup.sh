@@ -4,8 +4,8 @@ set -euo pipefail
 extras="${1:-}"
 if [ ! -x .venv/bin/python ]; then
   py=python3
-  for cand in python3.13 python3.12 python3.11 python3; do
-    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then py=$cand; break; fi
+  for cand in python3 python3.13 python3.12 python3.11; do
+    if "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then py=$cand; break; fi
   done
   "$py" -m venv .venv
 fi

@@ -3,7 +3,7 @@
 # As root it installs the Debian packages for the real peers (nginx-rtmp, ffmpeg, chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-debs=(nginx libnginx-mod-rtmp ffmpeg chromium fonts-dejavu-core)
+debs=(nginx libnginx-mod-rtmp ffmpeg chromium fonts-dejavu-core ngircd)
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for d in "${debs[@]}"; do dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d"); done

@@ -136,6 +136,20 @@ class ControlConfig:
 
 
 @dataclass(frozen=True)
+class ChatConfig:
+    ws_token: str = _spec("", _str, "a string (empty = /chat ingest needs no token)")
+    blocklists: str = _spec(
+        "../assets/moderation", _nonempty, "a folder of <lang>.txt blocklists", path=True
+    )
+    max_queue: int = _spec(256, _int_in(1, 100000), "an integer 1..100000")
+    per_user_burst: int = _spec(3, _int_in(1, 1000), "an integer 1..1000")
+    per_user_window_s: float = _spec(10.0, _num_in(0.1, 3600.0), "a number of seconds 0.1..3600")
+    dedupe_window_s: float = _spec(30.0, _num_in(0.0, 3600.0), "a number of seconds 0..3600")
+    # Validated per source type in chat/registry.py (the list holds tables).
+    sources: list = _spec((), lambda v: isinstance(v, list), "a list of tables ([[chat.sources]])")
+
+
+@dataclass(frozen=True)
 class StoreConfig:
     data_dir: str = _spec("../data", _nonempty, "a folder path", path=True)
 
@@ -148,6 +162,7 @@ SECTIONS: dict[str, type] = {
     "output": OutputConfig,
     "http": HttpConfig,
     "control": ControlConfig,
+    "chat": ChatConfig,
     "store": StoreConfig,
 }
 
@@ -161,6 +176,7 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     source: str = "defaults"
 
@@ -213,6 +229,11 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
                 continue
             if f.metadata["path"] and isinstance(value, str) and value and base is not None:
                 value = str((base / value).resolve())
+            if name == "chat" and key == "sources":
+                from .chat.registry import source_problems
+
+                more, value = source_problems(value, base)
+                problems.extend(more)
             kwargs[key] = value
         if not problems:
             built[name] = cls(**kwargs)

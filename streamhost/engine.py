@@ -264,11 +264,17 @@ class Stream:
     async def run(self, duration_s: float | None) -> None:
         """Go on air (after ``prepare``) until ``duration_s`` of media time or a stop request."""
         self.supervisor.start("director", self.director.run)
+        self.supervisor.start("store-flush", self._flush_store)
         self.director.wake.set()
         try:
             await self.loop.run(duration_s, stop=lambda: self.stopping)
         finally:
             await self.close()
+
+    async def _flush_store(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)  # wall time: chat rows reach the file within 100 ms
+            self.store.flush()
 
     async def close(self) -> None:
         await self.supervisor.stop()

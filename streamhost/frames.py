@@ -41,9 +41,19 @@ class Emotion(StrEnum):
     SURPRISED = "surprised"
 
 
+EVENT_KINDS = ("comment", "gift", "like", "follow", "join", "share", "purchase")
+
+
 @dataclass(slots=True)
 class ChatEvent:
-    """One thing that happened in chat. `received_at` is media-clock seconds."""
+    """One thing that happened in chat, from any platform.
+
+    ``received_at`` is media-clock seconds; ``sent_at`` the platform's own unix timestamp when
+    it gives one. ``kind`` is one of EVENT_KINDS. Gifts and purchases carry ``amount`` in
+    ``currency`` (a platform unit such as "bits" or "coins" where there is no money value),
+    ``count`` repeats (likes, gift combos, gifted subs) and ``streak_end`` (a gift combo is
+    finished: thank once per streak). ``raw`` keeps the platform payload as received.
+    """
 
     user: str
     text: str
@@ -53,6 +63,13 @@ class ChatEvent:
     received_at: float = 0.0
     trace_id: str = field(default_factory=new_trace_id)
     raw: dict | None = None
+    sent_at: float | None = None
+    amount: float = 0.0
+    currency: str = ""
+    count: int = 1
+    streak_end: bool = True
+    item: str = ""
+    lang: str = ""
 
 
 @dataclass(slots=True)

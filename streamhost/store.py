@@ -81,6 +81,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._chat: list[tuple[Any, ...]] = []
 
     def add_sentence(self, s: Sentence, media_time: float, duration: float) -> None:
         self._db.execute(
@@ -107,9 +108,9 @@ class Store:
         )
 
     def add_chat(self, ev: ChatEvent, decision: str, reason: str) -> None:
-        self._db.execute(
-            "INSERT INTO chat(trace_id, wall_time, media_time, platform, kind, user_id, user, text,"
-            " decision, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        """Buffered: a chat flood must not cost one SQLite commit per message. The engine calls
+        ``flush()`` every 100 ms, so a row reaches the file within that (or 256 rows)."""
+        self._chat.append(
             (
                 ev.trace_id,
                 time.time(),
@@ -121,8 +122,22 @@ class Store:
                 ev.text,
                 decision,
                 reason,
-            ),
+            )
         )
+        if len(self._chat) >= 256:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._chat:
+            return
+        rows, self._chat = self._chat, []
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            "INSERT INTO chat(trace_id, wall_time, media_time, platform, kind, user_id, user,"
+            " text, decision, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        self._db.execute("COMMIT")
 
     def add_audit(
         self,
@@ -156,11 +171,13 @@ class Store:
         return [TranscriptLine(*r) for r in rows]
 
     def chat_rows(self) -> list[tuple[Any, ...]]:
+        self.flush()
         return self._db.execute(
             "SELECT trace_id, user, text, decision, reason FROM chat ORDER BY id"
         ).fetchall()
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
 
 

@@ -233,6 +233,7 @@ def test_store_writes_transcript_chat_and_audit(tmp_path) -> None:
     st.add_sentence(s, 1.2, 1.5)
     st.mark_aired(s.trace_id, 1.3)
     st.add_audit("op", "say", {"text": "hi"}, True, "", 2.0)
+    st.flush()  # chat rows are batched (the engine flushes every 100 ms)
     # A second connection sees committed rows at once (nothing buffered in the process).
     db = sqlite3.connect(tmp_path / "s1.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -242,3 +243,13 @@ def test_store_writes_transcript_chat_and_audit(tmp_path) -> None:
     assert db.execute("SELECT user, decision FROM chat").fetchall() == [("ann", "accepted")]
     assert db.execute("SELECT command, args FROM audit").fetchall() == [("say", '{"text": "hi"}')]
     st.close()
+
+
+def test_store_batches_chat_but_loses_nothing_on_close(tmp_path) -> None:
+    st = Store(tmp_path, "s2")
+    for i in range(300):  # crosses the 256-row batch once
+        st.add_chat(ChatEvent(f"u{i}", "hi", received_at=i), "queued", "")
+    db = sqlite3.connect(tmp_path / "s2.sqlite")
+    assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 256
+    st.close()
+    assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 300

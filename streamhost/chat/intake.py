@@ -10,9 +10,9 @@ import json
 import unicodedata
 from typing import Any
 
-from ..frames import ChatEvent
+from ..frames import EVENT_KINDS, ChatEvent
 
-KINDS = ("comment", "gift", "like", "follow", "join", "share", "purchase")
+KINDS = EVENT_KINDS
 MAX_FRAME_BYTES = 16 * 1024
 MAX_USER_CHARS = 64
 
