@@ -20,9 +20,12 @@ from .avatar.pack import load_pack
 from .avatar.runner import OnnxRenderer
 from .avloop import AVLoop
 from .chat.intake import ChatRejected, parse_chat
+from .chat.moderation import Moderator, load_blocklists
+from .chat.registry import build_source
+from .chat.triage import Decision, Triage, make_classifier
 from .clock import Clock, RealClock, VirtualClock
 from .config import Config
-from .frames import AVFrame, ChatEvent, Sentence, Speech
+from .frames import AVFrame, ChatEvent, Emotion, Sentence, Speech
 from .output.encoder import Encoder
 from .output.recorder import Mp4Recorder
 from .output.rtmp import RtmpPusher
@@ -57,7 +60,24 @@ class Stream:
         self.name = s.name
         self.store = Store(cfg.store.data_dir, s.name)
         self.catalog = load_catalog(cfg.talk.catalog)
-        self.generator = TemplateGenerator(self.catalog, lang=s.language, seed=cfg.talk.seed)
+        c = cfg.chat
+        self.moderator = Moderator(load_blocklists(c.blocklists), max_chars=cfg.talk.max_chat_chars)
+        self.generator = TemplateGenerator(
+            self.catalog, lang=s.language, seed=cfg.talk.seed, name_ok=self.moderator.name_ok
+        )
+        self.triage = Triage(
+            make_classifier(
+                self.generator.retriever,
+                self.catalog,
+                current_product=lambda: self.director.current_product,
+            ),
+            max_queue=c.max_queue,
+            max_age_s=cfg.talk.max_question_age_s,
+            per_user_burst=c.per_user_burst,
+            per_user_window_s=c.per_user_window_s,
+            dedupe_window_s=c.dedupe_window_s,
+            lang=s.language,
+        )
         self.tts = EspeakTTS(
             sample_rate=s.sample_rate, default_lang=s.language, rate_wpm=cfg.voice.rate_wpm
         )
@@ -76,12 +96,12 @@ class Stream:
             self.generator,
             self.tts,
             self.player,
+            self.triage,
             self.catalog.ids,
             s.language,
             lead_s=cfg.talk.lead_s,
             sentence_gap_s=cfg.talk.sentence_gap_s,
             segment_pause_s=cfg.talk.segment_pause_s,
-            max_question_age_s=cfg.talk.max_question_age_s,
             visemes=viseme_track,
             on_commit=self._commit,
             on_product=self._show_product,
@@ -115,8 +135,10 @@ class Stream:
         )
         self._shown_product: str | None = None
         self._panel_task: asyncio.Task[None] | None = None
+        self.sources = [self._make_source(t) for t in c.sources]
         self.chat_accepted = 0
         self.chat_rejected = 0
+        self.chat_blocked = 0
         self.sentences = 0
         self.stopping = False
 
@@ -180,17 +202,43 @@ class Stream:
         )
 
     # ---- inputs ----
-    def submit_chat(self, raw: bytes | str | dict[str, Any]) -> ChatEvent:
+    def _make_source(self, table: dict[str, Any]) -> Any:
+        if table["type"] in ("replay", "simulator"):
+            extra: dict[str, Any] = {"clock": self.clock}
+            if table["type"] == "simulator":
+                extra["catalog_product_names"] = [p.name("en") for p in self.catalog]
+        else:
+            extra = {"clock_now": self.clock.now}
+        return build_source(table, emit=self.ingest, **extra)
+
+    def submit_chat(self, raw: bytes | str | dict[str, Any]) -> tuple[ChatEvent, str]:
+        """Built-in ingest: raw JSON in; (event, decision) out, or ChatRejected."""
         try:
             ev = parse_chat(raw, self.cfg.talk.max_chat_chars, self.clock.now())
         except ChatRejected as e:
             self.chat_rejected += 1
-            log.info("chat rejected (%s): %s", e.code, e)
+            log.debug("chat rejected (%s): %s", e.code, e)
             raise
-        self.store.add_chat(ev, "accepted", "")
+        return ev, self.ingest(ev)
+
+    def ingest(self, ev: ChatEvent) -> str:
+        """Every chat event from every source: moderation, then triage; stored with the
+        decision and its reason. Returns the decision."""
+        v = self.moderator.check(ev)
+        if not v.allowed:
+            self.chat_blocked += 1
+            self.store.add_chat(ev, "blocked", v.reason)
+            if v.abusive:
+                self.director.set_mood(Emotion.SAD, 20.0)
+            return "blocked"
+        d: Decision = self.triage.offer(ev, self.clock.now())
+        self.store.add_chat(ev, d.action, d.reason)
         self.chat_accepted += 1
-        self.director.submit(ev)
-        return ev
+        if d.action in ("queued", "merged"):
+            if ev.kind == "purchase" or (ev.kind == "gift" and ev.streak_end):
+                self.director.set_mood(Emotion.HAPPY, 15.0)
+            self.director.notify()
+        return d.action
 
     def command(self, msg: dict[str, Any], actor: str) -> dict[str, Any]:
         """Operator command (control protocol) in; reply dict out. Every command is audited."""
@@ -243,7 +291,10 @@ class Stream:
             "chat_rejected": self.chat_rejected,
             "sentences": self.sentences,
             "stage_restarts": sum(self.supervisor.restarts.values()),
-            "stale_questions": self.director.stale_dropped,
+            "stale_questions": self.triage.stats.get("stale", 0),
+            "chat_blocked": self.chat_blocked,
+            "chat_queue": len(self.triage),
+            "chat_sources": [src.health.as_dict() for src in self.sources],
             "viewers": self.webrtc.viewer_count if self.webrtc else 0,
             "speech_buffered_seconds": round(self.player.buffered_s(), 3),
             "render_ms_p50": round(r[len(r) // 2], 3),
@@ -265,6 +316,8 @@ class Stream:
         """Go on air (after ``prepare``) until ``duration_s`` of media time or a stop request."""
         self.supervisor.start("director", self.director.run)
         self.supervisor.start("store-flush", self._flush_store)
+        for src in self.sources:
+            self.supervisor.start(f"chat:{src.name}", src.run)
         self.director.wake.set()
         try:
             await self.loop.run(duration_s, stop=lambda: self.stopping)
@@ -277,6 +330,8 @@ class Stream:
             self.store.flush()
 
     async def close(self) -> None:
+        for src in self.sources:
+            src.stop()
         await self.supervisor.stop()
         if self.webrtc is not None:
             await self.webrtc.close()

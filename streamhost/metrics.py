@@ -30,6 +30,7 @@ class StreamsCollector(Collector):
             "encoder_dropped": "frames dropped before encoding",
             "chat_accepted": "chat events accepted",
             "chat_rejected": "chat events rejected as malformed or oversized",
+            "chat_blocked": "chat events blocked by moderation",
             "sentences": "sentences committed to air",
             "stage_restarts": "pipeline stage restarts",
             "stale_questions": "questions dropped as too old to answer",
@@ -40,12 +41,41 @@ class StreamsCollector(Collector):
             "render_ms_p50": "render + composite ms per frame (recent median)",
             "rtmp_live": "RTMP outputs currently live",
             "media_time_seconds": "stream media clock",
+            "chat_queue": "chat items waiting in triage",
         }
         for key, doc in counters.items():
             fam = CounterMetricFamily(f"streamhost_{key}", doc, labels=["stream"])
             for s in snaps:
                 fam.add_metric([s["stream"]], float(s.get(key, 0)))
             yield fam
+        src_events = CounterMetricFamily(
+            "streamhost_chat_source_events",
+            "events read per chat source",
+            labels=["stream", "source", "platform"],
+        )
+        src_rej = CounterMetricFamily(
+            "streamhost_chat_source_rejected",
+            "bad inputs rejected per chat source",
+            labels=["stream", "source", "platform"],
+        )
+        src_rec = CounterMetricFamily(
+            "streamhost_chat_source_reconnects",
+            "reconnects per chat source",
+            labels=["stream", "source", "platform"],
+        )
+        src_up = GaugeMetricFamily(
+            "streamhost_chat_source_up",
+            "1 while a chat source is live",
+            labels=["stream", "source", "platform"],
+        )
+        for s in snaps:
+            for h in s.get("chat_sources", []):
+                lab = [s["stream"], h["name"], h["platform"]]
+                src_events.add_metric(lab, h["events"])
+                src_rej.add_metric(lab, h["rejected"])
+                src_rec.add_metric(lab, h["reconnects"])
+                src_up.add_metric(lab, 1.0 if h["state"] == "live" else 0.0)
+        yield from (src_events, src_rej, src_rec, src_up)
         for key, doc in gauges.items():
             fam = GaugeMetricFamily(f"streamhost_{key}", doc, labels=["stream"])
             for s in snaps:

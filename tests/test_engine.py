@@ -123,7 +123,7 @@ async def test_chat_question_is_answered_with_the_catalog_price(tmp_path) -> Non
     assert first.aired_at is not None and first.media_time <= first.aired_at
     # Asked while idle or mid-sentence: the answer airs at the next sentence boundary at most.
     chat = store.chat_rows()
-    assert [(c[1], c[3]) for c in chat] == [("anna", "accepted")]
+    assert [(c[1], c[3]) for c in chat] == [("anna", "queued")]
     assert st.chat_rejected == 1 and st.loop.stats.frames == 300
     store.close()
 
@@ -242,7 +242,8 @@ async def test_question_mid_script_is_answered_at_the_next_sentence_boundary(tmp
         await st.clock.sleep_until(3.0)
         while not (st.player.speaking and st.player.buffered_s() > 0.5):
             await st.clock.sleep(0.04)
-        ev = st.submit_chat({"user": "ben", "text": "what does the backpack cost?"})
+        ev, decision = st.submit_chat({"user": "ben", "text": "what does the backpack cost?"})
+        assert decision == "queued"
         await task
     store = Store(tmp_path / "data", st.name)
     lines = [ln for ln in store.transcript() if ln.aired_at is not None]

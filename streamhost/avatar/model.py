@@ -34,6 +34,7 @@ _YAW_PARALLAX = 0.035  # features move this much more than the head outline: rea
 # Face-detail crop (tile coordinates); must contain eyes..mouth under any clipped pose.
 _CROP_X = (-0.56, 0.56)
 _CROP_Y = (-0.50, 0.40)
+_TOP_Y = -0.90  # nothing is drawn above this (tile coordinates) under any clipped pose
 
 
 def _rgb(r: int, g: int, b: int) -> tuple[float, float, float, float]:
@@ -63,6 +64,10 @@ PALETTE: dict[str, tuple[float, float, float, float]] = {
 
 # Paint order, bottom to top. Full-size layers cover the tile, face layers only the crop.
 _FULL_LAYERS = ("shirt", "skin_shade", "blazer", "hair", "skin", "hair_front")
+# The large layers each region can show (the clipped pose keeps the others out; a test checks it).
+_TOP_LAYERS = ("hair", "skin", "hair_front")  # above the face crop, and beside it
+_CROP_LAYERS = ("skin_shade", "hair", "skin", "hair_front")  # under the face details
+_BOTTOM_LAYERS = ("shirt", "skin_shade", "blazer", "skin")  # chin, neck and shoulders
 _FACE_LAYERS = (
     "eye_white",
     "iris",
@@ -119,12 +124,82 @@ def _weights(alphas: list[Tensor], transmit: Tensor | None) -> tuple[list[Tensor
     return out, t
 
 
+class _Form:
+    """An affine form cu*u + cw*w + c0 in the region's column (u) and row (w) coordinates."""
+
+    __slots__ = ("cu", "cw", "c0")
+
+    def __init__(self, cu, cw, c0) -> None:  # noqa: ANN001 - tensors or floats
+        self.cu, self.cw, self.c0 = cu, cw, c0
+
+    def __add__(self, k: float) -> _Form:
+        return _Form(self.cu, self.cw, self.c0 + k)
+
+    def __mul__(self, k):  # noqa: ANN001, ANN204
+        return _Form(self.cu * k, self.cw * k, self.c0 * k)
+
+
+class _Region:
+    """Pixel grid of one part of the tile: column coordinates gx (1,1,1,w), rows gy (1,1,h,1).
+
+    Pose terms stay row/column vectors; a shape costs a full-size op only where it combines them.
+    """
+
+    def __init__(self, gx: Tensor, gy: Tensor, tx: Tensor, ty: Tensor) -> None:
+        self.u = gx - tx  # (B,1,1,w)
+        self.w = gy - (_PIVOT_Y + ty)  # (B,1,h,1)
+        self.gx, self.gy = gx, gy
+        self._uw: Tensor | None = None
+
+    @property
+    def uw(self) -> Tensor:
+        if self._uw is None:
+            self._uw = self.u * self.w
+        return self._uw
+
+    def lin(self, f: _Form) -> Tensor:
+        """The affine form on the grid: one full-size op."""
+        return self.u * f.cu + (self.w * f.cw + f.c0)
+
+    def quad(self, fx: _Form, fy: _Form, a: Tensor | float, b: Tensor | float,
+             extra: _Form | None = None, extra_col: Tensor | None = None) -> Tensor:
+        """a - b * (X^2 + Y^2) (+ extra form + extra column vector) for affine X, Y.
+
+        Expanded into column terms + row terms + one u*w product, so it costs three full-size
+        ops whatever the rotation, instead of two squares of rotated coordinates.
+        """
+        u2 = fx.cu * fx.cu + fy.cu * fy.cu
+        u1 = 2.0 * (fx.cu * fx.c0 + fy.cu * fy.c0)
+        w2 = fx.cw * fx.cw + fy.cw * fy.cw
+        w1 = 2.0 * (fx.cw * fx.c0 + fy.cw * fy.c0)
+        c = fx.c0 * fx.c0 + fy.c0 * fy.c0
+        k = 2.0 * (fx.cu * fx.cw + fy.cu * fy.cw)
+        u, w = self.u, self.w
+        col = u * (u * (-b * u2) - b * u1) + a
+        row = w * (w * (-b * w2) - b * w1) - b * c
+        if extra is not None:
+            col = col + u * extra.cu
+            row = row + (w * extra.cw + extra.c0)
+        if extra_col is not None:
+            col = col + extra_col
+        return (col + row) + self.uw * (-b * k)
+
+
+def _clip01(x: Tensor) -> Tensor:
+    return torch.clamp(x, 0.0, 1.0)
+
+
 class PuppetModel(nn.Module):
     """Face parameters in, a head-and-shoulders RGBA tile out.
 
     Input ``params``: (B, N_PARAMS) float32 laid out as ``streamhost.avatar.params.P`` (values are
     clipped to ``PARAM_RANGES``). Output ``rgba``: (B, 4, H, W) float32 in [0, 1], colour
     PREMULTIPLIED by alpha (rgb <= a), then coverage alpha; the background is transparent.
+
+    The tile is drawn in four regions that each evaluate only the layers the clipped pose lets
+    reach them (top band: hair and head; face crop: everything above the neckline plus the face
+    details; the side strips beside it: hair and head; bottom band: chin, neck and body), then
+    concatenated. ``crop=False`` draws every layer over the whole tile (reference for tests).
     """
 
     def __init__(self, width: int = RENDER_W, height: int = RENDER_H, crop: bool = True) -> None:
@@ -133,30 +208,35 @@ class PuppetModel(nn.Module):
             raise ValueError(f"render size must be a multiple of 16, got {width}x{height}")
         self.width = width
         self.height = height
+        self.crop = crop
         px = 2.0 / width
         self.inv_px = 1.0 / px
         self.inv_px_h = _HEAD_SCALE / px  # head-local distances are smaller by the head scale
         ys = (torch.arange(height, dtype=torch.float32) + 0.5 - height / 2) * px
         xs = (torch.arange(width, dtype=torch.float32) + 0.5 - width / 2) * px
-        # Separable grid: row and column vectors, so pose terms broadcast instead of costing a
-        # full-size op each.
-        self.register_buffer("gx", xs.view(1, 1, 1, width))
-        self.register_buffer("gy", ys.view(1, 1, height, 1))
+        half_h = height * px / 2
         self.cx0 = int(math.floor((_CROP_X[0] + 1.0) / px)) // 2 * 2
         self.cx1 = int(math.ceil((_CROP_X[1] + 1.0) / px)) // 2 * 2
-        half_h = height * px / 2
         self.cy0 = int(math.floor((_CROP_Y[0] + half_h) / px)) // 2 * 2
         self.cy1 = int(math.ceil((_CROP_Y[1] + half_h) / px)) // 2 * 2
-        if not crop:  # reference mode for tests: face details over the whole tile
-            self.cx0, self.cx1, self.cy0, self.cy1 = 0, width, 0, height
+        self.top0 = int(math.floor((_TOP_Y + half_h) / px)) // 2 * 2  # rows above are empty
+        cols = torch.arange(width)
+        side = (cols < self.cx0) | (cols >= self.cx1)
+        self.register_buffer("gx", xs.view(1, 1, 1, -1))
+        self.register_buffer("gy", ys.view(1, 1, -1, 1))
         self.register_buffer("cgx", xs[self.cx0 : self.cx1].view(1, 1, 1, -1))
         self.register_buffer("cgy", ys[self.cy0 : self.cy1].view(1, 1, -1, 1))
+        self.register_buffer("sgx", xs[side].view(1, 1, 1, -1))
+        self.register_buffer("tgy", ys[self.top0 : self.cy0].view(1, 1, -1, 1))
+        self.register_buffer("bgy", ys[self.cy1 :].view(1, 1, -1, 1))
         lo, hi = ranges_array()
         self.register_buffer("lo", torch.from_numpy(lo).view(1, N_PARAMS))
         self.register_buffer("hi", torch.from_numpy(hi).view(1, N_PARAMS))
-        # Layer colours as 1x1-conv weights: out = sum_i colour_i * weight_i, alpha row = 1.
-        self.register_buffer("mix_full", _mix(_FULL_LAYERS))
-        self.register_buffer("mix_face", _mix(_FACE_LAYERS))
+        # Layer colours, one (4, K) matrix per region: out = sum_i colour_i * weight_i.
+        self.register_buffer("mix_all", _mix(_FULL_LAYERS + _FACE_LAYERS))
+        self.register_buffer("mix_crop", _mix(_CROP_LAYERS + _FACE_LAYERS))
+        self.register_buffer("mix_top", _mix(_TOP_LAYERS))
+        self.register_buffer("mix_bot", _mix(_BOTTOM_LAYERS))
 
     # -- helpers ---------------------------------------------------------------------------
     def _fill(self, d: Tensor) -> Tensor:
@@ -173,31 +253,100 @@ class PuppetModel(nn.Module):
         k = _sq(x * (1.0 / a)) + _sq(y * (1.0 / b))
         return (torch.sqrt(k) - 1.0) * torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
 
-    # -- forward -----------------------------------------------------------------------------
-    def forward(self, params: Tensor) -> Tensor:
-        p = torch.maximum(torch.minimum(params, self.hi), self.lo)
-        p4 = p[:, :, None, None]
+    def _ell_q(self, g: _Region, fx: _Form, fy: _Form, a: float, b: float) -> Tensor:
+        """Unclipped coverage of a head-local ellipse, (k - 1) / 2 * min(a, b) as its distance.
 
-        def f(i: P) -> Tensor:
-            return p4[:, int(i) : int(i) + 1]
+        Same 1-px edge as (sqrt(k) - 1) * min(a, b) (they agree to second order at k = 1), with
+        no square root and the fill folded into the quadratic's coefficients.
+        """
+        s = self.inv_px_h * min(a, b) * 0.5
+        return g.quad(fx * (1.0 / a), fy * (1.0 / b), 0.5 + s, s)
 
+    # -- the large layers ------------------------------------------------------------------------
+    def _large(self, g: _Region, pose: dict[str, Tensor], names: tuple[str, ...]) -> list[Tensor]:
+        """Coverages of the named large layers on region ``g``, in the order of ``names``."""
+        cs, sn, breathe, tx = pose["cs"], pose["sn"], pose["breathe"], pose["tx"]
+        S = self.inv_px_h
+        h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
+        xh_f = _Form(cs, sn, 0.0)  # head-local x
+        yh_f = _Form(-sn, cs, h0)  # head-local y, head centre at 0
+        need_axh = any(n in names for n in ("skin", "hair_front", "skin_shade"))
+        axh = g.lin(xh_f).abs() if need_axh else None
+        out: dict[str, Tensor] = {}
+
+        if "shirt" in names or "blazer" in names:
+            # Body coordinates: no rotation, so every body shape is a column + row sum.
+            bx = g.gx - tx * 0.3
+            by = g.gy + breathe * 0.010
+            s = self.inv_px
+            # Shoulders: a superellipse (x^4) gives squarer blazer shoulders than an ellipse.
+            sx2 = _sq(bx * (1.0 / 0.98))
+            sb = s * 0.6 * 0.5
+            a_body = _clip01((0.5 + sb - sb * sx2 * sx2) + (-sb) * _sq((by - 1.30) * (1.0 / 0.74)))
+            # Open collar: the blazer's V shows the shirt.
+            a_vout = _clip01((0.5 - s * bx.abs()) + s * (0.23 - 0.55 * (by - 0.52)))
+            a_shirt = a_body * a_vout
+            out["shirt"] = a_shirt
+            out["blazer"] = a_body - a_shirt
+
+        if "skin_shade" in names:
+            # Neck (head coordinates, follows the turn) plus the skin of the neckline.
+            f_neck = torch.minimum((0.5 + S * 0.11) - S * axh, g.lin(yh_f * S + (0.5 - 0.30 * S)))
+            if "shirt" in names:
+                bx = g.gx - tx * 0.3
+                by = g.gy + breathe * 0.010
+                s = self.inv_px
+                f_vin = (0.5 - s * bx.abs()) + s * (0.125 - 0.42 * (by - 0.52))
+                f_v = torch.minimum(f_vin, 0.5 - s * (0.52 - by))
+                f_neck = torch.maximum(f_neck, f_v)
+            out["skin_shade"] = _clip01(f_neck)
+
+        if "hair" in names:
+            # Back hair: a bob that ends just above the shoulders.
+            f_ell = self._ell_q(g, xh_f, yh_f + 0.03, 0.50, 0.56)
+            f_cut = g.lin(yh_f * (-S) + (0.5 + 0.36 * S))
+            out["hair"] = _clip01(torch.minimum(f_ell, f_cut))
+
+        if "skin" in names:
+            # Head: an egg (wider at the cranium, narrower at the chin) plus ears.
+            se = math.sqrt(self.inv_px_h * 0.385 * 0.5)
+            head_w = g.lin(yh_f * (-(0.385 * 0.15 / 0.48) / se) + 0.385 / se)
+            qx = g.lin(xh_f) / head_w
+            qy = g.lin(yh_f * (se / 0.48))
+            f_egg = (0.5 + se * se) - (qx * qx + qy * qy)
+            sr = math.sqrt(self.inv_px_h * 0.065 * 0.5)
+            ex = axh * (sr / 0.065) - 0.375 * sr / 0.065
+            ey = g.lin((yh_f + (-0.03)) * (sr / 0.095))
+            f_ear = (0.5 + sr * sr) - (ex * ex + ey * ey)
+            out["skin"] = _clip01(torch.maximum(f_egg, f_ear))
+
+        if "hair_front" in names:
+            # Front hair: a cap over the skull with a wavy side-swept fringe and locks framing
+            # the face. The wave uses the unrotated column so the cosine stays a vector.
+            f_cap = self._ell_q(g, xh_f, yh_f + 0.05, 0.425, 0.50)
+            wave = (-S * 0.025) * torch.cos(g.u * (24.0 / _HEAD_SCALE))
+            # d = yh + 0.15 + 0.16 xh - 0.30 xh^2 + wave; F = 0.5 - S d
+            f_fringe = g.quad(
+                xh_f, _Form(0.0, 0.0, 0.0), 0.5 - 0.15 * S, -0.30 * S,
+                extra=_Form(-S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0),
+                extra_col=wave,
+            )
+            f_side = torch.minimum(
+                S * axh + (0.5 - 0.315 * S), g.lin(yh_f * (-S) + (0.5 + 0.26 * S))
+            )
+            out["hair_front"] = _clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
+        return [out[n] for n in names]
+
+    # -- the face details ----------------------------------------------------------------------
+    def _face(self, g: _Region, pose: dict[str, Tensor], f) -> list[Tensor]:  # noqa: ANN001
+        """Coverages of the face layers (``_FACE_LAYERS`` order) on region ``g``."""
         o, wide, rnd, bite = f(P.MOUTH_OPEN), f(P.MOUTH_WIDE), f(P.MOUTH_ROUND), f(P.LIP_BITE)
-        blink, hx, hy, tilt = f(P.BLINK), f(P.HEAD_X), f(P.HEAD_Y), f(P.HEAD_TILT)
-        smile, brow_up, breathe = f(P.SMILE), f(P.BROW_RAISE), f(P.BREATHE)
+        blink, hx, smile, brow_up = f(P.BLINK), f(P.HEAD_X), f(P.SMILE), f(P.BROW_RAISE)
         gaze_x, gaze_y = f(P.GAZE_X), f(P.GAZE_Y)
-
-        tx = hx * _HEAD_SHIFT_X
-        ty = hy * _HEAD_SHIFT_Y - breathe * 0.006
-        ang = tilt * _TILT_RAD
-        cs = torch.cos(ang) * (1.0 / _HEAD_SCALE)
-        sn = torch.sin(ang) * (1.0 / _HEAD_SCALE)
-        head_off = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
-
-        # ---- face details on the crop (top layers first: they decide what shows below) -----
-        cxr = self.cgx - tx
-        cyr = self.cgy - (_PIVOT_Y + ty)
-        xf = cs * cxr + (sn * cyr - hx * _YAW_PARALLAX)
-        yf = (cs * cyr + head_off) - sn * cxr
+        cs, sn = pose["cs"], pose["sn"]
+        h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
+        xf = g.lin(_Form(cs, sn, -hx * _YAW_PARALLAX))
+        yf = g.lin(_Form(-sn, cs, h0))
         axf = xf.abs()
         side = torch.sign(xf)
 
@@ -248,59 +397,44 @@ class PuppetModel(nn.Module):
         d_bite = torch.maximum(xf.abs() - mw * 0.55, (mv - 0.009).abs() - 0.009)
         a_bite = self._fill_h(d_bite) * bite
 
-        face_w, t_face = _weights(
-            [a_open, a_iris, a_pupil, a_hl, a_lash, a_brow, a_nose, a_blush]
-            + [a_lip, a_int, a_tongue, a_teeth, a_bite],
-            None,
-        )
-        face_rgba = _mix_layers(face_w, self.mix_face)
+        return [a_open, a_iris, a_pupil, a_hl, a_lash, a_brow, a_nose, a_blush,
+                a_lip, a_int, a_tongue, a_teeth, a_bite]
 
-        # ---- full-size layers ------------------------------------------------------------
-        xr = self.gx - tx  # (B,1,1,W): pose terms stay row/column vectors until combined
-        yr = self.gy - (_PIVOT_Y + ty)  # (B,1,H,1)
-        xh = cs * xr + sn * yr  # head-local x
-        yh = (cs * yr + head_off) - sn * xr  # head-local y, head centre at 0
-        axh = xh.abs()
+    # -- forward -----------------------------------------------------------------------------
+    def forward(self, params: Tensor) -> Tensor:
+        p = torch.maximum(torch.minimum(params, self.hi), self.lo)
+        p4 = p[:, :, None, None]
 
-        bx = self.gx - tx * 0.3
-        by = self.gy + breathe * 0.010
-        bax = bx.abs()
+        def f(i: P) -> Tensor:
+            return p4[:, int(i) : int(i) + 1]
 
-        # Shoulders: a superellipse (x^4) gives squarer blazer shoulders than an ellipse.
-        sx2 = _sq(bx * (1.0 / 0.98))
-        body_k = sx2 * sx2 + _sq((by - 1.30) * (1.0 / 0.74))
-        a_body = self._fill((torch.sqrt(body_k) - 1.0) * 0.6)
-        # Open collar: the blazer's V shows the shirt, whose smaller V shows skin.
-        a_vout = self._fill(bax - (0.23 - 0.55 * (by - 0.52)))
-        d_vin = bax - (0.125 - 0.42 * (by - 0.52))
-        a_shirt = a_body * a_vout
-        a_blazer = a_body - a_shirt
+        hx, hy, tilt, breathe = f(P.HEAD_X), f(P.HEAD_Y), f(P.HEAD_TILT), f(P.BREATHE)
+        tx = hx * _HEAD_SHIFT_X
+        ty = hy * _HEAD_SHIFT_Y - breathe * 0.006
+        ang = tilt * _TILT_RAD
+        pose = {
+            "tx": tx,
+            "ty": ty,
+            "breathe": breathe,
+            "cs": torch.cos(ang) * (1.0 / _HEAD_SCALE),
+            "sn": torch.sin(ang) * (1.0 / _HEAD_SCALE),
+        }
 
-        # Neck (in head coordinates, so it follows the turn) plus the skin of the neckline.
-        d_neck = torch.maximum(axh - 0.11, 0.30 - yh) * _HEAD_SCALE
-        a_neck = self._fill(torch.minimum(d_neck, torch.maximum(d_vin, 0.52 - by)))
+        def draw(g: _Region, names: tuple[str, ...], mix: Tensor, face: bool) -> Tensor:
+            alphas = self._large(g, pose, names)
+            if face:
+                alphas = alphas + self._face(g, pose, f)
+            w, _ = _weights(alphas, None)
+            return _mix_layers(w, mix)
 
-        # Back hair: a bob that ends just above the shoulders.
-        a_back = self._fill_h(torch.maximum(self._ell(xh, yh + 0.03, 0.50, 0.56), yh - 0.36))
+        if not self.crop:  # reference: every layer over the whole tile
+            return draw(_Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, self.mix_all, True)
 
-        # Head: an egg (wider at the cranium, narrower at the chin) plus ears.
-        yh2 = _sq(yh * (1.0 / 0.48))
-        head_w = 0.385 - (0.385 * 0.15 / 0.48) * yh
-        d_head = (torch.sqrt(_sq(xh / head_w) + yh2) - 1.0) * 0.385
-        d_ear = self._ell(axh - 0.375, yh - 0.03, 0.065, 0.095)
-        a_head = self._fill_h(torch.minimum(d_head, d_ear))
-
-        # Front hair: a cap over the skull with a wavy side-swept fringe and locks framing the
-        # face. The wave uses the unrotated column so the cosine stays a (B,1,1,W) vector.
-        d_cap = self._ell(xh, yh + 0.05, 0.425, 0.50)
-        wave = 0.025 * torch.cos(xr * (24.0 / _HEAD_SCALE))
-        d_fringe = yh - (-0.15 - 0.16 * xh + 0.30 * xh * xh) + wave
-        d_side = torch.maximum(0.315 - axh, yh - 0.26)
-        a_front = self._fill_h(torch.maximum(d_cap, torch.minimum(d_fringe, d_side)))
-
-        # What the face layers leave visible, as a full-size transmittance (1 outside the crop).
-        pad = (self.cx0, self.width - self.cx1, self.cy0, self.height - self.cy1)
-        t_full = nn.functional.pad(t_face, pad, value=1.0)
-        full_w, _ = _weights([a_shirt, a_neck, a_blazer, a_back, a_head, a_front], t_full)
-        rgba = _mix_layers(full_w, self.mix_full)
-        return rgba + nn.functional.pad(face_rgba, pad)
+        crop = draw(_Region(self.cgx, self.cgy, tx, ty), _CROP_LAYERS, self.mix_crop, True)
+        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _TOP_LAYERS, self.mix_top, False)
+        left, right = torch.split(sides, [self.cx0, self.width - self.cx1], dim=3)
+        mid = torch.cat([left, crop, right], dim=3)
+        top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, self.mix_top, False)
+        top = nn.functional.pad(top, (0, 0, self.top0, 0))
+        bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, self.mix_bot, False)
+        return torch.cat([top, mid, bottom], dim=2)

@@ -47,10 +47,10 @@ def build_app(engine: Engine) -> web.Application:
 
     def ingest(raw: bytes | str) -> dict[str, Any]:
         try:
-            ev = engine.primary.submit_chat(raw)
+            ev, decision = engine.primary.submit_chat(raw)
         except ChatRejected as e:
             return {"ok": False, "error": {"code": e.code, "message": str(e)}}
-        return {"ok": True, "trace_id": ev.trace_id}
+        return {"ok": True, "trace_id": ev.trace_id, "decision": decision}
 
     async def chat(request: web.Request) -> web.StreamResponse:
         need = engine.primary.cfg.chat.ws_token

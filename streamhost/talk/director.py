@@ -12,9 +12,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
+from ..chat.triage import Priority, Triage
 from ..clock import Clock
 from ..frames import ChatEvent, Emotion, Sentence, Source, Speech
-from ..pipeline import BoundedQueue, Overflow, Wake
+from ..pipeline import Wake
 from ..player import SpeechPlayer
 
 log = logging.getLogger("streamhost.director")
@@ -41,12 +42,12 @@ class Director:
         generator: Generator,
         voice: Voice,
         player: SpeechPlayer,
+        triage: Triage,
         product_ids: list[str],
         lang: str,
         lead_s: float,
         sentence_gap_s: float,
         segment_pause_s: float,
-        max_question_age_s: float,
         visemes: Callable[[Speech], list[tuple[float, float, int]]],
         on_commit: Callable[[Sentence, Speech], None],
         on_product: Callable[[str], None] | None = None,
@@ -61,16 +62,15 @@ class Director:
         self.lead_s = lead_s
         self.gap_s = sentence_gap_s
         self.segment_pause_s = segment_pause_s
-        self.max_age = max_question_age_s
         self._visemes = visemes
         self._on_commit = on_commit
         self._on_product = on_product
         self.products = list(product_ids)
         self._product_idx = -1
         self.current_product: str | None = None
-        self.questions: BoundedQueue[ChatEvent] = BoundedQueue(
-            "questions", 64, Overflow.DROP_OLDEST, clock, counts_as_work=False
-        )
+        # Triaged chat waits here for the next sentence boundary (it does not hold the
+        # virtual clock: it waits for media time to pass).
+        self.triage = triage
         self._operator: deque[Sentence] = deque()
         self._pending: deque[Sentence] = deque()  # rest of an answer (several sentences)
         self._script: deque[Sentence] = deque()
@@ -81,12 +81,12 @@ class Director:
         self._epoch = 0
         self.paused = False
         self.wake = Wake(clock)
-        self.stale_dropped = 0
         self.emotion = Emotion.NEUTRAL
+        self._mood: tuple[str, float] | None = None  # (emotion, until media time) from chat
 
     # ---- inputs (called from the event loop; never block) ----
-    def submit(self, ev: ChatEvent) -> None:
-        self.questions.put_nowait(ev)
+    def notify(self) -> None:
+        """Chat was queued in triage: let it go first at the next sentence boundary."""
         taken = self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
         self._resume.extendleft(reversed(taken))
         self.wake.set()
@@ -106,6 +106,10 @@ class Director:
             self._operator.append(s)
         self.wake.set()
         return s
+
+    def set_mood(self, emotion: str, seconds: float) -> None:
+        """Chat sentiment (abuse -> sad, purchases -> happy) colours the next sentences."""
+        self._mood = (emotion, self.clock.now() + seconds)
 
     def interrupt(self, reason: str) -> int:
         """Control plane: drop queued and playing speech now; in-flight synthesis is discarded."""
@@ -144,18 +148,11 @@ class Director:
             return None
         if self._pending:
             return self._pending.popleft()
-        while len(self.questions):
-            ev = self.questions.get_nowait()
-            self.questions.task_done()
-            if ev is None:
-                break
-            if now - ev.received_at > self.max_age:
-                self.stale_dropped += 1
-                continue
-            if ev.kind in ("follow", "gift", "purchase"):
-                out = self.gen.thanks(ev)
-            elif ev.kind == "comment":
-                out = self.gen.answer(ev, self.current_product)
+        while (item := self.triage.pop(now)) is not None:
+            if item.priority in (Priority.OPERATOR, Priority.THANKS):
+                out = self.gen.thanks(item.event)
+            elif item.priority in (Priority.QUESTION, Priority.GREETING):
+                out = self.gen.answer(item.event, self.current_product)
             else:
                 out = []
             if out:
@@ -189,6 +186,11 @@ class Director:
                         self.player.enqueue(s[0], s[1], 0.0 if self.player.idle else self.gap_s)
                         continue
                     epoch = self._epoch
+                    if self._mood is not None:
+                        if self.clock.now() > self._mood[1]:
+                            self._mood = None
+                        elif s.emotion == Emotion.NEUTRAL:
+                            s.emotion = self._mood[0]
                     speech = await self.voice.speak(s)
                     if epoch != self._epoch and s.source != Source.OPERATOR:
                         continue  # interrupted while synthesizing: never air stale speech
