@@ -54,7 +54,8 @@ def test_onnx_matches_torch(renderer: OnnxRenderer, batch: int) -> None:
 
 
 def test_face_crop_is_lossless() -> None:
-    """Face details are computed on a fixed crop; extreme poses must not push them out of it."""
+    """The tile is drawn in regions (face crop, side strips, top and bottom bands) that each
+    evaluate only some layers; extreme poses must not push a layer out of its regions."""
     torch = pytest.importorskip("torch")
     from streamhost.avatar.model import PuppetModel
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -214,9 +214,12 @@ class Triage:
             self._pending[key] = item
         return self._done("queued", "evicted_lower" if evicted else "ok", item, evicted)
 
-    def pop(self, now: float) -> Triaged | None:
-        """The next item to answer (highest priority, then oldest), skipping stale ones."""
-        for q in self._queues:
+    def pop(self, now: float, order: Sequence[Priority] | None = None) -> Triaged | None:
+        """The next item to answer (highest priority, then oldest), skipping stale ones.
+        ``order`` lets the director answer in another order than the flood-drop order (it
+        answers questions before thanks)."""
+        queues = self._queues if order is None else [self._queues[p] for p in order]
+        for q in queues:
             while q:
                 item = q.popleft()
                 self._len -= 1
@@ -358,6 +361,26 @@ def make_classifier(
     (kind or platform "operator") are OPERATOR; follows, gifts and purchases are THANKS.
     """
 
+    # Chat repeats itself ("lol", "how much is the kettle?"), and classifying a comment is a
+    # pure function of (text, language, product on screen) over a fixed catalog: bounded LRU.
+    @functools.lru_cache(maxsize=8192)
+    def comment(text: str, lang: str, on_screen: str | None) -> tuple[Priority, str | None]:
+        named = retriever.find_product(text, lang, names_only=True)
+        pid = named[0] if named else on_screen
+        if pid is not None and pid not in catalog:
+            pid = None
+        intent = retriever.detect_intent(text, lang, pid)
+        if intent is Intent.PRICE:
+            return Priority.QUESTION, f"price:{pid or ''}"
+        if intent is Intent.FAQ:
+            m = retriever.faq_match(text, pid, lang) if pid else None
+            return Priority.QUESTION, (f"faq:{pid}:{m.index}" if m else None)
+        if intent is Intent.FEATURE:
+            return Priority.QUESTION, None
+        if intent is Intent.GREETING:
+            return Priority.GREETING, None
+        return Priority.OTHER, None
+
     def classify(ev: ChatEvent) -> tuple[Priority, str | None]:
         if ev.kind == "operator" or ev.platform == "operator":
             return Priority.OPERATOR, None
@@ -365,21 +388,6 @@ def make_classifier(
             return Priority.THANKS, None
         if ev.kind != "comment" or not ev.text:
             return Priority.OTHER, None
-        lang = ev.lang or "en"
-        named = retriever.find_product(ev.text, lang, names_only=True)
-        pid = named[0] if named else (current_product() if current_product else None)
-        if pid is not None and pid not in catalog:
-            pid = None
-        intent = retriever.detect_intent(ev.text, lang, pid)
-        if intent is Intent.PRICE:
-            return Priority.QUESTION, f"price:{pid or ''}"
-        if intent is Intent.FAQ:
-            m = retriever.faq_match(ev.text, pid, lang) if pid else None
-            return Priority.QUESTION, (f"faq:{pid}:{m.index}" if m else None)
-        if intent is Intent.FEATURE:
-            return Priority.QUESTION, None
-        if intent is Intent.GREETING:
-            return Priority.GREETING, None
-        return Priority.OTHER, None
+        return comment(ev.text, ev.lang or "en", current_product() if current_product else None)
 
     return classify
