@@ -60,6 +60,13 @@ def check_assets(cfg: Config) -> list[str]:
         OnnxRenderer(pack.model, providers=["CPUExecutionProvider"], threads=1)
     except (PackError, ValueError, OSError) as e:
         problems.append(f"avatar.pack = {cfg.avatar.pack!r}: {e}")
+    if cfg.talk.show:
+        from .talk.show import ShowError, load_show
+
+        try:
+            load_show(cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language)
+        except (ShowError, CatalogError, OSError) as e:
+            problems.append(f"talk.show = {cfg.talk.show!r}: {e}")
     if cfg.output.record:
         parent = Path(cfg.output.record).parent
         if parent.exists() and not os.access(parent, os.W_OK):

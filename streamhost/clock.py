@@ -47,6 +47,10 @@ class RealClock:
     def release(self) -> None:
         pass
 
+    @contextmanager
+    def io(self) -> Iterator[None]:
+        yield
+
     async def wait_idle(self) -> None:
         return None
 
@@ -69,6 +73,7 @@ class VirtualClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._busy = 0
+        self._io = 0
         self._idle: asyncio.Event | None = None
 
     def _event(self) -> asyncio.Event:
@@ -117,6 +122,17 @@ class VirtualClock:
         finally:
             self.release()
 
+    @contextmanager
+    def io(self) -> Iterator[None]:
+        """Marks a network exchange in flight (e.g. an LLM stream on loopback): bytes in a
+        socket are work the clock cannot count, so while one is open each step gives the
+        loop a real moment to deliver them before time moves on."""
+        self._io += 1
+        try:
+            yield
+        finally:
+            self._io -= 1
+
     @property
     def busy(self) -> int:
         return self._busy
@@ -128,6 +144,8 @@ class VirtualClock:
             # Let tasks woken by the last release run; they may take new holds.
             for _ in range(4):
                 await asyncio.sleep(0)
+            if self._io and self._busy == 0:
+                await asyncio.sleep(0.002)
             if self._busy == 0:
                 return
 

@@ -85,15 +85,40 @@ class StreamConfig:
 @dataclass(frozen=True)
 class TalkConfig:
     catalog: str = _spec(
-        "../assets/catalog/demo.json", _nonempty, "a path to a catalog JSON file", path=True
+        "../assets/catalog/demo.json",
+        _nonempty,
+        "a path to a catalog file (.json or .csv)",
+        path=True,
     )
-    generator: str = _spec("template", lambda v: v in ("template",), "one of template")
+    generator: str = _spec(
+        "template", lambda v: v in ("template", "llm"), "one of template, llm ([llm] section)"
+    )
+    show: str = _spec(
+        "", _str, "a run-of-show TOML path, or empty for plain catalog rotation", path=True
+    )
+    repeat_window: int = _spec(20, _int_in(0, 10000), "an integer 0..10000 (sentences)")
     seed: int = _spec(0, _int_in(0, 2**31 - 1), "an integer >= 0")
     lead_s: float = _spec(0.4, _num_in(0.05, 5.0), "a number of seconds 0.05..5")
     sentence_gap_s: float = _spec(0.18, _num_in(0.0, 3.0), "a number of seconds 0..3")
     segment_pause_s: float = _spec(1.5, _num_in(0.0, 60.0), "a number of seconds 0..60")
     max_question_age_s: float = _spec(20.0, _num_in(0.5, 3600.0), "a number of seconds 0.5..3600")
     max_chat_chars: int = _spec(500, _int_in(1, 10000), "an integer 1..10000")
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    base_url: str = _spec(
+        "http://127.0.0.1:8000",
+        lambda v: isinstance(v, str) and urlparse(v).scheme in ("http", "https"),
+        "an http(s) URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)",
+    )
+    model: str = _spec("default", _nonempty, "a model name")
+    api_key: str = _spec("", _str, "a string (STREAMHOST_LLM_API_KEY overrides)")
+    temperature: float = _spec(0.7, _num_in(0.0, 2.0), "a number 0..2")
+    max_tokens: int = _spec(160, _int_in(1, 4096), "an integer 1..4096")
+    connect_timeout_s: float = _spec(2.0, _num_in(0.1, 60.0), "a number of seconds 0.1..60")
+    first_token_timeout_s: float = _spec(2.5, _num_in(0.1, 60.0), "a number of seconds 0.1..60")
+    total_timeout_s: float = _spec(15.0, _num_in(0.5, 300.0), "a number of seconds 0.5..300")
 
 
 @dataclass(frozen=True)
@@ -157,6 +182,7 @@ class StoreConfig:
 SECTIONS: dict[str, type] = {
     "stream": StreamConfig,
     "talk": TalkConfig,
+    "llm": LlmConfig,
     "voice": VoiceConfig,
     "avatar": AvatarConfig,
     "output": OutputConfig,
@@ -171,6 +197,7 @@ SECTIONS: dict[str, type] = {
 class Config:
     stream: StreamConfig = field(default_factory=StreamConfig)
     talk: TalkConfig = field(default_factory=TalkConfig)
+    llm: LlmConfig = field(default_factory=LlmConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     avatar: AvatarConfig = field(default_factory=AvatarConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

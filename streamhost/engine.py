@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,12 @@ from .output.webrtc import WebRtcHub
 from .pipeline import Supervisor
 from .player import SpeechPlayer
 from .store import Store
-from .talk.catalog import load_catalog
+from .talk.catalog import format_price_display, load_catalog
 from .talk.director import Director
 from .talk.generator import TemplateGenerator
+from .talk.guard import Guard
+from .talk.llm import LlmError, LlmGenerator, LlmTalk
+from .talk.show import load_show
 from .voice.espeak import EspeakTTS
 from .voice.visemes import viseme_track
 
@@ -65,6 +70,38 @@ class Stream:
         self.generator = TemplateGenerator(
             self.catalog, lang=s.language, seed=cfg.talk.seed, name_ok=self.moderator.name_ok
         )
+        self.show = (
+            load_show(cfg.talk.show, self.catalog, default_lang=s.language)
+            if cfg.talk.show
+            else None
+        )
+        self.wall_start = datetime.now().astimezone()
+        self.generator.price_now = self.price_spoken_now
+        flash = self.show.flash_sales if self.show is not None else []
+        extra: dict[str, list] = {}
+        for fs in flash:
+            extra.setdefault(fs.product_id, []).append(fs.price)
+        self.guard = Guard(
+            self.catalog,
+            s.language,
+            extra_prices=extra,
+            extra_numbers=self.show.numbers() if self.show is not None else (),
+        )
+        self.llm: LlmGenerator | None = None
+        llm_talk = None
+        if cfg.talk.generator == "llm":
+            lc = cfg.llm
+            self.llm = LlmGenerator(
+                lc.base_url,
+                lc.model,
+                api_key=os.environ.get("STREAMHOST_LLM_API_KEY") or lc.api_key,
+                temperature=lc.temperature,
+                max_tokens=lc.max_tokens,
+                connect_timeout=lc.connect_timeout_s,
+                first_token_timeout=lc.first_token_timeout_s,
+                total_timeout=lc.total_timeout_s,
+            )
+            llm_talk = LlmTalk(self.llm, self.catalog, s.language, name_ok=self.moderator.name_ok)
         self.triage = Triage(
             make_classifier(
                 self.generator.retriever,
@@ -105,6 +142,13 @@ class Stream:
             visemes=viseme_track,
             on_commit=self._commit,
             on_product=self._show_product,
+            guard=self.guard,
+            on_reject=self._rejected,
+            show=self.show,
+            wall_start=self.wall_start,
+            llm=llm_talk,
+            llm_error=LlmError,
+            repeat_window=cfg.talk.repeat_window,
         )
         self.encoder = Encoder(
             s.width,
@@ -166,6 +210,15 @@ class Stream:
         self.store.add_sentence(s, self.clock.now(), speech.duration)
         self.sentences += 1
 
+    def _rejected(self, s: Sentence, reason: str) -> None:
+        self.store.add_rejection(s, reason, self.clock.now())
+
+    def price_spoken_now(self, product_id: str, lang: str) -> str:
+        """The price valid now (show flash sale, catalog sale window, standing discount)."""
+        if self.show is not None:
+            return self.show.price_spoken(product_id, lang, self.clock.now(), self.wall_start)
+        return self.catalog.get(product_id).price_spoken_at(datetime.now().astimezone(), lang)
+
     def _aired(self, trace_id: str, t: float) -> None:
         self.store.mark_aired(trace_id, t)
 
@@ -173,7 +226,14 @@ class Stream:
         p = self.catalog.get(product_id)
         lang = self.cfg.stream.language
         feats, _ = p.features_in(lang)
-        return p.name(lang), p.price_display(lang), feats[:3]
+        when = datetime.now().astimezone()
+        if self.show is not None:
+            price = format_price_display(
+                self.show.price_at(product_id, self.clock.now(), self.wall_start), p.currency, lang
+            )
+        else:
+            price = p.price_display_at(when, lang)
+        return p.name(lang), price, feats[:3]
 
     def _show_product(self, product_id: str) -> None:
         if product_id == self._shown_product:
@@ -255,7 +315,7 @@ class Stream:
                 s = self.director.say(text.strip(), now=msg.get("mode", "next") == "now")
                 reply["trace_id"] = s.trace_id
             elif typ == "stop":
-                reply["dropped"] = self.director.interrupt("operator stop")
+                reply["dropped"] = self.director.stop()
             elif typ == "product":
                 pid = msg.get("product")
                 if pid not in self.catalog:
@@ -292,6 +352,8 @@ class Stream:
             "sentences": self.sentences,
             "stage_restarts": sum(self.supervisor.restarts.values()),
             "stale_questions": self.triage.stats.get("stale", 0),
+            "guard_rejections": self.director.guard_rejections,
+            "llm_failures": self.director.llm_failures,
             "chat_blocked": self.chat_blocked,
             "chat_queue": len(self.triage),
             "chat_sources": [src.health.as_dict() for src in self.sources],
@@ -332,7 +394,10 @@ class Stream:
     async def close(self) -> None:
         for src in self.sources:
             src.stop()
+        await self.director.close()
         await self.supervisor.stop()
+        if self.llm is not None:
+            await self.llm.aclose()
         if self.webrtc is not None:
             await self.webrtc.close()
         await self.encoder.aclose()
@@ -364,6 +429,8 @@ class Engine:
         try:
             await asyncio.gather(*(s.prepare() for s in self.streams))
             self.clock.restart()  # media time starts when every stream is ready for frame 0
+            for s in self.streams:
+                s.wall_start = s.director.wall_start = datetime.now().astimezone()
             await asyncio.gather(*(s.run(duration_s) for s in self.streams))
         finally:
             self.running = False

@@ -32,6 +32,7 @@ class Source(StrEnum):
     FILLER = "filler"
     LLM = "llm"
     TEMPLATE = "template"
+    SHOW = "show"  # run-of-show lines: AI disclosure, calls to action, flash-sale countdowns
 
 
 class Emotion(StrEnum):

@@ -34,6 +34,8 @@ class StreamsCollector(Collector):
             "sentences": "sentences committed to air",
             "stage_restarts": "pipeline stage restarts",
             "stale_questions": "questions dropped as too old to answer",
+            "guard_rejections": "generated sentences stopped by the guard",
+            "llm_failures": "LLM requests that failed (templates took over)",
         }
         gauges = {
             "viewers": "connected WebRTC viewers",

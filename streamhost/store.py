@@ -53,6 +53,16 @@ CREATE TABLE IF NOT EXISTS audit (
   ok INTEGER NOT NULL,
   detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rejected (
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT NOT NULL,
+  wall_time REAL NOT NULL,
+  media_time REAL NOT NULL,
+  source TEXT NOT NULL,
+  product_id TEXT,
+  reason TEXT NOT NULL,           -- the guard's reason, e.g. price_mismatch:19 euros 90
+  text TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS transcript_time ON transcript(wall_time);
 """
 
@@ -100,6 +110,16 @@ class Store:
                 s.text,
             ),
         )
+
+    def add_rejection(self, s: Sentence, reason: str, media_time: float) -> None:
+        self._db.execute(
+            "INSERT INTO rejected(trace_id, wall_time, media_time, source, product_id, reason, text)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (s.trace_id, time.time(), media_time, str(s.source), s.product_id, reason, s.text),
+        )
+
+    def rejections(self) -> list[tuple[Any, ...]]:
+        return self._db.execute("SELECT source, reason, text FROM rejected ORDER BY id").fetchall()
 
     def mark_aired(self, trace_id: str, media_time: float) -> None:
         self._db.execute(

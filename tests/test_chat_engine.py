@@ -57,7 +57,13 @@ async def test_adversarial_corpus_through_the_engine_leaks_nothing(tmp_path, wor
             from streamhost.frames import Sentence
 
             problems += _check_sentences(
-                [Sentence(ln.text, ln.source, lang=ln.lang)], text, user, "en", world
+                # Advertiser script lines may switch language on purpose ([lang: de]); every
+                # other line must be in the stream's language whatever chat asked for.
+                [Sentence(ln.text, ln.source, lang=ln.lang)],
+                text,
+                user,
+                ln.lang if ln.source == "script" else "en",
+                world,
             )
             if problems:
                 break
@@ -79,9 +85,7 @@ async def test_moderation_and_dedupe_decisions_are_stored(tmp_path) -> None:
         await st.clock.sleep_until(0.5)
         for user in ("ann", "bob", "cat"):
             ev, decision = st.submit_chat({"user": user, "text": "how much is the kettle?"})
-        _, spam = st.submit_chat(
-            {"user": "dan", "text": "great deals at www.spam-shop.example"}
-        )
+        _, spam = st.submit_chat({"user": "dan", "text": "great deals at www.spam-shop.example"})
         _, abuse = st.submit_chat({"user": "eve", "text": "you are an 1d10t"})
         _, chatter = st.submit_chat({"user": "fay", "text": "lol nice weather today"})
         await task
@@ -93,7 +97,7 @@ async def test_moderation_and_dedupe_decisions_are_stored(tmp_path) -> None:
     assert rows["ann"][0] == "queued" and rows["bob"][0] == "merged" and rows["cat"][0] == "merged"
     assert rows["dan"] == ("blocked", "link") and rows["eve"][0] == "blocked"
     assert rows["eve"][1].startswith("blocklist:en:")
-    kettle = st.catalog.get("kettle").price_spoken("en")
+    kettle = st.price_spoken_now("kettle", "en")
     assert sum(kettle in a.text for a in answers) == 1, "three askers, one answer"
 
 
@@ -120,7 +124,7 @@ async def test_twitch_source_in_config_feeds_the_host(tmp_path) -> None:
             await until(lambda: st.sources[0].health.state == "live", 15, "twitch source live")
             viewer = await IrcClient(srv.port, "ann").connect("#shop")
             viewer.send("PRIVMSG #shop :how much is the backpack?")
-            price = st.catalog.get("backpack").price_spoken("en")
+            price = st.price_spoken_now("backpack", "en")
 
             def answered() -> bool:
                 st.store.flush()

@@ -38,6 +38,7 @@ from streamhost.talk.templates import TEMPLATES, fill, slots_for_product
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_PATH = ROOT / "tests" / "data" / "adversarial_chat.jsonl"
+SHOW_PATH = Path(__file__).resolve().parents[1] / "assets" / "show" / "demo.toml"
 CATALOG_PATH = ROOT / "assets" / "catalog" / "demo.json"
 WINDOW = 10
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -106,9 +107,25 @@ def world() -> dict:
         )
         for lg in LANGS
     }
+    # Every price a product can legitimately have (regular, standing discount, sale windows,
+    # the demo show's flash sales): the engine speaks the price valid at the time.
+    from streamhost.talk.catalog import format_price_display, format_price_spoken
+    from streamhost.talk.show import load_show
+
+    show = load_show(SHOW_PATH, catalog)
+    amounts = {
+        p.id: {p.price, p.standing_price, *(p._sale_price(x) for x in p.sales)} for p in catalog
+    }
+    for fs in show.flash_sales:
+        amounts[fs.product_id].add(fs.price)
     prices = {
         lg: sorted(
-            {p.price_spoken(lg) for p in catalog} | {p.price_display(lg) for p in catalog},
+            {
+                f(a, catalog.get(pid).currency, lg)
+                for pid, amts in amounts.items()
+                for a in amts
+                for f in (format_price_spoken, format_price_display)
+            },
             key=len,
             reverse=True,
         )

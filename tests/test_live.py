@@ -405,7 +405,7 @@ async def test_chromium_viewer_page(tmp_path: Path) -> None:
                         f"document.getElementById('text').value = {json.dumps(question)};"
                         "document.getElementById('chat').requestSubmit(); true"
                     )
-                    price = s.catalog.get("kettle").price_spoken("en")
+                    price = s.price_spoken_now("kettle", "en")
                     answer = None
                     while answer is None and time.monotonic() - sent_at < 8:
                         await asyncio.sleep(0.1)

@@ -161,8 +161,15 @@ class _Region:
         """The affine form on the grid: one full-size op."""
         return self.u * f.cu + (self.w * f.cw + f.c0)
 
-    def quad(self, fx: _Form, fy: _Form, a: Tensor | float, b: Tensor | float,
-             extra: _Form | None = None, extra_col: Tensor | None = None) -> Tensor:
+    def quad(
+        self,
+        fx: _Form,
+        fy: _Form,
+        a: Tensor | float,
+        b: Tensor | float,
+        extra: _Form | None = None,
+        extra_col: Tensor | None = None,
+    ) -> Tensor:
         """a - b * (X^2 + Y^2) (+ extra form + extra column vector) for affine X, Y.
 
         Expanded into column terms + row terms + one u*w product, so it costs three full-size
@@ -327,7 +334,10 @@ class PuppetModel(nn.Module):
             wave = (-S * 0.025) * torch.cos(g.u * (24.0 / _HEAD_SCALE))
             # d = yh + 0.15 + 0.16 xh - 0.30 xh^2 + wave; F = 0.5 - S d
             f_fringe = g.quad(
-                xh_f, _Form(0.0, 0.0, 0.0), 0.5 - 0.15 * S, -0.30 * S,
+                xh_f,
+                _Form(0.0, 0.0, 0.0),
+                0.5 - 0.15 * S,
+                -0.30 * S,
                 extra=_Form(-S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0),
                 extra_col=wave,
             )
@@ -397,8 +407,21 @@ class PuppetModel(nn.Module):
         d_bite = torch.maximum(xf.abs() - mw * 0.55, (mv - 0.009).abs() - 0.009)
         a_bite = self._fill_h(d_bite) * bite
 
-        return [a_open, a_iris, a_pupil, a_hl, a_lash, a_brow, a_nose, a_blush,
-                a_lip, a_int, a_tongue, a_teeth, a_bite]
+        return [
+            a_open,
+            a_iris,
+            a_pupil,
+            a_hl,
+            a_lash,
+            a_brow,
+            a_nose,
+            a_blush,
+            a_lip,
+            a_int,
+            a_tongue,
+            a_teeth,
+            a_bite,
+        ]
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, params: Tensor) -> Tensor:

@@ -28,6 +28,9 @@ class ChatRejected(ValueError):
 def _clean(text: str) -> str:
     # Control and format characters (zero-width, bidi overrides) carry no meaning for the host
     # and are a common way to smuggle text past filters.
+    if text.isprintable():
+        # Fast path: printable text holds no Cc/Cf character (isprintable is False for both).
+        return text.strip()
     return "".join(
         c for c in text if unicodedata.category(c) not in ("Cc", "Cf") or c == " "
     ).strip()

@@ -384,6 +384,8 @@ class Moderator:
         self._allow_re = re.compile(_trie_regex(allow)) if allow else None
         # Names repeat constantly in chat; the policy is pure, so cache it per moderator.
         self._name_ok_cached = functools.lru_cache(maxsize=8192)(self._name_ok)
+        # Floods repeat the same texts ("lol", spam lines): the text part is cached too.
+        self._text_verdict = functools.lru_cache(maxsize=4096)(self._check_text)
 
     # -- bans --------------------------------------------------------------------------------
 
@@ -460,30 +462,34 @@ class Moderator:
             if ev.kind == "comment":
                 return Verdict(False, "empty", name_ok=name_ok)
             return Verdict(True, "ok", name_ok=name_ok)
+        allowed, reason, abusive, spam = self._text_verdict(text, ev.lang, ev.kind == "comment")
+        return Verdict(allowed, reason, abusive=abusive, spam=spam, name_ok=name_ok)
+
+    def _check_text(self, text: str, lang: str, comment: bool) -> tuple[bool, str, bool, bool]:
+        """(allowed, reason, abusive, spam) of a non-empty text that is not too long: a pure
+        function of its arguments (the blocklists are fixed), cached per moderator."""
         p = _prep(text)
         if not p:
-            return Verdict(ev.kind != "comment", "empty" if ev.kind == "comment" else "ok",
-                           name_ok=name_ok)  # fmt: skip
+            return not comment, "empty" if comment else "ok", False, False
         # Not squeezed: the blocklist pattern itself tolerates repeated letters, which is
         # cheaper than rewriting every "kettle" and "good".
-        hit = self.blocklist_hit(_shape(p, squeeze=False), ev.lang)
+        hit = self.blocklist_hit(_shape(p, squeeze=False), lang)
         # An e-mail address also looks like a domain; it is a contact, not a link.
         email = _find_email(p)
         link = not email and _find_link(p)
         contact = email or (not link and _find_contact(p))
         repeated = len(text) >= 12 and bool(_REPEAT_RE.search(text))
         if hit is not None:
-            lang, term = hit
-            is_spam = lang == "spam"
-            return Verdict(False, f"blocklist:{lang}:{term}", abusive=not is_spam,
-                           spam=is_spam or link or contact, name_ok=name_ok)  # fmt: skip
+            hit_lang, term = hit
+            is_spam = hit_lang == "spam"
+            return False, f"blocklist:{hit_lang}:{term}", not is_spam, is_spam or link or contact
         if link:
-            return Verdict(False, "link", spam=True, name_ok=name_ok)
+            return False, "link", False, True
         if contact:
-            return Verdict(False, "contact", spam=True, name_ok=name_ok)
+            return False, "contact", False, True
         if repeated:
-            return Verdict(False, "repeated_chars", spam=True, name_ok=name_ok)
-        return Verdict(True, "ok", name_ok=name_ok)
+            return False, "repeated_chars", False, True
+        return True, "ok", False, False
 
     # -- names -------------------------------------------------------------------------------
 

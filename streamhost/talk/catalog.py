@@ -1,18 +1,51 @@
 """The shop's product catalog: loading, validation and price formatting.
 
-A catalog file (JSON now; CSV later through the same row validator) flows in, a `Catalog` of
-validated `Product`s flows out. Every later stage (retrieval, templates, the guard) trusts the
-catalog as the only source of prices and facts, so validation is strict and reports every
-problem at once: a shop fixing its file should not have to rerun the check once per typo.
+A catalog file flows in, a `Catalog` of validated `Product`s flows out. Every later stage
+(retrieval, templates, the guard) trusts the catalog as the only source of prices and facts, so
+validation is strict and reports every problem at once: a shop fixing its file should not have
+to rerun the check once per typo. `load_catalog` picks the format by extension (.json / .csv);
+both end in the same row validator (`validate_rows`), so both accept exactly the same products.
+Files are UTF-8; a byte-order mark (as spreadsheet programs write it) is tolerated.
+
+JSON: ``{"shop": {"name": {lang: text}, "currency": "EUR"}, "products": [row, ...]}``, a row:
+
+- ``id`` (letters, digits, ``_-.``), ``names`` ``{lang: text}``, ``price`` (the regular price),
+  ``currency`` (or the shop's), ``stock`` (whole number >= 0);
+- ``discount``: a standing reduction, ``{"percent": 20}`` (or a bare 20) or ``{"price": 34.9}``;
+- ``sale``: a flash-sale window, ``{"price": 29.9 | "percent": 25, "start": ISO, "end": ISO}``
+  or a list of them. ISO times with an offset (``2025-11-28T20:00:00+01:00``) are instants;
+  without an offset they are the shop's wall clock (see `Product.price_at`). start inclusive,
+  end exclusive;
+- ``features``, ``aliases``, ``allowed_claims``, ``forbidden_claims``: ``{lang: [text, ...]}``;
+- ``faq``: ``[{"q": {lang: text}, "a": {lang: text}}, ...]``; ``specs``: ``{key: value}``
+  (texts, e.g. ``{"capacity": "1.7 l"}``); ``grammar``: ``{lang: code}`` (GRAMMAR_CODES).
+
+CSV: one product per row after a header row; empty cells mean "not given"; an empty row is
+skipped. Columns (any order; only ``id`` and ``price`` are required, ``currency`` unless the
+caller gives a default)::
+
+    id, price, currency, stock, discount_percent, sale_price, sale_start, sale_end, specs,
+    name_<lang>, aliases_<lang>, grammar_<lang>, features_<lang>, faq_<lang>,
+    allowed_claims_<lang>, forbidden_claims_<lang>          (<lang> = en, de, it, zh)
+
+List cells separate items with ``|`` (``\\|`` is a literal bar). ``faq_<lang>`` holds
+``question::answer|question::answer``; the n-th pair of every language is the same FAQ entry.
+``specs`` holds ``key=value|key=value``. ``sale_price`` with ``sale_start`` and ``sale_end`` is
+a flash-sale window; ``sale_price`` alone is a standing discount price (JSON
+``discount.price``). Problems name the CSV line (of the row's first line), the id and the
+column, e.g. ``line 4 (id "kettle"): stock must be a whole number >= 0, got -3``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -96,6 +129,10 @@ _PRODUCT_FIELDS = frozenset(
         "discount",
         "aliases",
         "grammar",
+        "sale",
+        "specs",
+        "allowed_claims",
+        "forbidden_claims",
     }
 )
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -127,6 +164,32 @@ class FaqEntry:
         return _pick_with_lang(self.answer, lang)
 
 
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """A flash-sale window: at `start` <= t < `end` the product sells for `price`, or for
+    `percent` off the regular price (exactly one of the two is set)."""
+
+    start: datetime
+    end: datetime
+    price: Decimal | None = None
+    percent: int | None = None
+
+    def active(self, when: datetime) -> bool:
+        w = _wall(self.start, when)
+        return self.start <= w < self.end
+
+
+def _wall(ref: datetime, when: datetime) -> datetime:
+    """`when` made comparable with `ref`: a naive window time is the shop's wall clock, so an
+    aware `when` is compared by its own wall clock; a naive `when` against an aware window is
+    taken as UTC (deterministic - no local zone lookup)."""
+    if ref.tzinfo is None and when.tzinfo is not None:
+        return when.replace(tzinfo=None)
+    if ref.tzinfo is not None and when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when
+
+
 @dataclass(slots=True)
 class Product:
     """One product as the host may talk about it. `price` is exact (Decimal), in `currency`.
@@ -145,6 +208,11 @@ class Product:
     discount_percent: int | None = None
     aliases: dict[str, list[str]] = field(default_factory=dict)
     grammar: dict[str, str] = field(default_factory=dict)
+    discount_price: Decimal | None = None
+    sales: list[Sale] = field(default_factory=list)
+    specs: dict[str, str] = field(default_factory=dict)
+    allowed_claims: dict[str, list[str]] = field(default_factory=dict)
+    forbidden_claims: dict[str, list[str]] = field(default_factory=dict)
 
     def name(self, lang: str = "en") -> str:
         return _pick(self.names, lang)
@@ -170,6 +238,62 @@ class Product:
     def price_display(self, lang: str = "en") -> str:
         """The price for the on-screen panel, with the language's separators and symbol."""
         return format_price_display(self.price, self.currency, lang)
+
+    # `price` stays the regular price (price_spoken/price_display above read it, as before);
+    # what a buyer pays at a moment is price_at: an active sale window beats a standing
+    # discount, which beats the regular price.
+
+    @property
+    def standing_price(self) -> Decimal:
+        """The regular price less a standing discount (price or percent), no sale windows."""
+        if self.discount_price is not None:
+            return self.discount_price
+        if self.discount_percent is not None:
+            return self._off(self.discount_percent)
+        return self.price
+
+    def active_sale(self, when: datetime) -> Sale | None:
+        """The sale window containing `when` (the lowest price if several overlap), or None."""
+        live = [s for s in self.sales if s.active(when)]
+        return min(live, key=self._sale_price) if live else None
+
+    def price_at(self, when: datetime) -> Decimal:
+        """What a buyer pays at `when`: an active sale, else the standing price."""
+        sale = self.active_sale(when)
+        return self._sale_price(sale) if sale is not None else self.standing_price
+
+    def price_spoken_at(self, when: datetime, lang: str = "en") -> str:
+        """`price_at(when)` as TTS should read it (see `price_spoken`)."""
+        return format_price_spoken(self.price_at(when), self.currency, lang)
+
+    def price_display_at(self, when: datetime, lang: str = "en") -> str:
+        """`price_at(when)` for the on-screen panel (see `price_display`)."""
+        return format_price_display(self.price_at(when), self.currency, lang)
+
+    def allowed_claims_in(self, lang: str) -> list[str]:
+        """Claims the host may make in `lang` (no fallback: a claim is checked as written)."""
+        return list(self.allowed_claims.get(lang, []))
+
+    def forbidden_claims_in(self, lang: str) -> list[str]:
+        """Claims the host must never make in `lang` (no fallback)."""
+        return list(self.forbidden_claims.get(lang, []))
+
+    def _off(self, percent: int) -> Decimal:
+        return percent_off(self.price, percent, self.currency)
+
+    def _sale_price(self, sale: Sale) -> Decimal:
+        if sale.price is not None:
+            return sale.price
+        return self._off(sale.percent or 0)
+
+
+def percent_off(price: Decimal, percent: int | Decimal, currency: str) -> Decimal:
+    """`price` less `percent`, rounded half up to the currency's minor unit."""
+    digits = _CURRENCIES[currency]["digits"]
+    q = Decimal(1).scaleb(-digits)
+    return (price * (Decimal(100) - Decimal(percent)) / Decimal(100)).quantize(
+        q, rounding=ROUND_HALF_UP
+    )
 
 
 class Catalog:
@@ -221,8 +345,17 @@ class Catalog:
                     texts += list(e.question.values()) + list(e.answer.values())
                 for al in p.aliases.values():
                     texts += al
+                prices = {p.price, p.standing_price} | {p._sale_price(x) for x in p.sales}
                 for lang in LANGS:
-                    texts += [p.price_spoken(lang), p.price_display(lang)]
+                    for pr in prices:
+                        texts += [
+                            format_price_spoken(pr, p.currency, lang),
+                            format_price_display(pr, p.currency, lang),
+                        ]
+                texts += [str(x.percent) for x in p.sales if x.percent is not None]
+                texts += list(p.specs.values())
+                for cl in p.allowed_claims.values():
+                    texts += cl
                 if p.stock is not None:
                     texts.append(str(p.stock))
                 if p.discount_percent is not None:
@@ -298,25 +431,39 @@ def format_price_display(price: Decimal, currency: str, lang: str) -> str:
 # loading and validation
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Read and validate a catalog file (.json). Raises CatalogError listing every problem."""
+def load_catalog(path: str | Path, default_currency: str | None = None) -> Catalog:
+    """Read and validate a catalog file (.json or .csv, by extension).
+
+    `default_currency` applies to rows without one (a JSON shop currency takes precedence).
+    Raises CatalogError listing every problem.
+    """
     path = Path(path)
     source = str(path)
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise CatalogError(
+            source, [f"unsupported catalog format {suffix!r} (supported: .json, .csv)"]
+        )
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise CatalogError(source, [f"cannot read file: {e.strerror or e}"]) from None
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise CatalogError(
-                source, [f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"]
-            ) from None
-        return parse_catalog(data, source)
-    # CSV will produce the same row dicts and go through `validate_rows`.
-    raise CatalogError(source, [f"unsupported catalog format {suffix!r} (supported: .json)"])
+    except UnicodeDecodeError as e:
+        raise CatalogError(source, [f"not UTF-8 text (byte {e.start}): {e.reason}"]) from None
+    if suffix == ".csv":
+        return parse_catalog_csv(text, source, default_currency)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CatalogError(
+            source, [f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"]
+        ) from None
+    if default_currency and isinstance(data, Mapping):
+        shop = data.get("shop")
+        if not (isinstance(shop, Mapping) and "currency" in shop):
+            data = {**data, "shop": {**(shop or {}), "currency": default_currency}}
+    return parse_catalog(data, source)
 
 
 def parse_catalog(data: Any, source: str = "<memory>") -> Catalog:
@@ -351,33 +498,242 @@ def parse_catalog(data: Any, source: str = "<memory>") -> Catalog:
     return Catalog(products, shop_name, source)
 
 
+# CSV columns: scalar ones, then per-language list/text ones (name_<lang> ...).
+_CSV_SCALARS = (
+    "id",
+    "price",
+    "currency",
+    "stock",
+    "discount_percent",
+    "sale_price",
+    "sale_start",
+    "sale_end",
+    "specs",
+)
+_CSV_PER_LANG = (
+    "name",
+    "aliases",
+    "grammar",
+    "features",
+    "faq",
+    "allowed_claims",
+    "forbidden_claims",
+)
+CSV_COLUMNS: tuple[str, ...] = _CSV_SCALARS + tuple(
+    f"{c}_{lang}" for c in _CSV_PER_LANG for lang in LANGS
+)
+# validate_rows speaks JSON field names; a CSV user should read the column they typed.
+_CSV_FIELD_NAMES: dict[str, str] = {
+    "discount": "discount_percent",
+    "discount.price": "sale_price",
+    "sale": "sale_price",
+    "sale.price": "sale_price",
+    "sale.start": "sale_start",
+    "sale.end": "sale_end",
+    "names": "name_*",
+    **{f"grammar.{lang}": f"grammar_{lang}" for lang in LANGS},
+}
+_BAR_RE = re.compile(r"(?<!\\)\|")
+
+
+def _split_list(cell: str) -> list[str]:
+    """``a|b|c`` -> items; ``\\|`` is a literal bar inside an item."""
+    return [part.replace("\\|", "|").strip() for part in _BAR_RE.split(cell)]
+
+
+def _csv_int(cell: str) -> int | str:
+    """Whole numbers become int; anything else stays text so the validator names it."""
+    t = cell.strip()
+    return int(t) if re.fullmatch(r"[+-]?\d+", t) else t
+
+
+def parse_catalog_csv(
+    text: str, source: str = "<memory>", default_currency: str | None = None
+) -> Catalog:
+    """Validate CSV catalog text (columns: see the module docstring) into a Catalog.
+
+    Each data row becomes the same row dict a JSON product would be, then goes through
+    `validate_rows`; problems name the CSV line, id and column, all at once.
+    """
+    text = text.removeprefix("\ufeff")
+    problems: list[str] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CatalogError(source, ["the file is empty (need a header row and products)"]) from None
+    except csv.Error as e:
+        raise CatalogError(source, [f"line {reader.line_num}: {e}"]) from None
+    cols = [h.strip().lower() for h in header]
+    known = set(CSV_COLUMNS)
+    seen_cols: set[str] = set()
+    for j, c in enumerate(cols):
+        if c not in known:
+            problems.append(
+                f"line 1: column {j + 1} {c!r} is not a known column "
+                f"(known: id, price, currency, stock, discount_percent, sale_price, sale_start, "
+                f"sale_end, specs, and name/aliases/grammar/features/faq/allowed_claims/"
+                f"forbidden_claims with _en, _de, _it, _zh)"
+            )
+        elif c in seen_cols:
+            problems.append(f"line 1: column {c!r} appears twice")
+        seen_cols.add(c)
+    for need in ("id", "price"):
+        if need not in seen_cols:
+            problems.append(f"line 1: column {need!r} is missing")
+    if problems:
+        raise CatalogError(source, problems)
+
+    rows: list[dict[str, Any]] = []
+    labels: list[str] = []
+    line = reader.line_num + 1  # first line of the next record (quoted cells span lines)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            problems.append(f"line {line}: {e}")
+            break
+        label = f"line {line}"
+        line = reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(cols):
+            problems.append(f"{label}: has {len(cells)} cells, the header has {len(cols)}")
+            continue
+        cells += [""] * (len(cols) - len(cells))
+        raw = {c: v.strip() for c, v in zip(cols, cells, strict=True) if v.strip()}
+        rows.append(_csv_row(raw, label, problems))
+        labels.append(label)
+    if not rows:
+        problems.append("no products (need at least one row after the header)")
+    products = validate_rows(
+        rows, problems, default_currency, labels=labels, field_names=_CSV_FIELD_NAMES
+    )
+    if problems:
+        # Cell checks ran before row validation: put the messages back in file order.
+        problems.sort(key=_line_of)
+        raise CatalogError(source, problems)
+    return Catalog(products, {}, source)
+
+
+def _line_of(message: str) -> int:
+    m = re.match(r"line (\d+)", message)
+    return int(m.group(1)) if m else 0
+
+
+def _csv_row(raw: dict[str, str], label: str, problems: list[str]) -> dict[str, Any]:
+    """One CSV record's non-empty cells -> a JSON-shaped product row. Cell-level problems
+    (an empty list item, a FAQ pair without ``::``) are reported here, naming the column."""
+    pid = raw.get("id")
+    where = f"{label} (id {json.dumps(pid, ensure_ascii=False)})" if pid is not None else label
+    row: dict[str, Any] = {}
+    if pid is not None:
+        row["id"] = pid
+    for k in ("price", "currency"):
+        if k in raw:
+            row[k] = raw[k]
+    if "stock" in raw:
+        row["stock"] = _csv_int(raw["stock"])
+    if "discount_percent" in raw:
+        row["discount"] = {"percent": _csv_int(raw["discount_percent"])}
+    window = [k for k in ("sale_start", "sale_end") if k in raw]
+    if "sale_price" in raw:
+        if not window:
+            row["discount"] = {**row.get("discount", {}), "price": raw["sale_price"]}
+        elif len(window) == 2:
+            row["sale"] = {
+                "price": raw["sale_price"],
+                "start": raw["sale_start"],
+                "end": raw["sale_end"],
+            }
+        else:
+            missing = ({"sale_start", "sale_end"} - set(window)).pop()
+            problems.append(f"{where}: {missing} is empty (a sale window needs both ends)")
+    elif window:
+        problems.append(f"{where}: sale_price is empty but {window[0]} is given")
+    if "specs" in raw:
+        specs: dict[str, str] = {}
+        for item in _split_list(raw["specs"]):
+            k, sep, v = item.partition("=")
+            if not sep or not k.strip() or not v.strip():
+                problems.append(f"{where}: specs item {item!r} must be name=value")
+            else:
+                specs[k.strip()] = v.strip()
+        row["specs"] = specs
+    faq: dict[int, dict[str, dict[str, str]]] = {}
+    for lang in LANGS:
+        if f"name_{lang}" in raw:
+            row.setdefault("names", {})[lang] = raw[f"name_{lang}"]
+        if f"grammar_{lang}" in raw:
+            row.setdefault("grammar", {})[lang] = raw[f"grammar_{lang}"]
+        for col, key in (
+            ("aliases", "aliases"),
+            ("features", "features"),
+            ("allowed_claims", "allowed_claims"),
+            ("forbidden_claims", "forbidden_claims"),
+        ):
+            cell = raw.get(f"{col}_{lang}")
+            if cell is None:
+                continue
+            items = _split_list(cell)
+            if not all(items):
+                problems.append(f"{where}: {col}_{lang} has an empty item (check the '|')")
+            row.setdefault(key, {})[lang] = [t for t in items if t]
+        cell = raw.get(f"faq_{lang}")
+        if cell is not None:
+            for n, item in enumerate(_split_list(cell)):
+                q, sep, a = item.partition("::")
+                if not sep or not q.strip() or not a.strip():
+                    problems.append(
+                        f"{where}: faq_{lang} item {n + 1} {item!r} must be question::answer"
+                    )
+                    continue
+                e = faq.setdefault(n, {"q": {}, "a": {}})
+                e["q"][lang] = q.strip()
+                e["a"][lang] = a.strip()
+    if faq:
+        row["faq"] = [faq[n] for n in sorted(faq)]
+    return row
+
+
 def validate_rows(
-    rows: list[Any], problems: list[str], default_currency: str | None = None
+    rows: list[Any],
+    problems: list[str],
+    default_currency: str | None = None,
+    *,
+    labels: list[str] | None = None,
+    field_names: Mapping[str, str] | None = None,
 ) -> list[Product]:
-    """Turn raw product rows into Products, appending one message per problem to `problems`."""
+    """Turn raw product rows into Products, appending one message per problem to `problems`.
+
+    `labels` name the rows in messages (default ``products[i]``; CSV passes ``line N``);
+    `field_names` renames fields in messages (CSV maps ``discount`` to ``discount_percent``...)
+    so a message names what the user actually wrote.
+    """
     products: list[Product] = []
     seen: dict[str, int] = {}
+    rename = field_names or {}
     for i, row in enumerate(rows):
+        label = labels[i] if labels is not None else f"products[{i}]"
         if not isinstance(row, Mapping):
-            problems.append(f"products[{i}]: must be an object, got {type(row).__name__}")
+            problems.append(f"{label}: must be an object, got {type(row).__name__}")
             continue
         pid = row.get("id")
-        where = (
-            f"products[{i}] (id {json.dumps(pid, ensure_ascii=False)})"
-            if pid is not None
-            else f"products[{i}]"
-        )
+        where = f"{label} (id {json.dumps(pid, ensure_ascii=False)})" if pid is not None else label
         before = len(problems)
 
         def bad(fieldname: str, msg: str, where: str = where) -> None:
-            problems.append(f"{where}: {fieldname} {msg}")
+            problems.append(f"{where}: {rename.get(fieldname, fieldname)} {msg}")
 
         if pid is None:
             bad("id", "is missing")
         elif not isinstance(pid, str) or not _ID_RE.match(pid):
             bad("id", f"must be letters, digits, '_', '-', '.' (1-64 chars), got {pid!r}")
         elif pid in seen:
-            bad("id", f"duplicates products[{seen[pid]}]")
+            first = labels[seen[pid]] if labels is not None else f"products[{seen[pid]}]"
+            bad("id", f"duplicates {first}")
         else:
             seen[pid] = i
         for k in row:
@@ -428,7 +784,17 @@ def validate_rows(
             stock = None
 
         discount = row.get("discount")
+        discount_price: Decimal | None = None
         if isinstance(discount, Mapping):
+            unknown = set(discount) - {"percent", "price"}
+            if unknown:
+                bad("discount", f"has unknown keys {sorted(unknown)} (allowed: percent, price)")
+            if "percent" in discount and "price" in discount:
+                bad("discount", "must give percent or price, not both")
+            elif "price" in discount:
+                discount_price = _reduced_price(
+                    discount["price"], "discount.price", price, currency, bad
+                )
             discount = discount.get("percent")
         if discount is not None:
             if (
@@ -438,9 +804,29 @@ def validate_rows(
             ):
                 bad(
                     "discount",
-                    f"must be a whole percent between 1 and 99, got {row.get('discount')!r}",
+                    f"must be a whole percent between 1 and 99, got {discount!r}",
                 )
                 discount = None
+
+        sales = _parse_sales(row.get("sale"), price, currency, bad)
+        specs: dict[str, str] = {}
+        sp = row.get("specs", {})
+        if not isinstance(sp, Mapping):
+            bad("specs", "must be an object of name -> text")
+        else:
+            for k, v in sp.items():
+                if isinstance(v, bool) or not isinstance(v, str | int | float):
+                    bad(f"specs.{k}", f"must be a text or number, got {v!r}")
+                elif not str(k).strip() or not str(v).strip():
+                    bad(f"specs.{k}", "must have a non-empty name and value")
+                else:
+                    specs[str(k).strip()] = str(v).strip()
+        allowed_claims = _lang_lists(
+            row.get("allowed_claims", {}), "allowed_claims", where, problems
+        )
+        forbidden_claims = _lang_lists(
+            row.get("forbidden_claims", {}), "forbidden_claims", where, problems
+        )
 
         grammar: dict[str, str] = {}
         g = row.get("grammar", {})
@@ -472,9 +858,93 @@ def validate_rows(
                     discount_percent=discount,
                     aliases=aliases,
                     grammar=grammar,
+                    discount_price=discount_price,
+                    sales=sales,
+                    specs=specs,
+                    allowed_claims=allowed_claims,
+                    forbidden_claims=forbidden_claims,
                 )
             )
     return products
+
+
+def _reduced_price(
+    value: Any, name: str, regular: Decimal | None, currency: str | None, bad: Any
+) -> Decimal | None:
+    """A discount or sale price: positive, below the regular price, in the currency's unit."""
+    errs: list[str] = []
+    d = _parse_price(value, True, lambda _f, msg: errs.append(msg))
+    if errs:
+        bad(name, errs[0].replace("is missing", "is empty"))
+        return None
+    assert d is not None
+    if currency is not None:
+        digits = _CURRENCIES[currency]["digits"]
+        if d != d.quantize(Decimal(1).scaleb(-digits)):
+            bad(name, f"has more than {digits} decimal places for {currency}, got {value!r}")
+            return None
+    if regular is not None and d >= regular:
+        bad(name, f"must be below the regular price {regular}, got {value!r}")
+        return None
+    return d
+
+
+def _parse_time(value: Any, name: str, bad: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        bad(name, f"must be an ISO date-time like 2025-11-28T20:00:00+01:00, got {value!r}")
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        bad(name, f"must be an ISO date-time like 2025-11-28T20:00:00+01:00, got {value!r}")
+        return None
+
+
+def _parse_sales(value: Any, regular: Decimal | None, currency: str | None, bad: Any) -> list[Sale]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out: list[Sale] = []
+    for j, item in enumerate(items):
+        name = "sale" if not isinstance(value, list) else f"sale[{j}]"
+        if not isinstance(item, Mapping):
+            bad(name, "must be an object with price or percent, start and end")
+            continue
+        errs: list[str] = []
+
+        def sbad(f: str, msg: str, errs: list[str] = errs) -> None:
+            errs.append(f)
+            bad(f, msg)
+
+        unknown = set(item) - {"price", "percent", "start", "end"}
+        if unknown:
+            sbad(name, f"has unknown keys {sorted(unknown)} (allowed: price, percent, start, end)")
+        price = percent = None
+        if ("price" in item) == ("percent" in item):
+            sbad(name, "must give exactly one of price or percent")
+        elif "price" in item:
+            price = _reduced_price(item["price"], f"{name}.price", regular, currency, sbad)
+        else:
+            percent = item["percent"]
+            if isinstance(percent, bool) or not isinstance(percent, int) or not 0 < percent < 100:
+                sbad(
+                    f"{name}.percent", f"must be a whole percent between 1 and 99, got {percent!r}"
+                )
+        start = _parse_time(item.get("start"), f"{name}.start", sbad)
+        end = _parse_time(item.get("end"), f"{name}.end", sbad)
+        if start is not None and end is not None:
+            if (start.tzinfo is None) != (end.tzinfo is None):
+                sbad(f"{name}.end", "must have a UTC offset exactly when start has one")
+            elif end <= start:
+                sbad(
+                    f"{name}.end",
+                    f"must be after start ({item.get('start')}), got {item.get('end')!r}",
+                )
+        if not errs and start is not None and end is not None:
+            out.append(Sale(start, end, price, percent))
+    return out
 
 
 def _parse_price(value: Any, present: bool, bad: Any) -> Decimal | None:

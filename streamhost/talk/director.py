@@ -1,25 +1,48 @@
 """The director: decides what the host says next.
 
-Chat events and operator requests in; sentences out, one at a time, synthesized and queued on
-the speech player only when its buffer runs low (``lead_s``), so an answer or an operator line
-waits at most for the sentence that is playing. Priority: operator > answers/thanks > script.
+Chat (through triage), operator requests and the run of show in; sentences out, one at a time,
+synthesized and queued on the speech player only when its buffer runs low (``lead_s``), so an
+answer or an operator line waits at most for the sentence that is playing.
+
+Order at each sentence boundary: operator > safety (AI disclosure) > answers > thanks >
+scripted segment (advertiser script verbatim, calls to action, flash-sale countdowns) > filler
+(generated product talk). A script broken off to answer resumes where it left. Every generated
+sentence passes the guard before TTS; a rejected one is stored and replaced by a template
+sentence. With an LLM, answers and segments stream sentence by sentence; an interrupt closes the
+LLM stream at once; any LLM failure falls back to templates.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import re
 from collections import deque
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any, Protocol
 
-from ..chat.triage import Priority, Triage
+from ..chat.triage import Priority, Triage, Triaged
 from ..clock import Clock
 from ..frames import ChatEvent, Emotion, Sentence, Source, Speech
 from ..pipeline import Wake
 from ..player import SpeechPlayer
 
 log = logging.getLogger("streamhost.director")
-_PRIORITY = frozenset({Source.OPERATOR, Source.ANSWER, Source.THANKS})
+_PRIORITY = frozenset({Source.OPERATOR, Source.ANSWER, Source.THANKS, Source.SHOW})
+_GENERATED = frozenset(
+    {Source.ANSWER, Source.THANKS, Source.TEMPLATE, Source.LLM, Source.FILLER, Source.SHOW}
+)
+# Answers before thanks (the triage's flood-drop order puts thanks first).
+_ANSWER_ORDER = (
+    Priority.OPERATOR,
+    Priority.QUESTION,
+    Priority.THANKS,
+    Priority.GREETING,
+    Priority.OTHER,
+)
+_NORM = re.compile(r"\W+")
 
 
 class Generator(Protocol):
@@ -28,13 +51,31 @@ class Generator(Protocol):
     def thanks(self, event: ChatEvent) -> list[Sentence]: ...
 
 
+class StreamingTalk(Protocol):
+    def answer(
+        self, event: ChatEvent, current_pid: str | None, cancel: asyncio.Event | None
+    ) -> AsyncIterator[Sentence]: ...
+    def next_segment(
+        self, product_id: str, cancel: asyncio.Event | None
+    ) -> AsyncIterator[Sentence]: ...
+
+
 class Voice(Protocol):
     async def speak(self, sentence: Sentence) -> Speech: ...
 
 
+class Guard(Protocol):
+    def check(self, sentence: Sentence) -> Any: ...
+
+
+def _norm(text: str) -> str:
+    return _NORM.sub(" ", text.casefold()).strip()
+
+
 class Director:
     """See module docstring. ``on_commit(sentence, speech)`` runs before a sentence is queued
-    for air (the store writes it there: write before speaking)."""
+    for air (the store writes it there: write before speaking); ``on_reject(sentence,
+    reason)`` for each sentence the guard stopped."""
 
     def __init__(
         self,
@@ -51,6 +92,14 @@ class Director:
         visemes: Callable[[Speech], list[tuple[float, float, int]]],
         on_commit: Callable[[Sentence, Speech], None],
         on_product: Callable[[str], None] | None = None,
+        *,
+        guard: Guard | None = None,
+        on_reject: Callable[[Sentence, str], None] | None = None,
+        show: Any = None,
+        wall_start: datetime | None = None,
+        llm: StreamingTalk | None = None,
+        llm_error: type[BaseException] = RuntimeError,
+        repeat_window: int = 20,
     ) -> None:
         if not product_ids:
             raise ValueError("the catalog has no products to present")
@@ -58,6 +107,7 @@ class Director:
         self.gen = generator
         self.voice = voice
         self.player = player
+        self.triage = triage
         self.lang = lang
         self.lead_s = lead_s
         self.gap_s = sentence_gap_s
@@ -65,24 +115,39 @@ class Director:
         self._visemes = visemes
         self._on_commit = on_commit
         self._on_product = on_product
+        self._on_reject = on_reject
+        self.guard = guard
+        self.show = show
+        self.wall_start = wall_start or datetime.now().astimezone()
+        self.llm = llm
+        self._llm_error = llm_error
         self.products = list(product_ids)
         self._product_idx = -1
         self.current_product: str | None = None
-        # Triaged chat waits here for the next sentence boundary (it does not hold the
-        # virtual clock: it waits for media time to pass).
-        self.triage = triage
         self._operator: deque[Sentence] = deque()
-        self._pending: deque[Sentence] = deque()  # rest of an answer (several sentences)
-        self._script: deque[Sentence] = deque()
+        self._safety: deque[Sentence] = deque()
+        self._pending: deque[Sentence] = deque()  # rest of an answer (or an LLM answer's stream)
+        self._promo: deque[Sentence] = (
+            deque()
+        )  # CTA / countdown, spoken before the next segment line
+        self._script: deque[Sentence] = deque()  # generated segment
         # Script speech taken back from the player so an answer could go first; already
         # synthesized and stored, it resumes where it left off.
         self._resume: deque[tuple[Speech, list]] = deque()
+        self._recent: deque[str] = deque(maxlen=repeat_window) if repeat_window else deque(maxlen=0)
         self._idle_since: float | None = 0.0
         self._epoch = 0
+        self._cancel: asyncio.Event | None = None
+        self._llm_task: asyncio.Task[None] | None = None
+        self._script_pause = 0.0
+        self._quiet_until = -1.0
         self.paused = False
         self.wake = Wake(clock)
         self.emotion = Emotion.NEUTRAL
         self._mood: tuple[str, float] | None = None  # (emotion, until media time) from chat
+        self.guard_rejections = 0
+        self.llm_failures = 0
+        self._consumed = 0
 
     # ---- inputs (called from the event loop; never block) ----
     def notify(self) -> None:
@@ -92,13 +157,8 @@ class Director:
         self.wake.set()
 
     def say(self, text: str, now: bool) -> Sentence:
-        s = Sentence(
-            text=text,
-            source=Source.OPERATOR,
-            lang=self.lang,
-            product_id=self.current_product,
-            emotion=self.emotion,
-        )
+        s = Sentence(text=text, source=Source.OPERATOR, lang=self.lang,
+                     product_id=self.current_product, emotion=self.emotion)  # fmt: skip
         if now:
             self.interrupt("say now")
             self._operator.appendleft(s)
@@ -111,12 +171,21 @@ class Director:
         """Chat sentiment (abuse -> sad, purchases -> happy) colours the next sentences."""
         self._mood = (emotion, self.clock.now() + seconds)
 
+    def stop(self) -> int:
+        """Operator stop: silence now, and nothing but operator lines for a segment pause."""
+        n = self.interrupt("operator stop")
+        self._quiet_until = self.clock.now() + self.segment_pause_s
+        return n
+
     def interrupt(self, reason: str) -> int:
-        """Control plane: drop queued and playing speech now; in-flight synthesis is discarded."""
+        """Control plane: drop queued and playing speech now; in-flight synthesis and any LLM
+        stream are cancelled (the HTTP stream is closed at once)."""
         self._epoch += 1
+        if self._cancel is not None:
+            self._cancel.set()
         self._pending.clear()
         self._resume.clear()
-        self._script.clear()  # the segment is abandoned; the next one follows the pause
+        self._script.clear()  # the generated segment is abandoned; the next follows the pause
         n = self.player.flush(self.clock.now())
         self._idle_since = self.clock.now()
         log.info("interrupt (%s): %d sentence(s) dropped", reason, n)
@@ -130,9 +199,10 @@ class Director:
         self._switch(product_id)
 
     def _switch(self, product_id: str) -> None:
-        self.current_product = product_id
-        if self._on_product is not None:
-            self._on_product(product_id)
+        if product_id != self.current_product:
+            self.current_product = product_id
+            if self._on_product is not None:
+                self._on_product(product_id)
 
     def tick(self) -> None:
         """Called by the AV loop each frame: wake the director when the player runs low."""
@@ -140,26 +210,77 @@ class Director:
             self.wake.set()
 
     # ---- choosing ----
+    def _plan_show(self, now: float) -> Any:
+        if self.show is None:
+            return None
+        st = self.show.plan(now, self.wall_start)
+        for kind in sorted(st.due):
+            s = None
+            if kind == "disclosure":
+                s = st.disclosure_sentence(self.lang)
+                if s is not None:
+                    self._safety.append(s)
+            elif kind == "cta":
+                s = st.cta_sentence(self.lang)
+            elif kind == "countdown":
+                s = st.countdown_sentence(self.lang)
+            if s is not None:
+                s.source = Source.SHOW
+                if kind != "disclosure":
+                    self._promo.append(s)
+            self.show.mark_done(kind, now)
+        return st
+
+    def _chat(self, now: float) -> Sentence | None:
+        while (item := self.triage.pop(now, order=_ANSWER_ORDER)) is not None:
+            first = self._respond(item)
+            if first is not None:
+                return first
+        return None
+
+    def _respond(self, item: Triaged) -> Sentence | None:
+        ev = item.event
+        if item.priority in (Priority.OPERATOR, Priority.THANKS):
+            out = self.gen.thanks(ev)
+        elif item.priority in (Priority.QUESTION, Priority.GREETING):
+            if self.llm is not None and item.priority is Priority.QUESTION:
+                pid = self.current_product
+                self._start_llm(
+                    lambda c: self.llm.answer(ev, pid, c), lambda: self.gen.answer(ev, pid)
+                )
+                return None
+            out = self.gen.answer(ev, self.current_product)
+        else:
+            out = []
+        if not out:
+            return None
+        self._pending.extend(out[1:])
+        return out[0]
+
     def _pick(self) -> Sentence | tuple[Speech, list] | None:
         now = self.clock.now()
         if self._operator:
             return self._operator.popleft()
-        if self.paused:
+        if self.paused or now < self._quiet_until:
             return None
+        st = self._plan_show(now)
+        if self._safety:
+            return self._safety.popleft()
         if self._pending:
             return self._pending.popleft()
-        while (item := self.triage.pop(now)) is not None:
-            if item.priority in (Priority.OPERATOR, Priority.THANKS):
-                out = self.gen.thanks(item.event)
-            elif item.priority in (Priority.QUESTION, Priority.GREETING):
-                out = self.gen.answer(item.event, self.current_product)
-            else:
-                out = []
-            if out:
-                self._pending.extend(out[1:])
-                return out[0]
+        if self._llm_task is not None:
+            return None  # an LLM reply is on its way: nothing else may start before it
+        first = self._chat(now)
+        if first is not None or self._llm_task is not None:
+            return first
         if self._resume:
             return self._resume.popleft()
+        if self._promo:
+            return self._promo.popleft()
+        script = st.script if st is not None else None
+        if script is not None and not script.cursor.done:
+            self._script_pause = script.cursor.pause_before_next()
+            return script.cursor.next()
         if self._script:
             return self._script.popleft()
         if not self.player.idle:
@@ -168,22 +289,121 @@ class Director:
             self._idle_since = now
         if now - self._idle_since < self.segment_pause_s:
             return None
-        self._product_idx = (self._product_idx + 1) % len(self.products)
-        pid = self.products[self._product_idx]
+        if st is not None:
+            pid = st.product_id
+            self._product_idx = (
+                self.products.index(pid) if pid in self.products else self._product_idx
+            )
+        else:
+            self._product_idx = (self._product_idx + 1) % len(self.products)
+            pid = self.products[self._product_idx]
         self._switch(pid)
+        if self.llm is not None:
+            self._start_llm(
+                lambda c: self.llm.next_segment(pid, c),
+                lambda: self.gen.next_segment(pid),
+                into=self._script,
+            )
+            return None
         self._script.extend(self.gen.next_segment(pid))
         return self._script.popleft() if self._script else None
+
+    # ---- LLM streaming ----
+    def _start_llm(
+        self,
+        make: Callable[[asyncio.Event], AsyncIterator[Sentence]],
+        fallback: Callable[[], list[Sentence]],
+        into: deque[Sentence] | None = None,
+    ) -> None:
+        self._cancel = asyncio.Event()
+        self._llm_task = asyncio.get_running_loop().create_task(
+            self._stream_llm(
+                make, fallback, self._cancel, self._epoch, self._pending if into is None else into
+            )
+        )
+
+    async def _stream_llm(
+        self,
+        make: Callable[[asyncio.Event], AsyncIterator[Sentence]],
+        fallback: Callable[[], list[Sentence]],
+        cancel: asyncio.Event,
+        epoch: int,
+        into: deque[Sentence],
+    ) -> None:
+        try:
+            with self.clock.io():
+                await self._consume(make(cancel), into, epoch)
+        except Exception as e:  # noqa: BLE001 - the host must keep talking whatever the LLM does
+            self.llm_failures += 1
+            expected = isinstance(e, self._llm_error)
+            (log.warning if expected else log.error)(
+                "LLM failed after %d sentence(s): %s; falling back to templates", self._consumed, e
+            )
+            if epoch == self._epoch and self._consumed == 0:
+                into.extend(fallback())
+        finally:
+            self._llm_task = None
+            self.wake.set()
+
+    async def _consume(
+        self, it: AsyncIterator[Sentence], into: deque[Sentence], epoch: int
+    ) -> None:
+        self._consumed = 0
+        async with contextlib.aclosing(it):  # type: ignore[type-var]
+            async for s in it:
+                if epoch != self._epoch:
+                    break
+                into.append(s)
+                self._consumed += 1
+                self.wake.set()
+
+    # ---- checks ----
+    def _accept(self, s: Sentence) -> Sentence | None:
+        """Guard and repeat window for generated sentences; verbatim sources pass as they are."""
+        if s.source not in _GENERATED:
+            return s
+        if self.guard is not None:
+            res = self.guard.check(s)
+            if not res.ok:
+                self.guard_rejections += 1
+                if self._on_reject is not None:
+                    self._on_reject(s, res.reason)
+                log.warning("guard rejected (%s): %r", res.reason, s.text)
+                return self._replacement(s)
+        key = _norm(s.text)
+        if key in self._recent and s.source != Source.SHOW:
+            return None
+        self._recent.append(key)
+        return s
+
+    def _replacement(self, bad: Sentence) -> Sentence | None:
+        """A template sentence for the same purpose, if one passes the guard."""
+        if bad.reply_to is not None:
+            cands = self.gen.answer(bad.reply_to, bad.product_id or self.current_product)
+        elif bad.product_id:
+            cands = self.gen.next_segment(bad.product_id)
+        else:
+            cands = []
+        for c in cands:
+            if self.guard is None or self.guard.check(c).ok:
+                return c
+        return None
 
     async def run(self) -> None:
         while True:
             await self.wake.wait()
             try:
                 while self.player.buffered_s() < self.lead_s:
-                    s = self._pick()
-                    if s is None:
+                    picked = self._pick()
+                    if picked is None:
                         break
-                    if isinstance(s, tuple):  # taken back earlier: already stored
-                        self.player.enqueue(s[0], s[1], 0.0 if self.player.idle else self.gap_s)
+                    if isinstance(picked, tuple):  # taken back earlier: already stored
+                        self.player.enqueue(
+                            picked[0], picked[1], 0.0 if self.player.idle else self.gap_s
+                        )
+                        continue
+                    s = self._accept(picked)
+                    if s is None:
                         continue
                     epoch = self._epoch
                     if self._mood is not None:
@@ -196,8 +416,19 @@ class Director:
                         continue  # interrupted while synthesizing: never air stale speech
                     visemes = self._visemes(speech)
                     self._on_commit(s, speech)
+                    if s.source in (Source.SCRIPT, Source.TEMPLATE, Source.LLM) and s.product_id:
+                        self._switch(s.product_id)
                     gap = 0.0 if self.player.idle else self.gap_s
+                    gap += self._script_pause
+                    self._script_pause = 0.0
                     self.player.enqueue(speech, visemes, gap)
                     self._idle_since = None
             finally:
                 self.wake.done()
+
+    async def close(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        if self._llm_task is not None:
+            self._llm_task.cancel()
+            await asyncio.gather(self._llm_task, return_exceptions=True)

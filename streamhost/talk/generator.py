@@ -102,6 +102,16 @@ class TemplateGenerator:
             if shop:
                 s["shop"] = shop
 
+        # Prices change during a show (standing discounts, flash sales): the engine sets this
+        # to the price that is valid now; by default the catalog's regular price is spoken.
+        self.price_now: Callable[[str, str], str] | None = None
+
+    def _slots(self, pid: str, lang: str) -> dict[str, str]:
+        slots = dict(self._product_slots[(pid, lang)])
+        if self.price_now is not None:
+            slots["price"] = self.price_now(pid, lang)
+        return slots
+
     # -- public API ----------------------------------------------------------------------------
 
     def next_segment(self, product_id: str) -> list[Sentence]:
@@ -121,7 +131,7 @@ class TemplateGenerator:
         plan.append("cta")
         out: list[Sentence] = []
         for fam in plan:
-            slots = dict(self._product_slots[(p.id, lang)])
+            slots = self._slots(p.id, lang)
             if fam == "feature":
                 f = self._next_feature(p, lang)
                 if f is None:
@@ -167,7 +177,7 @@ class TemplateGenerator:
             return out
         p = self.catalog.get(pid)
         code = p.grammar_of(lang)
-        slots = dict(self._product_slots[(pid, lang)])
+        slots = self._slots(pid, lang)
         if intent is Intent.PRICE:
             # The price comes first: a viewer who asked should hear it within a second, not
             # after a lead-in sentence.
@@ -216,7 +226,7 @@ class TemplateGenerator:
         if fam == "thanks_purchase" and isinstance(raw_pid, str) and raw_pid in self.catalog:
             pid = raw_pid
             p = self.catalog.get(pid)
-            slots = dict(self._product_slots[(pid, lang)])
+            slots = self._slots(pid, lang)
             code = p.grammar_of(lang)
             # Thanks must not repeat the price: a gift/purchase sentence is not an ad.
             slots.pop("price", None)

@@ -194,6 +194,9 @@ class Intent(StrEnum):
 
 def fold(text: str) -> str:
     """Lowercase, NFKC, strip accents/umlauts (ä -> a, ß -> ss) so spellings without them match."""
+    if text.isascii():
+        # NFKC/NFD leave ASCII alone and it has no combining marks, "ß" or "’": same result.
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
     text = text.replace("’", "'")
     decomposed = unicodedata.normalize("NFD", text)

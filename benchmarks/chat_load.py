@@ -1,0 +1,523 @@
+"""How much chat can one core take, and does a chat flood hurt a running stream?
+
+Part 1 (``chat_events_per_s_per_core``): the chat hot path on ONE core, single thread, CPU time
+(``time.process_time``): ``intake.parse_chat`` of the JSON bytes exactly as they arrive on
+``/chat``, then ``Moderator.check`` (the engine's blocklists), then ``Triage.offer`` with the
+engine's real classifier (``make_classifier`` over the TemplateGenerator's Retriever and the
+default catalog) and a ``pop`` every few offers, as the director would. Messages come from
+``ChatSimulator.generate`` with its default mix (questions, greetings, chatter, spam, likes, gifts,
+follows, joins, ...) in en/de/it/zh; events reach triage with no language set, as on ``/chat``.
+Each part is also reported on its own (``parse_events_per_s``, ``moderation_events_per_s``,
+``triage_events_per_s``; the last counts the events that passed moderation).
+
+Part 2 (flood): the real Engine in this process (default config, but ``chat.dedupe_window_s = 0``
+so the same question may be asked again; real clock), its HTTP app on 127.0.0.1. AV frames are
+timed by wrapping ``stream.loop.sink``. A QUIET phase: an asker in this event loop asks a product
+price question over the ``/chat`` WebSocket every ~2.5 s (rotating products, a new user each
+time). Then a FLOOD phase of the same length: the same asker, plus a separate flooder PROCESS
+sending ``--rate`` msgs/s over several ``/chat`` WebSockets in batches every 10 ms (and reading
+every reply). The flood holds chatter, spam/links/abuse, greetings, likes and joins - no product
+questions and no gifts, so the asker's questions never queue behind the flood's own questions or
+thank-yous (greetings rank below questions in triage; what is measured is the flood's cost, not a
+longer queue). Answer latency = the answer's ``aired_at`` - the question's ``received_at`` (media
+seconds, from the store; the answer is the transcript line whose ``reply_to`` is the question's
+trace id from the /chat reply).
+
+    python benchmarks/chat_load.py [--json PATH] [--quick] [--seconds N] [--rate N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import (  # noqa: E402
+    Results,
+    arg_parser,
+    machine_info,
+    percentile,
+    print_table,
+    proc_cpu_seconds,
+    write_json,
+)
+
+NAME = "chat_load"
+POP_EVERY = 4  # the director pops roughly once per few offers under load
+FLOOD_MIX = {"chatter": 0.45, "spam": 0.15, "greeting": 0.10, "like": 0.20, "join": 0.10}
+ABUSE = ("you idiot", "i d i o t host", "this is sh1t", "stuuupid stream", "ur a m0ron")
+
+
+def _ms(s: float) -> float:
+    return s * 1000.0
+
+
+def _wire(ev: Any) -> bytes:
+    """The JSON bytes a /chat client sends for one simulated event."""
+    obj: dict[str, Any] = {"user": ev.user, "user_id": ev.user_id, "kind": ev.kind}
+    if ev.text:
+        obj["text"] = ev.text
+    return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+
+
+class _NoClock:
+    virtual = True
+
+    def now(self) -> float:
+        return 0.0
+
+
+def _simulator(catalog: Any, seed: int, mix: dict[str, float] | None = None) -> Any:
+    from streamhost.chat.simulator import ChatSimulator
+
+    return ChatSimulator(
+        "bench",
+        lambda ev: None,
+        _NoClock(),  # type: ignore[arg-type]
+        5000.0,
+        mix=mix,
+        seed=seed,
+        catalog_product_names=[p.name("en") for p in catalog],
+    )
+
+
+# -- part 1: events per second on one core -----------------------------------------------------
+
+
+def measure_hot_path(res: Results, n: int, rounds: int) -> dict[str, Any]:
+    from streamhost.chat.intake import parse_chat
+    from streamhost.chat.moderation import Moderator, load_blocklists
+    from streamhost.chat.triage import Triage, _detect_language, make_classifier
+    from streamhost.config import load_config
+    from streamhost.talk.catalog import load_catalog
+    from streamhost.talk.generator import TemplateGenerator
+
+    cfg = load_config()
+    c = cfg.chat
+    catalog = load_catalog(cfg.talk.catalog)
+    moderator = Moderator(load_blocklists(c.blocklists), max_chars=cfg.talk.max_chat_chars)
+    gen = TemplateGenerator(
+        catalog, lang=cfg.stream.language, seed=cfg.talk.seed, name_ok=moderator.name_ok
+    )
+    current = catalog.ids[0]
+    classify = make_classifier(gen.retriever, catalog, current_product=lambda: current)
+
+    def new_triage() -> Triage:
+        return Triage(
+            classify,
+            max_queue=c.max_queue,
+            max_age_s=cfg.talk.max_question_age_s,
+            per_user_burst=c.per_user_burst,
+            per_user_window_s=c.per_user_window_s,
+            dedupe_window_s=c.dedupe_window_s,
+            lang=cfg.stream.language,
+        )
+
+    sim = _simulator(catalog, seed=1)
+    wire = [_wire(sim.generate(0.0)) for _ in range(n)]
+    max_chars = cfg.talk.max_chat_chars
+    rate = 5000.0  # media time advances as if the messages came at 5,000/s
+
+    def one_round(cold: bool = False) -> tuple[float, float, float, int, dict[str, int]]:
+        nonlocal moderator, classify
+        if cold:  # fresh caches: every distinct text is seen for the first time
+            moderator = Moderator(load_blocklists(c.blocklists), max_chars=max_chars)
+            classify = make_classifier(gen.retriever, catalog, current_product=lambda: current)
+            _detect_language.cache_clear()
+        t0 = time.process_time()
+        evs = [parse_chat(raw, max_chars, i / rate) for i, raw in enumerate(wire)]
+        t1 = time.process_time()
+        verdicts = [moderator.check(ev) for ev in evs]
+        t2 = time.process_time()
+        tri = new_triage()
+        k = 0
+        for ev, v in zip(evs, verdicts, strict=True):
+            if v.allowed:
+                tri.offer(ev, ev.received_at)
+                k += 1
+                if k % POP_EVERY == 0:
+                    tri.pop(ev.received_at)
+        t3 = time.process_time()
+        return t1 - t0, t2 - t1, t3 - t2, k, tri.stats["actions"]
+
+    one_round()  # warm-up: lazily compiled patterns
+    tp, tm, tt, k, _ = one_round(cold=True)
+    res.add("chat_events_per_s_per_core_cold_caches", n / (tp + tm + tt), "events/s", 0)
+    one_round()  # caches warm, as in a running stream
+    best: tuple[float, float, float, int, dict[str, int]] | None = None
+    for _ in range(rounds):
+        r = one_round()
+        if best is None or sum(r[:3]) < sum(best[:3]):
+            best = r
+    assert best is not None
+    tp, tm, tt, k, actions = best
+    res.add("chat_events_per_s_per_core", n / (tp + tm + tt), "events/s", 0)
+    res.add("parse_events_per_s", n / tp, "events/s", 0)
+    res.add("moderation_events_per_s", n / tm, "events/s", 0)
+    res.add("triage_events_per_s", k / tt, "events/s", 0)
+    res.add("chat_us_per_event", _ms(tp + tm + tt) * 1000 / n, "us", 2)
+    distinct = len({(ev.text, ev.kind) for ev in (parse_chat(w, max_chars, 0.0) for w in wire)})
+    return {
+        "distinct_texts": distinct,
+        "messages": n,
+        "rounds": rounds,
+        "allowed": k,
+        "triage_actions": actions,
+    }
+
+
+# -- part 2: a flood on a running stream --------------------------------------------------------
+
+
+def _flooder(url: str, rate: float, seconds: float, conns: int, seed: int) -> None:
+    """Child process: `rate` msgs/s over `conns` WebSockets for `seconds`, batches every 10 ms,
+    reading every reply. Prints one JSON line when connected, one with the totals at the end."""
+    import aiohttp
+
+    from streamhost.config import load_config
+    from streamhost.talk.catalog import load_catalog
+
+    catalog = load_catalog(load_config().talk.catalog)
+    sim = _simulator(catalog, seed=seed, mix=FLOOD_MIX)
+    pool: list[str] = []
+    for i in range(20_000):
+        ev = sim.generate(0.0)
+        if ev.raw and ev.raw.get("sim") == "chatter" and i % 7 == 0:
+            ev.text = ABUSE[i % len(ABUSE)]
+        pool.append(_wire(ev).decode("utf-8"))
+
+    async def main() -> None:
+        sent = [0] * conns
+        got = [0] * conns
+        async with aiohttp.ClientSession() as http:
+            wss = [await http.ws_connect(url, max_msg_size=0) for _ in range(conns)]
+
+            async def reader(i: int) -> None:
+                async for _ in wss[i]:
+                    got[i] += 1
+
+            readers = [asyncio.create_task(reader(i)) for i in range(conns)]
+            print(json.dumps({"connected": conns}), flush=True)
+            # "go" (read off the loop: the readers must keep answering the server's pings)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            t0 = time.monotonic()
+            batch = 0
+            total = 0
+            j = 0
+            while True:
+                batch += 1
+                due = t0 + batch * 0.01
+                target = int(rate * min(seconds, due - t0))
+                k = target - total
+                for m in range(k):
+                    i = m % conns
+                    await wss[i].send_str(pool[j])
+                    sent[i] += 1
+                    j = (j + 1) % len(pool)
+                total = target
+                if due - t0 >= seconds:
+                    break
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            t1 = time.monotonic()
+            deadline = time.monotonic() + 10
+            while sum(got) < sum(sent) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            for ws in wss:
+                await ws.close()
+            for t in readers:
+                t.cancel()
+            print(
+                json.dumps({"sent": sum(sent), "replies": sum(got), "send_seconds": t1 - t0}),
+                flush=True,
+            )
+
+    asyncio.run(main())
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+async def _readline(proc: asyncio.subprocess.Process, timeout: float) -> dict[str, Any]:
+    assert proc.stdout is not None
+    while True:
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"flooder exited ({await proc.wait()})")
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+
+
+async def _flood_run(phase_s: float, rate: float, conns: int, data_dir: str) -> dict[str, Any]:
+    import aiohttp
+    from aiohttp import web
+
+    from streamhost.config import load_config
+    from streamhost.control.http import build_app
+    from streamhost.engine import Engine
+
+    cfg = load_config().with_overrides(
+        chat={"dedupe_window_s": 0.0}, http={"port": 0}, store={"data_dir": data_dir}
+    )
+    engine = Engine(cfg)
+    stream = engine.primary
+    emits: list[float] = []
+    orig = stream.loop.sink
+
+    async def timed_sink(frame: Any) -> None:
+        emits.append(time.monotonic())
+        await orig(frame)
+
+    stream.loop.sink = timed_sink
+    runner = web.AppRunner(build_app(engine), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/chat"
+    run_task = asyncio.create_task(engine.run(None))
+    pid = os.getpid()
+    products = [p.name(cfg.stream.language) for p in stream.catalog]
+    asked: list[tuple[str, str]] = []  # (phase, trace id)
+    phase = ["warmup"]
+    flooder = None
+    try:
+        t_wait = time.monotonic() + 120
+        while stream.loop.stats.frames < 25:  # on air
+            if run_task.done():
+                await run_task
+            if time.monotonic() > t_wait:
+                raise RuntimeError("engine did not go on air")
+            await asyncio.sleep(0.1)
+        flooder = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--_flooder",
+            json.dumps({"url": url, "rate": rate, "seconds": phase_s, "conns": conns}),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        await _readline(flooder, 60)  # connected
+        async with aiohttp.ClientSession() as http:
+            asker = await http.ws_connect(url)
+
+            async def ask_loop() -> None:
+                n = 0
+                while True:
+                    product = products[n % len(products)]
+                    await asker.send_json(
+                        {
+                            "user": f"asker{n}",
+                            "user_id": f"asker-{n}",
+                            "text": f"how much is the {product}?",
+                        }  # fmt: skip
+                    )
+                    reply = await asker.receive_json()
+                    if phase[0] in ("quiet", "flood") and reply.get("ok"):
+                        asked.append((phase[0], reply["trace_id"]))
+                    n += 1
+                    await asyncio.sleep(2.5)
+
+            await asyncio.sleep(3.0)  # settle
+            marks: dict[str, dict[str, Any]] = {}
+
+            def mark(name: str) -> None:
+                s = stream.snapshot()
+                marks[name] = {
+                    "t": time.monotonic(),
+                    "cpu": proc_cpu_seconds(pid, children=False),
+                    "loop_cpu": time.thread_time(),  # the event loop thread (we run on it)
+                    "flooder_cpu": proc_cpu_seconds(flooder.pid, children=False),
+                    "rss": _rss_mb(),
+                    "late": s["late_frames"],
+                    "rows": s["chat_accepted"] + s["chat_blocked"] + s["chat_rejected"],
+                    "blocked": s["chat_blocked"],
+                    "ignored": stream.triage.stats["actions"].get("ignored", 0),
+                }
+
+            ask = asyncio.create_task(ask_loop())
+            phase[0] = "quiet"
+            mark("quiet0")
+            await asyncio.sleep(phase_s)
+            mark("quiet1")
+            phase[0] = "flood"
+            assert flooder.stdin is not None
+            flooder.stdin.write(b"go\n")
+            await flooder.stdin.drain()
+            mark("flood0")
+            await asyncio.sleep(min(10.0, phase_s / 2))
+            mark("flood10")
+            await asyncio.sleep(max(0.0, phase_s - min(10.0, phase_s / 2)))
+            mark("flood1")
+            phase[0] = "after"
+            flood_totals = await _readline(flooder, 60)
+            await flooder.wait()
+            await asyncio.sleep(12.0)  # the last questions get answered
+            ask.cancel()
+            await asyncio.gather(ask, return_exceptions=True)
+            await asker.close()
+        stream.store.flush()
+        lines = stream.store.transcript()
+        received = dict(
+            stream.store._db.execute(
+                "SELECT trace_id, media_time FROM chat WHERE user_id LIKE 'asker-%'"
+            ).fetchall()
+        )
+    finally:
+        if flooder is not None and flooder.returncode is None:
+            flooder.kill()
+            await flooder.wait()
+        engine.request_stop()
+        await asyncio.gather(run_task, return_exceptions=True)
+        await runner.cleanup()
+
+    aired: dict[str, float] = {}
+    for ln in lines:
+        if ln.reply_to and ln.aired_at is not None:
+            aired[ln.reply_to] = min(ln.aired_at, aired.get(ln.reply_to, ln.aired_at))
+    return {
+        "emits": emits,
+        "marks": marks,
+        "asked": asked,
+        "aired": aired,
+        "received": received,
+        "flooder": flood_totals,
+    }
+
+
+def measure_flood(res: Results, phase_s: float, rate: float, conns: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="streamhost-chatload-") as d:
+        r = asyncio.run(_flood_run(phase_s, rate, conns, d))
+    m = r["marks"]
+
+    def intervals(a: str, b: str) -> list[float]:
+        ts = [t for t in r["emits"] if m[a]["t"] <= t <= m[b]["t"]]
+        return [_ms(y - x) for x, y in zip(ts, ts[1:], strict=False)]
+
+    def latencies(phase: str) -> tuple[list[float], int]:
+        out, missing = [], 0
+        for ph, tid in r["asked"]:
+            if ph != phase:
+                continue
+            if tid in r["aired"] and tid in r["received"]:
+                out.append(_ms(r["aired"][tid] - r["received"][tid]))
+            else:
+                missing += 1
+        return out, missing
+
+    qi, fi = intervals("quiet0", "quiet1"), intervals("flood0", "flood1")
+    ql, qmiss = latencies("quiet")
+    fl, fmiss = latencies("flood")
+    q99, f99 = percentile(qi, 99), percentile(fi, 99)
+    q95, f95 = percentile(ql, 95), percentile(fl, 95)
+    qw = m["quiet1"]["t"] - m["quiet0"]["t"]
+    fw = m["flood1"]["t"] - m["flood0"]["t"]
+    res.add("flood_p99_frame_interval_delta_ms", f99 - q99, "ms", 2)
+    res.add("flood_answer_p95_ratio", f95 / q95 if q95 else None, "x", 3)
+    res.add("flood_rss_growth_mb", m["flood1"]["rss"] - m["flood10"]["rss"], "MB", 2)
+    res.add("quiet_frame_interval_p99_ms", q99, "ms", 2)
+    res.add("flood_frame_interval_p99_ms", f99, "ms", 2)
+    res.add("quiet_frame_interval_p50_ms", percentile(qi, 50), "ms", 2)
+    res.add("flood_frame_interval_p50_ms", percentile(fi, 50), "ms", 2)
+    res.add("quiet_frame_interval_max_ms", max(qi) if qi else None, "ms", 2)
+    res.add("flood_frame_interval_max_ms", max(fi) if fi else None, "ms", 2)
+    res.add("quiet_answer_p95_ms", q95, "ms", 1)
+    res.add("flood_answer_p95_ms", f95, "ms", 1)
+    res.add("quiet_answer_p50_ms", percentile(ql, 50), "ms", 1)
+    res.add("flood_answer_p50_ms", percentile(fl, 50), "ms", 1)
+    res.add("quiet_questions_answered", len(ql), "questions", 0)
+    res.add("flood_questions_answered", len(fl), "questions", 0)
+    res.add("questions_unanswered", qmiss + fmiss, "questions", 0)
+    res.add("flood_rate_sent_per_s", r["flooder"]["sent"] / fw, "msgs/s", 0)
+    res.add(
+        "flood_rate_received_per_s", (m["flood1"]["rows"] - m["flood0"]["rows"]) / fw, "msgs/s", 0
+    )
+    res.add("flood_replies_received", r["flooder"]["replies"], "msgs", 0)
+    res.add("flood_blocked", m["flood1"]["blocked"] - m["flood0"]["blocked"], "msgs", 0)
+    res.add("flood_ignored", m["flood1"]["ignored"] - m["flood0"]["ignored"], "msgs", 0)
+    res.add("quiet_late_frames", m["quiet1"]["late"] - m["quiet0"]["late"], "frames", 0)
+    res.add("late_frames", m["flood1"]["late"] - m["flood0"]["late"], "frames", 0)
+    res.add(
+        "quiet_engine_core_fraction", (m["quiet1"]["cpu"] - m["quiet0"]["cpu"]) / qw, "cores", 3
+    )
+    res.add(
+        "flood_engine_core_fraction", (m["flood1"]["cpu"] - m["flood0"]["cpu"]) / fw, "cores", 3
+    )
+    for ph in ("quiet", "flood"):
+        a, b = m[f"{ph}0"], m[f"{ph}1"]
+        res.add(
+            f"{ph}_event_loop_core_fraction",
+            (b["loop_cpu"] - a["loop_cpu"]) / (b["t"] - a["t"]),
+            "cores",
+            3,
+        )
+    res.add(
+        "flooder_core_fraction",
+        (m["flood1"]["flooder_cpu"] - m["flood0"]["flooder_cpu"]) / fw,
+        "cores",
+        3,
+    )
+    res.add("rss_at_flood_10s_mb", m["flood10"]["rss"], "MB", 1)
+    return {"flooder": r["flooder"], "quiet_window_s": qw, "flood_window_s": fw}
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = arg_parser(__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=None, help="each phase (default 60; 15)")
+    ap.add_argument("--rate", type=float, default=5000.0, help="flood msgs/s (default 5000)")
+    ap.add_argument("--conns", type=int, default=4, help="flood WebSockets (default 4)")
+    ap.add_argument("--messages", type=int, default=None, help="part 1 messages (default 20000)")
+    ap.add_argument("--no-flood", action="store_true", help="only part 1")
+    args = ap.parse_args()
+    phase_s = args.seconds or (15.0 if args.quick else 60.0)
+    n = args.messages or (5000 if args.quick else 20000)
+    rounds = 2 if args.quick else 5
+    res = Results(
+        NAME,
+        config={
+            "messages": n,
+            "pop_every": POP_EVERY,
+            "phase_seconds": 0 if args.no_flood else phase_s,
+            "flood_rate_per_s": args.rate,
+            "flood_connections": args.conns,
+            "flood_mix": FLOOD_MIX,
+            "ask_every_s": 2.5,
+            "dedupe_window_s": 0.0,
+            "quick": bool(args.quick),
+            "cpu_time": "part 1: time.process_time, one thread, best of rounds",
+        },
+    )
+    machine = machine_info(extra_modules=("aiohttp",))
+    res.config["hot_path"] = measure_hot_path(res, n, rounds)
+    if not args.no_flood:
+        res.config["flood_run"] = measure_flood(res, phase_s, args.rate, args.conns)
+    print_table(res)
+    if args.json:
+        write_json(args.json, res, machine)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--_flooder":
+        a = json.loads(sys.argv[2])
+        _flooder(a["url"], a["rate"], a["seconds"], a["conns"], seed=7)
+    else:
+        sys.exit(main())

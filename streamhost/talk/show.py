@@ -1,0 +1,871 @@
+"""The run of show: what to feature when, flash sales, calls to action, AI disclosure.
+
+A TOML file and the Catalog flow in (`load_show`); a `Show` flows out. The director asks
+`Show.plan(media_t, wall_start)` at every sentence boundary and gets a `ShowState`: the slot,
+the product to feature, the active flash sale (with a spoken countdown builder), and which
+periodic announcements are due. After saying one it calls `Show.mark_done(kind, media_t)`.
+No clocks inside: the same (media_t, wall_start, marks) give the same plan, so the virtual
+clock tests it exactly.
+
+File format (all keys optional except where noted; times are either ``"HH:MM"`` - a local time
+of day on the wall clock of `wall_start`, recurring daily, may wrap past midnight - or a
+number of minutes from the stream start, once)::
+
+    [show]
+    name = "Night shopping"
+    lang = "en"                    # language of slot scripts without a [lang: ..] marker
+    minutes_per_product = 10       # rotation through the whole catalog outside any slot
+
+    [[slot]]                       # all slots use one kind of time; slots must not overlap
+    name = "evening"
+    start = "20:00"                # or 0   (minutes from the stream start)
+    end = "23:00"                  # or 180
+    products = ["kettle", { id = "lamp", minutes = 12 }]   # rotation order (required)
+    minutes_per_product = 8        # default 10
+    script = "../scripts/demo_advertiser.txt"  # relative to this file; spoken verbatim
+
+    [[flash_sale]]
+    product = "kettle"             # required
+    price = 27.9                   # or: percent = 30 (off the regular price)
+    start = 30                     # or "21:30" (then daily); required
+    minutes = 15                   # duration, required
+    countdown_every_minutes = 5    # a countdown at the start, every N minutes, last minute
+    feature = true                 # feature the product while the sale runs
+
+    [cta]                          # periodic call to action (off unless this table exists)
+    every_minutes = 10
+    at_start = false
+    texts = { en = ["Tap the cart to get the {name} for {price}!"], de = ["..."] }
+    family = "cta"                 # instead of texts: the director's template family
+
+    [disclosure]                   # spoken AI disclosure: ON by default, every 15 minutes
+    enabled = true
+    every_minutes = 15
+    at_start = true
+    text = { en = "Just so you know: I'm an AI host.", de = "..." }
+
+CTA texts may use {name}, {price} (what the featured product costs now, flash sales
+included) and {shop}. Problems raise `ShowError` listing each with the key (``slot[1].start``),
+the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ..frames import Emotion, Sentence, Source
+from .catalog import (
+    _CURRENCIES,
+    LANGS,
+    Catalog,
+    format_price_display,
+    format_price_spoken,
+    percent_off,
+)
+from .script import Script, ScriptError, parse_script
+
+KINDS: tuple[str, ...] = ("cta", "disclosure", "countdown")
+DEFAULT_MINUTES_PER_PRODUCT = 10.0
+
+DEFAULT_DISCLOSURE: dict[str, str] = {
+    "en": "Just so you know: I'm an AI host.",
+    "de": "Nur damit ihr es wisst: Ich bin eine KI-Moderatorin.",
+    "it": "Giusto perché lo sappiate: sono una conduttrice virtuale, un'intelligenza artificiale.",
+    "zh": "提醒一下：我是AI主播。",
+}
+
+# (minutes left, last minute) per language.
+_COUNTDOWN: dict[str, tuple[str, str]] = {
+    "en": (
+        "Only {left} left on the {name} deal, now just {price}!",
+        "Last minute for the {name} deal, now just {price}!",
+    ),
+    "de": (
+        "Nur noch {left} für das Angebot: {name} für nur {price}!",
+        "Letzte Minute für das Angebot: {name} für nur {price}!",
+    ),
+    "it": (
+        "{Manca} solo {left} all'offerta: {name} a soli {price}!",
+        "Ultimo minuto per l'offerta: {name} a soli {price}!",
+    ),
+    "zh": (
+        "{name}限时特价只剩{left}，现在只要{price}！",
+        "{name}限时特价最后一分钟，现在只要{price}！",
+    ),
+}
+# (one minute, N minutes)
+_LEFT: dict[str, tuple[str, str]] = {
+    "en": ("1 minute", "{n} minutes"),
+    "de": ("1 Minute", "{n} Minuten"),
+    "it": ("1 minuto", "{n} minuti"),
+    "zh": ("1分钟", "{n}分钟"),
+}
+
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME_ALLOWED = '"HH:MM" (00:00-23:59, time of day) or a number >= 0 (minutes from the start)'
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+_CTA_PLACEHOLDERS = frozenset({"name", "price", "shop"})
+
+
+class ShowError(ValueError):
+    """Raised with every problem in a show file; `problems` lists them, one string each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        n = len(problems)
+        body = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {n} problem{'s' if n != 1 else ''} in show:\n{body}")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSpec:
+    """A schedule time: ``clock`` (minutes after local midnight, recurring daily) or
+    ``offset`` (minutes after the stream start, once)."""
+
+    kind: str
+    minutes: float
+
+    def __str__(self) -> str:
+        if self.kind == "clock":
+            return f"{int(self.minutes) // 60:02d}:{int(self.minutes) % 60:02d}"
+        return f"+{self.minutes:g} min"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A time slot: featured products in rotation order with minutes each, optional script."""
+
+    index: int
+    name: str
+    start: TimeSpec
+    end: TimeSpec
+    rotation: tuple[tuple[str, float], ...]
+    script: Script | None = None
+    script_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlashSale:
+    """A per-show flash sale: `product_id` sells for `price` from `start` for `minutes`."""
+
+    index: int
+    product_id: str
+    price: Decimal
+    percent: int | None
+    start: TimeSpec
+    minutes: float
+    countdown_every_minutes: float = 5.0
+    feature: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """A periodic announcement (CTA or disclosure): due every `every_minutes` of media time
+    after the last `mark_done` (from the stream start, or at once with `at_start`)."""
+
+    enabled: bool
+    every_minutes: float
+    at_start: bool
+    texts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    family: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFlashSale:
+    """A flash sale running now: its price, and when it ends (media seconds)."""
+
+    sale: FlashSale
+    product_id: str
+    price: Decimal
+    started_at: float
+    ends_at: float
+    seconds_left: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShowState:
+    """What the show asks for at one moment (from `Show.plan`).
+
+    `product_id`: feature this product now (`product_until`: media time of the next rotation
+    step, a hint - plan again at every sentence boundary). `slot`/`script`: the running slot and
+    its advertiser script (None between slots). `flash_sale`: the sale running now. `due`: the
+    kinds ("cta", "disclosure", "countdown") to say at the next boundary; build their sentences
+    with `cta_sentence` / `disclosure_sentence` / `countdown_sentence` and then call
+    `Show.mark_done(kind, media_t)`.
+    """
+
+    show: Show
+    media_t: float
+    wall: datetime
+    slot: Slot | None
+    product_id: str
+    product_until: float
+    flash_sale: ActiveFlashSale | None
+    due: frozenset[str]
+    cta_count: int = 0
+
+    @property
+    def slot_index(self) -> int | None:
+        return self.slot.index if self.slot else None
+
+    @property
+    def script(self) -> Script | None:
+        return self.slot.script if self.slot else None
+
+    @property
+    def cta_due(self) -> bool:
+        return "cta" in self.due
+
+    @property
+    def disclosure_due(self) -> bool:
+        return "disclosure" in self.due
+
+    @property
+    def countdown_due(self) -> bool:
+        return "countdown" in self.due
+
+    def countdown_text(self, lang: str) -> str | None:
+        """ "Only 5 minutes left on the electric kettle deal, now just 27 euros 90!" """
+        fs = self.flash_sale
+        if fs is None:
+            return None
+        lang = lang if lang in _COUNTDOWN else "en"
+        p = self.show.catalog.get(fs.product_id)
+        one, many = _LEFT[lang]
+        # Whole minutes, rounded up ("14:30 left" is "15 minutes"); the final minute has its
+        # own wording rather than a seconds count that would be stale once spoken.
+        mins = math.ceil(fs.seconds_left / 60 - 1e-9)
+        form = _COUNTDOWN[lang][1 if fs.seconds_left <= 60 else 0]
+        return form.format(
+            left=one if mins == 1 else many.format(n=mins),
+            name=p.name(lang),
+            price=format_price_spoken(fs.price, p.currency, lang),
+            Manca="Manca" if mins == 1 else "Mancano",
+        )
+
+    def countdown_sentence(self, lang: str) -> Sentence | None:
+        text = self.countdown_text(lang)
+        if text is None or self.flash_sale is None:
+            return None
+        return Sentence(text, Source.TEMPLATE, lang, self.flash_sale.product_id, Emotion.SURPRISED)
+
+    def disclosure_sentence(self, lang: str) -> Sentence:
+        texts = self.show.disclosure.texts
+        t = texts.get(lang) or texts.get("en") or (DEFAULT_DISCLOSURE[lang],)
+        text_lang = lang if lang in texts else ("en" if "en" in texts else lang)
+        return Sentence(t[0], Source.TEMPLATE, text_lang, None, Emotion.NEUTRAL)
+
+    def cta_sentence(self, lang: str) -> Sentence | None:
+        """The next CTA text (rotating) with {name}/{price}/{shop} filled for the featured
+        product; None when the CTA names a template `family` (the director's generator)."""
+        cta = self.show.cta
+        texts = cta.texts.get(lang) or cta.texts.get("en")
+        if not texts:
+            return None
+        text_lang = lang if lang in cta.texts else "en"
+        p = self.show.catalog.get(self.product_id)
+        price = self.show.price_at(self.product_id, self.media_t, self.wall, from_wall=True)
+        text = texts[self.cta_count % len(texts)]
+        text = _PLACEHOLDER_RE.sub(
+            lambda m: {
+                "name": p.name(text_lang),
+                "price": format_price_spoken(price, p.currency, text_lang),
+                "shop": self.show.catalog.shop(text_lang),
+            }[m.group(1)],
+            text,
+        )
+        return Sentence(text, Source.TEMPLATE, text_lang, self.product_id, Emotion.HAPPY)
+
+
+class Show:
+    """A validated run of show (from `load_show`). `plan()` is pure; `mark_done()` records
+    that a periodic announcement was said (the only state the show keeps)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        slots: list[Slot],
+        flash_sales: list[FlashSale],
+        cta: Periodic,
+        disclosure: Periodic,
+        *,
+        name: str = "",
+        lang: str = "en",
+        minutes_per_product: float = DEFAULT_MINUTES_PER_PRODUCT,
+        source: str = "<memory>",
+    ) -> None:
+        self.catalog = catalog
+        self.slots = slots
+        self.flash_sales = flash_sales
+        self.cta = cta
+        self.disclosure = disclosure
+        self.name = name
+        self.lang = lang
+        self.minutes_per_product = minutes_per_product
+        self.source = source
+        self._last: dict[str, float] = {}
+        self._count: dict[str, int] = {}
+
+    # -- state ----------------------------------------------------------------------------
+
+    def mark_done(self, kind: str, media_t: float) -> None:
+        """`kind` ("cta", "disclosure", "countdown") was said at media time `media_t`."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        self._last[kind] = media_t
+        self._count[kind] = self._count.get(kind, 0) + 1
+
+    def reset(self) -> None:
+        self._last.clear()
+        self._count.clear()
+
+    # -- planning -------------------------------------------------------------------------
+
+    def plan(self, media_t: float, wall_start: datetime) -> ShowState:
+        """The show at media time `media_t` (seconds since the stream start, whose wall-clock
+        time was `wall_start`; "HH:MM" times are read on that datetime's own wall clock)."""
+        ws = wall_start.replace(tzinfo=None)
+        slot, slot_start, slot_end = self._slot_at(media_t, ws)
+        if slot is not None:
+            since = max(slot_start, 0.0)
+            pid, until = _rotate(slot.rotation, media_t - since)
+            until = min(since + until, slot_end)
+        else:
+            rot = tuple((p, self.minutes_per_product) for p in self.catalog.ids)
+            pid, until = _rotate(rot, media_t)
+        fs = self._flash_sale_at(media_t, ws)
+        if fs is not None and fs.sale.feature:
+            pid, until = fs.product_id, fs.ends_at
+        due = {k for k, per in (("cta", self.cta), ("disclosure", self.disclosure))
+               if self._periodic_due(k, per, media_t)}  # fmt: skip
+        if fs is not None:
+            last = self._last.get("countdown")
+            every = fs.sale.countdown_every_minutes * 60
+            if (
+                last is None
+                or last < fs.started_at
+                or media_t - last >= every
+                or (fs.seconds_left <= 60 and last < fs.ends_at - 60)
+            ):
+                due.add("countdown")
+        return ShowState(
+            show=self,
+            media_t=media_t,
+            wall=wall_start + timedelta(seconds=media_t),
+            slot=slot,
+            product_id=pid,
+            product_until=until,
+            flash_sale=fs,
+            due=frozenset(due),
+            cta_count=self._count.get("cta", 0),
+        )
+
+    def price_at(
+        self, product_id: str, media_t: float, wall: datetime, *, from_wall: bool = False
+    ) -> Decimal:
+        """What `product_id` costs at media time `media_t`: a show flash sale, else the
+        catalog's `price_at` (sale windows, standing discounts). `wall` is the stream's start
+        (or, with from_wall, the wall time at `media_t`)."""
+        start = wall - timedelta(seconds=media_t) if from_wall else wall
+        ws = start.replace(tzinfo=None)
+        prices = [
+            fs.price
+            for fs in self.flash_sales
+            if fs.product_id == product_id and self._occurrence(fs, media_t, ws) is not None
+        ]
+        if prices:
+            return min(prices)
+        return self.catalog.get(product_id).price_at(start + timedelta(seconds=media_t))
+
+    def price_spoken(self, product_id: str, lang: str, media_t: float, wall_start: datetime) -> str:
+        p = self.catalog.get(product_id)
+        return format_price_spoken(self.price_at(product_id, media_t, wall_start), p.currency, lang)
+
+    def numbers(self) -> frozenset[str]:
+        """Digit runs the show itself may put into speech (flash-sale prices and percents,
+        CTA and disclosure texts), for the guard alongside `Catalog.numbers()`."""
+        texts: list[str] = []
+        for fs in self.flash_sales:
+            cur = self.catalog.get(fs.product_id).currency
+            for lg in LANGS:
+                texts += [
+                    format_price_spoken(fs.price, cur, lg),
+                    format_price_display(fs.price, cur, lg),
+                ]
+            if fs.percent is not None:
+                texts.append(str(fs.percent))
+        for per in (self.cta, self.disclosure):
+            texts += [t for ts in per.texts.values() for t in ts]
+        return frozenset(n for t in texts for n in re.findall(r"\d+", t))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _periodic_due(self, kind: str, per: Periodic, t: float) -> bool:
+        if not per.enabled:
+            return False
+        last = self._last.get(kind)
+        if last is None:
+            return per.at_start or t >= per.every_minutes * 60
+        return t - last >= per.every_minutes * 60
+
+    def _window(
+        self, start: TimeSpec, minutes: float, t: float, ws: datetime
+    ) -> tuple[float, float] | None:
+        """The (start, end) media seconds of the occurrence of a window containing t."""
+        if start.kind == "offset":
+            s = start.minutes * 60
+            e = s + minutes * 60
+            return (s, e) if s <= t < e else None
+        now = ws + timedelta(seconds=t)
+        midnight = datetime.combine(now.date(), datetime.min.time())
+        for back in (1, 0):  # yesterday's occurrence may wrap past midnight into today
+            occ = midnight - timedelta(days=back) + timedelta(minutes=start.minutes)
+            s = (occ - ws).total_seconds()
+            e = s + minutes * 60
+            if s <= t < e:
+                return s, e
+        return None
+
+    def _slot_at(self, t: float, ws: datetime) -> tuple[Slot | None, float, float]:
+        for slot in self.slots:
+            w = self._window(slot.start, _duration(slot.start, slot.end), t, ws)
+            if w is not None:
+                return slot, w[0], w[1]
+        return None, 0.0, math.inf
+
+    def _occurrence(self, fs: FlashSale, t: float, ws: datetime) -> tuple[float, float] | None:
+        return self._window(fs.start, fs.minutes, t, ws)
+
+    def _flash_sale_at(self, t: float, ws: datetime) -> ActiveFlashSale | None:
+        best: ActiveFlashSale | None = None
+        for fs in self.flash_sales:
+            w = self._occurrence(fs, t, ws)
+            if w is None:
+                continue
+            a = ActiveFlashSale(fs, fs.product_id, fs.price, w[0], w[1], w[1] - t)
+            if best is None or a.ends_at < best.ends_at:  # the one ending first is urgent
+                best = a
+        return best
+
+
+def _duration(start: TimeSpec, end: TimeSpec) -> float:
+    """Minutes from start to end; clock slots may wrap past midnight."""
+    if start.kind == "clock":
+        return (end.minutes - start.minutes) % 1440
+    return end.minutes - start.minutes
+
+
+def _rotate(rotation: tuple[tuple[str, float], ...], elapsed: float) -> tuple[str, float]:
+    """(product, seconds into the cycle at which its turn ends) at `elapsed` seconds."""
+    cycle = sum(m for _, m in rotation) * 60
+    k = elapsed % cycle if cycle > 0 else 0.0
+    base = elapsed - k
+    acc = 0.0
+    for pid, m in rotation:
+        acc += m * 60
+        if k < acc:
+            return pid, base + acc
+    return rotation[-1][0], base + cycle
+
+
+# ---------------------------------------------------------------------------------------------
+# loading and validation
+
+_TOP_KEYS = ("show", "slot", "flash_sale", "cta", "disclosure")
+_SHOW_KEYS = ("name", "lang", "minutes_per_product")
+_SLOT_KEYS = ("name", "start", "end", "products", "minutes_per_product", "script")
+_SALE_KEYS = (
+    "product",
+    "price",
+    "percent",
+    "start",
+    "minutes",
+    "countdown_every_minutes",
+    "feature",
+)
+_CTA_KEYS = ("enabled", "every_minutes", "at_start", "texts", "family")
+_DISCLOSURE_KEYS = ("enabled", "every_minutes", "at_start", "text")
+
+
+def load_show(path: str | Path, catalog: Catalog, *, default_lang: str | None = None) -> Show:
+    """Read and validate a show TOML file against `catalog` (slot scripts are loaded too,
+    relative to the file). Raises ShowError listing every problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as e:
+        raise ShowError(source, [f"cannot read file: {e.strerror or e}"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ShowError(source, [f"invalid TOML: {e}"]) from None
+    return parse_show(data, catalog, base_dir=path.parent, source=source, default_lang=default_lang)
+
+
+def parse_show(
+    data: Mapping[str, Any],
+    catalog: Catalog,
+    *,
+    base_dir: str | Path = ".",
+    source: str = "<memory>",
+    default_lang: str | None = None,
+) -> Show:
+    """Validate an already-parsed show document (see the module docstring)."""
+    problems: list[str] = []
+    v = _Validator(problems)
+    v.unknown(data, _TOP_KEYS, "")
+
+    show = v.table(data, "show")
+    v.unknown(show, _SHOW_KEYS, "show.")
+    name = v.text(show, "name", "show.name", "")
+    lang = v.choice(show, "lang", "show.lang", LANGS, default_lang or "en")
+    mpp = v.positive(show, "minutes_per_product", "show.", DEFAULT_MINUTES_PER_PRODUCT)
+
+    slots: list[Slot] = []
+    raw_slots = data.get("slot", [])
+    if not isinstance(raw_slots, list):
+        problems.append("slot must be an array of tables ([[slot]])")
+        raw_slots = []
+    for i, rs in enumerate(raw_slots):
+        k = f"slot[{i}]"
+        if not isinstance(rs, Mapping):
+            problems.append(f"{k} must be a table")
+            continue
+        n0 = len(problems)
+        v.unknown(rs, _SLOT_KEYS, f"{k}.")
+        start = v.time(rs, "start", f"{k}.start", required=True)
+        end = v.time(rs, "end", f"{k}.end", required=True)
+        if start and end:
+            if start.kind != end.kind:
+                problems.append(f"{k}.end: {end} must be the same kind of time as start ({start})")
+            elif _duration(start, end) <= 0:
+                problems.append(
+                    f"{k}.end: {end} must differ from start ({start})"
+                    if start.kind == "clock"
+                    else f"{k}.end: {end} must be after start ({start})"
+                )
+        minutes = v.positive(rs, "minutes_per_product", f"{k}.", DEFAULT_MINUTES_PER_PRODUCT)
+        rotation = v.rotation(rs.get("products"), f"{k}.products", catalog, minutes)
+        script = None
+        script_path = rs.get("script")
+        if script_path is not None:
+            if not isinstance(script_path, str) or not script_path.strip():
+                problems.append(f"{k}.script: {script_path!r} must be a file path")
+            else:
+                sp = Path(base_dir) / script_path
+                try:
+                    script = _load_slot_script(sp, catalog, lang, rotation)
+                except ScriptError as e:
+                    problems += [f"{k}.script ({sp}): {p}" for p in e.problems]
+        if len(problems) == n0 and start and end:
+            slots.append(
+                Slot(
+                    i,
+                    v.text(rs, "name", f"{k}.name", f"slot {i}"),
+                    start,
+                    end,
+                    tuple(rotation),
+                    script,
+                    script_path,
+                )  # fmt: skip
+            )
+    _check_slot_overlap(slots, problems)
+
+    sales: list[FlashSale] = []
+    raw_sales = data.get("flash_sale", [])
+    if not isinstance(raw_sales, list):
+        problems.append("flash_sale must be an array of tables ([[flash_sale]])")
+        raw_sales = []
+    for i, rs in enumerate(raw_sales):
+        k = f"flash_sale[{i}]"
+        if not isinstance(rs, Mapping):
+            problems.append(f"{k} must be a table")
+            continue
+        n0 = len(problems)
+        v.unknown(rs, _SALE_KEYS, f"{k}.")
+        pid = rs.get("product")
+        prod = None
+        if pid is None:
+            problems.append(f"{k}.product is missing (allowed: {', '.join(catalog.ids)})")
+        elif pid not in catalog:
+            problems.append(
+                f"{k}.product: {pid!r} is not in the catalog (allowed: {', '.join(catalog.ids)})"
+            )
+        else:
+            prod = catalog.get(pid)
+        price = percent = None
+        if ("price" in rs) == ("percent" in rs):
+            problems.append(f"{k}: give exactly one of price or percent")
+        elif "percent" in rs:
+            percent = rs["percent"]
+            if isinstance(percent, bool) or not isinstance(percent, int) or not 0 < percent < 100:
+                problems.append(
+                    f"{k}.percent: {percent!r} is not allowed (allowed: whole percent 1-99)"
+                )
+                percent = None
+            elif prod is not None:
+                price = percent_off(prod.price, percent, prod.currency)
+        else:
+            price = v.money(rs["price"], f"{k}.price", prod)
+        start = v.time(rs, "start", f"{k}.start", required=True)
+        dur = v.positive(rs, "minutes", f"{k}.", None)
+        if start and start.kind == "clock" and dur is not None and dur >= 1440:
+            problems.append(f"{k}.minutes: {dur!r} is not allowed (a daily sale: below 1440)")
+        every = v.positive(rs, "countdown_every_minutes", f"{k}.", 5.0)
+        feature = v.boolean(rs, "feature", f"{k}.feature", True)
+        if len(problems) == n0 and prod and price is not None and start and dur and every:
+            sales.append(FlashSale(i, prod.id, price, percent, start, dur, every, feature))
+
+    cta_raw = v.table(data, "cta")
+    v.unknown(cta_raw, _CTA_KEYS, "cta.")
+    cta_texts = v.lang_texts(cta_raw.get("texts"), "cta.texts", placeholders=True)
+    family = cta_raw.get("family")
+    if family is not None:
+        from .templates import TEMPLATES  # the generator's families (read-only)
+
+        if family not in TEMPLATES:
+            problems.append(
+                f"cta.family: {family!r} is not a template family "
+                f"(allowed: {', '.join(sorted(TEMPLATES))})"
+            )
+    if "cta" in data and not cta_texts and family is None:
+        problems.append("cta: give texts (per language) or family")
+    cta = Periodic(
+        enabled=v.boolean(cta_raw, "enabled", "cta.enabled", "cta" in data),
+        every_minutes=v.positive(cta_raw, "every_minutes", "cta.", 10.0) or 10.0,
+        at_start=v.boolean(cta_raw, "at_start", "cta.at_start", False),
+        texts=cta_texts,
+        family=family if isinstance(family, str) else None,
+    )
+
+    d_raw = v.table(data, "disclosure")
+    v.unknown(d_raw, _DISCLOSURE_KEYS, "disclosure.")
+    d_texts = v.lang_texts(d_raw.get("text"), "disclosure.text", single=True)
+    disclosure = Periodic(
+        enabled=v.boolean(d_raw, "enabled", "disclosure.enabled", True),
+        every_minutes=v.positive(d_raw, "every_minutes", "disclosure.", 15.0) or 15.0,
+        at_start=v.boolean(d_raw, "at_start", "disclosure.at_start", True),
+        texts={**{lg: (t,) for lg, t in DEFAULT_DISCLOSURE.items()}, **d_texts},
+    )
+
+    if problems:
+        raise ShowError(source, problems)
+    return Show(catalog, slots, sales, cta, disclosure, name=name, lang=lang,
+                minutes_per_product=mpp or DEFAULT_MINUTES_PER_PRODUCT, source=source)  # fmt: skip
+
+
+def _load_slot_script(
+    path: Path, catalog: Catalog, lang: str, rotation: list[tuple[str, float]]
+) -> Script:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScriptError(str(path), [f"cannot read file: {e}"]) from None
+    # Sentences before any [product: ..] marker are about the slot's first product.
+    first = rotation[0][0] if rotation else None
+    return parse_script(text, catalog, lang, source=str(path), default_product=first)
+
+
+def _check_slot_overlap(slots: list[Slot], problems: list[str]) -> None:
+    kinds = {s.start.kind for s in slots}
+    if len(kinds) > 1:
+        problems.append(
+            'slot: all slots must use the same kind of time (all "HH:MM" or all minutes)'
+        )
+        return
+    # Intervals in minutes; clock ones unrolled over two days so wraps compare simply.
+    iv: list[tuple[float, float, int]] = []
+    for s in slots:
+        a = s.start.minutes
+        b = a + _duration(s.start, s.end)
+        iv.append((a, b, s.index))
+        if s.start.kind == "clock":
+            iv.append((a + 1440, b + 1440, s.index))
+    reported: set[tuple[int, int]] = set()
+    for a1, b1, i1 in iv:  # few slots: pairwise is clearer than a sweep
+        for a2, b2, i2 in iv:
+            if i1 < i2 and a1 < b2 and a2 < b1 and (i1, i2) not in reported:
+                reported.add((i1, i2))
+                problems.append(f"slot[{i2}]: overlaps slot[{i1}]")
+
+
+class _Validator:
+    """Small typed getters that append a problem (key, value, allowed) instead of raising."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.p = problems
+
+    def unknown(self, d: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in d:
+            if key not in allowed:
+                self.p.append(f"{prefix}{key}: unknown key (allowed: {', '.join(allowed)})")
+
+    def table(self, d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        t = d.get(key, {})
+        if not isinstance(t, Mapping):
+            self.p.append(f"{key} must be a table ([{key}])")
+            return {}
+        return t
+
+    def text(self, d: Mapping[str, Any], key: str, name: str, default: str) -> str:
+        val = d.get(key, default)
+        if not isinstance(val, str):
+            self.p.append(f"{name}: {val!r} is not allowed (allowed: a text)")
+            return default
+        return val
+
+    def choice(self, d: Mapping[str, Any], key: str, name: str, allowed: tuple[str, ...],
+               default: str) -> str:  # fmt: skip
+        val = d.get(key, default)
+        if val not in allowed:
+            self.p.append(f"{name}: {val!r} is not allowed (allowed: {', '.join(allowed)})")
+            return default
+        return val
+
+    def boolean(self, d: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
+        val = d.get(key, default)
+        if not isinstance(val, bool):
+            self.p.append(f"{name}: {val!r} is not allowed (allowed: true, false)")
+            return default
+        return val
+
+    def positive(self, d: Mapping[str, Any], key: str, prefix: str,
+                 default: float | None) -> float | None:  # fmt: skip
+        if key not in d:
+            if default is None:
+                self.p.append(f"{prefix}{key} is missing (allowed: minutes > 0)")
+            return default
+        val = d[key]
+        if (
+            isinstance(val, bool)
+            or not isinstance(val, int | float)
+            or not math.isfinite(val)
+            or val <= 0
+        ):
+            self.p.append(f"{prefix}{key}: {val!r} is not allowed (allowed: minutes > 0)")
+            return default
+        return float(val)
+
+    def time(self, d: Mapping[str, Any], key: str, name: str, required: bool) -> TimeSpec | None:
+        if key not in d:
+            if required:
+                self.p.append(f"{name} is missing (allowed: {_TIME_ALLOWED})")
+            return None
+        val = d[key]
+        if isinstance(val, str):
+            m = _HHMM_RE.match(val.strip())
+            if m:
+                return TimeSpec("clock", int(m.group(1)) * 60 + int(m.group(2)))
+        elif (
+            not isinstance(val, bool)
+            and isinstance(val, int | float)
+            and math.isfinite(val)
+            and val >= 0
+        ):
+            return TimeSpec("offset", float(val))
+        self.p.append(f"{name}: {val!r} is not allowed (allowed: {_TIME_ALLOWED})")
+        return None
+
+    def rotation(self, val: Any, name: str, catalog: Catalog,
+                 minutes: float | None) -> list[tuple[str, float]]:  # fmt: skip
+        allowed = ", ".join(catalog.ids)
+        if val is None:
+            self.p.append(f"{name} is missing (allowed: a list of product ids: {allowed})")
+            return []
+        if not isinstance(val, list) or not val:
+            self.p.append(f"{name}: {val!r} is not allowed (allowed: a non-empty list of ids)")
+            return []
+        out: list[tuple[str, float]] = []
+        for j, item in enumerate(val):
+            m = minutes or DEFAULT_MINUTES_PER_PRODUCT
+            if isinstance(item, Mapping):
+                bad = set(item) - {"id", "minutes"}
+                if bad:
+                    self.p.append(f"{name}[{j}]: unknown keys {sorted(bad)} (allowed: id, minutes)")
+                m = self.positive(item, "minutes", f"{name}[{j}].", m) or m
+                item = item.get("id")
+            if not isinstance(item, str) or item not in catalog:
+                self.p.append(f"{name}[{j}]: {item!r} is not in the catalog (allowed: {allowed})")
+                continue
+            out.append((item, m))
+        return out
+
+    def money(self, val: Any, name: str, prod: Any) -> Decimal | None:
+        try:
+            if isinstance(val, bool) or not isinstance(val, int | float | str):
+                raise InvalidOperation
+            d = Decimal(str(val).strip())
+            if not d.is_finite() or d <= 0:
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            self.p.append(f"{name}: {val!r} is not allowed (allowed: a positive price)")
+            return None
+        if prod is not None:
+            digits = _CURRENCIES[prod.currency]["digits"]
+            if d != d.quantize(Decimal(1).scaleb(-digits)):
+                self.p.append(
+                    f"{name}: {val!r} is not allowed (allowed: at most {digits} decimals)"
+                )
+                return None
+            if d >= prod.price:
+                self.p.append(
+                    f"{name}: {val!r} is not allowed (allowed: below the regular price "
+                    f"{prod.price})"
+                )
+                return None
+        return d
+
+    def lang_texts(self, val: Any, name: str, *, single: bool = False,
+                   placeholders: bool = False) -> dict[str, tuple[str, ...]]:  # fmt: skip
+        if val is None:
+            return {}
+        if not isinstance(val, Mapping):
+            self.p.append(f"{name}: {val!r} is not allowed (allowed: a table lang = text)")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for lg, t in val.items():
+            items = [t] if isinstance(t, str) else t
+            if lg not in LANGS:
+                self.p.append(f"{name}.{lg}: unknown language (allowed: {', '.join(LANGS)})")
+                continue
+            if (
+                not isinstance(items, list)
+                or not items
+                or (single and len(items) != 1)
+                or not all(isinstance(x, str) and x.strip() for x in items)
+            ):
+                what = "a non-empty text" if single else "a text or a list of non-empty texts"
+                self.p.append(f"{name}.{lg}: {t!r} is not allowed (allowed: {what})")
+                continue
+            for x in items:
+                for ph in _PLACEHOLDER_RE.findall(x):
+                    if not placeholders or ph not in _CTA_PLACEHOLDERS:
+                        allowed = ", ".join(f"{{{p}}}" for p in sorted(_CTA_PLACEHOLDERS))
+                        self.p.append(
+                            f"{name}.{lg}: placeholder {{{ph}}} is not allowed "
+                            f"(allowed: {allowed if placeholders else 'none'})"
+                        )
+            out[lg] = tuple(x.strip() for x in items)
+        return out
+
+
+__all__ = [
+    "ActiveFlashSale",
+    "FlashSale",
+    "Periodic",
+    "Show",
+    "ShowError",
+    "ShowState",
+    "Slot",
+    "TimeSpec",
+    "load_show",
+    "parse_show",
+]
