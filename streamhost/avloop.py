@@ -70,8 +70,8 @@ class AVLoop:
         while (end_index is None or self.index < end_index) and not (stop and stop()):
             t = self.index * period
             if self.clock.virtual:
+                await self.clock.run_until(t)
                 await self.clock.wait_idle()
-                self.clock.advance_to(t)
             else:
                 await self.clock.sleep_until(t)
                 late = self.clock.now() - t

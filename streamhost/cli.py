@@ -64,7 +64,9 @@ def check_assets(cfg: Config) -> list[str]:
         from .talk.show import ShowError, load_show
 
         try:
-            load_show(cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language)
+            load_show(
+                cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language
+            )
         except (ShowError, CatalogError, OSError) as e:
             problems.append(f"talk.show = {cfg.talk.show!r}: {e}")
     if cfg.output.record:

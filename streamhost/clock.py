@@ -149,6 +149,23 @@ class VirtualClock:
             if self._busy == 0:
                 return
 
+    def next_deadline(self) -> float | None:
+        """The earliest pending sleep deadline (so the pacer can stop there on its way)."""
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)
+        return self._sleepers[0][0] if self._sleepers else None
+
+    async def run_until(self, t: float) -> None:
+        """Advance to ``t``, stopping at every sleeper's deadline on the way (waiting for the
+        work each wake-up causes), so timers between frames fire at their exact time."""
+        while True:
+            await self.wait_idle()
+            nxt = self.next_deadline()
+            if nxt is None or nxt >= t:
+                self.advance_to(t)
+                return
+            self.advance_to(nxt)
+
     def advance_to(self, t: float) -> None:
         if t < self._now:
             return

@@ -102,6 +102,7 @@ class Stream:
                 total_timeout=lc.total_timeout_s,
             )
             llm_talk = LlmTalk(self.llm, self.catalog, s.language, name_ok=self.moderator.name_ok)
+            llm_talk.price_now = self.price_spoken_now
         self.triage = Triage(
             make_classifier(
                 self.generator.retriever,

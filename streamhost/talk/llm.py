@@ -39,6 +39,9 @@ TASKS = ("segment", "answer", "thanks")
 MAX_QUESTION_CHARS = 300
 
 
+PriceNow = Callable[[str, str], str]
+
+
 class LlmError(RuntimeError):
     """The LLM could not deliver (connect, HTTP, SSE, timeout, guard): fall back to templates."""
 
@@ -259,13 +262,16 @@ def _parse_chunk(data: str) -> tuple[str, bool]:
 # prompts
 
 
-def product_facts(p: Product, lang: str) -> str:
-    """The catalog excerpt for one product, in the stream language where the catalog has it."""
+def product_facts(p: Product, lang: str, price_now: PriceNow | None = None) -> str:
+    """The catalog excerpt for one product, in the stream language where the catalog has it.
+    ``price_now(pid, lang)`` gives the price valid now (sales, discounts) when set."""
+    spoken = price_now(p.id, lang) if price_now is not None else p.price_spoken(lang)
     lines = [
         f"- name: {p.name(lang)}",
-        f"- price (say it exactly like this): {p.price_spoken(lang)}",
+        f"- price now (say it exactly like this): {spoken}",
     ]
-    lines.append(f"- price as displayed: {p.price_display(lang)}")
+    if price_now is None:
+        lines.append(f"- price as displayed: {p.price_display(lang)}")
     if p.discount_percent is not None:
         lines.append(f"- current discount: {p.discount_percent} percent")
     if p.stock is not None and 0 < p.stock <= 20:
@@ -309,6 +315,7 @@ def build_messages(
     *,
     name_ok: Callable[[str], bool] | None = None,
     max_sentences: int = 4,
+    price_now: PriceNow | None = None,
 ) -> list[dict[str, str]]:
     """System prompt (persona, language policy, rules, catalog excerpt) + one user message.
 
@@ -344,11 +351,14 @@ def build_messages(
     if product_id is not None and product_id in catalog:
         p = catalog.get(product_id)
         system.append(f"Current product ({p.id}):")
-        system.append(product_facts(p, lang))
+        system.append(product_facts(p, lang, price_now))
     others = [p for p in catalog if p.id != product_id]
     if others:
         system.append("Other products in the shop (name: price):")
-        system += [f"- {p.name(lang)}: {p.price_spoken(lang)}" for p in others]
+        system += [
+            f"- {p.name(lang)}: {price_now(p.id, lang) if price_now else p.price_spoken(lang)}"
+            for p in others
+        ]
     sys_text = "\n".join(system)
 
     def viewer(ev: ChatEvent | None) -> str | None:
@@ -422,14 +432,17 @@ class LlmTalk:
         self.guard = guard
         self.name_ok = name_ok or default_name_ok
         self.retriever = Retriever(catalog)
-        self.last_ttft: float | None = None  # seconds to the first sentence of the last call
+        self.last_ttft: float | None = None
+        # The price valid now (set by the engine: show flash sales, catalog sales, discounts).
+        self.price_now: PriceNow | None = None  # seconds to the first sentence of the last call
 
     async def next_segment(
         self, product_id: str, cancel: asyncio.Event | None = None
     ) -> AsyncIterator[Sentence]:
         """Present one product."""
         msgs = build_messages("segment", self.catalog, product_id, self.lang,
-                              persona=self.persona, name_ok=self.name_ok)  # fmt: skip
+                              persona=self.persona, name_ok=self.name_ok,
+                              price_now=self.price_now)  # fmt: skip
         async for s in self._run(msgs, product_id, None, Emotion.NEUTRAL, cancel):
             yield s
 
@@ -442,7 +455,8 @@ class LlmTalk:
         """Answer a viewer's question about the product it names (else the current one)."""
         pid = self._product_for(event.text or "", current_product_id)
         msgs = build_messages("answer", self.catalog, pid, self.lang, event,
-                              persona=self.persona, name_ok=self.name_ok)  # fmt: skip
+                              persona=self.persona, name_ok=self.name_ok,
+                              price_now=self.price_now)  # fmt: skip
         async for s in self._run(msgs, pid, event, Emotion.NEUTRAL, cancel):
             yield s
 
@@ -453,7 +467,8 @@ class LlmTalk:
         raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
         pid = raw_pid if isinstance(raw_pid, str) and raw_pid in self.catalog else None
         msgs = build_messages("thanks", self.catalog, pid, self.lang, event,
-                              persona=self.persona, name_ok=self.name_ok)  # fmt: skip
+                              persona=self.persona, name_ok=self.name_ok,
+                              price_now=self.price_now)  # fmt: skip
         async for s in self._run(msgs, pid, event, Emotion.HAPPY, cancel):
             yield s
 

@@ -1,0 +1,220 @@
+"""The talk engine inside the running stream (virtual clock): LLM answers streamed sentence by
+sentence against a fake server speaking the real SSE protocol, interrupts closing the LLM
+stream, the guard, the run of show and advertiser scripts, dead air and repeats."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import running_engine
+from fake_llm import FakeLlmServer, Script
+
+from streamhost.store import Store
+
+
+def _store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "data", "default")
+
+
+class _Clock:
+    """Lets the fake LLM server sleep on the engine's clock, which exists only later."""
+
+    clock: Any = None
+
+    async def sleep(self, dt: float) -> None:
+        await self.clock.sleep(dt)
+
+    def now(self) -> float:
+        return self.clock.now() if self.clock is not None else 0.0
+
+
+def _llm_cfg(url: str) -> dict[str, Any]:
+    return {
+        "base_url": url,
+        "model": "fake-model",
+        "first_token_timeout_s": 5.0,
+        "total_timeout_s": 60.0,
+    }
+
+
+@pytest.mark.timeout(120)
+async def test_llm_answer_first_audio_within_450ms_of_the_question(tmp_path) -> None:
+    holder = _Clock()
+    script = Script(
+        text="Good question! The electric kettle is 31 euros 92 right now.",
+        ttft=0.3,
+        tokens_per_s=100,
+    )
+    async with FakeLlmServer(script, sleep=holder.sleep, now=holder.now) as llm:
+        async with running_engine(
+            tmp_path, virtual=True, duration=4,
+            talk={"generator": "llm", "show": "", "segment_pause_s": 3.0}, llm=_llm_cfg(llm.base_url),
+        ) as (engine, url, task):  # fmt: skip
+            st = engine.primary
+            holder.clock = st.clock
+            await st.clock.sleep_until(0.2)  # the host is idle: nothing queued or playing
+            ev, decision = st.submit_chat({"user": "ann", "text": "how much is the kettle?"})
+            assert decision == "queued"
+            await task
+    store = _store(tmp_path)
+    answers = [ln for ln in store.transcript() if ln.reply_to == ev.trace_id]
+    store.close()
+    assert [a.source for a in answers][:2] == ["llm", "llm"], answers
+    assert answers[0].text == "Good question!"
+    assert "31 euros 92" in answers[1].text
+    latency = answers[0].aired_at - ev.received_at
+    assert 0.3 <= latency <= 0.45, latency
+    # The request carried the grounding and the question only as data.
+    body = llm.records[0].body
+    assert body["stream"] is True and body["model"] == "fake-model"
+    system = body["messages"][0]["content"]
+    assert "31 euros 92" in system or "31.92" in system
+    assert "how much is the kettle?" not in system
+
+
+@pytest.mark.timeout(120)
+async def test_interrupt_closes_the_llm_stream_within_one_frame(tmp_path) -> None:
+    holder = _Clock()
+    long = " ".join(["The electric kettle keeps water hot for 30 minutes."] * 20)
+    async with FakeLlmServer(
+        Script(text=long, ttft=0.1, tokens_per_s=10), sleep=holder.sleep, now=holder.now
+    ) as llm:
+        async with running_engine(
+            tmp_path, virtual=True, duration=None,
+            talk={"generator": "llm", "show": "", "segment_pause_s": 30.0}, llm=_llm_cfg(llm.base_url),
+        ) as (engine, url, task):  # fmt: skip
+            st = engine.primary
+            holder.clock = st.clock
+            await st.clock.sleep_until(0.2)
+            st.submit_chat({"user": "ann", "text": "tell me about the kettle"})
+            await st.clock.sleep_until(2.0)
+            assert (
+                llm.records
+                and llm.records[-1].tokens_sent > 5
+                and llm.records[-1].disconnected_at is None
+            )
+            reply = st.command({"id": 1, "type": "stop"}, actor="test")
+            t_stop = reply["media_time"]
+            await asyncio.wait_for(llm.disconnected.wait(), 5)
+            rec = llm.records[-1]
+            engine.request_stop()
+            await task
+    assert rec.disconnected_media is not None
+    assert rec.disconnected_media - t_stop <= 0.04 + 1e-9, (rec.disconnected_media, t_stop)
+    assert not rec.done
+
+
+@pytest.mark.timeout(120)
+async def test_guard_stops_hallucinated_price_and_forbidden_claim_from_the_llm(tmp_path) -> None:
+    holder = _Clock()
+    bad = "The electric kettle is only 19 euros 90 today. It cures headaches, guaranteed."
+    async with FakeLlmServer(
+        Script(text=bad, ttft=0.1, tokens_per_s=200), sleep=holder.sleep, now=holder.now
+    ) as llm:
+        async with running_engine(
+            tmp_path, virtual=True, duration=8,
+            talk={"generator": "llm", "show": "", "segment_pause_s": 30.0}, llm=_llm_cfg(llm.base_url),
+        ) as (engine, url, task):  # fmt: skip
+            st = engine.primary
+            holder.clock = st.clock
+            await st.clock.sleep_until(0.2)
+            ev, _ = st.submit_chat({"user": "ann", "text": "how much is the kettle?"})
+            await task
+    store = _store(tmp_path)
+    lines = store.transcript()
+    rejected = store.rejections()
+    store.close()
+    spoken = " ".join(ln.text for ln in lines)
+    assert "19 euros 90" not in spoken and "cures" not in spoken
+    reasons = [r[1] for r in rejected]
+    assert "price_mismatch:19 euros 90" in reasons
+    assert any(r.startswith("forbidden:") for r in reasons), reasons
+    # The rejected answer was replaced by a template answer with the real price.
+    answers = [ln for ln in lines if ln.reply_to == ev.trace_id]
+    assert any(st.price_spoken_now("kettle", "en") in a.text for a in answers), answers
+    assert st.director.guard_rejections >= 2
+
+
+@pytest.mark.timeout(120)
+async def test_llm_down_falls_back_to_templates(tmp_path) -> None:
+    async with FakeLlmServer(Script(error="http500")) as llm:
+        async with running_engine(
+            tmp_path, virtual=True, duration=6,
+            talk={"generator": "llm", "show": "", "segment_pause_s": 1.0}, llm=_llm_cfg(llm.base_url),
+        ) as (engine, url, task):  # fmt: skip
+            st = engine.primary
+            await task
+    store = _store(tmp_path)
+    lines = store.transcript()
+    store.close()
+    assert st.director.llm_failures >= 1 and lines, "templates took over"
+    assert {ln.source for ln in lines} <= {"template", "show"}
+
+
+@pytest.mark.timeout(180)
+async def test_script_breaks_off_to_answer_and_resumes_where_it_left(tmp_path) -> None:
+    async with running_engine(tmp_path, virtual=True, duration=40) as (engine, url, task):
+        st = engine.primary
+        script = st.show.plan(0.0, st.wall_start).script
+        # Ask while a script sentence is playing.
+        while True:
+            await st.clock.sleep(0.04)
+            if st.player.speaking and script.cursor.index >= 2:
+                break
+        ev, _ = st.submit_chat({"user": "ben", "text": "what does the backpack cost?"})
+        await task
+    store = _store(tmp_path)
+    lines = [ln for ln in store.transcript() if ln.aired_at is not None]
+    store.close()
+    said = [ln.text for ln in lines if ln.source == "script"]
+    verbatim = [s.text for s in script.sentences]
+    assert said == verbatim[: len(said)], (
+        "script lines verbatim, in order, none skipped or repeated"
+    )
+    assert len(said) >= 4
+    order = [ln.source for ln in lines]
+    i = next(k for k, ln in enumerate(lines) if ln.reply_to == ev.trace_id)
+    assert "script" in order[:i] and "script" in order[i + 1 :], order
+    # The answer came at the next sentence boundary: only the interrupted script line before it.
+    between = [ln for ln in lines if ev.received_at < ln.aired_at < lines[i].aired_at]
+    assert between == [], between
+
+
+@pytest.mark.timeout(240)
+async def test_a_minute_of_show_has_no_dead_air_no_repeats_and_the_disclosure(tmp_path) -> None:
+    async with running_engine(
+        tmp_path, virtual=True, duration=90,
+        chat={"sources": [{"type": "simulator", "rate_per_s": 2, "seed": 3}]},
+    ) as (engine, url, task):  # fmt: skip
+        st = engine.primary
+        await st.clock.sleep_until(30.0)
+        from streamhost.frames import ChatEvent
+
+        st.ingest(
+            ChatEvent(
+                "buyer",
+                "",
+                kind="purchase",
+                amount=39.9,
+                currency="EUR",
+                received_at=st.clock.now(),
+            )
+        )
+        await task
+    store = _store(tmp_path)
+    lines = [ln for ln in store.transcript() if ln.aired_at is not None]
+    durs = dict(store._db.execute("SELECT trace_id, duration FROM transcript").fetchall())
+    emotions = store._db.execute("SELECT emotion, media_time FROM transcript").fetchall()
+    store.close()
+    assert lines[0].source == "show" and "AI" in lines[0].text
+    gaps = [
+        b.aired_at - (a.aired_at + durs[a.trace_id]) for a, b in zip(lines, lines[1:], strict=False)
+    ]
+    assert max(gaps) <= 3.0, max(gaps)
+    generated = [ln.text for ln in lines if ln.source in ("template", "answer", "thanks", "llm")]
+    for k, text in enumerate(generated):
+        assert text not in generated[max(0, k - 20) : k], f"repeated within the window: {text!r}"
+    assert any(e == "happy" and t >= 30.0 for e, t in emotions), "a purchase makes the host happy"
