@@ -28,6 +28,7 @@ class LoopStats:
     frames: int = 0
     late_frames: int = 0  # ticks that started more than one frame period after their time
     max_lateness_ms: float = 0.0
+    stalls: int = 0  # times the media clock was re-anchored after falling behind
     render_ms: list[float] = field(default_factory=list)  # recent per-frame render+compose ms
 
 
@@ -56,6 +57,7 @@ class AVLoop:
         self.on_tick = on_tick
         self.on_started = on_started
         self.stats = LoopStats()
+        self.max_lag_s = 0.2
         self._idle_picture: np.ndarray | None = None
         # One dedicated render thread: the model's working set stays in that core's cache
         # (the shared default pool hops threads, which measurably slows paced rendering).
@@ -78,6 +80,11 @@ class AVLoop:
                 if late > period:
                     self.stats.late_frames += 1
                 self.stats.max_lateness_ms = max(self.stats.max_lateness_ms, late * 1000)
+                if late > self.max_lag_s:
+                    # A stall (the machine was busy): re-anchor instead of bursting frames out
+                    # back to back to catch up, which viewers see as a fast-forward.
+                    self.clock.shift(late)
+                    self.stats.stalls += 1
             if self.on_tick is not None:
                 self.on_tick()
             audio, started = self.player.pull(t)

@@ -29,6 +29,11 @@ class RealClock:
         """Media time 0 = now. Called once when warm-up is done, so frame 0 is not born late."""
         self._t0 = time.monotonic()
 
+    def shift(self, seconds: float) -> None:
+        """Let media time fall ``seconds`` behind wall time (after a stall: one hitch rather
+        than a burst of catch-up frames)."""
+        self._t0 += seconds
+
     async def sleep_until(self, t: float) -> None:
         delay = t - self.now()
         if delay > 0:

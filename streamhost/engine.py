@@ -390,7 +390,9 @@ class Stream:
     async def _flush_store(self) -> None:
         while True:
             await asyncio.sleep(0.1)  # wall time: chat rows reach the file within 100 ms
-            self.store.flush()
+            rows = self.store.take_chat()
+            if rows:
+                await asyncio.to_thread(self.store.write_chat, rows)
 
     async def close(self) -> None:
         for src in self.sources:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,40 +93,49 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._chat: list[tuple[Any, ...]] = []
+        # Chat batches are written from a worker thread (a flood must not stall the event
+        # loop on SQLite); every access to the connection holds this lock.
+        self._lock = threading.RLock()
 
     def add_sentence(self, s: Sentence, media_time: float, duration: float) -> None:
-        self._db.execute(
-            "INSERT INTO transcript(trace_id, wall_time, media_time, source, product_id, lang,"
-            " emotion, reply_to, duration, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                s.trace_id,
-                time.time(),
-                media_time,
-                str(s.source),
-                s.product_id,
-                s.lang,
-                str(s.emotion),
-                s.reply_to.trace_id if s.reply_to else None,
-                duration,
-                s.text,
-            ),
-        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO transcript(trace_id, wall_time, media_time, source, product_id, lang,"
+                " emotion, reply_to, duration, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    s.trace_id,
+                    time.time(),
+                    media_time,
+                    str(s.source),
+                    s.product_id,
+                    s.lang,
+                    str(s.emotion),
+                    s.reply_to.trace_id if s.reply_to else None,
+                    duration,
+                    s.text,
+                ),
+            )
 
     def add_rejection(self, s: Sentence, reason: str, media_time: float) -> None:
-        self._db.execute(
-            "INSERT INTO rejected(trace_id, wall_time, media_time, source, product_id, reason, text)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (s.trace_id, time.time(), media_time, str(s.source), s.product_id, reason, s.text),
-        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO rejected(trace_id, wall_time, media_time, source, product_id, reason, text)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (s.trace_id, time.time(), media_time, str(s.source), s.product_id, reason, s.text),
+            )
 
     def rejections(self) -> list[tuple[Any, ...]]:
-        return self._db.execute("SELECT source, reason, text FROM rejected ORDER BY id").fetchall()
+        with self._lock:
+            return self._db.execute(
+                "SELECT source, reason, text FROM rejected ORDER BY id"
+            ).fetchall()
 
     def mark_aired(self, trace_id: str, media_time: float) -> None:
-        self._db.execute(
-            "UPDATE transcript SET aired_at=? WHERE trace_id=? AND aired_at IS NULL",
-            (media_time, trace_id),
-        )
+        with self._lock:
+            self._db.execute(
+                "UPDATE transcript SET aired_at=? WHERE trace_id=? AND aired_at IS NULL",
+                (media_time, trace_id),
+            )
 
     def add_chat(self, ev: ChatEvent, decision: str, reason: str) -> None:
         """Buffered: a chat flood must not cost one SQLite commit per message. The engine calls
@@ -144,13 +154,27 @@ class Store:
                 reason,
             )
         )
-        if len(self._chat) >= 256:
-            self.flush()
+        if len(self._chat) >= 20000:
+            self.flush()  # the periodic flush fell far behind: write now rather than grow
 
     def flush(self) -> None:
         if not self._chat:
             return
+        self.write_chat(self.take_chat())
+
+    def take_chat(self) -> list[tuple[Any, ...]]:
+        """The buffered chat rows (call on the thread that adds them)."""
         rows, self._chat = self._chat, []
+        return rows
+
+    def write_chat(self, rows: list[tuple[Any, ...]]) -> None:
+        """Write rows from ``take_chat``; safe from a worker thread."""
+        if not rows:
+            return
+        with self._lock:
+            self._insert_chat(rows)
+
+    def _insert_chat(self, rows: list[tuple[Any, ...]]) -> None:
         self._db.execute("BEGIN")
         self._db.executemany(
             "INSERT INTO chat(trace_id, wall_time, media_time, platform, kind, user_id, user,"
@@ -168,33 +192,36 @@ class Store:
         detail: str,
         media_time: float,
     ) -> None:
-        self._db.execute(
-            "INSERT INTO audit(wall_time, media_time, actor, command, args, ok, detail)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (
-                time.time(),
-                media_time,
-                actor,
-                command,
-                json.dumps(args, ensure_ascii=False),
-                int(ok),
-                detail,
-            ),
-        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO audit(wall_time, media_time, actor, command, args, ok, detail)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (
+                    time.time(),
+                    media_time,
+                    actor,
+                    command,
+                    json.dumps(args, ensure_ascii=False),
+                    int(ok),
+                    detail,
+                ),
+            )
 
     def transcript(self, since_wall: float | None = None) -> list[TranscriptLine]:
-        rows = self._db.execute(
-            "SELECT wall_time, media_time, aired_at, source, product_id, lang, text, trace_id,"
-            " reply_to FROM transcript WHERE wall_time >= ? ORDER BY id",
-            (since_wall or 0.0,),
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT wall_time, media_time, aired_at, source, product_id, lang, text, trace_id,"
+                " reply_to FROM transcript WHERE wall_time >= ? ORDER BY id",
+                (since_wall or 0.0,),
+            ).fetchall()
         return [TranscriptLine(*r) for r in rows]
 
     def chat_rows(self) -> list[tuple[Any, ...]]:
         self.flush()
-        return self._db.execute(
-            "SELECT trace_id, user, text, decision, reason FROM chat ORDER BY id"
-        ).fetchall()
+        with self._lock:
+            return self._db.execute(
+                "SELECT trace_id, user, text, decision, reason FROM chat ORDER BY id"
+            ).fetchall()
 
     def close(self) -> None:
         self.flush()

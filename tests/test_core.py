@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -247,9 +249,14 @@ def test_store_writes_transcript_chat_and_audit(tmp_path) -> None:
 
 def test_store_batches_chat_but_loses_nothing_on_close(tmp_path) -> None:
     st = Store(tmp_path, "s2")
-    for i in range(300):  # crosses the 256-row batch once
+    for i in range(300):
         st.add_chat(ChatEvent(f"u{i}", "hi", received_at=i), "queued", "")
     db = sqlite3.connect(tmp_path / "s2.sqlite")
-    assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 256
-    st.close()
+    assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 0  # buffered
+    rows = st.take_chat()
+    st.add_chat(ChatEvent("late", "hi"), "queued", "")  # arrives while a batch is written
+    threading.Thread(target=st.write_chat, args=(rows,)).start()
+    time.sleep(0.2)
     assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 300
+    st.close()
+    assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 301

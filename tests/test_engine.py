@@ -101,7 +101,9 @@ def test_virtual_clock_recording_is_10s_of_synced_speech(tmp_path) -> None:
     assert talk.mean() > 3 * max(idle.mean(), 0.2), (talk.mean(), idle.mean())
     # Every sentence was stored before it aired.
     r2 = _run_cli("transcript", env_extra={"STREAMHOST_DATA_DIR": str(tmp_path / "data")})
-    assert r2.returncode == 0 and " script " in r2.stdout  # the show opens with the advertiser script
+    assert (
+        r2.returncode == 0 and " script " in r2.stdout
+    )  # the show opens with the advertiser script
     first = r2.stdout.splitlines()[0]
     assert " show " in first and "AI host" in first, first
 

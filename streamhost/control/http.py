@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ def _error(code: str, message: str, id_: Any = None) -> dict[str, Any]:
 def build_app(engine: Engine) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     registry = make_registry(engine.snapshots)
+    budget = [time.perf_counter()]  # when chat ingest last yielded to the loop
 
     async def index(_: web.Request) -> web.FileResponse:
         return web.FileResponse(WEB_DIR / "viewer.html")
@@ -71,15 +73,16 @@ def build_app(engine: Engine) -> web.Application:
             return web.json_response(reply, status=200 if reply["ok"] else 400)
         ws = web.WebSocketResponse(max_msg_size=64 * 1024, heartbeat=30)
         await ws.prepare(request)
-        n = 0
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 await ws.send_json(ingest(msg.data))
-                n += 1
-                if n % 16 == 0:
-                    # Messages already buffered are read without suspending: yield now and
-                    # then so a flood cannot hold the AV clock's timer back.
+                # Buffered messages are read without suspending: after ~1 ms of chat work
+                # (shared by all connections) yield, so a flood cannot hold the AV loop's
+                # frame timer back by more than that.
+                now = time.perf_counter()
+                if now - budget[0] > 0.001:
                     await asyncio.sleep(0)
+                    budget[0] = time.perf_counter()
             elif msg.type == WSMsgType.ERROR:
                 break
         return ws

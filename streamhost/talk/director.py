@@ -141,6 +141,8 @@ class Director:
         self._llm_task: asyncio.Task[None] | None = None
         self._script_pause = 0.0
         self._quiet_until = -1.0
+        self._last_greeting = -1e9
+        self.greeting_every_s = 15.0
         self.paused = False
         self.wake = Wake(clock)
         self.emotion = Emotion.NEUTRAL
@@ -242,7 +244,14 @@ class Director:
         ev = item.event
         if item.priority in (Priority.OPERATOR, Priority.THANKS):
             out = self.gen.thanks(ev)
+        elif (
+            item.priority is Priority.GREETING
+            and self.clock.now() - self._last_greeting < self.greeting_every_s
+        ):
+            out = []  # a flood of "hi"s gets one greeting now and then, not one each
         elif item.priority in (Priority.QUESTION, Priority.GREETING):
+            if item.priority is Priority.GREETING:
+                self._last_greeting = self.clock.now()
             if self.llm is not None and item.priority is Priority.QUESTION:
                 pid = self.current_product
                 self._start_llm(

@@ -1,0 +1,612 @@
+"""How fast does the host find its first words after a question, on the template and LLM paths?
+
+Everything runs in this process, pinned to ONE core (``os.sched_setaffinity``), on the default
+config: the demo catalog, the demo run of show (prices spoken "now", flash sales included, as
+``Stream.price_spoken_now`` does) and the engine's moderation blocklists.
+
+(a) Template path (``template_question_to_text_p50/p95/p99_ms``): for each question, wall time
+(``time.perf_counter``) of exactly what the engine and the director do between a chat message and
+the text of the first sentence: ``Moderator.check`` -> ``Triage.offer`` (the engine's classifier
+over the TemplateGenerator's Retriever) -> ``Triage.pop`` (the director's answer order) ->
+``TemplateGenerator.answer`` -> ``Guard.check`` of the first sentence. One stream per language
+(en, de, it, zh), each asked questions in its own language: price, feature, FAQ (the catalog's
+own questions and paraphrases) and unknown ("what colours...?"), about named products or "it"
+(the product on screen, which rotates), with varied greetings/suffixes and a new user each time
+(``chat.dedupe_window_s = 0`` so every question is answered, not merged). Questions triage
+does not rank as answerable get no sentence, as in the director; they are counted, not timed.
+
+(b) ``guard_us_per_sentence``: ``Guard.check`` per sentence over template sentences (segments
+and answers, all languages) and LLM-like sentences (right prices, invented prices and numbers,
+forbidden claims, wrong language).
+
+(c) ``sentence_cutter_us_per_token``: ``SentenceCutter.feed`` over LLM-like answers in four
+languages split into tokens the way tests/fake_llm.py does (CJK one char per token, Latin
+pieces of <= 6 characters), plus ``flush``.
+
+(d) LLM path, in REAL time, against tests/fake_llm.py's OpenAI-compatible SSE server on
+127.0.0.1 with a time to first token of 300 ms and 100 tokens/s: question -> moderation ->
+triage -> ``LlmTalk.answer`` (prompt building, HTTP streaming, SentenceCutter, Guard) -> the
+first guarded sentence (``llm_question_to_first_sentence_p50/p95_ms``; the floor the server
+imposes - TTFT plus the first sentence's tokens plus the one token the cutter must see after a
+terminator - is reported beside it). Then cancel: once the first sentence of a long answer is
+out, the cancel event is set (as ``Director.interrupt`` does) and the time until the server's
+handler sees the client disconnect is ``llm_cancel_to_disconnect_p50/p95_ms`` (half the
+requests with the consumer iterating, half with it busy elsewhere for 200 ms).
+
+(e) ``templates_per_language_min``: the fewest templates any language has
+(``TemplateGenerator.template_counts()``), with each language's count.
+
+    python benchmarks/talk.py [--json PATH] [--quick] [--questions N] [--llm-requests N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from _common import (  # noqa: E402
+    Results,
+    arg_parser,
+    machine_info,
+    mean,
+    percentile,
+    print_table,
+    write_json,
+)
+
+NAME = "talk"
+LANGS = ("en", "de", "it", "zh")
+TTFT_S = 0.300
+TOKENS_PER_S = 100.0
+TARGETS = {
+    "template_question_to_text_p95_ms": ("<=", 5.0),
+}
+
+# -- realistic questions per language ----------------------------------------------------------
+
+PRICE = {
+    "en": ("how much is the {p}?", "{p} price?", "what does the {p} cost?",
+           "price of the {p} pls", "how much is it?", "how much?"),
+    "de": ("Was kostet {p}?", "Wie viel kostet {p}?", "Preis von {p}?", "Was kostet das?",
+           "wie teuer ist {p}?"),
+    "it": ("quanto costa {p}?", "qual è il prezzo di {p}?", "prezzo {p}?", "quanto costa?",
+           "quanto viene {p}?"),
+    "zh": ("{p}多少钱？", "{p}价格是多少", "{p}怎么卖？", "多少钱？", "这个多少钱"),
+}  # fmt: skip
+FEATURE = {
+    "en": ("what can the {p} do?", "tell me more about the {p}", "what is special about the {p}?",
+           "does the {p} have {kw}?", "does it have {kw}?"),
+    "de": ("Was kann {p}?", "Erzähl mehr über {p}", "Was ist besonders an {p}?",
+           "Hat {p} {kw}?", "hat das {kw}?"),
+    "it": ("cosa sa fare {p}?", "dimmi di più su {p}", "che caratteristiche ha {p}?",
+           "{p} ha {kw}?", "ha {kw}?"),
+    "zh": ("{p}有什么功能？", "介绍一下{p}", "{p}有什么特别的？", "{p}有{kw}吗？", "有{kw}吗？"),
+}  # fmt: skip
+FEATURE_KW = {
+    "en": {"kettle": "a keep warm mode", "headphones": "noise cancelling",
+           "backpack": "a laptop sleeve", "lamp": "a dimmer", "bottle": "insulation"},
+    "de": {"kettle": "eine Warmhaltefunktion", "headphones": "Geräuschunterdrückung",
+           "backpack": "ein Laptopfach", "lamp": "einen Dimmer", "bottle": "eine Isolierung"},
+    "it": {"kettle": "il mantenimento in caldo", "headphones": "la cancellazione del rumore",
+           "backpack": "una tasca per il laptop", "lamp": "il dimmer",
+           "bottle": "l'isolamento"},
+    "zh": {"kettle": "保温功能", "headphones": "降噪", "backpack": "电脑隔层", "lamp": "调光",
+           "bottle": "保温"},
+}  # fmt: skip
+UNKNOWN = {
+    "en": ("what colours does the {p} come in?", "do you ship to Mars?",
+           "who designed the {p}?", "is there a {p} in red?"),
+    "de": ("Gibt es {p} in Rot?", "Liefert ihr auf den Mars?", "Wer hat {p} entworfen?",
+           "Welche Farben hat {p}?"),
+    "it": ("{p} c'è in rosso?", "spedite su Marte?", "chi ha disegnato {p}?",
+           "di che colori è {p}?"),
+    "zh": ("{p}有红色的吗？", "能寄到火星吗？", "{p}是谁设计的？", "{p}有几种颜色？"),
+}  # fmt: skip
+PREFIX = {
+    "en": ("", "", "hey ", "@host ", "quick question: ", "hi! "),
+    "de": ("", "", "Hey ", "@Host ", "Frage: ", "Hallo! "),
+    "it": ("", "", "ehi ", "@host ", "domanda: ", "ciao! "),
+    "zh": ("", "", "主播，", "请问", "@主播 ", "你好，"),
+}
+SUFFIX = ("", "", " 🙏", " pls" , "??", " 😍")  # fmt: skip
+
+
+def question_bank(catalog: Any, lang: str) -> list[tuple[str, str]]:
+    """(kind, text) for one language: price, feature, FAQ, unknown (before variation)."""
+    out: list[tuple[str, str]] = []
+    for p in catalog:
+        names = [p.name(lang), *p.aliases.get(lang, [])][:3]
+        for n in names:
+            out += [("price", t.format(p=n)) for t in PRICE[lang]]
+            kw = FEATURE_KW[lang].get(p.id, FEATURE_KW[lang]["kettle"])
+            out += [("feature", t.format(p=n, kw=kw)) for t in FEATURE[lang]]
+            out += [("unknown", t.format(p=n)) for t in UNKNOWN[lang]]
+        for e in p.faq:
+            if lang in e.question:
+                q = e.question[lang]
+                out.append(("faq", q))
+                out.append(("faq", q.rstrip("?？") + (" " if lang != "zh" else "") + names[0]))
+    return out
+
+
+def vary(text: str, lang: str, rng: random.Random) -> str:
+    t = rng.choice(PREFIX[lang]) + text
+    s = rng.choice(SUFFIX)
+    if lang == "zh" and s == " pls":
+        s = "呀"
+    return t + s
+
+
+# -- the engine's talk objects, per stream language ----------------------------------------------
+
+
+class Talk:
+    """One stream language's moderator, triage, generator and guard, wired as in the engine."""
+
+    def __init__(self, cfg: Any, catalog: Any, show: Any, lang: str) -> None:
+        from datetime import datetime
+
+        from streamhost.chat.moderation import Moderator, load_blocklists
+        from streamhost.chat.triage import Triage, make_classifier
+        from streamhost.talk.generator import TemplateGenerator
+        from streamhost.talk.guard import Guard
+
+        c = cfg.chat
+        self.lang = lang
+        self.catalog = catalog
+        self.show = show
+        self.wall_start = datetime.now().astimezone()
+        self.media_t = 0.0
+        self.moderator = Moderator(load_blocklists(c.blocklists), max_chars=cfg.talk.max_chat_chars)
+        self.gen = TemplateGenerator(
+            catalog, lang=lang, seed=cfg.talk.seed, name_ok=self.moderator.name_ok
+        )
+        self.gen.price_now = self.price_spoken_now
+        extra: dict[str, list] = {}
+        for fs in show.flash_sales if show is not None else []:
+            extra.setdefault(fs.product_id, []).append(fs.price)
+        self.guard = Guard(
+            catalog,
+            lang,
+            extra_prices=extra,
+            extra_numbers=show.numbers() if show is not None else (),
+        )
+        self.current: str | None = catalog.ids[0]
+        self.triage = Triage(
+            make_classifier(self.gen.retriever, catalog, current_product=lambda: self.current),
+            max_queue=c.max_queue,
+            max_age_s=cfg.talk.max_question_age_s,
+            per_user_burst=c.per_user_burst,
+            per_user_window_s=c.per_user_window_s,
+            dedupe_window_s=0.0,  # every question is answered (not merged with an earlier one)
+            lang=lang,
+        )
+
+    def price_spoken_now(self, product_id: str, lang: str) -> str:
+        """As Stream.price_spoken_now: the show's price at this media time."""
+        if self.show is not None:
+            return self.show.price_spoken(product_id, lang, self.media_t, self.wall_start)
+        return self.catalog.get(product_id).price_spoken(lang)
+
+
+# -- (a) template path ---------------------------------------------------------------------------
+
+
+def measure_template(res: Results, talks: dict[str, Talk], n: int, seed: int) -> dict[str, Any]:
+    from streamhost.chat.triage import Priority
+    from streamhost.frames import ChatEvent
+    from streamhost.talk.director import _ANSWER_ORDER
+
+    rng = random.Random(seed)
+    banks = {lg: question_bank(t.catalog, lg) for lg, t in talks.items()}
+    ids = next(iter(talks.values())).catalog.ids
+
+    def run(count: int) -> dict[str, Any]:
+        times: list[float] = []
+        by_kind: dict[str, list[float]] = {}
+        by_lang: dict[str, list[float]] = {}
+        counts = {"asked": 0, "blocked": 0, "not_answered": 0, "guard_rejected": 0}
+        texts: set[str] = set()
+        skipped: dict[str, int] = {}
+        for i in range(count):
+            lang = LANGS[i % len(LANGS)]
+            t = talks[lang]
+            if i % 40 == 0:  # the product on screen rotates
+                t.current = ids[(i // 40) % len(ids)]
+            kind, text = rng.choice(banks[lang])
+            text = vary(text, lang, rng)
+            texts.add(text)
+            now = i * 0.5
+            ev = ChatEvent(user=f"viewer{i}", text=text, user_id=f"u{i}", received_at=now)
+            counts["asked"] += 1
+            t0 = time.perf_counter()
+            v = t.moderator.check(ev)
+            first = None
+            ok = True
+            if v.allowed:
+                t.triage.offer(ev, now)
+                item = t.triage.pop(now, order=_ANSWER_ORDER)
+                if item is not None and item.priority in (Priority.QUESTION, Priority.GREETING):
+                    out = t.gen.answer(item.event, t.current)
+                    if out:
+                        first = out[0]
+                        ok = t.guard.check(first).ok
+            t1 = time.perf_counter()
+            if not v.allowed:
+                counts["blocked"] += 1
+                continue
+            if first is None:
+                counts["not_answered"] += 1
+                skipped[kind] = skipped.get(kind, 0) + 1
+                continue
+            if not ok:
+                counts["guard_rejected"] += 1
+            ms = (t1 - t0) * 1000.0
+            times.append(ms)
+            by_kind.setdefault(kind, []).append(ms)
+            by_lang.setdefault(lang, []).append(ms)
+        return {
+            "times": times,
+            "by_kind": by_kind,
+            "by_lang": by_lang,
+            "counts": counts,
+            "distinct": len(texts),
+            "not_answered_by_kind": skipped,
+        }
+
+    run(min(400, n))  # warm-up: lazily compiled patterns, first imports
+    r = run(n)
+    times = r["times"]
+    res.add("template_question_to_text_p50_ms", percentile(times, 50), "ms", 4)
+    res.add("template_question_to_text_p95_ms", percentile(times, 95), "ms", 4)
+    res.add("template_question_to_text_p99_ms", percentile(times, 99), "ms", 4)
+    res.add("template_question_to_text_max_ms", max(times) if times else None, "ms", 4)
+    for lg in LANGS:
+        res.add(f"template_{lg}_p95_ms", percentile(r["by_lang"].get(lg, []), 95), "ms", 4)
+    for kind in ("price", "feature", "faq", "unknown"):
+        res.add(f"template_{kind}_p95_ms", percentile(r["by_kind"].get(kind, []), 95), "ms", 4)
+    res.add("template_questions_timed", len(times), "questions", 0)
+    res.add("template_questions_not_answered", r["counts"]["not_answered"], "questions", 0)
+    res.add(
+        "template_questions_not_answered_share",
+        r["counts"]["not_answered"] / max(1, n - r["counts"]["blocked"]),
+        "",
+        3,
+    )
+    res.add("template_first_sentence_guard_rejections", r["counts"]["guard_rejected"], "", 0)
+    return {
+        **r["counts"],
+        "distinct_texts": r["distinct"],
+        "not_answered_by_kind": r["not_answered_by_kind"],
+        "not_answered_means": "triage ranked the question Priority.OTHER (ignored as chatter)",
+    }
+
+
+# -- (b) guard -----------------------------------------------------------------------------------
+
+
+def llm_like_answers(catalog: Any, lang: str, price_now: Any) -> list[tuple[str, str]]:
+    """(product id, answer text) an instruction-following model would write, per product."""
+    out = []
+    for p in catalog:
+        name = p.name(lang)
+        price = price_now(p.id, lang)
+        feats, _ = p.features_in(lang)
+        f = feats[0] if feats else ""
+        text = {
+            "en": f"The {name} is just {price} right now. It has {f}. "
+            "Honestly, it is one of my favourites tonight. Tap the cart below to get yours!",
+            "de": f"{name} kostet gerade nur {price}. Das Beste daran: {f}. "
+            "Ich finde es wirklich toll. Tippt unten auf den Warenkorb!",
+            "it": f"{name} costa solo {price} adesso. Ha {f}. "
+            "Secondo me è davvero bello. Tocca il carrello qui sotto!",
+            "zh": f"{name}现在只要{price}。它有{f}。我真的很喜欢。点击下方购物车就可以下单！",
+        }[lang]
+        out.append((p.id, text))
+    return out
+
+
+BAD = {
+    "en": ["The kettle costs 19 euros today.", "It cures headaches and is 100% safe.",
+           "You get 50% off if you order in the next 3 minutes.",
+           "Der Wasserkocher ist sehr gut und auch schön.",
+           "It is clinically proven to last 12 years."],
+    "de": ["Der Wasserkocher kostet heute nur 19 Euro.", "Er heilt Kopfschmerzen, garantiert.",
+           "Ihr bekommt 50 Prozent Rabatt.", "The kettle is really great and also cheap."],
+    "it": ["Il bollitore costa solo 19 euro oggi.", "Guarisce il mal di testa, garantito.",
+           "Avete il 50% di sconto.", "The kettle is really great and also cheap."],
+    "zh": ["电热水壶今天只要19欧元。", "它能治疗头痛，百分之百安全。", "下单立减50%。",
+           "The kettle is really great and cheap."],
+}  # fmt: skip
+
+
+def measure_guard(res: Results, talks: dict[str, Talk], rounds: int) -> dict[str, Any]:
+    from streamhost.frames import Sentence, Source
+    from streamhost.talk.sentences import SentenceCutter
+
+    items = []  # (talk, sentence, kind)
+    for lg, t in talks.items():
+        for pid in t.catalog.ids:
+            for _ in range(4):
+                items += [(t, s, "template") for s in t.gen.next_segment(pid)]
+        for pid, text in llm_like_answers(t.catalog, lg, t.price_spoken_now):
+            cut = SentenceCutter()
+            for s in cut.feed(text) + cut.flush():
+                items.append((t, Sentence(s, Source.LLM, lg, pid), "llm"))
+        for text in BAD[lg]:
+            items.append((t, Sentence(text, Source.LLM, lg, "kettle"), "llm"))
+    samples: dict[str, list[float]] = {"template": [], "llm": []}
+    rejected = {"template": 0, "llm": 0}
+    for r in range(rounds + 1):
+        for t, s, kind in items:
+            t0 = time.perf_counter_ns()
+            ok = t.guard.check(s).ok
+            dt = (time.perf_counter_ns() - t0) / 1000.0
+            if r == 0:  # warm-up round: count verdicts only
+                rejected[kind] += not ok
+                continue
+            samples[kind].append(dt)
+    allv = samples["template"] + samples["llm"]
+    res.add("guard_us_per_sentence", mean(allv), "us", 2)
+    res.add("guard_us_per_sentence_p50", percentile(allv, 50), "us", 2)
+    res.add("guard_us_per_sentence_p95", percentile(allv, 95), "us", 2)
+    res.add("guard_template_us_p50", percentile(samples["template"], 50), "us", 2)
+    res.add("guard_llm_like_us_p50", percentile(samples["llm"], 50), "us", 2)
+    res.add("guard_llm_like_us_p95", percentile(samples["llm"], 95), "us", 2)
+    n_t = sum(1 for *_, k in items if k == "template")
+    return {
+        "sentences_template": n_t,
+        "sentences_llm_like": len(items) - n_t,
+        "rejected_template": rejected["template"],
+        "rejected_llm_like": rejected["llm"],
+        "rounds": rounds,
+    }
+
+
+# -- (c) sentence cutter -------------------------------------------------------------------------
+
+
+def measure_cutter(res: Results, talks: dict[str, Talk], rounds: int) -> dict[str, Any]:
+    from fake_llm import tokenize
+
+    from streamhost.talk.sentences import SentenceCutter
+
+    streams = []
+    for lg, t in talks.items():
+        text = " ".join(a for _, a in llm_like_answers(t.catalog, lg, t.price_spoken_now))
+        text += {
+            "en": " E.g. the lamp has 5 colour temperatures, i.e. warm to cool... and more!",
+            "de": " Z.B. hat die Lampe 5 Farbtemperaturen, d.h. warm bis kalt... und mehr!",
+            "it": " Ad es. la lampada ha 5 temperature di colore... e altro ancora!",
+            "zh": "“台灯有5种色温。”还有更多！",
+        }[lg]
+        streams.append(tokenize(text))
+    n_tokens = sum(len(s) for s in streams)
+    per_round: list[float] = []
+    sentences = 0
+    for r in range(rounds + 1):
+        t0 = time.perf_counter_ns()
+        k = 0
+        for toks in streams:
+            c = SentenceCutter()
+            for tok in toks:
+                k += len(c.feed(tok))
+            k += len(c.flush())
+        dt = time.perf_counter_ns() - t0
+        if r:
+            per_round.append(dt / 1000.0 / n_tokens)
+        sentences = k
+    res.add("sentence_cutter_us_per_token", percentile(per_round, 50), "us", 3)
+    return {"tokens": n_tokens, "sentences": sentences, "rounds": rounds}
+
+
+# -- (d) LLM path in real time -------------------------------------------------------------------
+
+
+async def _llm_path(talks: dict[str, Talk], n: int) -> dict[str, Any]:
+    from fake_llm import FakeLlmServer, Script, tokenize
+
+    from streamhost.chat.triage import Priority
+    from streamhost.frames import ChatEvent
+    from streamhost.talk.director import _ANSWER_ORDER
+    from streamhost.talk.llm import GuardRejected, LlmGenerator, LlmTalk
+    from streamhost.talk.sentences import SentenceCutter
+
+    first_ms: list[float] = []
+    floor_ms: list[float] = []
+    cancel_ms: list[float] = []
+    sent_after_cancel: list[int] = []
+    errors: list[str] = []
+    long_text = " ".join(f"This is sentence number {i} of a very long answer." for i in range(300))
+    async with FakeLlmServer(Script(ttft=TTFT_S, tokens_per_s=TOKENS_PER_S)) as srv:
+        llms = {lg: LlmGenerator(srv.base_url, "fake-model") for lg in talks}
+        adapters = {
+            lg: LlmTalk(llms[lg], t.catalog, lg, guard=t.guard, name_ok=t.moderator.name_ok)
+            for lg, t in talks.items()
+        }
+        for lg, a in adapters.items():
+            a.price_now = talks[lg].price_spoken_now
+        try:
+            for i in range(n):
+                lang = LANGS[i % len(LANGS)]
+                t, talk = talks[lang], adapters[lang]
+                pid = t.catalog.ids[i % len(t.catalog.ids)]
+                answers = dict(llm_like_answers(t.catalog, lang, t.price_spoken_now))
+                text = answers[pid]
+                c = SentenceCutter()
+                cut = c.feed(text) + c.flush()
+                toks = tokenize(text)
+                # tokens up to the end of the first sentence, plus one the cutter must see
+                k, acc = 0, ""
+                while k < len(toks) and len(acc.strip()) < len(cut[0]):
+                    acc += toks[k]
+                    k += 1
+                q = {"en": "how much is the {p}?", "de": "Was kostet {p}?",
+                     "it": "quanto costa {p}?", "zh": "{p}多少钱？"}[lang]  # fmt: skip
+                now = 100_000.0 + i  # after phase (a)'s media times
+                ev = ChatEvent(user=f"llmviewer{i}", text=q.format(p=t.catalog.get(pid).name(lang)),
+                               user_id=f"l{i}", received_at=now)  # fmt: skip
+                t.current = pid
+                t0 = time.perf_counter()
+                if not t.moderator.check(ev).allowed:
+                    errors.append(f"blocked: {ev.text}")
+                    continue
+                t.triage.offer(ev, now)
+                item = t.triage.pop(now, order=_ANSWER_ORDER)
+                if item is None or item.priority is not Priority.QUESTION:
+                    errors.append(f"not a question: {ev.text}")
+                    continue
+                # the server's answer for this request (queued only once a request will follow)
+                srv.scripts.append(Script(text, ttft=TTFT_S, tokens_per_s=TOKENS_PER_S))
+                floor_ms.append((TTFT_S + min(k, len(toks) - 1) / TOKENS_PER_S) * 1000.0)
+                got = 0
+                try:
+                    async with contextlib.aclosing(talk.answer(item.event, t.current)) as it:
+                        async for _s in it:
+                            if got == 0:
+                                first_ms.append((time.perf_counter() - t0) * 1000.0)
+                            got += 1
+                except GuardRejected as e:
+                    errors.append(f"guard: {e.reason}: {e.sentence.text}")
+
+            # cancel -> the server sees the disconnect
+            for i in range(n):
+                idx = len(srv.records)
+                srv.scripts.append(Script(long_text, ttft=TTFT_S, tokens_per_s=TOKENS_PER_S))
+                llm = llms["en"]
+                cancel = asyncio.Event()
+                t_cancel = 0.0
+                got = 0
+                busy = i % 2 == 1
+                async with contextlib.aclosing(
+                    llm.stream_sentences([{"role": "user", "content": "x"}], cancel=cancel)
+                ) as it:
+                    async for _s in it:
+                        got += 1
+                        if got == 1:
+                            t_cancel = time.monotonic()
+                            cancel.set()  # as Director.interrupt does
+                            if busy:  # the consumer is busy elsewhere (TTS)
+                                await asyncio.sleep(0.2)
+                rec = srv.records[idx]  # this request's record (the server writes it)
+                deadline = time.monotonic() + 2.0
+                while rec.disconnected_at is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.001)
+                if rec.disconnected_at is None:
+                    errors.append("cancel: the server never saw a disconnect")
+                    continue
+                cancel_ms.append((rec.disconnected_at - t_cancel) * 1000.0)
+                sent_after_cancel.append(sum(1 for x in rec.token_times if x > t_cancel + 0.001))
+        finally:
+            for llm in llms.values():
+                await llm.aclose()
+    return {
+        "first_ms": first_ms,
+        "floor_ms": floor_ms,
+        "cancel_ms": cancel_ms,
+        "sent_after_cancel": sent_after_cancel,
+        "errors": errors,
+    }
+
+
+def measure_llm(res: Results, talks: dict[str, Talk], n: int) -> dict[str, Any]:
+    r = asyncio.run(_llm_path(talks, n))
+    first, floor, cancel = r["first_ms"], r["floor_ms"], r["cancel_ms"]
+    res.add("llm_question_to_first_sentence_p50_ms", percentile(first, 50), "ms", 1)
+    res.add("llm_question_to_first_sentence_p95_ms", percentile(first, 95), "ms", 1)
+    res.add("llm_first_sentence_floor_p50_ms", percentile(floor, 50), "ms", 1)
+    over = [a - b for a, b in zip(first, floor, strict=False)]
+    res.add("llm_first_sentence_overhead_p95_ms", percentile(over, 95), "ms", 1)
+    res.add("llm_cancel_to_disconnect_p50_ms", percentile(cancel, 50), "ms", 2)
+    res.add("llm_cancel_to_disconnect_p95_ms", percentile(cancel, 95), "ms", 2)
+    res.add("llm_cancel_to_disconnect_max_ms", max(cancel) if cancel else None, "ms", 2)
+    res.add("llm_tokens_sent_after_cancel_max", max(r["sent_after_cancel"], default=None), "", 0)
+    res.add("llm_errors", len(r["errors"]), "", 0)
+    return {
+        "requests": n,
+        "ttft_s": TTFT_S,
+        "tokens_per_s": TOKENS_PER_S,
+        "errors": r["errors"][:10],
+    }
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def pin_one_core() -> int | None:
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[-1]})
+        return cores[-1]
+    except (AttributeError, OSError):
+        return None
+
+
+def main() -> int:
+    ap = arg_parser(__doc__.split("\n\n")[0])
+    ap.add_argument("--questions", type=int, default=None, help="template questions (4000)")
+    ap.add_argument("--llm-requests", type=int, default=None, help="LLM requests (20)")
+    args = ap.parse_args()
+    n_q = args.questions or (600 if args.quick else 4000)
+    n_llm = args.llm_requests or (6 if args.quick else 20)
+    core = pin_one_core()
+    machine = machine_info()
+
+    from streamhost.config import load_config
+    from streamhost.talk.catalog import load_catalog
+    from streamhost.talk.show import load_show
+
+    cfg = load_config()
+    catalog = load_catalog(cfg.talk.catalog)
+    show = load_show(cfg.talk.show, catalog, default_lang="en") if cfg.talk.show else None
+    talks = {lg: Talk(cfg, catalog, show, lg) for lg in LANGS}
+    res = Results(
+        NAME,
+        config={
+            "catalog": Path(cfg.talk.catalog).name,
+            "show": Path(cfg.talk.show).name if cfg.talk.show else None,
+            "languages": list(LANGS),
+            "pinned_core": core,
+            "template_questions": n_q,
+            "llm_requests": n_llm,
+            "llm_ttft_s": TTFT_S,
+            "llm_tokens_per_s": TOKENS_PER_S,
+            "quick": bool(args.quick),
+            "timing": "wall time (perf_counter) in one thread pinned to one core",
+            "targets": {k: f"{op} {v}" for k, (op, v) in TARGETS.items()},
+        },
+    )
+
+    res.config["template"] = measure_template(res, talks, n_q, seed=7)
+    res.config["guard"] = measure_guard(res, talks, rounds=3 if args.quick else 10)
+    res.config["cutter"] = measure_cutter(res, talks, rounds=20 if args.quick else 200)
+    counts = talks["en"].gen.template_counts()
+    res.add("templates_per_language_min", min(counts.values()), "templates", 0)
+    for lg in LANGS:
+        res.add(f"templates_{lg}", counts[lg], "templates", 0)
+    res.config["llm"] = measure_llm(res, talks, n_llm)
+
+    print_table(res)
+    print("\ntargets:")
+    for name, (op, target) in TARGETS.items():
+        v = res.get(name)
+        ok = v is not None and (v <= target if op == "<=" else v >= target)
+        print(f"  {name} = {v} (target {op} {target}): {'ok' if ok else 'MISSED'}")
+    if args.json:
+        write_json(args.json, res, machine)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
