@@ -13,7 +13,7 @@ Each part is also reported on its own (``parse_events_per_s``, ``moderation_even
 Part 2 (flood): the real Engine in this process (default config, but ``chat.dedupe_window_s = 0``
 so the same question may be asked again; real clock), its HTTP app on 127.0.0.1. AV frames are
 timed by wrapping ``stream.loop.sink``. A QUIET phase: an asker in this event loop asks a product
-price question over the ``/chat`` WebSocket every ~2.5 s (rotating products, a new user each
+price question over the ``/chat`` WebSocket every ``--ask-every`` s (default 6) (rotating products, a new user each
 time). Then a FLOOD phase of the same length: the same asker, plus a separate flooder PROCESS
 sending ``--rate`` msgs/s over several ``/chat`` WebSockets in batches every 10 ms (and reading
 every reply). The flood holds chatter, spam/links/abuse, greetings, likes and joins - no product
@@ -262,7 +262,9 @@ async def _readline(proc: asyncio.subprocess.Process, timeout: float) -> dict[st
             continue
 
 
-async def _flood_run(phase_s: float, rate: float, conns: int, data_dir: str) -> dict[str, Any]:
+async def _flood_run(
+    phase_s: float, rate: float, conns: int, data_dir: str, ask_every: float = 6.0
+) -> dict[str, Any]:
     import aiohttp
     from aiohttp import web
 
@@ -330,7 +332,7 @@ async def _flood_run(phase_s: float, rate: float, conns: int, data_dir: str) -> 
                     if phase[0] in ("quiet", "flood") and reply.get("ok"):
                         asked.append((phase[0], reply["trace_id"]))
                     n += 1
-                    await asyncio.sleep(2.5)
+                    await asyncio.sleep(ask_every)
 
             await asyncio.sleep(3.0)  # settle
             marks: dict[str, dict[str, Any]] = {}
@@ -399,9 +401,11 @@ async def _flood_run(phase_s: float, rate: float, conns: int, data_dir: str) -> 
     }
 
 
-def measure_flood(res: Results, phase_s: float, rate: float, conns: int) -> dict[str, Any]:
+def measure_flood(
+    res: Results, phase_s: float, rate: float, conns: int, ask_every: float = 6.0
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="streamhost-chatload-") as d:
-        r = asyncio.run(_flood_run(phase_s, rate, conns, d))
+        r = asyncio.run(_flood_run(phase_s, rate, conns, d, ask_every))
     m = r["marks"]
 
     def intervals(a: str, b: str) -> list[float]:
@@ -482,6 +486,13 @@ def main() -> int:
     ap = arg_parser(__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=None, help="each phase (default 60; 15)")
     ap.add_argument("--rate", type=float, default=5000.0, help="flood msgs/s (default 5000)")
+    ap.add_argument(
+        "--ask-every",
+        type=float,
+        default=6.0,
+        help="seconds between the asker's questions (default 6: slower than the host "
+        "answers, so the quiet baseline is not a queue)",
+    )
     ap.add_argument("--conns", type=int, default=4, help="flood WebSockets (default 4)")
     ap.add_argument("--messages", type=int, default=None, help="part 1 messages (default 20000)")
     ap.add_argument("--no-flood", action="store_true", help="only part 1")
@@ -498,7 +509,7 @@ def main() -> int:
             "flood_rate_per_s": args.rate,
             "flood_connections": args.conns,
             "flood_mix": FLOOD_MIX,
-            "ask_every_s": 2.5,
+            "ask_every_s": args.ask_every,
             "dedupe_window_s": 0.0,
             "quick": bool(args.quick),
             "cpu_time": "part 1: time.process_time, one thread, best of rounds",
@@ -507,7 +518,7 @@ def main() -> int:
     machine = machine_info(extra_modules=("aiohttp",))
     res.config["hot_path"] = measure_hot_path(res, n, rounds)
     if not args.no_flood:
-        res.config["flood_run"] = measure_flood(res, phase_s, args.rate, args.conns)
+        res.config["flood_run"] = measure_flood(res, phase_s, args.rate, args.conns, args.ask_every)
     print_table(res)
     if args.json:
         write_json(args.json, res, machine)

@@ -260,3 +260,53 @@ def test_store_batches_chat_but_loses_nothing_on_close(tmp_path) -> None:
     assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 300
     st.close()
     assert db.execute("SELECT count(*) FROM chat").fetchone()[0] == 301
+
+
+# ---------- property tests on the built-in ingest parser ----------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hst  # noqa: E402
+
+_json_values = hst.recursive(
+    hst.none()
+    | hst.booleans()
+    | hst.integers()
+    | hst.floats(allow_nan=False)
+    | hst.text(max_size=40),
+    lambda children: (
+        hst.lists(children, max_size=4)
+        | hst.dictionaries(hst.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(hst.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_parse_chat_on_arbitrary_bytes_only_rejects(raw: bytes) -> None:
+    try:
+        ev = parse_chat(raw, max_chars=500, received_at=0.0)
+    except ChatRejected as e:
+        assert e.code and str(e)
+    else:
+        assert ev.user and len(ev.text) <= 500
+
+
+@given(hst.dictionaries(hst.sampled_from(["user", "text", "kind", "user_id", "x"]), _json_values))
+@settings(max_examples=300, deadline=None)
+def test_parse_chat_on_arbitrary_objects_only_rejects(obj: dict) -> None:
+    import json as _json
+
+    try:
+        ev = parse_chat(_json.dumps(obj), max_chars=500, received_at=0.0)
+    except ChatRejected as e:
+        assert e.code in {"bad_user", "bad_text", "bad_kind", "empty", "too_long", "bad_shape"}
+    else:
+        assert isinstance(obj.get("user"), str) and ev.kind in (
+            "comment",
+            "gift",
+            "like",
+            "follow",
+            "join",
+            "share",
+            "purchase",
+        )

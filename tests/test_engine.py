@@ -271,3 +271,24 @@ def _duration(tmp_path: Path, trace_id: str) -> float:
     ).fetchone()
     store.close()
     return d
+
+
+@pytest.mark.timeout(120)
+async def test_chat_ingest_survives_a_1mb_message_and_transcript_filters(tmp_path) -> None:
+    async with running_engine(tmp_path, virtual=True, duration=6) as (engine, url, task):
+        async with aiohttp.ClientSession() as http, http.ws_connect(url + "/chat") as ws:
+            await ws.send_str(json.dumps({"user": "big", "text": "x" * 1_000_000}))
+            reply = await ws.receive_json()
+            assert reply["ok"] is False and reply["error"]["code"] == "too_large"
+            await ws.send_str(json.dumps({"user": "ann", "text": "hello there"}))
+            assert (await ws.receive_json())["ok"] is True  # same connection still works
+        await task
+    assert engine.primary.chat_rejected == 1
+    env = {"STREAMHOST_DATA_DIR": str(tmp_path / "data")}
+    r = _run_cli("transcript", "--stream", "default", env_extra=env)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) >= 2
+    assert all("[default]" in line for line in r.stdout.splitlines())
+    future = _run_cli("transcript", "--since", "2999-01-01T00:00:00", env_extra=env)
+    assert future.returncode == 0 and future.stdout == ""
+    missing = _run_cli("transcript", "--stream", "nope", env_extra=env)
+    assert missing.returncode == 2 and "nope" in missing.stderr

@@ -71,7 +71,9 @@ def build_app(engine: Engine) -> web.Application:
                 return web.json_response(_error("too_large", "message too large"), status=413)
             reply = ingest(body)
             return web.json_response(reply, status=200 if reply["ok"] else 400)
-        ws = web.WebSocketResponse(max_msg_size=64 * 1024, heartbeat=30)
+        # Frames up to 2 MiB are read and then rejected by size with a reply (the connection
+        # stays up); only larger ones make aiohttp close it.
+        ws = web.WebSocketResponse(max_msg_size=2 * 1024 * 1024, heartbeat=30)
         await ws.prepare(request)
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
