@@ -468,13 +468,14 @@ async def _llm_path(talks: dict[str, Talk], n: int) -> dict[str, Any]:
                     continue
                 # the server's answer for this request (queued only once a request will follow)
                 srv.scripts.append(Script(text, ttft=TTFT_S, tokens_per_s=TOKENS_PER_S))
-                floor_ms.append((TTFT_S + min(k, len(toks) - 1) / TOKENS_PER_S) * 1000.0)
+                floor = (TTFT_S + min(k, len(toks) - 1) / TOKENS_PER_S) * 1000.0
                 got = 0
                 try:
                     async with contextlib.aclosing(talk.answer(item.event, t.current)) as it:
                         async for _s in it:
                             if got == 0:
                                 first_ms.append((time.perf_counter() - t0) * 1000.0)
+                                floor_ms.append(floor)
                             got += 1
                 except GuardRejected as e:
                     errors.append(f"guard: {e.reason}: {e.sentence.text}")

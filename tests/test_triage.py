@@ -232,3 +232,23 @@ def test_speed_printed(classifier) -> None:
         f"{with_lang:,.0f}/s with detect_language on unique texts, "
         f"{full:,.0f}/s with make_classifier (retrieval)"
     )
+
+
+def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None:
+    from pathlib import Path
+
+    from streamhost.chat.triage import make_classifier
+    from streamhost.talk.catalog import load_catalog
+    from streamhost.talk.retrieval import Retriever
+
+    cat = load_catalog(Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json")
+    classify = make_classifier(Retriever(cat), cat, current_product=lambda: "kettle")
+    for text, lang in [
+        ("does the kettle have a keep warm mode?", "en"),
+        ("Can I use them with a cable?", "en"),
+        ("what is special about the kettle?", "en"),
+        ("电热水壶怎么卖？", "zh"),
+    ]:
+        assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
+    for text in ("anyone here?", "lol", "nice stream"):
+        assert classify(ChatEvent("a", text, lang="en"))[0] is Priority.OTHER, text

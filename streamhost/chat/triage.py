@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -346,6 +347,9 @@ class Triage:
 _THANKS_KINDS = frozenset({"gift", "purchase", "follow", "subscribe", "order", "donation"})
 
 
+_QUESTION_MARK = re.compile(r"[?？]|吗|怎么|什么|多少")
+
+
 def make_classifier(
     retriever: Any,
     catalog: Any,
@@ -379,6 +383,12 @@ def make_classifier(
             return Priority.QUESTION, None
         if intent is Intent.GREETING:
             return Priority.GREETING, None
+        # A question about a product the keyword tables miss ("does the kettle have a
+        # keep-warm mode?", a catalog FAQ worded differently) is still a question: the
+        # generator answers it from the catalog or says it will check. Chatter with a
+        # question mark but no product in it ("anyone here?") stays chatter.
+        if _QUESTION_MARK.search(text) and (named or retriever.find_product(text, lang)):
+            return Priority.QUESTION, None
         return Priority.OTHER, None
 
     def classify(ev: ChatEvent) -> tuple[Priority, str | None]:
