@@ -248,7 +248,8 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         ("Can I use them with a cable?", "en"),
         ("what is special about the kettle?", "en"),
         ("电热水壶怎么卖？", "zh"),
+        ("is it good for tea?", "en"),
     ]:
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
-    for text in ("anyone here?", "lol", "nice stream"):
+    for text in ("anyone here?", "lol", "nice stream", "who else is up this late?"):
         assert classify(ChatEvent("a", text, lang="en"))[0] is Priority.OTHER, text

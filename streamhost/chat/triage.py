@@ -387,8 +387,11 @@ def make_classifier(
         # keep-warm mode?", a catalog FAQ worded differently) is still a question: the
         # generator answers it from the catalog or says it will check. Chatter with a
         # question mark but no product in it ("anyone here?") stays chatter.
-        if _QUESTION_MARK.search(text) and (named or retriever.find_product(text, lang)):
-            return Priority.QUESTION, None
+        if _QUESTION_MARK.search(text):
+            hit = named or retriever.find_product(text, lang)
+            # BM25 score >= 1.1: a real overlap with the product's words, not "up late?"
+            if hit and hit[1] >= 1.1:
+                return Priority.QUESTION, None
         return Priority.OTHER, None
 
     def classify(ev: ChatEvent) -> tuple[Priority, str | None]:
