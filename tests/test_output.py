@@ -233,7 +233,9 @@ async def test_rtmp_dead_and_hung_servers_do_not_block() -> None:
         hung.close()
         for s in accepted:
             s.close()
-    assert worst <= 0.05, f"event loop blocked for {worst * 1000:.0f} ms"
+    # A hung connect that held the loop (or the GIL) would stall it for seconds (the connect
+    # timeout); 250 ms leaves room for scheduling noise on a loaded 2-core CI machine.
+    assert worst <= 0.25, f"event loop blocked for {worst * 1000:.0f} ms"
 
 
 # -- (d) WebRTC ---------------------------------------------------------------------------------
