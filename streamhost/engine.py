@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import secrets
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ from .chat.registry import build_source
 from .chat.triage import Decision, Triage, make_classifier
 from .clock import Clock, RealClock, VirtualClock
 from .config import Config
+from .control import commands
+from .control.commands import CommandError
+from .control.events import EventBus
 from .frames import AVFrame, ChatEvent, Emotion, Sentence, Speech
 from .output.encoder import Encoder
 from .output.recorder import Mp4Recorder
@@ -47,12 +53,8 @@ from .voice.visemes import viseme_track
 log = logging.getLogger("streamhost.engine")
 
 
-class CommandError(ValueError):
-    """A control command that cannot be carried out; ``code`` is stable, the message says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        super().__init__(message)
+__all__ = ["CommandError", "Engine", "Stream"]
+RTMP_DOWN_ALERT_S = 5.0  # an RTMP output that was live and has not been for this long: alert
 
 
 class Stream:
@@ -186,6 +188,10 @@ class Stream:
         self.chat_blocked = 0
         self.sentences = 0
         self.stopping = False
+        self.events = EventBus()  # control-socket subscribers (see control/events.py)
+        self.on_shutdown: Callable[[], None] | None = None  # Engine.request_stop when run by one
+        self._cpu_mark = (time.monotonic(), time.process_time())
+        self.cpu_fraction = 0.0
 
     # ---- per-frame path ----
     def _picture(self, t: float) -> np.ndarray:
@@ -210,9 +216,31 @@ class Stream:
     def _commit(self, s: Sentence, speech: Speech) -> None:
         self.store.add_sentence(s, self.clock.now(), speech.duration)
         self.sentences += 1
+        if self.events.wants("transcript"):
+            self.events.publish(
+                "transcript",
+                {
+                    "phase": "committed",
+                    "trace_id": s.trace_id,
+                    "media_time": round(self.clock.now(), 3),
+                    "source": str(s.source),
+                    "product": s.product_id,
+                    "emotion": str(s.emotion),
+                    "lang": s.lang,
+                    "reply_to": s.reply_to.trace_id if s.reply_to else None,
+                    "duration": round(speech.duration, 3),
+                    "text": s.text,
+                },
+            )
 
     def _rejected(self, s: Sentence, reason: str) -> None:
         self.store.add_rejection(s, reason, self.clock.now())
+        self.alert("guard_rejection", reason=reason, source=str(s.source), text=s.text)
+
+    def alert(self, kind: str, **fields: Any) -> None:
+        self.events.publish(
+            "alerts", {"kind": kind, "media_time": round(self.clock.now(), 3), **fields}
+        )
 
     def price_spoken_now(self, product_id: str, lang: str) -> str:
         """The price valid now (show flash sale, catalog sale window, standing discount)."""
@@ -222,6 +250,9 @@ class Stream:
 
     def _aired(self, trace_id: str, t: float) -> None:
         self.store.mark_aired(trace_id, t)
+        self.events.publish(
+            "transcript", {"phase": "aired", "trace_id": trace_id, "media_time": round(t, 3)}
+        )
 
     def _panel_args(self, product_id: str) -> tuple[str, str, list[str]]:
         p = self.catalog.get(product_id)
@@ -261,6 +292,7 @@ class Stream:
         self.store.add_audit(
             "engine", "stage_restart", {"stage": stage}, False, repr(exc), self.clock.now()
         )
+        self.alert("stage_restart", stage=stage, error=repr(exc))
 
     # ---- inputs ----
     def _make_source(self, table: dict[str, Any]) -> Any:
@@ -291,9 +323,11 @@ class Stream:
             self.store.add_chat(ev, "blocked", v.reason)
             if v.abusive:
                 self.director.set_mood(Emotion.SAD, 20.0)
+            self._publish_chat(ev, "blocked", v.reason)
             return "blocked"
         d: Decision = self.triage.offer(ev, self.clock.now())
         self.store.add_chat(ev, d.action, d.reason)
+        self._publish_chat(ev, d.action, d.reason)
         self.chat_accepted += 1
         if d.action in ("queued", "merged"):
             if ev.kind == "purchase" or (ev.kind == "gift" and ev.streak_end):
@@ -301,44 +335,35 @@ class Stream:
             self.director.notify()
         return d.action
 
-    def command(self, msg: dict[str, Any], actor: str) -> dict[str, Any]:
-        """Operator command (control protocol) in; reply dict out. Every command is audited."""
-        cid, typ = msg.get("id"), msg.get("type")
-        ok, detail = True, ""
-        reply: dict[str, Any] = {"id": cid, "ok": True, "media_time": round(self.clock.now(), 3)}
-        try:
-            if typ == "status":
-                reply["status"] = self.snapshot()
-            elif typ == "say":
-                text = msg.get("text")
-                if not isinstance(text, str) or not text.strip():
-                    raise CommandError("bad_args", '"text" must be a non-empty string')
-                s = self.director.say(text.strip(), now=msg.get("mode", "next") == "now")
-                reply["trace_id"] = s.trace_id
-            elif typ == "stop":
-                reply["dropped"] = self.director.stop()
-            elif typ == "product":
-                pid = msg.get("product")
-                if pid not in self.catalog:
-                    raise CommandError(
-                        "unknown_product",
-                        f"no product {pid!r}; known: {', '.join(self.catalog.ids)}",
-                    )
-                self.director.set_product(pid)
-            else:
-                raise CommandError("unknown_command", f"unknown command type {typ!r}")
-        except CommandError as e:
-            ok, detail = False, str(e)
-            reply = {"id": cid, "ok": False, "error": {"code": e.code, "message": str(e)}}
-        self.store.add_audit(
-            actor,
-            str(typ),
-            {k: v for k, v in msg.items() if k not in ("id", "type")},
-            ok,
-            detail,
-            self.clock.now(),
-        )
-        return reply
+    def _publish_chat(self, ev: ChatEvent, decision: str, reason: str) -> None:
+        topics = ("chat", "moderation") if decision == "blocked" else ("chat",)
+        if not any(self.events.wants(t) for t in topics):
+            return
+        payload = {
+            "trace_id": ev.trace_id,
+            "media_time": round(self.clock.now(), 3),
+            "platform": ev.platform,
+            "kind": ev.kind,
+            "user_id": ev.user_id,
+            "user": ev.user,
+            "text": ev.text,
+            "decision": decision,
+            "reason": reason,
+        }
+        for t in topics:
+            self.events.publish(t, payload)
+
+    def command(self, msg: dict[str, Any], actor: str, session: Any = None) -> dict[str, Any]:
+        """Operator command (control protocol) in; reply dict out. Every command is audited.
+        See ``control/commands.py``."""
+        return commands.execute(self, msg, actor, session)
+
+    def request_shutdown(self) -> None:
+        """The ``shutdown`` command: a clean stop of the engine (or of this stream alone)."""
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        else:
+            self.stopping = True
 
     def snapshot(self) -> dict[str, Any]:
         r = sorted(self.loop.stats.render_ms[-100:]) or [0.0]
@@ -379,6 +404,7 @@ class Stream:
         """Go on air (after ``prepare``) until ``duration_s`` of media time or a stop request."""
         self.supervisor.start("director", self.director.run)
         self.supervisor.start("store-flush", self._flush_store)
+        self.supervisor.start("monitor", self._monitor)
         for src in self.sources:
             self.supervisor.start(f"chat:{src.name}", src.run)
         self.director.wake.set()
@@ -394,6 +420,59 @@ class Stream:
             if rows:
                 await asyncio.to_thread(self.store.write_chat, rows)
 
+    async def _monitor(self) -> None:
+        """Once per media second: a metrics event, and an alert for an RTMP output that was
+        live and has not been for more than RTMP_DOWN_ALERT_S (once per outage)."""
+        down_since: dict[int, float | None] = {}
+        was_live: set[int] = set()
+        alerted: set[int] = set()
+        t = float(int(self.clock.now())) + 1.0
+        while True:
+            await self.clock.sleep_until(t)
+            now = self.clock.now()
+            self._sample_cpu()
+            for i, p in enumerate(self.rtmp):
+                if p.state == "live":
+                    was_live.add(i)
+                    down_since[i] = None
+                    alerted.discard(i)
+                elif i in was_live:
+                    since = down_since.get(i)
+                    if since is None:
+                        down_since[i] = since = now
+                    if now - since > RTMP_DOWN_ALERT_S and i not in alerted:
+                        alerted.add(i)
+                        self.alert(
+                            "rtmp_down", output=i, url=_redact(p.url), state=p.state,
+                            down_s=round(now - since, 3),
+                        )  # fmt: skip
+            if self.events.wants("metrics"):
+                self.events.publish("metrics", self.metrics())
+            t = max(t + 1.0, float(int(now)) + 1.0)
+
+    def _sample_cpu(self) -> None:
+        wall, cpu = time.monotonic(), time.process_time()
+        w0, c0 = self._cpu_mark
+        if wall - w0 > 1e-3:
+            self.cpu_fraction = max(0.0, (cpu - c0) / (wall - w0))
+            self._cpu_mark = (wall, cpu)
+
+    def metrics(self) -> dict[str, Any]:
+        """One metrics event: the snapshot's live numbers plus process CPU and RSS."""
+        snap = self.snapshot()
+        keys = (
+            "frames", "late_frames", "encoder_dropped", "speech_buffered_seconds",
+            "render_ms_p50", "viewers", "rtmp_live", "chat_queue", "sentences",
+            "chat_accepted", "chat_blocked", "stage_restarts", "guard_rejections", "product",
+        )  # fmt: skip
+        out = {k: snap[k] for k in keys}
+        out["media_time"] = snap["media_time_seconds"]
+        out["fps"] = self.cfg.stream.fps
+        out["paused"] = self.director.paused
+        out["cpu"] = round(self.cpu_fraction, 3)  # process CPU seconds per wall second
+        out["rss_mb"] = round(_rss_mb(), 1)
+        return out
+
     async def close(self) -> None:
         for src in self.sources:
             src.stop()
@@ -407,12 +486,28 @@ class Stream:
         self.store.close()
 
 
+def _redact(url: str) -> str:
+    """An RTMP URL without its stream key (the last path segment)."""
+    head, _, _ = url.rpartition("/")
+    return head + "/***" if head else "***"
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, KiB on Linux
+
+
 class Engine:
     """Runs the stream(s) of a config; owns the clock and the HTTP-facing token."""
 
     def __init__(self, cfg: Config, virtual_clock: bool = False, token: str | None = None) -> None:
         self.clock: Clock = VirtualClock() if virtual_clock else RealClock()
         self.streams = [Stream(cfg, self.clock)]
+        for s in self.streams:
+            s.on_shutdown = self.request_stop
         self.token = token or cfg.control.token or secrets.token_urlsafe(24)
         self.running = False
 

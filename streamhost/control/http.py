@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +20,18 @@ from aiohttp import WSMsgType, web
 
 from ..chat.intake import ChatRejected
 from ..metrics import CONTENT_TYPE, exposition, make_registry
+from .commands import COMMAND_BURST, MAX_FRAME, ControlSession, error_reply
 
 if TYPE_CHECKING:
     from ..engine import Engine
 
 log = logging.getLogger("streamhost.http")
 WEB_DIR = Path(__file__).resolve().parents[2] / "assets" / "web"
-MAX_CONTROL_FRAME = 64 * 1024
+MAX_CONTROL_FRAME = MAX_FRAME
+AUTH_FAILURES = 5  # failed control auth attempts per remote address ...
+AUTH_WINDOW_S = 60.0  # ... within this many seconds; then rate_limited
+AUTH_LIMITER: web.AppKey[AuthLimiter] = web.AppKey("auth_limiter")
+CONTROL_BURST = web.AppKey("control_burst", int)  # commands per connection per second
 
 
 def _error(code: str, message: str, id_: Any = None) -> dict[str, Any]:
@@ -36,6 +42,9 @@ def build_app(engine: Engine) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     registry = make_registry(engine.snapshots)
     budget = [time.perf_counter()]  # when chat ingest last yielded to the loop
+    auth_limiter = AuthLimiter()
+    app[AUTH_LIMITER] = auth_limiter
+    app[CONTROL_BURST] = COMMAND_BURST
 
     async def index(_: web.Request) -> web.FileResponse:
         return web.FileResponse(WEB_DIR / "viewer.html")
@@ -110,32 +119,56 @@ def build_app(engine: Engine) -> web.Application:
         return web.json_response(answer)
 
     async def control(request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_CONTROL_FRAME, heartbeat=30)
+        # aiohttp closes the connection (1009) for frames over twice the limit; frames between
+        # the limit and that are read and answered with too_large, the connection stays up.
+        ws = web.WebSocketResponse(max_msg_size=2 * MAX_CONTROL_FRAME, heartbeat=30)
         await ws.prepare(request)
-        authed = _token_ok(
-            request.headers.get("Authorization", "").removeprefix("Bearer "), engine.token
+        peer = request.remote or "?"
+        session = ControlSession(
+            engine.primary,
+            lambda token: auth_limiter.check(peer, token, engine.token),
+            burst=app[CONTROL_BURST],
         )
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                await ws.send_json(_error("bad_frame", "control frames are JSON text"))
-                continue
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            session.authed = (
+                auth_limiter.check(peer, header.removeprefix("Bearer "), engine.token) == "ok"
+            )
+        sender: asyncio.Task[None] | None = None
+        lock = asyncio.Lock()  # replies and events share the socket
+
+        async def send(obj: dict[str, Any]) -> None:
             try:
-                obj = json.loads(msg.data)
-                if not isinstance(obj, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                await ws.send_json(_error("bad_json", "a control message is one JSON object"))
-                continue
-            if not authed:
-                if obj.get("type") == "auth" and _token_ok(obj.get("token"), engine.token):
-                    authed = True
-                    await ws.send_json({"id": obj.get("id"), "ok": True})
-                else:
-                    await ws.send_json(
-                        _error("unauthorized", "send {type: auth, token} first", obj.get("id"))
-                    )
-                continue
-            await ws.send_json(engine.primary.command(obj, actor="control"))
+                text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as e:  # a bug, not the client's: say so, go on
+                log.error("control reply not JSON (%s): %r", e, obj)
+                text = json.dumps(error_reply("internal", f"reply not JSON: {e}", obj.get("id")))
+            async with lock:
+                await ws.send_str(text)
+
+        async def pump() -> None:
+            sub = session.subscription
+            assert sub is not None
+            while not ws.closed and not sub.closed:
+                for ev in await sub.wait():
+                    await send(ev)
+
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    await send(session.handle_text(msg.data))
+                    if sender is None and session.subscription is not None:
+                        sender = asyncio.create_task(pump())
+                elif msg.type == WSMsgType.BINARY:
+                    code = "too_large" if len(msg.data) > MAX_CONTROL_FRAME else "bad_frame"
+                    await send(error_reply(code, "control frames are JSON text"))
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            session.close()
+            if sender is not None:
+                sender.cancel()
+                await asyncio.gather(sender, return_exceptions=True)
         return ws
 
     app.router.add_get("/", index)
@@ -146,6 +179,35 @@ def build_app(engine: Engine) -> web.Application:
     app.router.add_get("/control", control)
     app.router.add_static("/static", WEB_DIR)
     return app
+
+
+class AuthLimiter:
+    """Failed control auth attempts per remote address: more than ``limit`` failures within
+    ``window_s`` (wall time) and every attempt from there is refused (``rate_limited``, the
+    token is not even compared) until the oldest failure leaves the window."""
+
+    def __init__(self, limit: int = AUTH_FAILURES, window_s: float = AUTH_WINDOW_S) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._fails: dict[str, deque[float]] = {}
+
+    def check(self, peer: str, token: Any, expected: str) -> str:
+        now = time.monotonic()
+        q = self._fails.get(peer)
+        if q is not None:
+            while q and now - q[0] >= self.window_s:
+                q.popleft()
+            if not q:
+                del self._fails[peer]
+                q = None
+        if q is not None and len(q) >= self.limit:
+            return "rate_limited"
+        if _token_ok(token, expected):
+            return "ok"
+        if len(self._fails) > 10_000:  # bounded: forget the oldest address
+            self._fails.pop(next(iter(self._fails)))
+        self._fails.setdefault(peer, deque()).append(now)
+        return "bad"
 
 
 def _token_ok(given: Any, expected: str) -> bool:

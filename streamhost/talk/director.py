@@ -42,6 +42,7 @@ _ANSWER_ORDER = (
     Priority.GREETING,
     Priority.OTHER,
 )
+_SEGMENT = frozenset({Source.TEMPLATE, Source.LLM, Source.FILLER})  # generated product talk
 _NORM = re.compile(r"\W+")
 
 
@@ -147,6 +148,16 @@ class Director:
         self.wake = Wake(clock)
         self.emotion = Emotion.NEUTRAL
         self._mood: tuple[str, float] | None = None  # (emotion, until media time) from chat
+        # Operator emotion: overrides every sentence's own until this media time (inf: until
+        # changed); None when not set.
+        self.emotion_until: float | None = None
+        self._op_script: Any = None  # ScriptCursor of an operator-loaded script
+        self._replaced_slot: tuple[bool, int | None] | None = None  # show slot it replaced
+        self._op_product: tuple[str, Any] | None = None  # (product, show rotation step)
+        # Bumped by set_script / set_product: a sentence synthesized meanwhile for the old
+        # segment is dropped instead of aired.
+        self._segment_epoch = 0
+        self._script_epoch = 0
         self.guard_rejections = 0
         self.llm_failures = 0
         self._consumed = 0
@@ -168,6 +179,53 @@ class Director:
             self._operator.append(s)
         self.wake.set()
         return s
+
+    def pause(self) -> int:
+        """Operator pause: the sentence on air finishes, nothing new starts (operator lines
+        excepted) until ``resume``. Queued speech is taken back and resumes then; chat is still
+        triaged meanwhile. Returns the number of sentences taken back."""
+        self.paused = True
+        taken = self.player.withdraw_queued(lambda sp: sp.sentence.source != Source.OPERATOR)
+        self._resume.extendleft(reversed(taken))
+        return len(taken)
+
+    def resume(self) -> None:
+        self.paused = False
+        self._idle_since = self.clock.now()
+        self.wake.set()
+
+    def set_emotion(self, emotion: str, seconds: float | None) -> None:
+        """Operator emotion for the sentences committed from now on (and the operator's own
+        lines), for ``seconds`` of media time or until changed. ``neutral`` without seconds
+        hands emotion back to the scripts and chat mood."""
+        if seconds is None and emotion == Emotion.NEUTRAL:
+            self.emotion, self.emotion_until = Emotion.NEUTRAL, None
+            return
+        self.emotion = Emotion(emotion)
+        self.emotion_until = float("inf") if seconds is None else self.clock.now() + seconds
+
+    def _operator_emotion(self) -> str | None:
+        if self.emotion_until is None:
+            return None
+        if self.clock.now() > self.emotion_until:
+            self.emotion, self.emotion_until = Emotion.NEUTRAL, None
+            return None
+        return self.emotion
+
+    def set_script(self, script: Any) -> None:
+        """Operator script: spoken verbatim from its first sentence at the next sentence
+        boundary, in place of the current segment (queued, not yet playing speech of that
+        segment is dropped); the run of show goes on after its last sentence."""
+        self._op_script = script.new_cursor()
+        if self.show is not None:
+            st = self.show.plan(self.clock.now(), self.wall_start)
+            self._replaced_slot = (st.slot is not None, st.slot_index)
+        self._script.clear()
+        self._resume.clear()
+        self._segment_epoch += 1
+        self._script_epoch += 1
+        self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
+        self.wake.set()
 
     def set_mood(self, emotion: str, seconds: float) -> None:
         """Chat sentiment (abuse -> sad, purchases -> happy) colours the next sentences."""
@@ -196,8 +254,14 @@ class Director:
     def set_product(self, product_id: str) -> None:
         if product_id not in self.products:
             raise KeyError(product_id)
-        self._product_idx = self.products.index(product_id)
+        # The next generated segment is about this product (the rotation goes on from it; with
+        # a run of show, until its next rotation step).
+        self._product_idx = self.products.index(product_id) - 1
+        if self.show is not None:
+            st = self.show.plan(self.clock.now(), self.wall_start)
+            self._op_product = (product_id, (st.slot_index, st.product_until))
         self._script.clear()
+        self._segment_epoch += 1
         self._switch(product_id)
 
     def _switch(self, product_id: str) -> None:
@@ -284,9 +348,19 @@ class Director:
             return first
         if self._resume:
             return self._resume.popleft()
+        if self._op_script is not None:
+            if not self._op_script.done:
+                self._script_pause = self._op_script.pause_before_next()
+                return self._op_script.next()
+            self._op_script = None
         if self._promo:
             return self._promo.popleft()
         script = st.script if st is not None else None
+        if self._replaced_slot is not None and st is not None:
+            if self._replaced_slot == (st.slot is not None, st.slot_index):
+                script = None  # the operator's script took this slot's place
+            else:
+                self._replaced_slot = None  # the show moved on to another slot
         if script is not None and not script.cursor.done:
             self._script_pause = script.cursor.pause_before_next()
             return script.cursor.next()
@@ -300,6 +374,11 @@ class Director:
             return None
         if st is not None:
             pid = st.product_id
+            if self._op_product is not None:
+                if self._op_product[1] == (st.slot_index, st.product_until):
+                    pid = self._op_product[0]
+                else:
+                    self._op_product = None  # the show moved on to its next product
             self._product_idx = (
                 self.products.index(pid) if pid in self.products else self._product_idx
             )
@@ -415,6 +494,7 @@ class Director:
                     if s is None:
                         continue
                     epoch = self._epoch
+                    seg_epoch, script_epoch = self._segment_epoch, self._script_epoch
                     if self._mood is not None:
                         if self.clock.now() > self._mood[1]:
                             self._mood = None
@@ -423,8 +503,19 @@ class Director:
                     speech = await self.voice.speak(s)
                     if epoch != self._epoch and s.source != Source.OPERATOR:
                         continue  # interrupted while synthesizing: never air stale speech
+                    if (seg_epoch != self._segment_epoch and s.source in _SEGMENT) or (
+                        script_epoch != self._script_epoch and s.source == Source.SCRIPT
+                    ):
+                        continue  # the operator replaced the segment it belonged to
+                    op_emotion = self._operator_emotion()
+                    if op_emotion is not None:
+                        s.emotion = op_emotion  # the player reads it from the sentence
                     visemes = self._visemes(speech)
                     self._on_commit(s, speech)
+                    if self.paused and s.source != Source.OPERATOR:
+                        # Paused while it was being synthesized: it waits for resume.
+                        self._resume.append((speech, visemes))
+                        continue
                     if s.source in (Source.SCRIPT, Source.TEMPLATE, Source.LLM) and s.product_id:
                         self._switch(s.product_id)
                     gap = 0.0 if self.player.idle else self.gap_s

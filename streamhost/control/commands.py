@@ -1,0 +1,465 @@
+"""Operator control protocol, version 1: message validation and command handling.
+
+A decoded JSON message in; a reply dict out, never an exception. Every message is checked
+against ``schema.json`` (JSON Schema draft 2020-12, one ``$defs/cmd_<type>`` per message type)
+by the small validator below, which implements exactly the keywords the schema uses (``$ref``,
+``type``, ``const``, ``enum``, ``properties``, ``required``, ``additionalProperties``,
+``minLength``, ``maxLength``, ``pattern``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
+``items``, ``minItems``, ``maxItems``, ``oneOf``) - no extra dependency.
+
+`execute(stream, msg, actor, session)` runs one command on a stream and writes it to the audit
+log (ok or not, with actor and args). `ControlSession` is one connection's state (auth,
+command burst limit, event subscription); the HTTP handler feeds it decoded frames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..frames import Emotion
+from ..talk.script import ScriptError, load_script
+from .events import TOPICS, Subscriber
+
+if TYPE_CHECKING:
+    from ..engine import Stream
+
+log = logging.getLogger("streamhost.control")
+PROTOCOL = 1
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+ERROR_CODES: tuple[str, ...] = tuple(SCHEMA["x-error-codes"])
+# Message types with their schema, in the order the schema lists them.
+_DEFS: list[dict[str, Any]] = [
+    SCHEMA["$defs"][ref["$ref"].removeprefix("#/$defs/")] for ref in SCHEMA["oneOf"]
+]
+MESSAGE_TYPES: dict[str, dict[str, Any]] = {d["properties"]["type"]["const"]: d for d in _DEFS}
+COMMANDS: tuple[str, ...] = tuple(t for t in MESSAGE_TYPES if t not in ("hello", "auth"))
+COMMAND_BURST = 50  # commands per connection per second
+MAX_FRAME = 64 * 1024  # bytes of one control frame
+MAX_SCRIPT_BYTES = 1024 * 1024
+_MAX_SHOWN = 60
+
+
+class CommandError(ValueError):
+    """A control command that cannot be carried out; ``code`` is stable, the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def error_reply(code: str, message: str, id_: Any = None) -> dict[str, Any]:
+    return {"id": _safe_id(id_), "ok": False, "error": {"code": code, "message": message}}
+
+
+def _safe_id(id_: Any) -> Any:
+    """Echo an id only if it is one the schema allows (so a reply is always well-formed)."""
+    if id_ is None or (isinstance(id_, int) and not isinstance(id_, bool)):
+        return id_
+    if isinstance(id_, str) and len(id_) <= 200:
+        return id_
+    return None
+
+
+# ---- validation (the subset of JSON Schema that schema.json uses) ----
+def _show(v: Any, limit: int = _MAX_SHOWN) -> str:
+    try:
+        s = json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        s = repr(v)
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _type_ok(v: Any, t: str) -> bool:
+    if t == "string":
+        return isinstance(v, str)
+    if t == "integer":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if t == "number":
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if t == "boolean":
+        return isinstance(v, bool)
+    if t == "null":
+        return v is None
+    if t == "object":
+        return isinstance(v, dict)
+    if t == "array":
+        return isinstance(v, list)
+    return False
+
+
+def _resolve(ref: str) -> dict[str, Any]:
+    if not ref.startswith("#/$defs/"):
+        raise ValueError(f"unsupported $ref {ref!r}")
+    return SCHEMA["$defs"][ref.removeprefix("#/$defs/")]
+
+
+def validate(value: Any, schema: dict[str, Any], where: str = "message") -> str | None:
+    """The first problem of ``value`` against ``schema`` as a sentence naming the field, the
+    value and what is allowed; None if it is valid."""
+    if "$ref" in schema:
+        err = validate(value, _resolve(schema["$ref"]), where)
+        if err:
+            return err
+    if "oneOf" in schema:
+        errs = [validate(value, s, where) for s in schema["oneOf"]]
+        if sum(e is None for e in errs) != 1:
+            return f"{where} must match exactly one of {len(errs)} forms: {next(filter(None, errs), 'several match')}"
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_type_ok(value, t) for t in types):
+            return f'"{where}" is {_show(value)}; allowed: {" or ".join(types)}'
+    if "const" in schema and not _same(value, schema["const"]):
+        return f'"{where}" is {_show(value)}; allowed: {_show(schema["const"])}'
+    if "enum" in schema and not any(_same(value, e) for e in schema["enum"]):
+        allowed = ", ".join(_show(e) for e in schema["enum"])
+        return f'"{where}" is {_show(value)}; allowed: one of {allowed}'
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            return (
+                f'"{where}" is {_show(value)}; allowed: at least {schema["minLength"]} character(s)'
+            )
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            return (
+                f'"{where}" is {len(value)} characters long; allowed: at most {schema["maxLength"]}'
+            )
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            return f'"{where}" is {_show(value)}; allowed: text matching /{schema["pattern"]}/ (not blank)'
+    if _type_ok(value, "number"):
+        if "minimum" in schema and value < schema["minimum"]:
+            return f'"{where}" is {_show(value)}; allowed: >= {schema["minimum"]}'
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            return f'"{where}" is {_show(value)}; allowed: > {schema["exclusiveMinimum"]}'
+        if "maximum" in schema and value > schema["maximum"]:
+            return f'"{where}" is {_show(value)}; allowed: <= {schema["maximum"]}'
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            return f'"{where}" is {_show(value)}; allowed: at least {schema["minItems"]} item(s)'
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            return f'"{where}" has {len(value)} items; allowed: at most {schema["maxItems"]}'
+        if "items" in schema:
+            for i, item in enumerate(value):
+                err = validate(item, schema["items"], f"{where}[{i}]")
+                if err:
+                    return err
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                return f'"{key}" is missing; allowed: {_describe(props.get(key, {}))}'
+        for key, v in value.items():
+            if key in props:
+                err = validate(v, props[key], key)
+                if err:
+                    return err
+            elif schema.get("additionalProperties", True) is False:
+                known = ", ".join(props)
+                return f'"{key}" is not a field of this message; allowed: {known}'
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: true is not 1, but 1.0 is 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if _type_ok(a, "number") and _type_ok(b, "number"):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _describe(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        schema = _resolve(schema["$ref"])
+    if "enum" in schema:
+        return "one of " + ", ".join(_show(e) for e in schema["enum"])
+    if "type" in schema:
+        t = schema["type"]
+        return " or ".join(t) if isinstance(t, list) else f"a {t}"
+    return "a value"
+
+
+def check_message(msg: Any) -> tuple[str, str] | None:
+    """(code, message) if ``msg`` is not a valid protocol message, else None."""
+    if not isinstance(msg, dict):
+        return "bad_json", "a control message is one JSON object"
+    typ = msg.get("type")
+    if "type" not in msg:
+        return "bad_args", '"type" is missing; allowed: one of ' + ", ".join(MESSAGE_TYPES)
+    if not isinstance(typ, str):
+        return "bad_args", f'"type" is {_show(typ)}; allowed: a string naming a command'
+    schema = MESSAGE_TYPES.get(typ)
+    if schema is None:
+        return "unknown_command", f"unknown command type {_show(typ)}; known: " + ", ".join(
+            COMMANDS
+        )
+    err = validate(msg, schema)
+    return None if err is None else ("bad_args", f"{typ}: {err}")
+
+
+# ---- commands ----
+def execute(
+    stream: Stream, msg: dict[str, Any], actor: str, session: ControlSession | None = None
+) -> dict[str, Any]:
+    """Run one operator command on ``stream``; every command is written to the audit log."""
+    cid = _safe_id(msg.get("id")) if isinstance(msg, dict) else None
+    typ = msg.get("type") if isinstance(msg, dict) else None
+    ok, detail = True, ""
+    reply: dict[str, Any] = {"id": cid, "ok": True}
+    try:
+        problem = check_message(msg)
+        if problem is not None:
+            raise CommandError(*problem)
+        if typ in ("hello", "auth"):
+            raise CommandError("bad_args", f"{typ} is a connection message, not a command")
+        reply.update(_HANDLERS[typ](stream, msg, session) or {})
+    except CommandError as e:
+        ok, detail = False, str(e)
+        reply = error_reply(e.code, str(e), cid)
+    except Exception as e:  # noqa: BLE001 - audited, answered, and the stream goes on
+        log.exception("control command %r failed", typ)
+        ok, detail = False, f"{type(e).__name__}: {e}"
+        reply = error_reply("internal", f"command failed: {detail}", cid)
+    reply["media_time"] = round(stream.clock.now(), 3)
+    args = (
+        {k: v for k, v in msg.items() if k not in ("id", "type")} if isinstance(msg, dict) else {}
+    )
+    stream.store.add_audit(
+        actor, typ if isinstance(typ, str) else _show(typ), _jsonable(args), ok, detail,
+        stream.clock.now(),
+    )  # fmt: skip
+    return reply
+
+
+def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        json.dumps(args, ensure_ascii=False)
+        return args
+    except (TypeError, ValueError, RecursionError):
+        return {k: _show(v) for k, v in args.items()}
+
+
+def _status(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"status": st.snapshot()}
+
+
+def _subscribe(st: Stream, msg: dict[str, Any], session: ControlSession | None) -> dict[str, Any]:
+    if session is None:
+        raise CommandError("bad_args", "subscribe needs a control connection to send events on")
+    sub = session.subscriber()
+    if msg["type"] == "subscribe":
+        sub.subscribe(msg["topics"])
+    else:
+        sub.unsubscribe(msg["topics"])
+    return {"topics": sorted(sub.topics)}
+
+
+def _say(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    s = st.director.say(msg["text"].strip(), now=msg.get("mode", "next") == "now")
+    return {"trace_id": s.trace_id}
+
+
+def _stop(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"dropped": st.director.stop()}
+
+
+def _pause(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"paused": True, "withheld": st.director.pause()}
+
+
+def _resume(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    st.director.resume()
+    return {"paused": False}
+
+
+def _product(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    pid = msg["product"]
+    if pid not in st.catalog:
+        known = ", ".join(st.catalog.ids)
+        raise CommandError("unknown_product", f'"product" is {_show(pid)}; known: {known}')
+    st.director.set_product(pid)
+    return {"product": pid}
+
+
+def _emotion(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    emo, secs = Emotion(msg["emotion"]), msg.get("seconds")
+    st.director.set_emotion(emo, float(secs) if secs is not None else None)
+    until = st.director.emotion_until
+    # until: media time it ends, or None (until changed)
+    return {"emotion": str(emo), "until": None if until is None or math.isinf(until) else until}
+
+
+def _ban(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    user = msg["user"].strip()
+    if msg["type"] == "ban":
+        st.moderator.ban(user)
+    else:
+        st.moderator.unban(user)
+    return {"user": user, "banned": len(st.moderator.banned)}
+
+
+def _script(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    path = Path(msg["path"])
+    try:
+        if not path.is_file():
+            raise CommandError(
+                "bad_args", f'"path" is {_show(msg["path"], 500)}: not a file on the server'
+            )
+        if path.stat().st_size > MAX_SCRIPT_BYTES:
+            raise CommandError(
+                "bad_args", f'"path" is {_show(msg["path"], 500)}: over {MAX_SCRIPT_BYTES} bytes'
+            )
+    except (OSError, ValueError) as e:
+        if isinstance(e, CommandError):
+            raise
+        raise CommandError("bad_args", f'"path" is {_show(msg["path"], 500)}: {e}') from None
+    try:
+        script = load_script(path, st.catalog, st.cfg.stream.language)
+    except ScriptError as e:
+        raise CommandError("bad_args", f'"path" is {_show(msg["path"], 500)}: {e}') from None
+    if not script.sentences:
+        raise CommandError(
+            "bad_args", f'"path" is {_show(msg["path"], 500)}: the script says nothing'
+        )
+    st.director.set_script(script)
+    return {"sentences": len(script.sentences), "first": script.sentences[0].text}
+
+
+def _shutdown(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    st.request_shutdown()
+    return {"stopping": True}
+
+
+_HANDLERS: dict[str, Callable[[Stream, dict[str, Any], Any], dict[str, Any] | None]] = {
+    "status": _status,
+    "subscribe": _subscribe,
+    "unsubscribe": _subscribe,
+    "say": _say,
+    "stop": _stop,
+    "pause": _pause,
+    "resume": _resume,
+    "product": _product,
+    "emotion": _emotion,
+    "ban": _ban,
+    "unban": _ban,
+    "script": _script,
+    "shutdown": _shutdown,
+}
+assert set(_HANDLERS) == set(COMMANDS), set(_HANDLERS) ^ set(COMMANDS)
+
+
+# ---- one connection ----
+class ControlSession:
+    """One control connection: auth state, command burst limit, event subscription.
+
+    ``handle(obj)`` takes a decoded JSON value and returns the reply; it never raises.
+    ``check_token(token) -> "ok" | "bad" | "rate_limited"`` is supplied by the HTTP layer
+    (per-address failed-auth limit).
+    """
+
+    def __init__(
+        self,
+        stream: Stream,
+        check_token: Callable[[Any], str],
+        authed: bool = False,
+        actor: str = "control",
+        burst: int = COMMAND_BURST,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self._check_token = check_token
+        self.authed = authed
+        self.actor = actor
+        self.burst = burst
+        self._now = now
+        self._recent: deque[float] = deque()
+        self._sub: Subscriber | None = None
+
+    def subscriber(self) -> Subscriber:
+        if self._sub is None:
+            self._sub = self.stream.events.add()
+        return self._sub
+
+    @property
+    def subscription(self) -> Subscriber | None:
+        return self._sub
+
+    def close(self) -> None:
+        if self._sub is not None:
+            self._sub.close()
+
+    def _limited(self) -> bool:
+        t = self._now()
+        while self._recent and t - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.burst:
+            return True
+        self._recent.append(t)
+        return False
+
+    def hello(self, id_: Any) -> dict[str, Any]:
+        return {
+            "id": _safe_id(id_),
+            "ok": True,
+            "protocol": PROTOCOL,
+            "authenticated": self.authed,
+            "commands": list(COMMANDS),
+            "topics": list(TOPICS),
+        }
+
+    def handle_text(self, text: str) -> dict[str, Any]:
+        """One text frame in (size limit, JSON decoding), the reply out; never raises."""
+        if len(text) > MAX_FRAME or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME:
+            return error_reply("too_large", f"control frames are at most {MAX_FRAME} bytes")
+        try:
+            obj = json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            return error_reply("bad_json", "a control message is one JSON object")
+        return self.handle(obj)
+
+    def handle(self, obj: Any) -> dict[str, Any]:
+        try:
+            return self._handle(obj)
+        except Exception as e:  # noqa: BLE001 - a bad message must never end the connection
+            log.exception("control message failed")
+            cid = obj.get("id") if isinstance(obj, dict) else None
+            return error_reply("internal", f"command failed: {type(e).__name__}: {e}", cid)
+
+    def _handle(self, obj: Any) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            return error_reply("bad_json", "a control message is one JSON object")
+        cid = obj.get("id")
+        if self._limited():
+            return error_reply(
+                "rate_limited", f"more than {self.burst} messages in one second", cid
+            )
+        typ = obj.get("type")
+        if typ in ("hello", "auth"):
+            problem = check_message(obj)
+            if problem is not None:
+                return error_reply(*problem, cid)
+            if typ == "hello":
+                return self.hello(cid)
+            if self.authed:
+                return self.hello(cid)
+            verdict = self._check_token(obj.get("token"))
+            if verdict == "ok":
+                self.authed = True
+                return self.hello(cid)
+            if verdict == "rate_limited":
+                return error_reply("rate_limited", "too many failed auth attempts; wait", cid)
+            return error_reply("unauthorized", "wrong token", cid)
+        if not self.authed:
+            return error_reply("unauthorized", "send {type: auth, token} first", cid)
+        return self.stream.command(obj, actor=self.actor, session=self)
