@@ -39,7 +39,8 @@ def _random_params(rng: np.random.Generator, b: int) -> np.ndarray:
 
 @pytest.mark.parametrize("batch", [1, 4])
 def test_onnx_matches_torch(renderer: OnnxRenderer, batch: int) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     from streamhost.avatar.model import PuppetModel
 
     p = _random_params(np.random.default_rng(batch), batch)
@@ -56,7 +57,8 @@ def test_onnx_matches_torch(renderer: OnnxRenderer, batch: int) -> None:
 def test_face_crop_is_lossless() -> None:
     """The tile is drawn in regions (face crop, side strips, top and bottom bands) that each
     evaluate only some layers; extreme poses must not push a layer out of its regions."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     from streamhost.avatar.model import PuppetModel
 
     poses = []
@@ -75,8 +77,9 @@ def test_face_crop_is_lossless() -> None:
 
 
 def test_exported_file_is_self_contained_and_reproducible(tmp_path: Path) -> None:
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("torch")
+    import onnx
+    import torch  # noqa: F401
+
     from streamhost.avatar.build import export
 
     proto = onnx.load(str(MODEL), load_external_data=False)
@@ -138,7 +141,7 @@ def test_missing_or_invalid_model_raises_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="garbage.onnx"):
         OnnxRenderer(garbage)
 
-    onnx = pytest.importorskip("onnx")
+    import onnx
     from onnx import TensorProto, helper
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", N_PARAMS])
@@ -246,7 +249,8 @@ def test_emotion_transition() -> None:
 
 
 def _to_rgb(i420: np.ndarray) -> np.ndarray:
-    av = pytest.importorskip("av")
+    import av
+
     return av.VideoFrame.from_ndarray(i420, format="yuv420p").to_ndarray(format="rgb24")
 
 
