@@ -265,7 +265,9 @@ class _Parser:
             return
         raw = "".join(self.buf)
         self.buf = []
-        for s in split_sentences(_join_lines(raw)):
+        for s in (
+            part for sent in split_sentences(_join_lines(raw)) for part in split_clauses(sent)
+        ):
             self.sentences.append(
                 Sentence(
                     text=s,
@@ -324,6 +326,25 @@ def split_sentences(text: str) -> list[str]:
     if rest:
         out.append(rest)
     return [s for s in out if s]
+
+
+_CLAUSE = re.compile(r"[,;:]\s|[，；：]")
+
+
+def split_clauses(sentence: str, max_chars: int = 70) -> list[str]:
+    """Cut a long sentence at clause boundaries (", ", "; ", ": ", CJK commas) into parts of at
+    most ``max_chars`` where possible. The text stays verbatim (parts joined with a space give
+    it back); the director can then break off for an answer after a clause instead of waiting
+    out an eight-second sentence."""
+    if len(sentence) <= max_chars:
+        return [sentence]
+    cuts = [m.end() for m in _CLAUSE.finditer(sentence) if 20 <= m.end() <= len(sentence) - 20]
+    fitting = [c for c in cuts if c <= max_chars]
+    if not fitting:
+        return [sentence]
+    cut = fitting[-1]
+    head, tail = sentence[:cut].strip(), sentence[cut:].strip()
+    return [head, *split_clauses(tail, max_chars)]
 
 
 def _ends_sentence(text: str, start: int, i: int, j: int) -> bool:
