@@ -238,6 +238,28 @@ def _gift_amount(total: float, coin_type: Any) -> tuple[float, str]:
     return total / GOLD_PER_CNY, "CNY"
 
 
+def _gift(
+    d: dict,
+    cmd: str,
+    item_key: str,
+    num: int,
+    amount: float,
+    currency: str,
+    streak_end: bool,
+    sent_at: float | None,
+    common: dict,
+) -> ChatEvent:
+    """A gift event from SEND_GIFT / COMBO_END data (they differ only in field names)."""
+    item = d.get(item_key)
+    if not isinstance(item, str):
+        raise ChatRejected("bad_shape", f'{cmd}: "{item_key}" must be a string')
+    return ChatEvent(
+        user=_user(d.get("uname")), user_id=_uid(d.get("uid")), text="", kind="gift",
+        item=_clean(item)[:64], count=num, amount=amount, currency=currency,
+        streak_end=streak_end, sent_at=sent_at, **common,
+    )  # fmt: skip
+
+
 def to_chat_events(cmd: dict[str, Any], received_at: float) -> list[ChatEvent]:
     """Map one op-5 command object to ChatEvents.
 
@@ -299,23 +321,9 @@ def to_chat_events(cmd: dict[str, Any], received_at: float) -> list[ChatEvent]:
         )
         amount, currency = _gift_amount(total_f, d.get("coin_type"))
         in_combo = bool(d.get("combo_send")) or bool(d.get("batch_combo_send"))
-        item = d.get("giftName")
-        if not isinstance(item, str):
-            raise ChatRejected("bad_shape", 'SEND_GIFT: "giftName" must be a string')
+        sent_at = _num(d.get("timestamp"), "bad_time", 0.0) or None
         return [
-            ChatEvent(
-                user=_user(d.get("uname")),
-                user_id=_uid(d.get("uid")),
-                text="",
-                kind="gift",
-                item=_clean(item)[:64],
-                count=num,
-                amount=amount,
-                currency=currency,
-                streak_end=not in_combo,
-                sent_at=_num(d.get("timestamp"), "bad_time", 0.0) or None,
-                **common,
-            )
+            _gift(d, "SEND_GIFT", "giftName", num, amount, currency, not in_combo, sent_at, common)
         ]
 
     if base == "COMBO_END":
@@ -325,23 +333,7 @@ def to_chat_events(cmd: dict[str, Any], received_at: float) -> list[ChatEvent]:
         if total < 0:
             total = _num(d.get("price"), "bad_amount") * num
         amount, currency = _gift_amount(total, d.get("coin_type", "gold"))
-        item = d.get("gift_name")
-        if not isinstance(item, str):
-            raise ChatRejected("bad_shape", 'COMBO_END: "gift_name" must be a string')
-        return [
-            ChatEvent(
-                user=_user(d.get("uname")),
-                user_id=_uid(d.get("uid")),
-                text="",
-                kind="gift",
-                item=_clean(item)[:64],
-                count=num,
-                amount=amount,
-                currency=currency,
-                streak_end=True,
-                **common,
-            )
-        ]
+        return [_gift(d, "COMBO_END", "gift_name", num, amount, currency, True, None, common)]
 
     if base == "GUARD_BUY":
         d = _data(cmd)
