@@ -388,6 +388,7 @@ class Stream:
             "render_ms_p50": round(r[len(r) // 2], 3),
             "rtmp_live": sum(1 for p in self.rtmp if p.state == "live"),
             "product": self.director.current_product,
+            "products": self.catalog.ids,
         }
 
     # ---- lifecycle ----

@@ -1,6 +1,6 @@
 """The one HTTP port of a process: viewer page, chat ingest, WebRTC signaling, metrics, control.
 
-Routes: ``/`` viewer page, ``/chat`` (WebSocket, or POST one JSON object), ``/offer`` (WebRTC
+Routes: ``/`` viewer page, ``/operator`` dashboard, ``/chat`` (WebSocket, or POST one JSON object), ``/offer`` (WebRTC
 SDP offer -> answer), ``/healthz``, ``/metrics`` (Prometheus text), ``/control`` (operator
 WebSocket, token required). The first stream of the process serves them.
 """
@@ -48,6 +48,9 @@ def build_app(engine: Engine) -> web.Application:
 
     async def index(_: web.Request) -> web.FileResponse:
         return web.FileResponse(WEB_DIR / "viewer.html")
+
+    async def operator(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "operator.html")
 
     async def healthz(_: web.Request) -> web.Response:
         snaps = engine.snapshots()
@@ -172,6 +175,7 @@ def build_app(engine: Engine) -> web.Application:
         return ws
 
     app.router.add_get("/", index)
+    app.router.add_get("/operator", operator)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_route("*", "/chat", chat)
