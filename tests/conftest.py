@@ -45,3 +45,15 @@ async def running_engine(
 def data_env(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("STREAMHOST_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_aioice_mdns():
+    """aioice keeps one module-level mDNS lock per thread; a test whose event loop closes while
+    it is held would leave it locked and bound to a dead loop for every later test."""
+    yield
+    import aioice.ice
+
+    for attr in ("lock", "protocol", "subscribers"):
+        if hasattr(aioice.ice._mdns, attr):
+            delattr(aioice.ice._mdns, attr)

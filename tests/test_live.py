@@ -260,6 +260,8 @@ class Chromium:
                     "--no-sandbox",
                     "--disable-gpu",
                     "--autoplay-policy=no-user-gesture-required",
+                    # Real loopback candidates instead of mDNS .local names: nothing to resolve.
+                    "--disable-features=WebRtcHideLocalIpsWithMdns",
                     "--disable-background-networking",
                     "--disable-component-update",
                     "--disable-sync",

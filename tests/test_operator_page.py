@@ -132,7 +132,7 @@ async def test_operator_page(tmp_path: Path) -> None:
                         cdp,
                         "(() => { const v = document.getElementById('video');"
                         " return v.videoWidth > 0 && v.currentTime > 0 && v.muted; })()",
-                        15,
+                        30,  # WebRTC setup on a loaded 2-core CI machine
                         "the preview playing",
                     )
                     await _page_until(cdp, "operator.metrics >= 4", 6, "four metrics events")
