@@ -200,6 +200,14 @@ def write_json(path: str | os.PathLike[str], results: Results, machine: dict | N
     return p
 
 
+def report(results: Results, json_path: str | None, machine: dict | None = None) -> None:
+    """Print the table and, with ``--json PATH``, write the same figures as JSON."""
+    print_table(results)
+    if json_path:
+        write_json(json_path, results, machine)
+        print(f"wrote {json_path}")
+
+
 def arg_parser(description: str) -> argparse.ArgumentParser:
     """A parser with the options every benchmark has: ``--json PATH`` and ``--quick``."""
     ap = argparse.ArgumentParser(description=description)

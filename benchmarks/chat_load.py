@@ -46,9 +46,8 @@ from _common import (  # noqa: E402
     arg_parser,
     machine_info,
     percentile,
-    print_table,
     proc_cpu_seconds,
-    write_json,
+    report,
 )
 
 NAME = "chat_load"
@@ -519,10 +518,7 @@ def main() -> int:
     res.config["hot_path"] = measure_hot_path(res, n, rounds)
     if not args.no_flood:
         res.config["flood_run"] = measure_flood(res, phase_s, args.rate, args.conns, args.ask_every)
-    print_table(res)
-    if args.json:
-        write_json(args.json, res, machine)
-        print(f"wrote {args.json}")
+    report(res, args.json, machine)
     return 0
 
 

@@ -45,12 +45,11 @@ from _common import (  # noqa: E402
     machine_info,
     mean,
     percentile,
-    print_table,
     proc_cpu_seconds,
+    report,
     sample_tree,
     thread_cpu_clock,
     thread_cpu_seconds,
-    write_json,
 )
 
 NAME = "pipeline"
@@ -748,10 +747,7 @@ def main() -> int:
     if not args.no_stream:
         extra = measure_stream(res, seconds, warmup)
         res.config["stream_run"] = extra
-    print_table(res)
-    if args.json:
-        write_json(args.json, res, machine)
-        print(f"wrote {args.json}")
+    report(res, args.json, machine)
     return 0
 
 

@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -496,6 +496,21 @@ _CTA_KEYS = ("enabled", "every_minutes", "at_start", "texts", "family")
 _DISCLOSURE_KEYS = ("enabled", "every_minutes", "at_start", "text")
 
 
+def _tables(
+    data: Mapping[str, Any], key: str, problems: list[str]
+) -> Iterator[tuple[int, str, Mapping]]:
+    """The tables of ``[[key]]`` with their names (``key[i]``); shape problems are recorded."""
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        problems.append(f"{key} must be an array of tables ([[{key}]])")
+        return
+    for i, rs in enumerate(raw):
+        if isinstance(rs, Mapping):
+            yield i, f"{key}[{i}]", rs
+        else:
+            problems.append(f"{key}[{i}] must be a table")
+
+
 def load_show(path: str | Path, catalog: Catalog, *, default_lang: str | None = None) -> Show:
     """Read and validate a show TOML file against `catalog` (slot scripts are loaded too,
     relative to the file). Raises ShowError listing every problem."""
@@ -530,15 +545,7 @@ def parse_show(
     mpp = v.positive(show, "minutes_per_product", "show.", DEFAULT_MINUTES_PER_PRODUCT)
 
     slots: list[Slot] = []
-    raw_slots = data.get("slot", [])
-    if not isinstance(raw_slots, list):
-        problems.append("slot must be an array of tables ([[slot]])")
-        raw_slots = []
-    for i, rs in enumerate(raw_slots):
-        k = f"slot[{i}]"
-        if not isinstance(rs, Mapping):
-            problems.append(f"{k} must be a table")
-            continue
+    for i, k, rs in _tables(data, "slot", problems):
         n0 = len(problems)
         v.unknown(rs, _SLOT_KEYS, f"{k}.")
         start = v.time(rs, "start", f"{k}.start", required=True)
@@ -580,15 +587,7 @@ def parse_show(
     _check_slot_overlap(slots, problems)
 
     sales: list[FlashSale] = []
-    raw_sales = data.get("flash_sale", [])
-    if not isinstance(raw_sales, list):
-        problems.append("flash_sale must be an array of tables ([[flash_sale]])")
-        raw_sales = []
-    for i, rs in enumerate(raw_sales):
-        k = f"flash_sale[{i}]"
-        if not isinstance(rs, Mapping):
-            problems.append(f"{k} must be a table")
-            continue
+    for i, k, rs in _tables(data, "flash_sale", problems):
         n0 = len(problems)
         v.unknown(rs, _SALE_KEYS, f"{k}.")
         pid = rs.get("product")
