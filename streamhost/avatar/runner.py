@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from .ort_session import make_session
 
 INPUT_NAME = "params"
 OUTPUT_NAME = "rgba"
@@ -30,28 +29,9 @@ class OnnxRenderer:
         threads: int = 1,
         n_params: int | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         path = Path(model_path)
-        if not path.is_file():
-            raise ValueError(f"avatar model {path}: file not found")
-        available = ort.get_available_providers()
-        chosen = [p for p in (providers or []) if p in available]
-        if "CPUExecutionProvider" not in chosen:
-            chosen.append("CPUExecutionProvider")
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = max(1, int(threads))
-        so.inter_op_num_threads = 1
-        so.log_severity_level = 3  # ORT's own warnings are noise here; failures still raise
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # A frame every 40 ms, not a stream of batches: spinning workers only burn the core that
-        # the encoder needs (measured: paced render CPU/frame drops ~15% with spinning off).
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        so.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(path), so, providers=chosen)
-        except Exception as e:  # ORT raises several exception types for bad files
-            raise ValueError(f"avatar model {path}: cannot load as ONNX ({e})") from e
+        self.session, self.provider = make_session(path, providers, threads)
+        self.threads = max(1, int(threads))
 
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or inputs[0].name != INPUT_NAME or len(inputs[0].shape) != 2:
@@ -83,18 +63,9 @@ class OnnxRenderer:
             )
         self.path = path
         self.n_params: int = dim
-        self.threads = so.intra_op_num_threads
-        self.provider: str = self.session.get_providers()[0]
         h, w = out.shape[2], out.shape[3]
         self.size: tuple[int, int] | None = (
             (h, w) if isinstance(h, int) and isinstance(w, int) else None
-        )
-        log.info(
-            "avatar renderer: %s on %s (threads=%d, requested=%s)",
-            path.name,
-            self.provider,
-            self.threads,
-            providers or ["CPUExecutionProvider"],
         )
 
     def warmup(self, runs: int = 3, batch: int = 1) -> None:
