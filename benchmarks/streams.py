@@ -1,0 +1,217 @@
+"""How many default streams does one machine sustain, and what share of a core does each use?
+
+Each stream is the real Engine on the default config (720x1280 @ 25 fps, real clock) in its own
+process (``pipeline.py``'s engine worker), pushing RTMP to its own key on one private nginx-rtmp
+on 127.0.0.1. The benchmark steps N up (1, 2, 3, ...): start N engines, wait until every one is
+live on RTMP, let them warm up, then measure a window. A level passes when, for every stream,
+the p99 interval between AV frames leaving the AV loop is < 50 ms and no frame was dropped
+(encoder queue overflow, or frames skipped by the AV loop's stall re-anchoring: fewer frames
+than ``window x fps``); late ticks are reported and count only through the p99.
+
+``max_streams`` is the highest passing N; the step-up stops after ``--patience`` (default 2)
+failing levels in a row, since on a shared machine one level can fail on noise that the next
+does not see. ``stream_core_fraction`` is the CPU (user+sys of the engine process and its RTMP
+child, from /proc) of one stream running alone, in cores.
+
+    python benchmarks/streams.py [--json PATH] [--max N] [--window S] [--warmup S] [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pipeline as pl  # noqa: E402
+from _common import (  # noqa: E402
+    Results,
+    arg_parser,
+    core_fraction,
+    machine_info,
+    percentile,
+    report,
+    sample_tree,
+)
+
+NAME = "streams"
+P99_LIMIT_MS = 50.0
+FPS = 25
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def run_level(nginx: Any, n: int, window: float, warmup: float) -> dict[str, Any]:
+    """N engines at once; per-stream frame intervals, drops and CPU over one window."""
+    procs: list[subprocess.Popen] = []
+    dirs = [tempfile.TemporaryDirectory(prefix="streamhost-streams-") for _ in range(n)]
+    try:
+        for i in range(n):
+            env = {**os.environ, "STREAMHOST_DATA_DIR": dirs[i].name, "PYTHONUNBUFFERED": "1"}
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, pl.__file__, "--_engine-worker", nginx.url("live", f"s{i}")],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                )
+            )
+        # N engines loading models on a shared machine: allow for a slow start
+        ports = [pl._readline(p, 60 + 30 * n)["port"] for p in procs]
+        deadline = time.monotonic() + 30 + 10 * n
+        while not all(pl._healthz(port)["rtmp_live"] == 1 for port in ports):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{n} streams: not all live on RTMP after start-up")
+            time.sleep(0.2)
+        time.sleep(warmup)
+
+        def mark() -> list[tuple[dict[str, Any], Any]]:
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write("mark\n")
+                p.stdin.flush()
+            return [(pl._readline(p, 20), sample_tree(p.pid)) for p in procs]
+
+        load0 = os.getloadavg()[0]
+        m0 = mark()
+        time.sleep(window)
+        m1 = mark()
+        load1 = os.getloadavg()[0]
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.close()
+        finals = [pl._readline(p, 60) for p in procs]
+        for p in procs:
+            p.wait(30)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        for d in dirs:
+            d.cleanup()
+
+    streams = []
+    for (a_mark, a), (b_mark, b), final in zip(m0, m1, finals, strict=True):
+        wall = b.wall - a.wall
+        s0, s1 = a_mark["snapshot"], b_mark["snapshot"]
+        emits = [t for t in final["emits"] if a_mark["mark"] <= t <= b_mark["mark"]]
+        iv = [_ms(y - x) for x, y in zip(emits, emits[1:], strict=False)]
+        frames = s1["frames"] - s0["frames"]
+        # the AV loop re-anchors after a stall instead of bursting: those frames never exist
+        skipped = max(0, round((b_mark["mark"] - a_mark["mark"]) * FPS) - frames - 1)
+        streams.append(
+            {
+                "core_fraction": core_fraction(a, b),
+                "fps": frames / wall,
+                "frame_interval_p50_ms": percentile(iv, 50),
+                "frame_interval_p99_ms": percentile(iv, 99),
+                "frame_interval_max_ms": max(iv) if iv else None,
+                "late_frames": s1["late_frames"] - s0["late_frames"],
+                "encoder_dropped": s1["encoder_dropped"] - s0["encoder_dropped"],
+                "skipped_frames": skipped,
+            }
+        )
+    worst_p99 = max(s["frame_interval_p99_ms"] for s in streams)
+    dropped = sum(s["encoder_dropped"] + s["skipped_frames"] for s in streams)
+    late = sum(s["late_frames"] for s in streams)
+    return {
+        "n": n,
+        "passed": worst_p99 < P99_LIMIT_MS and dropped == 0,
+        "worst_p99_ms": worst_p99,
+        "dropped_frames": dropped,
+        "late_frames": late,
+        "total_core_fraction": sum(s["core_fraction"] for s in streams),
+        "core_fraction_per_stream": sum(s["core_fraction"] for s in streams) / n,
+        "loadavg": [round(load0, 2), round(load1, 2)],
+        "streams": streams,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = arg_parser(__doc__.split("\n\n")[0])
+    ap.add_argument("--max", type=int, default=8, help="highest N to try (default 8)")
+    ap.add_argument("--start", type=int, default=1, help="first N (default 1)")
+    ap.add_argument("--window", type=float, default=None, help="seconds measured (default 20)")
+    ap.add_argument("--warmup", type=float, default=None, help="seconds before (default 5)")
+    ap.add_argument("--patience", type=int, default=2, help="failing levels in a row to stop")
+    args = ap.parse_args(argv)
+    window = args.window or (3.0 if args.quick else 20.0)
+    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 5.0)
+    if args.start < 1 or args.max < args.start:
+        ap.error(f"need 1 <= --start <= --max, got {args.start}..{args.max}")
+    machine = machine_info()
+    res = Results(
+        NAME,
+        config={
+            "stream": "default config: 720x1280 @ 25 fps, RTMP out to nginx-rtmp on 127.0.0.1",
+            "pass_rule": f"every stream: p99 frame interval < {P99_LIMIT_MS:g} ms, "
+            "no encoder drops, no frames skipped by stall re-anchoring",
+            "window_seconds": window,
+            "warmup_seconds": warmup,
+            "patience": args.patience,
+            "levels_tried": [],
+        },
+    )
+    nginx = pl._load_nginx_helper().NginxRtmp().start()
+    levels: list[dict[str, Any]] = []
+    fails = 0
+    try:
+        for n in range(args.start, args.max + 1):
+            lv = run_level(nginx, n, window, warmup)
+            levels.append(lv)
+            print(
+                f"N={n}: {'pass' if lv['passed'] else 'FAIL'} worst p99 {lv['worst_p99_ms']:.1f} ms"
+                f", dropped {lv['dropped_frames']}, late {lv['late_frames']}, "
+                f"{lv['core_fraction_per_stream']:.3f} core/stream, load {lv['loadavg']}",
+                flush=True,
+            )
+            fails = 0 if lv["passed"] else fails + 1
+            if fails >= args.patience:
+                break
+    finally:
+        nginx.stop()
+    passing = [lv["n"] for lv in levels if lv["passed"]]
+    best = max(passing) if passing else 0
+    first = levels[0]
+    res.add("max_streams", best, "streams", 0)
+    res.add("stream_core_fraction", first["core_fraction_per_stream"], "cores", 3)
+    at_best = next((lv for lv in levels if lv["n"] == best), None)
+    res.add(
+        "core_fraction_per_stream_at_max",
+        at_best["core_fraction_per_stream"] if at_best else None,
+        "cores",
+        3,
+    )
+    res.add("frame_interval_p99_ms_at_max", at_best["worst_p99_ms"] if at_best else None, "ms", 2)
+    failing = [lv["n"] for lv in levels if not lv["passed"]]
+    res.add("first_failing_streams", failing[0] if failing else None, "streams", 0)
+    res.config["levels_tried"] = [lv["n"] for lv in levels]
+    res.series = {
+        "n": [lv["n"] for lv in levels],
+        "worst_p99_ms": [round(lv["worst_p99_ms"], 2) for lv in levels],
+        "core_fraction_per_stream": [round(lv["core_fraction_per_stream"], 3) for lv in levels],
+        "total_core_fraction": [round(lv["total_core_fraction"], 3) for lv in levels],
+        "dropped_frames": [lv["dropped_frames"] for lv in levels],
+        "passed": [lv["passed"] for lv in levels],
+    }
+    res.config["levels"] = levels
+    res.config["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    res.config["notes"] = (
+        "p99 frame interval and drops depend on the whole machine: other work running at the "
+        "same time (see each level's loadavg) makes max_streams pessimistic."
+    )
+    report(res, args.json, machine)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

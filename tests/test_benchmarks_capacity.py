@@ -1,0 +1,201 @@
+"""The capacity, viewer-cost and soak benchmarks run end to end with tiny parameters and write
+the result names the report expects; report.py renders fixture results into tables and PNGs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamhost.frames import AVFrame
+from streamhost.output.encoder import OPUS, Encoder
+from tests import nginx_rtmp
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks"
+
+
+def _load_report():
+    # by path and under its own name: a bare "report" on sys.path could shadow other modules
+    spec = importlib.util.spec_from_file_location("streamhost_bench_report", BENCH / "report.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+report = _load_report()
+
+
+def _need_nginx() -> None:
+    # the benchmarks start nginx in a child process, where a pytest skip cannot reach us
+    if nginx_rtmp.find_nginx() is None:
+        nginx_rtmp._unavailable("nginx binary not found")
+    if not os.path.exists(nginx_rtmp.RTMP_MODULE):
+        nginx_rtmp._unavailable(f"{nginx_rtmp.RTMP_MODULE} not found")
+
+
+def _run(script: str, *args: str, out: Path, timeout: float = 120) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), "--json", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    doc = json.loads(out.read_text())
+    assert doc["machine"]["cores"] >= 1
+    return doc
+
+
+def _values(doc: dict) -> dict:
+    return {r["name"]: r["value"] for r in doc["results"]}
+
+
+def test_streams_one_stream(tmp_path: Path) -> None:
+    _need_nginx()
+    doc = _run("streams.py", "--quick", "--max", "1", out=tmp_path / "streams.json")
+    v = _values(doc)
+    assert v["max_streams"] in (0, 1)  # 0 only if this shared machine stalled the one stream
+    assert 0.05 < v["stream_core_fraction"] < 2.0
+    (level,) = doc["config"]["levels"]
+    (stream,) = level["streams"]
+    assert stream["fps"] > 15, stream  # frames really flowed during the window
+    assert stream["frame_interval_p50_ms"] == pytest.approx(40, abs=10)
+    assert doc["series"]["n"] == [1]
+
+
+def test_viewers_two(tmp_path: Path) -> None:
+    _need_nginx()
+    doc = _run("viewers.py", "--quick", out=tmp_path / "viewers.json")
+    v = _values(doc)
+    assert math.isfinite(v["viewer_core_fraction"])
+    assert -0.2 < v["viewer_core_fraction"] < 0.5
+    assert v["max_viewers_measured"] == 2
+    assert v["min_viewer_fps"] > 15  # both viewers received video over real WebRTC
+    assert doc["series"]["n"] == [0, 2]
+
+
+def test_soak_virtual_with_recording(tmp_path: Path) -> None:
+    doc = _run(
+        "soak.py", "--quick", "--record", str(tmp_path / "soak.mp4"), out=tmp_path / "soak.json"
+    )
+    v = _values(doc)
+    assert doc["config"]["clock"] == "virtual"
+    assert v["frames"] == 500  # 20 s of content at 25 fps
+    assert abs(v["av_offset_max_ms"]) <= 40
+    # the file read back: both tracks cover the run, start/end within one AAC frame or two
+    assert v["recording_video_seconds"] == pytest.approx(20, abs=0.1)
+    assert abs(v["recording_av_offset_start_ms"]) <= 45
+    assert abs(v["recording_av_offset_end_ms"]) <= 45
+    assert v["dropped_frames"] == 0 and v["stage_restarts"] == 0
+    assert v["virtual_speed_x"] > 0 and v["hours_for_8h_content"] > 0
+    assert math.isfinite(v["rss_growth_pct_per_hour"])
+    assert len(doc["series"]["rss_mib"]) >= 3 and min(doc["series"]["rss_mib"]) > 10
+
+
+def _fixture(path: Path, name: str, results: list, series: dict | None = None, **cfg) -> None:
+    doc = {
+        "benchmark": name,
+        "machine": {"cpu": "Test CPU", "cores": 2, "cores_usable": 2, "gpu": None},
+        "config": cfg,
+        "results": [{"name": n, "value": val, "unit": u} for n, val, u in results],
+    }
+    if series:
+        doc["series"] = series
+    path.write_text(json.dumps(doc))
+
+
+def test_report_renders_tables_and_plots(tmp_path: Path) -> None:
+    res = tmp_path / "results"
+    res.mkdir()
+    _fixture(res / "streams.json", "streams", [("max_streams", 2, "streams"),
+             ("stream_core_fraction", 0.4, "cores")],
+             {"n": [1, 2, 3], "worst_p99_ms": [41, 45, 80],
+              "core_fraction_per_stream": [0.4, 0.45, 0.6]})  # fmt: skip
+    _fixture(res / "viewers.json", "viewers", [("viewer_core_fraction", 0.011, "cores/viewer")],
+             {"n": [0, 1, 2], "engine_core_fraction": [0.4, 0.41, 0.42]})  # fmt: skip
+    _fixture(res / "soak.json", "soak", [("rss_growth_pct_per_hour", 0.2, "%/h"),
+             ("av_offset_max_ms", 55.0, "ms")],
+             {"media_s": [0, 10, 20], "rss_mib": [200, 201, 201],
+              "av_offset_ms": [0, 1, 2]})  # fmt: skip
+    _fixture(res / "custom.json", "custom", [("speed_ms", 7.0, "ms")],
+             targets={"speed_ms": "<= 5"})  # fmt: skip
+    (res / "broken.json").write_text("{not json")
+    out = tmp_path / "out"
+    assert report.main(["--results", str(res), "--out", str(out)]) == 0
+    md = (out / "REPORT.md").read_text()
+    assert "| streams | max_streams | 2 | streams | >= 6 | **not met** |" in md
+    assert "| viewers | viewer_core_fraction | 0.011 | cores/viewer | <= 0.02 | met |" in md
+    assert "| soak | av_offset_max_ms | 55 | ms | <= 40 | **not met** |" in md
+    assert "| custom | speed_ms | 7 | ms | <= 5 | **not met** |" in md  # target from the JSON
+    assert "Test CPU, 2 usable cores" in md
+    assert "broken" not in md
+    for png in ("streams.png", "streams_series.png", "viewers_series.png", "soak_series.png",
+                "targets.png", "custom.png"):  # fmt: skip
+        assert f"]({png})" in md
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
+def test_report_refuses_missing_folder(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        report.main(["--results", str(tmp_path / "nope")])
+    assert "is not a folder" in capsys.readouterr().err
+
+
+class _OpusSink:
+    """A sink that wants Opus only while ``on`` (like a WebRTC hub with or without viewers)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.pts: list[int] = []
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset({OPUS}) if self.on else frozenset()
+
+    def attach(self, info, encoder) -> None:
+        pass
+
+    def on_packet(self, packet) -> None:
+        self.pts.append(packet.pts)
+
+    def finish(self) -> None:
+        pass
+
+
+def test_encoder_skips_opus_without_takers_and_resumes_in_place() -> None:
+    enc = Encoder(64, 64, 25, 48000)
+    sink = _OpusSink()
+    enc.add_sink(sink)
+    video = np.zeros((96, 64), np.uint8)
+    tone = (np.sin(np.arange(1920) / 8) * 8000).astype(np.int16)
+
+    def feed(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            enc._encode(AVFrame(i, i / 25, video, tone, []))  # on this thread: deterministic
+
+    feed(0, 25)
+    assert enc.stats.opus_packets == 0  # nobody asked for Opus: not encoded at all
+    sink.on = True
+    feed(25, 25)
+    first_run = list(sink.pts)
+    assert first_run and first_run[0] <= 25 * 1920 + 960  # starts where the frame's audio is
+    sink.on = False
+    feed(50, 50)
+    n_off = len(sink.pts)
+    sink.on = True
+    feed(100, 25)
+    resumed = sink.pts[n_off:]
+    # resumed at frame 100's audio (4 s), not at 2 s where it paused: in sync with the video
+    assert resumed and abs(resumed[0] - 100 * 1920) <= 2 * 960, resumed[:3]
+    assert all(b > a for a, b in zip(resumed, resumed[1:], strict=False))
+    enc.close()
