@@ -142,6 +142,8 @@ class Results:
     benchmark: str
     config: dict[str, Any] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # curves for plots (benchmarks/report.py), written as the JSON's "series" key when non-empty
+    series: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str, value: float | int | None, unit: str, digits: int = 3) -> None:
         if isinstance(value, float):
@@ -161,12 +163,15 @@ class Results:
         raise KeyError(name)
 
     def as_dict(self, machine: dict[str, Any] | None = None) -> dict[str, Any]:
-        return {
+        out = {
             "benchmark": self.benchmark,
             "machine": machine if machine is not None else machine_info(),
             "config": self.config,
             "results": self.rows,
         }
+        if self.series:
+            out["series"] = self.series
+        return out
 
 
 def print_table(results: Results, file: Any = None) -> None:
@@ -217,6 +222,16 @@ def arg_parser(description: str) -> argparse.ArgumentParser:
 
 
 # -- CPU time -----------------------------------------------------------------------------------
+
+
+def pin_one_core() -> int | None:
+    """Pin this process to its last allowed core (per-core figures); the core, or None."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[-1]})
+        return cores[-1]
+    except (AttributeError, OSError):
+        return None
 
 
 def thread_cpu_clock(ident: int) -> int:
@@ -316,3 +331,27 @@ def core_fraction(a: CpuSample, b: CpuSample) -> float:
     """Share of one core the tree used between two samples (CPU seconds / wall seconds)."""
     # a child alive at `a` but gone (and reaped) at `b`: its time is in the parent's c*time at b
     return (b.total_s - a.total_s) / max(1e-9, b.wall - a.wall)
+
+
+def proc_rss_kib(pid: int) -> int:
+    """Resident set size (VmRSS) of a process in KiB; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """Least-squares (slope, intercept) of ys against xs; NaNs with fewer than two distinct xs."""
+    n = len(xs)
+    if n < 2 or n != len(ys):
+        return math.nan, math.nan
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return math.nan, math.nan
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    return slope, my - slope * mx

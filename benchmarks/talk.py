@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import sys
 import time
@@ -60,6 +59,7 @@ from _common import (  # noqa: E402
     machine_info,
     mean,
     percentile,
+    pin_one_core,
     print_table,
     write_json,
 )
@@ -542,15 +542,6 @@ def measure_llm(res: Results, talks: dict[str, Talk], n: int) -> dict[str, Any]:
 
 
 # -- main ----------------------------------------------------------------------------------------
-
-
-def pin_one_core() -> int | None:
-    try:
-        cores = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cores[-1]})
-        return cores[-1]
-    except (AttributeError, OSError):
-        return None
 
 
 def main() -> int:

@@ -27,6 +27,12 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return int(text)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -57,7 +63,9 @@ def check_assets(cfg: Config) -> list[str]:
         problems.append(f"talk.catalog = {cfg.talk.catalog!r}: {e}")
     try:
         pack = load_pack(cfg.avatar.pack)
-        OnnxRenderer(pack.model, providers=["CPUExecutionProvider"], threads=1)
+        pack.tile_xy(cfg.stream.width, cfg.stream.height)
+        if pack.family == "puppet":
+            OnnxRenderer(pack.model, providers=["CPUExecutionProvider"], threads=1)
     except (PackError, ValueError, OSError) as e:
         problems.append(f"avatar.pack = {cfg.avatar.pack!r}: {e}")
     if cfg.talk.show:
@@ -96,6 +104,40 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"{cfg.source}: ok (stream {cfg.stream.name!r}, {cfg.stream.width}x{cfg.stream.height} "
         f"@ {cfg.stream.fps} fps, language {cfg.stream.language})"
     )
+    from .avatar.pack import load_pack
+
+    pack = load_pack(cfg.avatar.pack, check_model=False)
+    print(f"avatar pack {cfg.avatar.pack}: {pack.describe()}")  # family, size, consent
+    return 0
+
+
+def cmd_avatar(args: argparse.Namespace) -> int:
+    """``streamhost avatar build``: a wav2lip pack from a presenter video or one photo."""
+    from .avatar.pack import PackError
+    from .avatar.packbuild import BuildError, ConsentInfo, build_pack
+
+    consent = ConsentInfo(
+        person=args.person or "",
+        agreed=(args.consent or "").strip().lower() == "yes",
+        date=args.consent_date or "",
+        note=args.consent_note or "",
+    )
+    try:
+        pack = build_pack(
+            args.out,
+            model=args.model,
+            consent=consent,
+            video=args.video,
+            image=args.image,
+            size=args.size,
+            width=args.width,
+            height=args.height,
+            max_seconds=args.seconds,
+        )
+    except (BuildError, PackError) as e:
+        print(f"streamhost avatar build: {e}", file=sys.stderr)
+        return 2
+    print(f"built {pack.root}: {pack.describe()}")
     return 0
 
 
@@ -113,7 +155,7 @@ async def _serve(cfg: Config, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    engine = Engine(cfg, virtual_clock=args.virtual_clock, token=token)
+    engine = Engine(cfg, virtual_clock=args.virtual_clock, token=token, copies=args.copies)
     runner = web.AppRunner(build_app(engine), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
@@ -153,6 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.http:
         host, port = args.http
         overrides["http"] = {"host": host, "port": port}
+    if args.bench:
+        overrides.setdefault("stream", {})["bench_tag"] = True
     if overrides:
         try:
             cfg = cfg.with_overrides(**overrides)
@@ -216,8 +260,33 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--rtmp", action="append", help="push to this RTMP URL (repeatable)")
     run.add_argument("--http", type=_host_port, help="HOST:PORT for the HTTP server")
     run.add_argument("--virtual-clock", action="store_true", help="render as fast as possible")
+    run.add_argument(
+        "--bench", action="store_true", help="bench mode: draw the trace-id tag in each frame"
+    )
+    run.add_argument(
+        "--copies",
+        type=_positive_int,
+        default=1,
+        help="run N identical streams in this process (load tests; they share the avatar model)",
+    )
     chk = sub.add_parser("check", help="validate a config and the assets it names")
     chk.add_argument("--config")
+    av = sub.add_parser("avatar", help="avatar packs")
+    avs = av.add_subparsers(dest="avatar_cmd", required=True)
+    bld = avs.add_parser("build", help="build a wav2lip pack from a presenter video or a photo")
+    src = bld.add_mutually_exclusive_group(required=True)
+    src.add_argument("--video", help="presenter video (its first --seconds loop on air)")
+    src.add_argument("--image", help="one portrait photo (a still base frame)")
+    bld.add_argument("--out", required=True, help="new pack folder")
+    bld.add_argument("--model", required=True, help="Wav2Lip-contract ONNX model (mel, face)")
+    bld.add_argument("--person", help="who appears (recorded in the pack)")
+    bld.add_argument("--consent", choices=("yes", "no"), help="yes: they agreed to this use")
+    bld.add_argument("--consent-date", help="when they agreed (default: today)")
+    bld.add_argument("--consent-note", help="where the signed release is kept, etc.")
+    bld.add_argument("--size", type=int, choices=(96, 256), help="model face size (checked)")
+    bld.add_argument("--width", type=int, default=720, help="canvas width (= stream.width)")
+    bld.add_argument("--height", type=int, default=1280, help="canvas height (= stream.height)")
+    bld.add_argument("--seconds", type=float, default=10.0, help="video length to keep")
     tr = sub.add_parser("transcript", help="print what was said, from the store")
     tr.add_argument("--config")
     tr.add_argument("--stream")
@@ -227,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         level=os.environ.get("STREAMHOST_LOG", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript}[args.cmd](args)
+    cmds = {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript, "avatar": cmd_avatar}
+    return cmds[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,11 @@ class StreamConfig:
         48000, lambda v: v in (16000, 24000, 44100, 48000), "one of 16000, 24000, 44100, 48000"
     )
     language: str = _spec("en", lambda v: v in LANGUAGES, "one of " + ", ".join(LANGUAGES))
+    # Bench mode: draw the playing utterance's trace id as a block code (avatar/tag.py).
+    bench_tag: bool = _spec(False, lambda v: isinstance(v, bool), "true or false")
+    budget: str = _spec(
+        "", _str, "a latency budget TOML path, or empty for configs/budget.toml", path=True
+    )
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,9 @@ class TalkConfig:
     seed: int = _spec(0, _int_in(0, 2**31 - 1), "an integer >= 0")
     lead_s: float = _spec(0.4, _num_in(0.05, 5.0), "a number of seconds 0.05..5")
     sentence_gap_s: float = _spec(0.18, _num_in(0.0, 3.0), "a number of seconds 0..3")
+    phrase_chars: int = _spec(
+        40, lambda v: v == 0 or _int_in(20, 500)(v), "0 (off) or an integer 20..500"
+    )
     segment_pause_s: float = _spec(1.5, _num_in(0.0, 60.0), "a number of seconds 0..60")
     max_question_age_s: float = _spec(20.0, _num_in(0.5, 3600.0), "a number of seconds 0.5..3600")
     max_chat_chars: int = _spec(500, _int_in(1, 10000), "an integer 1..10000")
@@ -125,6 +133,11 @@ class LlmConfig:
 class VoiceConfig:
     engine: str = _spec("espeak", lambda v: v in ("espeak",), "one of espeak")
     rate_wpm: int = _spec(165, _int_in(80, 450), "an integer 80..450 (words per minute)")
+    # Checked for existence after paths are resolved (see _build).
+    asr_model: str = _spec(
+        "", _str, "a faster-whisper model folder, or empty (takeover lines untranscribed)", path=True
+    )
+    mouth_lookahead_ms: int = _spec(80, _int_in(0, 200), "an integer 0..200 (milliseconds)")
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,21 @@ class AvatarConfig:
         _providers,
         "a non-empty list of TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider",
     )
-    threads: int = _spec(1, _int_in(1, 64), "an integer 1..64")
+    threads: int = _spec(
+        0, _int_in(0, 64), "an integer 0..64 (0 = the cores left free by the encoders)"
+    )
+    batch_max: int = _spec(
+        1, _int_in(1, 256), "an integer 1..256 (frames of streams sharing a model per inference)"
+    )
+    batch_wait_ms: float = _spec(4.0, _num_in(0, 20), "a number of milliseconds 0..20")
+    label: str = _spec(
+        "AI-generated", _str, "the disclosure label drawn on every frame (empty = none)"
+    )
+    label_corner: str = _spec(
+        "top-right",
+        lambda v: v in ("top-left", "top-right", "bottom-left", "bottom-right"),
+        "one of top-left, top-right, bottom-left, bottom-right",
+    )
 
 
 @dataclass(frozen=True)
@@ -254,13 +281,21 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
             if not f.metadata["check"](value):
                 problems.append(f"{name}.{key} = {_fmt(value)}: must be {f.metadata['allowed']}")
                 continue
-            if f.metadata["path"] and isinstance(value, str) and value and base is not None:
-                value = str((base / value).resolve())
+            # A default is relative to the embedded defaults' folder, not to the user's file.
+            vbase = base if key in values else DEFAULT_CONFIG.resolve().parent
+            if f.metadata["path"] and isinstance(value, str) and value and vbase is not None:
+                value = str((vbase / value).resolve())
             if name == "chat" and key == "sources":
                 from .chat.registry import source_problems
 
                 more, value = source_problems(value, base)
                 problems.extend(more)
+            if name == "voice" and key == "asr_model" and value and not Path(value).is_dir():
+                problems.append(f"voice.asr_model = {_fmt(value)}: the folder does not exist")
+            if name == "stream" and key == "budget":
+                from .budget import budget_problems
+
+                problems.extend(budget_problems(value))
             kwargs[key] = value
         if not problems:
             built[name] = cls(**kwargs)

@@ -19,11 +19,16 @@ from typing import Any
 
 import numpy as np
 
+from .avatar.audio_driver import SpeechMouth
+from .avatar.batcher import shared_renderer
 from .avatar.compositor import Compositor
 from .avatar.driver import FaceDriver
+from .avatar.face import build_face
+from .avatar.ort_session import resolve_threads
 from .avatar.pack import load_pack
-from .avatar.runner import OnnxRenderer
+from .avatar.tag import draw_tag, tag_value
 from .avloop import AVLoop
+from .budget import BudgetWatch, load_budget
 from .chat.intake import ChatRejected, parse_chat
 from .chat.moderation import Moderator, load_blocklists
 from .chat.registry import build_source
@@ -33,6 +38,7 @@ from .config import Config
 from .control import commands
 from .control.commands import CommandError
 from .control.events import EventBus
+from .control.takeover import Takeover
 from .frames import AVFrame, ChatEvent, Emotion, Sentence, Speech
 from .output.encoder import Encoder
 from .output.recorder import Mp4Recorder
@@ -47,6 +53,7 @@ from .talk.generator import TemplateGenerator
 from .talk.guard import Guard
 from .talk.llm import LlmError, LlmGenerator, LlmTalk
 from .talk.show import load_show
+from .trace import TraceBook
 from .voice.espeak import EspeakTTS
 from .voice.visemes import viseme_track
 
@@ -122,15 +129,48 @@ class Stream:
             sample_rate=s.sample_rate, default_lang=s.language, rate_wpm=cfg.voice.rate_wpm
         )
         self.pack = load_pack(cfg.avatar.pack)
-        self.renderer = OnnxRenderer(
-            self.pack.model, providers=list(cfg.avatar.providers), threads=cfg.avatar.threads
+        a = cfg.avatar
+        # The puppet renderer exists for puppet packs only (a wav2lip pack's face owns its model).
+        self.renderer = (
+            shared_renderer(
+                self.pack.model,
+                providers=list(a.providers),
+                threads=resolve_threads(a.threads),
+                batch_max=a.batch_max,
+                max_wait_s=a.batch_wait_ms / 1000,
+            )
+            if self.pack.family == "puppet"
+            else None
         )
         self.driver = FaceDriver(fps=s.fps, seed=cfg.talk.seed)
         self.compositor = Compositor(
-            width=s.width, height=s.height, tile_xy=self.pack.tile_xy(s.width, s.height)
+            width=s.width,
+            height=s.height,
+            tile_xy=self.pack.tile_xy(s.width, s.height),
+            label=a.label,
+            label_corner=a.label_corner,
         )
-        self._idle_rgba: np.ndarray | None = None
         self.player = SpeechPlayer(s.sample_rate, s.fps, self.driver)
+        # A puppet pack with driver = "audio" moves its mouth from the speech audio itself
+        # (as for a voice without timings) instead of the TTS's phoneme timings.
+        self.speech_mouth: SpeechMouth | None = None
+        if self.pack.family == "puppet" and self.pack.driver == "audio":
+            self.speech_mouth = SpeechMouth(
+                self.player, s.sample_rate, cfg.voice.mouth_lookahead_ms / 1000.0
+            )
+            self.driver.set_mouth_source(self.speech_mouth.target_at)
+        self.face = build_face(
+            self.pack,
+            player=self.player,
+            compositor=self.compositor,
+            fps=s.fps,
+            sample_rate=s.sample_rate,
+            driver=self.driver,
+            renderer=self.renderer,
+            providers=list(a.providers),
+            threads=resolve_threads(a.threads),
+            realtime=not clock.virtual,
+        )
         self.director = Director(
             clock,
             self.generator,
@@ -152,6 +192,7 @@ class Stream:
             llm=llm_talk,
             llm_error=LlmError,
             repeat_window=cfg.talk.repeat_window,
+            phrase_chars=cfg.talk.phrase_chars,
         )
         self.encoder = Encoder(
             s.width,
@@ -177,7 +218,7 @@ class Stream:
             self.player,
             self._picture,
             self._emit,
-            on_tick=self.director.tick,
+            on_tick=self._tick,
             on_started=self._aired,
         )
         self._shown_product: str | None = None
@@ -189,23 +230,32 @@ class Stream:
         self.sentences = 0
         self.stopping = False
         self.events = EventBus()  # control-socket subscribers (see control/events.py)
+        self.takeover = Takeover(self)  # operator voice over WebRTC (control/takeover.py)
         self.on_shutdown: Callable[[], None] | None = None  # Engine.request_stop when run by one
         self._cpu_mark = (time.monotonic(), time.process_time())
         self.cpu_fraction = 0.0
+        # End-to-end traces and the latency budget (trace.py, budget.py); in bench mode each
+        # frame carries the playing utterance's id as a block code (avatar/tag.py).
+        budget = load_budget(s.budget)
+        self.trace = TraceBook(clock.virtual, clock.now, window_s=budget.window_s)
+        self.budget = BudgetWatch(budget, self.trace, self.alert)
+        self.director.on_stage = self.trace.on_stage
+        self.encoder.on_frame_out = lambda f: self.trace.packet_out(f.started, f.pts)
+        self.bench_tag = s.bench_tag
 
     # ---- per-frame path ----
+    def _tick(self) -> None:
+        """Before each frame's audio is pulled (AV loop, event-loop thread)."""
+        self.director.tick()
+        if self.speech_mouth is not None and not self.player.live:
+            self.speech_mouth.before_pull(self.loop.index / self.cfg.stream.fps)
+
     def _picture(self, t: float) -> np.ndarray:
-        params = self.driver.params_at(t)
-        try:
-            rgba = self.renderer.render(params[None, :])[0]
-        except Exception as exc:  # noqa: BLE001 - degrade to the idle face, never black
-            log.error("renderer failed: %s; showing the idle face", exc)
-            if self._idle_rgba is None:
-                raise
-            rgba = self._idle_rgba
-        return self.compositor.compose(rgba, premultiplied=self.pack.premultiplied)
+        return self.face.picture(t)  # avatar/face.py: puppet or wav2lip, per the pack
 
     async def _emit(self, frame: AVFrame) -> None:
+        if self.bench_tag:
+            self._draw_tag(frame)
         if self.clock.virtual:
             # Faster than real time: wait for the encoder rather than let it drop frames.
             while self.encoder.queue_depth >= 4:
@@ -248,7 +298,15 @@ class Stream:
             return self.show.price_spoken(product_id, lang, self.clock.now(), self.wall_start)
         return self.catalog.get(product_id).price_spoken_at(datetime.now().astimezone(), lang)
 
+    def _draw_tag(self, frame: AVFrame) -> None:
+        # The frame was just pulled: the player's frame_sentence is the audio in it. Answers
+        # show the chat event's id (what /chat returned to the sender), others their own.
+        s = self.player.frame_sentence
+        tid = None if s is None else (s.reply_to.trace_id if s.reply_to else s.trace_id)
+        draw_tag(frame.video, tag_value(tid))
+
     def _aired(self, trace_id: str, t: float) -> None:
+        self.trace.stamp(trace_id, "first_frame_rendered")
         self.store.mark_aired(trace_id, t)
         self.events.publish(
             "transcript", {"phase": "aired", "trace_id": trace_id, "media_time": round(t, 3)}
@@ -317,6 +375,7 @@ class Stream:
     def ingest(self, ev: ChatEvent) -> str:
         """Every chat event from every source: moderation, then triage; stored with the
         decision and its reason. Returns the decision."""
+        t_in = self.trace.now()
         v = self.moderator.check(ev)
         if not v.allowed:
             self.chat_blocked += 1
@@ -327,6 +386,8 @@ class Stream:
             return "blocked"
         d: Decision = self.triage.offer(ev, self.clock.now())
         self.store.add_chat(ev, d.action, d.reason)
+        if d.action == "queued":  # only events that may be answered open a trace
+            self.trace.on_stage(ev, "received", t_in)
         self._publish_chat(ev, d.action, d.reason)
         self.chat_accepted += 1
         if d.action in ("queued", "merged"):
@@ -371,6 +432,7 @@ class Stream:
             "stream": self.name,
             "frames": self.loop.stats.frames,
             "late_frames": self.loop.stats.late_frames,
+            "stalls": self.loop.stats.stalls,  # AV clock re-anchored after a stall: frames lost
             "media_time_seconds": round(self.clock.now(), 3),
             "encoder_dropped": self.encoder.stats.frames_dropped,
             "chat_accepted": self.chat_accepted,
@@ -389,13 +451,14 @@ class Stream:
             "rtmp_live": sum(1 for p in self.rtmp if p.state == "live"),
             "product": self.director.current_product,
             "products": self.catalog.ids,
+            "latency": self.trace.summary(),
+            "takeover": self.takeover.status(),
         }
 
     # ---- lifecycle ----
     async def prepare(self) -> None:
         """Warm up before going on air: model sessions, the first product panel, the encoder."""
-        await asyncio.to_thread(self.renderer.warmup)
-        self._idle_rgba = self.renderer.render(self.driver.params_at(0.0)[None, :])[0].copy()
+        await asyncio.to_thread(self.face.warmup)
         first = self.catalog.ids[0]
         await asyncio.to_thread(self.compositor.set_product, *self._panel_args(first))
         self._shown_product = self.director.current_product = first
@@ -420,6 +483,9 @@ class Stream:
             rows = self.store.take_chat()
             if rows:
                 await asyncio.to_thread(self.store.write_chat, rows)
+            traces = self.trace.take_rows()
+            if traces:
+                await asyncio.to_thread(self.store.write_traces, traces)
 
     async def _monitor(self) -> None:
         """Once per media second: a metrics event, and an alert for an RTMP output that was
@@ -432,6 +498,7 @@ class Stream:
             await self.clock.sleep_until(t)
             now = self.clock.now()
             self._sample_cpu()
+            self.budget.check()
             for i, p in enumerate(self.rtmp):
                 if p.state == "live":
                     was_live.add(i)
@@ -472,11 +539,13 @@ class Stream:
         out["paused"] = self.director.paused
         out["cpu"] = round(self.cpu_fraction, 3)  # process CPU seconds per wall second
         out["rss_mb"] = round(_rss_mb(), 1)
+        out["latency"] = snap["latency"]  # {stage: {p50, p95, count}} in ms, see trace.py
         return out
 
     async def close(self) -> None:
         for src in self.sources:
             src.stop()
+        await self.takeover.close()
         await self.director.close()
         await self.supervisor.stop()
         if self.llm is not None:
@@ -484,6 +553,9 @@ class Stream:
         if self.webrtc is not None:
             await self.webrtc.close()
         await self.encoder.aclose()
+        self.face.close()
+        if self.renderer is not None:
+            self.renderer.close()
         self.store.close()
 
 
@@ -501,12 +573,39 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, KiB on Linux
 
 
+def copy_config(cfg: Config, k: int) -> Config:
+    """Stream k of ``streamhost run --copies N``: k = 0 is the config itself; the others get
+    their own name (so their own store file), RTMP stream keys and recording, and no viewers."""
+    if k == 0:
+        return cfg
+    o = cfg.output
+    rec = Path(o.record)
+    return cfg.with_overrides(
+        stream={"name": f"{cfg.stream.name}-{k}"},
+        output={
+            "rtmp": [f"{u}-{k}" for u in o.rtmp],
+            "record": str(rec.with_name(f"{rec.stem}-{k}{rec.suffix}")) if o.record else "",
+            "webrtc": False,
+        },
+    )
+
+
 class Engine:
     """Runs the stream(s) of a config; owns the clock and the HTTP-facing token."""
 
-    def __init__(self, cfg: Config, virtual_clock: bool = False, token: str | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        virtual_clock: bool = False,
+        token: str | None = None,
+        copies: int = 1,
+    ) -> None:
+        if copies < 1:
+            raise ValueError(f"copies must be >= 1, got {copies}")
         self.clock: Clock = VirtualClock() if virtual_clock else RealClock()
-        self.streams = [Stream(cfg, self.clock)]
+        # Copies share the avatar model: with [avatar] batch_max > 1 their frames are rendered
+        # in one batched inference (avatar/batcher.py).
+        self.streams = [Stream(copy_config(cfg, k), self.clock) for k in range(copies)]
         for s in self.streams:
             s.on_shutdown = self.request_stop
         self.token = token or cfg.control.token or secrets.token_urlsafe(24)

@@ -33,6 +33,7 @@ class Source(StrEnum):
     LLM = "llm"
     TEMPLATE = "template"
     SHOW = "show"  # run-of-show lines: AI disclosure, calls to action, flash-sale countdowns
+    OPERATOR_VOICE = "operator_voice"  # the operator's own voice on air (takeover), via ASR
 
 
 class Emotion(StrEnum):
@@ -84,6 +85,9 @@ class Sentence:
     emotion: str = Emotion.NEUTRAL
     trace_id: str = field(default_factory=new_trace_id)
     reply_to: ChatEvent | None = None
+    # More of the same sentence follows (it was cut into phrases so chat can break in sooner):
+    # the voice keeps a rising, unfinished intonation at the end.
+    continues: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,24 @@ class StreamsCollector(Collector):
             for s in snaps:
                 fam.add_metric([s["stream"]], float(s.get(key, 0)))
             yield fam
+        # Rolling-window percentiles from the traces (see trace.py): a summary per stage.
+        lat = GaugeMetricFamily(
+            "streamhost_latency_ms",
+            "stage latency percentile over the budget window (step from the previous stage, or "
+            "received_to_<stage>)",
+            labels=["stream", "stage", "quantile"],
+        )
+        lat_n = GaugeMetricFamily(
+            "streamhost_latency_samples",
+            "trace samples in the latency window",
+            labels=["stream", "stage"],
+        )
+        for s in snaps:
+            for stage, v in s.get("latency", {}).items():
+                lat.add_metric([s["stream"], stage, "0.5"], v["p50"])
+                lat.add_metric([s["stream"], stage, "0.95"], v["p95"])
+                lat_n.add_metric([s["stream"], stage], v["count"])
+        yield from (lat, lat_n)
 
 
 def make_registry(snapshots: Callable[[], list[dict[str, Any]]]) -> CollectorRegistry:

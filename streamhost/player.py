@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frames import Speech
+from .frames import Sentence, Speech
 
 
 class MouthDriver:
@@ -53,6 +53,28 @@ class SpeechPlayer:
         self._pos = 0
         self._queued_samples = 0
         self.speaking = False
+        # The sentence whose samples the last pulled frame carries (the bench tag shows it).
+        self.frame_sentence: Sentence | None = None
+        # Live input (operator takeover): (n_samples, t) -> int16 PCM; while set it is what
+        # plays, and queued speech waits.
+        self._live: Callable[[int, float], np.ndarray] | None = None
+        # An audio-driven face needs the samples just after each frame (Wav2Lip: ~210 ms). With
+        # lookahead > 0, each pull leaves (t, frame audio + next `lookahead` samples) in
+        # `last_pull`, taken on the loop thread so the render thread never walks the queue.
+        self.lookahead = 0
+        self.last_pull: tuple[float, np.ndarray] | None = None
+
+    def set_live(self, feed: Callable[[int, float], np.ndarray] | None, t: float) -> None:
+        """Play live audio instead of queued speech (None: back to the queue). Starting live
+        mode closes the mouth on any sentence that was playing; the queue is kept."""
+        if feed is not None and self.speaking:
+            self._driver.stop_speech(t)
+            self.speaking = False
+        self._live = feed
+
+    @property
+    def live(self) -> bool:
+        return self._live is not None
 
     def enqueue(
         self, speech: Speech, visemes: list[tuple[float, float, int]], gap_s: float = 0.0
@@ -65,9 +87,17 @@ class SpeechPlayer:
 
     def withdraw_queued(self, pred: Callable[[Speech], bool]) -> list[tuple[Speech, list]]:
         """Take back queued speech that has not started and matches ``pred`` (so an answer can
-        go first); returns (speech, visemes) in play order. The current sentence is never cut."""
+        go first); returns (speech, visemes) in play order. A sentence that has begun to play is
+        never cut."""
         keep: deque[_Queued] = deque()
         taken: list[tuple[Speech, list]] = []
+        cur = self._cur
+        if cur is not None and self._pos < 0 and pred(cur.speech):
+            # Still in the pause before its first sample: a sentence boundary, so it goes back
+            # too (an answer asked in the pause need not wait out one more sentence).
+            taken.append((cur.speech, cur.visemes))
+            self._cur = None
+            self._pos = 0
         for q in self._queue:
             if pred(q.speech):
                 taken.append((q.speech, q.visemes))
@@ -101,9 +131,13 @@ class SpeechPlayer:
         return n
 
     def pull(self, t: float) -> tuple[np.ndarray, tuple[str, ...]]:
+        if self._live is not None:
+            self.frame_sentence = None
+            return self._ahead(t, self._pull_live(t)), ()
         out = np.zeros(self.spf, dtype=np.int16)
         started: list[str] = []
         filled = 0
+        playing: Sentence | None = None
         while filled < self.spf:
             if self._cur is None:
                 if not self._queue:
@@ -128,10 +162,51 @@ class SpeechPlayer:
                 if self._on_start is not None:
                     self._on_start(cur.speech, t0)
             pcm = cur.speech.pcm
+            playing = cur.speech.sentence
             n = min(len(pcm) - self._pos, self.spf - filled)
             out[filled : filled + n] = pcm[self._pos : self._pos + n]
             filled += n
             self._pos += n
             if self._pos >= len(pcm):
                 self._cur = None
-        return out, tuple(started)
+        self.frame_sentence = playing
+        return self._ahead(t, out), tuple(started)
+
+    def peek(self, n: int) -> np.ndarray:
+        """The next ``n`` int16 samples ``pull`` would give, without consuming them: queued
+        speech and gaps, silence past the queue (and in live mode, where nothing is known)."""
+        out = np.zeros(max(0, n), dtype=np.int16)
+        if self._live is not None:
+            return out
+        items = ([(self._cur, self._pos)] if self._cur is not None else []) + [
+            (q, -q.gap) for q in self._queue
+        ]
+        filled = 0
+        for q, pos in items:
+            if filled >= n:
+                break
+            if pos < 0:
+                filled += min(-pos, n - filled)
+                pos = 0
+            k = min(len(q.speech.pcm) - pos, n - filled)
+            if k > 0:
+                out[filled : filled + k] = q.speech.pcm[pos : pos + k]
+                filled += k
+        return out
+
+    def _ahead(self, t: float, out: np.ndarray) -> np.ndarray:
+        if self.lookahead > 0:
+            self.last_pull = (t, np.concatenate([out, self.peek(self.lookahead)]))
+        return out
+
+    def _pull_live(self, t: float) -> np.ndarray:
+        """Exactly one frame of live audio, whatever the feed returns (silence if it fails)."""
+        out = np.zeros(self.spf, dtype=np.int16)
+        feed = self._live
+        try:
+            pcm = np.asarray(feed(self.spf, t), dtype=np.int16).reshape(-1)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - a broken live feed plays silence, the stream goes on
+            return out
+        n = min(pcm.size, self.spf)
+        out[:n] = pcm[:n]
+        return out

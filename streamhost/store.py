@@ -64,6 +64,19 @@ CREATE TABLE IF NOT EXISTS rejected (
   reason TEXT NOT NULL,           -- the guard's reason, e.g. price_mismatch:19 euros 90
   text TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS traces (
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT NOT NULL,         -- the chat event's id for answers, else the sentence's
+  utterance TEXT NOT NULL,        -- the sentence's trace id (transcript.trace_id)
+  source TEXT NOT NULL,
+  wall_time REAL NOT NULL,        -- unix seconds when the trace began
+  received REAL,                  -- stage stamps in seconds (see streamhost/trace.py); NULL
+  triaged REAL,                   -- where the stage did not apply or was never reached
+  text_ready REAL,
+  first_audio REAL,
+  first_frame_rendered REAL,
+  first_packet_out REAL
+);
 CREATE INDEX IF NOT EXISTS transcript_time ON transcript(wall_time);
 """
 
@@ -182,6 +195,28 @@ class Store:
             rows,
         )
         self._db.execute("COMMIT")
+
+    def write_traces(self, rows: list[tuple[Any, ...]]) -> None:
+        """Finished traces (``TraceBook.take_rows``) in one transaction; safe from a worker
+        thread, so the AV path never waits on SQLite for them."""
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO traces(trace_id, utterance, source, wall_time, received, triaged,"
+                " text_ready, first_audio, first_frame_rendered, first_packet_out)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+
+    def traces(self) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(
+                "SELECT trace_id, utterance, source, received, triaged, text_ready, first_audio,"
+                " first_frame_rendered, first_packet_out FROM traces ORDER BY id"
+            ).fetchall()
 
     def add_audit(
         self,

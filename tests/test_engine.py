@@ -41,6 +41,22 @@ def _mouth_box() -> tuple[slice, slice]:
     )
 
 
+def lipsync(mouth: list[np.ndarray], pcm: np.ndarray, spf: int = 1920) -> dict[int, float]:
+    """Pearson correlation, per frame offset -3..3, between the mouth opening measured from the
+    pixels (share of dark mouth-interior pixels in the mouth box) and the speech envelope (RMS per
+    frame slot, smoothed over 3 frames). Offset k pairs video frame i + k with audio slot i."""
+    n = min(len(mouth), len(pcm) // spf)
+    opening = np.array([(m < 110).mean() for m in mouth[:n]])
+    x = pcm[: n * spf].reshape(n, spf).astype(np.float64) / 32768.0
+    env = np.convolve(np.sqrt((x**2).mean(1)), [0.25, 0.5, 0.25], mode="same")
+    out = {}
+    for k in range(-3, 4):
+        a = opening[max(0, k) : n + min(0, k)]
+        b = env[max(0, -k) : n - max(0, k)]
+        out[k] = float(np.corrcoef(a, b)[0, 1])
+    return out
+
+
 def _run_cli(
     *args: str, env_extra: dict[str, str], timeout: float = 240
 ) -> subprocess.CompletedProcess:
@@ -94,11 +110,16 @@ def test_virtual_clock_recording_is_10s_of_synced_speech(tmp_path) -> None:
     # The mouth moves while speaking and stays (nearly) still between sentences.
     change = np.array([np.abs(mouth[i] - mouth[i - 1]).mean() for i in range(1, 250)])
     talk = change[speaking[1:] & speaking[:-1]]
-    # Idle: silent for the last 4 frames (the mouth has had time to close after speech).
-    settled = np.array([not speaking[max(0, i - 3) : i + 1].any() for i in range(250)])
+    # Idle: silent for the last 4 frames (the mouth has had time to close after speech) and
+    # the next one (the mouth shapes a sound 80 ms before it is heard).
+    settled = np.array([not speaking[max(0, i - 3) : i + 2].any() for i in range(250)])
     idle = change[settled[1:]]
     assert len(idle) >= 5, "there should be pauses between sentences"
     assert talk.mean() > 3 * max(idle.mean(), 0.2), (talk.mean(), idle.mean())
+    # Lip sync from the pixels: the mouth opens with the speech envelope, in step with it.
+    r = lipsync(mouth, pcm)
+    best = max(r, key=lambda k: r[k])
+    assert r[0] >= 0.6 and abs(best) <= 1, r
     # Every sentence was stored before it aired.
     r2 = _run_cli("transcript", env_extra={"STREAMHOST_DATA_DIR": str(tmp_path / "data")})
     assert (
@@ -106,6 +127,42 @@ def test_virtual_clock_recording_is_10s_of_synced_speech(tmp_path) -> None:
     )  # the show opens with the advertiser script
     first = r2.stdout.splitlines()[0]
     assert " show " in first and "AI host" in first, first
+
+
+def _record_mouth_and_audio(out: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    rows, cols = _mouth_box()
+    with av.open(str(out)) as c:
+        mouth = [
+            f.to_ndarray(format="gray")[rows, cols].astype(np.float32) for f in c.decode(video=0)
+        ]
+    with av.open(str(out)) as c:
+        pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    return mouth, pcm
+
+
+@pytest.mark.timeout(300)
+def test_audio_driver_pack_lip_syncs_from_the_speech_audio(tmp_path) -> None:
+    """A puppet pack with driver = "audio" (a voice without timings): the mouth comes from the
+    audio alone, and still opens with the speech envelope, in step with it."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    src = REPO / "assets" / "avatar" / "default"
+    (pack / "puppet.onnx").write_bytes((src / "puppet.onnx").read_bytes())
+    toml = (src / "pack.toml").read_text().replace('driver = "phonemes"', 'driver = "audio"')
+    assert 'driver = "audio"' in toml
+    (pack / "pack.toml").write_text(toml)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[avatar]\npack = "{pack}"\n')
+    out = tmp_path / "a.mp4"
+    r = _run_cli(
+        "run", "--config", str(cfg), "--virtual-clock", "--duration", "10", "--record", str(out),
+        "--http", "127.0.0.1:0", env_extra={"STREAMHOST_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    mouth, pcm = _record_mouth_and_audio(out)
+    r = lipsync(mouth, pcm)
+    best = max(r, key=lambda k: r[k])
+    assert r[0] >= 0.6 and abs(best) <= 1, r
 
 
 @pytest.mark.timeout(120)

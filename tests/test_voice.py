@@ -136,9 +136,9 @@ def test_closed_visemes_on_bilabials(tts: EspeakTTS) -> None:
         ("'i:", Viseme.WIDE),
         ("E", Viseme.WIDE),
         ("@", Viseme.WIDE),
-        ("s", Viseme.WIDE),
-        ("ts.", Viseme.WIDE),
-        ("tS;h", Viseme.WIDE),
+        ("s", Viseme.NARROW),
+        ("ts.", Viseme.NARROW),
+        ("tS;h", Viseme.NARROW),
         ("f", Viseme.TEETH),
         ("v", Viseme.TEETH),
         ("_", Viseme.REST),
@@ -146,6 +146,8 @@ def test_closed_visemes_on_bilabials(tts: EspeakTTS) -> None:
         ("_|", Viseme.REST),
         ("(en)", Viseme.REST),
         ("", Viseme.REST),
+        ("n", Viseme.NARROW),
+        ("k", Viseme.NARROW),
         ("ʔ", Viseme.WIDE),  # unknown -> small opening
     ],
 )

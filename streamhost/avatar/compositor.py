@@ -29,6 +29,9 @@ _UV4 = _YUV[1:] * 0.25  # chroma rows applied to a 2x2 *sum*
 DEFAULT_TILE_XY = (200, 660)
 
 
+LABEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
 @dataclass(frozen=True, slots=True)
 class _Background:
     i420: np.ndarray  # (H*3//2, W) uint8
@@ -102,6 +105,8 @@ class Compositor:
         height: int = 1280,
         tile_xy: tuple[int, int] = DEFAULT_TILE_XY,
         title: str = "LIVE SHOP",
+        label: str = "AI-generated",
+        label_corner: str = "top-right",
     ) -> None:
         if width % 2 or height % 4:
             raise ValueError(
@@ -113,6 +118,10 @@ class Compositor:
         self.height = height
         self.tile_xy = tile_xy
         self.title = title
+        if label_corner not in LABEL_CORNERS:
+            raise ValueError(f"label_corner {label_corner!r}: must be one of {LABEL_CORNERS}")
+        self.label = label
+        self.label_corner = label_corner
         self._lock = threading.Lock()
         self._tile_cache: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         self._bg = self._render_background("", "", [])
@@ -138,8 +147,14 @@ class Compositor:
 
     @property
     def label_box(self) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1) of the "AI-generated" label on the canvas."""
-        return (self.width - 214, 36, self.width - 24, 80)
+        """(x0, y0, x1, y1) of the disclosure label on the canvas (sized to its text)."""
+        w = int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(self.label, font=_font(22)))
+        w = min(self.width - 48, w + 40)
+        top = self.label_corner.startswith("top")
+        # Top-left sits under the LIVE badge and title; bottom corners sit just above the panel.
+        y0 = (90 if self.label_corner == "top-left" else 36) if top else self.panel_box[1] - 56
+        x0 = 24 if self.label_corner.endswith("left") else self.width - 24 - w
+        return (x0, y0, x0 + w, y0 + 44)
 
     def _render_background(self, name: str, price: str, features: list[str]) -> _Background:
         w, h = self.width, self.height
@@ -159,15 +174,16 @@ class Compositor:
         d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=(226, 40, 60))
         d.text((74, 58), "LIVE", font=_font(24), fill=(255, 255, 255), anchor="mm")
         d.text((140, 58), self.title, font=_font(26), fill=(60, 40, 70), anchor="lm")
-        lx0, ly0, lx1, ly1 = self.label_box
-        d.rounded_rectangle((lx0, ly0, lx1, ly1), radius=12, fill=(20, 20, 30))
-        d.text(
-            ((lx0 + lx1) // 2, (ly0 + ly1) // 2),
-            "AI-generated",
-            font=_font(22),
-            fill=(255, 255, 255),
-            anchor="mm",
-        )
+        if self.label:
+            lx0, ly0, lx1, ly1 = self.label_box
+            d.rounded_rectangle((lx0, ly0, lx1, ly1), radius=12, fill=(20, 20, 30))
+            d.text(
+                ((lx0 + lx1) // 2, (ly0 + ly1) // 2),
+                self.label,
+                font=_font(22),
+                fill=(255, 255, 255),
+                anchor="mm",
+            )
 
         # Product panel: doubles as the host's desk (the tile's lower edge meets it).
         px0, py0, px1, py1 = self.panel_box
@@ -247,3 +263,38 @@ class Compositor:
         _u_plane(out, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2] = uv[0].astype(np.uint8)
         _v_plane(out, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2] = uv[1].astype(np.uint8)
         return out
+
+    # -- full-canvas pictures (a presenter video instead of the studio backdrop) ---------------
+    def _overlay_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the studio overlays are: (H, W) luma and (H/2, W/2) chroma boolean masks.
+        The shapes mirror ``_render_background``'s header, label and panel drawing."""
+        masks = getattr(self, "_masks", None)
+        if masks is not None:
+            return masks
+        im = Image.new("L", (self.width, self.height), 0)
+        d = ImageDraw.Draw(im)
+        d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=255)
+        d.text((140, 58), self.title, font=_font(26), fill=255, anchor="lm")
+        if self.label:
+            d.rounded_rectangle(self.label_box, radius=12, fill=255)
+        px0, py0, px1, py1 = self.panel_box
+        d.rounded_rectangle((px0 + 4, py0 + 6, px1 + 4, py1 + 6), radius=28, fill=255)
+        d.rounded_rectangle((px0, py0, px1, py1), radius=28, fill=255)
+        y = np.asarray(im) > 0
+        h2, w2 = self.height // 2, self.width // 2
+        c = y.reshape(h2, 2, w2, 2).any(axis=(1, 3))
+        self._masks = (y, c)
+        return y, c
+
+    def overlay(self, i420: np.ndarray) -> np.ndarray:
+        """Draw the overlays (LIVE badge, title, AI disclosure label, product panel) from the
+        current background over a full-canvas I420 picture, in place; returns it."""
+        H, W = self.height, self.width
+        if i420.shape != (H * 3 // 2, W):
+            raise ValueError(f"overlay expects a {W}x{H} I420 array, got {i420.shape}")
+        ym, cm = self._overlay_masks()
+        bg = self._bg.i420
+        np.copyto(i420[:H], bg[:H], where=ym)
+        np.copyto(_u_plane(i420, H, W), _u_plane(bg, H, W), where=cm)
+        np.copyto(_v_plane(i420, H, W), _v_plane(bg, H, W), where=cm)
+        return i420

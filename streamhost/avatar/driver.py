@@ -6,13 +6,14 @@ Pure numpy and a handful of scalar ops per frame, so it is cheap at 25 fps per s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from streamhost.avatar.params import N_PARAMS, P
 
 # Viseme classes (same values as streamhost.voice.visemes.Viseme; plain ints on purpose).
-REST, CLOSED, OPEN, ROUND, WIDE, TEETH = range(6)
+REST, CLOSED, OPEN, ROUND, WIDE, TEETH, NARROW = range(7)
 
 # Mouth targets per viseme: (open, wide, round, lip_bite).
 _MOUTH_TARGETS = np.array(
@@ -23,6 +24,7 @@ _MOUTH_TARGETS = np.array(
         [0.30, 0.0, 0.90, 0.0],  # ROUND (o u w)
         [0.35, 0.85, 0.0, 0.0],  # WIDE (e i)
         [0.08, 0.25, 0.0, 1.0],  # TEETH (f v)
+        [0.12, 0.45, 0.0, 0.0],  # NARROW (t d n l s k ...): jaw nearly closed
     ],
     dtype=np.float64,
 )
@@ -37,7 +39,7 @@ _EMOTIONS: dict[str, tuple[float, float, float]] = {
 
 _OMEGA = 38.0  # mouth spring (rad/s): critically damped, ~80 % of a step in 80 ms
 _OMEGA_STOP = 60.0  # after an interrupt: closes within ~2 frames
-_LEAD = 0.05  # s: the mouth shapes a viseme slightly before it sounds (co-articulation)
+_LEAD = 0.08  # s: the mouth shapes a viseme before it sounds (co-articulation; spring lag)
 _SUBSTEP = 0.01  # s: sample viseme targets this often so short visemes are not skipped
 _EMO_TAU = 0.15  # s: emotion transitions settle in ~0.5 s
 _BLINK_LEN = 0.15  # s
@@ -65,6 +67,9 @@ class FaceDriver:
         self._speech_end = -math.inf
         self._cursor = 0
         self._emotion = "neutral"
+        # Live audio driver (see avatar/audio_driver.py): media time -> (open, wide, round,
+        # lip_bite); while set it replaces the viseme track, through the same springs.
+        self._mouth_source: Callable[[float], np.ndarray] | None = None
         self._reset(0.0)
 
     # -- control ------------------------------------------------------------------------------
@@ -100,6 +105,12 @@ class FaceDriver:
             raise ValueError(f"unknown emotion {name!r}; expected one of {sorted(_EMOTIONS)}")
         self._emotion = key
 
+    def set_mouth_source(self, source: Callable[[float], np.ndarray] | None) -> None:
+        """Mouth targets from live audio (``AudioMouth.target_at``) instead of visemes; None
+        goes back to visemes. The spring state is kept, so neither switch jumps."""
+        self._mouth_source = source
+        self._stopped = False
+
     @property
     def speaking(self) -> bool:
         return self._last_t < self._speech_end
@@ -116,6 +127,8 @@ class FaceDriver:
         k = 1.0 - math.exp(-dt / _EMO_TAU) if dt > 0 else 0.0
         self._emo += (np.asarray(_EMOTIONS[self._emotion]) - self._emo) * k
         talking = 1.0 if t < self._speech_end else 0.0
+        if self._mouth_source is not None:
+            talking = 1.0 if self._pos[0] > 0.05 else 0.0  # live voice: talking while voiced
         self._talk += (talking - self._talk) * (1.0 - math.exp(-dt / 0.4) if dt > 0 else 0.0)
 
         out = np.zeros(N_PARAMS, dtype=np.float32)
@@ -172,12 +185,16 @@ class FaceDriver:
             return
         steps = max(1, math.ceil(dt_total / _SUBSTEP - 1e-9))
         h = dt_total / steps
-        w = _OMEGA_STOP if self._stopped else _OMEGA
+        live = self._mouth_source
+        w = _OMEGA_STOP if self._stopped and live is None else _OMEGA
         e = math.exp(-w * h)
         x, v = self._pos, self._vel
         for k in range(steps):
             # Exact critically damped step toward a target held constant over the substep.
-            target = self._target(t_from + (k + 0.5) * h + _LEAD)
+            if live is not None:  # the audio driver's look-ahead is its lead
+                target = _live_target(live, t_from + (k + 0.5) * h)
+            else:
+                target = self._target(t_from + (k + 0.5) * h + _LEAD)
             c1 = x - target
             c2 = v + w * c1
             x = target + (c1 + c2 * h) * e
@@ -202,3 +219,14 @@ class FaceDriver:
                     return 1.0
                 return max(0.0, 1.0 - (x - 0.55) / 0.45)
         return 0.0
+
+
+def _live_target(source: Callable[[float], np.ndarray], t: float) -> np.ndarray:
+    """A live mouth target, made safe: 4 finite values in 0..1 (rest if the source fails)."""
+    try:
+        v = np.asarray(source(t), dtype=np.float64).reshape(-1)[:4]
+    except Exception:  # noqa: BLE001 - a broken audio driver must not freeze the face
+        return _MOUTH_TARGETS[REST]
+    if v.size < 4:
+        v = np.concatenate([v, np.zeros(4 - v.size)])
+    return np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)

@@ -341,6 +341,11 @@ def _shutdown(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     return {"stopping": True}
 
 
+def _takeover(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    # action is "end" (the schema allows nothing else): a takeover starts over WebRTC only.
+    return {"ended": st.takeover.end_now("operator ended it"), "takeover": st.takeover.state}
+
+
 _HANDLERS: dict[str, Callable[[Stream, dict[str, Any], Any], dict[str, Any] | None]] = {
     "status": _status,
     "subscribe": _subscribe,
@@ -355,6 +360,7 @@ _HANDLERS: dict[str, Callable[[Stream, dict[str, Any], Any], dict[str, Any] | No
     "unban": _ban,
     "script": _script,
     "shutdown": _shutdown,
+    "takeover": _takeover,
 }
 assert set(_HANDLERS) == set(COMMANDS), set(_HANDLERS) ^ set(COMMANDS)
 

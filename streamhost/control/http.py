@@ -1,7 +1,8 @@
 """The one HTTP port of a process: viewer page, chat ingest, WebRTC signaling, metrics, control.
 
 Routes: ``/`` viewer page, ``/operator`` dashboard, ``/chat`` (WebSocket, or POST one JSON object), ``/offer`` (WebRTC
-SDP offer -> answer), ``/healthz``, ``/metrics`` (Prometheus text), ``/control`` (operator
+SDP offer -> answer), ``/takeover`` (the operator's microphone: SDP offer -> answer, token
+required), ``/healthz``, ``/metrics`` (Prometheus text), ``/control`` (operator
 WebSocket, token required). The first stream of the process serves them.
 """
 
@@ -13,6 +14,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,12 +103,10 @@ def build_app(engine: Engine) -> web.Application:
                 break
         return ws
 
-    async def offer(request: web.Request) -> web.Response:
-        hub = engine.primary.webrtc
-        if hub is None:
-            return web.json_response(
-                _error("disabled", "WebRTC output is off in this config"), status=404
-            )
+    async def _negotiate(
+        request: web.Request, handle: Callable[[str, str], Awaitable[dict]], what: str
+    ) -> web.Response:
+        """An SDP offer from the request body -> ``handle`` -> the answer, or 400 bad_offer."""
         try:
             body = await request.json()
             sdp, typ = body["sdp"], body["type"]
@@ -115,11 +115,38 @@ def build_app(engine: Engine) -> web.Application:
         except (ValueError, KeyError, TypeError) as e:
             return web.json_response(_error("bad_offer", f"bad offer: {e}"), status=400)
         try:
-            answer = await hub.handle_offer(sdp, typ)
+            answer = await handle(sdp, typ)
         except Exception as e:  # noqa: BLE001 - a broken offer must not hurt the stream
-            log.warning("WebRTC offer failed: %s", e)
+            log.warning("%s failed: %s", what, e)
             return web.json_response(_error("bad_offer", f"could not negotiate: {e}"), status=400)
         return web.json_response(answer)
+
+    async def offer(request: web.Request) -> web.Response:
+        hub = engine.primary.webrtc
+        if hub is None:
+            return web.json_response(
+                _error("disabled", "WebRTC output is off in this config"), status=404
+            )
+        return await _negotiate(request, hub.handle_offer, "WebRTC offer")
+
+    async def takeover(request: web.Request) -> web.Response:
+        # Same token and failed-auth limit as /control; checked before the body is read.
+        given = request.headers.get("Authorization", "")
+        verdict = auth_limiter.check(
+            request.remote or "?",
+            given.removeprefix("Bearer ") if given.startswith("Bearer ") else None,
+            engine.token,
+        )
+        if verdict == "rate_limited":
+            return web.json_response(
+                _error("rate_limited", "too many failed auth attempts; wait"), status=429
+            )
+        if verdict != "ok":
+            return web.json_response(
+                _error("unauthorized", "takeover needs Authorization: Bearer <control token>"),
+                status=401,
+            )
+        return await _negotiate(request, engine.primary.takeover.offer, "takeover offer")
 
     async def control(request: web.Request) -> web.StreamResponse:
         # aiohttp closes the connection (1009) for frames over twice the limit; frames between
@@ -180,6 +207,7 @@ def build_app(engine: Engine) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_route("*", "/chat", chat)
     app.router.add_post("/offer", offer)
+    app.router.add_post("/takeover", takeover)
     app.router.add_get("/control", control)
     app.router.add_static("/static", WEB_DIR)
     return app

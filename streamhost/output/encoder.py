@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
@@ -189,6 +190,9 @@ class Encoder:
         self._kf_requested = False
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Called on the encoder thread after the packets of a frame that starts sentences
+        # (``AVFrame.started``) went to the sinks: the traces' "first packet out" stamp.
+        self.on_frame_out: Callable[[AVFrame], None] | None = None
 
         # A "null" output container owns the codec contexts: once opened, its streams carry
         # complete codec parameters (extradata included) that muxing sinks copy with
@@ -253,6 +257,7 @@ class Encoder:
         self._last_pos: int | None = None
         self._pos_offset = 0
         self._last_forced = -(10**9)
+        self._opus_on = False  # a sink wanted Opus for the previous frame
 
     # -- public API -------------------------------------------------------------------------
 
@@ -308,6 +313,17 @@ class Encoder:
     @property
     def queue_depth(self) -> int:
         return self._queue.qsize()
+
+    @property
+    def av_offset_ms(self) -> float:
+        """Where the audio timeline ends minus where the video timeline ends, in ms, after the
+        last encoded frame (positive: its audio is stamped later than its picture). Exact when
+        read on the encoder thread (from a sink's ``on_packet``), else up to a frame stale."""
+        if self._last_pos is None:
+            return 0.0
+        audio_end = self._aac_pts + len(self._pcm)
+        video_end = (self._last_pos + 1) * self._out_per_frame
+        return float(audio_end - video_end) * 1000.0 / OUT_RATE
 
     def close(self, timeout: float = 10.0) -> None:
         """Encode what is queued, flush the encoders, close every sink. Blocking: from the event
@@ -392,6 +408,8 @@ class Encoder:
         self.stats.encode_ms_last = dt
         self.stats.encode_ms_total += dt
         self._emit(packets)
+        if frame.started and self.on_frame_out is not None:
+            self.on_frame_out(frame)
 
     def _audio(self, pcm: np.ndarray, pos: int, gap: int, out: list[EncodedPacket]) -> None:
         pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
@@ -424,8 +442,11 @@ class Encoder:
         self._drain_aac(out)
 
         if any(OPUS in s.kinds for s in self._sinks):
-            if self._octx is None:
+            if self._octx is None or not self._opus_on:
+                # (re)start here after a spell without takers: a fresh context, so neither the
+                # old timeline nor a packet still held in the old encoder reaches a new viewer
                 self._open_opus(start)
+            self._opus_on = True
             self._opus_pcm = np.concatenate([self._opus_pcm, pcm])
             while len(self._opus_pcm) >= OPUS_FRAME:
                 chunk, self._opus_pcm = self._opus_pcm[:OPUS_FRAME], self._opus_pcm[OPUS_FRAME:]
@@ -439,6 +460,8 @@ class Encoder:
                 self._opus_pts += OPUS_FRAME
                 for p in self._octx.encode(af):
                     out.append(self._wrap(OPUS, p, self._atb))
+        else:
+            self._opus_on = False
 
     def _drain_aac(self, out: list[EncodedPacket]) -> None:
         while len(self._pcm) >= AAC_FRAME:

@@ -138,7 +138,14 @@ class WebRtcHub:
     ``Encoder.request_keyframe``. Create it inside the running event loop.
     """
 
-    kinds = frozenset({VIDEO, OPUS})
+    _KINDS = frozenset({VIDEO, OPUS})
+    _NONE: frozenset[str] = frozenset()
+
+    @property
+    def kinds(self) -> frozenset[str]:  # type: ignore[override]
+        # Nobody watching: ask for nothing, so the encoder skips the Opus encode (~0.3 ms a
+        # frame) and the per-packet hand-off to the event loop.
+        return self._KINDS if self._viewers else self._NONE
 
     def __init__(
         self,

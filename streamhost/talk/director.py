@@ -28,6 +28,7 @@ from ..clock import Clock
 from ..frames import ChatEvent, Emotion, Sentence, Source, Speech
 from ..pipeline import Wake
 from ..player import SpeechPlayer
+from .phrases import split_phrases
 
 log = logging.getLogger("streamhost.director")
 _PRIORITY = frozenset({Source.OPERATOR, Source.ANSWER, Source.THANKS, Source.SHOW})
@@ -43,6 +44,9 @@ _ANSWER_ORDER = (
     Priority.OTHER,
 )
 _SEGMENT = frozenset({Source.TEMPLATE, Source.LLM, Source.FILLER})  # generated product talk
+# Talk that is spoken in phrases (talk/phrases.py) so chat can break in sooner; answers, thanks,
+# operator and show lines are said whole.
+_PHRASED = frozenset({Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER})
 _NORM = re.compile(r"\W+")
 
 
@@ -101,6 +105,7 @@ class Director:
         llm: StreamingTalk | None = None,
         llm_error: type[BaseException] = RuntimeError,
         repeat_window: int = 20,
+        phrase_chars: int = 40,
     ) -> None:
         if not product_ids:
             raise ValueError("the catalog has no products to present")
@@ -135,6 +140,12 @@ class Director:
         # Script speech taken back from the player so an answer could go first; already
         # synthesized and stored, it resumes where it left off.
         self._resume: deque[tuple[Speech, list]] = deque()
+        # The rest of a sentence being said phrase by phrase (already guarded and stored as
+        # a whole in the repeat window); chat may go between two phrases.
+        self.phrase_chars = phrase_chars
+        self._phrases: deque[Sentence] = deque()
+        self._phrase_ids: set[str] = set()
+        self._after_phrase = False  # the last speech queued ends mid-sentence
         self._recent: deque[str] = deque(maxlen=repeat_window) if repeat_window else deque(maxlen=0)
         self._idle_since: float | None = 0.0
         self._epoch = 0
@@ -161,6 +172,8 @@ class Director:
         self.guard_rejections = 0
         self.llm_failures = 0
         self._consumed = 0
+        # Trace hook (``TraceBook.on_stage``): (sentence or chat event, stage name).
+        self.on_stage: Callable[[Any, str], None] | None = None
 
     # ---- inputs (called from the event loop; never block) ----
     def notify(self) -> None:
@@ -172,6 +185,8 @@ class Director:
     def say(self, text: str, now: bool) -> Sentence:
         s = Sentence(text=text, source=Source.OPERATOR, lang=self.lang,
                      product_id=self.current_product, emotion=self.emotion)  # fmt: skip
+        if self.on_stage is not None:
+            self.on_stage(s, "received")
         if now:
             self.interrupt("say now")
             self._operator.appendleft(s)
@@ -222,6 +237,7 @@ class Director:
             self._replaced_slot = (st.slot is not None, st.slot_index)
         self._script.clear()
         self._resume.clear()
+        self._drop_phrases()
         self._segment_epoch += 1
         self._script_epoch += 1
         self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
@@ -245,6 +261,7 @@ class Director:
             self._cancel.set()
         self._pending.clear()
         self._resume.clear()
+        self._drop_phrases()
         self._script.clear()  # the generated segment is abandoned; the next follows the pause
         n = self.player.flush(self.clock.now())
         self._idle_since = self.clock.now()
@@ -261,8 +278,37 @@ class Director:
             st = self.show.plan(self.clock.now(), self.wall_start)
             self._op_product = (product_id, (st.slot_index, st.product_until))
         self._script.clear()
+        if self._phrases and self._phrases[0].source in _SEGMENT:
+            self._drop_phrases()
         self._segment_epoch += 1
         self._switch(product_id)
+
+    def _drop_phrases(self) -> None:
+        self._phrases.clear()
+        self._phrase_ids.clear()
+
+    def _split(self, s: Sentence) -> Sentence:
+        """Say a long talk sentence phrase by phrase: the first phrase now, the rest queued."""
+        if s.source not in _PHRASED or s.reply_to is not None or self.phrase_chars <= 0:
+            return s
+        parts = split_phrases(s.text, s.lang, self.phrase_chars)
+        if len(parts) < 2:
+            return s
+        rest = [
+            Sentence(
+                text=t,
+                source=s.source,
+                lang=s.lang,
+                product_id=s.product_id,
+                emotion=s.emotion,
+                continues=i < len(parts) - 2,
+            )
+            for i, t in enumerate(parts[1:])
+        ]
+        s.text, s.continues = parts[0], True
+        self._phrases.extendleft(reversed(rest))
+        self._phrase_ids.update(r.trace_id for r in rest)
+        return s
 
     def _switch(self, product_id: str) -> None:
         if product_id != self.current_product:
@@ -306,6 +352,8 @@ class Director:
 
     def _respond(self, item: Triaged) -> Sentence | None:
         ev = item.event
+        if self.on_stage is not None:
+            self.on_stage(ev, "triaged")
         if item.priority in (Priority.OPERATOR, Priority.THANKS):
             out = self.gen.thanks(ev)
         elif (
@@ -348,6 +396,8 @@ class Director:
             return first
         if self._resume:
             return self._resume.popleft()
+        if self._phrases:
+            return self._phrases.popleft()
         if self._op_script is not None:
             if not self._op_script.done:
                 self._script_pause = self._op_script.pause_before_next()
@@ -490,9 +540,16 @@ class Director:
                             picked[0], picked[1], 0.0 if self.player.idle else self.gap_s
                         )
                         continue
-                    s = self._accept(picked)
-                    if s is None:
-                        continue
+                    if picked.trace_id in self._phrase_ids:
+                        self._phrase_ids.discard(picked.trace_id)
+                        s: Sentence | None = picked  # a phrase of a sentence accepted whole
+                    else:
+                        s = self._accept(picked)
+                        if s is None:
+                            continue
+                        s = self._split(s)
+                    if self.on_stage is not None:
+                        self.on_stage(s, "text_ready")
                     epoch = self._epoch
                     seg_epoch, script_epoch = self._segment_epoch, self._script_epoch
                     if self._mood is not None:
@@ -507,6 +564,8 @@ class Director:
                         script_epoch != self._script_epoch and s.source == Source.SCRIPT
                     ):
                         continue  # the operator replaced the segment it belonged to
+                    if self.on_stage is not None:
+                        self.on_stage(s, "first_audio")
                     op_emotion = self._operator_emotion()
                     if op_emotion is not None:
                         s.emotion = op_emotion  # the player reads it from the sentence
@@ -519,6 +578,9 @@ class Director:
                     if s.source in (Source.SCRIPT, Source.TEMPLATE, Source.LLM) and s.product_id:
                         self._switch(s.product_id)
                     gap = 0.0 if self.player.idle else self.gap_s
+                    if self._after_phrase:
+                        gap *= 0.5  # between phrases of one sentence: a comma's pause
+                    self._after_phrase = s.continues
                     gap += self._script_pause
                     self._script_pause = 0.0
                     self.player.enqueue(speech, visemes, gap)

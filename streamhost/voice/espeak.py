@@ -246,6 +246,10 @@ class EspeakTTS:
         """Synthesize one sentence (blocking; safe to call from several threads)."""
         voice = voice_for_lang(sentence.lang or self.default_lang)
         text = sentence.text.replace("\0", " ")
+        if sentence.continues and text.strip() and text.rstrip()[-1] not in _PHRASE_END:
+            # A phrase cut from a longer sentence: a comma makes espeak end it on a rising,
+            # unfinished tone instead of a full stop's fall (the text on record is unchanged).
+            text = text.rstrip() + ","
         if not text.strip():
             return Speech(sentence, np.zeros(0, dtype=np.int16), self.sample_rate, [], [])
 
@@ -289,6 +293,9 @@ class EspeakTTS:
             raise RuntimeError(f"espeak_Synth failed with error {err}")
         pcm = np.frombuffer(b"".join(col.chunks), dtype=np.int16).copy()
         return pcm, col.events
+
+
+_PHRASE_END = frozenset(",;:.!?…，；：、。！？")
 
 
 def _timings(

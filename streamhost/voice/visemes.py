@@ -20,8 +20,9 @@ class Viseme(IntEnum):
     CLOSED = 1  # lips pressed: m b p
     OPEN = 2  # jaw open: a-like vowels
     ROUND = 3  # lips rounded: o u w, front rounded y/ø
-    WIDE = 4  # small opening, spread lips: e i, schwa, and tongue/teeth consonants
+    WIDE = 4  # small opening, spread lips: e i, schwa
     TEETH = 5  # lower lip on upper teeth: f v
+    NARROW = 6  # jaw nearly closed, lips apart: tongue/teeth consonants (t d n l s k ...)
 
 
 # Marks that can precede the phoneme proper: primary/secondary/unstressed stress, syllabic.
@@ -34,8 +35,10 @@ for _chars, _vis in (
     ("aA&V6", Viseme.OPEN),  # a, father A, trap &, strut V, German vocalised r 6
     ("oOuUyY029Ww", Viseme.ROUND),  # 0 = English "lot", 2/9/W = German ö, y/Y = ü
     ("eEiI@3jM", Viseme.WIDE),  # 3 = English "nurse" vowel, M = unrounded u
-    # Consonants made behind closed-ish teeth: alveolar, post-alveolar, velar, glottal.
-    ("tdnlszkgNhrRxXCSZTDLJqGc*?", Viseme.WIDE),
+    # Consonants made behind closed-ish teeth: alveolar, post-alveolar, velar, glottal. Their
+    # own class (not WIDE) so the jaw closes a little between vowels, as real speech does:
+    # merged into WIDE, "stainless steel" was one frozen mouth for a second.
+    ("tdnlszkgNhrRxXCSZTDLJqGc*?", Viseme.NARROW),
 ):
     for _c in _chars:
         _BY_FIRST_CHAR[_c] = _vis
