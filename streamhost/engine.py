@@ -205,7 +205,9 @@ class Stream:
         self.recorder: Mp4Recorder | None = None
         if cfg.output.record:
             Path(cfg.output.record).parent.mkdir(parents=True, exist_ok=True)
-            self.recorder = Mp4Recorder(cfg.output.record)
+            self.recorder = Mp4Recorder(
+                cfg.output.record, fragmented=cfg.output.record_fragmented
+            )
             self.encoder.add_sink(self.recorder)
         self.rtmp = [RtmpPusher(url) for url in cfg.output.rtmp]
         for p in self.rtmp:
