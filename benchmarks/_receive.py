@@ -30,7 +30,15 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from streamhost.avatar.tag import HEIGHT, IDLE, TAG_X, TAG_Y, WIDTH, read_tag  # noqa: E402
+from streamhost.avatar.tag import (  # noqa: E402
+    HEIGHT,
+    IDLE,
+    TAG_X,
+    TAG_Y,
+    WIDTH,
+    read_tag,
+    tag_value,
+)
 
 TOKEN = "bench-token"
 SILENCE_RMS = 300.0  # int16 RMS; espeak speech is in the thousands, silence encodes to ~0
@@ -356,6 +364,8 @@ class Clients:
         self._chat_replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # bench tag value -> transcript source ("script", "answer", ...) of committed lines
+        self.sources: dict[int, str] = {}
 
     async def open(self) -> None:
         import aiohttp
@@ -369,6 +379,7 @@ class Clients:
             asyncio.ensure_future(self._read_chat()),
             asyncio.ensure_future(self._read_control()),
         ]
+        await self.command("subscribe", topics=["transcript"])
 
     async def _read_chat(self) -> None:
         async for msg in self.chat:
@@ -377,6 +388,9 @@ class Clients:
     async def _read_control(self) -> None:
         async for msg in self.control:
             obj = json.loads(msg.data)
+            if obj.get("topic") == "transcript" and obj.get("phase") == "committed":
+                self.sources[tag_value(obj.get("trace_id"))] = str(obj.get("source"))
+                continue
             fut = self._pending.pop(obj.get("id"), None) if "id" in obj else None
             if fut is not None and not fut.done():
                 fut.set_result(obj)

@@ -145,11 +145,15 @@ class Bench:
         await self._done(v)
 
     async def midscript(self, i: int) -> None:
-        lt = self.wr.last_tag()
-        if lt in (IDLE, None):
+        def script_on_air() -> bool:
+            return self.clients.sources.get(self.wr.last_tag()) == "script"
+
+        # Mid-script means a script line on air, not the rest of the previous trial's answer
+        # (the director finishes an answer before it starts the next one) nor other talk.
+        if not script_on_air():
             await self.clients.command("script", path=str(SCRIPT))
-            await wait_for(lambda: self.wr.last_tag() not in (IDLE, None), 20, "the script")
-        await asyncio.sleep(self.rng.uniform(0.2, 2.5))  # anywhere in a script sentence
+            await wait_for(script_on_air, 30, "a script line on air")
+        await asyncio.sleep(self.rng.uniform(0.0, 0.5))  # anywhere in a script phrase
         t0, r = await self.clients.send_chat(f"shopper{i}", QUESTIONS[i % len(QUESTIONS)])
         v = tag_value(r["trace_id"])
         await self._seen(lambda t: t.first_tag(v, t0), 25)
