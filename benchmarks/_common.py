@@ -224,6 +224,14 @@ def arg_parser(description: str) -> argparse.ArgumentParser:
 # -- CPU time -----------------------------------------------------------------------------------
 
 
+def reap(procs: Iterable[Any], timeout: float = 10) -> None:
+    """Kill and wait for the child processes a run left behind (on error or timeout)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout)
+
+
 def pin_one_core() -> int | None:
     """Pin this process to its last allowed core (per-core figures); the core, or None."""
     try:

@@ -46,6 +46,7 @@ from _common import (  # noqa: E402
     mean,
     percentile,
     proc_cpu_seconds,
+    reap,
     report,
     sample_tree,
     thread_cpu_clock,
@@ -528,10 +529,7 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
         for p in (viewer, worker):
             p.wait(30)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
+        reap(procs)
         nginx.stop()
         data_dir.cleanup()
 

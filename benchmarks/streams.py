@@ -35,6 +35,7 @@ from _common import (  # noqa: E402
     core_fraction,
     machine_info,
     percentile,
+    reap,
     report,
     sample_tree,
 )
@@ -92,10 +93,7 @@ def run_level(nginx: Any, n: int, window: float, warmup: float) -> dict[str, Any
         for p in procs:
             p.wait(30)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
+        reap(procs)
         for d in dirs:
             d.cleanup()
 

@@ -37,6 +37,7 @@ from _common import (  # noqa: E402
     linear_fit,
     machine_info,
     proc_cpu_seconds,
+    reap,
     report,
     sample_tree,
 )
@@ -122,10 +123,7 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
         for p in procs:
             p.wait(30)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(10)
+        reap(procs)
         nginx.stop()
         data_dir.cleanup()
     return out
