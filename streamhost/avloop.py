@@ -80,7 +80,6 @@ class AVLoop:
         # One dedicated render thread: the model's working set stays in that core's cache
         # (the shared default pool hops threads, which measurably slows paced rendering).
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="render")
-        steady_malloc()
         self.index = 0
 
     async def run(

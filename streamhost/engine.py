@@ -27,7 +27,7 @@ from .avatar.face import build_face
 from .avatar.ort_session import resolve_threads
 from .avatar.pack import load_pack
 from .avatar.tag import draw_tag, tag_value
-from .avloop import AVLoop
+from .avloop import AVLoop, steady_malloc
 from .budget import BudgetWatch, load_budget
 from .chat.intake import ChatRejected, parse_chat
 from .chat.moderation import Moderator, load_blocklists
@@ -605,6 +605,7 @@ class Engine:
         if copies < 1:
             raise ValueError(f"copies must be >= 1, got {copies}")
         self.clock: Clock = VirtualClock() if virtual_clock else RealClock()
+        steady_malloc()  # process-wide: keeps per-frame buffers from fragmenting the heap
         # Copies share the avatar model: with [avatar] batch_max > 1 their frames are rendered
         # in one batched inference (avatar/batcher.py).
         self.streams = [Stream(copy_config(cfg, k), self.clock) for k in range(copies)]
