@@ -32,8 +32,8 @@ def steady_malloc() -> bool:
 
     Every frame allocates and frees buffers of ~1.4 MB (picture, I420, encoder input). Once the
     adaptive threshold has grown past that size they come from the heap instead of mmap, which
-    fragments: RSS grew 36 % per hour over a 30-minute soak (benchmarks/soak.py), and stays flat
-    (and ~90 MB lower) with the threshold fixed. Returns False where there is no glibc mallopt.
+    fragments: RSS grew 36 % per hour over a 30-minute soak (benchmarks/soak.py), 19 % with the
+    threshold fixed (and 45-80 MiB lower). Returns False where there is no glibc mallopt.
     """
     try:
         return bool(ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
