@@ -1,7 +1,8 @@
 """The messages that flow through one stream's pipeline.
 
 chat source -> ChatEvent -> director -> Sentence -> TTS -> Speech -> AV loop -> AVFrame -> outputs.
-Interrupt travels on the control plane (never through data queues).
+Interrupts (operator stop / say now) are not messages: they are calls on the control plane that
+flush queued speech where it waits, never items in a data queue.
 """
 
 from __future__ import annotations
@@ -132,7 +133,43 @@ class AVFrame:
 
 
 @dataclass(frozen=True, slots=True)
-class Interrupt:
-    """Control-plane request: drop queued speech now (operator stop / say now)."""
+class StreamFormat:
+    """The picture and sound of one stream, built and checked once and handed to every stage:
+    ``width`` x ``height`` pixels at ``fps`` frames per second, ``sample_rate`` Hz mono audio.
 
-    reason: str
+    One AV frame carries exactly ``samples_per_frame`` samples, so the rate must divide by the
+    frame rate; 4:2:0 chroma needs even sizes (the encoder wants multiples of 16)."""
+
+    width: int = 720
+    height: int = 1280
+    fps: int = 25
+    sample_rate: int = 48000
+
+    def __post_init__(self) -> None:
+        problems = format_problems(self.width, self.height, self.fps, self.sample_rate)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def samples_per_frame(self) -> int:
+        return self.sample_rate // self.fps
+
+    @property
+    def frame_s(self) -> float:
+        return 1.0 / self.fps
+
+
+def format_problems(width: int, height: int, fps: int, sample_rate: int) -> list[str]:
+    """Cross-field problems of a stream format, phrased as config problems (key = value)."""
+    out: list[str] = []
+    for key, v in (("width", width), ("height", height)):
+        if v <= 0 or v % 16:
+            out.append(f"stream.{key} = {v}: must be a positive multiple of 16")
+    if fps <= 0:
+        out.append(f"stream.fps = {fps}: must be positive")
+    elif sample_rate <= 0 or sample_rate % fps:
+        out.append(
+            f"stream.sample_rate = {sample_rate}: must be a multiple of stream.fps ({fps}), "
+            "so every video frame carries a whole number of audio samples"
+        )
+    return out

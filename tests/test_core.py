@@ -1,4 +1,4 @@
-"""Config, clock, queues, supervision, player, chat intake and store."""
+"""Config, clock, wake-ups, supervision, player, chat intake and store."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from streamhost.chat.intake import ChatRejected, parse_chat
 from streamhost.clock import VirtualClock
 from streamhost.config import ConfigError, config_from_dict, load_config
 from streamhost.frames import ChatEvent, Sentence, Source, Speech
-from streamhost.pipeline import BoundedQueue, Overflow, Supervisor, Wake
+from streamhost.pipeline import Supervisor, Wake
 from streamhost.player import SpeechPlayer
 from streamhost.store import Store
 
@@ -68,7 +68,7 @@ def test_relative_paths_resolve_against_config_file(tmp_path) -> None:
     assert load_config(tmp_path / "c.toml").talk.catalog == str(tmp_path / "cat.json")
 
 
-# ---------- clock + queues ----------
+# ---------- clock + wake-ups ----------
 async def test_virtual_clock_wakes_sleepers_in_order_and_waits_for_work() -> None:
     clock = VirtualClock()
     woke: list[tuple[str, float]] = []
@@ -90,32 +90,6 @@ async def test_virtual_clock_wakes_sleepers_in_order_and_waits_for_work() -> Non
     assert not waiter.done()
     clock.release()
     await asyncio.wait_for(waiter, 1)
-
-
-async def test_queue_overflow_policies_and_clock_accounting() -> None:
-    clock = VirtualClock()
-    q: BoundedQueue[int] = BoundedQueue("q", 3, Overflow.DROP_OLDEST, clock)
-    for i in range(5):
-        q.put_nowait(i)
-    assert q.dropped == 2 and clock.busy == 3
-    assert [await q.get() for _ in range(3)] == [2, 3, 4]
-    for _ in range(3):
-        q.task_done()
-    assert clock.busy == 0
-    newest: BoundedQueue[int] = BoundedQueue("n", 2, Overflow.DROP_NEWEST, clock)
-    assert [newest.put_nowait(i) for i in range(3)] == [True, True, False]
-    assert newest.flush() == 2 and clock.busy == 0
-    block: BoundedQueue[int] = BoundedQueue("b", 1, Overflow.BLOCK, clock)
-    await block.put(1)
-    pending = asyncio.create_task(block.put(2))
-    await asyncio.sleep(0.01)
-    assert not pending.done()
-    assert await block.get() == 1
-    block.task_done()
-    await asyncio.wait_for(pending, 1)
-    assert len(block) == 1
-    with pytest.raises(ValueError):
-        BoundedQueue("z", 0, Overflow.BLOCK, clock)
 
 
 async def test_wake_counts_as_pending_work() -> None:
