@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -21,10 +22,10 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from nginx_rtmp import NginxRtmp, free_port
 
 from streamhost.frames import AVFrame
-from streamhost.output.encoder import Encoder
+from streamhost.output.encoder import OPUS, VIDEO, EncodedPacket, Encoder
 from streamhost.output.recorder import Mp4Recorder
 from streamhost.output.rtmp import RtmpPusher
-from streamhost.output.webrtc import WebRtcHub, offer_handler
+from streamhost.output.webrtc import WebRtcHub, _AudioTrack, _VideoTrack, offer_handler
 
 W, H, FPS, SR = 720, 1280, 25, 48000
 SPF = SR // FPS
@@ -118,6 +119,86 @@ def test_mp4_recording_250_frames(tmp_path: Path) -> None:
     with av.open(str(path)) as c:
         samples = sum(f.samples for f in c.decode(c.streams.audio[0]))
         assert abs(samples / SR - 10.0) < 0.05
+
+
+# -- overflow policies of the bounded queues --------------------------------------------------
+
+
+def test_encoder_drops_the_oldest_frame_when_full() -> None:
+    enc = Encoder(W, H, FPS, SR, queue_frames=3)  # not started: nothing drains the queue
+    assert [enc.submit(frame(i)) for i in range(5)] == [True, True, True, False, False]
+    assert enc.stats.frames_dropped == 2 and enc.queue_depth == 3
+    seen: list[int] = []
+
+    class Sink:
+        kinds = frozenset({VIDEO})
+
+        def attach(self, info, encoder) -> None:
+            pass
+
+        def on_packet(self, packet: EncodedPacket) -> None:
+            seen.append(packet.pts)
+
+        def finish(self) -> None:
+            pass
+
+    enc.add_sink(Sink())
+    enc.start()
+    enc.close()
+    assert seen == [2, 3, 4]  # the newest frames were kept, at their own timestamps
+
+
+def _packet(kind: str, pts: int, keyframe: bool = False) -> EncodedPacket:
+    return EncodedPacket(kind, b"\x00\x00\x00\x01\x65", pts, pts, 1, Fraction(1, FPS), keyframe)
+
+
+def test_rtmp_pusher_drops_the_oldest_packet_then_waits_for_a_keyframe() -> None:
+    pusher = RtmpPusher("rtmp://127.0.0.1:1/live/x", queue_packets=3)  # not attached: no thread
+    for i in range(5):
+        pusher.on_packet(_packet(VIDEO, i, keyframe=i == 0))
+    assert pusher.packets_dropped == 2
+    assert [p.pts for p in pusher._queue] == [2, 3, 4] and pusher._need_key
+
+
+class _Hub:
+    keyframes = 0
+
+    def _request_keyframe(self) -> None:
+        self.keyframes += 1
+
+
+class _StubViewer:
+    def __init__(self) -> None:
+        self.hub = _Hub()
+
+
+async def test_webrtc_video_track_drops_the_queued_gop_and_waits_for_a_keyframe() -> None:
+    viewer = _StubViewer()
+    track = _VideoTrack(viewer, maxsize=4, extradata=b"")  # type: ignore[arg-type]
+    track.started = True
+    track.push(_packet(VIDEO, 0))  # nothing decodes before an IDR
+    assert track.dropped == 1 and track._queue.empty()
+    for i in range(1, 5):
+        track.push(_packet(VIDEO, i, keyframe=i == 1))
+    assert track._queue.full()
+    track.push(_packet(VIDEO, 5))  # full: the whole queued GOP goes, and this P-frame
+    assert track.dropped == 1 + 4 + 1 and track._queue.empty()
+    assert viewer.hub.keyframes == 1
+    track.push(_packet(VIDEO, 6))
+    assert track.dropped == 7 and track._queue.empty()
+    track.push(_packet(VIDEO, 7, keyframe=True))
+    assert track._queue.qsize() == 1 and track.dropped == 7
+
+
+async def test_webrtc_audio_track_drops_the_oldest_packet() -> None:
+    track = _AudioTrack(_StubViewer(), maxsize=3)  # type: ignore[arg-type]
+    track.push(_packet(OPUS, 0))  # before the transport is up: old audio would add latency
+    assert track._queue.empty() and track.dropped == 0
+    track.started = True
+    for i in range(1, 6):
+        track.push(_packet(OPUS, i))
+    assert track.dropped == 2
+    assert [track._queue.get_nowait().pts for _ in range(3)] == [3, 4, 5]
 
 
 # -- (b) RTMP to nginx --------------------------------------------------------------------------
