@@ -23,7 +23,8 @@ from enum import IntEnum
 from typing import Any
 
 from ..frames import ChatEvent
-from ..talk.retrieval import Intent, detect_language
+from ..langdata import load_languages
+from ..language import Intent, detect_language
 from .moderation import _prep
 
 __all__ = [
@@ -347,7 +348,12 @@ class Triage:
 _THANKS_KINDS = frozenset({"gift", "purchase", "follow", "subscribe", "order", "donation"})
 
 
-_QUESTION_MARK = re.compile(r"[?？]|吗|怎么|什么|多少")
+@functools.cache
+def _question_mark() -> re.Pattern[str]:
+    """A question mark, or a word that makes a message a question in a language that has such
+    words instead (zh 吗, 怎么 ...; ``[intent] question_marks`` of the language files)."""
+    words = [w for d in load_languages().values() for w in d.intent["question_marks"]]
+    return re.compile("|".join(["[?？]", *(re.escape(w) for w in words)]))
 
 
 def make_classifier(
@@ -364,6 +370,8 @@ def make_classifier(
     ("faq:kettle:1"); other questions fall back to the normalized text. Operator events
     (kind or platform "operator") are OPERATOR; follows, gifts and purchases are THANKS.
     """
+
+    question_mark = _question_mark()
 
     # Chat repeats itself ("lol", "how much is the kettle?"), and classifying a comment is a
     # pure function of (text, language, product on screen) over a fixed catalog: bounded LRU.
@@ -387,7 +395,7 @@ def make_classifier(
         # keep-warm mode?", a catalog FAQ worded differently) is still a question: the
         # generator answers it from the catalog or says it will check. Chatter with a
         # question mark but no product in it ("anyone here?") stays chatter.
-        if _QUESTION_MARK.search(text):
+        if question_mark.search(text):
             hit = named or retriever.find_product(text, lang)
             # BM25 score >= 1.1: a real overlap with the product's words, not "up late?"
             if hit and hit[1] >= 1.1:

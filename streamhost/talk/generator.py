@@ -14,13 +14,15 @@ from collections import Counter, deque
 from collections.abc import Callable
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
+from ..langdata import available_languages
+from ..language import Intent, detect_language
 from .catalog import Catalog, Product
-from .retrieval import Intent, Retriever, detect_language
+from .retrieval import Retriever
 from .templates import (
-    TEMPLATES,
     fill,
     slots_for_product,
     template_slots,
+    templates_by_family,
     user_slots,
 )
 
@@ -75,8 +77,9 @@ class TemplateGenerator:
         answer_in_question_language: bool = False,
         window: int = 20,
     ) -> None:
-        if lang not in ("en", "de", "it", "zh"):
-            raise ValueError(f"lang must be one of en, de, it, zh, got {lang!r}")
+        langs = available_languages()
+        if lang not in langs:
+            raise ValueError(f"lang must be one of {', '.join(langs)}, got {lang!r}")
         self.catalog = catalog
         self.lang = lang
         self.name_ok = name_ok or default_name_ok
@@ -91,11 +94,12 @@ class TemplateGenerator:
         # Slot sets parsed once: picking a template is then a subset test, not a parse.
         self._templates = {
             (fam, lg): [(t, template_slots(t)) for t in ts]
-            for fam, by in TEMPLATES.items()
+            for fam, by in templates_by_family().items()
             for lg, ts in by.items()
         }
+        self.languages = langs
         self._product_slots = {
-            (p.id, lg): slots_for_product(p, lg) for p in catalog for lg in ("en", "de", "it", "zh")
+            (p.id, lg): slots_for_product(p, lg) for p in catalog for lg in langs
         }
         for (_pid, lg), s in self._product_slots.items():
             shop = catalog.shop(lg)
@@ -240,7 +244,7 @@ class TemplateGenerator:
         """Number of templates per language."""
         return {
             lg: sum(len(v) for (f, l2), v in self._templates.items() if l2 == lg)
-            for lg in ("en", "de", "it", "zh")
+            for lg in self.languages
         }
 
     # -- internals -----------------------------------------------------------------------------

@@ -9,237 +9,66 @@ compound-head matching for de ("Kocher" finds "Wasserkocher"), character bigrams
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from ..langdata import load_languages
+from ..language import Intent, detect_language, fold
 from .catalog import LANGS, Catalog, FaqEntry, Product
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Intent, detect_language and fold live in streamhost.language (chat needs them too); they
+# stay importable from here.
+__all__ = [
+    "BM25",
+    "FaqMatch",
+    "Intent",
+    "Retriever",
+    "detect_language",
+    "fold",
+    "tokenize",
+]
+
 _RUN_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([^\W_]+)", re.UNICODE)
 
-STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        "a an the is are was were be been it its it's this that these those they them i you we he she"
-        " me my your our do does did can could will would should to of in on at for with and or but"
-        " how what which who where when why much many any some there here have has had get got so if"
-        " about please just tell me one ones yes no not hi hello hey".split()
-    ),
-    "de": frozenset(
-        "der die das den dem des ein eine einen einem einer eines ist sind war waren es er sie wir ihr"
-        " ich du man mich mir dich dir und oder aber wie was wer wo wann warum viel viele wieviel mit"
-        " fur von zu im in am an auf aus bei nach uber kann konnen hat haben habt gibt denn noch mal"
-        " bitte auch so ja nein nicht kein keine dieser diese dieses hier da dass euer eure hallo".split()
-    ),
-    "it": frozenset(
-        "il lo la i gli le un uno una l un' di del dello della dei degli delle a al allo alla ai agli"
-        " alle da dal in nel nella con su per tra fra e o ma che chi come cosa quanto quanta quanti"
-        " quante quale dove quando perche e' è sono ha hanno c ci si non mi ti vi questo questa questi"
-        " queste quello quella si no anche molto piu po' ciao salve".split()
-    ),
-}
-# zh: bigrams made only of these characters carry no content.
-_ZH_STOP = frozenset(
-    "的了吗呢吧啊呀是我你他她它这那个有在和也就都很还可以么什怎多少能不要会请问一下"
-)
-
-# Intent keywords, matched on folded lowercase text with word boundaries (zh: plain substring).
-# "Strong" price words decide alone; weak ones ("how much") also open questions like weight.
-_PRICE_STRONG = {
-    "en": ["price", "prices", "cost", "costs", "pricing", "expensive", "cheap", "pricey"],
-    "de": ["kostet", "kosten", "preis", "preise", "teuer", "gunstig", "billig"],
-    "it": [
-        "costa",
-        "costano",
-        "prezzo",
-        "prezzi",
-        "costo",
-        "caro",
-        "cara",
-        "economico",
-        "quanto viene",
-    ],
-    "zh": [
-        "多少钱",
-        "价格",
-        "价钱",
-        "几块",
-        "多少欧",
-        "贵",
-        "便宜",
-        "什么价",
-        "售价",
-        "怎么卖",
-        "卖多少",
-    ],
-}
-_PRICE_WEAK = {
-    "en": ["how much"],
-    "de": ["wie viel", "wieviel"],
-    "it": ["quanto"],
-    "zh": ["多少"],
-}
-_FEATURE = {
-    "en": [
-        "feature",
-        "features",
-        "what can",
-        "what does",
-        "does it",
-        "do they",
-        "can it",
-        "tell me",
-        "spec",
-        "specs",
-        "how big",
-        "what about",
-        "details",
-        "good for",
-        "is it",
-        "are they",
-    ],
-    "de": [
-        "was kann",
-        "funktion",
-        "funktionen",
-        "eigenschaft",
-        "eigenschaften",
-        "kann er",
-        "kann sie",
-        "hat er",
-        "hat sie",
-        "haben sie",
-        "erzahl",
-        "details",
-        "ist er",
-        "ist sie",
-        "ist es",
-        "was ist mit",
-    ],
-    "it": [
-        "caratteristiche",
-        "funzioni",
-        "funzione",
-        "cosa fa",
-        "com'e",
-        "come funziona",
-        "parlami",
-        "dettagli",
-        "ha una",
-        "ha un",
-        "hanno",
-    ],
-    "zh": ["功能", "特点", "有什么", "怎么样", "参数", "介绍", "好用", "优点"],
-}
-# Attribute words also signal a feature question, but they are content: "what colour?" must
-# find a colour in the catalog or get a don't-know, so they are not question vocabulary.
-_FEATURE_ATTR = {
-    "en": [
-        "battery",
-        "size",
-        "material",
-        "colour",
-        "colours",
-        "color",
-        "colors",
-        "capacity",
-        "weight",
-    ],
-    "de": ["akku", "grosse", "material", "farbe", "farben", "gewicht", "kapazitat"],
-    "it": ["batteria", "dimensioni", "materiale", "colore", "colori", "peso", "capienza"],
-    "zh": ["材质", "颜色", "电池", "尺寸", "重量", "容量"],
-}
-_GREETING = {
-    "en": [
-        "hi",
-        "hello",
-        "hey",
-        "good evening",
-        "good morning",
-        "good night",
-        "greetings",
-        "yo",
-        "hiya",
-    ],
-    "de": ["hallo", "servus", "moin", "guten abend", "guten morgen", "gruss", "gruezi", "huhu"],
-    "it": ["ciao", "salve", "buonasera", "buongiorno", "buona sera", "ciao a tutti"],
-    "zh": ["你好", "大家好", "主播好", "晚上好", "早上好", "嗨", "哈喽", "您好"],
-}
-# Language hints beyond stopwords: words typical of questions to a shop host.
-_LANG_HINTS = {
-    "en": frozenset(
-        "how much price cost costs what does is the it do have hello hi thanks".split()
-    ),
-    "de": frozenset(
-        "wie viel kostet preis der die das ist hat hallo danke gibt es wieviel".split()
-    ),
-    "it": frozenset("quanto costa prezzo il lo la che ha ciao grazie come cosa e c'e".split()),
-}
+# Latin-script words inside the text of a language written in its own script (zh) are
+# tokenized as this language's words: product names and ids are English in any stream.
+_LATIN_FALLBACK = "en"
 
 
-# Words that belong to asking, not to the thing asked about; left out when deciding whether a
-# question names a detail the catalog does not have.
-_QUESTION_WORDS = {
-    "en": "question want know tell more info information detail details product thing good nice"
-    " really like love buy order get need think say use work works euro euros dollar dollars"
-    " money pay".split(),
-    "de": "frage wissen mehr info infos produkt ding gut schon toll wirklich kaufen bestellen"
-    " brauche finde sagen benutzen funktioniert".split(),
-    "it": "domanda sapere piu info informazioni prodotto cosa bello bella davvero comprare ordinare"
-    " serve dire usare funziona".split(),
-    "zh": ["问题", "知道", "产品", "东西", "买", "下单", "主播", "请问"],
-}
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Per-language tokenizer settings, from the language data files."""
+
+    stop: frozenset[str]
+    stem: Callable[[str], str]
+    compounds: bool
 
 
-class Intent(StrEnum):
-    """What a viewer's message asks for."""
-
-    PRICE = "price"
-    FEATURE = "feature"
-    FAQ = "faq"
-    GREETING = "greeting"
-    OTHER = "other"
-
-
-def fold(text: str) -> str:
-    """Lowercase, NFKC, strip accents/umlauts (ä -> a, ß -> ss) so spellings without them match."""
-    if text.isascii():
-        # NFKC/NFD leave ASCII alone and it has no combining marks, "ß" or "’": same result.
-        return text.lower()
-    text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
-    text = text.replace("’", "'")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+@functools.cache
+def _words() -> dict[str, _Words]:
+    data = load_languages()
+    return {
+        lg: _Words(d.stopwords, _STEM[d.stemmer], d.compounds)
+        for lg, d in data.items()
+        if d.script is None
+    }
 
 
-def detect_language(text: str, default: str = "en") -> str:
-    """zh if any CJK character; else the best stopword/keyword score among en/de/it."""
-    if _CJK_RE.search(text):
-        return "zh"
-    raw = text.lower()
-    words = re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", fold(text))
-    scores = {lang: 0.0 for lang in ("en", "de", "it")}
-    for w in words:
-        for lang in scores:
-            if w in STOPWORDS[lang]:
-                scores[lang] += 1.0
-            if w in _LANG_HINTS[lang]:
-                scores[lang] += 1.0
-    if re.search(r"[äöüß]", raw):
-        scores["de"] += 2.0
-    if re.search(r"[àèéìòù]", raw):
-        scores["it"] += 1.5
-    best = max(scores, key=lambda k: scores[k])
-    if scores[best] <= 0:
-        return default
-    # On ties prefer the default language (the stream's), then en.
-    top = [k for k, v in scores.items() if v == scores[best]]
-    if default in top:
-        return default
-    return "en" if "en" in top else top[0]
+@functools.cache
+def _stop_chars() -> frozenset[str]:
+    """CJK characters that carry no content in a bigram (zh: 的, 了, 吗 ...), all languages."""
+    return frozenset().union(*(d.stop_chars for d in load_languages().values()))
+
+
+def __getattr__(name: str) -> object:
+    # STOPWORDS stays importable (the guard reads it) but comes from the data files, on first use.
+    if name == "STOPWORDS":
+        return {lg: w.stop for lg, w in _words().items() if w.stop}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _stem_en(w: str) -> str:
@@ -269,7 +98,12 @@ def _stem_it(w: str) -> str:
     return w
 
 
-_STEM = {"en": _stem_en, "de": _stem_de, "it": _stem_it}
+_STEM: dict[str, Callable[[str], str]] = {
+    "none": lambda w: w,
+    "en": _stem_en,
+    "de": _stem_de,
+    "it": _stem_it,
+}
 
 
 def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
@@ -280,25 +114,26 @@ def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
     """
     folded = fold(text)
     out: list[str] = []
-    word_lang = lang if lang in _STEM else "en"
-    stop = STOPWORDS.get(word_lang, frozenset())
-    stem = _STEM[word_lang]
+    words = _words()
+    w = words.get(lang) or words[_LATIN_FALLBACK]
+    stop, stem, split_compounds = w.stop, w.stem, compounds and w.compounds
+    zh_stop = _stop_chars()
     for cjk, word in _RUN_RE.findall(folded.replace("'", " ")):
         if cjk:
             if len(cjk) == 1:
-                if cjk not in _ZH_STOP:
+                if cjk not in zh_stop:
                     out.append(cjk)
                 continue
             for i in range(len(cjk) - 1):
                 bg = cjk[i : i + 2]
-                if not (bg[0] in _ZH_STOP and bg[1] in _ZH_STOP):
+                if not (bg[0] in zh_stop and bg[1] in zh_stop):
                     out.append(bg)
             continue
         if word in stop or (len(word) == 1 and not word.isdigit()):
             continue
         s = stem(word)
         out.append(s)
-        if compounds and word_lang == "de" and len(s) >= 8:
+        if split_compounds and len(s) >= 8:
             out.extend(s[i:] for i in range(3, len(s) - 3))  # heads: "kocher" in "wasserkocher"
             out.extend(s[:i] for i in range(4, len(s) - 3))  # modifiers: "akku" in "akkulaufzeit"
     return out
@@ -468,9 +303,10 @@ class Retriever:
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:
         """price > faq > feature > greeting > other; keywords of all languages are checked."""
         folded = fold(text)
-        if _has_any(folded, _PRICE_STRONG):
+        pats = _intent_patterns()
+        if _has_any(folded, pats["price_strong"]):
             return Intent.PRICE
-        weak_price = _has_any(folded, _PRICE_WEAK)
+        weak_price = _has_any(folded, pats["price_weak"])
         if product_id is not None and self.faq_match(text, product_id, lang) is not None:
             return Intent.FAQ
         if weak_price:
@@ -479,36 +315,49 @@ class Retriever:
             if product_id is not None and self.unknown_terms(text, lang, product_id):
                 return Intent.OTHER
             return Intent.PRICE
-        if _has_any(folded, _FEATURE) or _has_any(folded, _FEATURE_ATTR):
+        if _has_any(folded, pats["feature"]) or _has_any(folded, pats["feature_attr"]):
             return Intent.FEATURE
-        if _has_any(folded, _GREETING):
+        if _has_any(folded, pats["greeting"]):
             return Intent.GREETING
         return Intent.OTHER
 
 
 def _question_vocab(lang: str) -> set[str]:
-    words: list[str] = list(_QUESTION_WORDS.get(lang, []))
-    for table in (_PRICE_STRONG, _PRICE_WEAK, _FEATURE, _GREETING):
-        words += table.get(lang, [])
+    d = load_languages().get(lang)
+    if d is None:
+        return set()
+    words: list[str] = []
+    for key in ("question_words", "price_strong", "price_weak", "feature", "greeting"):
+        words += d.intent[key]
     return {t for w in words for t in tokenize(w, lang)}
 
 
-def _compile(table: dict[str, list[str]]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-    latin = sorted(
-        {fold(w) for lg, ws in table.items() if lg != "zh" for w in ws}, key=len, reverse=True
-    )
-    cjk = table.get("zh", [])
-    lat = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![^\W_])")
-    zh = re.compile("|".join(re.escape(w) for w in cjk)) if cjk else None
-    return lat, zh
+_Patterns = tuple[re.Pattern[str] | None, re.Pattern[str] | None]
 
 
-_PATTERNS: dict[int, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+@functools.cache
+def _intent_patterns() -> dict[str, _Patterns]:
+    """Per intent word list: one pattern over the folded words of all languages written with
+    spaces (whole words only) and one over the words of languages with their own script
+    (anywhere: they are written without spaces)."""
+    data = load_languages()
+    out: dict[str, _Patterns] = {}
+    for key in ("price_strong", "price_weak", "feature", "feature_attr", "greeting"):
+        latin = sorted(
+            {fold(w) for d in data.values() if d.script is None for w in d.intent[key]},
+            key=len,
+            reverse=True,
+        )
+        cjk = [w for d in data.values() if d.script is not None for w in d.intent[key]]
+        lat = (
+            re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![^\W_])")
+            if latin
+            else None
+        )
+        out[key] = (lat, re.compile("|".join(re.escape(w) for w in cjk)) if cjk else None)
+    return out
 
 
-def _has_any(folded: str, table: dict[str, list[str]]) -> bool:
-    pats = _PATTERNS.get(id(table))
-    if pats is None:
-        pats = _PATTERNS[id(table)] = _compile(table)
+def _has_any(folded: str, pats: _Patterns) -> bool:
     lat, zh = pats
-    return bool(lat.search(folded) or (zh is not None and zh.search(folded)))
+    return bool((lat is not None and lat.search(folded)) or (zh is not None and zh.search(folded)))

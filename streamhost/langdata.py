@@ -1,0 +1,349 @@
+"""Per-language talk data: the host's sentence templates and the words chat is matched on.
+
+In: one TOML file per language, ``assets/talk/<lang>.toml`` (``[host]``, ``[detect]``,
+``[words]``, ``[intent]``, ``[templates]``; the shipped files document each key). Out: a
+validated, immutable `LangData` per language. The set of languages is the set of files, so a
+language is added by adding a file, not by editing code.
+
+This module sits beside `streamhost.language`, outside chat/ and talk/, because both read it:
+chat triage detects languages and question words, talk fills templates and matches intents.
+
+Every file is checked completely when it is loaded; `TalkDataError` lists every problem, each
+naming the key and what is wrong (`talk_data_problems` returns them as strings for
+``streamhost check``). Files are read once per process (`functools.cache`): the generator and
+retrieval run per chat message and must not touch the disk.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .problems import ProblemsError
+
+DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "talk"
+
+# Template families the generator and the show know by name; every language has all of them.
+FAMILIES: tuple[str, ...] = (
+    "intro",
+    "feature",
+    "price",
+    "urgency",
+    "social",
+    "cta",
+    "ask_price",
+    "answer_price",
+    "ask_question",
+    "answer_feature",
+    "dont_know",
+    "greeting",
+    "thanks_follow",
+    "thanks_gift",
+    "thanks_purchase",
+)
+
+# Slots the generator can fill (streamhost.talk.templates.slots_for_product / user_slots, the
+# generator's features). A slot outside this set could never be filled: the template would be
+# silently dead, so it is an error.
+TEMPLATE_SLOTS: frozenset[str] = frozenset(
+    {
+        "name", "price", "the", "The", "acc", "Acc", "dat", "this", "of_the", "to_the", "on_the",
+        "few_stock", "discount", "feature", "feature2", "shop",
+        "user", "User", "user_vocative_free", "user_dat_free",
+    }
+)  # fmt: skip
+
+# Intent word lists (streamhost.talk.retrieval, streamhost.chat.triage).
+INTENT_KEYS: tuple[str, ...] = (
+    "price_strong",
+    "price_weak",
+    "feature",
+    "feature_attr",
+    "greeting",
+    "question_words",
+    "question_marks",
+)
+# Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
+STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")
+
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+_ALT_RE = re.compile(r"\[([^\[\]]*)\]")
+_FORMATTER = string.Formatter()
+
+
+class TalkDataError(ProblemsError):
+    """Every problem found in one language file; ``source`` is the file's path."""
+
+    what = "talk data"
+
+
+@dataclass(frozen=True, slots=True)
+class LangData:
+    """One language's validated data, as read from ``<lang>.toml``.
+
+    ``templates``: family -> templates (file order, which the generator's picks depend on);
+    ``intent``: INTENT_KEYS -> words; ``script``: a compiled character class for a language
+    written in its own script (None for the others), whose keywords match as substrings.
+    """
+
+    lang: str
+    source: str
+    a_viewer: str
+    templates: Mapping[str, tuple[str, ...]]
+    intent: Mapping[str, tuple[str, ...]]
+    stopwords: frozenset[str]
+    stop_chars: frozenset[str]
+    stemmer: str
+    compounds: bool
+    hints: frozenset[str]
+    marks: re.Pattern[str] | None
+    mark_weight: float
+    script: re.Pattern[str] | None
+
+
+def _folder(folder: str | Path | None) -> Path:
+    return Path(folder) if folder is not None else DEFAULT_FOLDER
+
+
+def available_languages(folder: str | Path | None = None) -> tuple[str, ...]:
+    """The languages that have a data file (``<lang>.toml``) in `folder`, sorted.
+
+    Not cached: a directory listing is cheap and callers (config checks, the generator's
+    constructor) are not per-message; tests add files and ask again.
+    """
+    d = _folder(folder)
+    if not d.is_dir():
+        return ()
+    return tuple(sorted(p.stem for p in d.glob("*.toml") if _LANG_RE.match(p.stem)))
+
+
+def load_language(lang: str, folder: str | Path | None = None) -> LangData:
+    """The validated data of one language (read once per process and folder).
+
+    Raises TalkDataError naming the file and every problem, or when there is no file.
+    """
+    return _load(lang, str(_folder(folder).resolve()))
+
+
+def load_languages(folder: str | Path | None = None) -> dict[str, LangData]:
+    """Every language of `folder`, validated; raises TalkDataError for the first bad file."""
+    return {lg: load_language(lg, folder) for lg in available_languages(folder)}
+
+
+def talk_data_problems(
+    langs: list[str] | None = None, folder: str | Path | None = None
+) -> list[str]:
+    """Validate the language files (all of them, or `langs`) and return one string per
+    problem: ``"<file>: <key>: <what is wrong>"``; [] when everything loads."""
+    d = _folder(folder)
+    present = available_languages(d)
+    out: list[str] = []
+    if langs is None:
+        if not present:
+            return [f"{d}: no language files (<lang>.toml)"]
+        out += [
+            f"{p}: file name must be a language code (2-3 lowercase letters).toml"
+            for p in sorted(d.glob("*.toml"))
+            if not _LANG_RE.match(p.stem)
+        ]
+        langs = list(present)
+    for lg in langs:
+        try:
+            load_language(lg, d)
+        except TalkDataError as e:
+            out += [f"{e.source}: {p}" for p in e.problems]
+    return out
+
+
+@functools.cache
+def _load(lang: str, folder: str) -> LangData:
+    path = Path(folder) / f"{lang}.toml"
+    source = str(path)
+    if not _LANG_RE.match(lang):
+        raise TalkDataError(source, [f"{lang!r} is not a language code (2-3 lowercase letters)"])
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        have = ", ".join(available_languages(folder)) or "none"
+        raise TalkDataError(
+            source, [f"no data file for language {lang!r} (have: {have})"]
+        ) from None
+    except OSError as e:
+        raise TalkDataError(source, [f"cannot read file: {e.strerror or e}"]) from None
+    except UnicodeDecodeError as e:
+        raise TalkDataError(source, [f"not UTF-8 text (byte {e.start}): {e.reason}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise TalkDataError(source, [f"not valid TOML: {e}"]) from None
+    problems: list[str] = []
+    data = _parse(lang, source, raw, problems)
+    if problems or data is None:
+        raise TalkDataError(source, problems)
+    return data
+
+
+class _Reader:
+    """Typed reads from one file's tables; each wrong value becomes one problem naming its key."""
+
+    def __init__(self, raw: Mapping[str, Any], problems: list[str]) -> None:
+        self.raw = raw
+        self.problems = problems
+
+    def table(self, name: str, keys: tuple[str, ...], required: bool = True) -> Mapping[str, Any]:
+        t = self.raw.get(name)
+        if t is None:
+            if required:
+                self.problems.append(f"[{name}]: table is missing")
+            return {}
+        if not isinstance(t, Mapping):
+            self.problems.append(f"{name}: must be a table, got {type(t).__name__}")
+            return {}
+        for k in t:
+            if k not in keys:
+                self.problems.append(f"{name}.{k}: is not a known key (known: {', '.join(keys)})")
+        return t
+
+    def text(self, t: Mapping[str, Any], key: str, where: str, default: str | None) -> str:
+        v = t.get(key, default)
+        if v is None:
+            self.problems.append(f"{where}.{key}: is missing")
+            return ""
+        if not isinstance(v, str) or (default is None and not v.strip()):
+            self.problems.append(f"{where}.{key}: must be a non-empty text, got {v!r}")
+            return ""
+        return v
+
+    def words(
+        self,
+        t: Mapping[str, Any],
+        key: str,
+        where: str,
+        check: Callable[[str], str | None] | None = None,
+    ) -> tuple[str, ...]:
+        """A list of non-empty texts (absent: empty); `check` returns a problem or None."""
+        v = t.get(key, [])
+        if not isinstance(v, list):
+            self.problems.append(f"{where}.{key}: must be a list of texts, got {type(v).__name__}")
+            return ()
+        out: list[str] = []
+        for i, w in enumerate(v):
+            msg = None
+            if not isinstance(w, str) or not w.strip():
+                msg = f"must be a non-empty text, got {w!r}"
+            elif check is not None:
+                msg = check(w)
+            if msg:
+                self.problems.append(f"{where}.{key}[{i}]: {msg}")
+            else:
+                out.append(w)
+        return tuple(out)
+
+
+def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) -> LangData | None:
+    r = _Reader(raw, problems)
+    for k in raw:
+        if k not in ("host", "detect", "words", "intent", "templates"):
+            problems.append(
+                f"{k}: is not a known table (known: host, detect, words, intent, templates)"
+            )
+    host = r.table("host", ("a_viewer",))
+    a_viewer = r.text(host, "a_viewer", "host", None)
+
+    detect = r.table("detect", ("script", "hints", "marks", "mark_weight"), required=False)
+    script = _char_class(r.text(detect, "script", "detect", ""), "detect.script", problems)
+    marks = _char_class(r.text(detect, "marks", "detect", ""), "detect.marks", problems, True)
+    weight = detect.get("mark_weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        problems.append(f"detect.mark_weight: must be a number >= 0, got {weight!r}")
+        weight = 0.0
+    hints = r.words(detect, "hints", "detect")
+
+    words = r.table("words", ("stopwords", "stop_chars", "stemmer", "compounds"), required=False)
+    stopwords = r.words(words, "stopwords", "words")
+    stop_chars = r.text(words, "stop_chars", "words", "")
+    stemmer = r.text(words, "stemmer", "words", "none")
+    if stemmer and stemmer not in STEMMERS:
+        problems.append(f"words.stemmer: must be one of {', '.join(STEMMERS)}, got {stemmer!r}")
+    compounds = words.get("compounds", False)
+    if not isinstance(compounds, bool):
+        problems.append(f"words.compounds: must be true or false, got {compounds!r}")
+
+    intent_t = r.table("intent", INTENT_KEYS)
+    intent = {k: r.words(intent_t, k, "intent") for k in INTENT_KEYS}
+
+    tmpl_t = r.table("templates", FAMILIES)
+    templates: dict[str, tuple[str, ...]] = {}
+    for fam in FAMILIES:
+        if tmpl_t and fam not in tmpl_t:
+            problems.append(f"templates.{fam}: is missing (every language needs every family)")
+            continue
+        if fam in tmpl_t and not tmpl_t[fam]:
+            problems.append(f"templates.{fam}: must not be empty")
+        templates[fam] = r.words(tmpl_t, fam, "templates", template_problem)
+
+    if problems:
+        return None
+    return LangData(
+        lang=lang,
+        source=source,
+        a_viewer=a_viewer,
+        templates=MappingProxyType(templates),
+        intent=MappingProxyType(intent),
+        stopwords=frozenset(stopwords),
+        stop_chars=frozenset(stop_chars),
+        stemmer=stemmer,
+        compounds=bool(compounds),
+        hints=frozenset(hints),
+        marks=marks,
+        mark_weight=float(weight),
+        script=script,
+    )
+
+
+def _char_class(
+    chars: str, key: str, problems: list[str], literal: bool = False
+) -> re.Pattern[str] | None:
+    """``[chars]`` compiled; `literal` escapes the characters, otherwise ranges (a-z) work."""
+    if not chars:
+        return None
+    body = "".join(re.escape(c) for c in chars) if literal else chars
+    try:
+        return re.compile(f"[{body}]")
+    except re.error as e:
+        problems.append(f"{key}: not a valid character range ({e})")
+        return None
+
+
+def template_problem(template: str) -> str | None:
+    """What is wrong with one template (syntax, unknown slot, digit, alternation), or None."""
+    try:
+        parts = list(_FORMATTER.parse(template))
+    except ValueError as e:
+        return f"bad placeholder syntax ({e}) in {template!r}"
+    literal = ""
+    for text, field, spec, conv in parts:
+        literal += text
+        if field is None:
+            continue
+        if spec or conv:
+            return f"placeholder {{{field}}} must not have a format spec or conversion"
+        if field not in TEMPLATE_SLOTS:
+            return (
+                f"unknown placeholder {{{field}}} in {template!r} "
+                f"(known: {', '.join(sorted(TEMPLATE_SLOTS))})"
+            )
+    if re.search(r"\d", literal):
+        return f"contains a digit (numbers must come from the catalog): {template!r}"
+    for m in _ALT_RE.finditer(literal):
+        n = m.group(1).count("|") + 1
+        if n not in (2, 4):
+            return f"[{m.group(1)}] must have 2 forms (sg|pl) or 4 (gender/number), got {n}"
+    if "[" in _ALT_RE.sub("", literal) or "]" in _ALT_RE.sub("", literal):
+        return f"unbalanced [ ] in {template!r}"
+    return None
