@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,27 +26,14 @@ import aiohttp
 import av
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from chromium import chromium_page, require_chromium
 from conftest import running_engine
-from nginx_rtmp import NginxRtmp, free_port
+from nginx_rtmp import NginxRtmp
+from support import unavailable, until
+from viewer import Viewer
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FPS, SR = 720, 1280, 25, 48000
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-
-
-def _unavailable(what: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} unavailable in CI")
-    pytest.skip(f"{what} unavailable")
-
-
-async def _until(cond, timeout: float, what: str, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(step)
 
 
 # -- 1. RTMP to a real nginx-rtmp ------------------------------------------------------------
@@ -93,7 +79,7 @@ async def test_rtmp_engine_to_nginx(tmp_path: Path) -> None:
         url = srv.url(stream="e2e")
         async with running_engine(tmp_path, False, None, output={"rtmp": [url]}) as (eng, _, task):
             pusher = eng.primary.rtmp[0]
-            await _until(lambda: pusher.state == "live" or task.done(), 15, "RTMP live")
+            await until(lambda: pusher.state == "live" or task.done(), 15, "RTMP live")
             assert pusher.state == "live", pusher.stats()
             got = await asyncio.wait_for(asyncio.to_thread(_read_rtmp, url, 4.5, eng.clock.now), 25)
             assert not task.done()
@@ -131,72 +117,25 @@ async def test_rtmp_engine_to_nginx(tmp_path: Path) -> None:
 # -- 2. WebRTC through /offer with aiortc viewers ----------------------------------------------
 
 
-class Viewer:
-    """aiortc receive-only viewer that decodes everything it gets."""
-
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection()
-        self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.addTransceiver("audio", direction="recvonly")
-        self.video: list[tuple[float, int, int]] = []
-        self.audio: list[tuple[float, int, int]] = []  # (arrival, samples, sample_rate)
-        self.tasks: list[asyncio.Task] = []
-
-        @self.pc.on("track")
-        def _on_track(track) -> None:
-            self.tasks.append(asyncio.ensure_future(self._consume(track)))
-
-    async def _consume(self, track) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                f = await track.recv()
-                if track.kind == "video":
-                    self.video.append((loop.time(), f.width, f.height))
-                else:
-                    self.audio.append((loop.time(), f.samples, f.sample_rate))
-        except Exception:
-            pass
-
-    async def connect(self, http: aiohttp.ClientSession, base: str) -> None:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        # aiortc gathers every candidate in setLocalDescription: the offer is non-trickle
-        assert self.pc.iceGatheringState == "complete"
-        desc = self.pc.localDescription
-        async with http.post(f"{base}/offer", json={"sdp": desc.sdp, "type": desc.type}) as r:
-            assert r.status == 200, await r.text()
-            ans = await r.json()
-        assert ans["type"] == "answer" and "H264" in ans["sdp"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(ans["sdp"], ans["type"]))
-
-    def window(self, t0: float, seconds: float) -> tuple[int, float]:
-        frames = sum(1 for t, *_ in self.video if t0 <= t < t0 + seconds)
-        audio = sum(n / sr for t, n, sr in self.audio if t0 <= t < t0 + seconds)
-        return frames, audio
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for t in self.tasks:
-            t.cancel()
-
-
 @pytest.mark.timeout(45)
 async def test_webrtc_viewers_via_offer(tmp_path: Path) -> None:
     async with running_engine(tmp_path, False, None) as (eng, base, task):
         s = eng.primary
         hub = s.webrtc
         assert hub is not None
-        await _until(lambda: s.loop.stats.frames > 0, 15, "the first AV frame")
+        await until(lambda: s.loop.stats.frames > 0, 15, "the first AV frame")
         v1, v2 = Viewer(), Viewer()
         try:
             async with aiohttp.ClientSession() as http:
-                await v1.connect(http, base)
+                ans = await v1.connect(http, base + "/offer")
+                assert ans["type"] == "answer" and "H264" in ans["sdp"]
                 assert hub.viewer_count == 1
-                await _until(lambda: bool(v1.video), 8, "first viewer's first frame")
+                await until(lambda: bool(v1.video), 8, "first viewer's first frame")
                 assert hub.viewer_count == 1
-                await v2.connect(http, base)
+                ans = await v2.connect(http, base + "/offer")
+                assert ans["type"] == "answer" and "H264" in ans["sdp"]
                 assert hub.viewer_count == 2
-                await _until(lambda: bool(v2.video), 8, "second viewer's first frame")
+                await until(lambda: bool(v2.video), 8, "second viewer's first frame")
             loop = asyncio.get_running_loop()
             t0 = loop.time() + 0.2
             frames0, encoded0 = s.loop.stats.frames, s.encoder.stats.frames_encoded
@@ -227,114 +166,10 @@ async def test_webrtc_viewers_via_offer(tmp_path: Path) -> None:
         finally:
             await v1.close()
             await v2.close()
-        await _until(lambda: hub.viewer_count == 0, 10, "viewers to leave")
+        await until(lambda: hub.viewer_count == 0, 10, "viewers to leave")
 
 
 # -- 3. headless Chromium on the viewer page ---------------------------------------------------
-
-
-def find_chromium() -> str | None:
-    for cand in CHROMIUM_CANDIDATES:
-        if os.access(cand, os.X_OK):
-            return cand
-    return shutil.which("chromium")
-
-
-class Chromium:
-    """A private headless Chromium with the DevTools protocol on a free loopback port."""
-
-    def __init__(self, binary: str, profile: Path) -> None:
-        self.binary = binary
-        self.profile = profile
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = profile / "chromium.log"
-
-    def start(self, url: str) -> None:
-        self.profile.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    self.binary,
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--autoplay-policy=no-user-gesture-required",
-                    # Real loopback candidates instead of mDNS .local names: nothing to resolve.
-                    "--disable-features=WebRtcHideLocalIpsWithMdns",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    "--window-size=1100,900",
-                    f"--user-data-dir={self.profile}",
-                    f"--remote-debugging-port={self.port}",
-                    url,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def page_ws_url(self, http: aiohttp.ClientSession, url: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.proc is not None and self.proc.poll() is None, self.tail()
-            try:
-                async with http.get(f"http://127.0.0.1:{self.port}/json") as r:
-                    for t in await r.json(content_type=None):
-                        if t.get("type") == "page" and t.get("url", "").startswith(url):
-                            return t["webSocketDebuggerUrl"]
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no DevTools page for {url}: {self.tail()}")
-            await asyncio.sleep(0.1)
-
-    def tail(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-1500:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-class Cdp:
-    """Minimal DevTools protocol client: one request at a time, events ignored."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.next_id = 0
-
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        mid = self.next_id
-        await self.ws.send_json({"id": mid, "method": method, "params": params})
-        while True:
-            msg = await asyncio.wait_for(self.ws.receive(), 20)
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                raise AssertionError(f"DevTools socket closed: {msg}")
-            data = json.loads(msg.data)
-            if data.get("id") == mid:
-                if "error" in data:
-                    raise AssertionError(f"{method}: {data['error']}")
-                return data["result"]
-
-    async def js(self, expression: str) -> Any:
-        res = await self.call(
-            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
-        )
-        if "exceptionDetails" in res:
-            raise AssertionError(f"JS failed: {expression[:80]}: {res['exceptionDetails']}")
-        return res["result"].get("value")
 
 
 PAGE_STATS_JS = """(async () => {
@@ -358,87 +193,76 @@ PAGE_STATS_JS = """(async () => {
 
 @pytest.mark.timeout(60)
 async def test_chromium_viewer_page(tmp_path: Path) -> None:
-    binary = find_chromium()
-    if binary is None:
-        _unavailable("chromium")
+    binary = require_chromium()
     question = "how much is the kettle?"
     async with running_engine(tmp_path, False, None) as (eng, base, task):
         s = eng.primary
-        browser = Chromium(binary, Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)))
-        browser.start(base + "/")
-        try:
-            async with aiohttp.ClientSession() as http:
-                ws_url = await browser.page_ws_url(http, base, 20)
-                async with http.ws_connect(ws_url, max_msg_size=0) as ws:
-                    cdp = Cdp(ws)
-                    await cdp.call("Runtime.enable")
-                    # the page negotiates with /offer and plays
-                    st: dict[str, Any] = {}
-                    deadline = time.monotonic() + 20
-                    while time.monotonic() < deadline:
-                        st = await cdp.js(PAGE_STATS_JS)
-                        if st["w"] and st["t"] > 0 and (st.get("video") or {}).get("decoded"):
-                            break
-                        await asyncio.sleep(0.25)
-                    assert st["w"] == W and st["h"] == H, (st, browser.tail())
-                    assert s.webrtc is not None and s.webrtc.viewer_count == 1
-                    await asyncio.sleep(2.5)
-                    st2 = await cdp.js(PAGE_STATS_JS)
-                    assert not st2["paused"], st2
-                    assert st2["t"] - st["t"] >= 1.5, (st, st2)  # currentTime advances
-                    assert (st2["video"]["fw"], st2["video"]["fh"]) == (W, H)
-                    assert st2["video"]["decoded"] > 40, st2
-                    assert st2["video"]["decoded"] - st["video"]["decoded"] >= 2.5 * 15, st2
-                    a1, a2 = st["audio"] or {"packets": 0, "samples": 0}, st2["audio"]
-                    assert a2 is not None, st2
-                    assert a2["packets"] - a1["packets"] >= 2.5 * 40, (a1, a2)  # 20 ms Opus
-                    assert a2["samples"] - a1["samples"] >= 2.0 * SR, (a1, a2)
-                    assert st2["state"] == "WebRTC: connected", st2
+        async with chromium_page(binary, base + "/", tmp_path) as (cdp, browser):
+            # the page negotiates with /offer and plays
+            st: dict[str, Any] = {}
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                st = await cdp.js(PAGE_STATS_JS)
+                if st["w"] and st["t"] > 0 and (st.get("video") or {}).get("decoded"):
+                    break
+                await asyncio.sleep(0.25)
+            assert st["w"] == W and st["h"] == H, (st, browser.tail())
+            assert s.webrtc is not None and s.webrtc.viewer_count == 1
+            await asyncio.sleep(2.5)
+            st2 = await cdp.js(PAGE_STATS_JS)
+            assert not st2["paused"], st2
+            assert st2["t"] - st["t"] >= 1.5, (st, st2)  # currentTime advances
+            assert (st2["video"]["fw"], st2["video"]["fh"]) == (W, H)
+            assert st2["video"]["decoded"] > 40, st2
+            assert st2["video"]["decoded"] - st["video"]["decoded"] >= 2.5 * 15, st2
+            a1, a2 = st["audio"] or {"packets": 0, "samples": 0}, st2["audio"]
+            assert a2 is not None, st2
+            assert a2["packets"] - a1["packets"] >= 2.5 * 40, (a1, a2)  # 20 ms Opus
+            assert a2["samples"] - a1["samples"] >= 2.0 * SR, (a1, a2)
+            assert st2["state"] == "WebRTC: connected", st2
 
-                    # a question through the page's chat box
-                    await cdp.js(
-                        "new Promise((ok, bad) => { const t0 = Date.now(); (function w() {"
-                        " if (ws && ws.readyState === 1) return ok(true);"
-                        " if (Date.now() - t0 > 5000) return bad(new Error('chat ws closed'));"
-                        " setTimeout(w, 50); })(); })"
-                    )
-                    sent_at = time.monotonic()
-                    await cdp.js(
-                        f"document.getElementById('text').value = {json.dumps(question)};"
-                        "document.getElementById('chat').requestSubmit(); true"
-                    )
-                    price = s.price_spoken_now("kettle", "en")
-                    answer = None
-                    # The answer comes at the next sentence boundary; the demo show opens with long script
-                    # sentences (up to ~8 s), so allow one such sentence plus the answer.
-                    while answer is None and time.monotonic() - sent_at < 20:
-                        await asyncio.sleep(0.1)
-                        rows = [r for r in s.store.chat_rows() if r[2] == question]
-                        if rows:
-                            assert len(rows) == 1 and rows[0][1] == "viewer", rows
-                            assert rows[0][3] == "queued", rows  # triage decision
-                            # an answer is several sentences; one of them carries the price
-                            for line in s.store.transcript():
-                                if line.reply_to == rows[0][0] and price in line.text:
-                                    answer = line
-                    assert rows, "the chat box never reached the engine"
-                    assert answer is not None, (
-                        price,
-                        [(t.source, t.reply_to, t.text) for t in s.store.transcript()],
-                    )
-                    assert answer.source == "answer", answer
-                    assert answer.product_id == "kettle", answer
-                    page_log = await cdp.js("document.getElementById('log').innerText")
-                    assert question in page_log and "not sent" not in page_log, page_log
-                    await _until(lambda: answer_aired(s, answer.trace_id), 8, "answer on air")
-                    await asyncio.sleep(0.6)  # let the mouth move on screen
-                    shot = await cdp.call("Page.captureScreenshot", format="png")
-                    png = base64.b64decode(shot["data"])
-                    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-                    Path("/tmp/viewer.png").write_bytes(png)
-            assert not task.done()
-        finally:
-            browser.stop()
+            # a question through the page's chat box
+            await cdp.js(
+                "new Promise((ok, bad) => { const t0 = Date.now(); (function w() {"
+                " if (ws && ws.readyState === 1) return ok(true);"
+                " if (Date.now() - t0 > 5000) return bad(new Error('chat ws closed'));"
+                " setTimeout(w, 50); })(); })"
+            )
+            sent_at = time.monotonic()
+            await cdp.js(
+                f"document.getElementById('text').value = {json.dumps(question)};"
+                "document.getElementById('chat').requestSubmit(); true"
+            )
+            price = s.price_spoken_now("kettle", "en")
+            answer = None
+            # The answer comes at the next sentence boundary; the demo show opens with long script
+            # sentences (up to ~8 s), so allow one such sentence plus the answer.
+            while answer is None and time.monotonic() - sent_at < 20:
+                await asyncio.sleep(0.1)
+                rows = [r for r in s.store.chat_rows() if r[2] == question]
+                if rows:
+                    assert len(rows) == 1 and rows[0][1] == "viewer", rows
+                    assert rows[0][3] == "queued", rows  # triage decision
+                    # an answer is several sentences; one of them carries the price
+                    for line in s.store.transcript():
+                        if line.reply_to == rows[0][0] and price in line.text:
+                            answer = line
+            assert rows, "the chat box never reached the engine"
+            assert answer is not None, (
+                price,
+                [(t.source, t.reply_to, t.text) for t in s.store.transcript()],
+            )
+            assert answer.source == "answer", answer
+            assert answer.product_id == "kettle", answer
+            page_log = await cdp.js("document.getElementById('log').innerText")
+            assert question in page_log and "not sent" not in page_log, page_log
+            await until(lambda: answer_aired(s, answer.trace_id), 8, "answer on air")
+            await asyncio.sleep(0.6)  # let the mouth move on screen
+            shot = await cdp.call("Page.captureScreenshot", format="png")
+            png = base64.b64decode(shot["data"])
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+            Path("/tmp/viewer.png").write_bytes(png)
+        assert not task.done()
 
 
 def answer_aired(stream, trace_id: str) -> bool:
@@ -473,7 +297,7 @@ def _ffprobe(path: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_cli_stops_cleanly_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
     if shutil.which("ffprobe") is None:
-        _unavailable("ffprobe")
+        unavailable("ffprobe")
     out_mp4 = tmp_path / "OUT.mp4"
     env = {**os.environ, "STREAMHOST_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     errlog = tmp_path / "stderr.log"
@@ -498,7 +322,7 @@ async def test_cli_stops_cleanly_on_signal(tmp_path: Path, sig: signal.Signals) 
     try:
         assert proc.stdout is not None
 
-        async def read_until(pattern: str) -> str:
+        async def readuntil(pattern: str) -> str:
             while True:
                 raw = await proc.stdout.readline()
                 if not raw:
@@ -507,7 +331,7 @@ async def test_cli_stops_cleanly_on_signal(tmp_path: Path, sig: signal.Signals) 
                 if pattern in lines[-1]:
                     return lines[-1]
 
-        on_air = await asyncio.wait_for(read_until("on air"), 20)
+        on_air = await asyncio.wait_for(readuntil("on air"), 20)
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", on_air)
         assert m and int(m.group(1)) > 0, on_air
         await asyncio.sleep(3.0)

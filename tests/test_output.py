@@ -18,8 +18,8 @@ from pathlib import Path
 import av
 import numpy as np
 from aiohttp import ClientSession, web
-from aiortc import RTCPeerConnection, RTCSessionDescription
 from nginx_rtmp import NginxRtmp, free_port
+from viewer import Viewer
 
 from streamhost.frames import AVFrame
 from streamhost.output.encoder import OPUS, VIDEO, EncodedPacket, Encoder
@@ -322,56 +322,6 @@ async def test_rtmp_dead_and_hung_servers_do_not_block() -> None:
 # -- (d) WebRTC ---------------------------------------------------------------------------------
 
 
-class Client:
-    """An aiortc receive-only viewer that decodes what it gets."""
-
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection()
-        self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.addTransceiver("audio", direction="recvonly")
-        self.video: list[tuple[float, int, int]] = []  # (arrival, width, height)
-        self.audio_samples: list[tuple[float, int]] = []
-        self.tasks: list[asyncio.Task] = []
-
-        @self.pc.on("track")
-        def on_track(track) -> None:
-            self.tasks.append(asyncio.ensure_future(self._consume(track)))
-
-    async def _consume(self, track) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                f = await track.recv()
-                if track.kind == "video":
-                    self.video.append((loop.time(), f.width, f.height))
-                else:
-                    self.audio_samples.append((loop.time(), f.samples))
-        except Exception:
-            pass
-
-    async def offer(self) -> dict:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
-
-    async def answer(self, ans: dict) -> None:
-        await self.pc.setRemoteDescription(RTCSessionDescription(ans["sdp"], ans["type"]))
-
-    def window(self, seconds: float) -> tuple[int, float, float]:
-        """Video frames and audio seconds in the `seconds` after the first decoded frame."""
-        t0 = self.video[0][0]
-        frames = sum(1 for t, *_ in self.video if t0 <= t < t0 + seconds)
-        audio = sum(n for t, n in self.audio_samples if t0 <= t < t0 + seconds) / SR
-        gaps = [
-            b[0] - a[0] for a, b in zip(self.audio_samples, self.audio_samples[1:], strict=False)
-        ]
-        return frames, audio, max(gaps, default=0.0)
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for t in self.tasks:
-            t.cancel()
-
-
 async def test_webrtc_viewers_share_one_encode() -> None:
     enc = Encoder(W, H, FPS, SR)
     hub = WebRtcHub(enc)
@@ -386,7 +336,7 @@ async def test_webrtc_viewers_share_one_encode() -> None:
 
     total = 8 * FPS
     feeder = asyncio.create_task(feed_realtime(enc, 0, total))
-    c1, c2 = Client(), Client()
+    c1, c2 = Viewer(), Viewer()
     try:
         await asyncio.sleep(0.5)
         await c1.answer(await hub.handle_offer(**(await c1.offer())))
@@ -397,9 +347,7 @@ async def test_webrtc_viewers_share_one_encode() -> None:
         requests_before = hub.keyframe_requests
 
         async with ClientSession() as http:
-            async with http.post(f"http://127.0.0.1:{port}/offer", json=await c2.offer()) as r:
-                assert r.status == 200
-                await c2.answer(await r.json())
+            await c2.connect(http, f"http://127.0.0.1:{port}/offer")
             async with http.post(f"http://127.0.0.1:{port}/offer", json={"nope": 1}) as r:
                 assert r.status == 400
         assert hub.viewer_count == 2
@@ -410,7 +358,8 @@ async def test_webrtc_viewers_share_one_encode() -> None:
         await asyncio.sleep(2.5)
 
         for c in (c1, c2):
-            frames, audio_s, gap = c.window(3.0)
+            frames, audio_s = c.window(c.video[0][0], 3.0)  # from the first decoded frame
+            gap = c.max_audio_gap()
             assert frames >= 20 * 3, (frames, hub.stats())
             assert {(w, h) for _, w, h in c.video} == {(W, H)}
             # Continuous audio: nearly all of the window, no hole longer than a few packets

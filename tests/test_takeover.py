@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import tempfile
 import wave
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,12 @@ from typing import Any
 import aiohttp
 import numpy as np
 import pytest
+from aiortc import RTCPeerConnection
+from aiortc.contrib.media import MediaPlayer
+from chromium import chromium_page, fake_microphone, require_chromium
 from conftest import running_engine
-from test_live import Cdp, Chromium, _unavailable, _until, find_chromium
-from test_operator_page import _page_until
+from support import unavailable, until
+from viewer import exchange, local_offer
 
 from streamhost.avatar.params import P
 from streamhost.control.takeover import UNTRANSCRIBED, JitterBuffer
@@ -104,33 +105,6 @@ class _Capture:
         return rms, mouth
 
 
-class _MicChromium(Chromium):
-    """Chromium whose fake microphone plays ``wav`` (looped); permission prompts auto-accepted."""
-
-    def __init__(self, binary: str, profile: Path, wav: Path) -> None:
-        super().__init__(binary, profile)
-        self.wav = wav
-
-    def start(self, url: str) -> None:
-        self.profile.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    self.binary, "--headless", "--no-sandbox", "--disable-gpu",
-                    "--autoplay-policy=no-user-gesture-required",
-                    "--disable-features=WebRtcHideLocalIpsWithMdns",
-                    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-audio-capture={self.wav}",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--window-size=1100,900",
-                    f"--user-data-dir={self.profile}",
-                    f"--remote-debugging-port={self.port}", url,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def whisper_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
@@ -138,7 +112,7 @@ def whisper_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         import faster_whisper  # noqa: F401
         import transformers  # noqa: F401
     except ImportError:
-        _unavailable("faster-whisper / ctranslate2 / transformers (the asr and dev extras)")
+        unavailable("faster-whisper / ctranslate2 / transformers (the asr and dev extras)")
     from whisper_tiny import build_tiny_whisper
 
     return build_tiny_whisper(tmp_path_factory.mktemp("whisper") / "tiny")
@@ -162,9 +136,7 @@ def _check_on_air(cap: _Capture, t0: float, t1: float, ref: np.ndarray) -> None:
 
 @pytest.mark.timeout(120)
 async def test_takeover_from_operator_page(tmp_path: Path, whisper_dir: Path) -> None:
-    binary = find_chromium()
-    if binary is None:
-        _unavailable("chromium")
+    binary = require_chromium()
     wav = _write_wav(tmp_path / "mic.wav", _vowel_pattern(4 * 2 * ON_S))
     ref = _frame_rms(_vowel_pattern(2 * ON_S))
     async with running_engine(
@@ -172,68 +144,50 @@ async def test_takeover_from_operator_page(tmp_path: Path, whisper_dir: Path) ->
     ) as (eng, base, task):
         s = eng.primary
         cap = _Capture(s)
-        browser = _MicChromium(binary, Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)), wav)
-        browser.start(base + "/operator#token=test-token")
-        try:
-            async with aiohttp.ClientSession() as http:
-                ws_url = await browser.page_ws_url(http, base + "/operator", 20)
-                async with http.ws_connect(ws_url, max_msg_size=0) as ws:
-                    cdp = Cdp(ws)
-                    await cdp.call("Runtime.enable")
-                    await _page_until(cdp, "!!window.operator && operator.authed", 20, "auth")
-                    await cdp.js("document.getElementById('takeover-start').click(); true")
-                    await _until(lambda: s.takeover.state == "live", 20, "the takeover going live")
-                    t_live = s.clock.now()
-                    assert s.director.paused and s.player.live
-                    await _page_until(cdp, "operator.takeover === 'live'", 5, "the page showing it")
-                    await _until(lambda: s.clock.now() > t_live + 4.2, 10, "4 s of takeover")
-                    _check_on_air(cap, t_live + 0.6, s.clock.now(), ref)
+        page = base + "/operator#token=test-token"
+        async with chromium_page(binary, page, tmp_path, fake_microphone(wav)) as (cdp, _):
+            await cdp.until("!!window.operator && operator.authed", 20, "auth")
+            await cdp.js("document.getElementById('takeover-start').click(); true")
+            await until(lambda: s.takeover.state == "live", 20, "the takeover going live")
+            t_live = s.clock.now()
+            assert s.director.paused and s.player.live
+            await cdp.until("operator.takeover === 'live'", 5, "the page showing it")
+            await until(lambda: s.clock.now() > t_live + 4.2, 10, "4 s of takeover")
+            _check_on_air(cap, t_live + 0.6, s.clock.now(), ref)
 
-                    # ASR: operator_voice lines with (noise) text from the tiny model.
-                    def voice_lines() -> list[Any]:
-                        return [t for t in s.store.transcript() if t.source == "operator_voice"]
+            # ASR: operator_voice lines with (noise) text from the tiny model.
+            def voice_lines() -> list[Any]:
+                return [t for t in s.store.transcript() if t.source == "operator_voice"]
 
-                    await _until(lambda: len(voice_lines()) >= 2, 15, "transcribed lines")
-                    lines = voice_lines()
-                    assert all(t.text and t.text != UNTRANSCRIBED for t in lines), lines
-                    assert all(t.aired_at is not None and t.aired_at >= t_live - 0.5 for t in lines)
-                    assert s.snapshot()["takeover"]["transcribed"] >= 2
-                    await _page_until(
-                        cdp,
-                        "document.querySelectorAll('#transcript [data-source=operator_voice]')"
-                        ".length >= 1",
-                        5,
-                        "operator voice lines on the page",
-                    )
+            await until(lambda: len(voice_lines()) >= 2, 15, "transcribed lines")
+            lines = voice_lines()
+            assert all(t.text and t.text != UNTRANSCRIBED for t in lines), lines
+            assert all(t.aired_at is not None and t.aired_at >= t_live - 0.5 for t in lines)
+            assert s.snapshot()["takeover"]["transcribed"] >= 2
+            await cdp.until(
+                "document.querySelectorAll('#transcript [data-source=operator_voice]')"
+                ".length >= 1",
+                5,
+                "operator voice lines on the page",
+            )
 
-                    # End takeover on the page: the host speaks again.
-                    await cdp.js("document.getElementById('takeover-end').click(); true")
-                    await _until(lambda: s.takeover.state == "off", 5, "the takeover to end")
-                    assert not s.director.paused and not s.player.live
-                    await _until(lambda: not s.player.idle, 10, "the host speaking again")
-                    assert await cdp.js("document.getElementById('error').textContent") == ""
-            assert not task.done()
-        finally:
-            browser.stop()
+            # End takeover on the page: the host speaks again.
+            await cdp.js("document.getElementById('takeover-end').click(); true")
+            await until(lambda: s.takeover.state == "off", 5, "the takeover to end")
+            assert not s.director.paused and not s.player.live
+            await until(lambda: not s.player.idle, 10, "the host speaking again")
+            assert await cdp.js("document.getElementById('error').textContent") == ""
+        assert not task.done()
 
 
-async def _aiortc_takeover(base: str, wav: Path, token: str = "test-token") -> tuple[Any, Any]:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
-    from aiortc.contrib.media import MediaPlayer
-
+async def _aiortc_takeover(
+    http: aiohttp.ClientSession, base: str, wav: Path, token: str = "test-token"
+) -> tuple[RTCPeerConnection, MediaPlayer]:
+    """A real aiortc peer that sends ``wav`` (looped) to /takeover."""
     player = MediaPlayer(str(wav), loop=True)
     pc = RTCPeerConnection()
     pc.addTrack(player.audio)
-    await pc.setLocalDescription(await pc.createOffer())
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            base + "/takeover",
-            json={"sdp": pc.localDescription.sdp, "type": "offer"},
-            headers={"Authorization": f"Bearer {token}"},
-        ) as r:
-            body = await r.json()
-            assert r.status == 200, body
-    await pc.setRemoteDescription(RTCSessionDescription(**body))
+    await exchange(pc, http, base + "/takeover", headers={"Authorization": f"Bearer {token}"})
     return pc, player
 
 
@@ -256,31 +210,28 @@ async def test_takeover_aiortc_untranscribed_end_and_auth(tmp_path: Path) -> Non
             ) as r:
                 assert r.status == 400 and (await r.json())["error"]["code"] == "bad_offer"
             # An offer without an audio track: named, refused, nothing changes.
-            from aiortc import RTCPeerConnection
-
             dc_pc = RTCPeerConnection()
             dc_pc.createDataChannel("x")
-            await dc_pc.setLocalDescription(await dc_pc.createOffer())
             async with http.post(
                 base + "/takeover",
-                json={"sdp": dc_pc.localDescription.sdp, "type": "offer"},
+                json=await local_offer(dc_pc),
                 headers={"Authorization": "Bearer test-token"},
             ) as r:
                 body = await r.json()
                 assert r.status == 400 and "no audio" in body["error"]["message"], body
             await dc_pc.close()
             assert s.takeover.state == "off" and not s.director.paused
-            await _until(lambda: s.loop.stats.frames > frames + 10, 5, "frames still flowing")
+            await until(lambda: s.loop.stats.frames > frames + 10, 5, "frames still flowing")
 
             # (b) a real aiortc peer takes over; no ASR model: lines marked untranscribed.
-            await _until(lambda: not s.player.idle, 10, "the host speaking")
-            pc, player = await _aiortc_takeover(base, wav)
+            await until(lambda: not s.player.idle, 10, "the host speaking")
+            pc, player = await _aiortc_takeover(http, base, wav)
             try:
-                await _until(lambda: s.takeover.state == "live", 10, "the takeover going live")
+                await until(lambda: s.takeover.state == "live", 10, "the takeover going live")
                 assert s.director.paused and s.player.live and s.player.idle
                 snap = s.snapshot()["takeover"]
                 assert snap["state"] == "live" and snap["asr"] is False
-                await _until(
+                await until(
                     lambda: any(t.source == "operator_voice" for t in s.store.transcript()),
                     8,
                     "an operator voice line",
@@ -299,17 +250,17 @@ async def test_takeover_aiortc_untranscribed_end_and_auth(tmp_path: Path) -> Non
                     reply = await ws.receive_json()
                     assert not reply["ok"] and reply["error"]["code"] == "bad_args", reply
                 assert s.takeover.state == "off" and not s.director.paused
-                await _until(lambda: not s.player.idle, 10, "the host speaking again")
+                await until(lambda: not s.player.idle, 10, "the host speaking again")
             finally:
                 await pc.close()
                 player.audio.stop()
 
             # Again, and this time the peer hangs up: the takeover ends by itself.
-            pc, player = await _aiortc_takeover(base, wav)
-            await _until(lambda: s.takeover.state == "live", 10, "the second takeover")
+            pc, player = await _aiortc_takeover(http, base, wav)
+            await until(lambda: s.takeover.state == "live", 10, "the second takeover")
             await pc.close()
             player.audio.stop()
-            await _until(lambda: s.takeover.state == "off", 10, "the takeover to end on hang-up")
+            await until(lambda: s.takeover.state == "off", 10, "the takeover to end on hang-up")
             assert not s.director.paused
             audits = s.store._db.execute(
                 "SELECT command, args FROM audit WHERE actor='takeover' ORDER BY id"
