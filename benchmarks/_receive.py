@@ -10,6 +10,7 @@ stamps the same clock, so chat -> frame times need no clock agreement with the e
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import os
@@ -45,8 +46,10 @@ SILENCE_RMS = 300.0  # int16 RMS; espeak speech is in the thousands, silence enc
 SPEECH_RMS = 800.0
 
 
-def _load_nginx_helper() -> Any:
-    spec = importlib.util.spec_from_file_location("_nginx_rtmp", REPO / "tests" / "nginx_rtmp.py")
+@functools.cache
+def _test_helper(name: str) -> Any:
+    """``tests/<name>.py``, loaded by path: the benchmarks run as scripts, not as a package."""
+    spec = importlib.util.spec_from_file_location(f"_{name}", REPO / "tests" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -54,7 +57,7 @@ def _load_nginx_helper() -> Any:
 
 
 def free_port() -> int:
-    return int(_load_nginx_helper().free_port())
+    return int(_test_helper("nginx_rtmp").free_port())
 
 
 # ---- timelines --------------------------------------------------------------------------------
@@ -167,53 +170,32 @@ def _stamp_on_arrival() -> None:
 
 
 class WebRtcReceiver:
-    """An aiortc viewer: POST /offer, then decode every frame it receives into ``timeline``,
-    dated by when its packets arrived (see ``_stamp_on_arrival``)."""
+    """An aiortc viewer (``tests/viewer.py``): POST /offer, then decode every frame it receives
+    into ``timeline``, dated by when its packets arrived (see ``_stamp_on_arrival``)."""
 
     def __init__(self, offer_url: str) -> None:
         self.offer_url = offer_url
         self.timeline = Timeline("webrtc")
-        self._pc: Any = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._viewer: Any = None
 
     async def start(self) -> None:
         import aiohttp
-        from aiortc import RTCPeerConnection, RTCSessionDescription
 
         _stamp_on_arrival()
-        pc = self._pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction="recvonly")
-        pc.addTransceiver("audio", direction="recvonly")
-
-        @pc.on("track")
-        def on_track(track: Any) -> None:
-            self._tasks.append(asyncio.ensure_future(self._consume(track)))
-
-        await pc.setLocalDescription(await pc.createOffer())
-        body = {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
+        self._viewer = _test_helper("viewer").Viewer(on_frame=self._on_frame)
         async with aiohttp.ClientSession() as http:
-            async with http.post(self.offer_url, json=body) as r:
-                ans = await r.json()
-                if r.status != 200:
-                    raise RuntimeError(f"offer refused: {ans}")
-        await pc.setRemoteDescription(RTCSessionDescription(ans["sdp"], ans["type"]))
+            await self._viewer.connect(http, self.offer_url)
 
-    async def _consume(self, track: Any) -> None:
-        tl = self.timeline
-        try:
-            while True:
-                frame = await track.recv()
-                t = self._wire_time(track, frame.pts)
-                if track.kind == "video":
-                    tl.video.append((t, _tag_of_luma(_luma(frame))))
-                else:
-                    tl.audio.append((t, _rms(frame)))
-        except Exception:  # noqa: BLE001 - the track ended (engine stopped or we closed)
-            pass
+    def _on_frame(self, track: Any, frame: Any) -> None:
+        t = self._wire_time(track, frame.pts)
+        if track.kind == "video":
+            self.timeline.video.append((t, _tag_of_luma(_luma(frame))))
+        else:
+            self.timeline.audio.append((t, _rms(frame)))
 
     def _wire_time(self, track: Any, pts: int | None) -> float:
         """When the frame's last packet arrived; now, if that is not known."""
-        rx = next((r for r in self._pc.getReceivers() if r.track is track), None)
+        rx = next((r for r in self._viewer.pc.getReceivers() if r.track is track), None)
         # aiortc dates decoded frames from its first one (TimestampMapper): undo that.
         mapper = getattr(rx, "_RTCRtpReceiver__timestamp_mapper", None)
         origin = getattr(mapper, "_origin", None)
@@ -222,11 +204,8 @@ class WebRtcReceiver:
         return _WIRE.pop((track.kind, (pts + origin) % (1 << 32)), None) or time.monotonic()
 
     async def close(self) -> None:
-        if self._pc is not None:
-            await self._pc.close()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._viewer is not None:
+            await self._viewer.close()
 
 
 class RtmpReceiver:
@@ -292,7 +271,7 @@ class EngineProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90.0) -> EngineProcess:
-        self.nginx = _load_nginx_helper().NginxRtmp().start()
+        self.nginx = _test_helper("nginx_rtmp").NginxRtmp().start()
         self.rtmp_url = self.nginx.url("live", "bench")
         tmp = Path(self._tmp.name)
         lines = ["[talk]", f'catalog = "{REPO / "assets/catalog/demo.json"}"']
