@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import struct
 import time
 import zlib
@@ -40,7 +39,7 @@ from typing import Any
 import aiohttp
 
 from ..frames import ChatEvent
-from .intake import MAX_USER_CHARS, ChatRejected, _clean
+from .intake import MAX_USER_CHARS, ChatRejected, _clean, wire_number
 from .source import Backoff, ChatSource
 
 try:  # brotli is optional at import time: without it we ask the server for zlib (protover 2).
@@ -208,17 +207,7 @@ def _uid(value: Any) -> str:
 
 
 def _num(value: Any, code: str, default: float = 0.0) -> float:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ChatRejected(code, f"expected a number, got {type(value).__name__}")
-    try:
-        f = float(value)
-    except (ValueError, OverflowError):
-        raise ChatRejected(code, f"expected a number, got {value!r:.40}") from None
-    if not math.isfinite(f) or f < 0 or f > 1e15:
-        raise ChatRejected(code, f"number out of range: {value!r:.40}")
-    return f
+    return default if value is None else wire_number(value, code, code.removeprefix("bad_"))
 
 
 def _count(value: Any) -> int:

@@ -7,6 +7,7 @@ moderation stage (dedupe, rate limits, blocklists) builds on this.
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from typing import Any
 
@@ -23,6 +24,22 @@ class ChatRejected(ValueError):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+def wire_number(value: Any, code: str, what: str) -> float:
+    """A number from a platform's JSON, which may send it as a string (big integers often are).
+    Only finite values in 0..1e15 pass: a count or an amount is never negative, and a huge one
+    is an attack or a bug, not a gift. Anything else raises ``ChatRejected(code)`` naming ``what``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ChatRejected(code, f"{what} must be a number, got {type(value).__name__}")
+    try:
+        f = float(value)
+    except (ValueError, OverflowError):
+        raise ChatRejected(code, f"{what} must be a number, got {value!r:.40}") from None
+    if not math.isfinite(f) or f < 0 or f > 1e15:
+        raise ChatRejected(code, f"{what} out of range: {value!r:.40}")
+    return f
 
 
 def _clean(text: str) -> str:

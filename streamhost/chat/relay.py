@@ -51,7 +51,6 @@ raise ChatRejected; the source counts them and keeps reading.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -60,7 +59,7 @@ from typing import Any
 import aiohttp
 
 from ..frames import ChatEvent
-from .intake import MAX_USER_CHARS, ChatRejected, _clean
+from .intake import MAX_USER_CHARS, ChatRejected, _clean, wire_number
 from .source import Backoff, ChatSource
 
 MAX_MESSAGE_BYTES = 64 * 1024  # application limit: larger messages are rejected, reading goes on
@@ -117,23 +116,11 @@ def _first_str(objs: list[dict[str, Any]], keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _number(value: Any, code: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ChatRejected(code, f"{what} must be a number, got {type(value).__name__}")
-    try:
-        f = float(value)
-    except (ValueError, OverflowError):
-        raise ChatRejected(code, f"{what} must be a number, got {value!r:.40}") from None
-    if not math.isfinite(f) or f < 0 or f > 1e15:
-        raise ChatRejected(code, f"{what} out of range: {value!r:.40}")
-    return f
-
-
 def _first_number(objs: list[dict[str, Any]], keys: tuple[str, ...], what: str) -> float | None:
     for o in objs:
         for k in keys:
             if o.get(k) is not None:
-                return _number(o[k], "bad_" + what, f'"{k}"')
+                return wire_number(o[k], "bad_" + what, f'"{k}"')
     return None
 
 
