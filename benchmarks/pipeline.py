@@ -75,16 +75,13 @@ def _ms(seconds: float) -> float:
 # -- part 1: stages -----------------------------------------------------------------------------
 
 
-def measure_tts(res: Results, cfg: Any, sentences: list[str]) -> list[Any]:
-    """espeak-ng synthesis CPU per second of speech (one sentence at a time, like the director)."""
+def measure_tts(res: Results, cfg: Any, sentences: list[str]) -> tuple[Any, list[Any]]:
+    """The configured voice's synthesis CPU per second of speech (one sentence at a time, like
+    the director)."""
     from streamhost.frames import Sentence
-    from streamhost.voice.espeak import EspeakTTS
+    from streamhost.voice.registry import build_voice
 
-    tts = EspeakTTS(
-        sample_rate=cfg.stream.sample_rate,
-        default_lang=cfg.stream.language,
-        rate_wpm=cfg.voice.rate_wpm,
-    )
+    tts = build_voice(cfg.voice, cfg.stream.sample_rate, cfg.stream.language)
     tts.synthesize(Sentence("Warm up.", "script"))  # loads the library and the voice
     speeches, per_s, cpu_total, audio_total = [], [], 0.0, 0.0
     for _ in range(2):  # each sentence twice: more samples, same content
@@ -101,21 +98,22 @@ def measure_tts(res: Results, cfg: Any, sentences: list[str]) -> list[Any]:
     res.add("tts_ms_per_speech_second", ms_per_s, "ms/s", 3)
     res.add("tts_p50_ms_per_speech_second", percentile(per_s, 50), "ms/s", 3)
     res.add("tts_ms_per_frame", ms_per_s / cfg.stream.fps, "ms", 4)
-    return speeches
+    return tts, speeches
 
 
-def drive(cfg: Any, speeches: list[Any], n_frames: int) -> tuple[list[Any], list[Any], list[float]]:
+def drive(
+    cfg: Any, voice: Any, speeches: list[Any], n_frames: int
+) -> tuple[list[Any], list[Any], list[float]]:
     """The engine's per-frame inputs: SpeechPlayer.pull (audio) + FaceDriver.params_at (face),
     with the sentences queued back to back (sentence gap as in the config). Returns per-frame
     params, audio and the driver's CPU ms per frame."""
     from streamhost.avatar.driver import FaceDriver
     from streamhost.player import SpeechPlayer
-    from streamhost.voice.visemes import viseme_track
 
     fps = cfg.stream.fps
     driver = FaceDriver(fps=fps, seed=cfg.talk.seed)
     player = SpeechPlayer(cfg.stream.sample_rate, fps, driver)
-    tracks = [viseme_track(sp) for sp in speeches]
+    tracks = [voice.visemes(sp) for sp in speeches]
     params, audio, cpu_ms = [], [], []
     k = 0
     for i in range(n_frames):
@@ -720,8 +718,8 @@ def main() -> int:
     )
     machine = machine_info(extra_modules=("pylibsrtp",))
 
-    speeches = measure_tts(res, cfg, SENTENCES)
-    params, audio, drv_ms = drive(cfg, speeches, frames_n)
+    voice, speeches = measure_tts(res, cfg, SENTENCES)
+    params, audio, drv_ms = drive(cfg, voice, speeches, frames_n)
     res.add_stage("driver", drv_ms)
     frames, tiles, comp_pack = measure_render_compose(res, cfg, params)
     measure_colour(res, cfg, tiles, comp_pack)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from .problems import ConfigError
 from .trace import STAGES, TraceBook, percentile, step_key, total_key
 
 DEFAULT_BUDGET = Path(__file__).resolve().parent.parent / "configs" / "budget.toml"

@@ -8,53 +8,35 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+
+from .budget import budget_problems
+from .chat.registry import source_problems
+from .frames import StreamFormat, format_problems
+from .output.registry import sink_problems
+from .problems import ConfigError
+from .registry import Check, fmt, is_int_in, is_nonempty, is_num_in, is_str, is_url
+from .voice.registry import VOICES
+
+__all__ = ["Config", "ConfigError", "load_config", "config_from_dict"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.toml"
 LANGUAGES = ("en", "de", "it", "zh")
-
-
-class ConfigError(ValueError):
-    """All problems found in one config; ``problems`` holds one message per problem."""
-
-    def __init__(self, problems: list[str], source: str = "config") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__(f"{source}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
-
-
-Check = Callable[[Any], bool]
 
 
 def _spec(default: Any, check: Check, allowed: str, path: bool = False) -> Any:
     return field(default=default, metadata={"check": check, "allowed": allowed, "path": path})
 
 
-def _int_in(lo: int, hi: int) -> Check:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-
-
-def _num_in(lo: float, hi: float) -> Check:
-    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and lo <= v <= hi
-
-
-def _str(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _nonempty(v: Any) -> bool:
-    return isinstance(v, str) and v.strip() != ""
+_int_in, _num_in, _str, _nonempty = is_int_in, is_num_in, is_str, is_nonempty
+# Fields _build fills itself (never read from the file under their own name).
+_FILLED = {"check": lambda v: isinstance(v, dict), "allowed": "a table", "path": False}
 
 
 def _rtmp_list(v: Any) -> bool:
-    return isinstance(v, list) and all(
-        isinstance(u, str) and urlparse(u).scheme in ("rtmp", "rtmps") and urlparse(u).netloc
-        for u in v
-    )
+    return isinstance(v, list) and all(is_url("rtmp", "rtmps")(u) for u in v)
 
 
 def _providers(v: Any) -> bool:
@@ -117,7 +99,7 @@ class TalkConfig:
 class LlmConfig:
     base_url: str = _spec(
         "http://127.0.0.1:8000",
-        lambda v: isinstance(v, str) and urlparse(v).scheme in ("http", "https"),
+        lambda v: isinstance(v, str) and is_url("http", "https")(v),
         "an http(s) URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)",
     )
     model: str = _spec("default", _nonempty, "a model name")
@@ -131,13 +113,25 @@ class LlmConfig:
 
 @dataclass(frozen=True)
 class VoiceConfig:
-    engine: str = _spec("espeak", lambda v: v in ("espeak",), "one of espeak")
-    rate_wpm: int = _spec(165, _int_in(80, 450), "an integer 80..450 (words per minute)")
+    """``[voice]``: the main language's engine and its parameters (checked by the engine's row
+    in voice/registry.py), ``[voice.<lang>]`` tables for other languages, and stage settings."""
+
+    engine: str = _spec("espeak", is_nonempty, "a voice engine (see voice/registry.py)")
     # Checked for existence after paths are resolved (see _build).
     asr_model: str = _spec(
         "", _str, "a faster-whisper model folder, or empty (takeover lines untranscribed)", path=True
     )
     mouth_lookahead_ms: int = _spec(80, _int_in(0, 200), "an integer 0..200 (milliseconds)")
+    # Filled by _build from the rest of [voice]: the main engine's parameters, and one checked
+    # table per [voice.<lang>].
+    params: dict = field(default_factory=dict, metadata=_FILLED)
+    langs: dict = field(default_factory=dict, metadata=_FILLED)
+
+    def table(self, lang: str | None = None) -> dict[str, Any]:
+        """The checked engine table for ``lang`` (None or no own table: the main voice)."""
+        if lang is not None and lang in self.langs:
+            return dict(self.langs[lang])
+        return {"engine": self.engine, **self.params}
 
 
 @dataclass(frozen=True)
@@ -177,6 +171,8 @@ class OutputConfig:
     # in memory (a plain MP4's grew RSS by ~12 MB an hour in benchmarks/soak.py).
     record_fragmented: bool = _spec(True, lambda v: isinstance(v, bool), "true or false")
     webrtc: bool = _spec(True, lambda v: isinstance(v, bool), "true or false")
+    # More outputs of any registered type, validated in output/registry.py.
+    sinks: list = _spec((), lambda v: isinstance(v, list), "a list of tables ([[output.sinks]])")
 
 
 @dataclass(frozen=True)
@@ -237,6 +233,12 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     source: str = "defaults"
 
+    @property
+    def format(self) -> StreamFormat:
+        """The stream's picture and sound, checked once (every stage takes this)."""
+        s = self.stream
+        return StreamFormat(s.width, s.height, s.fps, s.sample_rate)
+
     def with_overrides(self, **sections: dict[str, Any]) -> Config:
         """A copy with some keys replaced, e.g. ``with_overrides(output={"record": "x.mp4"})``.
 
@@ -246,6 +248,8 @@ class Config:
             name: {f.name: getattr(getattr(self, name), f.name) for f in fields(cls)}
             for name, cls in SECTIONS.items()
         }
+        v = raw["voice"]  # back to the file's shape: engine keys and [voice.<lang>] inline
+        v.update({**v.pop("params"), **v.pop("langs")})
         for name, values in sections.items():
             if name not in raw:
                 raise ConfigError(
@@ -255,8 +259,7 @@ class Config:
         return _build(raw, base=None, source=self.source)
 
 
-def _fmt(v: Any) -> str:
-    return repr(v) if not isinstance(v, str) else f'"{v}"'
+_fmt = fmt
 
 
 def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
@@ -273,6 +276,8 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
             problems.append(f"[{name}] = {_fmt(values)}: must be a table")
             values = {}
         known = {f.name: f for f in fields(cls)}
+        if name == "voice":
+            values = _split_voice(values, base, problems)
         for key in values:
             if key not in known:
                 problems.append(f"{name}.{key}: unknown key; allowed: {', '.join(known)}")
@@ -289,19 +294,21 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
             if f.metadata["path"] and isinstance(value, str) and value and vbase is not None:
                 value = str((vbase / value).resolve())
             if name == "chat" and key == "sources":
-                from .chat.registry import source_problems
-
                 more, value = source_problems(value, base)
+                problems.extend(more)
+            if name == "output" and key == "sinks":
+                more, value = sink_problems(value, base)
                 problems.extend(more)
             if name == "voice" and key == "asr_model" and value and not Path(value).is_dir():
                 problems.append(f"voice.asr_model = {_fmt(value)}: the folder does not exist")
             if name == "stream" and key == "budget":
-                from .budget import budget_problems
-
                 problems.extend(budget_problems(value))
             kwargs[key] = value
         if not problems:
             built[name] = cls(**kwargs)
+    if "stream" in built:
+        st = built["stream"]
+        problems.extend(format_problems(st.width, st.height, st.fps, st.sample_rate))
     if problems:
         raise ConfigError(problems, source)
     cfg = Config(**built, source=source)
@@ -315,6 +322,31 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
             source=source,
         )
     return cfg
+
+
+def _split_voice(values: dict[str, Any], base: Path | None, problems: list[str]) -> dict:
+    """[voice] -> its stage keys, plus ``params`` (the main engine's other keys) and ``langs``
+    (one table per [voice.<lang>]), each checked against its engine's registry row."""
+    stage = {f.name for f in fields(VoiceConfig)} - {"params", "langs"}
+    out = {k: v for k, v in values.items() if k in stage}
+    engine = out.get("engine", "espeak")
+    main = {"engine": engine, **{k: v for k, v in values.items() if k not in stage
+                                 and not (k in LANGUAGES and isinstance(v, dict))}}  # fmt: skip
+    more, clean = VOICES.check(main, "voice", base, fixed=("engine",), type_key="engine")
+    problems.extend(more)
+    out["params"] = {k: v for k, v in (clean or {}).items() if k != "engine"}
+    langs: dict[str, dict[str, Any]] = {}
+    for lang in LANGUAGES:
+        table = values.get(lang)
+        if isinstance(table, dict):
+            more, clean = VOICES.check(
+                table, f"voice.{lang}", base, fixed=("engine",), type_key="engine"
+            )
+            problems.extend(more)
+            if clean is not None:
+                langs[lang] = clean
+    out["langs"] = langs
+    return out
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -504,8 +504,8 @@ async def test_fuzzed_messages_always_get_a_well_formed_reply(tmp_path) -> None:
         await st.clock.sleep_until(0.5)
         shutdowns = []
         st.on_shutdown = lambda: shutdowns.append(1)
-        session = ControlSession(st, lambda tok: "bad", authed=True, burst=10**9)
-        cold = ControlSession(st, lambda tok: "bad", authed=False, burst=10**9)
+        session = ControlSession(st.controls, lambda tok: "bad", authed=True, burst=10**9)
+        cold = ControlSession(st.controls, lambda tok: "bad", authed=False, burst=10**9)
         server = SCHEMA["$defs"]["server_message"]
 
         def check(reply: Any) -> None:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from streamhost.avatar.face import paste_regions, pingpong, smooth_boxes
 from streamhost.avatar.pack import PackError, load_pack
+from streamhost.avatar.wav2lip_face import paste_regions, pingpong, smooth_boxes
 from streamhost.cli import main as cli_main
 
 # torch is a dev extra (test models are built here); in CI it must be there.
@@ -289,19 +289,19 @@ async def test_engine_runs_the_default_puppet_through_its_face(tmp_path) -> None
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from conftest import running_engine
 
-    from streamhost.avatar.face import PuppetFace
+    from streamhost.avatar.puppet_face import PuppetFace
 
     async with running_engine(tmp_path, virtual=True, duration=1.0) as (engine, _url, task):
         st = engine.streams[0]
         await task
-    assert isinstance(st.face, PuppetFace) and st.renderer is not None
+    assert isinstance(st.face, PuppetFace) and st.face.renderer is not None
     assert st.loop.stats.frames == 25 and st.player.lookahead == 0
     assert st.face._idle_rgba is not None  # warmed up: a renderer failure shows the idle face
 
 
 def test_failing_model_shows_base_frames_and_logs_once(tmp_path, models, caplog) -> None:
     from streamhost.avatar.compositor import Compositor
-    from streamhost.avatar.face import Wav2LipFace
+    from streamhost.avatar.wav2lip_face import Wav2LipFace
     from streamhost.player import SpeechPlayer
 
     class _Mouth:
@@ -331,7 +331,7 @@ def test_failing_model_shows_base_frames_and_logs_once(tmp_path, models, caplog)
 
 def _two_faces(tmp_path, models):
     from streamhost.avatar.compositor import Compositor
-    from streamhost.avatar.face import Wav2LipFace
+    from streamhost.avatar.wav2lip_face import Wav2LipFace
     from streamhost.player import SpeechPlayer
 
     class _Mouth:

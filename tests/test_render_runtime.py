@@ -203,8 +203,8 @@ async def test_copies_in_one_process_batch_their_frames(tmp_path: Path) -> None:
     )
     engine = Engine(cfg, virtual_clock=True, token="t", copies=3)
     await engine.run(3.0)
-    shared = engine.primary.renderer._shared
-    assert all(s.renderer._shared is shared for s in engine.streams)
+    shared = engine.primary.face.renderer._shared
+    assert all(s.face.renderer._shared is shared for s in engine.streams)
     assert [s.loop.stats.frames for s in engine.streams] == [75, 75, 75]
     # The three streams tick together on the virtual clock: most frames share an inference.
     assert shared.stats.mean_batch > 2.0, shared.stats

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from streamhost.avatar import mel as M
-from streamhost.avatar.face import SILENCE_PEAK, pingpong
 from streamhost.avatar.pack import load_pack
+from streamhost.avatar.wav2lip_face import SILENCE_PEAK, pingpong
 from streamhost.cli import main as cli_main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -119,7 +119,7 @@ def test_face_audio_is_the_audio_that_plays_with_and_after_each_frame() -> None:
     """Speech queued in a real SpeechPlayer (with gaps), pulled frame by frame: the window the
     face computes for frame i from the player's lookahead equals the batch window of the whole
     played-out audio (so picture and sound stay in sync)."""
-    from streamhost.avatar.face import Wav2LipFace
+    from streamhost.avatar.wav2lip_face import Wav2LipFace
     from streamhost.frames import Sentence, Speech
     from streamhost.player import SpeechPlayer
 
@@ -275,7 +275,7 @@ async def test_video_pack_streams_with_lip_sync(tmp_path, model96, capsys) -> No
 def test_s256_model_renders_through_the_face(tmp_path) -> None:
     """S = 256: export, validate through a pack, and run a few frames of the face directly."""
     from streamhost.avatar.compositor import Compositor
-    from streamhost.avatar.face import Wav2LipFace
+    from streamhost.avatar.wav2lip_face import Wav2LipFace
     from streamhost.player import SpeechPlayer
 
     model = export_onnx(tmp_path / "w256.onnx", 256)

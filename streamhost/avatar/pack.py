@@ -1,7 +1,7 @@
 """Avatar packs: a folder with a ``pack.toml`` manifest and the files it names.
 
 Folder path in; a validated ``Pack`` out, or ``PackError`` naming the file, the key and the
-problem. Two families:
+problem. The families are rows of ``avatar/registry.py``; the two shipped ones:
 
 * ``puppet``: the project's parametric model (params (B, N) -> RGBA head tile).
 * ``wav2lip``: a presenter's video (or one photo) whose mouth a Wav2Lip-contract model redraws:
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-FAMILIES = ("puppet", "wav2lip")
-DRIVERS = {"puppet": ("phonemes", "audio"), "wav2lip": ("audio",)}
+from .registry import FAMILIES, load_family
+
 WAV2LIP_SIZES = (96, 256)
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
@@ -64,11 +64,14 @@ class Pack:
     canvas_height: int = 0
     n_frames: int = 0
     consent: Consent | None = None
+    # The family's picture is the whole canvas (not a tile placed on the studio background).
+    whole_canvas: bool = False
+    summary: str = ""  # the family's own one-line description for ``check``
 
     def tile_xy(self, canvas_width: int, canvas_height: int) -> tuple[int, int]:
         """Where the head tile goes; raises PackError if it does not fit the canvas. A wav2lip
         pack's picture is the whole canvas, so its canvas must equal the stream's."""
-        if self.family == "wav2lip":
+        if self.whole_canvas:
             if (self.canvas_width, self.canvas_height) != (canvas_width, canvas_height):
                 raise PackError(
                     f"{self.root / 'pack.toml'}: [canvas] {self.canvas_width}x"
@@ -89,11 +92,7 @@ class Pack:
 
     def describe(self) -> str:
         """One line for ``streamhost check``: family, size, consent."""
-        if self.family == "wav2lip":
-            s = f"wav2lip S={self.size}, {self.n_frames} base frames"
-        else:
-            s = f"puppet {self.render_width}x{self.render_height}"
-        s += f", driver {self.driver}"
+        s = f"{self.summary or self.family}, driver {self.driver}"
         if self.consent is not None:
             s += f"; consent: {self.consent.describe()}"
         else:
@@ -265,8 +264,8 @@ def _file(root: Path, data: dict, key: str, problems: list[str]) -> Path | None:
     return p
 
 
-def _load_wav2lip(
-    root: Path, manifest: Path, data: dict, problems: list[str], check_model: bool
+def load_wav2lip_manifest(
+    root: Path, manifest: Path, data: dict, problems: list[str], driver: str, check_model: bool
 ) -> Pack:
     model = _file(root, data, "model", problems)
     base = _file(root, data, "base", problems)
@@ -307,7 +306,7 @@ def _load_wav2lip(
         root,
         "wav2lip",
         model,
-        data.get("driver", "audio"),
+        driver,
         cw,
         ch,
         0,
@@ -322,6 +321,8 @@ def _load_wav2lip(
         canvas_height=ch,
         n_frames=n,
         consent=consent,
+        whole_canvas=True,
+        summary=f"wav2lip S={size}, {n} base frames",
     )
 
 
@@ -343,13 +344,17 @@ def load_pack(path: str | Path, check_model: bool = True) -> Pack:
     if family not in FAMILIES:
         problems.append(f"family = {family!r}: must be one of {', '.join(FAMILIES)}")
         raise PackError(f"{manifest}: " + "; ".join(problems))
-    driver = data.get("driver", "phonemes" if family == "puppet" else "audio")
-    if driver not in DRIVERS[family]:
-        problems.append(
-            f"driver = {driver!r}: a {family} pack takes {' or '.join(DRIVERS[family])}"
-        )
-    if family == "wav2lip":
-        return _load_wav2lip(root, manifest, data, problems, check_model)
+    drivers = FAMILIES[family].drivers
+    driver = data.get("driver", drivers[0])
+    if driver not in drivers:
+        problems.append(f"driver = {driver!r}: a {family} pack takes {' or '.join(drivers)}")
+    return load_family(family, root, manifest, data, problems, driver, check_model)
+
+
+def load_puppet_manifest(
+    root: Path, manifest: Path, data: dict, problems: list[str], driver: str, check_model: bool
+) -> Pack:
+    """The puppet family's keys: ``model``, ``alpha``, ``[render]`` size, ``[canvas]`` tile."""
     model = data.get("model")
     model_path = root / model if isinstance(model, str) else root
     if not isinstance(model, str) or not model_path.is_file():
@@ -365,5 +370,6 @@ def load_pack(path: str | Path, check_model: bool = True) -> Pack:
     if problems:
         raise PackError(f"{manifest}: " + "; ".join(problems))
     return Pack(
-        root, family, model_path, driver, rw, rh, tx, ty, alpha == "premultiplied", consent=consent
-    )
+        root, "puppet", model_path, driver, rw, rh, tx, ty, alpha == "premultiplied",
+        consent=consent, summary=f"puppet {rw}x{rh}",
+    )  # fmt: skip

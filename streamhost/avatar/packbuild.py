@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .face import paste_regions, read_base_frames, smooth_boxes
 from .pack import WAV2LIP_SIZES, Pack, check_wav2lip_model, load_pack
+from .wav2lip_face import paste_regions, read_base_frames, smooth_boxes
 
 SMOOTH = 5  # frames in the box smoothing window (what the manifest records)
 

@@ -22,14 +22,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..frames import Emotion
-from ..talk.script import ScriptError, load_script
 from .events import TOPICS, Subscriber
-
-if TYPE_CHECKING:
-    from ..engine import Stream
+from .facade import Controls
 
 log = logging.getLogger("streamhost.control")
 PROTOCOL = 1
@@ -210,9 +207,9 @@ def check_message(msg: Any) -> tuple[str, str] | None:
 
 # ---- commands ----
 def execute(
-    stream: Stream, msg: dict[str, Any], actor: str, session: ControlSession | None = None
+    ctl: Controls, msg: dict[str, Any], actor: str, session: ControlSession | None = None
 ) -> dict[str, Any]:
-    """Run one operator command on ``stream``; every command is written to the audit log."""
+    """Run one operator command on a stream; every command is written to the audit log."""
     cid = _safe_id(msg.get("id")) if isinstance(msg, dict) else None
     typ = msg.get("type") if isinstance(msg, dict) else None
     ok, detail = True, ""
@@ -223,7 +220,7 @@ def execute(
             raise CommandError(*problem)
         if typ in ("hello", "auth"):
             raise CommandError("bad_args", f"{typ} is a connection message, not a command")
-        reply.update(_HANDLERS[typ](stream, msg, session) or {})
+        reply.update(_HANDLERS[typ](ctl, msg, session) or {})
     except CommandError as e:
         ok, detail = False, str(e)
         reply = error_reply(e.code, str(e), cid)
@@ -231,14 +228,11 @@ def execute(
         log.exception("control command %r failed", typ)
         ok, detail = False, f"{type(e).__name__}: {e}"
         reply = error_reply("internal", f"command failed: {detail}", cid)
-    reply["media_time"] = round(stream.clock.now(), 3)
+    reply["media_time"] = round(ctl.now(), 3)
     args = (
         {k: v for k, v in msg.items() if k not in ("id", "type")} if isinstance(msg, dict) else {}
     )
-    stream.store.add_audit(
-        actor, typ if isinstance(typ, str) else _show(typ), _jsonable(args), ok, detail,
-        stream.clock.now(),
-    )  # fmt: skip
+    ctl.audit(actor, typ if isinstance(typ, str) else _show(typ), _jsonable(args), ok, detail)
     return reply
 
 
@@ -250,11 +244,11 @@ def _jsonable(args: dict[str, Any]) -> dict[str, Any]:
         return {k: _show(v) for k, v in args.items()}
 
 
-def _status(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
-    return {"status": st.snapshot()}
+def _status(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"status": st.status()}
 
 
-def _subscribe(st: Stream, msg: dict[str, Any], session: ControlSession | None) -> dict[str, Any]:
+def _subscribe(st: Controls, msg: dict[str, Any], session: ControlSession | None) -> dict[str, Any]:
     if session is None:
         raise CommandError("bad_args", "subscribe needs a control connection to send events on")
     sub = session.subscriber()
@@ -265,51 +259,45 @@ def _subscribe(st: Stream, msg: dict[str, Any], session: ControlSession | None) 
     return {"topics": sorted(sub.topics)}
 
 
-def _say(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
-    s = st.director.say(msg["text"].strip(), now=msg.get("mode", "next") == "now")
-    return {"trace_id": s.trace_id}
+def _say(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"trace_id": st.say(msg["text"].strip(), now=msg.get("mode", "next") == "now")}
 
 
-def _stop(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
-    return {"dropped": st.director.stop()}
+def _stop(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"dropped": st.stop()}
 
 
-def _pause(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
-    return {"paused": True, "withheld": st.director.pause()}
+def _pause(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"paused": True, "withheld": st.pause()}
 
 
-def _resume(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
-    st.director.resume()
+def _resume(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    st.resume()
     return {"paused": False}
 
 
-def _product(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+def _product(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     pid = msg["product"]
-    if pid not in st.catalog:
-        known = ", ".join(st.catalog.ids)
+    if pid not in st.products():
+        known = ", ".join(st.products())
         raise CommandError("unknown_product", f'"product" is {_show(pid)}; known: {known}')
-    st.director.set_product(pid)
+    st.set_product(pid)
     return {"product": pid}
 
 
-def _emotion(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+def _emotion(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     emo, secs = Emotion(msg["emotion"]), msg.get("seconds")
-    st.director.set_emotion(emo, float(secs) if secs is not None else None)
-    until = st.director.emotion_until
+    until = st.set_emotion(emo, float(secs) if secs is not None else None)
     # until: media time it ends, or None (until changed)
     return {"emotion": str(emo), "until": None if until is None or math.isinf(until) else until}
 
 
-def _ban(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+def _ban(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     user = msg["user"].strip()
-    if msg["type"] == "ban":
-        st.moderator.ban(user)
-    else:
-        st.moderator.unban(user)
-    return {"user": user, "banned": len(st.moderator.banned)}
+    return {"user": user, "banned": st.ban(user, msg["type"] == "ban")}
 
 
-def _script(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+def _script(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     path = Path(msg["path"])
     try:
         if not path.is_file():
@@ -325,28 +313,24 @@ def _script(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
             raise
         raise CommandError("bad_args", f'"path" is {_show(msg["path"], 500)}: {e}') from None
     try:
-        script = load_script(path, st.catalog, st.cfg.stream.language)
-    except ScriptError as e:
+        n, first = st.load_script(str(path))  # a ProblemsError (ValueError) names each problem
+    except ValueError as e:
         raise CommandError("bad_args", f'"path" is {_show(msg["path"], 500)}: {e}') from None
-    if not script.sentences:
-        raise CommandError(
-            "bad_args", f'"path" is {_show(msg["path"], 500)}: the script says nothing'
-        )
-    st.director.set_script(script)
-    return {"sentences": len(script.sentences), "first": script.sentences[0].text}
+    return {"sentences": n, "first": first}
 
 
-def _shutdown(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
-    st.request_shutdown()
+def _shutdown(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    st.shutdown()
     return {"stopping": True}
 
 
-def _takeover(st: Stream, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+def _takeover(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     # action is "end" (the schema allows nothing else): a takeover starts over WebRTC only.
-    return {"ended": st.takeover.end_now("operator ended it"), "takeover": st.takeover.state}
+    ended, state = st.end_takeover("operator ended it")
+    return {"ended": ended, "takeover": state}
 
 
-_HANDLERS: dict[str, Callable[[Stream, dict[str, Any], Any], dict[str, Any] | None]] = {
+_HANDLERS: dict[str, Callable[[Controls, dict[str, Any], Any], dict[str, Any] | None]] = {
     "status": _status,
     "subscribe": _subscribe,
     "unsubscribe": _subscribe,
@@ -376,14 +360,14 @@ class ControlSession:
 
     def __init__(
         self,
-        stream: Stream,
+        controls: Controls,
         check_token: Callable[[Any], str],
         authed: bool = False,
         actor: str = "control",
         burst: int = COMMAND_BURST,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.stream = stream
+        self.controls = controls
         self._check_token = check_token
         self.authed = authed
         self.actor = actor
@@ -394,7 +378,7 @@ class ControlSession:
 
     def subscriber(self) -> Subscriber:
         if self._sub is None:
-            self._sub = self.stream.events.add()
+            self._sub = self.controls.events.add()
         return self._sub
 
     @property
@@ -468,4 +452,4 @@ class ControlSession:
             return error_reply("unauthorized", "wrong token", cid)
         if not self.authed:
             return error_reply("unauthorized", "send {type: auth, token} first", cid)
-        return self.stream.command(obj, actor=self.actor, session=self)
+        return execute(self.controls, obj, actor=self.actor, session=self)

@@ -16,16 +16,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from ..chat.intake import ChatRejected
 from ..metrics import CONTENT_TYPE, exposition, make_registry
 from .commands import COMMAND_BURST, MAX_FRAME, ControlSession, error_reply
-
-if TYPE_CHECKING:
-    from ..engine import Engine
+from .facade import Host
 
 log = logging.getLogger("streamhost.http")
 WEB_DIR = Path(__file__).resolve().parents[2] / "assets" / "web"
@@ -40,7 +38,7 @@ def _error(code: str, message: str, id_: Any = None) -> dict[str, Any]:
     return {"id": id_, "ok": False, "error": {"code": code, "message": message}}
 
 
-def build_app(engine: Engine) -> web.Application:
+def build_app(engine: Host) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     registry = make_registry(engine.snapshots)
     budget = [time.perf_counter()]  # when chat ingest last yielded to the loop
@@ -155,7 +153,7 @@ def build_app(engine: Engine) -> web.Application:
         await ws.prepare(request)
         peer = request.remote or "?"
         session = ControlSession(
-            engine.primary,
+            engine.primary.controls,
             lambda token: auth_limiter.check(peer, token, engine.token),
             burst=app[CONTROL_BURST],
         )

@@ -16,16 +16,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..avatar.audio_driver import AudioMouth
-from ..frames import Sentence, Source
 from ..voice.asr import OperatorAsr, Utterance, WhisperTranscriber
-
-if TYPE_CHECKING:
-    from ..engine import Stream
+from .facade import Controls
 
 log = logging.getLogger("streamhost.takeover")
 UNTRANSCRIBED = "[untranscribed]"  # transcript text of an operator utterance with no ASR text
@@ -101,16 +98,13 @@ class Takeover:
     """One stream's takeover state: ``offer(sdp)`` starts one (ending any other), ``end(reason)``
     stops it; ``status()`` is what the ``status`` command shows."""
 
-    def __init__(self, stream: Stream) -> None:
-        self.stream = stream
-        cfg = stream.cfg
-        self.sample_rate = cfg.stream.sample_rate
-        self.mouth = AudioMouth(self.sample_rate, cfg.voice.mouth_lookahead_ms / 1000.0)
+    def __init__(self, ctl: Controls) -> None:
+        self.ctl = ctl
+        self.sample_rate = ctl.sample_rate
+        self.mouth = AudioMouth(self.sample_rate, ctl.mouth_lookahead_s)
         self.jitter = JitterBuffer(self.sample_rate)
         transcriber = (
-            WhisperTranscriber(cfg.voice.asr_model, language=cfg.stream.language)
-            if cfg.voice.asr_model
-            else None
+            WhisperTranscriber(ctl.asr_model, language=ctl.language) if ctl.asr_model else None
         )
         self.asr = OperatorAsr(self.sample_rate, self._on_utterance, transcriber)
         self.state = "off"  # off | connecting | live
@@ -130,7 +124,7 @@ class Takeover:
         await self.end("replaced by a new takeover")
         pc = RTCPeerConnection()
         self._pc = pc
-        self.state, self.since = "connecting", self.stream.clock.now()
+        self.state, self.since = "connecting", self.ctl.now()
 
         @pc.on("track")
         def on_track(track: Any) -> None:
@@ -186,17 +180,12 @@ class Takeover:
 
     # ---- on air ----
     def _go_live(self) -> None:
-        st = self.stream
-        now = st.clock.now()
-        self._was_paused = st.director.paused
-        st.director.pause()
-        st.player.flush(now)
+        now = self.ctl.now()
         self.mouth.reset()
-        st.player.set_live(self._feed, now)
-        st.driver.set_mouth_source(self.mouth.target_at)
+        self._was_paused = self.ctl.go_live(self._feed, self.mouth.target_at)
         self.asr.warm()
         self.state, self.since = "live", now
-        st.store.add_audit("takeover", "takeover_start", {}, True, "", now)
+        self.ctl.audit("takeover", "takeover_start", {}, True, "")
         self._alert("live")
         log.info("takeover live")
 
@@ -208,31 +197,8 @@ class Takeover:
         return self.mouth.process(pcm, t)
 
     def _on_utterance(self, u: Utterance, text: str | None) -> None:
-        st = self.stream
-        s = Sentence(
-            text=text if text is not None else UNTRANSCRIBED,
-            source=Source.OPERATOR_VOICE,
-            lang=st.cfg.stream.language,
-            product_id=st.director.current_product,
-        )
-        st.store.add_sentence(s, u.start, u.duration)
-        st.store.mark_aired(s.trace_id, u.start)  # it was on air as it was spoken
+        self.ctl.operator_line(text, u.start, u.duration)
         self.lines += 1
-        if st.events.wants("transcript"):
-            st.events.publish(
-                "transcript",
-                {
-                    "phase": "committed", "trace_id": s.trace_id,
-                    "media_time": round(u.start, 3), "source": str(s.source),
-                    "product": s.product_id, "emotion": str(s.emotion), "lang": s.lang,
-                    "reply_to": None, "duration": round(u.duration, 3), "text": s.text,
-                    "transcribed": text is not None,
-                },
-            )  # fmt: skip
-            st.events.publish(
-                "transcript",
-                {"phase": "aired", "trace_id": s.trace_id, "media_time": round(u.start, 3)},
-            )
 
     async def end(self, reason: str) -> bool:
         """Stop the takeover (if any) and close its connection; see ``end_now``."""
@@ -251,16 +217,10 @@ class Takeover:
         was = self.state
         if was == "off" and pc is None:
             return False
-        st = self.stream
-        now = st.clock.now()
         if was == "live":
-            st.player.set_live(None, now)
-            # back to the stream's own mouth driver: visemes, or the speech audio
-            st.driver.set_mouth_source(st.speech_mouth.target_at if st.speech_mouth else None)
+            self.ctl.end_live(resume=not self._was_paused)
             self.asr.flush()
-            if not self._was_paused:
-                st.director.resume()
-            st.store.add_audit("takeover", "takeover_end", {"reason": reason}, True, "", now)
+            self.ctl.audit("takeover", "takeover_end", {"reason": reason}, True, "")
         self.state, self.since = "off", None
         self.jitter.clear()
         self._alert("off", reason=reason)
@@ -279,7 +239,7 @@ class Takeover:
                 await pc.close()
 
     def _alert(self, state: str, **fields: Any) -> None:
-        self.stream.alert("takeover", state=state, **fields)
+        self.ctl.alert("takeover", state=state, **fields)
 
     def status(self) -> dict[str, Any]:
         return {

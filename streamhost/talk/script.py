@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..frames import Emotion, Sentence, Source, new_trace_id
+from ..problems import ProblemsError
 from .catalog import LANGS, Catalog
 
 MARKERS: tuple[str, ...] = ("product", "emotion", "pause", "lang")
@@ -55,15 +56,10 @@ _CLOSERS = "\"'”’»)]」』"
 _MARKER_RE = re.compile(r"\[\s*([A-Za-z_]*)\s*(?::\s*([^\]\[]*?))?\s*\]")
 
 
-class ScriptError(ValueError):
-    """A script has problems; `problems` lists each as ``line L, column C: ...``."""
+class ScriptError(ProblemsError):
+    """A script's problems; `problems` lists each as ``line L, column C: ...``."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        n = len(problems)
-        body = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: {n} problem{'s' if n != 1 else ''} in script:\n{body}")
+    what = "script"
 
 
 @dataclass(slots=True)

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
+from ..problems import ProblemsError
 from .catalog import (
     _CURRENCIES,
     LANGS,
@@ -115,15 +116,10 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 _CTA_PLACEHOLDERS = frozenset({"name", "price", "shop"})
 
 
-class ShowError(ValueError):
-    """Raised with every problem in a show file; `problems` lists them, one string each."""
+class ShowError(ProblemsError):
+    """Every problem in a show file; `problems` lists them, one string each."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        n = len(problems)
-        body = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: {n} problem{'s' if n != 1 else ''} in show:\n{body}")
+    what = "show"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ most once per process.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import threading
 import unicodedata
@@ -18,8 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamhost.frames import Sentence, Speech, Timing
-from streamhost.voice.resample import resample_int16
+from ..frames import Sentence, Speech, Timing
+from .base import VoiceBase, VoiceInfo
+from .resample import resample_int16
+from .visemes import Viseme, viseme_for
 
 ESPEAK_RATE = 22050
 
@@ -209,7 +210,7 @@ def _trim_bounds(pcm: np.ndarray, rate: int) -> tuple[int, int]:
     return start, stop
 
 
-class EspeakTTS:
+class EspeakTTS(VoiceBase):
     """espeak-ng voice: `Sentence` in, `Speech` out.
 
     In: a Sentence (its `text` and `lang`; "en", "de", "it" and "zh" are supported). Out: a Speech
@@ -238,9 +239,12 @@ class EspeakTTS:
         self.rate_wpm = rate_wpm
         self.pitch = pitch
 
-    async def speak(self, sentence: Sentence) -> Speech:
-        """`synthesize` in a worker thread, so the event loop keeps running meanwhile."""
-        return await asyncio.to_thread(self.synthesize, sentence)
+    def info(self) -> VoiceInfo:
+        return VoiceInfo("espeak", voice_for_lang(self.default_lang), self.sample_rate,
+                         "espeakng-loader (espeak-ng 1.52)")  # fmt: skip
+
+    def viseme_for(self, symbol: str) -> Viseme:
+        return viseme_for(symbol)  # espeak mnemonics
 
     def synthesize(self, sentence: Sentence) -> Speech:
         """Synthesize one sentence (blocking; safe to call from several threads)."""

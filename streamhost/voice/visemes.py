@@ -1,5 +1,11 @@
-"""espeak phoneme mnemonics -> mouth shapes (visemes) for the avatar driver.
+"""Phoneme symbols -> mouth shapes (visemes) for the avatar driver, one mapping per alphabet.
 
+Two alphabets are known: espeak's ASCII mnemonics (the espeak-ng voice) and IPA (Piper voices,
+which espeak-ng phonemizes to IPA, and Kokoro-family voices such as hibari, whose tokens are IPA
+plus a few capital letters for diphthongs). A voice names its mapping; ``track`` turns a
+Speech's phoneme timings into (start, end, viseme) rows with either.
+
+espeak mnemonics:
 espeak writes phonemes as ASCII mnemonics (Kirshenbaum-like, per language): "m", "'a", "aI",
 "tS", "_:" (pause), "ts." (Mandarin retroflex), "(en)" (language switch) ... A leading ' or ,
 marks stress and : length; neither changes the mouth shape. For diphthongs the first vowel
@@ -8,9 +14,10 @@ decides, because that is the shape the mouth moves from at the phoneme's start t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 
-from streamhost.frames import Speech
+from ..frames import Speech
 
 
 class Viseme(IntEnum):
@@ -56,13 +63,49 @@ def viseme_for(phoneme: str) -> Viseme:
     return _BY_FIRST_CHAR.get(base[0], DEFAULT_VISEME)
 
 
-def viseme_track(speech: Speech) -> list[tuple[float, float, Viseme]]:
+VisemeTrack = list[tuple[float, float, Viseme]]
+
+# IPA: marks that never change the mouth shape (stress, length, tone, aspiration, nasal tilde).
+_IPA_MARKS = "ˈˌːˑ\u0303ʰʲʷ˞ˤ˥˦˧˨˩↓↑↗↘→\u0329\u032f-"
+_IPA_FIRST: dict[str, Viseme] = {}
+for _chars, _vis in (
+    ("mbpɓʙ", Viseme.CLOSED),
+    ("fvɱʋ", Viseme.TEETH),
+    # Kokoro-family capitals: I = aɪ, W = aʊ (open start); O = oʊ, Y = ɔɪ (round start);
+    # A = eɪ (spread start).
+    ("aɑæʌɐɒäIW", Viseme.OPEN),
+    ("oɔuʊwyøœɵʉʏɥɞOY", Viseme.ROUND),
+    ("eɛiɪəɜɚɝjɨᵊɘɤɯA", Viseme.WIDE),
+    ("tdnlszkgɡŋhrɹɾxʃʒθðɲʎçʁʀʔʤʧʂʐɕʑɫʈɖɭɣχɦɻɳqcɟʝβ", Viseme.NARROW),
+):
+    for _c in _chars:
+        _IPA_FIRST[_c] = _vis
+
+
+def ipa_viseme(symbol: str) -> Viseme:
+    """The viseme of one IPA phoneme token (stress, length and tone marks are ignored);
+    spaces and punctuation are pauses."""
+    base = symbol.strip().lstrip(_IPA_MARKS)
+    if not base:
+        return Viseme.REST
+    c = base[0]
+    if not c.isalpha():
+        return Viseme.REST  # , . ! ? … — " and other punctuation tokens: a pause
+    return _IPA_FIRST.get(c, DEFAULT_VISEME)
+
+
+def track(speech: Speech, viseme_of: Callable[[str], Viseme]) -> VisemeTrack:
     """(start, end, viseme) in seconds for a Speech's phonemes, merging equal neighbours."""
-    track: list[tuple[float, float, Viseme]] = []
+    rows: VisemeTrack = []
     for ph in speech.phonemes:
-        vis = viseme_for(ph.symbol)
-        if track and track[-1][2] == vis:
-            track[-1] = (track[-1][0], max(track[-1][1], ph.end), vis)
+        vis = viseme_of(ph.symbol)
+        if rows and rows[-1][2] == vis:
+            rows[-1] = (rows[-1][0], max(rows[-1][1], ph.end), vis)
         else:
-            track.append((ph.start, ph.end, vis))
-    return track
+            rows.append((ph.start, ph.end, vis))
+    return rows
+
+
+def viseme_track(speech: Speech) -> VisemeTrack:
+    """``track`` with espeak mnemonics (the espeak-ng voice's alphabet)."""
+    return track(speech, viseme_for)

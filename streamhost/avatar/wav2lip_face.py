@@ -1,9 +1,8 @@
-"""The stream's face: media time in, one full I420 canvas out, whatever the pack family.
+"""The wav2lip face family: media time in, one full I420 canvas out.
 
-``PuppetFace``: driver params -> ONNX puppet -> RGBA head tile -> compositor.
 ``Wav2LipFace``: base video frame (looping back and forth) + the audio around that frame ->
 Wav2Lip-contract model -> mouth crop pasted back through a feathered mask -> studio overlays.
-Both are called from the AV loop's render thread, once per frame, in frame order.
+Called from the AV loop's render thread, once per frame, in frame order.
 """
 
 from __future__ import annotations
@@ -11,10 +10,11 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from .base import FaceContext, MouthSource
 from .compositor import _YUV, Compositor
 from .mel import LiveMel
 from .pack import Pack, PackError, base_frame_files, read_boxes
@@ -22,47 +22,6 @@ from .pack import Pack, PackError, base_frame_files, read_boxes
 log = logging.getLogger("streamhost.avatar")
 
 SILENCE_PEAK = 64  # int16 peak below which a window counts as silence (about -54 dBFS)
-
-
-class Face(Protocol):
-    def warmup(self) -> None: ...
-    def picture(self, t: float) -> np.ndarray: ...
-    def close(self) -> None: ...
-
-
-class PuppetFace:
-    """Driver params at t -> puppet renderer -> head tile composited onto the studio canvas.
-    A renderer failure shows the idle face (rendered at warm-up), never a black frame."""
-
-    def __init__(
-        self, driver: Any, renderer: Any, compositor: Compositor, premultiplied: bool
-    ) -> None:
-        self.driver = driver
-        self.renderer = renderer
-        self.compositor = compositor
-        self.premultiplied = premultiplied
-        self._idle_rgba: np.ndarray | None = None
-
-    def warmup(self) -> None:
-        self.renderer.warmup()
-        self._idle_rgba = self.renderer.render(self.driver.params_at(0.0)[None, :])[0].copy()
-
-    def picture(self, t: float) -> np.ndarray:
-        params = self.driver.params_at(t)
-        try:
-            rgba = self.renderer.render(params[None, :])[0]
-        except Exception as exc:  # noqa: BLE001 - degrade to the idle face, never black
-            log.error("renderer failed: %s; showing the idle face", exc)
-            if self._idle_rgba is None:
-                raise
-            rgba = self._idle_rgba
-        return self.compositor.compose(rgba, premultiplied=self.premultiplied)
-
-    def close(self) -> None:
-        pass  # the renderer is shared and closed by its owner
-
-
-# ---- wav2lip ---------------------------------------------------------------------------------
 
 
 def read_base_frames(base: Path) -> list[np.ndarray]:
@@ -160,6 +119,8 @@ class Wav2LipFace:
     """
 
     AHEAD = 4  # frames the realtime worker runs ahead (160 ms at 25 fps)
+    needs_lookahead = True  # the model reads the audio around each frame
+    mouth: MouthSource | None = None  # the model draws the mouth: no driver source to restore
 
     def __init__(
         self,
@@ -176,7 +137,7 @@ class Wav2LipFace:
 
         from .ort_session import make_session
 
-        if pack.family != "wav2lip" or pack.base is None or pack.boxes is None:
+        if pack.base is None or pack.boxes is None:
             raise PackError(f"{pack.root}: not a wav2lip pack")
         W, H = compositor.width, compositor.height
         pack.tile_xy(W, H)  # raises if the pack's canvas is not the stream's
@@ -255,6 +216,9 @@ class Wav2LipFace:
     def warmup(self) -> None:
         mel = np.zeros((1, 1, 80, 16), np.float32)
         self.infer(mel, 0)
+
+    def before_frame(self, t: float) -> None:
+        return None  # the player's look-ahead already holds the audio the model needs
 
     def close(self) -> None:
         if self._pool is not None:
@@ -385,22 +349,9 @@ class Wav2LipFace:
         i420[H + H // 4 :].reshape(H // 2, W // 2)[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = v
 
 
-def build_face(
-    pack: Pack,
-    *,
-    player: Any,
-    compositor: Compositor,
-    fps: int,
-    sample_rate: int,
-    driver: Any = None,
-    renderer: Any = None,
-    providers: list[str] | None = None,
-    threads: int = 1,
-    realtime: bool = False,
-) -> Face:
-    """The face for a pack's family (the puppet reuses the engine's driver and renderer)."""
-    if pack.family == "wav2lip":
-        return Wav2LipFace(
-            pack, player, compositor, fps, sample_rate, providers, threads, realtime=realtime
-        )
-    return PuppetFace(driver, renderer, compositor, pack.premultiplied)
+def build_wav2lip(pack: Pack, ctx: FaceContext) -> Wav2LipFace:
+    """The wav2lip family's builder (avatar/registry.py): the face owns its model session."""
+    return Wav2LipFace(
+        pack, ctx.player, ctx.compositor, ctx.fmt.fps, ctx.fmt.sample_rate, ctx.providers,
+        ctx.threads, realtime=ctx.realtime,
+    )  # fmt: skip

@@ -1,0 +1,175 @@
+"""What a running stream tells the outside: the store log, control-socket events, alerts,
+latency traces and budget, metrics, and the RTMP outage watch.
+
+Stages call in (``commit``, ``aired``, ``chat``, ``rejected``, ``restart``); operators and
+dashboards read out (events on the bus, ``metrics()``), and two background tasks keep the
+store flushed and sample the stream once per media second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .budget import BudgetWatch, load_budget
+from .clock import Clock
+from .control.events import EventBus
+from .frames import ChatEvent, Sentence, Speech
+from .store import Store
+from .trace import TraceBook
+
+RTMP_DOWN_ALERT_S = 5.0  # an RTMP output that was live and has not been for this long: alert
+METRIC_KEYS = (
+    "frames", "late_frames", "encoder_dropped", "speech_buffered_seconds", "render_ms_p50",
+    "viewers", "rtmp_live", "chat_queue", "sentences", "chat_accepted", "chat_blocked",
+    "stage_restarts", "guard_rejections", "product",
+)  # fmt: skip
+
+
+class Observer:
+    """One stream's log, events and health. In: what the stages report; out: store rows,
+    events for control subscribers, alerts, and the per-second metrics sample."""
+
+    def __init__(self, store: Store, clock: Clock, budget_path: str) -> None:
+        self.store = store
+        self.clock = clock
+        self.events = EventBus()  # control-socket subscribers (see control/events.py)
+        budget = load_budget(budget_path)
+        self.trace = TraceBook(clock.virtual, clock.now, window_s=budget.window_s)
+        self.budget = BudgetWatch(budget, self.trace, self.alert)
+        self.chat_accepted = self.chat_rejected = self.chat_blocked = self.sentences = 0
+        self.cpu_fraction = 0.0
+        self._cpu_mark = (time.monotonic(), time.process_time())
+
+    # ---- what the stages report ----
+    def commit(self, s: Sentence, speech: Speech) -> None:
+        """A sentence is about to be spoken: it is in the store before it is on air."""
+        self.store.add_sentence(s, self.clock.now(), speech.duration)
+        self.sentences += 1
+        if self.events.wants("transcript"):
+            self.events.publish("transcript", {
+                "phase": "committed", "trace_id": s.trace_id,
+                "media_time": round(self.clock.now(), 3), "source": str(s.source),
+                "product": s.product_id, "emotion": str(s.emotion), "lang": s.lang,
+                "reply_to": s.reply_to.trace_id if s.reply_to else None,
+                "duration": round(speech.duration, 3), "text": s.text,
+            })  # fmt: skip
+
+    def aired(self, trace_id: str, t: float) -> None:
+        self.trace.stamp(trace_id, "first_frame_rendered")
+        self.store.mark_aired(trace_id, t)
+        self.events.publish(
+            "transcript", {"phase": "aired", "trace_id": trace_id, "media_time": round(t, 3)}
+        )
+
+    def rejected(self, s: Sentence, reason: str) -> None:
+        self.store.add_rejection(s, reason, self.clock.now())
+        self.alert("guard_rejection", reason=reason, source=str(s.source), text=s.text)
+
+    def chat(self, ev: ChatEvent, decision: str, reason: str) -> None:
+        """A chat event's decision: stored with its reason and published."""
+        self.store.add_chat(ev, decision, reason)
+        if decision == "blocked":
+            self.chat_blocked += 1
+        else:
+            self.chat_accepted += 1
+        topics = ("chat", "moderation") if decision == "blocked" else ("chat",)
+        if not any(self.events.wants(t) for t in topics):
+            return
+        payload = {
+            "trace_id": ev.trace_id, "media_time": round(self.clock.now(), 3),
+            "platform": ev.platform, "kind": ev.kind, "user_id": ev.user_id, "user": ev.user,
+            "text": ev.text, "decision": decision, "reason": reason,
+        }  # fmt: skip
+        for t in topics:
+            self.events.publish(t, payload)
+
+    def restart(self, stage: str, exc: BaseException) -> None:
+        self.audit("engine", "stage_restart", {"stage": stage}, False, repr(exc))
+        self.alert("stage_restart", stage=stage, error=repr(exc))
+
+    def audit(self, actor: str, action: str, args: dict[str, Any], ok: bool, detail: str) -> None:
+        self.store.add_audit(actor, action, args, ok, detail, self.clock.now())
+
+    def alert(self, kind: str, **fields: Any) -> None:
+        self.events.publish(
+            "alerts", {"kind": kind, "media_time": round(self.clock.now(), 3), **fields}
+        )
+
+    # ---- background tasks ----
+    async def flush_store(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)  # wall time: chat rows reach the file within 100 ms
+            rows = self.store.take_chat()
+            if rows:
+                await asyncio.to_thread(self.store.write_chat, rows)
+            traces = self.trace.take_rows()
+            if traces:
+                await asyncio.to_thread(self.store.write_traces, traces)
+
+    async def monitor(self, rtmp: list[Any], metrics: Callable[[], dict[str, Any]]) -> None:
+        """Once per media second: a metrics event, and an alert for an RTMP output that was
+        live and has not been for more than RTMP_DOWN_ALERT_S (once per outage)."""
+        down_since: dict[int, float | None] = {}
+        was_live: set[int] = set()
+        alerted: set[int] = set()
+        t = float(int(self.clock.now())) + 1.0
+        while True:
+            await self.clock.sleep_until(t)
+            now = self.clock.now()
+            self._sample_cpu()
+            self.budget.check()
+            for i, p in enumerate(rtmp):
+                if p.state == "live":
+                    was_live.add(i)
+                    down_since[i] = None
+                    alerted.discard(i)
+                elif i in was_live:
+                    since = down_since.get(i)
+                    if since is None:
+                        down_since[i] = since = now
+                    if now - since > RTMP_DOWN_ALERT_S and i not in alerted:
+                        alerted.add(i)
+                        self.alert(
+                            "rtmp_down", output=i, url=redact(p.url), state=p.state,
+                            down_s=round(now - since, 3),
+                        )  # fmt: skip
+            if self.events.wants("metrics"):
+                self.events.publish("metrics", metrics())
+            t = max(t + 1.0, float(int(now)) + 1.0)
+
+    def _sample_cpu(self) -> None:
+        wall, cpu = time.monotonic(), time.process_time()
+        w0, c0 = self._cpu_mark
+        if wall - w0 > 1e-3:
+            self.cpu_fraction = max(0.0, (cpu - c0) / (wall - w0))
+            self._cpu_mark = (wall, cpu)
+
+    def metrics(self, snap: dict[str, Any], fps: int, paused: bool) -> dict[str, Any]:
+        """One metrics event: the snapshot's live numbers plus process CPU and RSS."""
+        out = {k: snap[k] for k in METRIC_KEYS}
+        out["media_time"] = snap["media_time_seconds"]
+        out["fps"] = fps
+        out["paused"] = paused
+        out["cpu"] = round(self.cpu_fraction, 3)  # process CPU seconds per wall second
+        out["rss_mb"] = round(rss_mb(), 1)
+        out["latency"] = snap["latency"]  # {stage: {p50, p95, count}} in ms, see trace.py
+        return out
+
+
+def redact(url: str) -> str:
+    """An RTMP URL without its stream key (the last path segment)."""
+    head, _, _ = url.rpartition("/")
+    return head + "/***" if head else "***"
+
+
+def rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, KiB on Linux

@@ -1,0 +1,88 @@
+"""Builds a stream's talk stage from config: catalog, template generator, run of show,
+guard, and the optional LLM, all sharing one "price valid now" function.
+
+Config + clock in; a ``Talk`` (the pieces the director and the engine need) out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .catalog import Catalog, format_price_display, load_catalog
+from .generator import TemplateGenerator
+from .guard import Guard
+from .llm import LlmGenerator, LlmTalk
+from .show import Show, load_show
+
+
+@dataclass
+class Talk:
+    """What the talk stage is made of. ``wall_start`` is when the show began (the engine
+    resets it when the stream goes on air); prices follow the show and the catalog's windows."""
+
+    catalog: Catalog
+    generator: TemplateGenerator
+    show: Show | None
+    guard: Guard
+    llm: LlmGenerator | None
+    llm_talk: LlmTalk | None
+    clock_now: Callable[[], float]
+    lang: str
+    wall_start: datetime
+
+    def price_spoken_now(self, product_id: str, lang: str) -> str:
+        """The price valid now (show flash sale, catalog sale window, standing discount)."""
+        if self.show is not None:
+            return self.show.price_spoken(product_id, lang, self.clock_now(), self.wall_start)
+        return self.catalog.get(product_id).price_spoken_at(datetime.now().astimezone(), lang)
+
+    def panel(self, product_id: str) -> tuple[str, str, list[str]]:
+        """(name, price shown now, up to three features) for the product panel."""
+        p = self.catalog.get(product_id)
+        feats, _ = p.features_in(self.lang)
+        if self.show is not None:
+            price = format_price_display(
+                self.show.price_at(product_id, self.clock_now(), self.wall_start),
+                p.currency,
+                self.lang,
+            )
+        else:
+            price = p.price_display_at(datetime.now().astimezone(), self.lang)
+        return p.name(self.lang), price, feats[:3]
+
+
+def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str], bool]) -> Talk:
+    """``cfg`` is the whole Config (talk, llm and stream.language are read)."""
+    lang = cfg.stream.language
+    catalog = load_catalog(cfg.talk.catalog)
+    show = load_show(cfg.talk.show, catalog, default_lang=lang) if cfg.talk.show else None
+    generator = TemplateGenerator(catalog, lang=lang, seed=cfg.talk.seed, name_ok=name_ok)
+    extra: dict[str, list] = {}
+    for fs in show.flash_sales if show is not None else []:
+        extra.setdefault(fs.product_id, []).append(fs.price)
+    guard = Guard(
+        catalog, lang, extra_prices=extra,
+        extra_numbers=show.numbers() if show is not None else (),
+    )  # fmt: skip
+    talk = Talk(catalog, generator, show, guard, None, None, clock_now, lang,
+                datetime.now().astimezone())  # fmt: skip
+    generator.price_now = talk.price_spoken_now
+    if cfg.talk.generator == "llm":
+        lc = cfg.llm
+        talk.llm = LlmGenerator(
+            lc.base_url,
+            lc.model,
+            api_key=os.environ.get("STREAMHOST_LLM_API_KEY") or lc.api_key,
+            temperature=lc.temperature,
+            max_tokens=lc.max_tokens,
+            connect_timeout=lc.connect_timeout_s,
+            first_token_timeout=lc.first_token_timeout_s,
+            total_timeout=lc.total_timeout_s,
+        )
+        talk.llm_talk = LlmTalk(talk.llm, catalog, lang, name_ok=name_ok)
+        talk.llm_talk.price_now = talk.price_spoken_now
+    return talk
