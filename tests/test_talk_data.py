@@ -20,6 +20,7 @@ from streamhost.language import detect_language
 
 ROOT = Path(__file__).resolve().parents[1]
 EN = (DEFAULT_FOLDER / "en.toml").read_text(encoding="utf-8")
+CTA = '"Just tap the product card to order."'  # one template of en.toml, replaced by broken ones
 
 
 def test_every_shipped_language_loads():
@@ -56,28 +57,13 @@ def _problems(tmp_path: Path, text: str, lang: str = "en") -> list[str]:
         ("price_weak = [", "price_weak = 7\nunused = [", "intent.price_weak", "list of texts"),
         ("dont_know = [", "dont_knw = [", "templates.dont_know", "missing"),
         ("dont_know = [", "dont_knw = [", "templates.dont_knw", "not a known key"),
-        (
-            '"Just tap the product card to order."',
-            '"Tap to order {prize}."',
-            "templates.cta[",
-            "{prize}",
-        ),
-        ('"Just tap the product card to order."', '"Order {the"', "templates.cta[", "placeholder"),
-        (
-            '"Just tap the product card to order."',
-            '"Order {the!r}."',
-            "templates.cta[",
-            "format spec",
-        ),
-        ('"Just tap the product card to order."', '"Only 3 left."', "templates.cta[", "digit"),
-        (
-            '"Just tap the product card to order."',
-            '"Get [it|them|all]."',
-            "templates.cta[",
-            "forms",
-        ),
-        ('"Just tap the product card to order."', '"Get [it."', "templates.cta[", "unbalanced"),
-        ('"Just tap the product card to order."', '""', "templates.cta[", "non-empty"),
+        (CTA, '"Tap to order {prize}."', "templates.cta[", "{prize}"),
+        (CTA, '"Order {the"', "templates.cta[", "placeholder"),
+        (CTA, '"Order {the!r}."', "templates.cta[", "format spec"),
+        (CTA, '"Only 3 left."', "templates.cta[", "digit"),
+        (CTA, '"Get [it|them|all]."', "templates.cta[", "forms"),
+        (CTA, '"Get [it."', "templates.cta[", "unbalanced"),
+        (CTA, '""', "templates.cta[", "non-empty"),
         ('stemmer = "en"', 'stemmer = "fr"', "words.stemmer", "must be one of"),
         ("[detect]", '[detect]\nscript = "z-a"', "detect.script", "character range"),
     ],
@@ -89,9 +75,7 @@ def test_a_broken_file_names_the_file_and_the_key(tmp_path, old, new, key, what)
 
 
 def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
-    text = EN.replace('a_viewer = "a viewer"', "a_viewer = 3").replace(
-        '"Just tap the product card to order."', '"Tap {prize}."'
-    )
+    text = EN.replace('a_viewer = "a viewer"', "a_viewer = 3").replace(CTA, '"Tap {prize}."')
     found = _problems(tmp_path, text)
     assert any("host.a_viewer" in p for p in found)
     assert any("templates.cta" in p and "{prize}" in p for p in found)

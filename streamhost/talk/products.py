@@ -160,6 +160,17 @@ class Product:
         """`price_at(when)` for the on-screen panel (see `price_display`)."""
         return format_price_display(self.price_at(when), self.currency, lang)
 
+    def texts(self) -> list[str]:
+        """Every name, feature, FAQ question and answer and alias, all languages."""
+        texts = list(self.names.values())
+        for fl in self.features.values():
+            texts += fl
+        for e in self.faq:
+            texts += list(e.question.values()) + list(e.answer.values())
+        for al in self.aliases.values():
+            texts += al
+        return texts
+
     def allowed_claims_in(self, lang: str) -> list[str]:
         """Claims the host may make in `lang` (no fallback: a claim is checked as written)."""
         return list(self.allowed_claims.get(lang, []))
@@ -219,13 +230,7 @@ class Catalog:
         if self._numbers is None:
             texts: list[str] = []
             for p in self:
-                texts += list(p.names.values())
-                for fl in p.features.values():
-                    texts += fl
-                for e in p.faq:
-                    texts += list(e.question.values()) + list(e.answer.values())
-                for al in p.aliases.values():
-                    texts += al
+                texts += p.texts()
                 prices = {p.price, p.standing_price} | {p._sale_price(x) for x in p.sales}
                 for lang in LANGS:
                     for pr in prices:
