@@ -39,7 +39,7 @@ from typing import Any
 import aiohttp
 
 from ..frames import ChatEvent
-from .intake import MAX_USER_CHARS, ChatRejected, _clean, wire_number
+from .intake import MAX_USER_CHARS, ChatRejected, _clean, load_json, wire_number
 from .source import Backoff, ChatSource
 
 try:  # brotli is optional at import time: without it we ask the server for zlib (protover 2).
@@ -170,16 +170,7 @@ def decode_packets(data: bytes) -> list[Packet]:
 
 def parse_command(body: bytes) -> dict[str, Any]:
     """The JSON object in an op-5 body, or ChatRejected (bad_utf8, bad_json, bad_shape)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ChatRejected(
-            "bad_utf8", f"body is not UTF-8 ({e.reason} at byte {e.start})"
-        ) from None
-    try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError) as e:  # ValueError covers JSONDecodeError, huge ints
-        raise ChatRejected("bad_json", f"body is not JSON: {e}") from None
+    obj = load_json(body, "body")
     if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str):
         raise ChatRejected("bad_shape", 'a command must be a JSON object with a string "cmd"')
     return obj

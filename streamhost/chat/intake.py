@@ -26,6 +26,27 @@ class ChatRejected(ValueError):
         super().__init__(message)
 
 
+def utf8_size(data: bytes | bytearray | str) -> int:
+    # surrogatepass: measuring must not raise on a str that holds a lone surrogate
+    return len(data) if not isinstance(data, str) else len(data.encode("utf-8", "surrogatepass"))
+
+
+def load_json(data: bytes | bytearray | str, what: str) -> Any:
+    """``data`` (UTF-8 bytes or text) parsed as JSON, or ChatRejected ``bad_utf8`` / ``bad_json``
+    whose message names ``what`` ("message", "body")."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ChatRejected(
+                "bad_utf8", f"{what} is not valid UTF-8 ({e.reason} at byte {e.start})"
+            ) from None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as e:  # ValueError covers JSONDecodeError and huge ints
+        raise ChatRejected("bad_json", f"{what} is not JSON: {e}") from None
+
+
 def wire_number(value: Any, code: str, what: str) -> float:
     """A number from a platform's JSON, which may send it as a string (big integers often are).
     Only finite values in 0..1e15 pass: a count or an amount is never negative, and a huge one
@@ -57,26 +78,13 @@ def parse_chat(
     data: bytes | str | dict[str, Any], max_chars: int, received_at: float, platform: str = "ws"
 ) -> ChatEvent:
     """One JSON object ``{"user": NAME, "text": TEXT, ["kind": ..., "user_id": ...]}``."""
-    if isinstance(data, bytes | bytearray):
-        if len(data) > MAX_FRAME_BYTES:
+    if isinstance(data, bytes | bytearray | str):
+        size = utf8_size(data)
+        if size > MAX_FRAME_BYTES:
             raise ChatRejected(
-                "too_large", f"message is {len(data)} bytes; the limit is {MAX_FRAME_BYTES}"
+                "too_large", f"message is {size} bytes; the limit is {MAX_FRAME_BYTES}"
             )
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ChatRejected(
-                "bad_utf8", f"message is not valid UTF-8 ({e.reason} at byte {e.start})"
-            ) from None
-    if isinstance(data, str):
-        if len(data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
-            raise ChatRejected("too_large", f"message is over {MAX_FRAME_BYTES} bytes")
-        try:
-            obj = json.loads(data)
-        except json.JSONDecodeError as e:
-            raise ChatRejected(
-                "bad_json", f"message is not JSON: {e.msg} at position {e.pos}"
-            ) from None
+        obj = load_json(data, "message")
     else:
         obj = data
     if not isinstance(obj, dict):

@@ -50,7 +50,6 @@ raise ChatRejected; the source counts them and keeps reading.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -59,7 +58,7 @@ from typing import Any
 import aiohttp
 
 from ..frames import ChatEvent
-from .intake import MAX_USER_CHARS, ChatRejected, _clean, wire_number
+from .intake import MAX_USER_CHARS, ChatRejected, _clean, load_json, utf8_size, wire_number
 from .source import Backoff, ChatSource
 
 MAX_MESSAGE_BYTES = 64 * 1024  # application limit: larger messages are rejected, reading goes on
@@ -287,24 +286,12 @@ class RelaySource(ChatSource):
     def handle_message(self, data: str | bytes) -> None:
         """Parse one message and emit its event(s); rejects, never raises ChatRejected."""
         try:
-            size = (
-                len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
-            )
+            size = utf8_size(data)
             if size > self.max_message_bytes:
                 raise ChatRejected(
                     "too_large", f"message is {size} bytes; the limit is {self.max_message_bytes}"
                 )
-            if isinstance(data, bytes):
-                try:
-                    data = data.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise ChatRejected(
-                        "bad_utf8", f"not UTF-8 ({e.reason} at byte {e.start})"
-                    ) from None
-            try:
-                obj = json.loads(data)
-            except (ValueError, RecursionError) as e:
-                raise ChatRejected("bad_json", f"not JSON: {e}") from None
+            obj = load_json(data, "message")
         except ChatRejected as e:
             self.reject(e.code, str(e))
             return
