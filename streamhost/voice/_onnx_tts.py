@@ -107,6 +107,7 @@ class Rendered:
     samples: list[int]
     symbols: list[str]
     words: list[tuple[int, int, str]]
+    lead: int = 0  # samples by which the waveform runs ahead of the duration timeline
 
 
 def space_words(
@@ -188,7 +189,7 @@ def to_speech(sentence: Sentence, out: Rendered, sample_rate: int) -> Speech:
     pcm = resample_int16(pcm_src[start:stop], out.rate, sample_rate)
     duration = len(pcm) / sample_rate
     n_kept = stop - start
-    edges = np.concatenate([[0], np.cumsum(out.samples)]).astype(np.int64)
+    edges = np.maximum(np.concatenate([[0], np.cumsum(out.samples)]) - out.lead, 0).astype(np.int64)
 
     def sec(sample: int) -> float:
         kept = min(max(int(sample) - start, 0), n_kept)
