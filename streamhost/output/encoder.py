@@ -379,15 +379,10 @@ class Encoder:
             while len(self._opus_pcm) >= OPUS_FRAME:
                 chunk, self._opus_pcm = self._opus_pcm[:OPUS_FRAME], self._opus_pcm[OPUS_FRAME:]
                 inter = np.repeat(chunk, self.channels) if self.channels == 2 else chunk
-                af = av.AudioFrame.from_ndarray(
-                    inter.reshape(1, -1), format="s16", layout=self._octx.layout.name
+                self._encode_audio(
+                    self._octx, OPUS, inter.reshape(1, -1), "s16", self._opus_pts, out
                 )
-                af.sample_rate = OUT_RATE
-                af.pts = self._opus_pts
-                af.time_base = self._atb
                 self._opus_pts += OPUS_FRAME
-                for p in self._octx.encode(af):
-                    out.append(self._wrap(OPUS, p, self._atb))
         else:
             self._opus_on = False
 
@@ -396,13 +391,25 @@ class Encoder:
             chunk, self._pcm = self._pcm[:AAC_FRAME], self._pcm[AAC_FRAME:]
             data = chunk.astype(np.float32) * (1.0 / 32768.0)
             planes = np.repeat(data[None, :], self.channels, axis=0)
-            af = av.AudioFrame.from_ndarray(planes, format="fltp", layout=self._actx.layout.name)
-            af.sample_rate = OUT_RATE
-            af.pts = self._aac_pts
-            af.time_base = self._atb
+            self._encode_audio(self._actx, AUDIO, planes, "fltp", self._aac_pts, out)
             self._aac_pts += AAC_FRAME
-            for p in self._actx.encode(af):
-                out.append(self._wrap(AUDIO, p, self._atb))
+
+    def _encode_audio(
+        self,
+        ctx: av.AudioCodecContext,
+        kind: str,
+        samples: np.ndarray,
+        fmt: str,
+        pts: int,
+        out: list[EncodedPacket],
+    ) -> None:
+        """One frame of ``samples`` (in ``fmt``, laid out as ``ctx`` wants) through ``ctx``."""
+        af = av.AudioFrame.from_ndarray(samples, format=fmt, layout=ctx.layout.name)
+        af.sample_rate = OUT_RATE
+        af.pts = pts
+        af.time_base = self._atb
+        for p in ctx.encode(af):
+            out.append(self._wrap(kind, p, self._atb))
 
     def _open_opus(self, start: int) -> None:
         ctx = av.CodecContext.create("libopus", "w")
