@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "assets" / "avatar" / "default" / "puppet.onnx"
 FPS = 25
 
-# Feature boxes in the 320x320 tile (rows, cols), from the model's layout constants.
-MOUTH_BOX = (slice(172, 208), slice(128, 192))
-EYE_BOX = (slice(126, 154), slice(116, 146))
+# Feature boxes in the 368x400 tile (rows, cols), from the model's layout constants.
+MOUTH_BOX = (slice(262, 310), slice(136, 232))
+EYE_BOX = (slice(182, 222), slice(114, 158))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_onnx_matches_torch(renderer: OnnxRenderer, batch: int) -> None:
     with torch.no_grad():
         ref = PuppetModel().eval()(torch.from_numpy(p)).numpy()
     out = renderer.render(p)
-    assert out.shape == (batch, 4, 320, 320) and out.dtype == np.float32
+    assert out.shape == (batch, 4, 400, 368) and out.dtype == np.float32
     assert np.abs(out - ref).max() <= 1e-4
     assert out.min() >= 0.0 and out.max() <= 1.0 + 1e-5
     # Premultiplied: colour never exceeds coverage.
@@ -157,7 +157,7 @@ def test_missing_or_invalid_model_raises_value_error(tmp_path: Path) -> None:
 def test_unavailable_provider_falls_back_to_cpu() -> None:
     r = OnnxRenderer(MODEL, providers=["NoSuchExecutionProvider"])
     assert r.provider == "CPUExecutionProvider"
-    assert r.n_params == N_PARAMS and r.size == (320, 320)
+    assert r.n_params == N_PARAMS and r.size == (400, 368)
 
 
 # ---- driver ------------------------------------------------------------------------------------
@@ -257,13 +257,13 @@ def _to_rgb(i420: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def compositor() -> Compositor:
-    c = Compositor(720, 1280, tile_xy=(200, 660))
+    c = Compositor(720, 1280, tile_xy=(176, 140))
     c.set_product("Aurora Wireless Earbuds", "€49.90", ["40 h battery", "Noise cancelling", "IPX5"])
     return c
 
 
 def test_compositor_background_round_trips(compositor: Compositor) -> None:
-    empty = np.zeros((4, 320, 320), np.float32)
+    empty = np.zeros((4, 400, 368), np.float32)
     out = compositor.compose(empty)
     assert out.shape == (1280 * 3 // 2, 720) and out.dtype == np.uint8
     rgb = _to_rgb(out)
@@ -284,13 +284,13 @@ def test_compositor_places_head_panel_and_label(
     bg = compositor.background_rgb.astype(int)
     x, y = compositor.tile_xy
     # Forehead skin at the tile centre column; the background there is not skin-coloured.
-    px = rgb[y + 120, x + 160]
+    px = rgb[y + 165, x + 184]
     assert np.abs(px - np.array([250, 212, 184])).max() < 14, px
-    assert np.abs(px - bg[y + 120, x + 160]).sum() > 30
+    assert np.abs(px - bg[y + 165, x + 184]).sum() > 30
     # Transparent tile corners keep the background.
     assert np.abs(rgb[y + 2, x + 2] - bg[y + 2, x + 2]).max() < 6
     # The tile region changed a lot overall.
-    region = (slice(y, y + 320), slice(x, x + 320))
+    region = (slice(y, y + 400), slice(x, x + 368))
     assert (np.abs(rgb[region] - bg[region]).sum(axis=2) > 40).mean() > 0.3
     # Label: white text on a dark pill.
     lx0, ly0, lx1, ly1 = compositor.label_box

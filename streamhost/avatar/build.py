@@ -17,7 +17,7 @@ DEFAULT_OUT = Path("assets/avatar/default/puppet.onnx")
 OPSET = 17
 
 
-def export(out: str | os.PathLike[str] = DEFAULT_OUT, width: int = 320, height: int = 320) -> Path:
+def export(out: str | os.PathLike[str] = DEFAULT_OUT, width: int = 368, height: int = 400) -> Path:
     """Export ``PuppetModel(width, height)`` to ``out`` with all weights inside the file."""
     import onnx
     import torch
@@ -62,8 +62,8 @@ def export(out: str | os.PathLike[str] = DEFAULT_OUT, width: int = 320, height: 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="ONNX file to write")
-    ap.add_argument("--width", type=int, default=320)
-    ap.add_argument("--height", type=int, default=320)
+    ap.add_argument("--width", type=int, default=368)
+    ap.add_argument("--height", type=int, default=400)
     args = ap.parse_args(argv)
     path = export(args.out, args.width, args.height)
     print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from streamhost.avatar.params import N_PARAMS, P
+from streamhost.avatar.params import LOOK_SLICE, P, neutral
 
 # Viseme classes (same values as streamhost.voice.visemes.Viseme; plain ints on purpose).
 REST, CLOSED, OPEN, ROUND, WIDE, TEETH, NARROW = range(7)
@@ -67,6 +67,7 @@ class FaceDriver:
         self._speech_end = -math.inf
         self._cursor = 0
         self._emotion = "neutral"
+        self._base = neutral()  # the look's colour slots ride along unchanged (set_look)
         # Live audio driver (see avatar/audio_driver.py): media time -> (open, wide, round,
         # lip_bite); while set it replaces the viseme track, through the same springs.
         self._mouth_source: Callable[[float], np.ndarray] | None = None
@@ -105,6 +106,10 @@ class FaceDriver:
             raise ValueError(f"unknown emotion {name!r}; expected one of {sorted(_EMOTIONS)}")
         self._emotion = key
 
+    def set_look(self, values: np.ndarray) -> None:
+        """The look's slots (``params.LOOK_SLICE``: colours and style) sent with every frame."""
+        self._base[LOOK_SLICE] = values
+
     def set_mouth_source(self, source: Callable[[float], np.ndarray] | None) -> None:
         """Mouth targets from live audio (``AudioMouth.target_at``) instead of visemes; None
         goes back to visemes. The spring state is kept, so neither switch jumps."""
@@ -131,7 +136,7 @@ class FaceDriver:
             talking = 1.0 if self._pos[0] > 0.05 else 0.0  # live voice: talking while voiced
         self._talk += (talking - self._talk) * (1.0 - math.exp(-dt / 0.4) if dt > 0 else 0.0)
 
-        out = np.zeros(N_PARAMS, dtype=np.float32)
+        out = self._base.copy()
         m = self._pos
         out[P.MOUTH_OPEN] = m[0]
         out[P.MOUTH_WIDE] = m[1]

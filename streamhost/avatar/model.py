@@ -19,60 +19,67 @@ from torch import Tensor, nn
 
 from streamhost.avatar.params import N_PARAMS, P, ranges_array
 
-RENDER_W = 320
-RENDER_H = 320
+RENDER_W = 368
+RENDER_H = 400
 
-# Head pose: the head rotates about the neck base; these are tile coordinates.
-_PIVOT_Y = 0.50
-_HEAD_CY = -0.15
-_HEAD_SCALE = 1.15  # head-local units are drawn this much larger in the tile
-_HEAD_SHIFT_X = 0.06  # tile units per unit of HEAD_X
-_HEAD_SHIFT_Y = 0.035
-_TILT_RAD = 0.10
+# Head pose: the head rotates about the neck base; these are tile coordinates. The head is drawn
+# large (face about 236 px wide at 1:1) because the studio frames the host as a close shot.
+_PIVOT_Y = 1.0
+_HEAD_CY = -0.027
+_HEAD_SCALE = 1.665  # head-local units are drawn this much larger in the tile
+_HEAD_SHIFT_X = 0.045  # tile units per unit of HEAD_X
+_HEAD_SHIFT_Y = 0.03
+_TILT_RAD = 0.08  # small: the tile's sides must hold the hair at any tilt
 _YAW_PARALLAX = 0.035  # features move this much more than the head outline: reads as a turn
 
 # Face-detail crop (tile coordinates); must contain eyes..mouth under any clipped pose.
-_CROP_X = (-0.56, 0.56)
-_CROP_Y = (-0.50, 0.40)
-_TOP_Y = -0.90  # nothing is drawn above this (tile coordinates) under any clipped pose
+_CROP_X = (-0.75, 0.75)
+_CROP_Y = (-0.48, 0.82)
+_TOP_Y = -1.09  # nothing is drawn above this (tile coordinates) under any clipped pose
 
-
-def _rgb(r: int, g: int, b: int) -> tuple[float, float, float, float]:
-    return (r / 255.0, g / 255.0, b / 255.0, 1.0)
-
-
-PALETTE: dict[str, tuple[float, float, float, float]] = {
-    "skin": _rgb(250, 212, 184),
-    "skin_shade": _rgb(232, 180, 152),
-    "nose": _rgb(236, 178, 150),
-    "hair": _rgb(86, 52, 40),
-    "hair_front": _rgb(98, 60, 46),
-    "blazer": _rgb(46, 74, 128),
-    "shirt": _rgb(246, 246, 250),
-    "eye_white": _rgb(255, 255, 255),
-    "iris": _rgb(96, 64, 40),
-    "pupil": _rgb(28, 18, 16),
-    "lash": _rgb(48, 30, 26),
-    "brow": _rgb(78, 48, 36),
-    "blush": _rgb(255, 140, 140),
-    "lips": _rgb(214, 112, 118),
-    "mouth": _rgb(110, 30, 40),
-    "teeth": _rgb(255, 255, 250),
-    "tongue": _rgb(230, 116, 124),
+# Colours are inputs (the look's skin, hair, lips and iris, params.SKIN_R..IRIS_B); each layer's
+# colour is a fixed linear function of them: (skin, hair, lips, iris) gains plus a constant RGB.
+# Derived shades (shadow, sheen, brows) thus follow any configured colour.
+_COLOURS: dict[str, tuple[float, float, float, float, tuple[float, float, float]]] = {
+    "neck": (0.84, 0, 0, 0, (0.0, 0.0, 0.0)),
+    "chin_shadow": (0.66, 0, 0, 0, (0.0, 0.0, 0.0)),
+    "hair": (0, 1.0, 0, 0, (0.0, 0.0, 0.0)),
+    "skin": (1.0, 0, 0, 0, (0.0, 0.0, 0.0)),
+    "face_shadow": (0.78, 0, 0, 0, (0.02, 0.0, 0.01)),
+    "hair_front": (0, 1.1, 0, 0, (0.015, 0.01, 0.01)),
+    "hair_sheen": (0, 0.7, 0, 0, (0.3, 0.27, 0.25)),
+    "socket": (0.86, 0, 0, 0, (0.0, 0.0, 0.02)),
+    "eye_white": (0, 0, 0, 0, (0.98, 0.98, 0.98)),
+    "iris": (0, 0, 0, 1.0, (0.0, 0.0, 0.0)),
+    "pupil": (0, 0, 0, 0, (0.11, 0.07, 0.06)),
+    "highlight": (0, 0, 0, 0, (1.0, 1.0, 1.0)),
+    "lash": (0, 0.35, 0, 0, (0.05, 0.03, 0.03)),
+    "brow": (0, 0.8, 0, 0, (0.0, 0.0, 0.0)),
+    "nose": (0.84, 0, 0, 0, (0.0, 0.0, 0.0)),
+    "blush": (0, 0, 0, 0, (1.0, 0.55, 0.55)),
+    "lips": (0, 0, 1.0, 0, (0.0, 0.0, 0.0)),
+    "mouth": (0, 0, 0, 0, (0.43, 0.12, 0.16)),
+    "tongue": (0, 0, 0, 0, (0.9, 0.45, 0.49)),
+    "teeth": (0, 0, 0, 0, (1.0, 1.0, 0.98)),
 }
+_BASE = slice(int(P.SKIN_R), int(P.IRIS_B) + 1)
 
 
-# Paint order, bottom to top. Full-size layers cover the tile, face layers only the crop.
-_FULL_LAYERS = ("shirt", "skin_shade", "blazer", "hair", "skin", "hair_front")
+# Paint order, bottom to top. Full-size layers cover the tile, face layers only the crop. The
+# body, collar and arms are not here: avatar/figure.py draws them around this tile.
+_FULL_LAYERS = (
+    "neck", "chin_shadow", "hair", "skin", "face_shadow", "hair_front", "hair_sheen",
+)  # fmt: skip
 # The large layers each region can show (the clipped pose keeps the others out; a test checks it).
-_TOP_LAYERS = ("hair", "skin", "hair_front")  # above the face crop, and beside it
-_CROP_LAYERS = ("skin_shade", "hair", "skin", "hair_front")  # under the face details
-_BOTTOM_LAYERS = ("shirt", "skin_shade", "blazer", "skin")  # chin, neck and shoulders
+_TOP_LAYERS = ("hair", "skin", "face_shadow", "hair_front", "hair_sheen")  # above and beside
+_CROP_LAYERS = _FULL_LAYERS  # under the face details
+_BOTTOM_LAYERS = ("neck", "chin_shadow", "hair", "skin", "face_shadow", "hair_front")
 _FACE_LAYERS = (
+    "socket",
     "eye_white",
     "iris",
     "pupil",
-    "eye_white",  # highlight
+    "highlight",
     "lash",
     "brow",
     "nose",
@@ -85,19 +92,24 @@ _FACE_LAYERS = (
 )
 
 
-def _mix(names: tuple[str, ...]) -> Tensor:
-    cols = torch.tensor([PALETTE[n] for n in names], dtype=torch.float32)  # (K, 4)
-    return cols.t().contiguous()  # (4, K)
+def _mix(names: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+    """(K, 4) gains on (skin, hair, lips, iris) and (K, 3) constants for the named layers."""
+    gains = torch.tensor([_COLOURS[n][:4] for n in names], dtype=torch.float32)
+    const = torch.tensor([_COLOURS[n][4] for n in names], dtype=torch.float32)
+    return gains, const
 
 
-def _mix_layers(weights: list[Tensor], mix: Tensor) -> Tensor:
-    """(B,1,h,w) weights -> (B,4,h,w) premultiplied RGBA as one small GEMM.
+def _mix_layers(weights: list[Tensor], gains: Tensor, const: Tensor, base: Tensor) -> Tensor:
+    """(B,1,h,w) weights -> (B,4,h,w) premultiplied RGBA as one small batched GEMM.
 
+    ``base`` (B, 4, 3) holds the look's colours; the layer colours are ``gains @ base + const``.
     A 1x1 Conv would do the same, but ONNX Runtime's CPU Conv reorders to a blocked layout and
     back, which costs more than the arithmetic here.
     """
     w = torch.cat(weights, dim=1)
     b, k, h, wd = w.shape
+    rgb = torch.clamp(torch.matmul(gains, base) + const, 0.0, 1.0).transpose(1, 2)  # (B,3,K)
+    mix = torch.cat([rgb, rgb[:, :1] * 0.0 + 1.0], dim=1)
     return torch.matmul(mix, w.reshape(b, k, h * wd)).reshape(b, 4, h, wd)
 
 
@@ -197,7 +209,7 @@ def _clip01(x: Tensor) -> Tensor:
 
 
 class PuppetModel(nn.Module):
-    """Face parameters in, a head-and-shoulders RGBA tile out.
+    """Face parameters in, a head-and-neck RGBA tile out (the figure draws body and arms).
 
     Input ``params``: (B, N_PARAMS) float32 laid out as ``streamhost.avatar.params.P`` (values are
     clipped to ``PARAM_RANGES``). Output ``rgba``: (B, 4, H, W) float32 in [0, 1], colour
@@ -226,7 +238,7 @@ class PuppetModel(nn.Module):
         self.cx1 = int(math.ceil((_CROP_X[1] + 1.0) / px)) // 2 * 2
         self.cy0 = int(math.floor((_CROP_Y[0] + half_h) / px)) // 2 * 2
         self.cy1 = int(math.ceil((_CROP_Y[1] + half_h) / px)) // 2 * 2
-        self.top0 = int(math.floor((_TOP_Y + half_h) / px)) // 2 * 2  # rows above are empty
+        self.top0 = max(0, int(math.floor((_TOP_Y + half_h) / px)) // 2 * 2)  # rows above: empty
         cols = torch.arange(width)
         side = (cols < self.cx0) | (cols >= self.cx1)
         self.register_buffer("gx", xs.view(1, 1, 1, -1))
@@ -240,10 +252,16 @@ class PuppetModel(nn.Module):
         self.register_buffer("lo", torch.from_numpy(lo).view(1, N_PARAMS))
         self.register_buffer("hi", torch.from_numpy(hi).view(1, N_PARAMS))
         # Layer colours, one (4, K) matrix per region: out = sum_i colour_i * weight_i.
-        self.register_buffer("mix_all", _mix(_FULL_LAYERS + _FACE_LAYERS))
-        self.register_buffer("mix_crop", _mix(_CROP_LAYERS + _FACE_LAYERS))
-        self.register_buffer("mix_top", _mix(_TOP_LAYERS))
-        self.register_buffer("mix_bot", _mix(_BOTTOM_LAYERS))
+        self.mixes = {
+            "all": _FULL_LAYERS + _FACE_LAYERS,
+            "crop": _CROP_LAYERS + _FACE_LAYERS,
+            "top": _TOP_LAYERS,
+            "bot": _BOTTOM_LAYERS,
+        }
+        for key, names in self.mixes.items():
+            gains, const = _mix(names)
+            self.register_buffer(f"gain_{key}", gains)
+            self.register_buffer(f"const_{key}", const)
 
     # -- helpers ---------------------------------------------------------------------------
     def _fill(self, d: Tensor) -> Tensor:
@@ -270,51 +288,49 @@ class PuppetModel(nn.Module):
         return g.quad(fx * (1.0 / a), fy * (1.0 / b), 0.5 + s, s)
 
     # -- the large layers ------------------------------------------------------------------------
+    def _soft(self, g: _Region, fx: _Form, fy: _Form, a: float, b: float, k: float) -> Tensor:
+        """k * (1 - X^2/a^2 - Y^2/b^2) on the grid, unclipped: a soft-edged ellipse (shading)."""
+        return g.quad(fx * (1.0 / a), fy * (1.0 / b), k, k)
+
     def _large(self, g: _Region, pose: dict[str, Tensor], names: tuple[str, ...]) -> list[Tensor]:
         """Coverages of the named large layers on region ``g``, in the order of ``names``."""
-        cs, sn, breathe, tx = pose["cs"], pose["sn"], pose["breathe"], pose["tx"]
+        cs, sn, style = pose["cs"], pose["sn"], pose["style"]
         S = self.inv_px_h
         h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
         xh_f = _Form(cs, sn, 0.0)  # head-local x
         yh_f = _Form(-sn, cs, h0)  # head-local y, head centre at 0
-        need_axh = any(n in names for n in ("skin", "hair_front", "skin_shade"))
-        axh = g.lin(xh_f).abs() if need_axh else None
+        axh = g.lin(xh_f).abs()
         out: dict[str, Tensor] = {}
+        need = set(names)
+        if "chin_shadow" in need:
+            need.add("neck")
+        if "face_shadow" in need:
+            need.add("skin")
+        if "hair_sheen" in need:
+            need.add("hair_front")
 
-        if "shirt" in names or "blazer" in names:
-            # Body coordinates: no rotation, so every body shape is a column + row sum.
-            bx = g.gx - tx * 0.3
-            by = g.gy + breathe * 0.010
-            s = self.inv_px
-            # Shoulders: a superellipse (x^4) gives squarer blazer shoulders than an ellipse.
-            sx2 = _sq(bx * (1.0 / 0.98))
-            sb = s * 0.6 * 0.5
-            a_body = _clip01((0.5 + sb - sb * sx2 * sx2) + (-sb) * _sq((by - 1.30) * (1.0 / 0.74)))
-            # Open collar: the blazer's V shows the shirt.
-            a_vout = _clip01((0.5 - s * bx.abs()) + s * (0.23 - 0.55 * (by - 0.52)))
-            a_shirt = a_body * a_vout
-            out["shirt"] = a_shirt
-            out["blazer"] = a_body - a_shirt
+        # Neck (head coordinates, follows the turn and tilt) down to the tile's lower edge; the
+        # collar drawn over the tile hides where it ends, so a tilt never opens a gap.
+        if "neck" in need:
+            a_neck = _clip01(
+                torch.minimum((0.5 + S * 0.13) - S * axh, g.lin(yh_f * S + (0.5 - 0.30 * S)))
+            )
+            out["neck"] = a_neck
+        if "chin_shadow" in names:
+            # The jaw's shadow on the neck: a soft ellipse below the chin, light from above.
+            sh = self._soft(g, xh_f, yh_f + (-0.45), 0.34, 0.20, 1.0)
+            out["chin_shadow"] = torch.clamp(sh, 0.0, 0.55) * a_neck
 
-        if "skin_shade" in names:
-            # Neck (head coordinates, follows the turn) plus the skin of the neckline.
-            f_neck = torch.minimum((0.5 + S * 0.11) - S * axh, g.lin(yh_f * S + (0.5 - 0.30 * S)))
-            if "shirt" in names:
-                bx = g.gx - tx * 0.3
-                by = g.gy + breathe * 0.010
-                s = self.inv_px
-                f_vin = (0.5 - s * bx.abs()) + s * (0.125 - 0.42 * (by - 0.52))
-                f_v = torch.minimum(f_vin, 0.5 - s * (0.52 - by))
-                f_neck = torch.maximum(f_neck, f_v)
-            out["skin_shade"] = _clip01(f_neck)
-
-        if "hair" in names:
-            # Back hair: a bob that ends just above the shoulders.
-            f_ell = self._ell_q(g, xh_f, yh_f + 0.03, 0.50, 0.56)
-            f_cut = g.lin(yh_f * (-S) + (0.5 + 0.36 * S))
+        if "hair" in need:
+            # Back hair: a bob that ends above the shoulders; the short style ends above the ears.
+            # The short style hugs the skull: a smaller ellipse (half-axes are pose-like tensors).
+            ha, hb = 0.50 - 0.07 * style, 0.56 - 0.04 * style
+            k = self.inv_px_h * 0.5 * ha
+            f_ell = g.quad(xh_f * (1.0 / ha), (yh_f + 0.03) * (1.0 / hb), 0.5 + k, k)
+            f_cut = g.lin(yh_f * (-S) + (0.5 + 0.36 * S)) - style * (0.40 * S)
             out["hair"] = _clip01(torch.minimum(f_ell, f_cut))
 
-        if "skin" in names:
+        if "skin" in need:
             # Head: an egg (wider at the cranium, narrower at the chin) plus ears.
             se = math.sqrt(self.inv_px_h * 0.385 * 0.5)
             head_w = g.lin(yh_f * (-(0.385 * 0.15 / 0.48) / se) + 0.385 / se)
@@ -325,26 +341,34 @@ class PuppetModel(nn.Module):
             ex = axh * (sr / 0.065) - 0.375 * sr / 0.065
             ey = g.lin((yh_f + (-0.03)) * (sr / 0.095))
             f_ear = (0.5 + sr * sr) - (ex * ex + ey * ey)
-            out["skin"] = _clip01(torch.maximum(f_egg, f_ear))
+            a_skin = _clip01(torch.maximum(f_egg, f_ear))
+            out["skin"] = a_skin
+            # Light from the upper left: the face outside a lit ellipse turns to shadow, softly.
+            lit = self._soft(g, xh_f + 0.10, yh_f + 0.07, 0.36, 0.52, -2.2)
+            out["face_shadow"] = torch.clamp(lit, 0.0, 0.6) * a_skin
 
-        if "hair_front" in names:
+        if "hair_front" in need:
             # Front hair: a cap over the skull with a wavy side-swept fringe and locks framing
             # the face. The wave uses the unrotated column so the cosine stays a vector.
             f_cap = self._ell_q(g, xh_f, yh_f + 0.05, 0.425, 0.50)
             wave = (-S * 0.025) * torch.cos(g.u * (24.0 / _HEAD_SCALE))
-            # d = yh + 0.15 + 0.16 xh - 0.30 xh^2 + wave; F = 0.5 - S d
+            # d = yh + 0.15 + 0.16 xh - 0.30 xh^2 + wave; F = 0.5 - S d (the short style: higher)
             f_fringe = g.quad(
                 xh_f,
                 _Form(0.0, 0.0, 0.0),
                 0.5 - 0.15 * S,
                 -0.30 * S,
-                extra=_Form(-S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0),
+                extra=_Form(-S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0 - style * (0.08 * S)),
                 extra_col=wave,
             )
             f_side = torch.minimum(
-                S * axh + (0.5 - 0.315 * S), g.lin(yh_f * (-S) + (0.5 + 0.26 * S))
+                S * axh + (0.5 - 0.315 * S), g.lin(yh_f * (-S) + (0.5 + 0.26 * S)) - style * (0.3 * S)
             )
-            out["hair_front"] = _clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
+            a_front = _clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
+            out["hair_front"] = a_front
+            if "hair_sheen" in names:
+                sheen = self._soft(g, xh_f + 0.17, yh_f + 0.33, 0.17, 0.075, 1.4)
+                out["hair_sheen"] = torch.clamp(sheen, 0.0, 0.45) * a_front
         return [out[n] for n in names]
 
     # -- the face details ----------------------------------------------------------------------
@@ -353,7 +377,7 @@ class PuppetModel(nn.Module):
         o, wide, rnd, bite = f(P.MOUTH_OPEN), f(P.MOUTH_WIDE), f(P.MOUTH_ROUND), f(P.LIP_BITE)
         blink, hx, smile, brow_up = f(P.BLINK), f(P.HEAD_X), f(P.SMILE), f(P.BROW_RAISE)
         gaze_x, gaze_y = f(P.GAZE_X), f(P.GAZE_Y)
-        cs, sn = pose["cs"], pose["sn"]
+        cs, sn, style = pose["cs"], pose["sn"], pose["style"]
         h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
         xf = g.lin(_Form(cs, sn, -hx * _YAW_PARALLAX))
         yf = g.lin(_Form(-sn, cs, h0))
@@ -364,6 +388,8 @@ class PuppetModel(nn.Module):
         u = axf - 0.155
         v = yf - 0.02
         q = _sq(u * (1.0 / 0.072))
+        # Soft shade around the eyes: gives the eye band its depth (and face detectors a cue).
+        a_socket = torch.clamp(1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.28)
         a_eye = self._fill_h((torch.sqrt(q + _sq(v * (1.0 / 0.08))) - 1.0) * 0.072)
         lid = -0.095 + 0.20 * blink + 0.035 * q  # upper lid edge; at blink=1 it covers the eye
         a_open = a_eye * self._fill_h(lid - v)
@@ -377,18 +403,20 @@ class PuppetModel(nn.Module):
         a_hl = a_open * self._fill_h(torch.sqrt(hu * hu + hv * hv) - 0.013)
         # Lash line: follows the upper lid while open; a relaxed downward arc once closed.
         lash = torch.minimum(lid, 0.035 - 0.03 * q)
-        a_lash = self._fill_h(torch.maximum((v - lash).abs() - 0.011, u.abs() - 0.082))
+        lash_w = 0.011 - 0.005 * style
+        a_lash = self._fill_h(torch.maximum((v - lash).abs() - lash_w, u.abs() - 0.082))
 
         # Brows: arched, raised by surprise; sadness lifts the inner ends.
         slope = 0.5 * torch.relu(-smile) - 0.12 * torch.relu(smile)
         bv = yf - (-0.125 - 0.055 * brow_up)
         brow_c = slope * u + (3.0 + 2.0 * brow_up) * u * u
-        a_brow = self._fill_h(torch.maximum((bv - brow_c).abs() - 0.0135, u.abs() - 0.078))
+        brow_w = 0.0135 + 0.007 * style
+        a_brow = self._fill_h(torch.maximum((bv - brow_c).abs() - brow_w, u.abs() - 0.078))
 
         # Nose hint and cheeks (soft edge: blush has no outline).
         a_nose = self._fill_h(self._ell(xf, yf - 0.155, 0.028, 0.017))
         d_blush = self._ell(axf - 0.235, yf - 0.175, 0.07, 0.045)
-        a_blush = torch.clamp(0.5 - d_blush * 25.0, 0.0, 1.0) * (0.22 + 0.25 * torch.relu(smile))
+        a_blush = torch.clamp(0.5 - d_blush * 25.0, 0.0, 1.0) * (0.22 + 0.25 * torch.relu(smile)) * (1.0 - 0.8 * style)
 
         # Mouth: an opening ellipse around a centre line that smiles/frowns, lips around it.
         mw = 0.09 * (1.0 + 0.45 * wide - 0.42 * rnd + 0.12 * torch.relu(smile))
@@ -408,6 +436,7 @@ class PuppetModel(nn.Module):
         a_bite = self._fill_h(d_bite) * bite
 
         return [
+            a_socket,
             a_open,
             a_iris,
             a_pupil,
@@ -438,26 +467,28 @@ class PuppetModel(nn.Module):
         pose = {
             "tx": tx,
             "ty": ty,
-            "breathe": breathe,
+            "style": f(P.STYLE),
             "cs": torch.cos(ang) * (1.0 / _HEAD_SCALE),
             "sn": torch.sin(ang) * (1.0 / _HEAD_SCALE),
         }
+        base = p[:, _BASE].reshape(-1, 4, 3)  # rows: skin, hair, lips, iris
 
-        def draw(g: _Region, names: tuple[str, ...], mix: Tensor, face: bool) -> Tensor:
+        def draw(g: _Region, names: tuple[str, ...], key: str, face: bool) -> Tensor:
             alphas = self._large(g, pose, names)
             if face:
                 alphas = alphas + self._face(g, pose, f)
             w, _ = _weights(alphas, None)
-            return _mix_layers(w, mix)
+            gains, const = getattr(self, f"gain_{key}"), getattr(self, f"const_{key}")
+            return _mix_layers(w, gains, const, base)
 
         if not self.crop:  # reference: every layer over the whole tile
-            return draw(_Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, self.mix_all, True)
+            return draw(_Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, "all", True)
 
-        crop = draw(_Region(self.cgx, self.cgy, tx, ty), _CROP_LAYERS, self.mix_crop, True)
-        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _TOP_LAYERS, self.mix_top, False)
+        crop = draw(_Region(self.cgx, self.cgy, tx, ty), _CROP_LAYERS, "crop", True)
+        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _TOP_LAYERS, "top", False)
         left, right = torch.split(sides, [self.cx0, self.width - self.cx1], dim=3)
         mid = torch.cat([left, crop, right], dim=3)
-        top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, self.mix_top, False)
+        top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, "top", False)
         top = nn.functional.pad(top, (0, 0, self.top0, 0))
-        bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, self.mix_bot, False)
+        bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, "bot", False)
         return torch.cat([top, mid, bottom], dim=2)

@@ -27,6 +27,30 @@ class P(IntEnum):
     BREATHE = 10  # -1 .. 1 (exhaled .. inhaled)
     GAZE_X = 11  # -1 .. 1 irises look left .. right
     GAZE_Y = 12  # -1 .. 1 irises look up .. down
+    # Arms (drawn by the figure, avatar/figure.py, not the ONNX model): angles from hanging
+    # straight down, +1 = 180 degrees outward; L/R are the screen's left and right arm.
+    ARM_L_UP = 13
+    ARM_L_FORE = 14
+    HAND_L_OPEN = 15  # 0 .. 1 relaxed -> open palm
+    HAND_L_POINT = 16  # 0 .. 1 relaxed -> index finger out
+    ARM_R_UP = 17
+    ARM_R_FORE = 18
+    HAND_R_OPEN = 19
+    HAND_R_POINT = 20
+    # The look (avatar/looks.py): base colours as RGB 0..1 and the hair style; constant per stream.
+    SKIN_R = 21
+    SKIN_G = 22
+    SKIN_B = 23
+    HAIR_R = 24
+    HAIR_G = 25
+    HAIR_B = 26
+    LIPS_R = 27
+    LIPS_G = 28
+    LIPS_B = 29
+    IRIS_R = 30
+    IRIS_G = 31
+    IRIS_B = 32
+    STYLE = 33  # 0 long bob, lashes, blush .. 1 short hair, heavier brows
 
 
 N_PARAMS: int = len(P)
@@ -48,12 +72,20 @@ PARAM_RANGES: tuple[tuple[float, float], ...] = (
     (-1.0, 1.0),
     (-1.0, 1.0),
     (-1.0, 1.0),
+    *((-1.0, 1.0), (-1.0, 1.0), (0.0, 1.0), (0.0, 1.0)) * 2,
+    *((0.0, 1.0),) * 13,
 )
+LOOK_SLICE = slice(int(P.SKIN_R), int(P.STYLE) + 1)
+# The default look's values (avatar/looks.py keeps them in step): what neutral() starts from, so
+# a vector built by hand still renders a coloured face.
+DEFAULT_LOOK = (0.98, 0.83, 0.72, 0.34, 0.2, 0.16, 0.84, 0.44, 0.46, 0.38, 0.25, 0.16, 0.0)
 
 
 def neutral() -> np.ndarray:
-    """A resting face: all fields zero, shape (N_PARAMS,) float32."""
-    return np.zeros(N_PARAMS, dtype=np.float32)
+    """A resting face in the default look: motion fields zero, shape (N_PARAMS,) float32."""
+    v = np.zeros(N_PARAMS, dtype=np.float32)
+    v[LOOK_SLICE] = DEFAULT_LOOK
+    return v
 
 
 def make(**fields: float) -> np.ndarray:
