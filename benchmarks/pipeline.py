@@ -295,10 +295,7 @@ def measure_encode(
 
     s, o = cfg.stream, cfg.output
     enc = Encoder(
-        s.width,
-        s.height,
-        s.fps,
-        s.sample_rate,
+        cfg.format,
         video_bitrate=o.video_bitrate_kbps * 1000,
         audio_bitrate=o.audio_bitrate_kbps * 1000,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .clock import Clock
-from .frames import AVFrame
+from .frames import AVFrame, StreamFormat
 from .player import SpeechPlayer
 
 log = logging.getLogger("streamhost.avloop")
@@ -60,7 +60,7 @@ class AVLoop:
     def __init__(
         self,
         clock: Clock,
-        fps: int,
+        fmt: StreamFormat,
         player: SpeechPlayer,
         picture: Callable[[float], np.ndarray],
         sink: Callable[[AVFrame], Awaitable[None]],
@@ -68,7 +68,8 @@ class AVLoop:
         on_started: Callable[[str, float], None] | None = None,
     ) -> None:
         self.clock = clock
-        self.fps = fps
+        self.fmt = fmt
+        self.fps = fmt.fps
         self.player = player
         self.picture = picture
         self.sink = sink

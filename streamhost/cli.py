@@ -51,10 +51,12 @@ def _load(path: str | None) -> Config:
 
 
 def check_assets(cfg: Config) -> list[str]:
-    """Problems with the files a config names (catalog, avatar pack, output paths)."""
+    """Problems with the files a config names (catalog, avatar pack, voices, output paths)."""
     from .avatar.pack import PackError, load_pack
-    from .avatar.runner import OnnxRenderer
+    from .avatar.registry import check_face
+    from .langdata import talk_data_problems
     from .talk.catalog import CatalogError, load_catalog
+    from .voice.registry import voice_problems
 
     problems: list[str] = []
     try:
@@ -64,10 +66,11 @@ def check_assets(cfg: Config) -> list[str]:
     try:
         pack = load_pack(cfg.avatar.pack)
         pack.tile_xy(cfg.stream.width, cfg.stream.height)
-        if pack.family == "puppet":
-            OnnxRenderer(pack.model, providers=["CPUExecutionProvider"], threads=1)
+        check_face(pack)
     except (PackError, ValueError, OSError) as e:
         problems.append(f"avatar.pack = {cfg.avatar.pack!r}: {e}")
+    problems.extend(voice_problems(cfg.voice, cfg.stream.sample_rate, cfg.stream.language))
+    problems.extend(f"talk data: {p}" for p in talk_data_problems([cfg.stream.language]))
     if cfg.talk.show:
         from .talk.show import ShowError, load_show
 
@@ -112,29 +115,68 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_avatar(args: argparse.Namespace) -> int:
-    """``streamhost avatar build``: a wav2lip pack from a presenter video or one photo."""
+    """``streamhost avatar build | import-wav2lip``."""
     from .avatar.pack import PackError
-    from .avatar.packbuild import BuildError, ConsentInfo, build_pack
+    from .avatar.packbuild import BuildError, ConsentInfo
 
+    if args.avatar_cmd == "import-wav2lip":
+        from .avatar.wav2lip_import import ImportError_, import_checkpoint
+
+        try:
+            out = import_checkpoint(args.checkpoint, args.size, args.out)
+        except ImportError_ as e:
+            print(f"streamhost avatar import-wav2lip: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {out} (Wav2Lip S={args.size}, the wav2lip family's ONNX contract)")
+        return 0
     consent = ConsentInfo(
         person=args.person or "",
         agreed=(args.consent or "").strip().lower() == "yes",
         date=args.consent_date or "",
         note=args.consent_note or "",
     )
+    images = args.image or []
+    family = args.family or ("wav2lip" if args.model else "photo" if images else "clip")
     try:
-        pack = build_pack(
-            args.out,
-            model=args.model,
-            consent=consent,
-            video=args.video,
-            image=args.image,
-            size=args.size,
-            width=args.width,
-            height=args.height,
-            max_seconds=args.seconds,
-        )
+        if family == "photo":
+            from .avatar.photo_build import build_photo_pack
+
+            if args.video:
+                raise BuildError("--family photo takes --image (1-10 photos), not --video")
+            pack = build_photo_pack(
+                args.out, images=images, consent=consent, width=args.width,
+                height=args.height, delete_source=args.delete_source,
+            )  # fmt: skip
+        elif family == "clip":
+            from .avatar.clip_build import build_clip_pack
+
+            if not args.video:
+                raise BuildError("--family clip takes --video (>= 60 s of the presenter talking)")
+            pack = build_clip_pack(
+                args.out, video=args.video, consent=consent, width=args.width,
+                height=args.height, script=args.script, delete_source=args.delete_source,
+                min_seconds=args.min_seconds,
+            )  # fmt: skip
+        else:
+            from .avatar.packbuild import build_pack
+
+            if not args.model:
+                raise BuildError("--family wav2lip needs --model (a Wav2Lip-contract ONNX)")
+            if len(images) > 1:
+                raise BuildError("--family wav2lip takes one --image")
+            pack = build_pack(
+                args.out, model=args.model, consent=consent, video=args.video,
+                image=images[0] if images else None, size=args.size, width=args.width,
+                height=args.height, max_seconds=args.seconds,
+            )  # fmt: skip
+            if args.delete_source:
+                from .avatar.photo_build import delete_sources
+
+                delete_sources([Path(args.video or images[0])])
     except (BuildError, PackError) as e:
+        print(f"streamhost avatar build: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:  # the landmark models are not installed
         print(f"streamhost avatar build: {e}", file=sys.stderr)
         return 2
     print(f"built {pack.root}: {pack.describe()}")
@@ -273,20 +315,41 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--config")
     av = sub.add_parser("avatar", help="avatar packs")
     avs = av.add_subparsers(dest="avatar_cmd", required=True)
-    bld = avs.add_parser("build", help="build a wav2lip pack from a presenter video or a photo")
+    bld = avs.add_parser(
+        "build", help="build a pack: photo (portraits), clip (a presenter video) or wav2lip"
+    )
     src = bld.add_mutually_exclusive_group(required=True)
-    src.add_argument("--video", help="presenter video (its first --seconds loop on air)")
-    src.add_argument("--image", help="one portrait photo (a still base frame)")
+    src.add_argument("--video", help="presenter video (clip: >= 60 s talking, with sound)")
+    src.add_argument(
+        "--image", action="append", help="portrait photo (repeat for 1-10; family photo)"
+    )
+    bld.add_argument(
+        "--family", choices=("photo", "clip", "wav2lip"),
+        help="default: wav2lip with --model, else photo for --image, clip for --video",
+    )  # fmt: skip
     bld.add_argument("--out", required=True, help="new pack folder")
-    bld.add_argument("--model", required=True, help="Wav2Lip-contract ONNX model (mel, face)")
+    bld.add_argument("--model", help="wav2lip: Wav2Lip-contract ONNX model (mel, face)")
     bld.add_argument("--person", help="who appears (recorded in the pack)")
     bld.add_argument("--consent", choices=("yes", "no"), help="yes: they agreed to this use")
     bld.add_argument("--consent-date", help="when they agreed (default: today)")
     bld.add_argument("--consent-note", help="where the signed release is kept, etc.")
+    bld.add_argument(
+        "--delete-source", action="store_true", help="remove the source files once built"
+    )
+    bld.add_argument("--script", help="clip: the text the presenter reads (aligns the speech)")
+    bld.add_argument(
+        "--min-seconds", type=float, default=60.0, help="clip: shortest video accepted"
+    )
     bld.add_argument("--size", type=int, choices=(96, 256), help="model face size (checked)")
     bld.add_argument("--width", type=int, default=720, help="canvas width (= stream.width)")
     bld.add_argument("--height", type=int, default=1280, help="canvas height (= stream.height)")
-    bld.add_argument("--seconds", type=float, default=10.0, help="video length to keep")
+    bld.add_argument("--seconds", type=float, default=10.0, help="wav2lip: video length kept")
+    imp = avs.add_parser(
+        "import-wav2lip", help="original Wav2Lip checkpoint (.pth) -> the contract's ONNX"
+    )
+    imp.add_argument("checkpoint", help="Wav2Lip .pth (a state_dict, keys may carry module.)")
+    imp.add_argument("--size", type=int, choices=(96, 256), required=True)
+    imp.add_argument("--out", required=True, help="ONNX file to write")
     tr = sub.add_parser("transcript", help="print what was said, from the store")
     tr.add_argument("--config")
     tr.add_argument("--stream")

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .avatar.base import FaceContext
 from .avatar.compositor import Compositor
 from .avatar.driver import FaceDriver
@@ -43,7 +45,9 @@ from .store import Store
 from .talk.assemble import build_talk
 from .talk.director import Director
 from .talk.llm import LlmError
-from .voice.registry import build_voice
+from .talk.prefetch import likely_lines
+from .voice.cache import cached
+from .voice.registry import build_voice, voice_status
 
 log = logging.getLogger("streamhost.engine")
 
@@ -63,7 +67,8 @@ class Stream:
         self.talk = build_talk(cfg, clock.now, self.moderator.name_ok)
         self.catalog, self.show = self.talk.catalog, self.talk.show
         self.triage = self._build_triage()
-        self.tts = build_voice(cfg.voice, fmt.sample_rate, s.language)
+        self.tts = cached(build_voice(cfg.voice, fmt.sample_rate, s.language), cfg.voice,
+                          cfg.store.data_dir)  # fmt: skip
         self.driver = FaceDriver(fps=fmt.fps, seed=t.seed)
         self.player = SpeechPlayer(fmt.sample_rate, fmt.fps, self.driver)
         self.pack = load_pack(a.pack)
@@ -87,15 +92,14 @@ class Stream:
         )  # fmt: skip
         self.director.on_stage = self.trace.on_stage
         o = cfg.output
-        self.encoder = Encoder(fmt.width, fmt.height, fmt.fps, fmt.sample_rate,
-                               video_bitrate=o.video_bitrate_kbps * 1000,
+        self.encoder = Encoder(fmt, video_bitrate=o.video_bitrate_kbps * 1000,
                                audio_bitrate=o.audio_bitrate_kbps * 1000)  # fmt: skip
         self.encoder.on_frame_out = lambda f: self.trace.packet_out(f.started, f.pts)
         self.sinks = build_sinks(output_tables(o), self.encoder)
         self.rtmp, self.webrtc = self.sinks.of("rtmp"), self.sinks.first("webrtc")
         self.recorder = self.sinks.first("record")
         self.supervisor = Supervisor(on_restart=self.obs.restart)
-        self.loop = AVLoop(clock, fmt.fps, self.player, self.face.picture, self._emit,
+        self.loop = AVLoop(clock, fmt, self.player, self._picture, self._emit,
                            on_tick=self._tick, on_started=self.obs.aired)  # fmt: skip
         self.sources = [self._make_source(table) for table in cfg.chat.sources]
         self.controls = self._build_controls()
@@ -133,6 +137,9 @@ class Stream:
         """Before each frame's audio is pulled (AV loop, event-loop thread)."""
         self.director.tick()
         self.face.before_frame(self.loop.index / self.cfg.stream.fps)
+
+    def _picture(self, t: float) -> np.ndarray:
+        return self.face.picture(t)  # looked up per frame: a face may be swapped or wrapped
 
     async def _emit(self, frame: AVFrame) -> None:
         if self.cfg.stream.bench_tag:
@@ -228,13 +235,11 @@ class Stream:
             self.stopping = True
 
     # ---- what it reports ----
-    @property
-    def chat_rejected(self) -> int:
-        return self.obs.chat_rejected
-
-    @property
-    def sentences(self) -> int:
-        return self.obs.sentences
+    # Counters live in the observer; these names are what tests and dashboards read.
+    chat_accepted = property(lambda self: self.obs.chat_accepted)
+    chat_blocked = property(lambda self: self.obs.chat_blocked)
+    chat_rejected = property(lambda self: self.obs.chat_rejected)
+    sentences = property(lambda self: self.obs.sentences)
 
     def snapshot(self) -> dict[str, Any]:
         r = sorted(self.loop.stats.render_ms[-100:]) or [0.0]
@@ -258,7 +263,7 @@ class Stream:
             "rtmp_live": sum(1 for p in self.rtmp if p.state == "live"),
             "product": self.director.current_product, "products": self.catalog.ids,
             "latency": self.trace.summary(), "takeover": self.takeover.status(),
-            "voice": self.tts.info().as_dict(),
+            "voice": voice_status(self.tts),
         }  # fmt: skip
 
     def metrics(self) -> dict[str, Any]:
@@ -280,6 +285,9 @@ class Stream:
         self.supervisor.start("monitor", lambda: self.obs.monitor(self.rtmp, self.metrics))
         for src in self.sources:
             self.supervisor.start(f"chat:{src.name}", src.run)
+        if self.cfg.voice.prefetch and hasattr(self.tts, "prefetch_in_background"):
+            lines = lambda: likely_lines(self.talk, self.cfg.talk.phrase_chars)  # noqa: E731
+            self.supervisor.start("speech-prefetch", lambda: self.tts.prefetch_in_background(lines))
         self.director.wake.set()
         try:
             await self.loop.run(duration_s, stop=lambda: self.stopping)

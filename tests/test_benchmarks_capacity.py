@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamhost.frames import AVFrame
+from streamhost.frames import AVFrame, StreamFormat
 from streamhost.output.encoder import OPUS, Encoder
 from tests import nginx_rtmp
 
@@ -173,7 +173,7 @@ class _OpusSink:
 
 
 def test_encoder_skips_opus_without_takers_and_resumes_in_place() -> None:
-    enc = Encoder(64, 64, 25, 48000)
+    enc = Encoder(StreamFormat(64, 64, 25, 48000))
     sink = _OpusSink()
     enc.add_sink(sink)
     video = np.zeros((96, 64), np.uint8)

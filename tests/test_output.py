@@ -21,7 +21,7 @@ from aiohttp import ClientSession, web
 from nginx_rtmp import NginxRtmp, free_port
 from viewer import Viewer
 
-from streamhost.frames import AVFrame
+from streamhost.frames import AVFrame, StreamFormat
 from streamhost.output.encoder import OPUS, VIDEO, EncodedPacket, Encoder
 from streamhost.output.recorder import Mp4Recorder
 from streamhost.output.rtmp import RtmpPusher
@@ -90,7 +90,7 @@ def ffprobe(path: Path) -> dict:
 
 def test_mp4_recording_250_frames(tmp_path: Path) -> None:
     path = tmp_path / "out.mp4"
-    enc = Encoder(W, H, FPS, SR)
+    enc = Encoder(StreamFormat(W, H, FPS, SR))
     enc.add_sink(Mp4Recorder(path))
     enc.start()
     for i in range(250):
@@ -125,7 +125,7 @@ def test_mp4_recording_250_frames(tmp_path: Path) -> None:
 
 
 def test_encoder_drops_the_oldest_frame_when_full() -> None:
-    enc = Encoder(W, H, FPS, SR, queue_frames=3)  # not started: nothing drains the queue
+    enc = Encoder(StreamFormat(W, H, FPS, SR), queue_frames=3)  # not started: nothing drains the queue
     assert [enc.submit(frame(i)) for i in range(5)] == [True, True, True, False, False]
     assert enc.stats.frames_dropped == 2 and enc.queue_depth == 3
     seen: list[int] = []
@@ -206,7 +206,7 @@ async def test_webrtc_audio_track_drops_the_oldest_packet() -> None:
 
 async def test_rtmp_push_to_nginx() -> None:
     with NginxRtmp() as srv:
-        enc = Encoder(W, H, FPS, SR)
+        enc = Encoder(StreamFormat(W, H, FPS, SR))
         pusher = RtmpPusher(srv.url())
         enc.add_sink(pusher)
         enc.start()
@@ -273,7 +273,7 @@ async def test_rtmp_dead_and_hung_servers_do_not_block() -> None:
     dead_url = f"rtmp://127.0.0.1:{free_port()}/live/x"
     hung_url = f"rtmp://127.0.0.1:{hung.getsockname()[1]}/live/x"
 
-    enc = Encoder(W, H, FPS, SR)
+    enc = Encoder(StreamFormat(W, H, FPS, SR))
     dead = RtmpPusher(dead_url, connect_timeout=1.0, backoff_initial=0.2)
     stuck = RtmpPusher(hung_url, connect_timeout=1.0, backoff_initial=0.2)
     enc.add_sink(dead)
@@ -323,7 +323,7 @@ async def test_rtmp_dead_and_hung_servers_do_not_block() -> None:
 
 
 async def test_webrtc_viewers_share_one_encode() -> None:
-    enc = Encoder(W, H, FPS, SR)
+    enc = Encoder(StreamFormat(W, H, FPS, SR))
     hub = WebRtcHub(enc)
     enc.start()
     app = web.Application()

@@ -13,7 +13,7 @@ import pytest
 from conftest import running_engine
 
 from streamhost.avatar.tag import IDLE, draw_tag, read_tag, tag_value
-from streamhost.frames import AVFrame
+from streamhost.frames import AVFrame, StreamFormat
 from streamhost.output.encoder import Encoder
 from streamhost.output.recorder import Mp4Recorder
 from streamhost.store import Store
@@ -33,7 +33,7 @@ def _busy_picture(i: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _encode(frames: list[np.ndarray], path: Path) -> list[np.ndarray]:
-    enc = Encoder(W, H, FPS, SR, video_bitrate=2_500_000)
+    enc = Encoder(StreamFormat(W, H, FPS, SR), video_bitrate=2_500_000)
     enc.add_sink(Mp4Recorder(str(path)))
     enc.start()
     silence = np.zeros(SR // FPS, np.int16)

@@ -23,7 +23,7 @@ import numpy as np
 from av.codec.context import Flags as CodecFlags
 from av.video.frame import PictureType
 
-from ..frames import AVFrame
+from ..frames import AVFrame, StreamFormat
 from .base import AUDIO, OPUS, VIDEO, EncodedPacket, PacketSink, StreamInfo
 
 __all__ = ["AUDIO", "OPUS", "VIDEO", "EncodedPacket", "Encoder", "PacketSink", "StreamInfo"]
@@ -80,10 +80,7 @@ class Encoder:
 
     def __init__(
         self,
-        width: int = 720,
-        height: int = 1280,
-        fps: float | Fraction = 25,
-        sample_rate: int = 48000,
+        fmt: StreamFormat,
         video_bitrate: int = 2_500_000,
         audio_bitrate: int = 128_000,
         *,
@@ -97,18 +94,15 @@ class Encoder:
     ) -> None:
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 or 2, got {channels}")
-        if width % 2 or height % 2:
-            raise ValueError(f"width/height must be even for I420, got {width}x{height}")
-        self.width = width
-        self.height = height
-        self.fps = Fraction(fps).limit_denominator(1001)
-        self.sample_rate = sample_rate
+        self.fmt = fmt  # checked once (even sizes, whole samples per frame): see frames.py
+        self.width, self.height, self.sample_rate = fmt.width, fmt.height, fmt.sample_rate
+        self.fps = Fraction(fmt.fps)
         self.channels = channels
         self.video_bitrate = video_bitrate
         self.audio_bitrate = audio_bitrate
         self.opus_bitrate = opus_bitrate
         self.stats = EncoderStats()
-        self._samples_per_frame = sample_rate / self.fps
+        self._samples_per_frame = fmt.sample_rate / self.fps
         self._out_per_frame = OUT_RATE / self.fps
         self._min_kf_gap = max(1, round(float(min_keyframe_interval * self.fps)))
         self._max_gap_frames = max(1, round(float(max_gap_seconds * self.fps)))
@@ -127,7 +121,7 @@ class Encoder:
         # add_stream_from_template. The null muxer writes nothing.
         self._null = av.open("null", "w", format="null")
         vs = self._null.add_stream("libx264", rate=self.fps)
-        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.width, vs.height, vs.pix_fmt = fmt.width, fmt.height, "yuv420p"
         vs.time_base = 1 / self.fps
         vctx = vs.codec_context
         vctx.time_base = 1 / self.fps
@@ -160,8 +154,8 @@ class Encoder:
         self._vtb = Fraction(1, 1) / self.fps
         self._atb = Fraction(1, OUT_RATE)
         self.info = StreamInfo(
-            width=width,
-            height=height,
+            width=fmt.width,
+            height=fmt.height,
             fps=self.fps,
             sample_rate=OUT_RATE,
             channels=channels,
@@ -175,7 +169,7 @@ class Encoder:
             audio_template=aus,
         )
         self._resampler: av.AudioResampler | None = None
-        if sample_rate != OUT_RATE:
+        if fmt.sample_rate != OUT_RATE:
             self._resampler = av.AudioResampler(format="s16", layout="mono", rate=OUT_RATE)
         # audio timeline, in 48 kHz samples
         self._pcm = np.zeros(0, dtype=np.int16)  # pending for AAC
