@@ -50,34 +50,26 @@ class StreamsCollector(Collector):
             for s in snaps:
                 fam.add_metric([s["stream"]], float(s.get(key, 0)))
             yield fam
-        src_events = CounterMetricFamily(
-            "streamhost_chat_source_events",
-            "events read per chat source",
-            labels=["stream", "source", "platform"],
-        )
-        src_rej = CounterMetricFamily(
-            "streamhost_chat_source_rejected",
-            "bad inputs rejected per chat source",
-            labels=["stream", "source", "platform"],
-        )
-        src_rec = CounterMetricFamily(
-            "streamhost_chat_source_reconnects",
-            "reconnects per chat source",
-            labels=["stream", "source", "platform"],
-        )
-        src_up = GaugeMetricFamily(
-            "streamhost_chat_source_up",
-            "1 while a chat source is live",
-            labels=["stream", "source", "platform"],
-        )
+        # One family per chat-source health field: (name, help, kind, value of a health dict).
+        labels = ["stream", "source", "platform"]
+        fams = [
+            (kind(f"streamhost_chat_source_{name}", doc, labels=labels), value)
+            for name, doc, kind, value in (
+                ("events", "events read per chat source", CounterMetricFamily,
+                 lambda h: h["events"]),
+                ("rejected", "bad inputs rejected per chat source", CounterMetricFamily,
+                 lambda h: h["rejected"]),
+                ("reconnects", "reconnects per chat source", CounterMetricFamily,
+                 lambda h: h["reconnects"]),
+                ("up", "1 while a chat source is live", GaugeMetricFamily,
+                 lambda h: 1.0 if h["state"] == "live" else 0.0),
+            )
+        ]  # fmt: skip
         for s in snaps:
             for h in s.get("chat_sources", []):
-                lab = [s["stream"], h["name"], h["platform"]]
-                src_events.add_metric(lab, h["events"])
-                src_rej.add_metric(lab, h["rejected"])
-                src_rec.add_metric(lab, h["reconnects"])
-                src_up.add_metric(lab, 1.0 if h["state"] == "live" else 0.0)
-        yield from (src_events, src_rej, src_rec, src_up)
+                for fam, value in fams:
+                    fam.add_metric([s["stream"], h["name"], h["platform"]], value(h))
+        yield from (fam for fam, _ in fams)
         for key, doc in gauges.items():
             fam = GaugeMetricFamily(f"streamhost_{key}", doc, labels=["stream"])
             for s in snaps:
