@@ -93,6 +93,15 @@ class TalkConfig:
     segment_pause_s: float = _spec(1.5, _num_in(0.0, 60.0), "a number of seconds 0..60")
     max_question_age_s: float = _spec(20.0, _num_in(0.5, 3600.0), "a number of seconds 0.5..3600")
     max_chat_chars: int = _spec(500, _int_in(1, 10000), "an integer 1..10000")
+    # Languages a viewer is answered in (their own when listed); empty = every language with
+    # templates (assets/talk/*.toml).
+    answer_languages: tuple = _spec(
+        (), lambda v: isinstance(v, list | tuple) and all(x in LANGUAGES for x in v),
+        "a list of languages from " + ", ".join(LANGUAGES),
+    )  # fmt: skip
+    followup_timeout_s: float = _spec(
+        120.0, _num_in(5.0, 86400.0), "a number of seconds 5..86400 (operator answer window)"
+    )
 
 
 @dataclass(frozen=True)

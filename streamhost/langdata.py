@@ -47,6 +47,11 @@ FAMILIES: tuple[str, ...] = (
     "thanks_follow",
     "thanks_gift",
     "thanks_purchase",
+    "not_carried",  # a product the shop does not sell (+ the closest one it does)
+    "other_language",  # the question's language is not an answer language
+    "followup_lead",  # before an operator's answer to an earlier question
+    "followup_timeout",  # nobody answered it in time
+    "barge_in",  # a question breaks into talk
 )
 
 # Slots the generator can fill (streamhost.talk.templates.slots_for_product / user_slots, the
@@ -69,6 +74,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "greeting",
     "question_words",
     "question_marks",
+    "have",  # "do you have / sell": asks for a product, maybe one the shop lacks
+    "ask_host",  # addresses the host or shop ("do you ship ...?"): a question, not chatter
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

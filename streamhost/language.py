@@ -32,6 +32,7 @@ class Intent(StrEnum):
     FEATURE = "feature"
     FAQ = "faq"
     GREETING = "greeting"
+    HAVE = "have"  # "do you have an air fryer?": a product, maybe one the shop does not sell
     OTHER = "other"
 
 

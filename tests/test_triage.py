@@ -68,8 +68,10 @@ def test_default_classifier_dedupes_by_intent_and_product(classifier) -> None:
     d1 = t.offer(ev("how much is the kettle?", "a"), 0.0)
     d2 = t.offer(ev("Wie viel kostet der Wasserkocher?", "b"), 0.5)
     d3 = t.offer(ev("price?", "c"), 0.6)
-    assert d1.action == "queued" and d2.action == "merged" and d3.action == "merged"
-    assert d1.item.key == "price:kettle" and d1.item.count == 3
+    # The German asker is answered in German: same product, another language, another key.
+    assert d1.action == "queued" and d2.action == "queued" and d3.action == "merged"
+    assert d1.item.key == "price:kettle:en" and d1.item.count == 2
+    assert d2.item.key == "price:kettle:de"
     assert t.offer(ev("hello!", "d"), 1.0).item.priority is Priority.GREETING
     assert t.offer(ev("lol", "e"), 1.0).action == "ignored"
     assert t.offer(ev("", "f", kind="purchase"), 1.0).item.priority is Priority.THANKS
@@ -253,3 +255,12 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
     for text in ("anyone here?", "lol", "nice stream", "who else is up this late?"):
         assert classify(ChatEvent("a", text, lang="en"))[0] is Priority.OTHER, text
+    # Questions to the host with no product in them are questions (answered honestly, or
+    # handed to the operator), in every language.
+    for text, lang in [
+        ("do you ship to Austria?", "en"),
+        ("Liefert ihr auch nach Österreich?", "de"),
+        ("Spedite anche in Svizzera?", "it"),
+        ("你们包邮吗？", "zh"),
+    ]:
+        assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text

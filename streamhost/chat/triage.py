@@ -24,7 +24,7 @@ from typing import Any
 
 from ..frames import ChatEvent
 from ..langdata import load_languages
-from ..language import Intent, detect_language
+from ..language import Intent, detect_language, fold
 from .moderation import _prep
 
 __all__ = [
@@ -188,7 +188,11 @@ class Triage:
 
         if prio in (Priority.QUESTION, Priority.GREETING):
             if key is None:
-                key = f"{prio.name}:{_prep(ev.text)}" if prio is Priority.QUESTION else "greeting"
+                key = (
+                    f"{prio.name}:{ev.lang}:{_prep(ev.text)}"
+                    if prio is Priority.QUESTION
+                    else "greeting"
+                )
             item = self._pending.get(key)
             if item is not None:
                 self._merge(item, ev, now)
@@ -356,6 +360,18 @@ def _question_mark() -> re.Pattern[str]:
     return re.compile("|".join(["[?？]", *(re.escape(w) for w in words)]))
 
 
+@functools.cache
+def _ask_host() -> re.Pattern[str]:
+    """A word addressing the host or the shop (``[intent] ask_host``), whole words for
+    languages written with spaces, anywhere for the others."""
+    data = load_languages()
+    lat = [fold(w) for d in data.values() if d.script is None for w in d.intent["ask_host"]]
+    cjk = [w for d in data.values() if d.script is not None for w in d.intent["ask_host"]]
+    alts = [r"(?<![^\W_])(?:" + "|".join(map(re.escape, lat)) + r")(?![^\W_])"] if lat else []
+    alts += [re.escape(w) for w in cjk]
+    return re.compile("|".join(alts) or "(?!)")
+
+
 def make_classifier(
     retriever: Any,
     catalog: Any,
@@ -372,6 +388,7 @@ def make_classifier(
     """
 
     question_mark = _question_mark()
+    ask_host = _ask_host()
 
     # Chat repeats itself ("lol", "how much is the kettle?"), and classifying a comment is a
     # pure function of (text, language, product on screen) over a fixed catalog: bounded LRU.
@@ -382,12 +399,14 @@ def make_classifier(
         if pid is not None and pid not in catalog:
             pid = None
         intent = retriever.detect_intent(text, lang, pid)
+        # Keys carry the language: the same question asked in another language is answered
+        # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:
-            return Priority.QUESTION, f"price:{pid or ''}"
+            return Priority.QUESTION, f"price:{pid or ''}:{lang}"
         if intent is Intent.FAQ:
             m = retriever.faq_match(text, pid, lang) if pid else None
-            return Priority.QUESTION, (f"faq:{pid}:{m.index}" if m else None)
-        if intent is Intent.FEATURE:
+            return Priority.QUESTION, (f"faq:{pid}:{m.index}:{lang}" if m else None)
+        if intent in (Intent.FEATURE, Intent.HAVE):
             return Priority.QUESTION, None
         if intent is Intent.GREETING:
             return Priority.GREETING, None
@@ -399,6 +418,11 @@ def make_classifier(
             hit = named or retriever.find_product(text, lang)
             # BM25 score >= 1.1: a real overlap with the product's words, not "up late?"
             if hit and hit[1] >= 1.1:
+                return Priority.QUESTION, None
+            # A real question to the host with no product in it ("do you ship to Austria?")
+            # is answered honestly and handed to the operator, never ignored; two-word
+            # chatter ("up late?", "anyone here?") stays chatter.
+            if ask_host.search(fold(text)):
                 return Priority.QUESTION, None
         return Priority.OTHER, None
 

@@ -25,6 +25,7 @@ from .templates import (
     templates_by_family,
     user_slots,
 )
+from .variety import Variety
 
 _NAME_RE = re.compile(r"\w{1,20}")
 
@@ -75,6 +76,7 @@ class TemplateGenerator:
         *,
         name_ok: Callable[[str], bool] | None = None,
         answer_in_question_language: bool = False,
+        answer_languages: tuple[str, ...] | None = None,
         window: int = 20,
     ) -> None:
         langs = available_languages()
@@ -84,6 +86,16 @@ class TemplateGenerator:
         self.lang = lang
         self.name_ok = name_ok or default_name_ok
         self.answer_in_question_language = answer_in_question_language
+        # Languages a question is answered in (its own); None: every language with templates
+        # when answer_in_question_language, else the stream language only.
+        if answer_languages is None:
+            answer_languages = langs if answer_in_question_language else (lang,)
+        self.answer_languages = tuple(x for x in answer_languages if x in langs) or (lang,)
+        # Called with (event, answer language) when the catalog has no answer: the question
+        # goes to the operator (talk/followup.py) in the same moment the host says so.
+        self.on_unanswered: Callable[[ChatEvent, str], None] | None = None
+        # Media-time memory of product talk (talk/variety.py); None: no time-based rules.
+        self.variety: Variety | None = None
         self.retriever = Retriever(catalog)
         self._rng = random.Random(seed)
         self._recent: deque[str] = deque(maxlen=window)
@@ -134,15 +146,24 @@ class TemplateGenerator:
             plan.append("urgency")
         plan.append("cta")
         out: list[Sentence] = []
+        v = self.variety
         for fam in plan:
+            if fam == "price" and v is not None and not v.price_allowed(p.id):
+                continue  # said a moment ago: a price is not an every-segment refrain
             slots = self._slots(p.id, lang)
             if fam == "feature":
                 f = self._next_feature(p, lang)
                 if f is None:
                     continue
                 slots["feature"] = f
-            text = self._pick(fam, lang, slots, p.grammar_of(lang))
+            text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=v is not None)
+            if text is None and v is not None and fam == "intro":
+                text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=True, last=True)
             if text is not None:
+                if v is not None:
+                    v.said(text)
+                    if fam == "price":
+                        v.price_said(p.id)
                 out.append(
                     self._sentence(
                         text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)
@@ -154,8 +175,19 @@ class TemplateGenerator:
         """Answer a viewer's question from the catalog (price, feature, FAQ), greet, or say
         "let me check". The viewer's words are never part of the output."""
         text = event.text or ""
-        qlang = detect_language(text, default=self.lang)
-        lang = qlang if self.answer_in_question_language else self.lang
+        qlang = event.lang or detect_language(text, default=self.lang)
+        lang = qlang if qlang in self.answer_languages else self.lang
+        out = self._answer(event, text, qlang, lang, current_product_id)
+        if lang != qlang and out:
+            note = self._pick("other_language", lang, {}, "-")
+            if note is not None:
+                pid = out[0].product_id
+                out.insert(0, self._sentence(note, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
+        return out
+
+    def _answer(
+        self, event: ChatEvent, text: str, qlang: str, lang: str, current_product_id: str | None
+    ) -> list[Sentence]:
         r = self.retriever
         named = r.find_product(text, qlang, names_only=True)
         pid = named[0] if named else current_product_id
@@ -168,6 +200,8 @@ class TemplateGenerator:
         user = user_slots(self._display(event.user), lang)
 
         def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:
+            if fam == "dont_know":
+                self._unanswered(event, lang)
             t = self._pick(fam, lang, {**slots, **user}, code)
             if t is not None:
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
@@ -175,6 +209,15 @@ class TemplateGenerator:
         out: list[Sentence] = []
         if intent is Intent.GREETING and not named:
             say("greeting", {}, "-", Emotion.HAPPY)
+            return out
+        if intent is Intent.HAVE and not named:
+            # A product the shop does not sell: say so, and offer the closest one it does
+            # (content match, else none). The viewer's words are not repeated (chat is data).
+            hit = r.find_product(text, qlang)
+            pid = hit[0] if hit else None
+            slots = self._slots(pid, lang) if pid else {}
+            code = self.catalog.get(pid).grammar_of(lang) if pid else "-"
+            say("not_carried", slots, code, Emotion.NEUTRAL)
             return out
         if pid is None or intent is Intent.GREETING or (intent is Intent.OTHER and not named):
             say("dont_know", {}, "-")
@@ -216,6 +259,28 @@ class TemplateGenerator:
             return out
         say("dont_know", {}, "-")
         return out
+
+    def _unanswered(self, event: ChatEvent, lang: str) -> None:
+        if self.on_unanswered is not None:
+            self.on_unanswered(event, lang)
+
+    def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
+        """The lead-in before an operator's answer to `event` (answered), or the closing line
+        of a question nobody answered in time; in `lang`, naming the viewer."""
+        fam = "followup_lead" if answered else "followup_timeout"
+        user = user_slots(self._display(event.user), lang)
+        t = self._pick(fam, lang, user, "-")
+        if t is None:
+            return None
+        return self._sentence(t, Source.ANSWER, lang, None, Emotion.NEUTRAL, event)
+
+    def barge_in(self, event: ChatEvent, lang: str) -> Sentence | None:
+        """ "Oh, a question from Anna!": the lead-in when a question breaks into talk."""
+        user = user_slots(self._display(event.user), lang)
+        t = self._pick("barge_in", lang, user, "-")
+        if t is None:
+            return None
+        return self._sentence(t, Source.ANSWER, lang, None, Emotion.SURPRISED, event)
 
     def thanks(self, event: ChatEvent) -> list[Sentence]:
         """Thank a viewer for a follow, gift or purchase; other event kinds give []."""
@@ -268,8 +333,18 @@ class TemplateGenerator:
         self._feature_cursor[key] = i + 1
         return feats[i % len(feats)]
 
-    def _pick(self, family: str, lang: str, slots: dict[str, str], code: str) -> str | None:
-        """Render the least recently used eligible template whose text is not in the window."""
+    def _pick(
+        self,
+        family: str,
+        lang: str,
+        slots: dict[str, str],
+        code: str,
+        *,
+        fresh: bool = False,
+        last: bool = False,
+    ) -> str | None:
+        """Render the least recently used eligible template whose text is not in the window.
+        `fresh`: only a text `variety` allows now (`last`: the hard window alone)."""
         cands = [t for t, need in self._templates.get((family, lang), ()) if need <= slots.keys()]
         if not cands:
             return None
@@ -278,6 +353,12 @@ class TemplateGenerator:
         best_t = None
         for t in cands:
             text = fill(t, slots, code, lang)
+            if (
+                fresh
+                and self.variety is not None
+                and not self.variety.allowed(text, last_resort=last)
+            ):
+                continue
             key = (
                 1 if self._recent_count[text] else 0,
                 self._last_used.get(t, -1),
@@ -285,7 +366,8 @@ class TemplateGenerator:
             )
             if best is None or key < best:
                 best, best_text, best_t = key, text, t
-        assert best_text is not None and best_t is not None
+        if best_text is None or best_t is None:
+            return None
         self._tick += 1
         self._last_used[best_t] = self._tick
         self._remember(best_text)

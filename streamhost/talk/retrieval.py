@@ -258,7 +258,9 @@ class Retriever:
         if p is None or not p.faq:
             return None
         qsets, bm = self._faq[(product_id, lang)]
-        q = set(tokenize(text, lang))
+        # Tokenized as the index is: "Reiserucksack" must meet the compound parts the FAQ
+        # question was indexed with, or a German compound never covers its own FAQ.
+        q = set(tokenize(text, lang, compounds=True))
         if not q:
             return None
         scores = bm.scores(sorted(q))
@@ -317,6 +319,8 @@ class Retriever:
             return Intent.PRICE
         if _has_any(folded, pats["feature"]) or _has_any(folded, pats["feature_attr"]):
             return Intent.FEATURE
+        if _has_any(folded, pats["have"]):
+            return Intent.HAVE
         if _has_any(folded, pats["greeting"]):
             return Intent.GREETING
         return Intent.OTHER
@@ -327,7 +331,7 @@ def _question_vocab(lang: str) -> set[str]:
     if d is None:
         return set()
     words: list[str] = []
-    for key in ("question_words", "price_strong", "price_weak", "feature", "greeting"):
+    for key in ("question_words", "price_strong", "price_weak", "feature", "greeting", "have"):
         words += d.intent[key]
     return {t for w in words for t in tokenize(w, lang)}
 
@@ -342,7 +346,7 @@ def _intent_patterns() -> dict[str, _Patterns]:
     (anywhere: they are written without spaces)."""
     data = load_languages()
     out: dict[str, _Patterns] = {}
-    for key in ("price_strong", "price_weak", "feature", "feature_attr", "greeting"):
+    for key in ("price_strong", "price_weak", "feature", "feature_attr", "greeting", "have"):
         latin = sorted(
             {fold(w) for d in data.values() if d.script is None for w in d.intent[key]},
             key=len,

@@ -196,7 +196,8 @@ def user_slots(display: str | None, lang: str) -> dict[str, str]:
     """{user}/{User}; the *_free variants exist only for a real name (they read badly with
     "a viewer"), so templates using them are skipped for anonymous viewers."""
     if display:
-        s = {"user": display, "User": display, "user_vocative_free": display}
+        # As the viewer wrote it mid-sentence; a sentence never starts in lower case.
+        s = {"user": display, "User": _cap(display), "user_vocative_free": display}
         if lang == "de":
             s["user_dat_free"] = display
         return s

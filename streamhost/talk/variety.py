@@ -1,0 +1,65 @@
+"""Variety: what the host said recently, so product talk does not loop.
+
+In: media time (``now``) and each generated segment sentence as it is picked. Out: whether a
+candidate sentence may be said now. Rules (issue 16):
+
+- a segment sentence is never repeated within ``hard_s`` (10 minutes) - a sentence whose text
+  changed (a new price, a countdown) is a new sentence, so new information always passes;
+- a sentence said within ``soft_s`` (an hour) is only said again when the segment would
+  otherwise have nothing to say about the product (the host rather pauses than loops);
+- a product's price is said at most once per ``price_s`` (3 minutes) in product talk; answers
+  to a viewer who asked are not limited.
+
+Memory is bounded: entries older than ``soft_s`` are forgotten as new ones come in.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+
+class Variety:
+    """Media-time memory of segment sentences and price mentions (see module docstring)."""
+
+    def __init__(
+        self,
+        now: Callable[[], float],
+        *,
+        hard_s: float = 600.0,
+        soft_s: float = 3600.0,
+        price_s: float = 180.0,
+        max_entries: int = 20_000,
+    ) -> None:
+        self.now = now
+        self.hard_s, self.soft_s, self.price_s = hard_s, soft_s, price_s
+        self.max_entries = max_entries
+        self._said: OrderedDict[str, float] = OrderedDict()
+        self._price: dict[str, float] = {}
+
+    def age(self, text: str) -> float:
+        """Seconds since `text` was last said (inf: not within the soft window)."""
+        t = self._said.get(text)
+        return float("inf") if t is None else self.now() - t
+
+    def allowed(self, text: str, *, last_resort: bool = False) -> bool:
+        """May `text` be said now? `last_resort`: only the hard window applies."""
+        age = self.age(text)
+        return age >= (self.hard_s if last_resort else self.soft_s)
+
+    def said(self, text: str) -> None:
+        now = self.now()
+        self._said[text] = now
+        self._said.move_to_end(text)
+        while self._said:
+            k, t = next(iter(self._said.items()))
+            if now - t <= self.soft_s and len(self._said) <= self.max_entries:
+                break
+            self._said.popitem(last=False)
+
+    def price_allowed(self, product_id: str) -> bool:
+        t = self._price.get(product_id)
+        return t is None or self.now() - t >= self.price_s
+
+    def price_said(self, product_id: str) -> None:
+        self._price[product_id] = self.now()
