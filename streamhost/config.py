@@ -17,7 +17,7 @@ from .chat.registry import source_problems
 from .frames import StreamFormat, format_problems
 from .output.registry import sink_problems
 from .problems import ConfigError
-from .registry import Check, fmt, is_int_in, is_nonempty, is_num_in, is_str, is_url
+from .registry import Check, fmt, is_bool, is_int_in, is_nonempty, is_num_in, is_str, is_url
 from .voice.registry import VOICES
 
 __all__ = ["Config", "ConfigError", "load_config", "config_from_dict"]
@@ -122,25 +122,37 @@ class LlmConfig:
 
 @dataclass(frozen=True)
 class VoiceConfig:
-    """``[voice]``: the main language's engine and its parameters (checked by the engine's row
-    in voice/registry.py), ``[voice.<lang>]`` tables for other languages, and stage settings."""
+    """``[voice]``: the main language's engine, per-engine settings (flat keys in ``[voice]``
+    for the main engine, ``[voice.<engine>]`` tables for any engine: they also configure
+    that engine wherever it speaks, e.g. ``[voice.espeak]`` for the fallback), ``[voice.<lang>]``
+    tables naming another language's voice, the speech cache and stage settings. Every engine
+    table is checked by its row in voice/registry.py."""
 
-    engine: str = _spec("espeak", is_nonempty, "a voice engine (see voice/registry.py)")
+    engine: str = _spec("hibari", is_nonempty, "a voice engine (see voice/registry.py)")
     # Checked for existence after paths are resolved (see _build).
     asr_model: str = _spec(
         "", _str, "a faster-whisper model folder, or empty (takeover lines untranscribed)", path=True
     )
     mouth_lookahead_ms: int = _spec(80, _int_in(0, 200), "an integer 0..200 (milliseconds)")
-    # Filled by _build from the rest of [voice]: the main engine's parameters, and one checked
-    # table per [voice.<lang>].
+    cache_mb: int = _spec(256, _int_in(0, 4096), "an integer 0..4096 (MB of speech; 0 = no cache)")
+    cache_disk_mb: int = _spec(
+        0, _int_in(0, 65536), "an integer 0..65536 (MB on disk in the data directory; 0 = off)"
+    )
+    prefetch: bool = _spec(True, is_bool, "true or false")
+    # Filled by _build from the rest of [voice]: engine -> its checked parameters, and one
+    # checked table per [voice.<lang>].
     params: dict = field(default_factory=dict, metadata=_FILLED)
     langs: dict = field(default_factory=dict, metadata=_FILLED)
+
+    def engine_table(self, engine: str) -> dict[str, Any]:
+        """``engine`` with the settings configured for it (none: the engine's defaults)."""
+        return {"engine": engine, **self.params.get(engine, {})}
 
     def table(self, lang: str | None = None) -> dict[str, Any]:
         """The checked engine table for ``lang`` (None or no own table: the main voice)."""
         if lang is not None and lang in self.langs:
             return dict(self.langs[lang])
-        return {"engine": self.engine, **self.params}
+        return self.engine_table(self.engine)
 
 
 @dataclass(frozen=True)
@@ -334,22 +346,46 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
 
 
 def _split_voice(values: dict[str, Any], base: Path | None, problems: list[str]) -> dict:
-    """[voice] -> its stage keys, plus ``params`` (the main engine's other keys) and ``langs``
-    (one table per [voice.<lang>]), each checked against its engine's registry row."""
+    """[voice] -> its stage keys, plus ``params`` (engine -> its settings: the ``[voice.<engine>]``
+    tables, with the main engine's flat keys on top) and ``langs`` (one table per
+    [voice.<lang>]), each checked against its engine's registry row. Settings are kept per
+    engine so that switching ``engine`` (an override, the ``voice`` command) never carries
+    one engine's keys into another."""
     stage = {f.name for f in fields(VoiceConfig)} - {"params", "langs"}
     out = {k: v for k, v in values.items() if k in stage}
-    engine = out.get("engine", "espeak")
-    main = {"engine": engine, **{k: v for k, v in values.items() if k not in stage
-                                 and not (k in LANGUAGES and isinstance(v, dict))}}  # fmt: skip
-    more, clean = VOICES.check(main, "voice", base, fixed=("engine",), type_key="engine")
-    problems.extend(more)
-    out["params"] = {k: v for k, v in (clean or {}).items() if k != "engine"}
+    engine = out.get("engine", VoiceConfig.engine)
+    flat = {k: v for k, v in values.items() if k not in stage and not isinstance(v, dict)}
+    params: dict[str, dict[str, Any]] = {}
+    for name in VOICES:
+        table = values.get(name)
+        if name == engine or isinstance(table, dict):
+            own = dict(table) if isinstance(table, dict) else {}
+            where = "voice" if name == engine and not own else f"voice.{name}"
+            if own.get("engine", name) != name:
+                problems.append(f"voice.{name}.engine = {_fmt(own['engine'])}: must be {name!r}")
+            own.pop("engine", None)
+            if name == engine:
+                own.update(flat)
+                where = "voice"
+            more, clean = VOICES.check({"engine": name, **own}, where, base,
+                                       fixed=("engine",), type_key="engine")  # fmt: skip
+            problems.extend(more)
+            params[name] = {k: v for k, v in (clean or {}).items() if k != "engine"}
+    if engine not in VOICES:
+        problems.append(f"voice.engine = {_fmt(engine)}: must be one of {', '.join(VOICES)}")
+    for key, value in values.items():
+        if isinstance(value, dict) and key not in VOICES and key not in LANGUAGES:
+            problems.append(f"voice.{key}: unknown table; allowed: a language "
+                            f"({', '.join(LANGUAGES)}) or an engine ({', '.join(VOICES)})")  # fmt: skip
+    out["params"] = params
     langs: dict[str, dict[str, Any]] = {}
     for lang in LANGUAGES:
         table = values.get(lang)
         if isinstance(table, dict):
+            eng = table.get("engine")
+            merged = {**params.get(eng, {}), **table} if isinstance(eng, str) else table
             more, clean = VOICES.check(
-                table, f"voice.{lang}", base, fixed=("engine",), type_key="engine"
+                merged, f"voice.{lang}", base, fixed=("engine",), type_key="engine"
             )
             problems.extend(more)
             if clean is not None:

@@ -180,8 +180,6 @@ class HibariVoice(VoiceBase):
         return VoiceInfo("hibari", self.voice, self.sample_rate, str(self.path))
 
     def viseme_for(self, symbol: str) -> Viseme:
-        if symbol == "T":  # misaki writes the flap (the "tt" of "bottle") as T
-            return Viseme.NARROW
         return ipa_viseme(symbol)
 
     def synthesize(self, sentence: Sentence) -> Speech:

@@ -1,0 +1,160 @@
+"""The lines the host is likely to say, nearest-needed first, for the speech cache's prefetch.
+
+A ``Talk`` (catalog, generator, show) in; Sentences out, cut into phrases exactly as the
+director cuts them (the cache is keyed by what the voice is asked to say). Read-only: it uses
+the public API of the generator, show, script and template modules and changes no state (the
+generator's rotation and the show's counters are untouched).
+
+Order: the AI disclosure (the show opens with it); the advertiser scripts, slot by slot; then per
+product, in the show's rotation order (the catalog's for the rest): its calls to action and
+countdown-free show lines, the product talk templates with every feature, and the template
+answers a viewer's question gets (price, key specs, don't-know, greeting), in every language
+the stream answers in. Lines that carry a viewer's name are not predictable and are left out:
+they are synthesized, phrase by phrase, when they are needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ..frames import Emotion, Sentence, Source
+from .phrases import split_phrases
+from .prices import format_price_spoken
+from .templates import fill, slots_for_product, template_slots, templates_by_family, user_slots
+
+# Mirrors the director's rule (talk/director.py): generated talk and scripts are said in
+# phrases, answers, thanks and show lines whole.
+PHRASED = frozenset({Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER})
+TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta")
+ANSWER_FAMILIES = ("answer_price", "ask_question", "answer_feature")
+GENERAL_FAMILIES = ("greeting", "dont_know")
+
+
+def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
+    """``s`` as the voice will be asked for it: one sentence, or its phrases (``continues``
+    set on all but the last)."""
+    if s.source not in PHRASED or s.reply_to is not None or phrase_chars <= 0:
+        return [s]
+    parts = split_phrases(s.text, s.lang, phrase_chars)
+    if len(parts) < 2:
+        return [s]
+    return [
+        Sentence(t, s.source, s.lang, s.product_id, s.emotion, continues=i < len(parts) - 1)
+        for i, t in enumerate(parts)
+    ]
+
+
+def likely_lines(
+    talk: Any, phrase_chars: int, wall_start: datetime | None = None
+) -> Iterator[Sentence]:
+    """Every predictable line of ``talk`` (a talk.assemble.Talk), nearest-needed first, each
+    at most once, phrased as the director will say it."""
+    seen: set[tuple[str, str, bool]] = set()
+    for s in _lines(talk, wall_start or talk.wall_start):
+        for p in as_said(s, phrase_chars):
+            key = (" ".join(p.text.split()), p.lang, p.continues)
+            if p.text.strip() and key not in seen:
+                seen.add(key)
+                yield p
+
+
+def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
+    show, catalog, gen = talk.show, talk.catalog, talk.generator
+    lang = talk.lang
+    langs = [lang]
+    if getattr(gen, "answer_in_question_language", False):
+        langs += [lg for lg in gen.languages if lg != lang]
+    order: list[str] = []
+    if show is not None:
+        st = show.plan(0.0, wall)
+        s = st.disclosure_sentence(lang)
+        yield Sentence(s.text, Source.SHOW, s.lang)
+        for slot in show.slots:
+            if slot.script is not None:
+                yield from slot.script.sentences
+            order.extend(pid for pid, _ in slot.rotation)
+    order = list(dict.fromkeys([*order, *catalog.ids]))
+    for pid in order:
+        if show is not None:
+            yield from _show_lines(show, pid, lang, wall)
+        yield from _product_lines(talk, pid, lang, TALK_FAMILIES, Source.TEMPLATE)
+        for lg in langs:
+            yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
+            yield from _faq_lines(catalog.get(pid), lg)
+        if pid == order[0]:
+            for lg in langs:
+                yield from _general_lines(lg)
+    for lg in langs:
+        yield from _general_lines(lg)
+
+
+def _show_lines(show: Any, pid: str, lang: str, wall: datetime) -> Iterator[Sentence]:
+    """The show's CTA texts for ``pid`` at its regular price (a flash sale's countdown names
+    minutes left: not predictable)."""
+    texts = show.cta.texts.get(lang) or show.cta.texts.get("en") or ()
+    if not texts:
+        return
+    st = show.plan(0.0, wall)
+    for k in range(len(texts)):
+        s = replace(st, product_id=pid, flash_sale=None, cta_count=k).cta_sentence(lang)
+        if s is not None:
+            yield Sentence(s.text, Source.SHOW, s.lang, pid, s.emotion)
+
+
+def _prices(talk: Any, pid: str, lang: str) -> list[str]:
+    """The spoken price now, plus any flash-sale price of the show."""
+    p = talk.catalog.get(pid)
+    out = [talk.price_spoken_now(pid, lang)]
+    for fs in talk.show.flash_sales if talk.show is not None else ():
+        if fs.product_id == pid:
+            out.append(format_price_spoken(fs.price, p.currency, lang))
+    return list(dict.fromkeys(out))
+
+
+def _product_lines(
+    talk: Any, pid: str, lang: str, families: tuple[str, ...], source: str
+) -> Iterator[Sentence]:
+    p = talk.catalog.get(pid)
+    code = p.grammar_of(lang)
+    base = slots_for_product(p, lang)
+    shop = talk.catalog.shop(lang)
+    if shop:
+        base["shop"] = shop
+    if source == Source.ANSWER:
+        base.update(user_slots(None, lang))
+    feats, flang = p.features_in(lang)
+    feats = feats if flang == lang else []
+    variants: list[dict[str, str]] = [{}]
+    if feats:
+        variants = [{"feature": f} for f in feats]
+        if len(feats) > 1:
+            variants.insert(0, {"feature": feats[0], "feature2": feats[1]})
+    by_family = templates_by_family()
+    for fam in families:
+        for price in _prices(talk, pid, lang):
+            for extra in variants if fam in ("feature", "ask_question", "answer_feature") else [{}]:
+                slots = {**base, "price": price, **extra}
+                for t in by_family.get(fam, {}).get(lang, []):
+                    if template_slots(t) <= slots.keys():
+                        yield Sentence(
+                            fill(t, slots, code, lang), source, lang, pid, Emotion.NEUTRAL
+                        )
+
+
+def _faq_lines(product: Any, lang: str) -> Iterator[Sentence]:
+    for entry in getattr(product, "faq", ()):
+        text, text_lang = entry.a(lang)
+        if text:
+            yield Sentence(text, Source.ANSWER, text_lang, product.id)
+
+
+def _general_lines(lang: str) -> Iterator[Sentence]:
+    slots = user_slots(None, lang)
+    by_family = templates_by_family()
+    for fam in GENERAL_FAMILIES:
+        for t in by_family.get(fam, {}).get(lang, []):
+            if template_slots(t) <= slots.keys():
+                yield Sentence(fill(t, slots, "-", lang), Source.ANSWER, lang)

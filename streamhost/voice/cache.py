@@ -1,0 +1,403 @@
+"""Speech cache: a sentence the host said (or is likely to say) is synthesized once.
+
+Keyed by (voice identity, text, language, ``continues``): the identity is the checked engine
+table the language's voice was built from (engine, settings, model files with their size and
+mtime) plus the stream's sample rate, so a changed setting, a switched voice or a replaced model
+file never replays old audio. Emotion is not part of the key: no engine here voices it.
+
+Memory: an LRU bounded in bytes of PCM (``[voice] cache_mb``). Disk (optional, ``[voice]
+cache_disk_mb``): one ``<sha256>.npz`` per entry under ``<data_dir>/speech-cache``, written to a
+temporary name and renamed (a crash leaves no half file), oldest-used files removed past the
+bound. ``CachedVoice`` wraps the stream's voice and implements ``Voice`` itself, so the director
+is unchanged; ``prefetch`` fills the cache from a worker thread at the lowest CPU priority.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..frames import Sentence, Speech, Timing
+from .base import Voice, VoiceBase, VoiceInfo
+from .visemes import VisemeTrack
+
+log = logging.getLogger("streamhost.voice")
+
+_TIMING_BYTES = 64  # rough memory of one Timing, so timings count against the cap too
+_INFLIGHT_WAIT_S = 30.0
+# Prefetch stops while the cache is this full, so it never evicts lines it fetched earlier
+# (which are the nearest-needed ones) or lines already said (a repeat is likely).
+PREFETCH_FILL = 0.8
+# Prefetch pacing: after each synthesis the worker rests this many times as long as it worked,
+# so it takes at most a third of one core even before the OS priority is considered.
+PREFETCH_REST = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    pcm: np.ndarray
+    sample_rate: int
+    phonemes: tuple[Timing, ...]
+    words: tuple[Timing, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.pcm.nbytes) + _TIMING_BYTES * (len(self.phonemes) + len(self.words))
+
+    def speech(self, sentence: Sentence) -> Speech:
+        # The PCM array is shared between hits: nothing downstream writes into Speech.pcm.
+        return Speech(sentence, self.pcm, self.sample_rate, list(self.phonemes), list(self.words))
+
+
+@dataclass
+class CacheStats:
+    """Counters since start: lookups that hit (memory or disk) or missed, lines prefetched."""
+
+    hits: int = 0
+    misses: int = 0
+    disk_hits: int = 0
+    prefetched: int = 0
+    evicted: int = 0
+    by_source: dict[str, list[int]] = field(default_factory=dict)  # source -> [hits, misses]
+
+    def as_dict(self) -> dict[str, Any]:
+        n = self.hits + self.misses
+        return {
+            "hits": self.hits, "misses": self.misses, "disk_hits": self.disk_hits,
+            "prefetched": self.prefetched, "evicted": self.evicted,
+            "hit_pct": round(100.0 * self.hits / n, 1) if n else None,
+        }  # fmt: skip
+
+
+def cache_key(identity: str, sentence: Sentence) -> str:
+    text = " ".join(sentence.text.split())
+    raw = json.dumps([identity, text, sentence.lang, bool(sentence.continues)], ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class SpeechCache:
+    """key -> synthesized speech. Memory LRU capped at ``max_bytes``; optionally mirrored on
+    disk in ``disk_dir`` capped at ``disk_bytes``. Thread-safe."""
+
+    def __init__(self, max_bytes: int, disk_dir: Path | None = None, disk_bytes: int = 0) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._mem: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.disk_dir = disk_dir if disk_dir is not None and disk_bytes > 0 else None
+        self.disk_bytes = disk_bytes
+        self._disk: OrderedDict[str, int] = OrderedDict()  # key -> file size, oldest first
+        self.stats = CacheStats()
+        if self.disk_dir is not None:
+            self._scan_disk()
+
+    def __len__(self) -> int:
+        return len(self._mem)
+
+    def peek(self, key: str) -> _Entry | None:
+        """A memory hit (marked recently used), or None; never touches the disk."""
+        with self._lock:
+            e = self._mem.get(key)
+            if e is not None:
+                self._mem.move_to_end(key)
+            return e
+
+    def get(self, key: str) -> _Entry | None:
+        """Memory, then disk (a disk hit is kept in memory)."""
+        e = self.peek(key)
+        if e is None and self.disk_dir is not None and key in self._disk:
+            e = self._read(key)
+            if e is not None:
+                self.stats.disk_hits += 1
+                self._remember(key, e)
+        return e
+
+    def put(self, key: str, speech: Speech) -> None:
+        e = _Entry(speech.pcm, speech.sample_rate, tuple(speech.phonemes), tuple(speech.words))
+        self._remember(key, e)
+        if self.disk_dir is not None and key not in self._disk:
+            self._write(key, e)
+
+    def full(self, share: float = 1.0) -> bool:
+        return self.bytes >= self.max_bytes * share
+
+    def _remember(self, key: str, e: _Entry) -> None:
+        if e.nbytes > self.max_bytes:
+            return
+        with self._lock:
+            old = self._mem.pop(key, None)
+            if old is not None:
+                self.bytes -= old.nbytes
+            self._mem[key] = e
+            self.bytes += e.nbytes
+            while self.bytes > self.max_bytes and self._mem:
+                _, gone = self._mem.popitem(last=False)
+                self.bytes -= gone.nbytes
+                self.stats.evicted += 1
+
+    # ---- disk ----
+    def _path(self, key: str) -> Path:
+        assert self.disk_dir is not None
+        return self.disk_dir / f"{key}.npz"
+
+    def _scan_disk(self) -> None:
+        assert self.disk_dir is not None
+        self.disk_dir.mkdir(parents=True, exist_ok=True)
+        files = []
+        for p in self.disk_dir.glob("*.npz"):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime, p.stem, st.st_size))
+        for _, key, size in sorted(files):
+            self._disk[key] = size
+        for p in self.disk_dir.glob("*.tmp*"):
+            p.unlink(missing_ok=True)  # left by a crash mid-write
+        self._trim_disk()
+
+    def _write(self, key: str, e: _Entry) -> None:
+        path = self._path(key)
+        tmp = path.with_name(f"{key}.tmp{threading.get_ident()}.npz")
+        meta = json.dumps({
+            "rate": e.sample_rate,
+            "phonemes": [[t.start, t.end, t.symbol] for t in e.phonemes],
+            "words": [[t.start, t.end, t.symbol] for t in e.words],
+        }, ensure_ascii=False)  # fmt: skip
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, pcm=e.pcm, meta=np.array(meta))
+            os.replace(tmp, path)
+            size = path.stat().st_size
+        except OSError as exc:  # a full or read-only disk costs the disk copy, nothing else
+            tmp.unlink(missing_ok=True)
+            log.warning("speech cache: cannot write %s: %s", path, exc)
+            return
+        with self._lock:
+            self._disk[key] = size
+        self._trim_disk()
+
+    def _read(self, key: str) -> _Entry | None:
+        path = self._path(key)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                pcm = z["pcm"].astype(np.int16, copy=False)
+                meta = json.loads(str(z["meta"]))
+            os.utime(path)  # recently used: trimmed last
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("speech cache: dropping unreadable %s: %s", path, exc)
+            with self._lock:
+                self._disk.pop(key, None)
+            path.unlink(missing_ok=True)
+            return None
+        with self._lock:
+            if key in self._disk:
+                self._disk.move_to_end(key)
+
+        def timings(rows: list[list[Any]]) -> tuple[Timing, ...]:
+            return tuple(Timing(float(a), float(b), str(s)) for a, b, s in rows)
+
+        return _Entry(pcm, int(meta["rate"]), timings(meta["phonemes"]), timings(meta["words"]))
+
+    def _trim_disk(self) -> None:
+        with self._lock:
+            gone = []
+            total = sum(self._disk.values())
+            while total > self.disk_bytes and self._disk:
+                key, size = self._disk.popitem(last=False)
+                total -= size
+                gone.append(key)
+        for key in gone:
+            self._path(key).unlink(missing_ok=True)
+
+
+class CachedVoice(VoiceBase):
+    """A Voice that answers from a ``SpeechCache`` and synthesizes (with ``inner``) only on a
+    miss. In: Sentences, as any Voice; out: Speech bound to the sentence asked for (its own
+    trace id), identical for a hit and a miss. ``inner`` is the stream's VoiceSet (its
+    ``identity(lang)`` keys the cache); ``switch``/``voice_for``/``infos`` pass through.
+
+    A memory hit in ``speak`` returns without leaving the event loop; everything else runs in
+    a worker thread. A line being synthesized by the prefetcher is waited for, not done twice.
+    """
+
+    def __init__(self, inner: Any, cache: SpeechCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.sample_rate = inner.sample_rate
+        self._inflight: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # ---- Voice ----
+    def key(self, sentence: Sentence) -> str:
+        ident = self.inner.identity(sentence.lang) if hasattr(self.inner, "identity") else (
+            json.dumps(self.inner.info().as_dict(), sort_keys=True)
+        )  # fmt: skip
+        return cache_key(ident, sentence)
+
+    def info(self) -> VoiceInfo:
+        return self.inner.info()
+
+    def visemes(self, speech: Speech) -> VisemeTrack:
+        return self.inner.visemes(speech)
+
+    async def speak(self, sentence: Sentence) -> Speech:
+        e = self.cache.peek(self.key(sentence))
+        if e is not None:
+            self._count(sentence, hit=True)
+            return e.speech(sentence)
+        return await asyncio.to_thread(self.synthesize, sentence)
+
+    def synthesize(self, sentence: Sentence) -> Speech:
+        speech, hit = self._get_or_make(sentence)
+        self._count(sentence, hit)
+        return speech
+
+    def close(self) -> None:
+        self._stop.set()
+        self.inner.close()
+
+    # ---- pass-through for the engine and the operator ----
+    def voice_for(self, lang: str | None) -> Voice:
+        return self.inner.voice_for(lang)
+
+    def infos(self) -> dict[str, dict[str, object]]:
+        return self.inner.infos()
+
+    def switch(self, lang: str, voice: Voice, table: dict[str, Any]) -> None:
+        self.inner.switch(lang, voice, table)
+
+    def status(self) -> dict[str, Any]:
+        return {**self.cache.stats.as_dict(), "entries": len(self.cache),
+                "mb": round(self.cache.bytes / 1e6, 2)}  # fmt: skip
+
+    # ---- prefetch ----
+    def prefetch(
+        self, sentences: Iterable[Sentence], stop: Callable[[], bool] = lambda: False
+    ) -> int:
+        """Synthesize ``sentences`` (nearest-needed first) into the cache; blocking, for a
+        worker thread. Runs at the lowest OS priority, rests twice as long as it works, and
+        stops when the cache is ``PREFETCH_FILL`` full or evicts, on ``stop()`` or ``close``. Returns
+        how many lines it synthesized."""
+        _lowest_priority()
+        made = 0
+        evicted = self.cache.stats.evicted
+        for s in sentences:
+            if stop() or self._stop.is_set() or self.cache.full(PREFETCH_FILL):
+                break
+            if self.cache.stats.evicted > evicted:
+                break  # full: going on would push out lines needed sooner
+            key = self.key(s)
+            if self.cache.get(key) is not None:
+                continue
+            t0 = time.perf_counter()
+            try:
+                _, hit = self._get_or_make(s, key)
+            except Exception as exc:  # noqa: BLE001 - a line that fails now is a miss later
+                log.debug("prefetch of %r failed: %s", s.text, exc)
+                continue
+            if not hit:
+                made += 1
+                self.cache.stats.prefetched += 1
+            self._stop.wait(PREFETCH_REST * (time.perf_counter() - t0))
+        return made
+
+    async def prefetch_in_background(
+        self, lines: Callable[[], Iterable[Sentence]], name: str = "speech-prefetch"
+    ) -> int:
+        """``prefetch(lines())`` on a thread of its own (its low priority must not stick to a
+        pooled thread the director later synthesizes on); cancelling stops it between lines."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+        cancelled = threading.Event()
+
+        def work() -> None:
+            n, err = 0, None
+            try:
+                n = self.prefetch(lines(), stop=cancelled.is_set)
+            except Exception as exc:  # noqa: BLE001 - handed to the awaiting task
+                err = exc
+            try:
+                loop.call_soon_threadsafe(_settle, done, n, err)
+            except RuntimeError:
+                pass  # the stream's loop closed first: nobody is waiting
+
+        threading.Thread(target=work, name=name, daemon=True).start()
+        try:
+            return await done
+        finally:
+            cancelled.set()
+
+    # ---- internals ----
+    def _get_or_make(self, sentence: Sentence, key: str | None = None) -> tuple[Speech, bool]:
+        key = key or self.key(sentence)
+        while True:
+            e = self.cache.get(key)
+            if e is not None:
+                return e.speech(sentence), True
+            with self._lock:
+                busy = self._inflight.get(key)
+                if busy is None:
+                    mine = self._inflight[key] = threading.Event()
+            if busy is None:
+                break
+            # Wait for the other synthesis; if it failed, the loop takes the line over.
+            busy.wait(_INFLIGHT_WAIT_S)
+        try:
+            speech = self.inner.synthesize(sentence)
+            self.cache.put(key, speech)
+            return speech, False
+        finally:
+            with self._lock:
+                if self._inflight.get(key) is mine:
+                    del self._inflight[key]
+            mine.set()
+
+    def _count(self, sentence: Sentence, hit: bool) -> None:
+        st = self.cache.stats
+        if hit:
+            st.hits += 1
+        else:
+            st.misses += 1
+        st.by_source.setdefault(str(sentence.source), [0, 0])[0 if hit else 1] += 1
+
+
+def _settle(fut: asyncio.Future[int], n: int, exc: BaseException | None) -> None:
+    if fut.done():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(n)
+
+
+def _lowest_priority() -> None:
+    """Nice 19 for the calling thread only (Linux schedules threads by their own tid)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
+
+
+def cached(voice: Any, cfg: Any, data_dir: str | os.PathLike[str] | None) -> Any:
+    """The stream's voice behind a speech cache as ``[voice]`` configures it (``cfg`` is
+    config.VoiceConfig); ``voice`` itself when ``cache_mb`` is 0."""
+    if cfg.cache_mb <= 0:
+        return voice
+    disk = Path(data_dir) / "speech-cache" if data_dir and cfg.cache_disk_mb > 0 else None
+    return CachedVoice(
+        voice, SpeechCache(cfg.cache_mb * 1_000_000, disk, cfg.cache_disk_mb * 1_000_000)
+    )

@@ -1,0 +1,217 @@
+"""The speech cache: a hit costs no synthesis and is the same speech; keys follow the voice and
+its settings; memory and disk stay bounded; disk files survive a restart and are written
+atomically; prefetch fills it with what the director will ask for, at low priority, and a line
+being prefetched is not synthesized twice. Synthesis never delays the AV loop's frames."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamhost.config import load_config
+from streamhost.frames import Sentence, Source, Speech, Timing
+from streamhost.talk.assemble import build_talk
+from streamhost.talk.prefetch import as_said, likely_lines
+from streamhost.voice.base import VoiceBase, VoiceInfo
+from streamhost.voice.cache import CachedVoice, SpeechCache, cached
+from streamhost.voice.registry import build_voice, voice_status
+from streamhost.voice.visemes import ipa_viseme
+
+
+class CountingVoice(VoiceBase):
+    """0.1 s of a tone per character; counts calls; optionally slow."""
+
+    def __init__(self, rate: int = 8000, delay: float = 0.0, name: str = "v") -> None:
+        self.sample_rate, self.delay, self.name = rate, delay, name
+        self.calls: list[str] = []
+        self.nice: list[int] = []
+
+    def info(self) -> VoiceInfo:
+        return VoiceInfo("test", self.name, self.sample_rate, "memory")
+
+    def viseme_for(self, symbol: str):  # type: ignore[no-untyped-def]
+        return ipa_viseme(symbol)
+
+    def identity(self, lang: str | None) -> str:
+        return f"{self.name}/{lang}"
+
+    def synthesize(self, sentence: Sentence) -> Speech:
+        self.calls.append(sentence.text)
+        self.nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        if self.delay:
+            time.sleep(self.delay)
+        n = int(0.1 * self.sample_rate) * len(sentence.text)
+        pcm = (np.arange(n) % 50).astype(np.int16)
+        return Speech(sentence, pcm, self.sample_rate, [Timing(0, n / self.sample_rate, "a")], [])
+
+
+def _s(text: str, lang: str = "en", continues: bool = False) -> Sentence:
+    return Sentence(text, Source.TEMPLATE, lang, continues=continues)
+
+
+async def test_a_hit_costs_no_synthesis_and_is_the_same_speech() -> None:
+    inner = CountingVoice()
+    v = CachedVoice(inner, SpeechCache(10_000_000))
+    a = await v.speak(_s("hello there"))
+    b_sentence = _s("hello  there")  # the same words: the same key
+    b = await v.speak(b_sentence)
+    assert inner.calls == ["hello there"]
+    assert b.sentence is b_sentence and np.array_equal(a.pcm, b.pcm) and a.phonemes == b.phonemes
+    # Language, continuation and the voice's identity are part of the key.
+    await v.speak(_s("hello there", lang="de"))
+    await v.speak(_s("hello there", continues=True))
+    inner.name = "other"
+    await v.speak(_s("hello there"))
+    assert len(inner.calls) == 4
+    assert v.cache.stats.hits == 1 and v.cache.stats.misses == 4
+    assert v.status()["hit_pct"] == 20.0
+
+
+def test_memory_is_an_lru_bounded_in_bytes() -> None:
+    inner = CountingVoice()
+    one = 800 * 2 * 4 + 64  # "abcd": 4 chars x 0.1 s x 8 kHz x 2 bytes, plus one timing
+    v = CachedVoice(inner, SpeechCache(3 * one))
+    for t in ("aaaa", "bbbb", "cccc"):
+        v.synthesize(_s(t))
+    v.synthesize(_s("aaaa"))  # used again: now the newest
+    v.synthesize(_s("dddd"))  # evicts bbbb, the least recently used
+    assert v.cache.bytes <= 3 * one and v.cache.stats.evicted == 1
+    v.synthesize(_s("aaaa"))
+    v.synthesize(_s("bbbb"))
+    assert inner.calls == ["aaaa", "bbbb", "cccc", "dddd", "bbbb"]
+    v.synthesize(_s("x" * 1000))  # larger than the whole cache: spoken, never stored
+    assert v.cache.bytes <= 3 * one
+
+
+def test_disk_cache_survives_a_restart_atomically_and_bounded(tmp_path: Path) -> None:
+    d = tmp_path / "speech-cache"
+    v = CachedVoice(CountingVoice(), SpeechCache(10_000_000, d, 40_000))
+    first = v.synthesize(_s("persist me"))
+    files = list(d.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".npz"
+    (d / "deadbeef.tmp123.npz").write_bytes(b"half a file")  # a crash mid-write
+    inner = CountingVoice()
+    again = CachedVoice(inner, SpeechCache(10_000_000, d, 40_000))
+    assert not list(d.glob("*.tmp*"))
+    got = again.synthesize(_s("persist me"))
+    assert inner.calls == [] and again.cache.stats.disk_hits == 1
+    assert np.array_equal(got.pcm, first.pcm) and got.phonemes == first.phonemes
+    for i in range(12):  # 16 kB each: the folder stays under 40 kB
+        again.synthesize(_s(f"{i:09d}"))
+    assert sum(f.stat().st_size for f in d.iterdir()) <= 40_000
+    files[0].write_bytes(b"garbage") if files[0].exists() else None
+    broken = CachedVoice(CountingVoice(), SpeechCache(10_000_000, d, 40_000))
+    broken.synthesize(_s("persist me"))  # unreadable file: dropped and synthesized again
+
+
+def test_prefetch_covers_what_the_director_says() -> None:
+    cfg = load_config()
+    talk = build_talk(cfg, lambda: 0.0, lambda name: False)
+    inner = CountingVoice(rate=1000)
+    v = CachedVoice(inner, SpeechCache(500_000_000))
+    made: list[int] = []
+    # On a thread of its own, as the engine runs it: the low priority sticks to that thread.
+    t = threading.Thread(target=lambda: made.append(v.prefetch(likely_lines(talk, 40))))
+    t.start()
+    t.join()
+    assert made[0] == len(inner.calls) > 100 and set(inner.nice) == {19}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != 19
+    # Talk the template generator makes for every product, phrased as the director says it,
+    # and anonymous viewers' questions: all hits.
+    gen = talk.generator
+    inner.calls.clear()
+    for _ in range(3):
+        for pid in talk.catalog.ids:
+            for s in gen.next_segment(pid):
+                for p in as_said(s, cfg.talk.phrase_chars):
+                    v.synthesize(p)
+    assert inner.calls == [], inner.calls[:5]
+
+
+def test_prefetch_stops_when_nearly_full_and_shares_in_flight_lines() -> None:
+    inner = CountingVoice(delay=0.2)
+    v = CachedVoice(inner, SpeechCache(10_000_000))
+    t = threading.Thread(target=v.prefetch, args=([_s("shared line")],))  # nice 19: its own
+    t.start()
+    time.sleep(0.05)
+    v.synthesize(_s("shared line"))  # waits for the prefetcher's synthesis instead
+    t.join()
+    assert inner.calls == ["shared line"] and v.cache.stats.hits == 1
+    small = CachedVoice(CountingVoice(), SpeechCache(4 * 800 * 2 * 5))
+    made: list[int] = []
+    lines = [_s(f"{i:05d}") for i in range(10)]
+    t = threading.Thread(target=lambda: made.append(small.prefetch(lines)))
+    t.start()
+    t.join()
+    assert made == [4]  # stops at 80 % full
+
+
+def test_engine_voice_is_cached_and_reported(tmp_path: Path) -> None:
+    cfg = load_config().with_overrides(voice={"cache_disk_mb": 5})
+    v = cached(build_voice(cfg.voice, 48000, "en"), cfg.voice, tmp_path)
+    assert isinstance(v, CachedVoice) and v.cache.disk_dir == tmp_path / "speech-cache"
+    st = voice_status(v)
+    assert st["engine"] == "hibari" and st["voice"] == "heart" and st["sample_rate"] == 48000
+    assert st["languages"]["en"]["engine"] == "hibari" and st["cache"]["entries"] == 0
+    off = cached(build_voice(cfg.voice, 48000, "en"), load_config().with_overrides(
+        voice={"cache_mb": 0}).voice, tmp_path)  # fmt: skip
+    assert not isinstance(off, CachedVoice)
+    v.close()
+    off.close()
+
+
+@pytest.mark.timeout(120)
+async def test_synthesis_at_full_speed_does_not_delay_frames() -> None:
+    """p99 lateness of the AV loop's frame ticks (real clock) while the default voice
+    synthesizes back to back, as the director would, is within 2 ms of an idle run."""
+    from streamhost.avatar.driver import FaceDriver
+    from streamhost.avloop import AVLoop
+    from streamhost.clock import RealClock
+    from streamhost.frames import StreamFormat
+    from streamhost.player import SpeechPlayer
+
+    fmt = StreamFormat(64, 64, 50, 48000)
+    picture = np.zeros((96, 64), np.uint8)
+    voice = build_voice(load_config().voice, fmt.sample_rate, "en")
+    voice.synthesize(_s("Warm up the model and its phonemizer."))
+
+    async def p99_lateness(busy: bool) -> float:
+        clock = RealClock()
+        player = SpeechPlayer(fmt.sample_rate, fmt.fps, FaceDriver(fps=fmt.fps))
+        lateness: list[float] = []
+        loop = AVLoop(clock, fmt, player, lambda t: picture, _sink,
+                      on_tick=lambda: lateness.append(clock.now() - loop.index / fmt.fps))  # fmt: skip
+        stop = asyncio.Event()
+
+        async def synthesize_forever() -> None:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                await voice.speak(_s(f"Sentence number {i}: a kettle for {i} euros 90, today."))
+
+        task = asyncio.create_task(synthesize_forever()) if busy else None
+        clock.restart()
+        await loop.run(2.0)
+        stop.set()
+        if task is not None:
+            await task
+        return float(np.percentile(lateness[5:], 99)) * 1000
+
+    # Alternating runs, best of three each: other processes on a shared CI machine add
+    # lateness to either kind of run at random; synthesis on the loop would add to every one.
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(3):
+        for busy in (False, True):
+            runs[busy].append(await p99_lateness(busy))
+    assert min(runs[True]) <= min(runs[False]) + 2.0, runs
+    voice.close()
+
+
+async def _sink(frame) -> None:  # type: ignore[no-untyped-def]
+    return None
