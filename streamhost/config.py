@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .avatar.looks import LOOKS, is_colour
 from .budget import budget_problems
 from .chat.registry import source_problems
 from .frames import StreamFormat, format_problems
@@ -19,6 +20,8 @@ from .output.registry import sink_problems
 from .problems import ConfigError
 from .registry import Check, fmt, is_bool, is_int_in, is_nonempty, is_num_in, is_str, is_url
 from .voice.registry import VOICES
+
+FRAMINGS = ("full", "compact")  # avatar/figure.py draws them
 
 __all__ = ["Config", "ConfigError", "load_config", "config_from_dict"]
 
@@ -67,6 +70,7 @@ class StreamConfig:
     budget: str = _spec(
         "", _str, "a latency budget TOML path, or empty for configs/budget.toml", path=True
     )
+    title: str = _spec("", _str, "the studio title (empty = the catalog's shop name)")
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,15 @@ class AvatarConfig:
         lambda v: v in ("top-left", "top-right", "bottom-left", "bottom-right"),
         "one of top-left, top-right, bottom-left, bottom-right",
     )
+    # The default host (puppet packs): built-in look, colour overrides and how much of the
+    # canvas the figure covers.
+    look: str = _spec("ava", lambda v: v in LOOKS, "one of " + ", ".join(LOOKS))
+    framing: str = _spec(
+        "full", lambda v: v in FRAMINGS, "one of full (close shot), compact (a smaller figure)"
+    )
+    skin: str = _spec("", is_colour, '"#rrggbb", or empty for the look\'s own')
+    hair: str = _spec("", is_colour, '"#rrggbb", or empty for the look\'s own')
+    outfit: str = _spec("", is_colour, '"#rrggbb", or empty for the look\'s own')
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 from .avatar.base import FaceContext
 from .avatar.compositor import Compositor
 from .avatar.driver import FaceDriver
+from .avatar.figure import studio_figure
 from .avatar.ort_session import resolve_threads
 from .avatar.pack import load_pack
 from .avatar.registry import build_face
@@ -74,7 +75,8 @@ class Stream:
         self.pack = load_pack(a.pack)
         self.compositor = Compositor(
             width=fmt.width, height=fmt.height, tile_xy=self.pack.tile_xy(fmt.width, fmt.height),
-            label=a.label, label_corner=a.label_corner,
+            label=a.label, label_corner=a.label_corner, figure=studio_figure(self.pack, a, fmt),
+            title=s.title or self.catalog.shop(s.language) or "LIVE SHOP",
         )  # fmt: skip
         self.face = build_face(self.pack, FaceContext(
             fmt, self.player, self.driver, self.compositor, list(a.providers),

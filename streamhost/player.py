@@ -157,6 +157,10 @@ class SpeechPlayer:
                 t0 = t + filled / self.sample_rate
                 started.append(cur.speech.sentence.trace_id)
                 self._driver.set_emotion(str(cur.speech.sentence.emotion))
+                # The sentence picks the host's gesture; drivers without arms need not know it.
+                cue = getattr(self._driver, "cue_sentence", None)
+                if cue is not None:
+                    cue(cur.speech.sentence)
                 self._driver.start_speech(t0, cur.visemes)
                 self.speaking = True
                 if self._on_start is not None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from .figure import Figure, Placed
+from .studio import PanelInfo, countdown_patch, draw_panel
 
 # BT.601 limited range (what libx264 / yuv420p and swscale assume with no colour tags):
 # rows Y, U, V; columns R, G, B (in 0..1) and the offset that multiplies alpha.
@@ -26,7 +30,7 @@ _YUV = np.array(
 
 _UV4 = _YUV[1:] * 0.25  # chroma rows applied to a 2x2 *sum*
 
-DEFAULT_TILE_XY = (200, 660)
+DEFAULT_TILE_XY = (176, 140)
 
 
 LABEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -107,6 +111,7 @@ class Compositor:
         title: str = "LIVE SHOP",
         label: str = "AI-generated",
         label_corner: str = "top-right",
+        figure: Figure | None = None,
     ) -> None:
         if width % 2 or height % 4:
             raise ValueError(
@@ -116,7 +121,10 @@ class Compositor:
             raise ValueError(f"tile_xy must be even (chroma is 2x2 subsampled), got {tile_xy}")
         self.width = width
         self.height = height
-        self.tile_xy = tile_xy
+        # With a figure (the default host), the framing decides where the head tile goes and
+        # how big it is drawn; the body is part of the background, collar and arms per frame.
+        self.figure = figure
+        self.tile_xy = figure.tile_xy if figure is not None else tile_xy
         self.title = title
         if label_corner not in LABEL_CORNERS:
             raise ValueError(f"label_corner {label_corner!r}: must be one of {LABEL_CORNERS}")
@@ -124,14 +132,23 @@ class Compositor:
         self.label_corner = label_corner
         self._lock = threading.Lock()
         self._tile_cache: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+        self._info = PanelInfo()
+        self._badge: tuple[int, Placed] | None = None
+        self._base = self._backdrop()
         self._bg = self._render_background("", "", [])
 
     # -- background -------------------------------------------------------------------------
-    def set_product(self, name: str, price_text: str, features: list[str]) -> None:
-        """Redraw the product panel (name, price with currency, up to 3 feature lines)."""
-        bg = self._render_background(name, price_text, features[:3])
+    def set_product(
+        self, name: str, price_text: str, features: list[str], info: PanelInfo | None = None
+    ) -> None:
+        """Redraw the product panel (name, price with currency, up to 3 feature lines, and the
+        picture, struck regular price, discount, low stock and sale end from ``info``)."""
+        info = info or PanelInfo()
+        bg = self._render_background(name, price_text, features[:3], info)
         with self._lock:
             self._bg = bg
+            self._info = info
+            self._badge = None
             self._tile_cache = {}
 
     @property
@@ -156,18 +173,27 @@ class Compositor:
         x0 = 24 if self.label_corner.endswith("left") else self.width - 24 - w
         return (x0, y0, x0 + w, y0 + 44)
 
-    def _render_background(self, name: str, price: str, features: list[str]) -> _Background:
+    def _backdrop(self) -> np.ndarray:
+        """Gradient, soft light behind the host and the host's body: (H, W, 3) float 0..255.
+        Drawn once; product changes redraw only what goes over it."""
         w, h = self.width, self.height
-        # Studio backdrop: a warm vertical gradient with a soft light behind the host.
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         t = yy / (h - 1)
         top = np.array([255, 226, 214], np.float32)
         bottom = np.array([150, 170, 220], np.float32)
         img = top * (1 - t[..., None]) + bottom * t[..., None]
-        cx, cy = self.tile_xy[0] + 160, self.tile_xy[1] + 100
+        cx, cy = self.tile_xy[0] + 184, self.tile_xy[1] + 200
         glow = np.exp(-(((xx - cx) / 300.0) ** 2 + ((yy - cy) / 360.0) ** 2))
         img = img + (255.0 - img) * (0.45 * glow[..., None])
-        im = Image.fromarray(img.clip(0, 255).astype(np.uint8), "RGB")
+        if self.figure is not None:
+            body = self.figure.body
+            img = body[..., :3] * 255.0 + img * (1.0 - body[..., 3:4])
+        return img
+
+    def _render_background(
+        self, name: str, price: str, features: list[str], info: PanelInfo | None = None
+    ) -> _Background:
+        im = Image.fromarray(self._base.clip(0, 255).astype(np.uint8), "RGB")
         d = ImageDraw.Draw(im)
 
         # Header: LIVE badge, show title, AI disclosure label (must stay readable).
@@ -185,25 +211,8 @@ class Compositor:
                 anchor="mm",
             )
 
-        # Product panel: doubles as the host's desk (the tile's lower edge meets it).
-        px0, py0, px1, py1 = self.panel_box
-        d.rounded_rectangle((px0 + 4, py0 + 6, px1 + 4, py1 + 6), radius=28, fill=(90, 90, 130))
-        d.rounded_rectangle((px0, py0, px1, py1), radius=28, fill=(255, 255, 255))
-        d.rounded_rectangle((px0, py0, px1, py0 + 14), radius=7, fill=(255, 120, 90))
-        if name:
-            name = _fit(d, name, _font(36), px1 - px0 - 64)
-            d.text((px0 + 32, py0 + 32), name, font=_font(36), fill=(30, 30, 50))
-        if price:
-            d.text((px0 + 32, py0 + 80), price, font=_font(46), fill=(226, 60, 40))
-        for i, feat in enumerate(features):
-            y = py0 + 142 + i * 36
-            d.ellipse((px0 + 34, y + 8, px0 + 48, y + 22), fill=(255, 120, 90))
-            d.text(
-                (px0 + 62, y),
-                _fit(d, feat, _font(26), px1 - px0 - 94),
-                font=_font(26),
-                fill=(70, 70, 90),
-            )
+        # Product panel: doubles as the host's desk (the figure ends at its top edge).
+        draw_panel(im, self.panel_box, _font, _fit, name, price, features, info or PanelInfo())
         rgb = np.asarray(im, dtype=np.uint8).copy()
         return _Background(i420=rgb_to_i420(rgb), rgb=rgb)
 
@@ -227,42 +236,55 @@ class Compositor:
             self._tile_cache[key] = (bg, *planes)
         return planes
 
-    def compose(self, rgba: np.ndarray, premultiplied: bool = True) -> np.ndarray:
-        """Blend the (4, h, w) float tile over the background; returns a new I420 uint8 array."""
+    def compose(
+        self,
+        rgba: np.ndarray,
+        premultiplied: bool = True,
+        params: np.ndarray | None = None,
+        t: float | None = None,
+    ) -> np.ndarray:
+        """Blend the (4, h, w) float tile over the background; returns a new I420 uint8 array.
+
+        With a figure, the collar goes over the tile and the arms posed by ``params`` (the
+        frame's parameter vector) over both; ``t`` (media seconds) runs a flash-sale countdown.
+        """
         if rgba.ndim != 3 or rgba.shape[0] != 4 or rgba.shape[1] % 2 or rgba.shape[2] % 2:
             raise ValueError(f"compose expects (4, h, w) with even h, w; got {rgba.shape}")
         bg = self._bg
-        _, th, tw = rgba.shape
-        bg_y, bg_u, bg_v = self._tile_bg(bg, th, tw)
         tile = np.asarray(rgba, dtype=np.float32)
         if not premultiplied:
             tile = np.concatenate([tile[:3] * tile[3:4], tile[3:4]])
-        a = tile[3]
-        flat = tile.reshape(4, -1)
-
-        # Y at full resolution: out = bg * (1 - a) + (K . rgb_premul + 16 a).
-        y_fg = (_YUV[0] @ flat).reshape(th, tw)
-        y_out = bg_y - bg_y * a
-        y_out += y_fg
-        y_out += 0.5
-        # Chroma from the 2x2 mean of the premultiplied tile (alpha averaged the same way).
-        # (strided adds beat .mean over axes (2, 4), which numpy reduces slowly)
-        t2 = tile[:, 0::2, 0::2] + tile[:, 1::2, 0::2]
-        t2 += tile[:, 0::2, 1::2]
-        t2 += tile[:, 1::2, 1::2]
-        uv = (_UV4 @ t2.reshape(4, -1)).reshape(2, th // 2, tw // 2)
-        inv_a2 = 1.0 - 0.25 * t2[3]
-        uv[0] += bg_u * inv_a2
-        uv[1] += bg_v * inv_a2
-        uv += 0.5
-
+        fig = self.figure
+        if fig is not None and (tile.shape[2], tile.shape[1]) != fig.tile_size:
+            # A smaller framing: the model's tile scaled once, area-averaged.
+            hwc = cv2.resize(tile.transpose(1, 2, 0), fig.tile_size, interpolation=cv2.INTER_AREA)
+            tile = np.ascontiguousarray(hwc.transpose(2, 0, 1))
+        _, th, tw = tile.shape
         out = bg.i420.copy()
-        x, y = self.tile_xy
-        H, W = self.height, self.width
-        out[y : y + th, x : x + tw] = y_out.astype(np.uint8)
-        _u_plane(out, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2] = uv[0].astype(np.uint8)
-        _v_plane(out, H, W)[y // 2 : (y + th) // 2, x // 2 : (x + tw) // 2] = uv[1].astype(np.uint8)
+        _blend(out, tile, *self.tile_xy, self._tile_bg(bg, th, tw))
+        if fig is not None:
+            patches = [fig.collar] + (fig.arms(params) if params is not None else [])
+            for pl in patches:
+                _blend(out, np.ascontiguousarray(pl.rgba.transpose(2, 0, 1)), pl.x, pl.y)
+        badge = self._countdown(t)
+        if badge is not None:
+            _blend(out, np.ascontiguousarray(badge.rgba.transpose(2, 0, 1)), badge.x, badge.y)
         return out
+
+    def _countdown(self, t: float | None) -> Placed | None:
+        """The flash-sale badge over the panel's top edge, redrawn once per second."""
+        end = self._info.sale_ends_at
+        if t is None or end is None or t >= end:
+            return None
+        sec = int(end - t)
+        cached = self._badge
+        if cached is not None and cached[0] == sec:
+            return cached[1]
+        rgba = countdown_patch(end - t, _font)
+        px0, py0, px1, _ = self.panel_box
+        placed = Placed(px1 - 24 - rgba.shape[1], py0 - 22, rgba)
+        self._badge = (sec, placed)
+        return placed
 
     # -- full-canvas pictures (a presenter video instead of the studio backdrop) ---------------
     def _overlay_masks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -298,3 +320,43 @@ class Compositor:
         np.copyto(_u_plane(i420, H, W), _u_plane(bg, H, W), where=cm)
         np.copyto(_v_plane(i420, H, W), _v_plane(bg, H, W), where=cm)
         return i420
+
+
+def _blend(
+    out: np.ndarray, tile: np.ndarray, x: int, y: int, planes: tuple[np.ndarray, ...] | None = None
+) -> None:
+    """Blend a (4, h, w) premultiplied tile into the I420 frame ``out`` at (x, y), in place.
+    ``planes`` are the float (Y, U, V) under the tile when cached; else read from ``out``."""
+    H, W = out.shape[0] * 2 // 3, out.shape[1]
+    _, th, tw = tile.shape
+    th, tw = min(th, H - y), min(tw, W - x)
+    if th <= 0 or tw <= 0:
+        return
+    tile = tile[:, :th, :tw]
+    ys, xs = slice(y, y + th), slice(x, x + tw)
+    cs, cx = slice(y // 2, (y + th) // 2), slice(x // 2, (x + tw) // 2)
+    if planes is None:
+        planes = (
+            out[ys, xs].astype(np.float32),
+            _u_plane(out, H, W)[cs, cx].astype(np.float32),
+            _v_plane(out, H, W)[cs, cx].astype(np.float32),
+        )
+    bg_y, bg_u, bg_v = planes
+    a = tile[3]
+    # Y at full resolution: out = bg * (1 - a) + (K . rgb_premul + 16 a).
+    y_out = (_YUV[0] @ tile.reshape(4, -1)).reshape(th, tw)
+    y_out += bg_y - bg_y * a
+    y_out += 0.5
+    # Chroma from the 2x2 mean of the premultiplied tile (alpha averaged the same way).
+    # (strided adds beat .mean over axes (2, 4), which numpy reduces slowly)
+    t2 = tile[:, 0::2, 0::2] + tile[:, 1::2, 0::2]
+    t2 += tile[:, 0::2, 1::2]
+    t2 += tile[:, 1::2, 1::2]
+    uv = (_UV4 @ t2.reshape(4, -1)).reshape(2, th // 2, tw // 2)
+    inv_a2 = 1.0 - 0.25 * t2[3]
+    uv[0] += bg_u * inv_a2
+    uv[1] += bg_v * inv_a2
+    uv += 0.5
+    out[ys, xs] = y_out.astype(np.uint8)
+    _u_plane(out, H, W)[cs, cx] = uv[0].astype(np.uint8)
+    _v_plane(out, H, W)[cs, cx] = uv[1].astype(np.uint8)

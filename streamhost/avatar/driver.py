@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+from streamhost.avatar.gestures import GestureTrack
 from streamhost.avatar.params import LOOK_SLICE, P, neutral
 
 # Viseme classes (same values as streamhost.voice.visemes.Viseme; plain ints on purpose).
@@ -68,15 +70,25 @@ class FaceDriver:
         self._cursor = 0
         self._emotion = "neutral"
         self._base = neutral()  # the look's colour slots ride along unchanged (set_look)
+        self._gestures = GestureTrack(seed)
+        self._next_sentence: Any = None
         # Live audio driver (see avatar/audio_driver.py): media time -> (open, wide, round,
         # lip_bite); while set it replaces the viseme track, through the same springs.
         self._mouth_source: Callable[[float], np.ndarray] | None = None
         self._reset(0.0)
 
     # -- control ------------------------------------------------------------------------------
-    def start_speech(self, t0: float, visemes: list[tuple[float, float, int]]) -> None:
-        """Queue a sentence's visemes; times are seconds relative to t0 (its first audio)."""
+    def start_speech(
+        self, t0: float, visemes: list[tuple[float, float, int]], sentence: Any = None
+    ) -> None:
+        """Queue a sentence's visemes; times are seconds relative to t0 (its first audio).
+        ``sentence`` (frames.Sentence: source, product_id, text; else the one given to
+        ``cue_sentence``) picks the arms' gesture."""
+        if sentence is None:
+            sentence, self._next_sentence = self._next_sentence, None
         rows = np.array([(t0 + s, t0 + e, int(c)) for s, e, c in visemes], dtype=np.float64)
+        end = t0 + (float(rows[:, 1].max()) - t0 if rows.size else 0.0)
+        self._gestures.cue(t0, sentence, end)
         if rows.size == 0:
             return
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
@@ -88,6 +100,10 @@ class FaceDriver:
         self._cursor = 0
         self._speech_end = float(self._speech[:, 1].max())
         self._stopped = False
+
+    def cue_sentence(self, sentence: Any) -> None:
+        """The sentence whose speech the next ``start_speech`` starts (the player calls this)."""
+        self._next_sentence = sentence
 
     def stop_speech(self, t: float) -> None:
         """Interrupt: nothing after t is said; the mouth closes fast."""
@@ -155,6 +171,7 @@ class FaceDriver:
         out[P.HEAD_TILT] = tilt
         out[P.GAZE_X] = 0.25 * motion[0, 1] - 0.3 * hx
         out[P.GAZE_Y] = 0.15 * motion[1, 2]
+        out[P.ARM_L_UP : P.HAND_R_POINT + 1] = self._gestures.pose_at(t, self._talk)
         return out
 
     # -- internals --------------------------------------------------------------------------------

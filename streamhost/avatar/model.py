@@ -358,11 +358,14 @@ class PuppetModel(nn.Module):
                 _Form(0.0, 0.0, 0.0),
                 0.5 - 0.15 * S,
                 -0.30 * S,
-                extra=_Form(-S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0 - style * (0.08 * S)),
+                extra=_Form(
+                    -S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0 - style * (0.08 * S)
+                ),
                 extra_col=wave,
             )
             f_side = torch.minimum(
-                S * axh + (0.5 - 0.315 * S), g.lin(yh_f * (-S) + (0.5 + 0.26 * S)) - style * (0.3 * S)
+                S * axh + (0.5 - 0.315 * S),
+                g.lin(yh_f * (-S) + (0.5 + 0.26 * S)) - style * (0.3 * S),
             )
             a_front = _clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
             out["hair_front"] = a_front
@@ -389,7 +392,9 @@ class PuppetModel(nn.Module):
         v = yf - 0.02
         q = _sq(u * (1.0 / 0.072))
         # Soft shade around the eyes: gives the eye band its depth (and face detectors a cue).
-        a_socket = torch.clamp(1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.28)
+        a_socket = torch.clamp(
+            1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.28
+        )
         a_eye = self._fill_h((torch.sqrt(q + _sq(v * (1.0 / 0.08))) - 1.0) * 0.072)
         lid = -0.095 + 0.20 * blink + 0.035 * q  # upper lid edge; at blink=1 it covers the eye
         a_open = a_eye * self._fill_h(lid - v)
@@ -416,7 +421,11 @@ class PuppetModel(nn.Module):
         # Nose hint and cheeks (soft edge: blush has no outline).
         a_nose = self._fill_h(self._ell(xf, yf - 0.155, 0.028, 0.017))
         d_blush = self._ell(axf - 0.235, yf - 0.175, 0.07, 0.045)
-        a_blush = torch.clamp(0.5 - d_blush * 25.0, 0.0, 1.0) * (0.22 + 0.25 * torch.relu(smile)) * (1.0 - 0.8 * style)
+        a_blush = (
+            torch.clamp(0.5 - d_blush * 25.0, 0.0, 1.0)
+            * (0.22 + 0.25 * torch.relu(smile))
+            * (1.0 - 0.8 * style)
+        )
 
         # Mouth: an opening ellipse around a centre line that smiles/frowns, lips around it.
         mw = 0.09 * (1.0 + 0.45 * wide - 0.42 * rnd + 0.12 * torch.relu(smile))

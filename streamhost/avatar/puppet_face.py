@@ -1,7 +1,7 @@
 """The puppet face family: the project's own drawn host, rendered per frame by its ONNX model.
 
 Driver params at t -> puppet renderer (shared and batched across streams) -> RGBA head tile ->
-studio compositor. With ``driver = "audio"`` the mouth follows the queued speech audio itself
+studio compositor, which adds the figure (body, collar, arms posed by the same params). With ``driver = "audio"`` the mouth follows the queued speech audio itself
 (``SpeechMouth``) instead of the voice's phoneme timings.
 """
 
@@ -44,6 +44,9 @@ class PuppetFace:
         self._idle_rgba: np.ndarray | None = None
         if speech_mouth is not None:
             driver.set_mouth_source(speech_mouth.target_at)
+        figure = getattr(compositor, "figure", None)
+        if figure is not None and hasattr(driver, "set_look"):
+            driver.set_look(figure.look.params())  # head colours match the drawn body
 
     @property
     def mouth(self) -> MouthSource | None:
@@ -69,7 +72,7 @@ class PuppetFace:
             if self._idle_rgba is None:
                 raise
             rgba = self._idle_rgba
-        return self.compositor.compose(rgba, premultiplied=self.premultiplied)
+        return self.compositor.compose(rgba, premultiplied=self.premultiplied, params=params, t=t)
 
     def close(self) -> None:
         if self._owns_renderer:
