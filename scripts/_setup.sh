@@ -11,3 +11,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch is pinned in the dev extra; pip takes 2.13.0 (CPU build) and never a CUDA build.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+# Face landmark models for the photo/clip pack builders (converted once into .models/, never at
+# run time); a failure here only disables building those packs, so it does not stop the setup.
+.venv/bin/python scripts/fetch_face_models.py || echo "warning: face landmark models not installed (photo/clip pack building needs them)" >&2

@@ -41,6 +41,13 @@ FAMILIES: dict[str, FaceFamily] = {
         "",  # its loader already opens the model (check_model)
         "a presenter's video or photo whose mouth a Wav2Lip-contract model redraws",
     ),
+    "photo": FaceFamily(
+        "streamhost.avatar.photo_face:load_photo_manifest",
+        "streamhost.avatar.photo_face:build_photo",
+        ("phonemes", "audio"),
+        "streamhost.avatar.photo_face:check_photo",
+        "one portrait animated by a landmark mesh warp with a drawn mouth interior",
+    ),
 }
 
 
