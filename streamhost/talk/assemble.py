@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..avatar.studio import PanelInfo
 from .catalog import Catalog, format_price_display, load_catalog
 from .generator import TemplateGenerator
 from .guard import Guard
@@ -40,19 +41,31 @@ class Talk:
             return self.show.price_spoken(product_id, lang, self.clock_now(), self.wall_start)
         return self.catalog.get(product_id).price_spoken_at(datetime.now().astimezone(), lang)
 
-    def panel(self, product_id: str) -> tuple[str, str, list[str]]:
-        """(name, price shown now, up to three features) for the product panel."""
+    def panel(self, product_id: str) -> tuple[str, str, list[str], PanelInfo]:
+        """(name, price shown now, up to three features, the rest of the panel: picture,
+        regular price struck through and percent off when cheaper now, stock, sale end)."""
         p = self.catalog.get(product_id)
         feats, _ = p.features_in(self.lang)
+        now = datetime.now().astimezone()
+        ends_at = None
         if self.show is not None:
-            price = format_price_display(
-                self.show.price_at(product_id, self.clock_now(), self.wall_start),
-                p.currency,
-                self.lang,
-            )
+            media_t = self.clock_now()
+            price_now = self.show.price_at(product_id, media_t, self.wall_start)
+            fs = self.show.plan(media_t, self.wall_start).flash_sale
+            if fs is not None and fs.product_id == product_id:
+                ends_at = fs.ends_at
         else:
-            price = p.price_display_at(datetime.now().astimezone(), self.lang)
-        return p.name(self.lang), price, feats[:3]
+            price_now = p.price_at(now)
+        price = format_price_display(price_now, p.currency, self.lang)
+        off = price_now < p.price
+        info = PanelInfo(
+            was=format_price_display(p.price, p.currency, self.lang) if off else "",
+            discount=round(100 * (1 - float(price_now / p.price))) if off else None,
+            stock=p.stock,
+            image=self.catalog.images.get(product_id, ""),
+            sale_ends_at=ends_at,
+        )
+        return p.name(self.lang), price, feats[:3], info
 
 
 def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str], bool]) -> Talk:

@@ -28,6 +28,7 @@ _CSV_SCALARS = (
     "sale_start",
     "sale_end",
     "specs",
+    "image",
 )
 _CSV_PER_LANG = (
     "name",
@@ -91,7 +92,7 @@ def parse_catalog_csv(
             problems.append(
                 f"line 1: column {j + 1} {c!r} is not a known column "
                 f"(known: id, price, currency, stock, discount_percent, sale_price, sale_start, "
-                f"sale_end, specs, and name/aliases/grammar/features/faq/allowed_claims/"
+                f"sale_end, specs, image, and name/aliases/grammar/features/faq/allowed_claims/"
                 f"forbidden_claims with _en, _de, _it, _zh)"
             )
         elif c in seen_cols:
@@ -150,7 +151,7 @@ def _csv_row(raw: dict[str, str], label: str, problems: list[str]) -> dict[str, 
     row: dict[str, Any] = {}
     if pid is not None:
         row["id"] = pid
-    for k in ("price", "currency"):
+    for k in ("price", "currency", "image"):
         if k in raw:
             row[k] = raw[k]
     if "stock" in raw:

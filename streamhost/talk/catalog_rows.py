@@ -36,8 +36,10 @@ _PRODUCT_FIELDS = frozenset(
         "specs",
         "allowed_claims",
         "forbidden_claims",
+        "image",
     }
 )
+IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -119,6 +121,11 @@ def validate_rows(
         features = _lang_lists(row.get("features", {}), "features", where, problems)
         aliases = _lang_lists(row.get("aliases", {}), "aliases", where, problems)
         faq = _parse_faq(row.get("faq", []), where, problems)
+
+        image = row.get("image", "")
+        if not isinstance(image, str) or (image and not image.lower().endswith(IMAGE_EXTS)):
+            bad("image", f"must be a PNG or JPEG file path (.png, .jpg, .jpeg), got {image!r}")
+            image = ""
 
         stock = row.get("stock")
         if stock is not None and (
@@ -207,6 +214,7 @@ def validate_rows(
                     specs=specs,
                     allowed_claims=allowed_claims,
                     forbidden_claims=forbidden_claims,
+                    image=image,
                 )
             )
     return products

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from .prices import format_price_display, format_price_spoken, percent_off
 
@@ -103,6 +104,7 @@ class Product:
     specs: dict[str, str] = field(default_factory=dict)
     allowed_claims: dict[str, list[str]] = field(default_factory=dict)
     forbidden_claims: dict[str, list[str]] = field(default_factory=dict)
+    image: str = ""  # PNG/JPEG path as written in the catalog (relative to the catalog file)
 
     def name(self, lang: str = "en") -> str:
         return _pick(self.names, lang)
@@ -202,6 +204,20 @@ class Catalog:
         self.shop_name: dict[str, str] = dict(shop_name or {})
         self.source = source
         self._numbers: frozenset[str] | None = None
+        # Product pictures resolved against the catalog's folder; a missing or unreadable file
+        # is a catalog error (streamhost check names it), not a blank panel on air.
+        self.images: dict[str, str] = {}
+        problems = []
+        for p in products:
+            if p.image:
+                path, problem = _image_path(p.image, source)
+                if problem:
+                    problems.append(f"product {p.id!r}: image {problem}")
+                self.images[p.id] = path
+        if problems:
+            from .catalog_rows import CatalogError  # catalog_rows builds Products: lazy import
+
+            raise CatalogError(source, problems)
 
     def __iter__(self) -> Iterator[Product]:
         return iter(self.products.values())
@@ -263,3 +279,22 @@ def _pick_with_lang(d: Mapping[str, str], lang: str) -> tuple[str, str]:
 
 def _pick(d: Mapping[str, str], lang: str) -> str:
     return _pick_with_lang(d, lang)[0]
+
+
+def _image_path(image: str, source: str) -> tuple[str, str]:
+    """(absolute path, problem or "") for a catalog image relative to the catalog file."""
+    from PIL import Image
+
+    base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
+    path = (base / image).resolve()
+    try:
+        with Image.open(path) as im:
+            im.verify()
+            fmt = im.format
+    except FileNotFoundError:
+        return str(path), f"{image!r}: no such file ({path})"
+    except (OSError, ValueError) as exc:
+        return str(path), f"{image!r}: cannot read it as an image ({exc})"
+    if fmt not in ("PNG", "JPEG"):
+        return str(path), f"{image!r}: is {fmt}, must be PNG or JPEG"
+    return str(path), ""
