@@ -311,3 +311,46 @@ class _NoMouth:
     def start_speech(self, t0, visemes) -> None: ...
     def stop_speech(self, t) -> None: ...
     def set_emotion(self, name) -> None: ...
+
+
+# ---- import-wav2lip: an original checkpoint -> the contract's ONNX ------------------------------
+
+
+def test_import_wav2lip_checkpoint_in_the_original_layout(tmp_path, capsys) -> None:
+    """A random-weights S=96 checkpoint saved as DataParallel training saves it (module.
+    prefix, inside "state_dict") imports, and the ONNX computes what the torch model does."""
+    import onnxruntime as ort
+
+    torch.manual_seed(1)
+    model = Wav2Lip(96).eval()
+    ckpt = tmp_path / "wav2lip_gan.pth"
+    state = {f"module.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "global_step": 1, "optimizer": {}}, ckpt)
+    out = tmp_path / "model.onnx"
+    assert cli_main(["avatar", "import-wav2lip", str(ckpt), "--size", "96",
+                     "--out", str(out)]) == 0, capsys.readouterr().err  # fmt: skip
+    mel = torch.randn(2, 1, 80, 16)
+    face = torch.rand(2, 6, 96, 96)
+    with torch.no_grad():
+        want = model(mel, face).numpy()
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"mel": mel.numpy(), "face": face.numpy()})[0]
+    assert np.abs(got - want).max() < 1e-4
+
+
+def test_import_wav2lip_refuses_wrong_or_truncated_checkpoints(tmp_path, capsys) -> None:
+    state = Wav2Lip(96).state_dict()
+    truncated = dict(list(state.items())[: len(state) // 2])
+    torch.save({"state_dict": truncated}, tmp_path / "cut.pth")
+    args = ["avatar", "import-wav2lip", "--size", "96", "--out", str(tmp_path / "m.onnx")]
+    assert cli_main([*args, str(tmp_path / "cut.pth")]) == 2
+    err = capsys.readouterr().err
+    assert "missing keys (" in err and "conv_block" in err and "cut.pth" in err
+    torch.save(state, tmp_path / "s96.pth")  # a bare state dict is accepted as a layout...
+    assert cli_main([*args[:2], str(tmp_path / "s96.pth"), "--size", "256", "--out",
+                     str(tmp_path / "m.onnx")]) == 2  # ...but not as the other size  # fmt: skip
+    assert "not a Wav2Lip S=256 generator" in capsys.readouterr().err
+    (tmp_path / "junk.pth").write_bytes(b"\x00" * 100)
+    assert cli_main([*args, str(tmp_path / "junk.pth")]) == 2
+    assert "cannot read as a torch checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
