@@ -148,15 +148,10 @@ def cmd_avatar(args: argparse.Namespace) -> int:
                 height=args.height, delete_source=args.delete_source,
             )  # fmt: skip
         elif family == "clip":
-            from .avatar.clip_build import build_clip_pack
-
-            if not args.video:
-                raise BuildError("--family clip takes --video (>= 60 s of the presenter talking)")
-            pack = build_clip_pack(
-                args.out, video=args.video, consent=consent, width=args.width,
-                height=args.height, script=args.script, delete_source=args.delete_source,
-                min_seconds=args.min_seconds,
-            )  # fmt: skip
+            raise BuildError(
+                "the clip family (a presenter video with sampled mouths) is not in this build "
+                "yet; use --family photo with a still of the presenter, or --model for wav2lip"
+            )
         else:
             from .avatar.packbuild import build_pack
 
@@ -335,10 +330,6 @@ def main(argv: list[str] | None = None) -> int:
     bld.add_argument("--consent-note", help="where the signed release is kept, etc.")
     bld.add_argument(
         "--delete-source", action="store_true", help="remove the source files once built"
-    )
-    bld.add_argument("--script", help="clip: the text the presenter reads (aligns the speech)")
-    bld.add_argument(
-        "--min-seconds", type=float, default=60.0, help="clip: shortest video accepted"
     )
     bld.add_argument("--size", type=int, choices=(96, 256), help="model face size (checked)")
     bld.add_argument("--width", type=int, default=720, help="canvas width (= stream.width)")
