@@ -46,7 +46,11 @@ from _common import (  # noqa: E402
 NAME = "render"
 BATCHES = (1, 4, 16)
 GPU_BATCHES = (1, 4, 16, 64, 128, 256)
-TARGETS = {"puppet_fps_per_core": (">=", 300)}
+TARGETS = {
+    "puppet_fps_per_core": (">=", 300),
+    "photo_fps_per_core": (">=", 100),
+    "photo_p99_ms": ("<=", 10),
+}
 
 
 def _suffix(b: int) -> str:
@@ -180,6 +184,61 @@ def bench_gpu(res: Results, frames: int, tmp: Path) -> dict[str, Any] | None:
     return {"gpu_provider": used, "stream_rule": "B*40ms/p99(t_B) for p99(t_B) <= 20 ms"}
 
 
+def bench_photo(res: Results, frames: int, tmp: Path) -> dict[str, Any] | None:
+    """The photo family's whole picture() per frame (warp, mouth interior, I420, overlays) for
+    a pack built from scikit-image's astronaut portrait, driven by a talking parameter track.
+    Skipped (None) where scikit-image or the landmark models are missing."""
+    try:
+        import skimage
+
+        from streamhost.avatar import landmarks
+
+        landmarks.models_dir()
+    except (ImportError, landmarks.FaceModelsMissing) as e:
+        print(f"photo: skipped ({e})", file=sys.stderr)
+        return None
+    import numpy as np
+
+    from streamhost.avatar.compositor import Compositor
+    from streamhost.avatar.packbuild import ConsentInfo
+    from streamhost.avatar.params import N_PARAMS, P
+    from streamhost.avatar.photo_build import build_photo_pack
+    from streamhost.avatar.photo_face import PhotoFace
+
+    img = Path(skimage.__file__).parent / "data" / "astronaut.png"
+    t0 = time.perf_counter()
+    pack = build_photo_pack(tmp / "photo", images=[img], consent=ConsentInfo("bench", True),
+                            progress=False)  # fmt: skip
+    build_s = time.perf_counter() - t0
+
+    class Track:  # mouth opening and closing at syllable rate, blinks, head motion
+        def params_at(self, t: float) -> Any:
+            v = np.zeros(N_PARAMS, np.float32)
+            v[P.MOUTH_OPEN] = 0.5 + 0.5 * np.sin(t * 25.0)
+            v[P.MOUTH_WIDE] = 0.3 + 0.3 * np.sin(t * 7.0)
+            v[P.BLINK] = float((t % 3.0) < 0.15)
+            v[P.HEAD_X], v[P.HEAD_Y] = np.sin(t * 0.7), np.sin(t * 0.5)
+            return v
+
+        def set_mouth_source(self, source: object) -> None:
+            return None
+
+    face = PhotoFace(pack, Track(), Compositor(pack.canvas_width, pack.canvas_height))
+    k = [0]
+
+    def run(b: int) -> None:
+        for _ in range(b):
+            face.picture(k[0] / 25)
+            k[0] += 1
+
+    cpu_ms, walls = time_runs(run, 1, frames)
+    res.add("photo_fps_per_core", 1000.0 / cpu_ms, "frames/s", 1)
+    res.add("photo_p50_ms", percentile(walls, 50), "ms", 3)
+    res.add("photo_p99_ms", percentile(walls, 99), "ms", 3)
+    res.add("photo_pack_build_s", build_s, "s", 2)
+    return {"photo_region": list(face.region)}
+
+
 def main() -> int:
     ap = arg_parser(__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=None, help="frames per measurement (400)")
@@ -201,6 +260,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory() as d:
         res.config["cpu"] = bench_cpu(res, frames, Path(d))
+        res.config["photo"] = bench_photo(res, frames, Path(d))
         if not args.no_gpu:
             os.sched_setaffinity(0, os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))
             res.config["gpu"] = bench_gpu(res, frames, Path(d))
