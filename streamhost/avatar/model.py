@@ -36,6 +36,10 @@ _YAW_PARALLAX = 0.035  # features move this much more than the head outline: rea
 _CROP_X = (-0.75, 0.75)
 _CROP_Y = (-0.48, 0.82)
 _TOP_Y = -1.09  # nothing is drawn above this (tile coordinates) under any clipped pose
+# Head-local rows where the face details can reach under any clipped pose: the lower face (nose,
+# cheeks, a wide-open mouth) starts below _LOWER_TOP, the eyes and brows end above _EYES_BOTTOM.
+_LOWER_TOP = 0.035
+_EYES_BOTTOM = 0.195
 
 # Colours are inputs (the look's skin, hair, lips and iris, params.SKIN_R..IRIS_B); each layer's
 # colour is a fixed linear function of them: (skin, hair, lips, iris) gains plus a constant RGB.
@@ -252,9 +256,20 @@ class PuppetModel(nn.Module):
         self.register_buffer("lo", torch.from_numpy(lo).view(1, N_PARAMS))
         self.register_buffer("hi", torch.from_numpy(hi).view(1, N_PARAMS))
         # Layer colours, one (4, K) matrix per region: out = sum_i colour_i * weight_i.
+        # Rows of the crop's bands (see forward): eye details end above r2, the lower face's
+        # begin below r1 (head-local limits plus the clipped pose's reach).
+        hc_row = (_HEAD_CY + half_h) / px
+        r1 = self.cy0 + max(0, int((hc_row + _LOWER_TOP * _HEAD_SCALE / px - self.cy0) // 2 * 2))
+        r2 = min(self.cy1, int(math.ceil((hc_row + _EYES_BOTTOM * _HEAD_SCALE / px) / 2) * 2))
+        self.register_buffer("cgy_e", ys[self.cy0 : r1].view(1, 1, -1, 1))
+        self.register_buffer("cgy_a", ys[r1:r2].view(1, 1, -1, 1))
+        self.register_buffer("cgy_l", ys[r2 : self.cy1].view(1, 1, -1, 1))
+        n_eyes = 7
         self.mixes = {
             "all": _FULL_LAYERS + _FACE_LAYERS,
-            "crop": _CROP_LAYERS + _FACE_LAYERS,
+            "crop_all": _CROP_LAYERS + _FACE_LAYERS,
+            "crop_eyes": _CROP_LAYERS + _FACE_LAYERS[:n_eyes],
+            "crop_lower": _CROP_LAYERS + _FACE_LAYERS[n_eyes:],
             "top": _TOP_LAYERS,
             "bot": _BOTTOM_LAYERS,
         }
@@ -375,8 +390,9 @@ class PuppetModel(nn.Module):
         return [out[n] for n in names]
 
     # -- the face details ----------------------------------------------------------------------
-    def _face(self, g: _Region, pose: dict[str, Tensor], f) -> list[Tensor]:  # noqa: ANN001
-        """Coverages of the face layers (``_FACE_LAYERS`` order) on region ``g``."""
+    def _face(self, g: _Region, pose: dict[str, Tensor], f, part: str) -> list[Tensor]:  # noqa: ANN001
+        """Coverages of the face layers (``_FACE_LAYERS`` order) on region ``g``: ``part``
+        "eyes" (socket .. brow), "lower" (nose .. bite) or "all"."""
         o, wide, rnd, bite = f(P.MOUTH_OPEN), f(P.MOUTH_WIDE), f(P.MOUTH_ROUND), f(P.LIP_BITE)
         blink, hx, smile, brow_up = f(P.BLINK), f(P.HEAD_X), f(P.SMILE), f(P.BROW_RAISE)
         gaze_x, gaze_y = f(P.GAZE_X), f(P.GAZE_Y)
@@ -385,6 +401,16 @@ class PuppetModel(nn.Module):
         xf = g.lin(_Form(cs, sn, -hx * _YAW_PARALLAX))
         yf = g.lin(_Form(-sn, cs, h0))
         axf = xf.abs()
+        out: list[Tensor] = []
+        if part != "lower":
+            out += self._eyes(xf, yf, axf, f, style)
+        if part != "eyes":
+            out += self._lower(xf, yf, axf, f, style)
+        return out
+
+    def _eyes(self, xf: Tensor, yf: Tensor, axf: Tensor, f, style: Tensor) -> list[Tensor]:  # noqa: ANN001
+        blink, smile, brow_up = f(P.BLINK), f(P.SMILE), f(P.BROW_RAISE)
+        gaze_x, gaze_y = f(P.GAZE_X), f(P.GAZE_Y)
         side = torch.sign(xf)
 
         # Eyes (mirrored through |x|; `side` restores left/right where it matters).
@@ -418,6 +444,11 @@ class PuppetModel(nn.Module):
         brow_w = 0.0135 + 0.007 * style
         a_brow = self._fill_h(torch.maximum((bv - brow_c).abs() - brow_w, u.abs() - 0.078))
 
+        return [a_socket, a_open, a_iris, a_pupil, a_hl, a_lash, a_brow]
+
+    def _lower(self, xf: Tensor, yf: Tensor, axf: Tensor, f, style: Tensor) -> list[Tensor]:  # noqa: ANN001
+        o, wide, rnd, bite = f(P.MOUTH_OPEN), f(P.MOUTH_WIDE), f(P.MOUTH_ROUND), f(P.LIP_BITE)
+        smile = f(P.SMILE)
         # Nose hint and cheeks (soft edge: blush has no outline).
         a_nose = self._fill_h(self._ell(xf, yf - 0.155, 0.028, 0.017))
         d_blush = self._ell(axf - 0.235, yf - 0.175, 0.07, 0.045)
@@ -445,13 +476,6 @@ class PuppetModel(nn.Module):
         a_bite = self._fill_h(d_bite) * bite
 
         return [
-            a_socket,
-            a_open,
-            a_iris,
-            a_pupil,
-            a_hl,
-            a_lash,
-            a_brow,
             a_nose,
             a_blush,
             a_lip,
@@ -482,22 +506,28 @@ class PuppetModel(nn.Module):
         }
         base = p[:, _BASE].reshape(-1, 4, 3)  # rows: skin, hair, lips, iris
 
-        def draw(g: _Region, names: tuple[str, ...], key: str, face: bool) -> Tensor:
+        def draw(g: _Region, names: tuple[str, ...], key: str, face: str = "") -> Tensor:
             alphas = self._large(g, pose, names)
             if face:
-                alphas = alphas + self._face(g, pose, f)
+                alphas = alphas + self._face(g, pose, f, face)
             w, _ = _weights(alphas, None)
             gains, const = getattr(self, f"gain_{key}"), getattr(self, f"const_{key}")
             return _mix_layers(w, gains, const, base)
 
         if not self.crop:  # reference: every layer over the whole tile
-            return draw(_Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, "all", True)
+            return draw(_Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, "all", "all")
 
-        crop = draw(_Region(self.cgx, self.cgy, tx, ty), _CROP_LAYERS, "crop", True)
-        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _TOP_LAYERS, "top", False)
+        # The crop in three row bands: eyes only, eyes and mouth (where either may reach), and
+        # nose/cheeks/mouth only; each band pays only for the details that can show in it.
+        bands = [
+            draw(_Region(self.cgx, gy, tx, ty), _CROP_LAYERS, f"crop_{part}", part)
+            for gy, part in ((self.cgy_e, "eyes"), (self.cgy_a, "all"), (self.cgy_l, "lower"))
+        ]
+        crop = torch.cat(bands, dim=2)
+        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _TOP_LAYERS, "top")
         left, right = torch.split(sides, [self.cx0, self.width - self.cx1], dim=3)
         mid = torch.cat([left, crop, right], dim=3)
-        top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, "top", False)
+        top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, "top")
         top = nn.functional.pad(top, (0, 0, self.top0, 0))
-        bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, "bot", False)
+        bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, "bot")
         return torch.cat([top, mid, bottom], dim=2)
