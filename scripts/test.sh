@@ -13,6 +13,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
-source scripts/_setup.sh "[dev,asr]"
+source scripts/_setup.sh "[dev,asr,fleet]"
 .venv/bin/ruff check streamhost tests benchmarks
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -285,6 +285,13 @@ def cmd_transcript(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    """``streamhost fleet ...``: the fleet package (and Ray) load only here."""
+    from .fleet.cli import main as fleet_main
+
+    return fleet_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="streamhost", description="Real-time AI livestream host engine"
@@ -345,12 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--config")
     tr.add_argument("--stream")
     tr.add_argument("--since", type=_parse_since)
+    from .fleet.cli import add_parser as add_fleet_parser  # Ray itself loads only in fleet verbs
+
+    add_fleet_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("STREAMHOST_LOG", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    cmds = {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript, "avatar": cmd_avatar}
+    cmds = {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript, "avatar": cmd_avatar,
+            "fleet": cmd_fleet}  # fmt: skip
     return cmds[args.cmd](args)
 
 
