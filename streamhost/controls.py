@@ -7,7 +7,9 @@ a stage.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +50,8 @@ class StreamControls:
         self.status: Callable[[], dict[str, Any]] = dict
         self.shutdown: Callable[[], None] = lambda: None
         self.end_takeover: Callable[[str], tuple[bool, str]] = lambda reason: (False, "off")
+        self.voice: Any = None  # the stream's voice (switch) and [voice] config, set by the
+        self.voice_cfg: Any = None  # engine; None: the voice command is refused
 
     def now(self) -> float:
         return self.clock.now()
@@ -89,6 +93,46 @@ class StreamControls:
             raise ValueError("the script says nothing")
         self.director.set_script(script)
         return len(script.sentences), script.sentences[0].text
+
+    # ---- voice ----
+    def set_voice(self, engine: str, lang: str | None, settings: dict[str, Any]) -> dict[str, Any]:
+        """The operator's ``voice`` command: check ``engine`` with its configured settings plus
+        ``settings`` now (ValueError naming each problem), load it on a thread (a model load
+        must not stall frames), switch ``lang``'s voice on the event loop when it is ready and
+        audit the outcome as ``voice_loaded``. Returns what was asked for, loading."""
+        from .voice.registry import VOICES, build_one
+
+        lang = lang or self.language
+        if "api_key" in settings:  # the audit log keeps every command's arguments
+            raise ValueError("settings.api_key: not over the control socket; configure it "
+                             "([voice.openai] api_key or STREAMHOST_TTS_API_KEY)")
+        base = self.voice_cfg.engine_table(engine) if self.voice_cfg else {"engine": engine}
+        problems, table = VOICES.check({**base, **settings, "engine": engine}, "voice", None,
+                                       fixed=("engine",), type_key="engine")  # fmt: skip
+        if problems or table is None or self.voice is None:
+            raise ValueError("; ".join(problems) or "this stream's voice cannot be switched")
+        loop = asyncio.get_running_loop()
+        shown = {k: v for k, v in table.items() if k != "api_key"}
+
+        def done(voice: Any, problem: str) -> None:
+            if voice is not None:
+                self.voice.switch(lang, voice, table)
+            args = {"lang": lang, **shown}
+            self.obs.audit("system", "voice_loaded", args, voice is not None, problem)
+
+        def load() -> None:
+            try:
+                voice, problem = build_one(table, self.sample_rate, lang), ""
+            except Exception as exc:  # noqa: BLE001 - reported; the old voice goes on speaking
+                voice, problem = None, f"{type(exc).__name__}: {exc}"
+            try:
+                loop.call_soon_threadsafe(done, voice, problem)
+            except RuntimeError:  # the stream closed meanwhile
+                if voice is not None:
+                    voice.close()
+
+        threading.Thread(target=load, name="voice-load", daemon=True).start()
+        return {**shown, "lang": lang, "loading": True}
 
     # ---- log ----
     def audit(self, actor: str, action: str, args: dict[str, Any], ok: bool, detail: str) -> None:

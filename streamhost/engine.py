@@ -132,6 +132,7 @@ class Stream:
             mouth_lookahead_s=self.cfg.voice.mouth_lookahead_ms / 1000,
         )  # fmt: skip
         ctl.status, ctl.shutdown = self.snapshot, self.request_shutdown
+        ctl.voice, ctl.voice_cfg = self.tts, self.cfg.voice
         return ctl
 
     # ---- per-frame path ----

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,11 +72,27 @@ def _run_cli(
     )
 
 
+def _default_config_with_engine(engine: str) -> str:
+    """configs/default.toml (paths made absolute) speaking with ``engine``'s defaults."""
+    text = (REPO / "configs" / "default.toml").read_text().replace('"../', f'"{REPO}/')
+    text, n = re.subn(r'(?m)^engine = "hibari"\nvoice = "heart".*\nspeed = .*\n',
+                      f'engine = "{engine}"\n', text)  # fmt: skip
+    assert n == 1, "the default [voice] changed: update this test"
+    return text
+
+
 @pytest.mark.timeout(300)
-def test_virtual_clock_recording_is_10s_of_synced_speech(tmp_path) -> None:
+@pytest.mark.parametrize("engine", ["hibari", "espeak"])
+def test_virtual_clock_recording_is_10s_of_synced_speech(tmp_path, engine: str) -> None:
+    """The default neural voice (its model's own phoneme durations) and espeak-ng (its event
+    timings) both lip-sync by the pixels."""
     out = tmp_path / "x.mp4"
+    cfg = tmp_path / "voice.toml"
+    cfg.write_text(_default_config_with_engine(engine))
     r = _run_cli(
         "run",
+        "--config",
+        str(cfg),
         "--virtual-clock",
         "--duration",
         "10",

@@ -134,17 +134,20 @@ def test_prefetch_covers_what_the_director_says() -> None:
     assert inner.calls == [], inner.calls[:5]
 
 
-def test_prefetch_stops_when_nearly_full_and_shares_in_flight_lines() -> None:
-    inner = CountingVoice(delay=0.2)
+def test_prefetch_stops_when_nearly_full_and_skips_lines_in_flight() -> None:
+    inner = CountingVoice(delay=0.3)
     v = CachedVoice(inner, SpeechCache(10_000_000))
-    t = threading.Thread(target=v.prefetch, args=([_s("shared line")],))  # nice 19: its own
-    t.start()
+    said = threading.Thread(target=v.synthesize, args=(_s("shared line"),))
+    said.start()  # the stream is saying it: the prefetcher does not do it again
     time.sleep(0.05)
-    v.synthesize(_s("shared line"))  # waits for the prefetcher's synthesis instead
-    t.join()
-    assert inner.calls == ["shared line"] and v.cache.stats.hits == 1
-    small = CachedVoice(CountingVoice(), SpeechCache(4 * 800 * 2 * 5))
     made: list[int] = []
+    t = threading.Thread(target=lambda: made.append(v.prefetch([_s("shared line")])))
+    t.start()
+    t.join()
+    said.join()
+    assert inner.calls == ["shared line"] and made == [0]
+    small = CachedVoice(CountingVoice(), SpeechCache(4 * 800 * 2 * 5))
+    made.clear()
     lines = [_s(f"{i:05d}") for i in range(10)]
     t = threading.Thread(target=lambda: made.append(small.prefetch(lines)))
     t.start()

@@ -330,6 +330,13 @@ def _takeover(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     return {"ended": ended, "takeover": state}
 
 
+def _voice(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    try:
+        return {"voice": st.set_voice(msg["engine"], msg.get("lang"), msg.get("settings") or {})}
+    except ValueError as e:  # the engine's settings named with what is allowed
+        raise CommandError("bad_args", str(e)) from None
+
+
 _HANDLERS: dict[str, Callable[[Controls, dict[str, Any], Any], dict[str, Any] | None]] = {
     "status": _status,
     "subscribe": _subscribe,
@@ -345,6 +352,7 @@ _HANDLERS: dict[str, Callable[[Controls, dict[str, Any], Any], dict[str, Any] | 
     "script": _script,
     "shutdown": _shutdown,
     "takeover": _takeover,
+    "voice": _voice,
 }
 assert set(_HANDLERS) == set(COMMANDS), set(_HANDLERS) ^ set(COMMANDS)
 

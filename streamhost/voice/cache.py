@@ -36,7 +36,6 @@ from .visemes import VisemeTrack
 log = logging.getLogger("streamhost.voice")
 
 _TIMING_BYTES = 64  # rough memory of one Timing, so timings count against the cap too
-_INFLIGHT_WAIT_S = 30.0
 # Prefetch stops while the cache is this full, so it never evicts lines it fetched earlier
 # (which are the nearest-needed ones) or lines already said (a repeat is likely).
 PREFETCH_FILL = 0.8
@@ -230,16 +229,17 @@ class CachedVoice(VoiceBase):
     ``identity(lang)`` keys the cache); ``switch``/``voice_for``/``infos`` pass through.
 
     A memory hit in ``speak`` returns without leaving the event loop; everything else runs in
-    a worker thread. A line being synthesized by the prefetcher is waited for, not done twice.
+    a worker thread. ``close`` stops the prefetch thread and waits for its current line.
     """
 
     def __init__(self, inner: Any, cache: SpeechCache) -> None:
         self.inner = inner
         self.cache = cache
         self.sample_rate = inner.sample_rate
-        self._inflight: dict[str, threading.Event] = {}
+        self._inflight: dict[str, int] = {}  # key -> syntheses of it under way
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     # ---- Voice ----
     def key(self, sentence: Sentence) -> str:
@@ -268,6 +268,9 @@ class CachedVoice(VoiceBase):
 
     def close(self) -> None:
         self._stop.set()
+        if self._thread is not None:
+            # A daemon thread still inside ONNX Runtime at interpreter exit aborts the process.
+            self._thread.join(timeout=10)
         self.inner.close()
 
     # ---- pass-through for the engine and the operator ----
@@ -305,7 +308,9 @@ class CachedVoice(VoiceBase):
                 continue
             t0 = time.perf_counter()
             try:
-                _, hit = self._get_or_make(s, key)
+                _, hit = self._get_or_make(s, key, prefetching=True)
+            except _Busy:
+                continue
             except Exception as exc:  # noqa: BLE001 - a line that fails now is a miss later
                 log.debug("prefetch of %r failed: %s", s.text, exc)
                 continue
@@ -335,36 +340,37 @@ class CachedVoice(VoiceBase):
             except RuntimeError:
                 pass  # the stream's loop closed first: nobody is waiting
 
-        threading.Thread(target=work, name=name, daemon=True).start()
+        self._thread = threading.Thread(target=work, name=name, daemon=True)
+        self._thread.start()
         try:
             return await done
         finally:
             cancelled.set()
 
     # ---- internals ----
-    def _get_or_make(self, sentence: Sentence, key: str | None = None) -> tuple[Speech, bool]:
+    def _get_or_make(
+        self, sentence: Sentence, key: str | None = None, prefetching: bool = False
+    ) -> tuple[Speech, bool]:
+        """(speech, hit). The stream never waits for the prefetcher (a nice-19 thread would
+        hold it up): it synthesizes a line in flight there itself; the prefetcher skips a line
+        the stream is already synthesizing (raising ``_Busy``)."""
         key = key or self.key(sentence)
-        while True:
-            e = self.cache.get(key)
-            if e is not None:
-                return e.speech(sentence), True
-            with self._lock:
-                busy = self._inflight.get(key)
-                if busy is None:
-                    mine = self._inflight[key] = threading.Event()
-            if busy is None:
-                break
-            # Wait for the other synthesis; if it failed, the loop takes the line over.
-            busy.wait(_INFLIGHT_WAIT_S)
+        e = self.cache.get(key)
+        if e is not None:
+            return e.speech(sentence), True
+        with self._lock:
+            if prefetching and key in self._inflight:
+                raise _Busy
+            self._inflight[key] = self._inflight.get(key, 0) + 1
         try:
             speech = self.inner.synthesize(sentence)
             self.cache.put(key, speech)
             return speech, False
         finally:
             with self._lock:
-                if self._inflight.get(key) is mine:
+                self._inflight[key] -= 1
+                if not self._inflight[key]:
                     del self._inflight[key]
-            mine.set()
 
     def _count(self, sentence: Sentence, hit: bool) -> None:
         st = self.cache.stats
@@ -373,6 +379,10 @@ class CachedVoice(VoiceBase):
         else:
             st.misses += 1
         st.by_source.setdefault(str(sentence.source), [0, 0])[0 if hit else 1] += 1
+
+
+class _Busy(Exception):
+    """The line is being synthesized for the stream right now."""
 
 
 def _settle(fut: asyncio.Future[int], n: int, exc: BaseException | None) -> None:
