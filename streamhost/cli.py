@@ -54,6 +54,7 @@ def check_assets(cfg: Config) -> list[str]:
     """Problems with the files a config names (catalog, avatar pack, voices, output paths)."""
     from .avatar.pack import PackError, load_pack
     from .avatar.registry import check_face
+    from .compliance import compliance_problems
     from .langdata import talk_data_problems
     from .talk.catalog import CatalogError, load_catalog
     from .voice.registry import voice_problems
@@ -88,6 +89,7 @@ def check_assets(cfg: Config) -> list[str]:
             )
         if not cfg.output.record.lower().endswith(".mp4"):
             problems.append(f"output.record = {cfg.output.record!r}: must end in .mp4")
+    problems.extend(compliance_problems(cfg))  # per stream.compliance profile, and consent
     return problems
 
 
@@ -292,6 +294,34 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     return fleet_main(args)
 
 
+def cmd_provenance(args: argparse.Namespace) -> int:
+    """``streamhost provenance init | verify``."""
+    from .output.provenance import UNTRUSTED_NOTE, ProvenanceError, make_test_chain, verify
+
+    if args.prov_cmd == "init":
+        paths = make_test_chain(Path(args.out))
+        for what, p in paths.items():
+            print(f"wrote {what:<5} {p}")
+        print(f"[provenance]\nenabled = true\ncert_chain = {str(paths['chain'])!r}\n"
+              f"key = {str(paths['key'])!r}")  # fmt: skip
+        print(f"NOTE: {UNTRUSTED_NOTE}")
+        return 0
+    try:
+        trust = Path(args.trust).read_bytes() if args.trust else None
+        v = verify(args.file, trust)
+    except (ProvenanceError, OSError) as e:
+        print(f"streamhost provenance verify: {e}", file=sys.stderr)
+        return 2
+    import json
+
+    if v.manifest is not None:
+        print(json.dumps(v.manifest, indent=1, ensure_ascii=False))
+    if v.note is not None:
+        print(f"unsigned: {v.note.get('state')}: {v.note.get('reason')}")
+    print(f"{args.file}: {v.state}" + (f" ({', '.join(v.failures)})" if v.failures else ""))
+    return 0 if v.state in ("Trusted", "Valid") else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="streamhost", description="Real-time AI livestream host engine"
@@ -355,13 +385,20 @@ def main(argv: list[str] | None = None) -> int:
     from .fleet.cli import add_parser as add_fleet_parser  # Ray itself loads only in fleet verbs
 
     add_fleet_parser(sub)
+    pv = sub.add_parser("provenance", help="C2PA signing of recordings: test keys, verify")
+    pvs = pv.add_subparsers(dest="prov_cmd", required=True)
+    pvi = pvs.add_parser("init", help="make a local test chain (root CA + signer): untrusted")
+    pvi.add_argument("--out", default="provenance-test-keys", help="folder to write it to")
+    pvv = pvs.add_parser("verify", help="print a file's C2PA manifest and validation state")
+    pvv.add_argument("file")
+    pvv.add_argument("--trust", help="a root CA PEM to trust (e.g. the test chain's root.pem)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("STREAMHOST_LOG", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     cmds = {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript, "avatar": cmd_avatar,
-            "fleet": cmd_fleet}  # fmt: skip
+            "fleet": cmd_fleet, "provenance": cmd_provenance}  # fmt: skip
     return cmds[args.cmd](args)
 
 

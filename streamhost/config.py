@@ -15,6 +15,7 @@ from typing import Any
 from .avatar.looks import LOOKS, is_colour
 from .budget import budget_problems
 from .chat.registry import source_problems
+from .compliance import PROFILES, with_profile_defaults
 from .frames import StreamFormat, format_problems
 from .output.registry import sink_problems
 from .problems import ConfigError
@@ -71,6 +72,10 @@ class StreamConfig:
         "", _str, "a latency budget TOML path, or empty for configs/budget.toml", path=True
     )
     title: str = _spec("", _str, "the studio title (empty = the catalog's shop name)")
+    # Which platform's or law's rules `check` holds the stream to (streamhost/compliance.py).
+    compliance: str = _spec(
+        "generic", lambda v: v in PROFILES, "one of " + ", ".join(PROFILES)
+    )
 
 
 @dataclass(frozen=True)
@@ -205,8 +210,28 @@ class OutputConfig:
     # in memory (a plain MP4's grew RSS by ~12 MB an hour in benchmarks/soak.py).
     record_fragmented: bool = _spec(True, lambda v: isinstance(v, bool), "true or false")
     webrtc: bool = _spec(True, lambda v: isinstance(v, bool), "true or false")
+    # A new recording file every this many seconds of media; each closed one can be signed
+    # (a C2PA sign copies the whole file, so segments stay small).
+    record_segment_s: int = _spec(
+        900, lambda v: v == 0 or _int_in(10, 86400)(v), "0 (one file) or seconds 10..86400"
+    )
     # More outputs of any registered type, validated in output/registry.py.
     sinks: list = _spec((), lambda v: isinstance(v, list), "a list of tables ([[output.sinks]])")
+
+
+@dataclass(frozen=True)
+class ProvenanceConfig:
+    """``[provenance]``: C2PA signing of recording segments and the implicit AIGC label."""
+
+    enabled: bool = _spec(False, is_bool, "true or false (sign recording segments)")
+    cert_chain: str = _spec("", _str, "a PEM file: signing certificate, then its CA(s)", path=True)
+    key: str = _spec("", _str, "a PEM file: the signing certificate's EC P-256 key", path=True)
+    tsa_url: str = _spec(
+        "", lambda v: v == "" or is_url("http", "https")(v), "an http(s) URL, or empty"
+    )
+    producer: str = _spec(
+        "streamhost", _nonempty, "the content producer named in the AIGC label"
+    )
 
 
 @dataclass(frozen=True)
@@ -246,6 +271,7 @@ SECTIONS: dict[str, type] = {
     "voice": VoiceConfig,
     "avatar": AvatarConfig,
     "output": OutputConfig,
+    "provenance": ProvenanceConfig,
     "http": HttpConfig,
     "control": ControlConfig,
     "chat": ChatConfig,
@@ -261,6 +287,7 @@ class Config:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     avatar: AvatarConfig = field(default_factory=AvatarConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    provenance: ProvenanceConfig = field(default_factory=ProvenanceConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
@@ -301,6 +328,7 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
     built: dict[str, Any] = {}
     if not isinstance(data, dict):
         raise ConfigError(["top level: must be a table of sections"], source)
+    data = with_profile_defaults(data)
     for name in data:
         if name not in SECTIONS:
             problems.append(f"[{name}]: unknown section; allowed: {', '.join(SECTIONS)}")

@@ -39,6 +39,7 @@ from .controls import StreamControls
 from .frames import AVFrame, ChatEvent, Emotion
 from .observe import Observer
 from .output.encoder import Encoder
+from .output.provenance import stream_provenance
 from .output.registry import build_sinks, output_tables
 from .pipeline import Supervisor
 from .player import SpeechPlayer
@@ -97,7 +98,8 @@ class Stream:
         self.encoder = Encoder(fmt, video_bitrate=o.video_bitrate_kbps * 1000,
                                audio_bitrate=o.audio_bitrate_kbps * 1000)  # fmt: skip
         self.encoder.on_frame_out = lambda f: self.trace.packet_out(f.started, f.pts)
-        self.sinks = build_sinks(output_tables(o), self.encoder)
+        self.sinks = build_sinks(output_tables(o), self.encoder,
+                                 stream_provenance(cfg, self.pack, self.obs.alert))  # fmt: skip
         self.rtmp, self.webrtc = self.sinks.of("rtmp"), self.sinks.first("webrtc")
         self.recorder = self.sinks.first("record")
         self.supervisor = Supervisor(on_restart=self.obs.restart)

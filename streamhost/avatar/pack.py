@@ -37,10 +37,22 @@ class Consent:
     agreed: bool
     date: str
     note: str = ""
+    scope: str = ""  # what the person agreed to ("AI host on our shop's livestreams")
+    expires: str = ""  # ISO date after which the consent no longer holds; "" = no end
+    revoked: bool = False
 
     def describe(self) -> str:
         note = f" ({self.note})" if self.note else ""
-        return f"{self.person}, agreed {self.date}{note}"
+        until = f", until {self.expires}" if self.expires else ""
+        return f"{self.person}, agreed {self.date}{until}{note}"
+
+    def expired_or_revoked(self, now: dt.date) -> str | None:
+        """Why the consent no longer holds on ``now`` (checked at every start), or None."""
+        if self.revoked:
+            return "was revoked"
+        if self.expires and dt.date.fromisoformat(self.expires) < now:
+            return f"expired on {self.expires}"
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +149,26 @@ def _consent(data: dict, problems: list[str], required: bool) -> Consent | None:
     note = c.get("note", "")
     if not isinstance(note, str):
         problems.append(f"[consent] note = {note!r}: must be a string")
+    scope, expires, revoked = c.get("scope", ""), c.get("expires", ""), c.get("revoked", False)
+    if isinstance(expires, dt.date):
+        expires = expires.isoformat()
+    if not isinstance(scope, str):
+        problems.append(f"[consent] scope = {scope!r}: must be a string")
+    if not isinstance(expires, str) or (expires and not _is_date(expires)):
+        problems.append(f"[consent] expires = {expires!r}: must be a date (YYYY-MM-DD)")
+    if not isinstance(revoked, bool):
+        problems.append(f"[consent] revoked = {revoked!r}: must be true or false")
     if len(problems) > n:
         return None
-    return Consent(person.strip(), True, date.strip(), note)
+    return Consent(person.strip(), True, date.strip(), note, scope.strip(), expires, revoked)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def base_frame_files(base: Path) -> list[Path]:

@@ -1,94 +1,169 @@
-"""MP4 recording of the shared encode (no re-encoding).
+"""MP4 recording of the shared encode (no re-encoding), in segments.
 
-In: ``EncodedPacket``s (H.264 + AAC) from ``Encoder``. Out: an MP4 file, finalized on ``close``.
+In: ``EncodedPacket``s (H.264 + AAC) from ``Encoder``. Out: MP4 files, each finalized when it
+closes: one file, or with ``segment_s`` a new segment every ``segment_s`` seconds of media
+(named by ``segments.segment_path``). With a ``Provenance`` every segment carries the implicit
+AIGC label in its metadata, and with its signer each closed segment is signed by a worker.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import av
 
 from streamhost.output.encoder import AUDIO, VIDEO, EncodedPacket, StreamInfo
+from streamhost.output.segments import SignJob, SignWorker, segment_path, write_sidecar
 
 if TYPE_CHECKING:
     from streamhost.output.encoder import Encoder
+    from streamhost.output.provenance import Provenance
 
 log = logging.getLogger(__name__)
 
 
 class Mp4Recorder:
-    """A sink that muxes the encoder's packets into an MP4 file.
+    """A sink that muxes the encoder's packets into MP4 segments.
 
     It muxes on the encoder thread: writes go to a local file through the OS page cache and cost
     microseconds per packet, so a second thread and queue would add nothing but latency.
     Recording starts at the first video keyframe (one is requested when attached mid-stream);
-    audio before it is dropped so the file starts decodable. ``close`` writes the index (moov,
-    moved to the front with ``+faststart``) so the file is playable; a crash before ``close``
-    leaves an unplayable file, like any non-fragmented MP4 (use ``fragmented=True`` to trade
-    seekability for crash safety).
+    audio before it is dropped so the file starts decodable. A segment rotates at the first
+    keyframe after ``segment_s`` seconds (one is requested then), and its timestamps start at 0
+    so every segment plays on its own. ``close`` writes the index of a plain MP4 (moved to the
+    front with ``+faststart``); a crash before it leaves a plain MP4 unplayable, a fragmented
+    one (``fragmented=True``) playable up to its last fragment.
     """
 
     kinds = frozenset({VIDEO, AUDIO})
 
-    def __init__(self, path: str | os.PathLike[str], *, fragmented: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, fragmented: bool = False,
+                 segment_s: float = 0, provenance: Provenance | None = None) -> None:  # fmt: skip
         self.path = Path(path)
         self.fragmented = fragmented
+        self.segment_s = segment_s
+        self.provenance = provenance
+        self.segments: list[Path] = []  # every segment opened so far, in order
         self.packets_written = 0
         self.bytes_written = 0
         self.errors = 0
+        self._signer = (
+            SignWorker(provenance) if provenance is not None and provenance.signer else None
+        )
+        self._info: StreamInfo | None = None
+        self._encoder: Encoder | None = None
         self._container: Any = None
         self._vs: Any = None
         self._as: Any = None
-        self._started = False
+        self._t0 = Fraction(0)  # media time (s) where the open segment starts
+        self._t_last = 0.0
+        self._wall0 = dt.datetime.now(dt.UTC)
+        self._asked_key = False
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def sign_stats(self) -> Any:
+        return self._signer.stats if self._signer is not None else None
+
     def attach(self, info: StreamInfo, encoder: Encoder) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        flags = "+frag_keyframe+empty_moov+default_base_moof" if self.fragmented else "+faststart"
-        self._container = av.open(str(self.path), "w", format="mp4", options={"movflags": flags})
-        self._vs = self._container.add_stream_from_template(info.video_template)
-        self._as = self._container.add_stream_from_template(info.audio_template)
+        self._info, self._encoder = info, encoder
         # an attach after the encoder started would otherwise wait up to a full GOP
         encoder.request_keyframe()
 
     def on_packet(self, packet: EncodedPacket) -> None:
         with self._lock:
-            if self._closed or self._container is None:
+            if self._closed or self._info is None:
                 return
-            if not self._started:
-                if packet.kind != VIDEO or not packet.keyframe:
-                    return
-                self._started = True
+            tf = packet.pts * packet.time_base
+            t = float(tf)
+            if packet.kind == VIDEO and packet.keyframe:
+                if self._container is None:
+                    self._open(tf)
+                elif self.segment_s and t - self._t0 >= self.segment_s:
+                    self._close_segment(t)
+                    self._open(tf)
+            if self._container is None:
+                return
+            if self.segment_s and not self._asked_key and t - self._t0 >= self.segment_s:
+                self._asked_key = True  # rotate within a frame, not at the next GOP's end
+                if self._encoder is not None:
+                    self._encoder.request_keyframe()
+            shift = round(self._t0 / packet.time_base)
             pkt = packet.to_av()
+            pkt.pts, pkt.dts = packet.pts - shift, packet.dts - shift
+            if pkt.dts < 0:
+                return  # audio from just before this segment's first keyframe
             pkt.stream = self._vs if packet.kind == VIDEO else self._as
             try:
                 self._container.mux(pkt)
             except Exception:
                 self.errors += 1
                 if self.errors <= 3:
-                    log.exception("mp4 mux failed (%s)", self.path)
+                    log.exception("mp4 mux failed (%s)", self.segments[-1])
                 return
+            self._t_last = max(self._t_last, t + float(packet.duration * packet.time_base))
             self.packets_written += 1
             self.bytes_written += len(packet.data)
+
+    def _open(self, t: Fraction) -> None:
+        assert self._info is not None
+        self._t0, self._t_last, self._asked_key = t, float(t), False
+        self._wall0 = dt.datetime.now(dt.UTC)
+        path = segment_path(self.path, len(self.segments) + 1, self._wall0)
+        self.segments.append(path)
+        flags = "+frag_keyframe+empty_moov+default_base_moof" if self.fragmented else "+faststart"
+        if self.provenance is not None:
+            flags += "+use_metadata_tags"  # keeps the AIGC key as it is (an mdta tag)
+        if self._signer is not None:
+            write_sidecar(path, "recording", "open: not signed until it closes",
+                          index=len(self.segments), start=self._wall0.isoformat())  # fmt: skip
+        try:
+            opts = {"movflags": flags}
+            if self.fragmented:
+                # a fragment at least every second, flushed as it is cut: a kill loses <= 1 s,
+                # not the GOP and the 32 kB write buffer (a short last segment would be empty)
+                opts |= {"frag_duration": "1000000", "flush_packets": "1"}
+            self._container = av.open(str(path), "w", format="mp4", options=opts)
+            if self.provenance is not None:
+                self._container.metadata.update(self.provenance.metadata())
+            self._vs = self._container.add_stream_from_template(self._info.video_template)
+            self._as = self._container.add_stream_from_template(self._info.audio_template)
+        except Exception:
+            self.errors += 1
+            log.exception("cannot open recording segment %s", path)
+            self._container = None
+
+    def _close_segment(self, t_end: float) -> None:
+        container, self._container = self._container, None
+        if container is None:
+            return
+        try:
+            container.close()
+        except Exception:
+            log.exception("finalizing %s failed", self.segments[-1])
+            return
+        if self._signer is not None:
+            self._signer.submit(SignJob(self.segments[-1], len(self.segments), self._wall0,
+                                        dt.datetime.now(dt.UTC), float(self._t0), t_end))  # fmt: skip
 
     def finish(self) -> None:
         """Sink hook called by ``Encoder.close``."""
         self.close()
 
     def close(self) -> None:
+        """Close the open segment and wait for the signer to finish what is queued."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            if self._container is not None:
-                try:
-                    self._container.close()
-                except Exception:
-                    log.exception("finalizing %s failed", self.path)
-                self._container = None
+            self._close_segment(self._t_last)
+        if self._signer is not None:
+            self._signer.close()

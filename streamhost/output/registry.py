@@ -21,6 +21,9 @@ SINKS = Registry(
             {
                 "path": Param(is_nonempty, "an .mp4 path", required=True, path=True),
                 "fragmented": Param(is_bool, "true or false"),
+                "segment_s": Param(
+                    lambda v: v == 0 or is_int_in(10, 86400)(v), "0 (one file) or 10..86400"
+                ),
             },
             "an MP4 recording (fragmented: crash-safe, no index growing in memory)",
         ),
@@ -46,7 +49,8 @@ def output_tables(out: Any) -> list[dict[str, Any]]:
     ``[[output.sinks]]`` tables), in the order they are attached."""
     tables: list[dict[str, Any]] = []
     if out.record:
-        tables.append({"type": "record", "path": out.record, "fragmented": out.record_fragmented})
+        tables.append({"type": "record", "path": out.record, "fragmented": out.record_fragmented,
+                       "segment_s": out.record_segment_s})  # fmt: skip
     tables += [{"type": "rtmp", "url": u} for u in out.rtmp]
     if out.webrtc:
         tables.append({"type": "webrtc"})
@@ -82,13 +86,15 @@ class Sinks:
         return found[0] if found else None
 
 
-def build_sinks(tables: list[dict[str, Any]], encoder: Any) -> Sinks:
-    """Make each sink and attach it to ``encoder`` (a recording's folder is created)."""
+def build_sinks(tables: list[dict[str, Any]], encoder: Any, provenance: Any = None) -> Sinks:
+    """Make each sink and attach it to ``encoder`` (a recording's folder is created).
+    ``provenance`` (output/provenance.py) labels recordings and RTMP and signs recordings."""
     sinks = Sinks()
     for t in tables:
         if t["type"] == "record":
             Path(t["path"]).parent.mkdir(parents=True, exist_ok=True)
-        sink = SINKS.build(t)
+        labelled = provenance is not None and t["type"] in ("record", "rtmp")
+        sink = SINKS.build(t, provenance=provenance) if labelled else SINKS.build(t)
         encoder.add_sink(sink)
         sinks.all.append(sink)
     return sinks

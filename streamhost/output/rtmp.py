@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import fcntl
+import json
 import logging
 import os
 import random
@@ -33,6 +34,7 @@ import av
 
 if TYPE_CHECKING:
     from streamhost.output.encoder import EncodedPacket, Encoder, StreamInfo
+    from streamhost.output.provenance import Provenance
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,11 @@ class RtmpPusher:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         stable_after: float = 10.0,
+        provenance: Provenance | None = None,
     ) -> None:
         self.url = url
+        # onMetaData keys (the AIGC implicit label); FLV carries strings, so JSON stays JSON
+        self.metadata = provenance.metadata() if provenance is not None else {}
         self.connect_timeout = connect_timeout
         self.stall_timeout = stall_timeout
         self.backoff_initial = backoff_initial
@@ -184,7 +189,8 @@ class RtmpPusher:
         self._sent_cur = [0, 0]
         try:
             child = subprocess.Popen(
-                [sys.executable, "-u", os.path.abspath(__file__), "--child", self.url],
+                [sys.executable, "-u", os.path.abspath(__file__), "--child", self.url,
+                 json.dumps(self.metadata)],  # fmt: skip
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -361,11 +367,12 @@ class RtmpPusher:
                 pass
 
 
-def _child_main(url: str) -> int:
+def _child_main(url: str, metadata: dict[str, str]) -> int:
     """Remux NUT from stdin to FLV over RTMP. Runs in its own process (see module docstring)."""
     av.logging.set_level(av.logging.ERROR)
     inp = av.open("pipe:0", "r", format="nut", options={"fpsprobesize": "0"})
     out = av.open(url, "w", format="flv", options={"flvflags": "no_duration_filesize"})
+    out.metadata.update(metadata)  # written into onMetaData with the header
     smap = {}
     for s in inp.streams:
         if s.type in (_VIDEO, _AUDIO):
@@ -391,9 +398,9 @@ def _child_main(url: str) -> int:
     return 0
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--child":
+if __name__ == "__main__" and len(sys.argv) in (3, 4) and sys.argv[1] == "--child":
     try:
-        sys.exit(_child_main(sys.argv[2]))
+        sys.exit(_child_main(sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) == 4 else {}))
     except Exception as e:  # reported to the parent on our stdout, then exit non-zero
         print(f"{type(e).__name__}: {e}", flush=True)
         sys.exit(1)
