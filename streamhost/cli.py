@@ -93,6 +93,23 @@ def check_assets(cfg: Config) -> list[str]:
     return problems
 
 
+def talk_warnings(cfg: Config) -> list[str]:
+    """What runs but may surprise: a show in another language than the stream's."""
+    if not cfg.talk.show:
+        return []
+    from .talk.catalog import load_catalog
+    from .talk.show import load_show
+
+    show = load_show(cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language)
+    if show.lang == cfg.stream.language:
+        return []
+    return [
+        f"talk.show = {cfg.talk.show!r} is in {show.lang!r}, the stream in "
+        f"{cfg.stream.language!r}: its scripts are said in {show.lang!r} (with that language's "
+        "voice); templates, answers and announcements follow the stream and the viewers"
+    ]
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
@@ -105,6 +122,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{cfg.source}: {p}", file=sys.stderr)
     if problems:
         return 2
+    for w in talk_warnings(cfg):
+        print(f"{cfg.source}: warning: {w}", file=sys.stderr)
     print(
         f"{cfg.source}: ok (stream {cfg.stream.name!r}, {cfg.stream.width}x{cfg.stream.height} "
         f"@ {cfg.stream.fps} fps, language {cfg.stream.language})"
@@ -277,6 +296,15 @@ def cmd_transcript(args: argparse.Namespace) -> int:
             print(f"streamhost: no store for stream {name!r} in {data}", file=sys.stderr)
             return 2
         store = Store(data, name)
+        if args.unanswered:
+            # The morning list: questions the host could not answer and nobody answered live.
+            for qid, wall, _, user, lang, text, _, _ in store.questions("unanswered"):
+                if args.since is not None and wall < args.since:
+                    continue
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall))
+                print(f"{when} [{name}] #{qid} {lang} {user}: {text}")
+            store.close()
+            continue
         for line in store.transcript(args.since):
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(line.wall_time))
             state = "" if line.aired_at is not None else " (not aired)"
@@ -382,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--config")
     tr.add_argument("--stream")
     tr.add_argument("--since", type=_parse_since)
+    tr.add_argument(
+        "--unanswered", action="store_true",
+        help="list the viewers' questions nobody answered (they were promised a reply)",
+    )  # fmt: skip
     from .fleet.cli import add_parser as add_fleet_parser  # Ray itself loads only in fleet verbs
 
     add_fleet_parser(sub)

@@ -39,6 +39,7 @@ class StreamControls:
         sample_rate: int,
         asr_model: str,
         mouth_lookahead_s: float,
+        followups: Any = None,
     ) -> None:
         self.clock, self.director, self.player, self.driver = clock, director, player, driver
         self.face, self.moderator, self.catalog, self.obs = face, moderator, catalog, observer
@@ -47,6 +48,7 @@ class StreamControls:
         self.sample_rate = sample_rate
         self.asr_model = asr_model
         self.mouth_lookahead_s = mouth_lookahead_s
+        self.followups = followups  # talk/followup.Followups, or None
         self.status: Callable[[], dict[str, Any]] = dict
         self.shutdown: Callable[[], None] = lambda: None
         self.end_takeover: Callable[[str], tuple[bool, str]] = lambda reason: (False, "off")
@@ -93,6 +95,20 @@ class StreamControls:
             raise ValueError("the script says nothing")
         self.director.set_script(script)
         return len(script.sentences), script.sentences[0].text
+
+    def answer(self, question_id: int, text: str) -> dict[str, Any]:
+        """The operator's answer to a question the host could not answer: said at the next
+        sentence boundary, naming the viewer. KeyError: no such open question."""
+        if self.followups is None:
+            raise KeyError(question_id)
+        return self.followups.answer(question_id, text).as_dict()
+
+    def history(self, limit: int) -> dict[str, Any]:
+        """The last ``limit`` transcript lines and chat rows, and the open questions."""
+        out = self.obs.store.recent(limit)
+        open_qs = self.followups.pending() if self.followups is not None else []
+        out["questions"] = [q.as_dict() for q in open_qs]
+        return out
 
     # ---- voice ----
     def set_voice(self, engine: str, lang: str | None, settings: dict[str, Any]) -> dict[str, Any]:
@@ -177,5 +193,6 @@ class StreamControls:
                 "text": s.text, "transcribed": text is not None,
             })  # fmt: skip
             self.events.publish(
-                "transcript", {"phase": "aired", "trace_id": s.trace_id, "media_time": round(start, 3)}
+                "transcript",
+                {"phase": "aired", "trace_id": s.trace_id, "media_time": round(start, 3)},
             )

@@ -91,8 +91,9 @@ class Stream:
             on_commit=self.obs.commit, on_product=self._show_product, guard=self.talk.guard,
             on_reject=self.obs.rejected, show=self.show, wall_start=self.talk.wall_start,
             llm=self.talk.llm_talk, llm_error=LlmError, repeat_window=t.repeat_window,
-            phrase_chars=t.phrase_chars,
+            phrase_chars=t.phrase_chars, followups=self.talk.followups,
         )  # fmt: skip
+        self.obs.track_questions(self.talk.followups)
         self.director.on_stage = self.trace.on_stage
         o = cfg.output
         self.encoder = Encoder(fmt, video_bitrate=o.video_bitrate_kbps * 1000,
@@ -132,6 +133,7 @@ class Stream:
             language=self.cfg.stream.language, sample_rate=self.cfg.stream.sample_rate,
             asr_model=self.cfg.voice.asr_model,
             mouth_lookahead_s=self.cfg.voice.mouth_lookahead_ms / 1000,
+            followups=self.talk.followups,
         )  # fmt: skip
         ctl.status, ctl.shutdown = self.snapshot, self.request_shutdown
         ctl.voice, ctl.voice_cfg = self.tts, self.cfg.voice

@@ -66,6 +66,19 @@ class Observer:
             "transcript", {"phase": "aired", "trace_id": trace_id, "media_time": round(t, 3)}
         )
 
+    def track_questions(self, followups: Any) -> None:
+        """Store and publish every change of the operator's questions; ids go on from the
+        ones already in the store (a restarted stream keeps its file)."""
+        followups.on_change = self.question
+        followups.number_from(self.store.last_question_id() + 1)
+
+    def question(self, q: Any) -> None:
+        """A question handed to the operator (talk/followup.Question), or its new state:
+        stored, and published on topic ``question``."""
+        d = q.as_dict()
+        self.store.put_question(d)
+        self.events.publish("question", {"media_time": round(self.clock.now(), 3), **d})
+
     def rejected(self, s: Sentence, reason: str) -> None:
         self.store.add_rejection(s, reason, self.clock.now())
         self.alert("guard_rejection", reason=reason, source=str(s.source), text=s.text)

@@ -52,6 +52,7 @@ class SpeechPlayer:
         self._cur: _Queued | None = None
         self._pos = 0
         self._queued_samples = 0
+        self._cut: tuple[int, int] | None = None  # (full length, cut sample) of the current
         self.speaking = False
         # The sentence whose samples the last pulled frame carries (the bench tag shows it).
         self.frame_sentence: Sentence | None = None
@@ -107,12 +108,43 @@ class SpeechPlayer:
         self._queue = keep
         return taken
 
+    def cut_at_word(
+        self, grace_s: float, pred: Callable[[Speech], bool]
+    ) -> tuple[Speech, list] | None:
+        """Break off the sentence playing now (if ``pred`` allows) at the first word boundary
+        at least ``grace_s`` ahead: never inside a word, never inside a number (no boundary
+        touching a word with a digit: "39 | euros | 90" stays whole). Returns the sentence's
+        full (speech, visemes), so it can be said again from its start, or None when nothing
+        was cut (nothing playing, no word timings, or no boundary before its end)."""
+        cur = self._cur
+        if cur is None or self._pos < 0 or not pred(cur.speech) or self._cut is not None:
+            return None
+        sp = cur.speech
+        words = sp.words
+        ahead = self._pos / self.sample_rate + grace_s
+        for a, b in zip(words, words[1:], strict=False):
+            if a.end < ahead:
+                continue
+            if any(c.isdigit() for c in a.symbol + b.symbol):
+                continue
+            end = int(round((a.end + b.start) / 2 * self.sample_rate))
+            if end <= self._pos or end >= len(sp.pcm):
+                return None
+            self._cut = (len(sp.pcm), end)
+            return sp, cur.visemes
+        return None
+
     def buffered_s(self) -> float:
         """Seconds of audio (speech and gaps) not yet pulled."""
         cur = 0
         if self._cur is not None:
-            cur = len(self._cur.speech.pcm) - self._pos
+            cur = self._end() - self._pos
         return (cur + self._queued_samples) / self.sample_rate
+
+    def _end(self) -> int:
+        """Where the current sentence stops: its last sample, or the word boundary it was
+        cut at."""
+        return self._cut[1] if self._cut is not None else len(self._cur.speech.pcm)  # type: ignore[union-attr]
 
     @property
     def idle(self) -> bool:
@@ -125,6 +157,7 @@ class SpeechPlayer:
         self._queued_samples = 0
         self._cur = None
         self._pos = 0
+        self._cut = None
         if self.speaking:
             self._driver.stop_speech(t)
             self.speaking = False
@@ -167,11 +200,17 @@ class SpeechPlayer:
                     self._on_start(cur.speech, t0)
             pcm = cur.speech.pcm
             playing = cur.speech.sentence
-            n = min(len(pcm) - self._pos, self.spf - filled)
+            end = self._end()
+            n = min(end - self._pos, self.spf - filled)
             out[filled : filled + n] = pcm[self._pos : self._pos + n]
             filled += n
             self._pos += n
-            if self._pos >= len(pcm):
+            if self._pos >= end:
+                if self._cut is not None:
+                    # Broken off at a word boundary: the mouth closes with the audio.
+                    _fade_out(out[:filled], self.sample_rate)
+                    self._driver.stop_speech(t + filled / self.sample_rate)
+                    self._cut = None
                 self._cur = None
         self.frame_sentence = playing
         return self._ahead(t, out), tuple(started)
@@ -192,7 +231,8 @@ class SpeechPlayer:
             if pos < 0:
                 filled += min(-pos, n - filled)
                 pos = 0
-            k = min(len(q.speech.pcm) - pos, n - filled)
+            lim = self._end() if q is self._cur else len(q.speech.pcm)
+            k = min(lim - pos, n - filled)
             if k > 0:
                 out[filled : filled + k] = q.speech.pcm[pos : pos + k]
                 filled += k
@@ -214,3 +254,10 @@ class SpeechPlayer:
         n = min(pcm.size, self.spf)
         out[:n] = pcm[:n]
         return out
+
+
+def _fade_out(pcm: np.ndarray, sample_rate: int) -> None:
+    """The last 5 ms ramp down, so a cut between words does not click."""
+    k = min(len(pcm), sample_rate // 200)
+    if k > 1:
+        pcm[-k:] = (pcm[-k:] * np.linspace(1.0, 0.0, k)).astype(np.int16)

@@ -77,6 +77,18 @@ CREATE TABLE IF NOT EXISTS traces (
   first_frame_rendered REAL,
   first_packet_out REAL
 );
+CREATE TABLE IF NOT EXISTS questions (
+  id INTEGER PRIMARY KEY,         -- the question id the operator answers (control: answer)
+  trace_id TEXT NOT NULL,         -- the chat event's id
+  wall_time REAL NOT NULL,        -- unix seconds when it was handed to the operator
+  asked_at REAL NOT NULL,         -- stream seconds
+  user TEXT NOT NULL,
+  lang TEXT NOT NULL,
+  text TEXT NOT NULL,             -- the viewer's words (data; never spoken)
+  state TEXT NOT NULL,            -- open | answered | unanswered
+  answer TEXT,                    -- the operator's answer, spoken on air
+  closed_at REAL                  -- stream seconds
+);
 CREATE INDEX IF NOT EXISTS transcript_time ON transcript(wall_time);
 """
 
@@ -257,6 +269,52 @@ class Store:
             return self._db.execute(
                 "SELECT trace_id, user, text, decision, reason FROM chat ORDER BY id"
             ).fetchall()
+
+    def put_question(self, q: dict[str, Any]) -> None:
+        """Insert or update one question handed to the operator (``Question.as_dict``)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO questions(id, trace_id, wall_time, asked_at, user, lang, text, state,"
+                " answer, closed_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " state=excluded.state, answer=excluded.answer, closed_at=excluded.closed_at",
+                (q["question"], q["trace_id"], time.time(), q["asked_at"], q["user"], q["lang"],
+                 q["text"], q["state"], q["answer"], q["closed_at"]),
+            )  # fmt: skip
+
+    def questions(self, state: str | None = None) -> list[tuple[Any, ...]]:
+        """(id, wall_time, asked_at, user, lang, text, state, answer) in ask order."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT id, wall_time, asked_at, user, lang, text, state, answer FROM questions"
+                " WHERE ? IS NULL OR state = ? ORDER BY id",
+                (state, state),
+            ).fetchall()
+
+    def last_question_id(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM questions").fetchone()[0]
+
+    def recent(self, limit: int) -> dict[str, list[dict[str, Any]]]:
+        """The last ``limit`` transcript lines and chat rows, oldest first (a dashboard's
+        opening view)."""
+        self.flush()
+        with self._lock:
+            tr = self._db.execute(
+                "SELECT trace_id, media_time, aired_at, source, product_id, lang, reply_to, text"
+                " FROM transcript ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            ch = self._db.execute(
+                "SELECT trace_id, media_time, platform, user, text, decision, reason FROM chat"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        tk = ("trace_id", "media_time", "aired_at", "source", "product", "lang", "reply_to", "text")
+        ck = ("trace_id", "media_time", "platform", "user", "text", "decision", "reason")
+        return {
+            "transcript": [dict(zip(tk, r, strict=True)) for r in reversed(tr)],
+            "chat": [dict(zip(ck, r, strict=True)) for r in reversed(ch)],
+        }
 
     def close(self) -> None:
         self.flush()

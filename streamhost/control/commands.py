@@ -330,6 +330,21 @@ def _takeover(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     return {"ended": ended, "takeover": state}
 
 
+def _answer(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    try:
+        return {"question": st.answer(msg["question"], msg["text"].strip())}
+    except KeyError:
+        raise CommandError(
+            "bad_args",
+            f'"question" is {msg["question"]}: not an open question (answered, '
+            "closed after talk.followup_timeout_s, or never asked)",
+        ) from None
+
+
+def _history(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
+    return {"history": st.history(msg.get("limit", 50))}
+
+
 def _voice(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
     try:
         return {"voice": st.set_voice(msg["engine"], msg.get("lang"), msg.get("settings") or {})}
@@ -353,6 +368,8 @@ _HANDLERS: dict[str, Callable[[Controls, dict[str, Any], Any], dict[str, Any] | 
     "shutdown": _shutdown,
     "takeover": _takeover,
     "voice": _voice,
+    "answer": _answer,
+    "history": _history,
 }
 assert set(_HANDLERS) == set(COMMANDS), set(_HANDLERS) ^ set(COMMANDS)
 

@@ -13,7 +13,9 @@ import asyncio
 from collections import deque
 from typing import Any
 
-TOPICS: tuple[str, ...] = ("metrics", "transcript", "chat", "moderation", "alerts")
+# question: a viewer's question the host could not answer, handed to the operator (and each
+# change of its state: answered, unanswered).
+TOPICS: tuple[str, ...] = ("metrics", "transcript", "chat", "moderation", "alerts", "question")
 DEFAULT_QUEUE = 256
 
 

@@ -13,11 +13,31 @@ from datetime import datetime
 from typing import Any
 
 from ..avatar.studio import PanelInfo
+from ..frames import Sentence
+from ..langdata import available_languages
 from .catalog import Catalog, format_price_display, load_catalog
+from .followup import Followups
 from .generator import TemplateGenerator
-from .guard import Guard
+from .guard import Guard, GuardResult
 from .llm import LlmGenerator, LlmTalk
 from .show import Show, load_show
+from .variety import Variety
+
+
+class LangGuards:
+    """One `Guard` per language the host may speak; a sentence is checked by the guard of its
+    own language (an answer in German passes the German checks, not the stream's). A
+    language outside the set is rejected as ``wrong_language``."""
+
+    def __init__(self, guards: dict[str, Guard], main: str) -> None:
+        self.guards, self.main = guards, main
+        self.lang = main
+
+    def check(self, s: Sentence) -> GuardResult:
+        g = self.guards.get(s.lang)
+        if g is None:
+            return GuardResult(False, f"wrong_language:{s.lang}")
+        return g.check(s)
 
 
 @dataclass
@@ -28,12 +48,13 @@ class Talk:
     catalog: Catalog
     generator: TemplateGenerator
     show: Show | None
-    guard: Guard
+    guard: LangGuards
     llm: LlmGenerator | None
     llm_talk: LlmTalk | None
     clock_now: Callable[[], float]
     lang: str
     wall_start: datetime
+    followups: Followups | None = None
 
     def price_spoken_now(self, product_id: str, lang: str) -> str:
         """The price valid now (show flash sale, catalog sale window, standing discount)."""
@@ -73,17 +94,24 @@ def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str]
     lang = cfg.stream.language
     catalog = load_catalog(cfg.talk.catalog)
     show = load_show(cfg.talk.show, catalog, default_lang=lang) if cfg.talk.show else None
-    generator = TemplateGenerator(catalog, lang=lang, seed=cfg.talk.seed, name_ok=name_ok)
+    answer_langs = tuple(cfg.talk.answer_languages) or available_languages()
+    generator = TemplateGenerator(catalog, lang=lang, seed=cfg.talk.seed, name_ok=name_ok,
+                                  answer_languages=answer_langs)  # fmt: skip
     extra: dict[str, list] = {}
     for fs in show.flash_sales if show is not None else []:
         extra.setdefault(fs.product_id, []).append(fs.price)
-    guard = Guard(
-        catalog, lang, extra_prices=extra,
+    # The show may be in another language than the stream (it runs in its own language).
+    spoken = {lang, *generator.answer_languages, *((show.lang,) if show is not None else ())}
+    guard = LangGuards({lg: Guard(
+        catalog, lg, extra_prices=extra,
         extra_numbers=show.numbers() if show is not None else (),
-    )  # fmt: skip
+    ) for lg in sorted(spoken)}, lang)  # fmt: skip
     talk = Talk(catalog, generator, show, guard, None, None, clock_now, lang,
                 datetime.now().astimezone())  # fmt: skip
     generator.price_now = talk.price_spoken_now
+    generator.variety = Variety(clock_now)
+    talk.followups = Followups(clock_now, cfg.talk.followup_timeout_s)
+    generator.on_unanswered = talk.followups.open
     if cfg.talk.generator == "llm":
         lc = cfg.llm
         talk.llm = LlmGenerator(

@@ -28,10 +28,11 @@ from ..clock import Clock
 from ..frames import ChatEvent, Emotion, Sentence, Source, Speech
 from ..pipeline import Wake
 from ..player import SpeechPlayer
+from .followup import Followups
+from .operator_inputs import _PRIORITY, _SEGMENT, OperatorInputs
 from .phrases import split_phrases
 
 log = logging.getLogger("streamhost.director")
-_PRIORITY = frozenset({Source.OPERATOR, Source.ANSWER, Source.THANKS, Source.SHOW})
 _GENERATED = frozenset(
     {Source.ANSWER, Source.THANKS, Source.TEMPLATE, Source.LLM, Source.FILLER, Source.SHOW}
 )
@@ -43,7 +44,6 @@ _ANSWER_ORDER = (
     Priority.GREETING,
     Priority.OTHER,
 )
-_SEGMENT = frozenset({Source.TEMPLATE, Source.LLM, Source.FILLER})  # generated product talk
 # Talk that is spoken in phrases (talk/phrases.py) so chat can break in sooner; answers, thanks,
 # operator and show lines are said whole.
 _PHRASED = frozenset({Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER})
@@ -77,7 +77,7 @@ def _norm(text: str) -> str:
     return _NORM.sub(" ", text.casefold()).strip()
 
 
-class Director:
+class Director(OperatorInputs):
     """See module docstring. ``on_commit(sentence, speech)`` runs before a sentence is queued
     for air (the store writes it there: write before speaking); ``on_reject(sentence,
     reason)`` for each sentence the guard stopped."""
@@ -106,6 +106,8 @@ class Director:
         llm_error: type[BaseException] = RuntimeError,
         repeat_window: int = 20,
         phrase_chars: int = 40,
+        followups: Followups | None = None,
+        barge_in_s: float = 0.25,
     ) -> None:
         if not product_ids:
             raise ValueError("the catalog has no products to present")
@@ -174,114 +176,13 @@ class Director:
         self._consumed = 0
         # Trace hook (``TraceBook.on_stage``): (sentence or chat event, stage name).
         self.on_stage: Callable[[Any, str], None] | None = None
-
-    # ---- inputs (called from the event loop; never block) ----
-    def notify(self) -> None:
-        """Chat was queued in triage: let it go first at the next sentence boundary."""
-        taken = self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
-        self._resume.extendleft(reversed(taken))
-        self.wake.set()
-
-    def say(self, text: str, now: bool) -> Sentence:
-        s = Sentence(text=text, source=Source.OPERATOR, lang=self.lang,
-                     product_id=self.current_product, emotion=self.emotion)  # fmt: skip
-        if self.on_stage is not None:
-            self.on_stage(s, "received")
-        if now:
-            self.interrupt("say now")
-            self._operator.appendleft(s)
-        else:
-            self._operator.append(s)
-        self.wake.set()
-        return s
-
-    def pause(self) -> int:
-        """Operator pause: the sentence on air finishes, nothing new starts (operator lines
-        excepted) until ``resume``. Queued speech is taken back and resumes then; chat is still
-        triaged meanwhile. Returns the number of sentences taken back."""
-        self.paused = True
-        taken = self.player.withdraw_queued(lambda sp: sp.sentence.source != Source.OPERATOR)
-        self._resume.extendleft(reversed(taken))
-        return len(taken)
-
-    def resume(self) -> None:
-        self.paused = False
-        self._idle_since = self.clock.now()
-        self.wake.set()
-
-    def set_emotion(self, emotion: str, seconds: float | None) -> None:
-        """Operator emotion for the sentences committed from now on (and the operator's own
-        lines), for ``seconds`` of media time or until changed. ``neutral`` without seconds
-        hands emotion back to the scripts and chat mood."""
-        if seconds is None and emotion == Emotion.NEUTRAL:
-            self.emotion, self.emotion_until = Emotion.NEUTRAL, None
-            return
-        self.emotion = Emotion(emotion)
-        self.emotion_until = float("inf") if seconds is None else self.clock.now() + seconds
-
-    def _operator_emotion(self) -> str | None:
-        if self.emotion_until is None:
-            return None
-        if self.clock.now() > self.emotion_until:
-            self.emotion, self.emotion_until = Emotion.NEUTRAL, None
-            return None
-        return self.emotion
-
-    def set_script(self, script: Any) -> None:
-        """Operator script: spoken verbatim from its first sentence at the next sentence
-        boundary, in place of the current segment (queued, not yet playing speech of that
-        segment is dropped); the run of show goes on after its last sentence."""
-        self._op_script = script.new_cursor()
-        if self.show is not None:
-            st = self.show.plan(self.clock.now(), self.wall_start)
-            self._replaced_slot = (st.slot is not None, st.slot_index)
-        self._script.clear()
-        self._resume.clear()
-        self._drop_phrases()
-        self._segment_epoch += 1
-        self._script_epoch += 1
-        self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
-        self.wake.set()
-
-    def set_mood(self, emotion: str, seconds: float) -> None:
-        """Chat sentiment (abuse -> sad, purchases -> happy) colours the next sentences."""
-        self._mood = (emotion, self.clock.now() + seconds)
-
-    def stop(self) -> int:
-        """Operator stop: silence now, and nothing but operator lines for a segment pause."""
-        n = self.interrupt("operator stop")
-        self._quiet_until = self.clock.now() + self.segment_pause_s
-        return n
-
-    def interrupt(self, reason: str) -> int:
-        """Control plane: drop queued and playing speech now; in-flight synthesis and any LLM
-        stream are cancelled (the HTTP stream is closed at once)."""
-        self._epoch += 1
-        if self._cancel is not None:
-            self._cancel.set()
-        self._pending.clear()
-        self._resume.clear()
-        self._drop_phrases()
-        self._script.clear()  # the generated segment is abandoned; the next follows the pause
-        n = self.player.flush(self.clock.now())
-        self._idle_since = self.clock.now()
-        log.info("interrupt (%s): %d sentence(s) dropped", reason, n)
-        return n
-
-    def set_product(self, product_id: str) -> None:
-        if product_id not in self.products:
-            raise KeyError(product_id)
-        # The next generated segment is about this product (the rotation goes on from it; with
-        # a run of show, until its next rotation step).
-        self._product_idx = self.products.index(product_id) - 1
-        if self.show is not None:
-            st = self.show.plan(self.clock.now(), self.wall_start)
-            self._op_product = (product_id, (st.slot_index, st.product_until))
-        self._script.clear()
-        if self._phrases and self._phrases[0].source in _SEGMENT:
-            self._drop_phrases()
-        self._segment_epoch += 1
-        self._switch(product_id)
+        # Questions handed to the operator (talk/followup.py): answers and time-outs are said
+        # at the next sentence boundary, the answer waits for nothing but the line on air.
+        self.followups = followups
+        if followups is not None:
+            followups.on_due = self._followup_due
+        self.barge_in_s = barge_in_s
+        self._barged = False  # talk was broken off for a question: say a lead-in first
 
     def _drop_phrases(self) -> None:
         self._phrases.clear()
@@ -343,8 +244,29 @@ class Director:
             self.show.mark_done(kind, now)
         return st
 
+    def _followup_due(self) -> None:
+        taken = self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
+        self._resume.extendleft(
+            reversed([t for t in taken if t[0].sentence.source not in _SEGMENT])
+        )
+        self.wake.set()
+
+    def _say_followups(self) -> None:
+        """Operator answers (lead-in naming the viewer, then the operator's words, verbatim
+        like ``say``) and "the team will answer in the comments" for timed-out questions."""
+        for q in self.followups.take_due() if self.followups is not None else ():
+            lead = self.gen.followup(q.event, q.lang, q.answer is not None)
+            out = [lead] if lead is not None else []
+            if q.answer is not None:
+                out.append(Sentence(q.answer, Source.OPERATOR, q.lang, self.current_product,
+                                    reply_to=q.event))  # fmt: skip
+            self._pending.extend(out)
+
     def _chat(self, now: float) -> Sentence | None:
-        while (item := self.triage.pop(now, order=_ANSWER_ORDER)) is not None:
+        # Mid-sentence (phrases of it still to come) only what breaks in is answered; a
+        # greeting waits for the end of the sentence.
+        order = _ANSWER_ORDER[:3] if self._phrases else _ANSWER_ORDER
+        while (item := self.triage.pop(now, order=order)) is not None:
             first = self._respond(item)
             if first is not None:
                 return first
@@ -375,6 +297,13 @@ class Director:
             out = []
         if not out:
             return None
+        if self._barged:
+            self._barged = False
+            lead = (
+                self.gen.barge_in(ev, out[0].lang) if item.priority is Priority.QUESTION else None
+            )
+            if lead is not None:
+                out.insert(0, lead)
         self._pending.extend(out[1:])
         return out[0]
 
@@ -387,6 +316,7 @@ class Director:
         st = self._plan_show(now)
         if self._safety:
             return self._safety.popleft()
+        self._say_followups()
         if self._pending:
             return self._pending.popleft()
         if self._llm_task is not None:
