@@ -18,6 +18,8 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,10 +141,10 @@ class StreamActor:
 
         spec = self.spec
         host = self._node["ip"] if spec.get("stream_host", "node") == "node" else spec["stream_host"]
-        os.environ["STREAMHOST_DATA_DIR"] = spec["data_dir"]  # the fleet's, not a worker's env
-        probe = load_config(spec["config"] or None).with_overrides(**spec["overrides"])
-        res = resume_point(spec["data_dir"], self.name, spec["run_started"], probe.stream.fps)
-        cfg = stream_config(spec, host, res is not None)
+        with _data_dir_env(spec["data_dir"]):
+            probe = load_config(spec["config"] or None).with_overrides(**spec["overrides"])
+            res = resume_point(spec["data_dir"], self.name, spec["run_started"], probe.stream.fps)
+            cfg = stream_config(spec, host, res is not None)
         self.engine = engine = Engine(cfg, virtual_clock=spec["virtual_clock"], token=spec["token"])
         if self._stopping:  # stop() came during warm-up
             engine.request_stop()
@@ -208,10 +210,27 @@ class StreamActor:
         return await self.status()
 
 
+@contextmanager
+def _data_dir_env(path: str) -> Iterator[None]:
+    """The config loader lets STREAMHOST_DATA_DIR win over the config; a worker may inherit one
+    from whoever started Ray, but a fleet stream's store is the fleet's data_dir."""
+    old = os.environ.get("STREAMHOST_DATA_DIR")
+    os.environ["STREAMHOST_DATA_DIR"] = path
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["STREAMHOST_DATA_DIR"]
+        else:
+            os.environ["STREAMHOST_DATA_DIR"] = old
+
+
 def _node() -> dict[str, str]:
     try:
         import ray
-
-        return {"id": ray.get_runtime_context().get_node_id(), "ip": ray.util.get_node_ip_address()}
-    except Exception:  # noqa: BLE001 - outside Ray (unit tests): this machine
+    except ImportError:
+        ray = None
+    # Asking Ray for the runtime context outside a worker would start a local Ray.
+    if ray is None or not ray.is_initialized():
         return {"id": "local", "ip": "127.0.0.1"}
+    return {"id": ray.get_runtime_context().get_node_id(), "ip": ray.util.get_node_ip_address()}
