@@ -378,3 +378,62 @@ async def test_webrtc_viewers_share_one_encode() -> None:
         await asyncio.to_thread(enc.close)
         await runner.cleanup()
     assert hub.viewer_count == 0
+
+
+# -- (e) implicit AIGC label (GB 45438-2025) in the MP4 and in RTMP onMetaData ---------------
+
+
+def _format_tags(url_or_path: str, *extra: str) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", *extra, "-show_entries", "format_tags", "-of", "json",
+         url_or_path],
+        capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+    return json.loads(out or "{}").get("format", {}).get("tags", {})
+
+
+def test_mp4_carries_the_aigc_label(tmp_path: Path) -> None:
+    from streamhost.output.provenance import Provenance
+
+    if not shutil.which("ffprobe"):
+        return
+    prov = Provenance("shop", "s1", producer="Example Shop Ltd")
+    enc = Encoder(StreamFormat(W, H, FPS, SR))
+    rec = Mp4Recorder(tmp_path / "l.mp4", fragmented=True, provenance=prov)
+    enc.add_sink(rec)
+    enc.start()
+    for i in range(30):
+        enc.submit(frame(i))
+        time.sleep(0.005)
+    enc.close()
+    aigc = json.loads(_format_tags(str(rec.segments[0]))["AIGC"])
+    assert aigc["Label"] == "1" and aigc["ContentProducer"] == "Example Shop Ltd"
+    assert aigc["ProduceID"] == "shop:s1"
+    assert set(aigc) == {"Label", "ContentProducer", "ProduceID", "ReservedCode1",
+                         "ContentPropagator", "PropagateID", "ReservedCode2"}  # fmt: skip
+
+
+async def test_rtmp_onmetadata_carries_the_aigc_label(monkeypatch) -> None:
+    import nginx_rtmp
+
+    from streamhost.output.provenance import Provenance
+
+    # nginx-rtmp's default (meta on) rebuilds onMetaData from its own fields for players;
+    # "meta copy" relays the publisher's block, as an ingest that keeps labels must
+    monkeypatch.setattr(nginx_rtmp, "CONFIG", nginx_rtmp.CONFIG.replace(
+        "live on;", "live on;\n            meta copy;"))  # fmt: skip
+    with nginx_rtmp.NginxRtmp() as srv:
+        enc = Encoder(StreamFormat(W, H, FPS, SR))
+        pusher = RtmpPusher(srv.url(), provenance=Provenance("shop", "s2"))
+        enc.add_sink(pusher)
+        enc.start()
+        feeder = asyncio.create_task(feed_realtime(enc, 0, 5 * FPS))
+        while pusher.state != "live":
+            assert not feeder.done(), pusher.stats()
+            await asyncio.sleep(0.02)
+        tags = await asyncio.to_thread(_format_tags, srv.url(), "-rw_timeout", "3000000")
+        await feeder
+        await asyncio.to_thread(enc.close)
+    aigc = json.loads(tags["AIGC"])
+    assert (aigc["Label"], aigc["ProduceID"]) == ("1", "shop:s2")
+    assert "AI-generated" in tags["comment"]
