@@ -125,8 +125,8 @@ class SpeechPlayer:
         for a, b in zip(words, words[1:], strict=False):
             if a.end < ahead:
                 continue
-            if any(c.isdigit() for c in a.symbol + b.symbol):
-                continue
+            if _has_digit(b.symbol) or (_has_digit(a.symbol) and b.symbol.lower() in _UNITS):
+                continue  # "39 | euros", "| 90": a number is said whole, with its unit
             end = int(round((a.end + b.start) / 2 * self.sample_rate))
             if end <= self._pos or end >= len(sp.pcm):
                 return None
@@ -254,6 +254,18 @@ class SpeechPlayer:
         n = min(pcm.size, self.spf)
         out[:n] = pcm[:n]
         return out
+
+
+# Words that belong to the number before them (currencies and units in the host's languages).
+_UNITS = frozenset(
+    "euro euros dollar dollars cent cents pound pounds percent prozent per cento minute minutes "
+    "minuten minuti minuto hour hours stunden ore litre litres liter litri zoll inch inches "
+    "元 块 欧元 美元 分钟 小时 升".split()
+)
+
+
+def _has_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word)
 
 
 def _fade_out(pcm: np.ndarray, sample_rate: int) -> None:

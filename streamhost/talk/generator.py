@@ -182,7 +182,9 @@ class TemplateGenerator:
             note = self._pick("other_language", lang, {}, "-")
             if note is not None:
                 pid = out[0].product_id
-                out.insert(0, self._sentence(note, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
+                out.insert(
+                    0, self._sentence(note, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event)
+                )
         return out
 
     def _answer(
@@ -196,6 +198,17 @@ class TemplateGenerator:
         if pid is None:
             hit = r.find_product(text, qlang)
             pid = hit[0] if hit else None
+        on_screen = current_product_id if current_product_id in self.catalog else None
+        if (
+            named
+            and on_screen
+            and pid != on_screen
+            and r.faq_match(text, pid, qlang) is None
+            and r.faq_match(text, on_screen, qlang) is not None
+        ):
+            # A weak name hit ("water" in "water bottle") loses to the product on screen
+            # whose own FAQ the question is.
+            pid, named = on_screen, None
         intent = r.detect_intent(text, qlang, pid)
         user = user_slots(self._display(event.user), lang)
 
