@@ -70,6 +70,8 @@ TTFT_S = 0.300
 TOKENS_PER_S = 100.0
 TARGETS = {
     "template_question_to_text_p95_ms": ("<=", 5.0),
+    "faq_accuracy_pct": (">=", 100.0),
+    "faq_paraphrase_accuracy_pct": (">=", 90.0),
 }
 
 # -- realistic questions per language ----------------------------------------------------------
@@ -587,6 +589,9 @@ def main() -> int:
     for lg in LANGS:
         res.add(f"templates_{lg}", counts[lg], "templates", 0)
     res.config["llm"] = measure_llm(res, talks, n_llm)
+    from _talk_quality import measure_faq
+
+    res.config["faq"] = measure_faq(res, catalog, LANGS)
 
     print_table(res)
     print("\ntargets:")

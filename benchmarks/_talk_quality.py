@@ -1,0 +1,42 @@
+"""What a viewer hears, not how fast (issue 16): FAQ accuracy per language on the catalog's own
+FAQ questions and on tests/data/faq_paraphrases.json. Used by benchmarks/talk.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure_faq(res: Any, catalog: Any, langs: tuple[str, ...]) -> dict[str, Any]:
+    """faq_accuracy_pct (own FAQ questions, all languages) and faq_paraphrase_accuracy_pct
+    (the lowest language; each language's figure beside it): an answer counts when it
+    contains the catalog's answer text for that FAQ entry."""
+    from streamhost.frames import ChatEvent
+    from streamhost.talk.generator import TemplateGenerator
+
+    paraphrases = json.loads((ROOT / "tests/data/faq_paraphrases.json").read_text("utf-8"))
+    own = own_n = 0
+    para: dict[str, float] = {}
+    for lang in langs:
+        gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+
+        def hit(text: str, pid: str, i: int, lang: str = lang, gen: Any = gen) -> bool:
+            want = catalog.get(pid).faq[i].a(lang)[0]
+            return any(s.text == want for s in gen.answer(ChatEvent("viewer", text), pid))
+
+        for p in catalog:
+            for i, e in enumerate(p.faq):
+                own_n += 1
+                own += hit(e.q(lang), p.id, i)
+        rows = paraphrases[lang]
+        para[lang] = 100.0 * sum(hit(t, pid, i) for pid, i, t in rows) / len(rows)
+        res.add(f"faq_paraphrase_accuracy_{lang}_pct", round(para[lang], 1), "%", 1)
+    res.add("faq_accuracy_pct", round(100.0 * own / own_n, 1), "%", 1)
+    res.add("faq_paraphrase_accuracy_pct", round(min(para.values()), 1), "%", 1)
+    return {
+        "own_faqs": own_n,
+        "paraphrases_per_language": {k: len(v) for k, v in paraphrases.items()},
+    }
