@@ -39,6 +39,7 @@ _PITCH_SOURCES = ("script", "template", "llm", "show")
 _POINT_S = 1.6  # how long the host points after a product is named
 _OPEN_S = 1.8
 _OMEGA = 7.0  # rad/s, critically damped: most of a change within ~0.4 s
+_VMAX = 1.8  # slots/s (angles: 324 degrees/s): a long swing eases instead of whipping
 
 
 def gesture_for(sentence: Any) -> list[tuple[float, str]]:
@@ -103,7 +104,7 @@ class GestureTrack:
             c1 = x - target
             c2 = v + _OMEGA * c1
             x = target + (c1 + c2 * h) * e
-            v = (c2 - _OMEGA * (c1 + c2 * h)) * e
+            v = np.clip((c2 - _OMEGA * (c1 + c2 * h)) * e, -_VMAX, _VMAX)
         self._pos, self._vel, self._t = x, v, t
         # Idle sway on the angles only, a little livelier while talking.
         sway = np.sin(self._freq * (2 * math.pi * t) + self._phase) * (0.008 + 0.012 * talking)
