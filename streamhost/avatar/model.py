@@ -393,12 +393,9 @@ class PuppetModel(nn.Module):
     def _face(self, g: _Region, pose: dict[str, Tensor], f, part: str) -> list[Tensor]:  # noqa: ANN001
         """Coverages of the face layers (``_FACE_LAYERS`` order) on region ``g``: ``part``
         "eyes" (socket .. brow), "lower" (nose .. bite) or "all"."""
-        o, wide, rnd, bite = f(P.MOUTH_OPEN), f(P.MOUTH_WIDE), f(P.MOUTH_ROUND), f(P.LIP_BITE)
-        blink, hx, smile, brow_up = f(P.BLINK), f(P.HEAD_X), f(P.SMILE), f(P.BROW_RAISE)
-        gaze_x, gaze_y = f(P.GAZE_X), f(P.GAZE_Y)
         cs, sn, style = pose["cs"], pose["sn"], pose["style"]
         h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
-        xf = g.lin(_Form(cs, sn, -hx * _YAW_PARALLAX))
+        xf = g.lin(_Form(cs, sn, -f(P.HEAD_X) * _YAW_PARALLAX))
         yf = g.lin(_Form(-sn, cs, h0))
         axf = xf.abs()
         out: list[Tensor] = []
