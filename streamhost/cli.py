@@ -169,10 +169,15 @@ def cmd_avatar(args: argparse.Namespace) -> int:
                 height=args.height, delete_source=args.delete_source,
             )  # fmt: skip
         elif family == "clip":
-            raise BuildError(
-                "the clip family (a presenter video with sampled mouths) is not in this build "
-                "yet; use --family photo with a still of the presenter, or --model for wav2lip"
-            )
+            from .avatar.clip_build import build_clip_pack, format_report
+
+            if not args.video:
+                raise BuildError("--family clip takes --video (>= 60 s of the presenter talking)")
+            pack = build_clip_pack(
+                args.out, video=args.video, consent=consent, script=args.script,
+                width=args.width, height=args.height, delete_source=args.delete_source,
+            )  # fmt: skip
+            print(format_report(pack.root))
         else:
             from .avatar.packbuild import build_pack
 
@@ -400,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     bld.add_argument("--width", type=int, default=720, help="canvas width (= stream.width)")
     bld.add_argument("--height", type=int, default=1280, help="canvas height (= stream.height)")
     bld.add_argument("--seconds", type=float, default=10.0, help="wav2lip: video length kept")
+    bld.add_argument(
+        "--script", help="clip: what the presenter reads in the video (English text file): "
+        "forced alignment checks the mouth labels; without it, phone decoding does",
+    )  # fmt: skip
     imp = avs.add_parser(
         "import-wav2lip", help="original Wav2Lip checkpoint (.pth) -> the contract's ONNX"
     )

@@ -77,18 +77,28 @@ def check_face(f: L.Face, where: str) -> None:
         )
 
 
+def portrait_crop(
+    shape: tuple[int, ...], face: L.Face, width: int, height: int
+) -> tuple[float, int, int, int, int]:
+    """(scale, x0, y0, scaled width, scaled height): scale the picture so it covers the canvas
+    and the face is FACE_SHARE of its width, then crop at (x0, y0) so the face sits in the
+    canvas's upper middle. The clip builder applies the same framing to every video frame."""
+    h, w = shape[:2]
+    s = max(width / w, height / h, FACE_SHARE * width / face.width)
+    nw, nh = max(width, round(w * s)), max(height, round(h * s))
+    cx, cy = (face.box[0] + face.box[2]) / 2 * s, (face.box[1] + face.box[3]) / 2 * s
+    x0 = int(np.clip(cx - width / 2, 0, nw - width))
+    y0 = int(np.clip(cy - 0.33 * height, 0, nh - height))
+    return s, x0, y0, nw, nh
+
+
 def frame_portrait(rgb: np.ndarray, face: L.Face, width: int, height: int) -> np.ndarray:
     """Scale and crop so the picture covers the canvas and the face sits in its upper middle."""
     import cv2
 
-    h, w = rgb.shape[:2]
-    s = max(width / w, height / h, FACE_SHARE * width / face.width)
-    nw, nh = max(width, round(w * s)), max(height, round(h * s))
+    s, x0, y0, nw, nh = portrait_crop(rgb.shape, face, width, height)
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
     big = cv2.resize(rgb, (nw, nh), interpolation=interp)
-    cx, cy = (face.box[0] + face.box[2]) / 2 * s, (face.box[1] + face.box[3]) / 2 * s
-    x0 = int(np.clip(cx - width / 2, 0, nw - width))
-    y0 = int(np.clip(cy - 0.33 * height, 0, nh - height))
     return np.ascontiguousarray(big[y0 : y0 + height, x0 : x0 + width])
 
 

@@ -48,6 +48,13 @@ FAMILIES: dict[str, FaceFamily] = {
         "streamhost.avatar.photo_face:check_photo",
         "one portrait animated by a landmark mesh warp with a drawn mouth interior",
     ),
+    "clip": FaceFamily(
+        "streamhost.avatar.clip_face:load_clip_manifest",
+        "streamhost.avatar.clip_face:build_clip",
+        ("phonemes", "audio"),
+        "streamhost.avatar.clip_face:check_clip",
+        "a presenter's video: idle loop + sampled lower faces per viseme, cross-faded",
+    ),
 }
 
 

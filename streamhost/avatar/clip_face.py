@@ -1,0 +1,203 @@
+"""The clip face family: a presenter's own video, its mouth replaced by sampled lower faces.
+
+Media time t in: the idle loop's frame (played back and forth) and the driver's mouth
+params at t (visemes through the driver's springs, which lead the sound and ease from one
+viseme into the next) -> the two viseme classes nearest to that mouth, their samples
+cross-faded by distance -> warped from the stabilized reference onto this idle frame's head
+pose -> pasted through the feathered mask -> I420 canvas with the studio overlays. Built by
+``avatar/clip_build.py``; no model, no weights.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio_driver import SpeechMouth
+from .base import FaceContext, MouthSource
+from .compositor import Compositor
+from .driver import _MOUTH_TARGETS, CLOSED, REST
+from .pack import Pack, PackError, _consent, _file, _int
+from .params import P
+from .photo_face import _NullDriver, paste_i420
+from .wav2lip_face import fast_i420, pingpong, read_base_frames
+
+log = logging.getLogger("streamhost.avatar")
+
+_KEYS = ("region", "mask", "patches", "classes", "buckets", "idle_affine", "idle_bucket")
+_MOUTH = [int(P.MOUTH_OPEN), int(P.MOUTH_WIDE), int(P.MOUTH_ROUND), int(P.LIP_BITE)]
+
+
+def load_clip_manifest(
+    root: Path, manifest: Path, data: dict, problems: list[str], driver: str, check_model: bool
+) -> Pack:
+    """The clip family's keys: ``base`` (the idle loop video), ``samples`` (.npz: mask,
+    patches per viseme class and pose bucket, the idle frames' head poses), ``[canvas]`` size
+    and a ``[consent]`` table (required)."""
+    base = _file(root, data, "base", problems)
+    samples = _file(root, data, "samples", problems)
+    cw = _int(data, "canvas", "width", manifest, problems, 16)
+    ch = _int(data, "canvas", "height", manifest, problems, 16)
+    consent = _consent(data, problems, required=True)
+    n = 0
+    if not problems and samples is not None:
+        try:
+            with np.load(samples, allow_pickle=False) as z:
+                missing = [k for k in _KEYS if k not in z.files]
+                if missing:
+                    problems.append(f"samples = {samples.name!r}: lacks {', '.join(missing)}")
+                else:
+                    n = len(z["idle_affine"])
+                    if len(z["patches"]) != len(z["classes"]) or not (z["classes"] == REST).any():
+                        problems.append(f"samples = {samples.name!r}: no REST sample")
+        except (OSError, ValueError) as e:
+            problems.append(f"samples = {samples.name!r}: cannot read ({e})")
+    if problems:
+        raise PackError(f"{manifest}: " + "; ".join(problems))
+    assert base is not None and samples is not None
+    return Pack(
+        root, "clip", samples, driver, cw, ch, 0, 0, False, base=base, canvas_width=cw,
+        canvas_height=ch, n_frames=n, consent=consent, whole_canvas=True,
+        summary=f"clip {cw}x{ch}, {n}-frame idle loop, sampled mouths",
+    )  # fmt: skip
+
+
+class ClipFace:
+    """Media time t in (idle frame ``pingpong(round(t * fps))``), I420 canvas out.
+
+    Everything per frame is small: a cross-fade of two lower-face patches, one affine warp
+    into the idle frame's paste box, one masked blend, an I420 conversion of that box."""
+
+    needs_lookahead = False
+
+    def __init__(
+        self, pack: Pack, driver: Any, compositor: Compositor, fps: int,
+        mouth: SpeechMouth | None = None,
+    ) -> None:  # fmt: skip
+        import cv2
+
+        if pack.base is None:
+            raise PackError(f"{pack.root}: not a clip pack")
+        W, H = compositor.width, compositor.height
+        pack.tile_xy(W, H)
+        self.driver, self.compositor, self.fps, self.speech_mouth = driver, compositor, fps, mouth
+        self.needs_lookahead = mouth is not None
+        if mouth is not None:
+            driver.set_mouth_source(mouth.target_at)
+        with np.load(pack.model, allow_pickle=False) as z:
+            d = {k: z[k] for k in _KEYS}
+        frames = read_base_frames(pack.base)
+        if len(frames) != len(d["idle_affine"]) or frames[0].shape[:2] != (H, W):
+            raise PackError(f"{pack.base}: not {len(d['idle_affine'])} frames of {W}x{H}")
+        rx0, ry0, rx1, ry1 = (int(v) for v in d["region"])
+        # One paste box for the whole loop: the sample region carried by every idle pose.
+        corners = np.array([[rx0, ry0], [rx1, ry0], [rx0, ry1], [rx1, ry1]], np.float64)
+        aff = d["idle_affine"].astype(np.float64)
+        moved = np.concatenate([corners @ a[:, :2].T + a[:, 2] for a in aff])
+        x0, y0 = max(0, int(moved[:, 0].min()) - 2) & ~1, max(0, int(moved[:, 1].min()) - 2) & ~3
+        x1 = min(W, x0 + ((int(moved[:, 0].max()) + 3 - x0 + 1) & ~1))
+        y1 = min(H - H % 4, y0 + ((int(moved[:, 1].max()) + 3 - y0 + 3) & ~3))
+        self.box = (x0, y0, x1, y1)
+        bw, bh = x1 - x0, y1 - y0
+        # Per idle frame: patch pixels -> box pixels, the warped mask and the base under it.
+        self._warp = [a + np.array([[0, 0, a[0, 0] * rx0 + a[0, 1] * ry0 - x0],
+                                    [0, 0, a[1, 0] * rx0 + a[1, 1] * ry0 - y0]])
+                      for a in aff]  # fmt: skip
+        self._take, self._keep, self._under = [], [], []
+        for f, m in zip(frames, self._warp, strict=True):
+            take = cv2.warpAffine(d["mask"], m, (bw, bh), flags=cv2.INTER_LINEAR)
+            self._take.append(take)
+            self._keep.append(np.ascontiguousarray(1.0 - take))
+            self._under.append(np.ascontiguousarray(f[y0:y1, x0:x1]))
+        self.base_i420 = [fast_i420(f) for f in frames]
+        self.n = len(frames)
+        del frames
+        self.patches = d["patches"]
+        self._idle_bucket = d["idle_bucket"].astype(int)
+        self._lookup: dict[tuple[int, int], int] = {}
+        for i, (c, b) in enumerate(zip(d["classes"].tolist(), d["buckets"].tolist(), strict=True)):
+            self._lookup.setdefault((c, b), i)
+            self._lookup.setdefault((c, 99), i)  # any bucket, when this pose has none
+        self.present = sorted({c for c, _ in self._lookup})
+        self._open_classes = [c for c in self.present if c not in (REST, CLOSED)]
+        self._basis = _MOUTH_TARGETS[self._open_classes].T.copy()  # (4, k)
+        self.shown: tuple[int, int, float] = (REST, REST, 1.0)
+
+    @property
+    def mouth(self) -> MouthSource | None:
+        return self.speech_mouth.target_at if self.speech_mouth is not None else None
+
+    def warmup(self) -> None:
+        self.picture(0.0)
+
+    def before_frame(self, t: float) -> None:
+        sm = self.speech_mouth
+        if sm is not None and not sm.player.live:
+            sm.before_pull(t)
+
+    def close(self) -> None:
+        return None
+
+    def _sample(self, cls: int, bucket: int) -> np.ndarray:
+        i = self._lookup.get((cls, bucket), self._lookup.get((cls, 99)))
+        return self.patches[0 if i is None else i]
+
+    def blend_weights(self, mouth: np.ndarray, speaking: bool) -> tuple[int, int, float]:
+        """(class a, class b, weight of a) for the driver's mouth (open, wide, round, bite):
+        the mouth as a non-negative mix of the sampled classes' targets (the closed mouth
+        takes what is left), its two largest parts cross-faded. Linear in the driver's
+        springs, so a viseme fades in as the mouth moves towards it, and the next one's
+        share grows before it sounds (the driver's lead). REST and CLOSED share a target:
+        CLOSED (pressed lips) while speaking, REST otherwise."""
+        from scipy.optimize import nnls
+
+        w, _ = nnls(self._basis, mouth)
+        total = float(w.sum())
+        if total > 1.0:
+            w, total = w / total, 1.0
+        closed = CLOSED if speaking and CLOSED in self.present else REST
+        parts = sorted(zip(w.tolist(), self._open_classes, strict=True), reverse=True)
+        parts.append((1.0 - total, closed))
+        parts.sort(reverse=True)
+        (wa, ca), (wb, cb) = parts[0], parts[1]
+        return ca, cb, wa / max(wa + wb, 1e-9)
+
+    def picture(self, t: float) -> np.ndarray:
+        import cv2
+
+        params = self.driver.params_at(t)
+        m = params[_MOUTH].astype(np.float64)
+        k = pingpong(int(round(t * self.fps)), self.n)
+        bucket = int(self._idle_bucket[k])
+        ca, cb, wa = self.blend_weights(m, bool(getattr(self.driver, "speaking", False)))
+        self.shown = (ca, cb, wa)
+        pa = self._sample(ca, bucket)
+        if wa < 0.98 and cb != ca:
+            patch = cv2.addWeighted(pa, wa, self._sample(cb, bucket), 1.0 - wa, 0.0)
+        else:
+            patch = pa
+        x0, y0, x1, y1 = self.box
+        warped = cv2.warpAffine(patch, self._warp[k], (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        tile = cv2.blendLinear(self._under[k], warped, self._keep[k], self._take[k])
+        out = self.base_i420[k].copy()
+        paste_i420(out, fast_i420(tile), x0, y0, x1, y1)
+        return self.compositor.overlay(out)
+
+
+def build_clip(pack: Pack, ctx: FaceContext) -> ClipFace:
+    """The clip family's builder (avatar/registry.py)."""
+    mouth = (
+        SpeechMouth(ctx.player, ctx.fmt.sample_rate, ctx.mouth_lookahead_s)
+        if pack.driver == "audio"
+        else None
+    )
+    return ClipFace(pack, ctx.driver, ctx.compositor, ctx.fmt.fps, mouth)
+
+
+def check_clip(pack: Pack) -> None:
+    """``streamhost check``: the idle loop decodes at the canvas size and the samples fit."""
+    ClipFace(pack, _NullDriver(), Compositor(pack.canvas_width, pack.canvas_height), 25)
