@@ -265,10 +265,10 @@ class Compositor:
         if fig is not None:
             patches = [fig.collar] + (fig.arms(params) if params is not None else [])
             for pl in patches:
-                _blend(out, np.ascontiguousarray(pl.rgba.transpose(2, 0, 1)), pl.x, pl.y)
+                _blend(out, pl.rgba, pl.x, pl.y)
         badge = self._countdown(t)
         if badge is not None:
-            _blend(out, np.ascontiguousarray(badge.rgba.transpose(2, 0, 1)), badge.x, badge.y)
+            _blend(out, badge.rgba, badge.x, badge.y)
         return out
 
     def _countdown(self, t: float | None) -> Placed | None:
@@ -282,7 +282,9 @@ class Compositor:
             return cached[1]
         rgba = countdown_patch(end - t, _font)
         px0, py0, px1, _ = self.panel_box
-        placed = Placed(px1 - 24 - rgba.shape[1], py0 - 22, rgba)
+        placed = Placed(
+            px1 - 24 - rgba.shape[1], py0 - 22, np.ascontiguousarray(rgba.transpose(2, 0, 1))
+        )
         self._badge = (sec, placed)
         return placed
 

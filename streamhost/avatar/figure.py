@@ -69,7 +69,7 @@ def _darker(rgb: tuple, k: float) -> tuple:
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """A premultiplied RGBA patch (h, w, 4) float32 to blend at canvas (x, y)."""
+    """A premultiplied RGBA patch (4, h, w) float32 to blend at canvas (x, y), both even."""
 
     x: int
     y: int
@@ -97,9 +97,12 @@ class Figure:
         self.body = self._draw_body()
         y0, y1 = _even(self._y(_COLLAR_Y - 16)), _even(self.tile_xy[1] + th + 4)
         x0, x1 = _even(self.cx - 100 * self.s), _even(self.cx + 100 * self.s)
-        self.collar = Placed(x0, y0, np.ascontiguousarray(self.body[y0:y1, x0:x1]))
+        self.collar = Placed(
+            x0, y0, np.ascontiguousarray(self.body[y0:y1, x0:x1].transpose(2, 0, 1))
+        )
         self._upper = self._draw_upper()
         self._hands = [self._draw_fore(kind) for kind in ("relaxed", "open", "point")]
+        self._cache: dict[tuple, tuple[np.ndarray, int, int]] = {}
 
     # -- layout --------------------------------------------------------------------------------
     def _y(self, y: float) -> float:
@@ -195,49 +198,71 @@ class Figure:
             (-1, P.ARM_L_UP, P.ARM_L_FORE, P.HAND_L_OPEN, P.HAND_L_POINT),
             (1, P.ARM_R_UP, P.ARM_R_FORE, P.HAND_R_OPEN, P.HAND_R_POINT),
         ):
-            placed = self._arm(side, params[up], params[fore], params[op], params[pt],
-                               params[P.BREATHE])  # fmt: skip
-            if placed is not None:
-                out.append(placed)
+            out += self._arm(side, params[up], params[fore], params[op], params[pt],
+                             params[P.BREATHE])  # fmt: skip
         return out
 
     def _arm(self, side: int, up: float, fore: float, w_open: float, w_point: float,
-             breathe: float) -> Placed | None:  # fmt: skip
+             breathe: float) -> list[Placed]:  # fmt: skip
         s = self.s
         sx = self._x(side * _SHOULDER[0])
         sy = self._y(_SHOULDER[1]) - 2.0 * breathe * s
         t1, t2 = float(np.clip(up, -1, 1)) * math.pi, float(np.clip(fore, -1, 1)) * math.pi
         ex, ey = sx + side * math.sin(t1) * _UPPER * s, sy + math.cos(t1) * _UPPER * s
         w_open, w_point = float(np.clip(w_open, 0, 1)), float(np.clip(w_point, 0, 1))
-        relaxed = max(0.0, 1.0 - w_open - w_point)
-        hand = self._hands[0] * relaxed + self._hands[1] * w_open + self._hands[2] * w_point
-        sprites = [(self._upper, sx, sy, side * t1), (hand, ex, ey, side * t2)]
-        mats, corners = [], []
-        for img, jx, jy, phi in sprites:
-            h, w = img.shape[:2]
-            c, sn = math.cos(phi), math.sin(phi)
-            rot = np.array([[c, sn], [-sn, c]], np.float64)
-            if side < 0:  # the screen-left arm is the mirror image
-                rot = rot @ np.diag([-1.0, 1.0])
-            piv = np.array([w / 2.0, 46.0 * s])
-            t = np.array([jx, jy]) - rot @ piv
-            mats.append((img, rot, t))
-            box = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64)
-            corners.append(box @ rot.T + t)
-        allc = np.concatenate(corners)
-        x0 = max(0, _even(allc[:, 0].min() - 2))
-        y0 = max(0, _even(allc[:, 1].min() - 2))
-        x1 = min(self.width, _even(allc[:, 0].max() + 4))
-        y1 = min(_even(self._y(_DESK_Y)), self.height, _even(allc[:, 1].max() + 4))
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return None
-        buf = None
-        for img, rot, t in mats:
-            m = np.hstack([rot, (t - np.array([x0, y0]))[:, None]]).astype(np.float64)
-            warped = cv2.warpAffine(img, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-            buf = warped if buf is None else warped + buf * (1.0 - warped[..., 3:4])
-        return Placed(x0, y0, buf)
+        desk = _even(self._y(_DESK_Y))
+        out = []
+        for key, jx, jy, phi in ((None, sx, sy, side * t1), ((w_open, w_point), ex, ey, side * t2)):
+            rgba, dx, dy = self._segment(key, phi, side < 0)
+            x, y = _even(jx + dx - 1), _even(jy + dy - 1)
+            # Crop to the canvas, and to the desk, which hides what is below its edge.
+            c0, r0 = max(0, -x), max(0, -y)
+            c1 = min(rgba.shape[2], self.width - x)
+            r1 = min(rgba.shape[1], desk - y)
+            if r1 - r0 >= 2 and c1 - c0 >= 2:
+                patch = rgba[:, r0 : r1 - (r1 - r0) % 2, c0 : c1 - (c1 - c0) % 2]
+                out.append(Placed(x + c0, y + r0, patch))
+        return out
+
+    def _segment(self, hand: tuple | None, phi: float, mirror: bool) -> tuple[np.ndarray, int, int]:
+        """A limb sprite rotated by phi: ((4, h, w) premultiplied, tight, even-sized; its
+        top-left relative to the joint). Angles are kept to 0.5 degree and hand blends to 0.1,
+        so a resting or repeated pose costs a lookup, not a warp."""
+        q = round(phi * 360 / math.pi)
+        hq = None if hand is None else (round(hand[0] * 10), round(hand[1] * 10))
+        key = (hq, q, mirror)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if hq is None:
+            img = self._upper
+        else:
+            wo, wp = hq[0] / 10, hq[1] / 10
+            img = self._hands[0] * max(0.0, 1 - wo - wp) + self._hands[1] * wo + self._hands[2] * wp
+        phi = q * math.pi / 360
+        h, w = img.shape[:2]
+        c, sn = math.cos(phi), math.sin(phi)
+        rot = np.array([[c, sn], [-sn, c]], np.float64)
+        if mirror:  # the screen-left arm is the mirror image
+            rot = rot @ np.diag([-1.0, 1.0])
+        t = -(rot @ np.array([w / 2.0, 46.0 * self.s]))  # the joint lands on (0, 0)
+        box = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64) @ rot.T + t
+        x0, y0 = math.floor(box[:, 0].min()) - 1, math.floor(box[:, 1].min()) - 1
+        size = (math.ceil(box[:, 0].max()) + 2 - x0, math.ceil(box[:, 1].max()) + 2 - y0)
+        m = np.hstack([rot, (t - np.array([x0, y0]))[:, None]])
+        warped = cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        ys, xs = np.nonzero(warped[..., 3] > 1e-3)
+        r0, c0 = int(ys.min()), int(xs.min())
+        r1, c1 = r0 + _even(ys.max() - r0 + 2), c0 + _even(xs.max() - c0 + 2)
+        tight = np.zeros((r1 - r0, c1 - c0, 4), np.float32)
+        src = warped[r0:r1, c0:c1]
+        tight[: src.shape[0], : src.shape[1]] = src
+        hit = (np.ascontiguousarray(tight.transpose(2, 0, 1)), x0 + c0, y0 + r0)
+        if len(self._cache) > 2048:
+            self._cache.clear()
+        self._cache[key] = hit
+        return hit
 
 
 def studio_figure(pack: Any, avatar: Any, fmt: Any) -> Figure | None:
