@@ -50,6 +50,9 @@ TARGETS = {
     "puppet_fps_per_core": (">=", 300),
     "photo_fps_per_core": (">=", 100),
     "photo_p99_ms": ("<=", 10),
+    "clip_fps_per_core": (">=", 200),
+    "clip_p99_ms": ("<=", 10),
+    "clip_pack_build_x_video": ("<=", 2),
 }
 
 
@@ -239,6 +242,74 @@ def bench_photo(res: Results, frames: int, tmp: Path) -> dict[str, Any] | None:
     return {"photo_region": list(face.region)}
 
 
+def bench_clip(
+    res: Results, frames: int, tmp: Path, seconds: float = 62.0
+) -> dict[str, Any] | None:
+    """The clip family: a 720p talking-face video made like the tests make one (the astronaut
+    photo pack speaking, recorded on the virtual clock), the pack built from it (its time
+    against the video's length), then picture() per frame driven by the real FaceDriver over
+    a random viseme track. Skipped (None) where scikit-image or the landmark models are missing."""
+    try:
+        import skimage
+
+        from streamhost.avatar import landmarks
+
+        landmarks.models_dir()
+    except (ImportError, landmarks.FaceModelsMissing) as e:
+        print(f"clip: skipped ({e})", file=sys.stderr)
+        return None
+    import asyncio
+
+    import numpy as np
+
+    from streamhost.avatar.clip_build import build_clip_pack
+    from streamhost.avatar.clip_face import ClipFace
+    from streamhost.avatar.compositor import Compositor
+    from streamhost.avatar.driver import FaceDriver
+    from streamhost.avatar.packbuild import ConsentInfo
+    from streamhost.avatar.photo_build import build_photo_pack
+    from streamhost.config import load_config
+    from streamhost.engine import Engine
+
+    w, h = 720, 1280
+    img = Path(skimage.__file__).parent / "data" / "astronaut.png"
+    build_photo_pack(tmp / "clip-src", images=[img], consent=ConsentInfo("bench", True),
+                     width=w, height=h, progress=False)  # fmt: skip
+    video = tmp / "clip-talk.mp4"
+    cfg = load_config().with_overrides(
+        stream={"width": w, "height": h}, avatar={"pack": str(tmp / "clip-src")},
+        output={"record": str(video)}, store={"data_dir": str(tmp / "clip-data")},
+    )  # fmt: skip
+    asyncio.run(Engine(cfg, virtual_clock=True, token="bench").run(seconds))
+    t0 = time.perf_counter()
+    pack = build_clip_pack(tmp / "clip", video=video, consent=ConsentInfo("bench", True),
+                           width=w, height=h, progress=False)  # fmt: skip
+    build_s = time.perf_counter() - t0
+    driver = FaceDriver(25)
+    rng = np.random.default_rng(0)
+    track, t = [], 0.0
+    while t < frames / 25 + 1:
+        d = float(rng.uniform(0.06, 0.2))
+        track.append((t, t + d, int(rng.integers(0, 7))))
+        t += d
+    driver.start_speech(0.0, track)
+    face = ClipFace(pack, driver, Compositor(w, h), 25)
+    k = [0]
+
+    def run(b: int) -> None:
+        for _ in range(b):
+            face.picture(k[0] / 25)
+            k[0] += 1
+
+    cpu_ms, walls = time_runs(run, 1, frames)
+    res.add("clip_fps_per_core", 1000.0 / cpu_ms, "frames/s", 1)
+    res.add("clip_p50_ms", percentile(walls, 50), "ms", 3)
+    res.add("clip_p99_ms", percentile(walls, 99), "ms", 3)
+    res.add("clip_pack_build_s", build_s, "s", 2)
+    res.add("clip_pack_build_x_video", build_s / seconds, "x", 2)
+    return {"clip_box": list(face.box), "clip_video_s": seconds}
+
+
 def main() -> int:
     ap = arg_parser(__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=None, help="frames per measurement (400)")
@@ -261,6 +332,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         res.config["cpu"] = bench_cpu(res, frames, Path(d))
         res.config["photo"] = bench_photo(res, frames, Path(d))
+        res.config["clip"] = bench_clip(res, frames, Path(d))
         if not args.no_gpu:
             os.sched_setaffinity(0, os.sched_getaffinity(0) | set(range(os.cpu_count() or 1)))
             res.config["gpu"] = bench_gpu(res, frames, Path(d))
