@@ -1,6 +1,6 @@
 """How fast do the avatar models render, per core on this machine and on a GPU when there is one?
 
-For each family and size -- the default host's ONNX puppet (params -> 320x320 RGBA tile) and the
+For each family and size -- the default host's ONNX puppet (params -> 368x400 RGBA head tile) and the
 Wav2Lip contract at S = 96 and 256 (``mel`` (B,1,80,16) + ``face`` (B,6,S,S) -> (B,3,S,S); random
 weights of the real architecture, exported by ``streamhost.avatar.wav2lip_arch``) -- the model
 runs at batch 1, 4 and 16 on ONE core (process pinned, ``intra_op_num_threads = 1``, the
@@ -8,7 +8,12 @@ engine's session settings). Per batch size: CPU time per frame -> ``*_fps_per_co
 per CPU-second), and wall time per inference -> ``*_p50_ms`` / ``*_p99_ms``. Batch-1 names carry
 no suffix (``puppet_fps_per_core``, ``wav2lip96_p99_ms``); others end in ``_b4`` / ``_b16``.
 
-Inputs are realistic: the puppet gets the FaceDriver's parameters for a speaking face; wav2lip
+``puppet_figure_ms`` is the default host's per-frame figure cost on the same core: placing its
+two posed arms (sprites cached per pose) and blending them and the collar into the I420 frame,
+over the speaking-and-gesturing parameter sequence (the head tile's own blend is not included).
+
+Inputs are realistic: the puppet gets the FaceDriver's parameters for a speaking, gesturing host
+(sentences naming a product, greetings and plain talk in turn); wav2lip
 gets mel windows of real espeak speech and a face crop.
 
 With an NVIDIA GPU and onnxruntime-gpu (``pip install .[gpu]``), the same models also run with
@@ -79,10 +84,44 @@ def puppet_inputs(n: int) -> Any:
     import numpy as np
 
     from streamhost.avatar.driver import FaceDriver
+    from streamhost.frames import Sentence
 
     d = FaceDriver(seed=1)
-    d.start_speech(0.0, [(i * 0.09, i * 0.09 + 0.09, 1 + i % 5) for i in range(400)])
-    return np.stack([d.params_at(i / 25) for i in range(n)]).astype(np.float32)
+    lines = [
+        Sentence("This kettle boils in a minute", "script", product_id="kettle"),
+        Sentence("Hello and welcome to the show", "template"),
+        Sentence("Ask me anything in the chat", "template"),
+    ]
+    out = []
+    for i in range(n):
+        if i % 75 == 0:  # a new 3-second sentence
+            d.start_speech(i / 25, [(k * 0.09, k * 0.09 + 0.09, 1 + k % 5) for k in range(33)],
+                           lines[(i // 75) % len(lines)])  # fmt: skip
+        out.append(d.params_at(i / 25))
+    return np.stack(out).astype(np.float32)
+
+
+def figure_ms(params: Any) -> float:
+    """CPU ms per frame of the default figure: arms placed and blended, collar blended."""
+    import numpy as np
+
+    from streamhost.avatar.compositor import Compositor
+    from streamhost.avatar.figure import Figure
+    from streamhost.avatar.looks import LOOKS
+
+    comp = Compositor(figure=Figure(LOOKS["ava"]))
+    empty = np.zeros((4, 400, 368), np.float32)
+    for p in params:  # warm the pose cache once, as a running stream has after its first minutes
+        comp.compose(empty, params=p)
+    c0 = time.process_time()
+    for p in params:
+        comp.compose(empty, params=p)
+    with_fig = (time.process_time() - c0) * 1000 / len(params)
+    c0 = time.process_time()
+    for _ in params:
+        comp.compose(empty)
+    without = (time.process_time() - c0) * 1000 / len(params)
+    return max(0.0, with_fig - without)
 
 
 def wav2lip_inputs(size: int, n: int) -> tuple[Any, Any]:
@@ -122,6 +161,7 @@ def bench_cpu(res: Results, frames: int, tmp: Path) -> dict[str, Any]:
         return sess.run(None, {"params": params[i : i + b]})
 
     models: list[tuple[str, Callable[[int], Any], int]] = [("puppet", run_puppet, frames)]
+    res.add("puppet_figure_ms", figure_ms(params), "ms", 3)
     for size in (96, 256):
         path = export_onnx(tmp / f"wav2lip{size}.onnx", size)
         s, _ = make_session(path, ["CPUExecutionProvider"], 1, what="wav2lip model")
