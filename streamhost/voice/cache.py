@@ -8,218 +8,37 @@ file never replays old audio. Emotion is not part of the key: no engine here voi
 Memory: an LRU bounded in bytes of PCM (``[voice] cache_mb``). Disk (optional, ``[voice]
 cache_disk_mb``): one ``<sha256>.npz`` per entry under ``<data_dir>/speech-cache``, written to a
 temporary name and renamed (a crash leaves no half file), oldest-used files removed past the
-bound. ``CachedVoice`` wraps the stream's voice and implements ``Voice`` itself, so the director
+bound; storage in ``voice/speech_store.py``). ``CachedVoice`` wraps the stream's voice and implements ``Voice`` itself, so the director
 is unchanged; ``prefetch`` fills the cache from a worker thread at the lowest CPU priority.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..frames import Sentence, Speech, Timing
+from ..frames import Sentence, Speech
 from .base import Voice, VoiceBase, VoiceInfo
+from .speech_store import CacheStats, SpeechCache, cache_key
 from .visemes import VisemeTrack
+
+__all__ = ["CacheStats", "CachedVoice", "SpeechCache", "cache_key", "cached"]
 
 log = logging.getLogger("streamhost.voice")
 
-_TIMING_BYTES = 64  # rough memory of one Timing, so timings count against the cap too
 # Prefetch stops while the cache is this full, so it never evicts lines it fetched earlier
 # (which are the nearest-needed ones) or lines already said (a repeat is likely).
 PREFETCH_FILL = 0.8
 # Prefetch pacing: after each synthesis the worker rests this many times as long as it worked,
 # so it takes at most a third of one core even before the OS priority is considered.
 PREFETCH_REST = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    pcm: np.ndarray
-    sample_rate: int
-    phonemes: tuple[Timing, ...]
-    words: tuple[Timing, ...]
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.pcm.nbytes) + _TIMING_BYTES * (len(self.phonemes) + len(self.words))
-
-    def speech(self, sentence: Sentence) -> Speech:
-        # The PCM array is shared between hits: nothing downstream writes into Speech.pcm.
-        return Speech(sentence, self.pcm, self.sample_rate, list(self.phonemes), list(self.words))
-
-
-@dataclass
-class CacheStats:
-    """Counters since start: lookups that hit (memory or disk) or missed, lines prefetched."""
-
-    hits: int = 0
-    misses: int = 0
-    disk_hits: int = 0
-    prefetched: int = 0
-    evicted: int = 0
-    by_source: dict[str, list[int]] = field(default_factory=dict)  # source -> [hits, misses]
-
-    def as_dict(self) -> dict[str, Any]:
-        n = self.hits + self.misses
-        return {
-            "hits": self.hits, "misses": self.misses, "disk_hits": self.disk_hits,
-            "prefetched": self.prefetched, "evicted": self.evicted,
-            "hit_pct": round(100.0 * self.hits / n, 1) if n else None,
-        }  # fmt: skip
-
-
-def cache_key(identity: str, sentence: Sentence) -> str:
-    text = " ".join(sentence.text.split())
-    raw = json.dumps([identity, text, sentence.lang, bool(sentence.continues)], ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-class SpeechCache:
-    """key -> synthesized speech. Memory LRU capped at ``max_bytes``; optionally mirrored on
-    disk in ``disk_dir`` capped at ``disk_bytes``. Thread-safe."""
-
-    def __init__(self, max_bytes: int, disk_dir: Path | None = None, disk_bytes: int = 0) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._mem: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        self.disk_dir = disk_dir if disk_dir is not None and disk_bytes > 0 else None
-        self.disk_bytes = disk_bytes
-        self._disk: OrderedDict[str, int] = OrderedDict()  # key -> file size, oldest first
-        self.stats = CacheStats()
-        if self.disk_dir is not None:
-            self._scan_disk()
-
-    def __len__(self) -> int:
-        return len(self._mem)
-
-    def peek(self, key: str) -> _Entry | None:
-        """A memory hit (marked recently used), or None; never touches the disk."""
-        with self._lock:
-            e = self._mem.get(key)
-            if e is not None:
-                self._mem.move_to_end(key)
-            return e
-
-    def get(self, key: str) -> _Entry | None:
-        """Memory, then disk (a disk hit is kept in memory)."""
-        e = self.peek(key)
-        if e is None and self.disk_dir is not None and key in self._disk:
-            e = self._read(key)
-            if e is not None:
-                self.stats.disk_hits += 1
-                self._remember(key, e)
-        return e
-
-    def put(self, key: str, speech: Speech) -> None:
-        e = _Entry(speech.pcm, speech.sample_rate, tuple(speech.phonemes), tuple(speech.words))
-        self._remember(key, e)
-        if self.disk_dir is not None and key not in self._disk:
-            self._write(key, e)
-
-    def full(self, share: float = 1.0) -> bool:
-        return self.bytes >= self.max_bytes * share
-
-    def _remember(self, key: str, e: _Entry) -> None:
-        if e.nbytes > self.max_bytes:
-            return
-        with self._lock:
-            old = self._mem.pop(key, None)
-            if old is not None:
-                self.bytes -= old.nbytes
-            self._mem[key] = e
-            self.bytes += e.nbytes
-            while self.bytes > self.max_bytes and self._mem:
-                _, gone = self._mem.popitem(last=False)
-                self.bytes -= gone.nbytes
-                self.stats.evicted += 1
-
-    # ---- disk ----
-    def _path(self, key: str) -> Path:
-        assert self.disk_dir is not None
-        return self.disk_dir / f"{key}.npz"
-
-    def _scan_disk(self) -> None:
-        assert self.disk_dir is not None
-        self.disk_dir.mkdir(parents=True, exist_ok=True)
-        files = []
-        for p in self.disk_dir.glob("*.npz"):
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            files.append((st.st_mtime, p.stem, st.st_size))
-        for _, key, size in sorted(files):
-            self._disk[key] = size
-        for p in self.disk_dir.glob("*.tmp*"):
-            p.unlink(missing_ok=True)  # left by a crash mid-write
-        self._trim_disk()
-
-    def _write(self, key: str, e: _Entry) -> None:
-        path = self._path(key)
-        tmp = path.with_name(f"{key}.tmp{threading.get_ident()}.npz")
-        meta = json.dumps({
-            "rate": e.sample_rate,
-            "phonemes": [[t.start, t.end, t.symbol] for t in e.phonemes],
-            "words": [[t.start, t.end, t.symbol] for t in e.words],
-        }, ensure_ascii=False)  # fmt: skip
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, pcm=e.pcm, meta=np.array(meta))
-            os.replace(tmp, path)
-            size = path.stat().st_size
-        except OSError as exc:  # a full or read-only disk costs the disk copy, nothing else
-            tmp.unlink(missing_ok=True)
-            log.warning("speech cache: cannot write %s: %s", path, exc)
-            return
-        with self._lock:
-            self._disk[key] = size
-        self._trim_disk()
-
-    def _read(self, key: str) -> _Entry | None:
-        path = self._path(key)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                pcm = z["pcm"].astype(np.int16, copy=False)
-                meta = json.loads(str(z["meta"]))
-            os.utime(path)  # recently used: trimmed last
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("speech cache: dropping unreadable %s: %s", path, exc)
-            with self._lock:
-                self._disk.pop(key, None)
-            path.unlink(missing_ok=True)
-            return None
-        with self._lock:
-            if key in self._disk:
-                self._disk.move_to_end(key)
-
-        def timings(rows: list[list[Any]]) -> tuple[Timing, ...]:
-            return tuple(Timing(float(a), float(b), str(s)) for a, b, s in rows)
-
-        return _Entry(pcm, int(meta["rate"]), timings(meta["phonemes"]), timings(meta["words"]))
-
-    def _trim_disk(self) -> None:
-        with self._lock:
-            gone = []
-            total = sum(self._disk.values())
-            while total > self.disk_bytes and self._disk:
-                key, size = self._disk.popitem(last=False)
-                total -= size
-                gone.append(key)
-        for key in gone:
-            self._path(key).unlink(missing_ok=True)
 
 
 class CachedVoice(VoiceBase):
