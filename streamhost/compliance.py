@@ -41,6 +41,8 @@ class Profile:
     disclosure_every_min: float  # spoken "I am an AI" at most this far apart
     disclosure_at_start: bool
     disclosure_langs: tuple[str, ...] = ()  # spoken in these too, besides the stream's language
+    # A stream that cannot speak the disclosure in one of its languages is refused.
+    disclosure_required: bool = True
     max_figure_share: float | None = None  # of the canvas an animated figure may cover
     presence_timeout_s: float | None = None  # an operator must check in at least this often
     producer_named: bool = False  # provenance.producer must name the provider
@@ -53,7 +55,7 @@ class Profile:
 _TOP = ("top-left", "top-right")  # phone players cover the bottom with chat and buttons
 PROFILES: dict[str, Profile] = {
     "generic": Profile("generic", GENERIC_LABEL, "AI", CORNERS, 15, True,
-                       sources={"all": SRC_PROJECT}),
+                       disclosure_required=False, sources={"all": SRC_PROJECT}),
     "douyin": Profile(
         "douyin", "AI-generated (AIGC)", "AI", _TOP, 10, True, ("zh",),
         presence_timeout_s=300, producer_named=True, consent_scope=True,
@@ -94,6 +96,15 @@ def presence_timeout_s(cfg: Any) -> float | None:
     return profile(cfg).presence_timeout_s
 
 
+def presence_limit_s(cfg: Any) -> float:
+    """The timeout the stream runs with: ``control.presence_timeout_s``, or for -1 the
+    profile's; 0 = no presence check."""
+    own = getattr(cfg.control, "presence_timeout_s", -1)
+    if own >= 0:
+        return float(own)
+    return float(presence_timeout_s(cfg) or 0.0)
+
+
 def with_profile_defaults(data: dict[str, Any]) -> dict[str, Any]:
     """Raw config tables in; the same with the profile's label in place of the generic one."""
     stream = data.get("stream")
@@ -126,9 +137,8 @@ def compliance_problems(cfg: Any, today: dt.date | None = None) -> list[str]:
         out.append(f"avatar.framing = {getattr(a, 'framing', '?')!r}: the host covers "
                    f"{share:.0%} of the screen; {tag} allows {p.max_figure_share:.0%} "
                    f"({p.sources['figure']}); try framing = \"compact\"")  # fmt: skip
-    limit = getattr(cfg.control, "presence_timeout_s", None)
-    if p.presence_timeout_s is not None and limit is not None and \
-            not 0 < limit <= p.presence_timeout_s:  # fmt: skip
+    limit = presence_limit_s(cfg)
+    if p.presence_timeout_s is not None and not 0 < limit <= p.presence_timeout_s:
         out.append(f"control.presence_timeout_s = {limit!r}: {tag} needs an operator check-in "
                    f"at least every {p.presence_timeout_s:.0f} s ({p.sources['presence']})")  # fmt: skip
     if p.synthetic_voice_banned:
@@ -172,9 +182,11 @@ def consent_problems(cfg: Any, pack: Any, p: Profile, today: dt.date) -> list[st
 
 
 def _disclosure_problems(cfg: Any, p: Profile, tag: str) -> list[str]:
-    """The run of show's [disclosure] table against the profile (talk/ owns the speaking)."""
+    """Every disclosure language has a text (the language files'), and the run of show's
+    [disclosure] table against the profile (talk/disclosure.py owns the speaking)."""
+    out = _disclosure_text_problems(cfg, p, tag)
     if not cfg.talk.show:
-        return []
+        return out
     try:
         d = tomllib.loads(Path(cfg.talk.show).read_text(encoding="utf-8")).get("disclosure", {})
     except (OSError, ValueError):
@@ -184,8 +196,7 @@ def _disclosure_problems(cfg: Any, p: Profile, tag: str) -> list[str]:
     src = p.sources.get("disclosure", SRC_PROJECT)
     where = f"talk.show = {cfg.talk.show!r}: [disclosure]"
     if d.get("enabled", True) is False:
-        return [f"{where} enabled = false: {tag} needs the host to say it is an AI ({src})"]
-    out = []
+        return [*out, f"{where} enabled = false: {tag} needs the host to say it is an AI ({src})"]
     every = d.get("every_minutes", 15)
     if isinstance(every, int | float) and every > p.disclosure_every_min:
         out.append(f"{where} every_minutes = {every}: {tag} needs it at least every "
@@ -193,6 +204,32 @@ def _disclosure_problems(cfg: Any, p: Profile, tag: str) -> list[str]:
     if p.disclosure_at_start and d.get("at_start", True) is False:
         out.append(f"{where} at_start = false: {tag} needs it at the start ({src})")
     return out
+
+
+def _disclosure_text_problems(cfg: Any, p: Profile, tag: str) -> list[str]:
+    """A language the host must disclose in but has no text for (a show's own text counts)."""
+    if not p.disclosure_required:
+        return []
+    from .langdata import DEFAULT_FOLDER, disclosure_texts
+
+    have = set(disclosure_texts())
+    own = _show_disclosure_langs(cfg)
+    src = p.sources.get("disclosure", SRC_PROJECT)
+    return [f"stream.language / {tag}: the host cannot say it is an AI in {lg!r}: add "
+            f"[host] disclosure to {DEFAULT_FOLDER / (lg + '.toml')} ({src})"
+            for lg in disclosure_languages(cfg) if lg not in have and lg not in own]  # fmt: skip
+
+
+def _show_disclosure_langs(cfg: Any) -> set[str]:
+    if not cfg.talk.show:
+        return set()
+    try:
+        d = tomllib.loads(Path(cfg.talk.show).read_text(encoding="utf-8")).get("disclosure", {})
+    except (OSError, ValueError):
+        return set()
+    text = d.get("text") if isinstance(d, dict) else None
+    return {k for k, v in text.items() if isinstance(v, str) and v.strip()} \
+        if isinstance(text, dict) and d.get("enabled", True) is not False else set()  # fmt: skip
 
 
 def _signing_problems(cfg: Any) -> list[str]:

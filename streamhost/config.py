@@ -243,6 +243,17 @@ class HttpConfig:
 @dataclass(frozen=True)
 class ControlConfig:
     token: str = _spec("", _str, "a string (empty = generate one at start)")
+    # A real person in charge (streamhost/presence.py): with no operator check-in for this
+    # long the host goes to safe mode. -1 takes the compliance profile's value.
+    presence_timeout_s: float = _spec(
+        -1.0, lambda v: is_num_in(-1.0, 86400.0)(v) and (v in (-1, 0) or v >= 5),
+        "-1 (the compliance profile's: 300 s for douyin and tiktok, off otherwise), 0 (off) "
+        "or seconds 5..86400",
+    )  # fmt: skip
+    safe_mode: str = _spec(
+        "facts", lambda v: v in ("facts", "break"),
+        'one of "facts" (only scripts and catalog facts, no answers), "break" (a break card)',
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class StreamControls:
         self.end_takeover: Callable[[str], tuple[bool, str]] = lambda reason: (False, "off")
         self.voice: Any = None  # the stream's voice (switch) and [voice] config, set by the
         self.voice_cfg: Any = None  # engine; None: the voice command is refused
+        self.presence: Any = None  # presence.Presence, set by the engine
 
     def now(self) -> float:
         return self.clock.now()
@@ -150,9 +151,17 @@ class StreamControls:
         threading.Thread(target=load, name="voice-load", daemon=True).start()
         return {**shown, "lang": lang, "loading": True}
 
+    def check_in(self, name: str) -> dict[str, Any]:
+        """An operator is in charge (control command ``presence``); ends safe mode."""
+        if self.presence is None:
+            raise ValueError("this stream has no presence check")
+        return self.presence.check_in(name)
+
     # ---- log ----
     def audit(self, actor: str, action: str, args: dict[str, Any], ok: bool, detail: str) -> None:
         self.obs.audit(actor, action, args, ok, detail)
+        if self.presence is not None:
+            self.presence.seen(actor, action, ok)
 
     def alert(self, kind: str, **fields: Any) -> None:
         self.obs.alert(kind, **fields)

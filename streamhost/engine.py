@@ -43,9 +43,11 @@ from .output.provenance import stream_provenance
 from .output.registry import build_sinks, output_tables
 from .pipeline import Supervisor
 from .player import SpeechPlayer
+from .presence import attach_presence
 from .store import Store
 from .talk.assemble import build_talk
 from .talk.director import Director
+from .talk.disclosure import build_disclosure
 from .talk.llm import LlmError
 from .talk.prefetch import likely_lines
 from .voice.cache import cached
@@ -95,6 +97,7 @@ class Stream:
         )  # fmt: skip
         self.obs.track_questions(self.talk.followups)
         self.director.on_stage = self.trace.on_stage
+        self.director.disclosure = build_disclosure(cfg, self.show)
         o = cfg.output
         self.encoder = Encoder(fmt, video_bitrate=o.video_bitrate_kbps * 1000,
                                audio_bitrate=o.audio_bitrate_kbps * 1000)  # fmt: skip
@@ -114,6 +117,7 @@ class Stream:
         self.stopping = False
         self._shown_product: str | None = None
         self._panel_task: asyncio.Task[None] | None = None
+        self.presence = attach_presence(self)  # a real person in charge, or safe mode
         log.info("voice: %s", _describe_voice(self.tts))
 
     def _build_triage(self) -> Triage:
@@ -142,6 +146,7 @@ class Stream:
     # ---- per-frame path ----
     def _tick(self) -> None:
         """Before each frame's audio is pulled (AV loop, event-loop thread)."""
+        self.presence.tick(self.clock.now())
         self.director.tick()
         self.face.before_frame(self.loop.index / self.cfg.stream.fps)
 
@@ -220,6 +225,10 @@ class Stream:
                 self.director.set_mood(Emotion.SAD, 20.0)
             self.obs.chat(ev, "blocked", v.reason)
             return "blocked"
+        held = self.presence.hold(ev)  # nobody in charge: stored, not answered
+        if held is not None:
+            self.obs.chat(ev, "held", held)
+            return "held"
         d = self.triage.offer(ev, self.clock.now())
         if d.action == "queued":  # only events that may be answered open a trace
             self.trace.on_stage(ev, "received", t_in)
@@ -270,7 +279,8 @@ class Stream:
             "rtmp_live": sum(1 for p in self.rtmp if p.state == "live"),
             "product": self.director.current_product, "products": self.catalog.ids,
             "latency": self.trace.summary(), "takeover": self.takeover.status(),
-            "voice": voice_status(self.tts),
+            "voice": voice_status(self.tts), "presence": self.presence.status(),
+            "disclosure": self.director.disclosure.status(),
         }  # fmt: skip
 
     def metrics(self) -> dict[str, Any]:

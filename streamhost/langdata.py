@@ -113,6 +113,8 @@ class LangData:
     marks: re.Pattern[str] | None
     mark_weight: float
     script: re.Pattern[str] | None
+    disclosure: str = ""  # the spoken AI disclosure, verbatim ("" = none in this language)
+    on_break: str = ""  # the "on a short break" card's text
 
 
 def _folder(folder: str | Path | None) -> Path:
@@ -142,6 +144,20 @@ def load_language(lang: str, folder: str | Path | None = None) -> LangData:
 def load_languages(folder: str | Path | None = None) -> dict[str, LangData]:
     """Every language of `folder`, validated; raises TalkDataError for the first bad file."""
     return {lg: load_language(lg, folder) for lg in available_languages(folder)}
+
+
+def disclosure_texts(folder: str | Path | None = None) -> dict[str, str]:
+    """Language -> its ``[host] disclosure`` text, for every language file that loads and has
+    one (a bad file is ``talk_data_problems``' to report, not a reason to lose the others)."""
+    out: dict[str, str] = {}
+    for lg in available_languages(folder):
+        try:
+            text = load_language(lg, folder).disclosure
+        except TalkDataError:
+            continue
+        if text:
+            out[lg] = text
+    return out
 
 
 def talk_data_problems(
@@ -259,8 +275,12 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
             problems.append(
                 f"{k}: is not a known table (known: host, detect, words, intent, templates)"
             )
-    host = r.table("host", ("a_viewer",))
+    host = r.table("host", ("a_viewer", "disclosure", "on_break"))
     a_viewer = r.text(host, "a_viewer", "host", None)
+    verbatim = {k: r.text(host, k, "host", "").strip() for k in ("disclosure", "on_break")}
+    for k, v in verbatim.items():
+        if "{" in v or "}" in v:  # said or drawn as written: a placeholder would go on air
+            problems.append(f"host.{k}: is used verbatim, no {{placeholders}}: {v!r}")
 
     detect = r.table("detect", ("script", "hints", "marks", "mark_weight"), required=False)
     script = _char_class(r.text(detect, "script", "detect", ""), "detect.script", problems)
@@ -310,6 +330,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         marks=marks,
         mark_weight=float(weight),
         script=script,
+        **verbatim,
     )
 
 

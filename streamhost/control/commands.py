@@ -232,6 +232,7 @@ def execute(
     args = (
         {k: v for k, v in msg.items() if k not in ("id", "type")} if isinstance(msg, dict) else {}
     )
+    actor = session.actor if session is not None else actor  # a check-in names the session
     ctl.audit(actor, typ if isinstance(typ, str) else _show(typ), _jsonable(args), ok, detail)
     return reply
 
@@ -352,6 +353,16 @@ def _voice(st: Controls, msg: dict[str, Any], _: Any) -> dict[str, Any]:
         raise CommandError("bad_args", str(e)) from None
 
 
+def _presence(st: Controls, msg: dict[str, Any], session: Any) -> dict[str, Any]:
+    """An operator checks in by name: the stream may speak freely, and this connection's
+    commands are audited under that name from now on."""
+    name = msg["name"].strip()
+    presence = st.check_in(name)
+    if session is not None:
+        session.actor = name
+    return {"presence": presence}
+
+
 _HANDLERS: dict[str, Callable[[Controls, dict[str, Any], Any], dict[str, Any] | None]] = {
     "status": _status,
     "subscribe": _subscribe,
@@ -370,6 +381,7 @@ _HANDLERS: dict[str, Callable[[Controls, dict[str, Any], Any], dict[str, Any] | 
     "voice": _voice,
     "answer": _answer,
     "history": _history,
+    "presence": _presence,
 }
 assert set(_HANDLERS) == set(COMMANDS), set(_HANDLERS) ^ set(COMMANDS)
 

@@ -183,6 +183,10 @@ class Director(OperatorInputs):
             followups.on_due = self._followup_due
         self.barge_in_s = barge_in_s
         self._barged = False  # talk was broken off for a question: say a lead-in first
+        # The stream's own AI disclosure (talk/disclosure.py), said with or without a show;
+        # and the safe mode while no operator is in charge (presence.py): None, "facts", "break".
+        self.disclosure: Any = None
+        self.safe_mode: Callable[[], str | None] = lambda: None
 
     def _drop_phrases(self) -> None:
         self._phrases.clear()
@@ -230,7 +234,8 @@ class Director(OperatorInputs):
         for kind in sorted(st.due):
             s = None
             if kind == "disclosure":
-                s = st.disclosure_sentence(self.lang)
+                # With the stream's own schedule the show's turn is only marked: one disclosure.
+                s = st.disclosure_sentence(self.lang) if self.disclosure is None else None
                 if s is not None:
                     self._safety.append(s)
             elif kind == "cta":
@@ -314,14 +319,19 @@ class Director(OperatorInputs):
         if self.paused or now < self._quiet_until:
             return None
         st = self._plan_show(now)
+        if self.disclosure is not None:
+            self._safety.extend(self.disclosure.due(now))
         if self._safety:
             return self._safety.popleft()
+        safe = self.safe_mode()
+        if safe == "break":
+            return None
         self._say_followups()
         if self._pending:
             return self._pending.popleft()
         if self._llm_task is not None:
             return None  # an LLM reply is on its way: nothing else may start before it
-        first = self._chat(now)
+        first = self._chat(now) if safe is None else None  # nobody in charge: no free answers
         if first is not None or self._llm_task is not None:
             return first
         if self._resume:
@@ -366,7 +376,7 @@ class Director(OperatorInputs):
             self._product_idx = (self._product_idx + 1) % len(self.products)
             pid = self.products[self._product_idx]
         self._switch(pid)
-        if self.llm is not None:
+        if self.llm is not None and safe is None:
             self._start_llm(
                 lambda c: self.llm.next_segment(pid, c),
                 lambda: self.gen.next_segment(pid),
@@ -428,7 +438,7 @@ class Director(OperatorInputs):
     # ---- checks ----
     def _accept(self, s: Sentence) -> Sentence | None:
         """Guard and repeat window for generated sentences; verbatim sources pass as they are."""
-        if s.source not in _GENERATED:
+        if s.source not in _GENERATED or (self.disclosure is not None and self.disclosure.owns(s)):
             return s
         if self.guard is not None:
             res = self.guard.check(s)

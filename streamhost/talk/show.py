@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
+from ..langdata import disclosure_texts
 from ..problems import ProblemsError
 from .catalog import (
     _CURRENCIES,
@@ -76,12 +77,11 @@ from .script import Script, ScriptError, parse_script
 KINDS: tuple[str, ...] = ("cta", "disclosure", "countdown")
 DEFAULT_MINUTES_PER_PRODUCT = 10.0
 
-DEFAULT_DISCLOSURE: dict[str, str] = {
-    "en": "Just so you know: I'm an AI host.",
-    "de": "Nur damit ihr es wisst: Ich bin eine KI-Moderatorin.",
-    "it": "Giusto perché lo sappiate: sono una conduttrice virtuale, un'intelligenza artificiale.",
-    "zh": "提醒一下：我是AI主播。",
-}
+
+def default_disclosure() -> dict[str, str]:
+    """The language files' ``[host] disclosure`` texts: the wording is language data."""
+    return disclosure_texts()
+
 
 # (minutes left, last minute) per language.
 _COUNTDOWN: dict[str, tuple[str, str]] = {
@@ -256,7 +256,7 @@ class ShowState:
 
     def disclosure_sentence(self, lang: str) -> Sentence:
         texts = self.show.disclosure.texts
-        t = texts.get(lang) or texts.get("en") or (DEFAULT_DISCLOSURE[lang],)
+        t = texts.get(lang) or texts.get("en") or (default_disclosure()[lang],)
         text_lang = lang if lang in texts else ("en" if "en" in texts else lang)
         return Sentence(t[0], Source.TEMPLATE, text_lang, None, Emotion.NEUTRAL)
 
@@ -648,7 +648,7 @@ def parse_show(
         enabled=v.boolean(d_raw, "enabled", "disclosure.enabled", True),
         every_minutes=v.positive(d_raw, "every_minutes", "disclosure.", 15.0) or 15.0,
         at_start=v.boolean(d_raw, "at_start", "disclosure.at_start", True),
-        texts={**{lg: (t,) for lg, t in DEFAULT_DISCLOSURE.items()}, **d_texts},
+        texts={**{lg: (t,) for lg, t in default_disclosure().items()}, **d_texts},
     )
 
     if problems:
