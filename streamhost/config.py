@@ -143,7 +143,7 @@ class VoiceConfig:
         "", _str, "a faster-whisper model folder, or empty (takeover lines untranscribed)", path=True
     )
     mouth_lookahead_ms: int = _spec(80, _int_in(0, 200), "an integer 0..200 (milliseconds)")
-    cache_mb: int = _spec(256, _int_in(0, 4096), "an integer 0..4096 (MB of speech; 0 = no cache)")
+    cache_mb: int = _spec(512, _int_in(0, 4096), "an integer 0..4096 (MB of speech; 0 = no cache)")
     cache_disk_mb: int = _spec(
         0, _int_in(0, 65536), "an integer 0..65536 (MB on disk in the data directory; 0 = off)"
     )

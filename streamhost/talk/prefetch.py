@@ -8,8 +8,8 @@ generator's rotation and the show's counters are untouched).
 Order: the AI disclosure (the show opens with it); the advertiser scripts, slot by slot; then per
 product, in the show's rotation order (the catalog's for the rest): its calls to action and
 countdown-free show lines, the product talk templates with every feature, and the template
-answers a viewer's question gets (price, key specs, don't-know, greeting), in every language
-the stream answers in. Lines that carry a viewer's name are not predictable and are left out:
+answers a viewer's question gets (price, key specs, don't-know, greeting) in the stream's
+language; then the same answers in each other language the stream answers in. Lines that carry a viewer's name are not predictable and are left out:
 they are synthesized, phrase by phrase, when they are needed.
 """
 
@@ -79,18 +79,21 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
                 yield from slot.script.sentences
             order.extend(pid for pid, _ in slot.rotation)
     order = list(dict.fromkeys([*order, *catalog.ids]))
+    # The stream's own language first, for every product: most viewers ask in it, and a cache
+    # that fills up should lose the other languages' answers, not the host's own talk.
     for pid in order:
         if show is not None:
             yield from _show_lines(show, pid, lang, wall)
         yield from _product_lines(talk, pid, lang, TALK_FAMILIES, Source.TEMPLATE)
-        for lg in langs:
+        yield from _product_lines(talk, pid, lang, ANSWER_FAMILIES, Source.ANSWER)
+        yield from _faq_lines(catalog.get(pid), lang)
+        if pid == order[0]:
+            yield from _general_lines(lang)
+    for lg in langs[1:]:
+        yield from _general_lines(lg)
+        for pid in order:
             yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
             yield from _faq_lines(catalog.get(pid), lg)
-        if pid == order[0]:
-            for lg in langs:
-                yield from _general_lines(lg)
-    for lg in langs:
-        yield from _general_lines(lg)
 
 
 def _show_lines(show: Any, pid: str, lang: str, wall: datetime) -> Iterator[Sentence]:
