@@ -302,7 +302,8 @@ class Stream:
         self.supervisor.start("monitor", lambda: self.obs.monitor(self.rtmp, self.metrics))
         for src in self.sources:
             self.supervisor.start(f"chat:{src.name}", src.run)
-        if self.cfg.voice.prefetch and hasattr(self.tts, "prefetch_in_background"):
+        # Prefetch buys latency on air; a virtual-clock render would only lose CPU to it.
+        if self.cfg.voice.prefetch and not self.clock.virtual and hasattr(self.tts, "prefetch_in_background"):
             lines = lambda: likely_lines(self.talk, self.cfg.talk.phrase_chars)  # noqa: E731
             self.supervisor.start("speech-prefetch", lambda: self.tts.prefetch_in_background(lines))
         self.director.wake.set()
