@@ -157,6 +157,9 @@ def attach_presence(stream: Any) -> Presence:
             followups.open(ev, ev.lang)
 
     p.handoff = handoff
+    inlet = getattr(stream, "chat", None)  # chat/inlet.ChatInlet, where the engine has one
+    if inlet is not None:
+        inlet.hold = p.hold
     p.on_change = lambda mode: _show_card(stream, break_card(lang) if mode == "break" else None)
     return p
 
