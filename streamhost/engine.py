@@ -27,16 +27,14 @@ from .avatar.pack import load_pack
 from .avatar.registry import build_face
 from .avatar.tag import draw_tag, tag_value
 from .avloop import AVLoop, steady_malloc
-from .chat.intake import ChatRejected, parse_chat
+from .chat.inlet import ChatInlet, build_triage
 from .chat.moderation import Moderator, load_blocklists
-from .chat.registry import build_source
-from .chat.triage import Triage, make_classifier
 from .clock import Clock, RealClock, VirtualClock
 from .config import Config
 from .control.commands import CommandError, execute
 from .control.takeover import Takeover
 from .controls import StreamControls
-from .frames import AVFrame, ChatEvent, Emotion
+from .frames import AVFrame
 from .observe import Observer
 from .output.encoder import Encoder
 from .output.provenance import stream_provenance
@@ -70,7 +68,7 @@ class Stream:
         self.moderator = Moderator(load_blocklists(cfg.chat.blocklists), max_chars=t.max_chat_chars)
         self.talk = build_talk(cfg, clock.now, self.moderator.name_ok)
         self.catalog, self.show = self.talk.catalog, self.talk.show
-        self.triage = self._build_triage()
+        self.triage = build_triage(cfg, self.talk, lambda: self.director.current_product)
         self.tts = cached(build_voice(cfg.voice, fmt.sample_rate, s.language), cfg.voice,
                           cfg.store.data_dir)  # fmt: skip
         self.driver = FaceDriver(fps=fmt.fps, seed=t.seed)
@@ -101,7 +99,8 @@ class Stream:
         o = cfg.output
         self.encoder = Encoder(fmt, video_bitrate=o.video_bitrate_kbps * 1000,
                                audio_bitrate=o.audio_bitrate_kbps * 1000)  # fmt: skip
-        self.encoder.on_frame_out = lambda f: self.trace.packet_out(f.started, f.pts)
+        self.encoder.on_frame_out = lambda f: (self.trace.packet_out(f.started, f.pts),
+                                               self.obs.frame_out(f.pts))  # fmt: skip
         self.sinks = build_sinks(output_tables(o), self.encoder,
                                  stream_provenance(cfg, self.pack, self.obs.alert))  # fmt: skip
         self.rtmp, self.webrtc = self.sinks.of("rtmp"), self.sinks.first("webrtc")
@@ -109,7 +108,9 @@ class Stream:
         self.supervisor = Supervisor(on_restart=self.obs.restart)
         self.loop = AVLoop(clock, fmt, self.player, self._picture, self._emit,
                            on_tick=self._tick, on_started=self.obs.aired)  # fmt: skip
-        self.sources = [self._make_source(table) for table in cfg.chat.sources]
+        self.chat = ChatInlet(cfg, clock, self.moderator, self.triage, self.director, self.obs)
+        self.sources = self.chat.sources(cfg.chat.sources, [p.name("en") for p in self.catalog])
+        self.submit_chat, self.ingest = self.chat.submit, self.chat.ingest  # chat in (inlet.py)
         self.controls = self._build_controls()
         self.takeover = Takeover(self.controls)  # operator voice over WebRTC
         self.controls.end_takeover = lambda r: (self.takeover.end_now(r), self.takeover.state)
@@ -119,16 +120,6 @@ class Stream:
         self._panel_task: asyncio.Task[None] | None = None
         self.presence = attach_presence(self)  # a real person in charge, or safe mode
         log.info("voice: %s", _describe_voice(self.tts))
-
-    def _build_triage(self) -> Triage:
-        c, t = self.cfg.chat, self.cfg.talk
-        classify = make_classifier(self.talk.generator.retriever, self.catalog,
-                                   current_product=lambda: self.director.current_product)  # fmt: skip
-        return Triage(
-            classify, max_queue=c.max_queue, max_age_s=t.max_question_age_s,
-            per_user_burst=c.per_user_burst, per_user_window_s=c.per_user_window_s,
-            dedupe_window_s=c.dedupe_window_s, lang=self.cfg.stream.language,
-        )  # fmt: skip
 
     def _build_controls(self) -> StreamControls:
         ctl = StreamControls(
@@ -196,49 +187,6 @@ class Stream:
             self.clock.release()
 
     # ---- inputs ----
-    def _make_source(self, table: dict[str, Any]) -> Any:
-        if table["type"] in ("replay", "simulator"):
-            extra: dict[str, Any] = {"clock": self.clock}
-            if table["type"] == "simulator":
-                extra["catalog_product_names"] = [p.name("en") for p in self.catalog]
-        else:
-            extra = {"clock_now": self.clock.now}
-        return build_source(table, emit=self.ingest, **extra)
-
-    def submit_chat(self, raw: bytes | str | dict[str, Any]) -> tuple[ChatEvent, str]:
-        """Built-in ingest: raw JSON in; (event, decision) out, or ChatRejected."""
-        try:
-            ev = parse_chat(raw, self.cfg.talk.max_chat_chars, self.clock.now())
-        except ChatRejected as e:
-            self.obs.chat_rejected += 1
-            log.debug("chat rejected (%s): %s", e.code, e)
-            raise
-        return ev, self.ingest(ev)
-
-    def ingest(self, ev: ChatEvent) -> str:
-        """Every chat event from every source: moderation, then triage; stored with the
-        decision and its reason. Returns the decision."""
-        t_in = self.trace.now()
-        v = self.moderator.check(ev)
-        if not v.allowed:
-            if v.abusive:
-                self.director.set_mood(Emotion.SAD, 20.0)
-            self.obs.chat(ev, "blocked", v.reason)
-            return "blocked"
-        held = self.presence.hold(ev)  # nobody in charge: stored, not answered
-        if held is not None:
-            self.obs.chat(ev, "held", held)
-            return "held"
-        d = self.triage.offer(ev, self.clock.now())
-        if d.action == "queued":  # only events that may be answered open a trace
-            self.trace.on_stage(ev, "received", t_in)
-        self.obs.chat(ev, d.action, d.reason)
-        if d.action in ("queued", "merged"):
-            if ev.kind == "purchase" or (ev.kind == "gift" and ev.streak_end):
-                self.director.set_mood(Emotion.HAPPY, 15.0)
-            self.director.notify()
-        return d.action
-
     def command(self, msg: dict[str, Any], actor: str, session: Any = None) -> dict[str, Any]:
         """Operator command (control protocol) in; reply dict out. Every command is audited."""
         return execute(self.controls, msg, actor, session)

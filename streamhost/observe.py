@@ -12,6 +12,7 @@ import asyncio
 import os
 import resource
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from .frames import ChatEvent, Sentence, Speech
 from .store import Store
 from .trace import TraceBook
 
+CAPTIONS_WAITING = 64  # committed, not yet aired lines kept for captions
 RTMP_DOWN_ALERT_S = 5.0  # an RTMP output that was live and has not been for this long: alert
 METRIC_KEYS = (
     "frames", "late_frames", "encoder_dropped", "speech_buffered_seconds", "render_ms_p50",
@@ -44,12 +46,24 @@ class Observer:
         self.chat_accepted = self.chat_rejected = self.chat_blocked = self.sentences = 0
         self.cpu_fraction = 0.0
         self._cpu_mark = (time.monotonic(), time.process_time())
+        # Committed lines waiting to air, for the viewer page's captions (topic ``caption``):
+        # bounded, a line taken back and dropped never airs and is pushed out by newer ones.
+        self._captions: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._on_air: deque[tuple[float, dict[str, Any]]] = deque(maxlen=CAPTIONS_WAITING)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- what the stages report ----
     def commit(self, s: Sentence, speech: Speech) -> None:
         """A sentence is about to be spoken: it is in the store before it is on air."""
         self.store.add_sentence(s, self.clock.now(), speech.duration)
         self.sentences += 1
+        self._captions[s.trace_id] = {
+            "trace_id": s.trace_id, "text": s.text, "lang": s.lang, "source": str(s.source),
+            "duration": round(speech.duration, 3),
+            "reply_to": s.reply_to.trace_id if s.reply_to else None,
+        }  # fmt: skip
+        while len(self._captions) > CAPTIONS_WAITING:
+            self._captions.popitem(last=False)
         if self.events.wants("transcript"):
             self.events.publish("transcript", {
                 "phase": "committed", "trace_id": s.trace_id,
@@ -65,6 +79,23 @@ class Observer:
         self.events.publish(
             "transcript", {"phase": "aired", "trace_id": trace_id, "media_time": round(t, 3)}
         )
+        cap = self._captions.pop(trace_id, None)
+        if cap is not None:
+            self._loop = asyncio.get_running_loop()
+            self._on_air.append((t, {**cap, "media_time": round(t, 3)}))
+
+    def frame_out(self, media_t: float) -> None:
+        """The encoder sent the frame at ``media_t`` that starts sentences (encoder thread).
+        Their captions go out now, with the frame rather than when its audio was pulled (the
+        encoder may be a few frames behind), so a viewer can show them against the video."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._publish_captions, media_t)
+
+    def _publish_captions(self, media_t: float) -> None:
+        # Public: only what the host says (never chat text, never operator-only data). Older
+        # ones go too: their frame may have been dropped by an encoder that fell behind.
+        while self._on_air and self._on_air[0][0] <= media_t + 1e-6:
+            self.events.publish("caption", self._on_air.popleft()[1])
 
     def track_questions(self, followups: Any) -> None:
         """Store and publish every change of the operator's questions; ids go on from the

@@ -21,6 +21,9 @@ def _store(tmp_path: Path) -> Store:
     return Store(tmp_path / "data", "default")
 
 
+_OWN_LANGUAGE = ("script", "answer", "thanks")
+
+
 @pytest.mark.timeout(240)
 async def test_adversarial_corpus_through_the_engine_leaks_nothing(tmp_path, world) -> None:  # noqa: F811
     corpus = load_corpus()
@@ -51,18 +54,20 @@ async def test_adversarial_corpus_through_the_engine_leaks_nothing(tmp_path, wor
     assert len(answered) >= 10, "the host should still answer the harmless questions"
     problems: list[str] = []
     texts = {c[0]: (c[1], c[2]) for c in chat}
+    langs = st.talk.generator.answer_languages
     for ln in lines:
         # Every spoken line is checked against every message (any could try to leak).
         for user, text in texts.values():
             from streamhost.frames import Sentence
 
             problems += _check_sentences(
-                # Advertiser script lines may switch language on purpose ([lang: de]); every
-                # other line must be in the stream's language whatever chat asked for.
+                # Advertiser script lines may switch language on purpose ([lang: de]), and a
+                # question is answered in the language it was asked in (talk.answer_languages);
+                # every other line is in the stream's language whatever chat asked for.
                 [Sentence(ln.text, ln.source, lang=ln.lang)],
                 text,
                 user,
-                ln.lang if ln.source == "script" else "en",
+                ln.lang if ln.source in _OWN_LANGUAGE and ln.lang in langs else "en",
                 world,
             )
             if problems:

@@ -25,7 +25,7 @@ from typing import Any
 from ..frames import ChatEvent
 from ..langdata import load_languages
 from ..language import Intent, detect_language, fold
-from .moderation import _prep
+from .normalize import _prep
 
 __all__ = [
     "ACTIONS",

@@ -1,6 +1,7 @@
 """The one HTTP port of a process: viewer page, chat ingest, WebRTC signaling, metrics, control.
 
-Routes: ``/`` viewer page, ``/operator`` dashboard, ``/chat`` (WebSocket, or POST one JSON object), ``/offer`` (WebRTC
+Routes: ``/`` viewer page, ``/operator`` dashboard, ``/chat`` (WebSocket, or POST one JSON object),
+``/captions`` (read-only WebSocket for viewers: the host's lines as they air), ``/offer`` (WebRTC
 SDP offer -> answer), ``/takeover`` (the operator's microphone: SDP offer -> answer, token
 required), ``/healthz``, ``/metrics`` (Prometheus text), ``/control`` (operator
 WebSocket, token required). The first stream of the process serves them.
@@ -99,6 +100,31 @@ def build_app(engine: Host) -> web.Application:
                     budget[0] = time.perf_counter()
             elif msg.type == WSMsgType.ERROR:
                 break
+        return ws
+
+    async def captions(request: web.Request) -> web.StreamResponse:
+        # No token: viewers get only topic ``caption`` (what the host says, as it airs); what
+        # they send is ignored. A slow viewer loses its oldest captions, never slows the stream.
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+        await ws.prepare(request)
+        sub = engine.primary.events.add(maxlen=64)
+        sub.subscribe(["caption"])
+
+        async def pump() -> None:
+            while not ws.closed and not sub.closed:
+                for ev in await sub.wait():
+                    ev.pop("dropped", None)
+                    await ws.send_str(json.dumps(ev, ensure_ascii=False))
+
+        sender = asyncio.create_task(pump())
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            sub.close()
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
         return ws
 
     async def _negotiate(
@@ -204,6 +230,7 @@ def build_app(engine: Host) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_route("*", "/chat", chat)
+    app.router.add_get("/captions", captions)
     app.router.add_post("/offer", offer)
     app.router.add_post("/takeover", takeover)
     app.router.add_get("/control", control)

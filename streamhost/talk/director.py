@@ -31,6 +31,7 @@ from ..player import SpeechPlayer
 from .followup import Followups
 from .operator_inputs import _PRIORITY, _SEGMENT, OperatorInputs
 from .phrases import split_phrases
+from .resume import ScriptSentence
 
 log = logging.getLogger("streamhost.director")
 _GENERATED = frozenset(
@@ -142,6 +143,8 @@ class Director(OperatorInputs):
         # Script speech taken back from the player so an answer could go first; already
         # synthesized and stored, it resumes where it left off.
         self._resume: deque[tuple[Speech, list]] = deque()
+        # A script sentence broken off mid-way is said again from its first phrase.
+        self._sentence = ScriptSentence(on_commit)
         # The rest of a sentence being said phrase by phrase (already guarded and stored as
         # a whole in the repeat window); chat may go between two phrases.
         self.phrase_chars = phrase_chars
@@ -251,6 +254,7 @@ class Director(OperatorInputs):
 
     def _followup_due(self) -> None:
         taken = self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
+        taken = self._sentence.restart(taken, None)
         self._resume.extendleft(
             reversed([t for t in taken if t[0].sentence.source not in _SEGMENT])
         )
@@ -479,6 +483,7 @@ class Director(OperatorInputs):
                         self.player.enqueue(
                             picked[0], picked[1], 0.0 if self.player.idle else self.gap_s
                         )
+                        self._sentence.queued(*picked)
                         continue
                     if picked.trace_id in self._phrase_ids:
                         self._phrase_ids.discard(picked.trace_id)
@@ -524,6 +529,7 @@ class Director(OperatorInputs):
                     gap += self._script_pause
                     self._script_pause = 0.0
                     self.player.enqueue(speech, visemes, gap)
+                    self._sentence.queued(speech, visemes)
                     self._idle_since = None
             finally:
                 self.wake.done()

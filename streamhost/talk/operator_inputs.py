@@ -36,8 +36,8 @@ class OperatorInputs:
         """Chat was queued in triage. A question (or thanks, or operator chat) breaks in: the
         talk playing now stops at the next word boundary after ``barge_in_s``, queued talk is
         taken back; generated talk that was broken off is dropped (never continued from the
-        middle), a script line is said again from its start. Greetings and chatter wait for
-        the next sentence boundary."""
+        middle), a script sentence is said again from its first phrase (talk/resume.py).
+        Greetings and chatter wait for the next sentence boundary."""
         head = self.triage.peek_priority()
         if head is None or head > _BREAKS_IN:
             self.wake.set()
@@ -48,6 +48,7 @@ class OperatorInputs:
         if cut is not None:
             self._barged = True
             taken.insert(0, cut)
+        taken = self._sentence.restart(taken, cut)
         self._resume.extendleft(
             reversed([t for t in taken if t[0].sentence.source not in _SEGMENT])
         )
@@ -110,6 +111,7 @@ class OperatorInputs:
             self._replaced_slot = (st.slot is not None, st.slot_index)
         self._script.clear()
         self._resume.clear()
+        self._sentence.clear()
         self._drop_phrases()
         self._segment_epoch += 1
         self._script_epoch += 1
@@ -134,6 +136,7 @@ class OperatorInputs:
             self._cancel.set()
         self._pending.clear()
         self._resume.clear()
+        self._sentence.clear()
         self._drop_phrases()
         self._script.clear()  # the generated segment is abandoned; the next follows the pause
         n = self.player.flush(self.clock.now())

@@ -54,137 +54,59 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
 from ..langdata import disclosure_texts
-from ..problems import ProblemsError
 from .catalog import (
-    _CURRENCIES,
     LANGS,
     Catalog,
     format_price_display,
     format_price_spoken,
     percent_off,
 )
-from .script import Script, ScriptError, parse_script
+from .script import Script, ScriptError
+from .show_types import (
+    _COUNTDOWN,
+    _LEFT,
+    _PLACEHOLDER_RE,
+    DEFAULT_MINUTES_PER_PRODUCT,
+    ActiveFlashSale,
+    FlashSale,
+    Periodic,
+    ShowError,
+    Slot,
+    TimeSpec,
+    _duration,
+    _rotate,
+)
+from .show_validate import (
+    _CTA_KEYS,
+    _DISCLOSURE_KEYS,
+    _SALE_KEYS,
+    _SHOW_KEYS,
+    _SLOT_KEYS,
+    _TOP_KEYS,
+    _check_slot_overlap,
+    _load_slot_script,
+    _tables,
+    _Validator,
+)
+
+__all__ = ["KINDS", "ActiveFlashSale", "FlashSale", "Periodic", "Show", "ShowError", "ShowState",
+           "Slot", "TimeSpec", "load_show", "parse_show"]  # fmt: skip
 
 KINDS: tuple[str, ...] = ("cta", "disclosure", "countdown")
-DEFAULT_MINUTES_PER_PRODUCT = 10.0
 
 
 def default_disclosure() -> dict[str, str]:
     """The language files' ``[host] disclosure`` texts: the wording is language data."""
     return disclosure_texts()
-
-
-# (minutes left, last minute) per language.
-_COUNTDOWN: dict[str, tuple[str, str]] = {
-    "en": (
-        "Only {left} left on the {name} deal, now just {price}!",
-        "Last minute for the {name} deal, now just {price}!",
-    ),
-    "de": (
-        "Nur noch {left} für das Angebot: {name} für nur {price}!",
-        "Letzte Minute für das Angebot: {name} für nur {price}!",
-    ),
-    "it": (
-        "{Manca} solo {left} all'offerta: {name} a soli {price}!",
-        "Ultimo minuto per l'offerta: {name} a soli {price}!",
-    ),
-    "zh": (
-        "{name}限时特价只剩{left}，现在只要{price}！",
-        "{name}限时特价最后一分钟，现在只要{price}！",
-    ),
-}
-# (one minute, N minutes)
-_LEFT: dict[str, tuple[str, str]] = {
-    "en": ("1 minute", "{n} minutes"),
-    "de": ("1 Minute", "{n} Minuten"),
-    "it": ("1 minuto", "{n} minuti"),
-    "zh": ("1分钟", "{n}分钟"),
-}
-
-_HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_TIME_ALLOWED = '"HH:MM" (00:00-23:59, time of day) or a number >= 0 (minutes from the start)'
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-_CTA_PLACEHOLDERS = frozenset({"name", "price", "shop"})
-
-
-class ShowError(ProblemsError):
-    """Every problem in a show file; `problems` lists them, one string each."""
-
-    what = "show"
-
-
-@dataclass(frozen=True, slots=True)
-class TimeSpec:
-    """A schedule time: ``clock`` (minutes after local midnight, recurring daily) or
-    ``offset`` (minutes after the stream start, once)."""
-
-    kind: str
-    minutes: float
-
-    def __str__(self) -> str:
-        if self.kind == "clock":
-            return f"{int(self.minutes) // 60:02d}:{int(self.minutes) % 60:02d}"
-        return f"+{self.minutes:g} min"
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """A time slot: featured products in rotation order with minutes each, optional script."""
-
-    index: int
-    name: str
-    start: TimeSpec
-    end: TimeSpec
-    rotation: tuple[tuple[str, float], ...]
-    script: Script | None = None
-    script_path: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FlashSale:
-    """A per-show flash sale: `product_id` sells for `price` from `start` for `minutes`."""
-
-    index: int
-    product_id: str
-    price: Decimal
-    percent: int | None
-    start: TimeSpec
-    minutes: float
-    countdown_every_minutes: float = 5.0
-    feature: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Periodic:
-    """A periodic announcement (CTA or disclosure): due every `every_minutes` of media time
-    after the last `mark_done` (from the stream start, or at once with `at_start`)."""
-
-    enabled: bool
-    every_minutes: float
-    at_start: bool
-    texts: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    family: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveFlashSale:
-    """A flash sale running now: its price, and when it ends (media seconds)."""
-
-    sale: FlashSale
-    product_id: str
-    price: Decimal
-    started_at: float
-    ends_at: float
-    seconds_left: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,60 +375,6 @@ class Show:
         return best
 
 
-def _duration(start: TimeSpec, end: TimeSpec) -> float:
-    """Minutes from start to end; clock slots may wrap past midnight."""
-    if start.kind == "clock":
-        return (end.minutes - start.minutes) % 1440
-    return end.minutes - start.minutes
-
-
-def _rotate(rotation: tuple[tuple[str, float], ...], elapsed: float) -> tuple[str, float]:
-    """(product, seconds into the cycle at which its turn ends) at `elapsed` seconds."""
-    cycle = sum(m for _, m in rotation) * 60
-    k = elapsed % cycle if cycle > 0 else 0.0
-    base = elapsed - k
-    acc = 0.0
-    for pid, m in rotation:
-        acc += m * 60
-        if k < acc:
-            return pid, base + acc
-    return rotation[-1][0], base + cycle
-
-
-# ---------------------------------------------------------------------------------------------
-# loading and validation
-
-_TOP_KEYS = ("show", "slot", "flash_sale", "cta", "disclosure")
-_SHOW_KEYS = ("name", "lang", "minutes_per_product")
-_SLOT_KEYS = ("name", "start", "end", "products", "minutes_per_product", "script")
-_SALE_KEYS = (
-    "product",
-    "price",
-    "percent",
-    "start",
-    "minutes",
-    "countdown_every_minutes",
-    "feature",
-)
-_CTA_KEYS = ("enabled", "every_minutes", "at_start", "texts", "family")
-_DISCLOSURE_KEYS = ("enabled", "every_minutes", "at_start", "text")
-
-
-def _tables(
-    data: Mapping[str, Any], key: str, problems: list[str]
-) -> Iterator[tuple[int, str, Mapping]]:
-    """The tables of ``[[key]]`` with their names (``key[i]``); shape problems are recorded."""
-    raw = data.get(key, [])
-    if not isinstance(raw, list):
-        problems.append(f"{key} must be an array of tables ([[{key}]])")
-        return
-    for i, rs in enumerate(raw):
-        if isinstance(rs, Mapping):
-            yield i, f"{key}[{i}]", rs
-        else:
-            problems.append(f"{key}[{i}] must be a table")
-
-
 def load_show(path: str | Path, catalog: Catalog, *, default_lang: str | None = None) -> Show:
     """Read and validate a show TOML file against `catalog` (slot scripts are loaded too,
     relative to the file). Raises ShowError listing every problem."""
@@ -655,212 +523,3 @@ def parse_show(
         raise ShowError(source, problems)
     return Show(catalog, slots, sales, cta, disclosure, name=name, lang=lang,
                 minutes_per_product=mpp or DEFAULT_MINUTES_PER_PRODUCT, source=source)  # fmt: skip
-
-
-def _load_slot_script(
-    path: Path, catalog: Catalog, lang: str, rotation: list[tuple[str, float]]
-) -> Script:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScriptError(str(path), [f"cannot read file: {e}"]) from None
-    # Sentences before any [product: ..] marker are about the slot's first product.
-    first = rotation[0][0] if rotation else None
-    return parse_script(text, catalog, lang, source=str(path), default_product=first)
-
-
-def _check_slot_overlap(slots: list[Slot], problems: list[str]) -> None:
-    kinds = {s.start.kind for s in slots}
-    if len(kinds) > 1:
-        problems.append(
-            'slot: all slots must use the same kind of time (all "HH:MM" or all minutes)'
-        )
-        return
-    # Intervals in minutes; clock ones unrolled over two days so wraps compare simply.
-    iv: list[tuple[float, float, int]] = []
-    for s in slots:
-        a = s.start.minutes
-        b = a + _duration(s.start, s.end)
-        iv.append((a, b, s.index))
-        if s.start.kind == "clock":
-            iv.append((a + 1440, b + 1440, s.index))
-    reported: set[tuple[int, int]] = set()
-    for a1, b1, i1 in iv:  # few slots: pairwise is clearer than a sweep
-        for a2, b2, i2 in iv:
-            if i1 < i2 and a1 < b2 and a2 < b1 and (i1, i2) not in reported:
-                reported.add((i1, i2))
-                problems.append(f"slot[{i2}]: overlaps slot[{i1}]")
-
-
-class _Validator:
-    """Small typed getters that append a problem (key, value, allowed) instead of raising."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.p = problems
-
-    def unknown(self, d: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-        for key in d:
-            if key not in allowed:
-                self.p.append(f"{prefix}{key}: unknown key (allowed: {', '.join(allowed)})")
-
-    def table(self, d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        t = d.get(key, {})
-        if not isinstance(t, Mapping):
-            self.p.append(f"{key} must be a table ([{key}])")
-            return {}
-        return t
-
-    def text(self, d: Mapping[str, Any], key: str, name: str, default: str) -> str:
-        val = d.get(key, default)
-        if not isinstance(val, str):
-            self.p.append(f"{name}: {val!r} is not allowed (allowed: a text)")
-            return default
-        return val
-
-    def choice(self, d: Mapping[str, Any], key: str, name: str, allowed: tuple[str, ...],
-               default: str) -> str:  # fmt: skip
-        val = d.get(key, default)
-        if val not in allowed:
-            self.p.append(f"{name}: {val!r} is not allowed (allowed: {', '.join(allowed)})")
-            return default
-        return val
-
-    def boolean(self, d: Mapping[str, Any], key: str, name: str, default: bool) -> bool:
-        val = d.get(key, default)
-        if not isinstance(val, bool):
-            self.p.append(f"{name}: {val!r} is not allowed (allowed: true, false)")
-            return default
-        return val
-
-    def positive(self, d: Mapping[str, Any], key: str, prefix: str,
-                 default: float | None) -> float | None:  # fmt: skip
-        if key not in d:
-            if default is None:
-                self.p.append(f"{prefix}{key} is missing (allowed: minutes > 0)")
-            return default
-        val = d[key]
-        if (
-            isinstance(val, bool)
-            or not isinstance(val, int | float)
-            or not math.isfinite(val)
-            or val <= 0
-        ):
-            self.p.append(f"{prefix}{key}: {val!r} is not allowed (allowed: minutes > 0)")
-            return default
-        return float(val)
-
-    def time(self, d: Mapping[str, Any], key: str, name: str, required: bool) -> TimeSpec | None:
-        if key not in d:
-            if required:
-                self.p.append(f"{name} is missing (allowed: {_TIME_ALLOWED})")
-            return None
-        val = d[key]
-        if isinstance(val, str):
-            m = _HHMM_RE.match(val.strip())
-            if m:
-                return TimeSpec("clock", int(m.group(1)) * 60 + int(m.group(2)))
-        elif (
-            not isinstance(val, bool)
-            and isinstance(val, int | float)
-            and math.isfinite(val)
-            and val >= 0
-        ):
-            return TimeSpec("offset", float(val))
-        self.p.append(f"{name}: {val!r} is not allowed (allowed: {_TIME_ALLOWED})")
-        return None
-
-    def rotation(self, val: Any, name: str, catalog: Catalog,
-                 minutes: float | None) -> list[tuple[str, float]]:  # fmt: skip
-        allowed = ", ".join(catalog.ids)
-        if val is None:
-            self.p.append(f"{name} is missing (allowed: a list of product ids: {allowed})")
-            return []
-        if not isinstance(val, list) or not val:
-            self.p.append(f"{name}: {val!r} is not allowed (allowed: a non-empty list of ids)")
-            return []
-        out: list[tuple[str, float]] = []
-        for j, item in enumerate(val):
-            m = minutes or DEFAULT_MINUTES_PER_PRODUCT
-            if isinstance(item, Mapping):
-                bad = set(item) - {"id", "minutes"}
-                if bad:
-                    self.p.append(f"{name}[{j}]: unknown keys {sorted(bad)} (allowed: id, minutes)")
-                m = self.positive(item, "minutes", f"{name}[{j}].", m) or m
-                item = item.get("id")
-            if not isinstance(item, str) or item not in catalog:
-                self.p.append(f"{name}[{j}]: {item!r} is not in the catalog (allowed: {allowed})")
-                continue
-            out.append((item, m))
-        return out
-
-    def money(self, val: Any, name: str, prod: Any) -> Decimal | None:
-        try:
-            if isinstance(val, bool) or not isinstance(val, int | float | str):
-                raise InvalidOperation
-            d = Decimal(str(val).strip())
-            if not d.is_finite() or d <= 0:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            self.p.append(f"{name}: {val!r} is not allowed (allowed: a positive price)")
-            return None
-        if prod is not None:
-            digits = _CURRENCIES[prod.currency]["digits"]
-            if d != d.quantize(Decimal(1).scaleb(-digits)):
-                self.p.append(
-                    f"{name}: {val!r} is not allowed (allowed: at most {digits} decimals)"
-                )
-                return None
-            if d >= prod.price:
-                self.p.append(
-                    f"{name}: {val!r} is not allowed (allowed: below the regular price "
-                    f"{prod.price})"
-                )
-                return None
-        return d
-
-    def lang_texts(self, val: Any, name: str, *, single: bool = False,
-                   placeholders: bool = False) -> dict[str, tuple[str, ...]]:  # fmt: skip
-        if val is None:
-            return {}
-        if not isinstance(val, Mapping):
-            self.p.append(f"{name}: {val!r} is not allowed (allowed: a table lang = text)")
-            return {}
-        out: dict[str, tuple[str, ...]] = {}
-        for lg, t in val.items():
-            items = [t] if isinstance(t, str) else t
-            if lg not in LANGS:
-                self.p.append(f"{name}.{lg}: unknown language (allowed: {', '.join(LANGS)})")
-                continue
-            if (
-                not isinstance(items, list)
-                or not items
-                or (single and len(items) != 1)
-                or not all(isinstance(x, str) and x.strip() for x in items)
-            ):
-                what = "a non-empty text" if single else "a text or a list of non-empty texts"
-                self.p.append(f"{name}.{lg}: {t!r} is not allowed (allowed: {what})")
-                continue
-            for x in items:
-                for ph in _PLACEHOLDER_RE.findall(x):
-                    if not placeholders or ph not in _CTA_PLACEHOLDERS:
-                        allowed = ", ".join(f"{{{p}}}" for p in sorted(_CTA_PLACEHOLDERS))
-                        self.p.append(
-                            f"{name}.{lg}: placeholder {{{ph}}} is not allowed "
-                            f"(allowed: {allowed if placeholders else 'none'})"
-                        )
-            out[lg] = tuple(x.strip() for x in items)
-        return out
-
-
-__all__ = [
-    "ActiveFlashSale",
-    "FlashSale",
-    "Periodic",
-    "Show",
-    "ShowError",
-    "ShowState",
-    "Slot",
-    "TimeSpec",
-    "load_show",
-    "parse_show",
-]

@@ -192,9 +192,16 @@ def slots_for_product(product: Product, lang: str) -> dict[str, str]:
     return s
 
 
+_CJK_LANGS = frozenset({"zh", "ja"})
+
+
 def user_slots(display: str | None, lang: str) -> dict[str, str]:
     """{user}/{User}; the *_free variants exist only for a real name (they read badly with
     "a viewer"), so templates using them are skipped for anonymous viewers."""
+    if display and lang not in _CJK_LANGS and any("\u3000" <= ch <= "\u9fff" for ch in display):
+        # A Latin-script voice cannot say a name in Chinese characters (and the line would read
+        # as another language): the viewer is addressed without the name.
+        display = None
     if display:
         # As the viewer wrote it mid-sentence; a sentence never starts in lower case.
         s = {"user": display, "User": _cap(display), "user_vocative_free": display}
