@@ -31,6 +31,12 @@ class _Clock:
         return self.clock.now() if self.clock is not None else 0.0
 
 
+async def _after_disclosure(st: Any) -> None:
+    """Every stream opens with the spoken AI disclosure: wait until it has been said."""
+    while st.director.disclosure.count == 0 or not st.player.idle:
+        await st.clock.sleep(0.04)
+
+
 def _llm_cfg(url: str) -> dict[str, Any]:
     return {
         "base_url": url,
@@ -50,12 +56,12 @@ async def test_llm_answer_first_audio_within_450ms_of_the_question(tmp_path) -> 
     )
     async with FakeLlmServer(script, sleep=holder.sleep, now=holder.now) as llm:
         async with running_engine(
-            tmp_path, virtual=True, duration=4,
+            tmp_path, virtual=True, duration=6,
             talk={"generator": "llm", "show": "", "segment_pause_s": 3.0}, llm=_llm_cfg(llm.base_url),
         ) as (engine, url, task):  # fmt: skip
             st = engine.primary
             holder.clock = st.clock
-            await st.clock.sleep_until(0.2)  # the host is idle: nothing queued or playing
+            await _after_disclosure(st)  # the host is idle: nothing queued or playing
             ev, decision = st.submit_chat({"user": "ann", "text": "how much is the kettle?"})
             assert decision == "queued"
             await task
@@ -88,9 +94,9 @@ async def test_interrupt_closes_the_llm_stream_within_one_frame(tmp_path) -> Non
         ) as (engine, url, task):  # fmt: skip
             st = engine.primary
             holder.clock = st.clock
-            await st.clock.sleep_until(0.2)
+            await _after_disclosure(st)
             st.submit_chat({"user": "ann", "text": "tell me about the kettle"})
-            await st.clock.sleep_until(2.0)
+            await st.clock.sleep(1.8)
             assert (
                 llm.records
                 and llm.records[-1].tokens_sent > 5

@@ -97,7 +97,8 @@ async def test_engine_traces_a_chat_answer_and_an_operator_line_through_every_st
             assert said["ok"], said
             await st.clock.sleep_until(11.0)
             latency = None
-            while latency is None:
+            # The opening AI disclosure's trace comes first; wait for the answer's stages.
+            while latency is None or "received_to_first_packet_out" not in latency:
                 msg = json.loads((await ws.receive(timeout=30)).data)
                 if msg.get("topic") == "metrics" and msg.get("latency"):
                     latency = msg["latency"]
