@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..avatar.driver import _MOUTH_TARGETS
+from ..avatar.jaw import JAW_PER_CLASS
 from ..voice.visemes import Viseme as V
 from . import clip_label as CL
 from . import landmarks as L
@@ -31,9 +32,9 @@ IDLE_SECONDS = 3.0
 MIN_GAP_RANGE = 0.04  # eye distances between a closed and an open mouth: less is not talking
 MIN_CLASSES = 3  # viseme classes besides REST that must have a sample
 POSE_STEP = 0.08  # yaw per head-pose bucket (half eye distances)
-# The driver's OPEN target asks for this much of the presenter's usual wide opening (their
-# 95th percentile = 1): vowels then read clearly against consonants; measured on the test
-# video, pixel lip sync r0 0.55 at 1.3, 0.59 at 1.6, 0.55 at 2.0.
+# The OPEN class's sample has this much of the presenter's usual wide opening (their 95th
+# percentile = 1); the other classes' samples scale by the jaw opening a real face gives them
+# (``jaw.JAW_PER_CLASS``): vowels then read clearly against consonants.
 REACH = 1.6
 CHECK_EVERY_S = 2.0  # how often every face in the frame is counted
 # The lower face: jawline, nose wings and the base of the nose (what a sample replaces).
@@ -189,7 +190,7 @@ def pick_samples(labels: np.ndarray, agree: np.ndarray, aligned: bool, geo: CL.G
                  dark: np.ndarray, buckets: np.ndarray, valid: np.ndarray, motion: np.ndarray
                  ) -> dict[tuple[int, int], int]:  # fmt: skip
     """(viseme, pose bucket) -> frame: the still frame of that class and bucket whose mouth is
-    nearest the opening the driver asks for that class (``_MOUTH_TARGETS``, whose OPEN is
+    nearest the jaw opening of that class (``jaw.JAW_PER_CLASS``, OPEN at ``REACH`` times
     this presenter's usual wide opening), preferring frames the alignment agrees with. The
     class's median frame would not do: NARROW spans everything from barely parted to half
     open, and a half-open NARROW makes every consonant look like a vowel."""
@@ -204,7 +205,7 @@ def pick_samples(labels: np.ndarray, agree: np.ndarray, aligned: bool, geo: CL.G
             idx = np.nonzero(cand)[0]
             if len(idx) < (3 if b == 0 else 6):
                 continue
-            want = _MOUTH_TARGETS[int(v), 0] / _MOUTH_TARGETS[int(V.OPEN), 0] * REACH
+            want = JAW_PER_CLASS[int(v)] / JAW_PER_CLASS[int(V.OPEN)] * REACH
             shape = np.abs(geo.wide[idx] - np.median(geo.wide[idx]))
             cost = np.abs(geo.open[idx] - want) + np.abs(dark[idx] - want) + 0.3 * shape
             out[(int(v), int(b))] = int(idx[np.argmin(cost)])

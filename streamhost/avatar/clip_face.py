@@ -2,8 +2,9 @@
 
 Media time t in: the idle loop's frame (played back and forth) and the driver's mouth
 params at t (visemes through the driver's springs, which lead the sound and ease from one
-viseme into the next) -> the two viseme classes nearest to that mouth, their samples
-cross-faded by distance -> warped from the stabilized reference onto this idle frame's head
+viseme into the next), the jaw scaled by the speech's loudness (``jaw.py``) -> up to three
+viseme classes mixing that mouth, their samples morphed along optical flow from the resting
+mouth (``morph_flows``, computed at load) -> warped from the stabilized reference onto this idle frame's head
 pose -> pasted through the feathered mask -> I420 canvas with the studio overlays. Built by
 ``avatar/clip_build.py``; no model, no weights.
 """
@@ -20,6 +21,7 @@ from .audio_driver import SpeechMouth
 from .base import FaceContext, MouthSource
 from .compositor import Compositor
 from .driver import _MOUTH_TARGETS, CLOSED, REST
+from .jaw import JawFromSpeech
 from .pack import Pack, PackError, _consent, _file, _int
 from .params import P
 from .photo_face import _NullDriver, paste_i420
@@ -28,7 +30,8 @@ from .wav2lip_face import fast_i420, pingpong, read_base_frames
 log = logging.getLogger("streamhost.avatar")
 
 _KEYS = ("region", "mask", "patches", "classes", "buckets", "idle_affine", "idle_bucket")
-LEAD_S = 0.02
+LEAD_S = 0.0
+MORPH = True  # flow morph between samples (False: plain cross-fade)
 BLEND = 3  # classes cross-faded at once: the mouth between two visemes and the closed one
 _MOUTH = [int(P.MOUTH_OPEN), int(P.MOUTH_WIDE), int(P.MOUTH_ROUND), int(P.LIP_BITE)]
 
@@ -77,7 +80,7 @@ class ClipFace:
 
     def __init__(
         self, pack: Pack, driver: Any, compositor: Compositor, fps: int,
-        mouth: SpeechMouth | None = None,
+        mouth: SpeechMouth | None = None, jaw: JawFromSpeech | None = None,
     ) -> None:  # fmt: skip
         import cv2
 
@@ -89,6 +92,7 @@ class ClipFace:
         self.needs_lookahead = mouth is not None
         if mouth is not None:
             driver.set_mouth_source(mouth.target_at)
+        self.jaw = jaw if mouth is None else None  # the audio driver reads loudness itself
         with np.load(pack.model, allow_pickle=False) as z:
             d = {k: z[k] for k in _KEYS}
         frames = read_base_frames(pack.base)
@@ -127,6 +131,10 @@ class ClipFace:
         self._open_classes = [c for c in self.present if c not in (REST, CLOSED)]
         self._basis = _MOUTH_TARGETS[self._open_classes].T.copy()  # (4, k)
         self.shown: list[tuple[int, float]] = [(REST, 1.0)]
+        self._flows = morph_flows(self.patches, self._lookup) if MORPH else None
+        ph, pw = self.patches.shape[1:3]
+        g = np.mgrid[0:ph, 0:pw].astype(np.float32)
+        self._pgrid = np.ascontiguousarray(np.stack([g[1], g[0]], -1))
 
     @property
     def mouth(self) -> MouthSource | None:
@@ -139,13 +147,45 @@ class ClipFace:
         sm = self.speech_mouth
         if sm is not None and not sm.player.live:
             sm.before_pull(t)
+        if self.jaw is not None:
+            self.jaw.before_frame(t)
 
     def close(self) -> None:
         return None
 
-    def _sample(self, cls: int, bucket: int) -> np.ndarray:
+    def _index(self, cls: int, bucket: int) -> int:
         i = self._lookup.get((cls, bucket), self._lookup.get((cls, 99)))
-        return self.patches[0 if i is None else i]
+        return 0 if i is None else i
+
+    def _sample(self, cls: int, bucket: int) -> np.ndarray:
+        return self.patches[self._index(cls, bucket)]
+
+    def mix(self, parts: list[tuple[int, float]], bucket: int) -> np.ndarray:
+        """The lower face for (class, weight) parts: a morph (MikeTalk): every sample is warped
+        along its optical flow from the resting mouth to the weighted mean shape, then the
+        warped samples are blended; the lips move and the opening grows, where a cross-fade
+        would show two mouths at once."""
+        import cv2
+
+        idx = [(self._index(c, bucket), x) for c, x in parts]
+        if len(idx) == 1:
+            return self.patches[idx[0][0]]
+        if self._flows is None:
+            acc = self.patches[idx[0][0]].astype(np.float32) * idx[0][1]
+            for i, x in idx[1:]:
+                acc += self.patches[i].astype(np.float32) * x
+            return acc.astype(np.uint8)
+        mean = self._flows[idx[0][0]] * idx[0][1]
+        for i, x in idx[1:]:
+            mean = mean + self._flows[i] * x
+        at = self._pgrid - mean
+        acc = None
+        for i, x in idx:
+            m = at + self._flows[i]
+            w = cv2.remap(self.patches[i], m, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+            acc = w * x if acc is None else acc + w * x
+        return acc.astype(np.uint8)  # type: ignore[union-attr]
 
     def blend_weights(self, mouth: np.ndarray, speaking: bool) -> list[tuple[int, float]]:
         """(class, weight) pairs, largest first, summing to 1, for the driver's mouth (open,
@@ -170,21 +210,17 @@ class ClipFace:
     def picture(self, t: float) -> np.ndarray:
         import cv2
 
-        # Half a frame ahead: a sample's dark opening shows once its weight passes ~0.5, a
-        # little after the driver's target (measured: r0 0.55 at t, 0.59 at t + 20 ms, best
-        # offset 0; 0.53 at t + 40 ms).
+        # The driver's mouth at t (its springs lead the sound), the jaw scaled by the loudness
+        # of the sound it shapes (avatar/jaw.py). Measured with hibari on the test video: pixel
+        # lip sync r0 0.66 at t, best offset 0; 0.65 at t + 20 ms (best -1 close behind).
         m = self.driver.params_at(t + LEAD_S)[_MOUTH].astype(np.float64)
+        if self.jaw is not None:
+            m *= self.jaw.gain_at(t + LEAD_S)
         k = pingpong(int(round(t * self.fps)), self.n)
         bucket = int(self._idle_bucket[k])
         parts = self.blend_weights(m, bool(getattr(self.driver, "speaking", False)))
         self.shown = parts
-        (ca, wa), rest = parts[0], parts[1:]
-        patch = self._sample(ca, bucket)
-        if rest:
-            acc = patch.astype(np.float32) * wa
-            for c, x in rest:
-                acc += self._sample(c, bucket).astype(np.float32) * x
-            patch = acc.astype(np.uint8)
+        patch = self.mix(parts, bucket)
         x0, y0, x1, y1 = self.box
         warped = cv2.warpAffine(patch, self._warp[k], (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -194,6 +230,22 @@ class ClipFace:
         return self.compositor.overlay(out)
 
 
+def morph_flows(patches: np.ndarray, lookup: dict[tuple[int, int], int]) -> np.ndarray:
+    """Per sample, the optical flow (h, w, 2) from its pose bucket's resting mouth (the REST
+    sample) to it: rest pixel q shows in the sample at q + flow(q). DIS, once at load."""
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    grey = [cv2.cvtColor(p, cv2.COLOR_RGB2GRAY) for p in patches]
+    out = np.zeros((*patches.shape[:3], 2), np.float32)
+    bucket_of = {i: b for (c, b), i in lookup.items() if b != 99}
+    for i in range(len(patches)):
+        r = lookup.get((REST, bucket_of.get(i, 0)), lookup.get((REST, 99), 0))
+        if r != i:
+            out[i] = dis.calc(grey[r], grey[i], None)
+    return out
+
+
 def build_clip(pack: Pack, ctx: FaceContext) -> ClipFace:
     """The clip family's builder (avatar/registry.py)."""
     mouth = (
@@ -201,7 +253,8 @@ def build_clip(pack: Pack, ctx: FaceContext) -> ClipFace:
         if pack.driver == "audio"
         else None
     )
-    return ClipFace(pack, ctx.driver, ctx.compositor, ctx.fmt.fps, mouth)
+    jaw = JawFromSpeech(ctx.player, ctx.fmt.sample_rate) if ctx.player is not None else None
+    return ClipFace(pack, ctx.driver, ctx.compositor, ctx.fmt.fps, mouth, jaw)
 
 
 def check_clip(pack: Pack) -> None:
