@@ -104,9 +104,9 @@ def _pack(tmp_path: Path, models: dict[str, Path], n: int = 3, **edits: str) -> 
 def test_default_puppet_pack_loads_unchanged() -> None:
     p = load_pack(DEFAULT)
     assert (p.family, p.driver, p.model.name) == ("puppet", "phonemes", "puppet.onnx")
-    assert (p.render_width, p.render_height, p.premultiplied) == (320, 320, True)
-    assert p.tile_xy(720, 1280) == (200, 660) and p.consent is None
-    assert "puppet 320x320" in p.describe() and "no real person" in p.describe()
+    assert (p.render_width, p.render_height, p.premultiplied) == (368, 400, True)
+    assert p.tile_xy(720, 1280) == (176, 140) and p.consent is None
+    assert "puppet 368x400" in p.describe() and "no real person" in p.describe()
 
 
 def test_puppet_pack_takes_the_audio_driver(tmp_path) -> None:
@@ -247,7 +247,11 @@ def _portrait(path: Path) -> Path:
 
     rgba = OnnxRenderer(DEFAULT / "puppet.onnx").render(FaceDriver(25, seed=3).params_at(0.0))[0]
     rgb = (rgba[:3] + (1 - rgba[3:4]) * 0.75).transpose(1, 2, 0)
-    Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)).save(path)
+    # A portrait with room around the head (the tile alone is all face, edge to edge, and the
+    # build cover-fits it to the canvas, cutting the cheeks off: no detector finds that face).
+    page = np.full((1200, 720, 3), 0.75, np.float32)
+    page[300:700, 176:544] = rgb
+    Image.fromarray((page.clip(0, 1) * 255).astype(np.uint8)).save(path)
     return path
 
 

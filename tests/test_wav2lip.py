@@ -176,11 +176,12 @@ def _presenter_video(path: Path, n: int = 20) -> Path:
     d = FaceDriver(fps=25, seed=3)
     with av.open(str(path), "w") as c:
         vs = c.add_stream("libx264", rate=25)
-        vs.width = vs.height = 320
+        vs.width, vs.height = 480, 600  # the head tile (368x400) with room around it
         vs.pix_fmt = "yuv420p"
         for i in range(n):
             rgba = r.render(d.params_at(i / 25)[None])[0]
-            rgb = (rgba[:3] + (1 - rgba[3:4]) * 0.75).transpose(1, 2, 0)
+            rgb = np.full((600, 480, 3), 0.75, np.float32)
+            rgb[60:460, 56:424] = (rgba[:3] + (1 - rgba[3:4]) * 0.75).transpose(1, 2, 0)
             img = (rgb.clip(0, 1) * 255).astype(np.uint8)
             c.mux(vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
         c.mux(vs.encode(None))

@@ -50,10 +50,11 @@ _COLOURS: dict[str, tuple[float, float, float, float, tuple[float, float, float]
     "hair": (0, 1.0, 0, 0, (0.0, 0.0, 0.0)),
     "skin": (1.0, 0, 0, 0, (0.0, 0.0, 0.0)),
     "face_shadow": (0.78, 0, 0, 0, (0.02, 0.0, 0.01)),
+    "face_light": (0.85, 0, 0, 0, (0.3, 0.27, 0.24)),
     "hair_front": (0, 1.1, 0, 0, (0.015, 0.01, 0.01)),
     "hair_sheen": (0, 0.7, 0, 0, (0.3, 0.27, 0.25)),
-    "socket": (0.86, 0, 0, 0, (0.0, 0.0, 0.02)),
-    "eye_white": (0, 0, 0, 0, (0.98, 0.98, 0.98)),
+    "socket": (0.42, 0.1, 0, 0, (0.0, 0.0, 0.02)),
+    "eye_white": (0, 0, 0, 0, (0.93, 0.92, 0.92)),
     "iris": (0, 0, 0, 1.0, (0.0, 0.0, 0.0)),
     "pupil": (0, 0, 0, 0, (0.11, 0.07, 0.06)),
     "highlight": (0, 0, 0, 0, (1.0, 1.0, 1.0)),
@@ -72,7 +73,7 @@ _BASE = slice(int(P.SKIN_R), int(P.IRIS_B) + 1)
 # Paint order, bottom to top. Full-size layers cover the tile, face layers only the crop. The
 # body, collar and arms are not here: avatar/figure.py draws them around this tile.
 _FULL_LAYERS = (
-    "neck", "chin_shadow", "hair", "skin", "face_shadow", "hair_front", "hair_sheen",
+    "neck", "chin_shadow", "hair", "skin", "face_shadow", "face_light", "hair_front", "hair_sheen",
 )  # fmt: skip
 # The large layers each region can show (the clipped pose keeps the others out; a test checks it).
 _TOP_LAYERS = ("hair", "skin", "face_shadow", "hair_front", "hair_sheen")  # above and beside
@@ -361,6 +362,11 @@ class PuppetModel(nn.Module):
             # Light from the upper left: the face outside a lit ellipse turns to shadow, softly.
             lit = self._soft(g, xh_f + 0.10, yh_f + 0.07, 0.36, 0.52, -2.2)
             out["face_shadow"] = torch.clamp(lit, 0.0, 0.6) * a_skin
+            if "face_light" in names:
+                # Light on the nose bridge and upper cheeks, under the eye band: the planes of
+                # the face read (to people and to face detectors) on any skin tone.
+                glow = self._soft(g, xh_f, yh_f + (-0.13), 0.30, 0.16, 0.9)
+                out["face_light"] = torch.clamp(glow, 0.0, 0.6) * a_skin
 
         if "hair_front" in need:
             # Front hair: a cap over the skull with a wavy side-swept fringe and locks framing
@@ -413,13 +419,13 @@ class PuppetModel(nn.Module):
         # Eyes (mirrored through |x|; `side` restores left/right where it matters).
         u = axf - 0.155
         v = yf - 0.02
-        q = _sq(u * (1.0 / 0.072))
+        q = _sq(u * (1.0 / 0.068))
         # Soft shade around the eyes: gives the eye band its depth (and face detectors a cue).
         a_socket = torch.clamp(
-            1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.28
+            1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.6
         )
-        a_eye = self._fill_h((torch.sqrt(q + _sq(v * (1.0 / 0.08))) - 1.0) * 0.072)
-        lid = -0.095 + 0.20 * blink + 0.035 * q  # upper lid edge; at blink=1 it covers the eye
+        a_eye = self._fill_h((torch.sqrt(q + _sq(v * (1.0 / 0.066))) - 1.0) * 0.066)
+        lid = -0.075 + 0.18 * blink + 0.03 * q  # upper lid edge; at blink=1 it covers the eye
         a_open = a_eye * self._fill_h(lid - v)
         iu = u - side * (gaze_x * 0.024)
         iv = v - (0.012 + gaze_y * 0.02)
@@ -431,14 +437,14 @@ class PuppetModel(nn.Module):
         a_hl = a_open * self._fill_h(torch.sqrt(hu * hu + hv * hv) - 0.013)
         # Lash line: follows the upper lid while open; a relaxed downward arc once closed.
         lash = torch.minimum(lid, 0.035 - 0.03 * q)
-        lash_w = 0.011 - 0.005 * style
+        lash_w = 0.014 - 0.005 * style
         a_lash = self._fill_h(torch.maximum((v - lash).abs() - lash_w, u.abs() - 0.082))
 
         # Brows: arched, raised by surprise; sadness lifts the inner ends.
         slope = 0.5 * torch.relu(-smile) - 0.12 * torch.relu(smile)
         bv = yf - (-0.125 - 0.055 * brow_up)
         brow_c = slope * u + (3.0 + 2.0 * brow_up) * u * u
-        brow_w = 0.0135 + 0.007 * style
+        brow_w = 0.017 + 0.006 * style
         a_brow = self._fill_h(torch.maximum((bv - brow_c).abs() - brow_w, u.abs() - 0.078))
 
         return [a_socket, a_open, a_iris, a_pupil, a_hl, a_lash, a_brow]
