@@ -125,7 +125,7 @@ def test_visemes_change_the_mouth(renderer: OnnxRenderer) -> None:
 
 def test_blink_closes_the_eyes(renderer: OnnxRenderer) -> None:
     out = renderer.render(np.stack([make(), make(blink=1.0)]))
-    white = [(t[:3][(slice(None), *EYE_BOX)].min(axis=0) > 0.95).sum() for t in out]
+    white = [(t[:3][(slice(None), *EYE_BOX)].min(axis=0) > 0.9).sum() for t in out]  # sclera 0.93
     assert white[0] > 80 and white[1] < 5, white
 
 
@@ -340,3 +340,39 @@ def test_preview_and_timings(compositor: Compositor, renderer: OnnxRenderer) -> 
         print(f"render batch {b:2d} (1 thread): {ms:.2f} ms/frame")
     print(f"compose: {per_frame(lambda: compositor.compose(tile), 60):.2f} ms/frame")
     print(f"driver: {per_frame(lambda: d.params_at(1.0), 1) * 1e3:.0f} us/frame")
+
+
+# Stock face detectors (OpenCV's Haar cascade at its default scaleFactor 1.1, minNeighbors 3) must
+# find the drawn face. Issue 15's target is 95 % of frames for every look; reached so far: about
+# 87-93 % for ava, kai and mei (floor asserted below), a few % for zuri (dark skin: not yet).
+_HAAR_FLOOR = {"ava": 0.8, "kai": 0.8, "mei": 0.8}
+
+
+@pytest.mark.parametrize("look", ["ava", "kai", "mei", "zuri"])
+def test_stock_face_detector_finds_the_face(look: str) -> None:
+    import cv2
+
+    from streamhost.avatar.compositor import Compositor
+    from streamhost.avatar.driver import FaceDriver
+    from streamhost.avatar.figure import Figure
+    from streamhost.avatar.looks import LOOKS
+    from streamhost.avatar.runner import OnnxRenderer
+    from streamhost.frames import Sentence
+
+    if look not in _HAAR_FLOOR:
+        pytest.xfail(f"look {look}: the stock Haar cascade does not find this face yet")
+    casc = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    r = OnnxRenderer(Path(__file__).resolve().parents[1] / "assets/avatar/default/puppet.onnx")
+    comp = Compositor(figure=Figure(LOOKS[look]))
+    comp.set_product("Electric kettle", "29.90", ["1.7 l", "brushed steel"])
+    d = FaceDriver(fps=25, seed=1)
+    d.set_look(LOOKS[look].params())
+    d.start_speech(0.0, [(k * 0.09, k * 0.09 + 0.09, 1 + k % 5) for k in range(33)],
+                   Sentence("This kettle boils in a minute", "script", product_id="kettle"))  # fmt: skip
+    hits, n = 0, 75  # three seconds on the virtual clock, speaking then idle
+    for i in range(n):
+        p = d.params_at(i / 25)
+        frame = comp.compose(r.render(p[None])[0], params=p, t=i / 25)
+        gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2GRAY)
+        hits += len(casc.detectMultiScale(gray)) > 0
+    assert hits / n >= _HAAR_FLOOR[look], f"{look}: face found in {hits}/{n} frames"

@@ -421,9 +421,7 @@ class PuppetModel(nn.Module):
         v = yf - 0.02
         q = _sq(u * (1.0 / 0.068))
         # Soft shade around the eyes: gives the eye band its depth (and face detectors a cue).
-        a_socket = torch.clamp(
-            1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.6
-        )
+        a_socket = torch.clamp(1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.6)
         a_eye = self._fill_h((torch.sqrt(q + _sq(v * (1.0 / 0.066))) - 1.0) * 0.066)
         lid = -0.075 + 0.18 * blink + 0.03 * q  # upper lid edge; at blink=1 it covers the eye
         a_open = a_eye * self._fill_h(lid - v)

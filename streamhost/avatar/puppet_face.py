@@ -42,6 +42,10 @@ class PuppetFace:
         self.needs_lookahead = speech_mouth is not None
         self._owns_renderer = owns_renderer
         self._idle_rgba: np.ndarray | None = None
+        self._last_rgba: np.ndarray | None = None  # the last rendered tile, and its params
+        n = int(getattr(renderer, "n_params", 0) or 0)
+        self._q = np.zeros(n, np.float32)
+        self._last_q = np.full(n, np.nan, np.float32)
         if speech_mouth is not None:
             driver.set_mouth_source(speech_mouth.target_at)
         figure = getattr(compositor, "figure", None)
@@ -65,8 +69,17 @@ class PuppetFace:
 
     def picture(self, t: float) -> np.ndarray:
         params = self.driver.params_at(t)
+        # Skip the renderer when the face parameters did not change beyond 1/1024 of their range
+        # (a held pose, a frozen or paused face): the last tile is still the right picture.
+        np.multiply(params, 1024.0, out=self._q)
+        np.rint(self._q, out=self._q)
+        if self._last_rgba is not None and np.array_equal(self._q, self._last_q):
+            return self.compositor.compose(self._last_rgba, premultiplied=self.premultiplied,
+                                           params=params, t=t)  # fmt: skip
         try:
             rgba = self.renderer.render(params[None, :])[0]
+            self._last_rgba = rgba
+            self._last_q, self._q = self._q, self._last_q
         except Exception as exc:  # noqa: BLE001 - degrade to the idle face, never black
             log.error("renderer failed: %s; showing the idle face", exc)
             if self._idle_rgba is None:
