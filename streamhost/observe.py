@@ -24,6 +24,7 @@ from .store import Store
 from .trace import TraceBook
 
 CAPTIONS_WAITING = 64  # committed, not yet aired lines kept for captions
+CAPTION_LATEST_S = 0.3  # a caption whose frame the encoder never reported goes out after this
 RTMP_DOWN_ALERT_S = 5.0  # an RTMP output that was live and has not been for this long: alert
 METRIC_KEYS = (
     "frames", "late_frames", "encoder_dropped", "speech_buffered_seconds", "render_ms_p50",
@@ -83,6 +84,9 @@ class Observer:
         if cap is not None:
             self._loop = asyncio.get_running_loop()
             self._on_air.append((t, {**cap, "media_time": round(t, 3)}))
+            # An encoder that fell behind drops frames (and never reports them): then the
+            # caption goes out a little late rather than with the next line.
+            self._loop.call_later(CAPTION_LATEST_S, self._publish_captions, t)
 
     def frame_out(self, media_t: float) -> None:
         """The encoder sent the frame at ``media_t`` that starts sentences (encoder thread).

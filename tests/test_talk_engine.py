@@ -162,30 +162,45 @@ async def test_llm_down_falls_back_to_templates(tmp_path) -> None:
 
 @pytest.mark.timeout(180)
 async def test_script_breaks_off_to_answer_and_resumes_where_it_left(tmp_path) -> None:
+    """A question breaks into a script sentence at a word boundary; after the answer the
+    interrupted sentence is said again from its start (never continued from the middle) and
+    the script goes on from there, nothing skipped."""
     async with running_engine(tmp_path, virtual=True, duration=40) as (engine, url, task):
         st = engine.primary
         script = st.show.plan(0.0, st.wall_start).script
-        # Ask while a script sentence is playing.
+        # Ask while a script sentence is on air with more of its phrases still to come.
         while True:
             await st.clock.sleep(0.04)
-            if st.player.speaking and script.cursor.index >= 2:
-                break
+            on_air = st.player.frame_sentence
+            if on_air is not None and on_air.source == "script" and on_air.continues:
+                if script.cursor.index >= 2:
+                    break
         ev, _ = st.submit_chat({"user": "ben", "text": "what does the backpack cost?"})
         await task
     store = _store(tmp_path)
-    lines = [ln for ln in store.transcript() if ln.aired_at is not None]
+    lines = sorted(
+        (ln for ln in store.transcript() if ln.aired_at is not None), key=lambda ln: ln.aired_at
+    )
     store.close()
-    said = [ln.text for ln in lines if ln.source == "script"]
     verbatim = [s.text for s in script.sentences]
-    # Said phrase by phrase (talk.phrase_chars), so compare the words: verbatim, in order, none
-    # skipped or repeated.
-    assert " ".join(verbatim).startswith(" ".join(said)), (said, verbatim)
-    assert max(len(t) for t in said) < max(len(t) for t in verbatim)
-    assert len(said) >= 4
-    order = [ln.source for ln in lines]
-    i = next(k for k, ln in enumerate(lines) if ln.reply_to == ev.trace_id)
-    assert "script" in order[:i] and "script" in order[i + 1 :], order
-    # The answer came at the next sentence boundary: only the interrupted script line before it.
+    k = next(j for j, v in enumerate(verbatim) if v.startswith(on_air.text + " "))
+    i = next(j for j, ln in enumerate(lines) if ln.reply_to == ev.trace_id)
+    before = [ln.text for ln in lines[:i] if ln.source == "script"]
+    after = [ln.text for ln in lines[i + 1 :] if ln.source == "script"]
+    # Said phrase by phrase (talk.phrase_chars), so compare the words.
+    assert max(len(t) for t in before + after) < max(len(t) for t in verbatim)
+    said_before, said_after = " ".join(before), " ".join(after)
+    # Before the answer: whole sentences, then the interrupted one from its start, unfinished.
+    head = " ".join(verbatim[:k])
+    assert said_before.startswith(head), (before, verbatim)
+    part = said_before[len(head) :].strip()
+    assert part and verbatim[k].startswith(part + " "), (part, verbatim[k])
+    # After it: the interrupted sentence again from its first word, then the script in order,
+    # nothing skipped.
+    assert after[0] == verbatim[k] or verbatim[k].startswith(after[0] + " "), (after, verbatim[k])
+    assert " ".join(verbatim[k:]).startswith(said_after), (after, verbatim[k:])
+    assert len(said_after) > len(verbatim[k])
+    # The answer came at the next word boundary: nothing else aired between question and answer.
     between = [ln for ln in lines if ev.received_at < ln.aired_at < lines[i].aired_at]
     assert between == [], between
 

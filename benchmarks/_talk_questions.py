@@ -1,0 +1,74 @@
+"""Every question accounted for (issue 16): tests/data/questions_mixed.json (200 realistic
+questions in en/de/it/zh: in-catalog, out-of-catalog, unanswerable, and some that moderation
+must reject) through the stream's own moderation, triage and template generator, as the chat
+inlet runs them. Each question ends as ``answered`` (the host replies from the catalog, or says
+the shop does not carry it), ``operator`` (an honest "I don't know" and the question handed to
+the operator), ``moderation`` (blocked with a stored reason) or ``dropped`` (none of these: the
+figure ``questions_silently_dropped``). Used by benchmarks/talk_quality.py and the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "questions_mixed.json"
+
+
+def load_questions(path: Path = DATA) -> list[dict[str, str]]:
+    """[{lang, user, text, expect}], expect one of answered / operator / moderation."""
+    return json.loads(path.read_text("utf-8"))
+
+
+def account_questions(items: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Each item with its ``outcome`` and ``reason`` (moderation's or triage's)."""
+    from streamhost.chat.inlet import build_triage
+    from streamhost.chat.moderation import Moderator, load_blocklists
+    from streamhost.config import load_config
+    from streamhost.frames import ChatEvent
+    from streamhost.talk.assemble import build_talk
+
+    cfg = load_config().with_overrides(talk={"show": ""})
+    now = [0.0]
+    mod = Moderator(load_blocklists(cfg.chat.blocklists), max_chars=cfg.talk.max_chat_chars)
+    talk = build_talk(cfg, lambda: now[0], mod.name_ok)
+    handed: set[str] = set()
+    talk.followups.on_change = lambda q: handed.add(q.event.trace_id)
+    pid = talk.catalog.ids[0]
+    triage = build_triage(cfg, talk, lambda: pid)
+    out = []
+    for it in items:
+        now[0] += cfg.chat.dedupe_window_s + 1.0  # one question at a time, as in a quiet show
+        ev = ChatEvent(it["user"], it["text"], received_at=now[0])
+        row: dict[str, Any] = {**it, "outcome": "dropped", "reason": ""}
+        out.append(row)
+        v = mod.check(ev)
+        if not v.allowed:
+            row["outcome"], row["reason"] = "moderation", v.reason
+            continue
+        d = triage.offer(ev, now[0])
+        row["reason"] = d.reason
+        if d.action not in ("queued", "merged"):
+            continue
+        item = triage.pop(now[0])
+        said = talk.generator.answer(item.event, pid) if item is not None else []
+        if ev.trace_id in handed:
+            row["outcome"] = "operator"
+        elif any(s.reply_to is ev for s in said):
+            row["outcome"] = "answered"
+            row["said"] = " ".join(s.text for s in said)
+    return out
+
+
+def measure_questions(res: Any) -> dict[str, Any]:
+    """questions_silently_dropped (and how the rest ended) on the mixed set."""
+    out = account_questions(load_questions())
+    counts = {k: sum(r["outcome"] == k for r in out) for k in
+              ("answered", "operator", "moderation", "dropped")}  # fmt: skip
+    res.add("questions_silently_dropped", counts["dropped"], "questions", 0)
+    for k in ("answered", "operator", "moderation"):
+        res.add(f"questions_{k}", counts[k], "questions", 0)
+    res.add("questions_outcome_as_labelled_pct",
+            round(100.0 * sum(r["outcome"] == r["expect"] for r in out) / len(out), 1), "%", 1)  # fmt: skip
+    return {"questions": len(out), "dropped": [r["text"] for r in out if r["outcome"] == "dropped"]}
