@@ -135,24 +135,35 @@ def drive(
 def measure_render_compose(
     res: Results, cfg: Any, params: list[Any]
 ) -> tuple[list[Any], list[Any], Any]:
-    """ONNX puppet (batch 1, 1 thread) and Compositor.compose -> I420."""
+    """ONNX puppet (batch 1, 1 thread) and Compositor.compose -> I420, the compositor built as
+    the engine builds it (the default host's figure: body, collar and per-frame arms posed by
+    each frame's parameters, in the configured look and framing)."""
     import numpy as np
 
     from streamhost.avatar.compositor import Compositor
+    from streamhost.avatar.figure import studio_figure
     from streamhost.avatar.pack import load_pack
     from streamhost.avatar.runner import OnnxRenderer
+    from streamhost.avatar.studio import PanelInfo
     from streamhost.talk.catalog import load_catalog
 
-    s = cfg.stream
-    pack = load_pack(cfg.avatar.pack)
-    renderer = OnnxRenderer(pack.model, providers=list(cfg.avatar.providers), threads=1)
+    s, a = cfg.stream, cfg.avatar
+    pack = load_pack(a.pack)
+    renderer = OnnxRenderer(pack.model, providers=list(a.providers), threads=1)
     renderer.warmup()
-    comp = Compositor(width=s.width, height=s.height, tile_xy=pack.tile_xy(s.width, s.height))
-    # a product on the panel, as on air (the engine sets one when the show starts)
     cat = load_catalog(cfg.talk.catalog)
-    prod = cat.get(cat.ids[0])
+    # as streamhost/engine.py builds it
+    comp = Compositor(
+        width=s.width, height=s.height, tile_xy=pack.tile_xy(s.width, s.height),
+        label=a.label, label_corner=a.label_corner, figure=studio_figure(pack, a, cfg.format),
+        title=s.title or cat.shop(s.language) or "LIVE SHOP",
+    )  # fmt: skip
+    # a product on the panel, as on air (the engine sets one when the show starts)
+    pid = cat.ids[0]
+    prod = cat.get(pid)
     feats, _ = prod.features_in(s.language)
-    comp.set_product(prod.name(s.language), prod.price_display(s.language), feats[:3])
+    info = PanelInfo(stock=prod.stock, image=cat.images.get(pid, ""))
+    comp.set_product(prod.name(s.language), prod.price_display(s.language), feats[:3], info)
     # The frames are kept for the encode stage, copied (outside the timed region) into one
     # preallocated, pre-faulted block. Keeping compose()'s own output arrays alive instead would
     # make every compose() fault in fresh pages for its 1.4 MB output -- a cost the engine,
@@ -168,7 +179,7 @@ def measure_render_compose(
         w0, c0 = time.perf_counter(), time.thread_time()
         rgba = renderer.render(p[None, :])[0]
         c1, w1 = time.thread_time(), time.perf_counter()
-        frame = comp.compose(rgba, premultiplied=pack.premultiplied)
+        frame = comp.compose(rgba, premultiplied=pack.premultiplied, params=p)
         c2 = time.thread_time()
         proc += time.process_time() - p0
         thr += c2 - c0
@@ -192,7 +203,7 @@ def measure_render_compose(
         c0 = time.thread_time()
         rgba = renderer.render(p[None, :])[0]
         c1 = time.thread_time()
-        comp.compose(rgba, premultiplied=pack.premultiplied)
+        comp.compose(rgba, premultiplied=pack.premultiplied, params=p)
         c2 = time.thread_time()
         pr_ms.append(_ms(c1 - c0))
         pc_ms.append(_ms(c2 - c1))
