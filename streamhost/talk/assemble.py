@@ -20,6 +20,7 @@ from .followup import Followups
 from .generator import TemplateGenerator
 from .guard import Guard, GuardResult
 from .llm import LlmGenerator, LlmTalk
+from .phrases import split_phrases
 from .show import Show, load_show
 from .variety import Variety
 
@@ -109,7 +110,8 @@ def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str]
     talk = Talk(catalog, generator, show, guard, None, None, clock_now, lang,
                 datetime.now().astimezone())  # fmt: skip
     generator.price_now = talk.price_spoken_now
-    generator.variety = Variety(clock_now)
+    pc = cfg.talk.phrase_chars
+    generator.variety = Variety(clock_now, split=lambda text, lg: split_phrases(text, lg, pc))
     talk.followups = Followups(clock_now, cfg.talk.followup_timeout_s)
     generator.on_unanswered = talk.followups.open
     if cfg.talk.generator == "llm":

@@ -161,7 +161,7 @@ class TemplateGenerator:
                 text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=True, last=True)
             if text is not None:
                 if v is not None:
-                    v.said(text)
+                    v.said(text, lang)
                     if fam == "price":
                         v.price_said(p.id)
                 out.append(
@@ -369,7 +369,7 @@ class TemplateGenerator:
             if (
                 fresh
                 and self.variety is not None
-                and not self.variety.allowed(text, last_resort=last)
+                and not self.variety.allowed(text, last_resort=last, lang=lang)
             ):
                 continue
             key = (

@@ -8,7 +8,11 @@ candidate sentence may be said now. Rules (issue 16):
 - a sentence said within ``soft_s`` (an hour) is only said again when the segment would
   otherwise have nothing to say about the product (the host rather pauses than loops);
 - a product's price is said at most once per ``price_s`` (3 minutes) in product talk; answers
-  to a viewer who asked are not limited.
+  to a viewer who asked are not limited;
+- the host says long sentences phrase by phrase (talk/phrases.py), and a template's fixed
+  opening ("Something people often overlook:") is a phrase of its own: with ``split`` set, a
+  sentence any of whose phrases was heard within ``hard_s`` is not fresh either (the viewer
+  would hear that phrase again).
 
 Memory is bounded: entries older than ``soft_s`` are forgotten as new ones come in.
 """
@@ -30,25 +34,43 @@ class Variety:
         soft_s: float = 3600.0,
         price_s: float = 180.0,
         max_entries: int = 20_000,
+        split: Callable[[str, str], list[str]] | None = None,
     ) -> None:
         self.now = now
         self.hard_s, self.soft_s, self.price_s = hard_s, soft_s, price_s
         self.max_entries = max_entries
         self._said: OrderedDict[str, float] = OrderedDict()
         self._price: dict[str, float] = {}
+        self.split = split  # (text, lang) -> the phrases the viewer hears
+        self._phrases: OrderedDict[str, float] = OrderedDict()
 
     def age(self, text: str) -> float:
         """Seconds since `text` was last said (inf: not within the soft window)."""
         t = self._said.get(text)
         return float("inf") if t is None else self.now() - t
 
-    def allowed(self, text: str, *, last_resort: bool = False) -> bool:
-        """May `text` be said now? `last_resort`: only the hard window applies."""
+    def allowed(self, text: str, *, last_resort: bool = False, lang: str = "en") -> bool:
+        """May `text` be said now? `last_resort`: only the hard window applies (whole
+        sentences; phrases are never a last resort's concern)."""
         age = self.age(text)
-        return age >= (self.hard_s if last_resort else self.soft_s)
-
-    def said(self, text: str) -> None:
+        if age < (self.hard_s if last_resort else self.soft_s):
+            return False
+        if self.split is None or last_resort:
+            return True
         now = self.now()
+        return all(now - self._phrases.get(p, -1e18) >= self.hard_s for p in self.split(text, lang))
+
+    def said(self, text: str, lang: str = "en") -> None:
+        now = self.now()
+        if self.split is not None:
+            for p in self.split(text, lang):
+                self._phrases[p] = now
+                self._phrases.move_to_end(p)
+            while self._phrases and (
+                now - next(iter(self._phrases.values())) > self.hard_s
+                or len(self._phrases) > self.max_entries
+            ):
+                self._phrases.popitem(last=False)
         self._said[text] = now
         self._said.move_to_end(text)
         while self._said:
