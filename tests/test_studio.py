@@ -232,3 +232,25 @@ def test_panel_shows_picture_struck_price_stock_and_countdown(renderer) -> None:
     assert np.abs(f1[badge].astype(int) - f2[badge]).sum() > 0  # ... and counts down
     f3 = _rgb(comp.compose(tile, params=p, t=95.0))
     assert red(f3[badge]) < red(f1[badge]) // 4  # gone after the sale
+
+
+def test_arm_sprites_blend_in_i420_like_the_float_blend() -> None:
+    """The cached I420 sprites (collar, arms) give the frame the per-frame RGBA blend gave:
+    at most one code value apart, at antialiased edges only."""
+    from streamhost.avatar.compositor import _blend, _blend_sprite
+    from streamhost.avatar.gestures import GESTURES
+
+    fig = Figure(LOOKS["kai"], "full")
+    base = np.random.default_rng(3).integers(0, 256, (1920, 720), dtype=np.uint8)
+    for name in ("rest", "point", "open", "hold"):
+        p = np.zeros(len(P), np.float32)
+        left, right = GESTURES[name]
+        p[P.ARM_L_UP : P.HAND_R_POINT + 1] = [*left, *right]
+        placed = [fig.collar, *fig.arms(p)]
+        a, b = base.copy(), base.copy()
+        for pl in placed:
+            assert pl.sprite is not None
+            _blend(a, pl.rgba, pl.x, pl.y)
+            _blend_sprite(b, pl.sprite, pl.x, pl.y)
+        d = np.abs(a.astype(int) - b)
+        assert d.max() <= 1 and d.mean() < 0.005, (name, d.max(), d.mean())

@@ -2,7 +2,9 @@
 
 The background (gradient, product panel, "AI-generated" label) is drawn with Pillow and converted
 to I420 once per product change. Per frame only the tile is converted and alpha-blended, straight
-in YUV, so the cost does not depend on the canvas size beyond one copy.
+in YUV, so the cost does not depend on the canvas size beyond one copy. The default host's
+collar and arm sprites are converted to I420 (``Sprite``) once when a pose is cached and
+blended per frame with one uint16 multiply-add-shift per plane.
 """
 
 from __future__ import annotations
@@ -29,6 +31,43 @@ _YUV = np.array(
 )
 
 _UV4 = _YUV[1:] * 0.25  # chroma rows applied to a 2x2 *sum*
+
+
+@dataclass(frozen=True, slots=True)
+class Sprite:
+    """A premultiplied RGBA patch converted to I420 once, for blending straight into frames.
+
+    Fixed point (x256), uint16, per plane: ``out = (bg * inv + k) >> 8`` with ``k`` the plane's
+    value of the premultiplied colour (+128 rounding) and ``inv`` = 1 - alpha; chroma from the
+    2x2 mean, as ``_blend`` computes it per frame. ``k`` is clipped so the sum never overflows.
+    """
+
+    y: np.ndarray  # (h, w) uint16
+    ya: np.ndarray  # (h, w) uint16, 256 * (1 - alpha)
+    uv: np.ndarray  # (2, h/2, w/2) uint16
+    uva: np.ndarray  # (h/2, w/2) uint16, 256 * (1 - mean alpha of the 2x2 block)
+
+    def crop(self, r0: int, r1: int, c0: int, c1: int) -> Sprite:
+        """Rows r0:r1, columns c0:c1 (all even) as views."""
+        h0, h1, w0, w1 = r0 // 2, r1 // 2, c0 // 2, c1 // 2
+        return Sprite(self.y[r0:r1, c0:c1], self.ya[r0:r1, c0:c1],
+                      self.uv[:, h0:h1, w0:w1], self.uva[h0:h1, w0:w1])  # fmt: skip
+
+
+def to_sprite(rgba: np.ndarray) -> Sprite:
+    """(4, h, w) premultiplied float32 RGBA in 0..1 (h, w even) -> ``Sprite``."""
+    _, h, w = rgba.shape
+    rgba = np.asarray(rgba, np.float32)
+    inv = np.rint(256.0 * (1.0 - rgba[3])).clip(0, 256)
+    ky = (_YUV[0] @ rgba.reshape(4, -1)).reshape(h, w) * 256.0 + 128.0
+    ky = np.clip(ky, 0, 65535 - 255 * inv)
+    t2 = rgba[:, 0::2, 0::2] + rgba[:, 1::2, 0::2] + rgba[:, 0::2, 1::2] + rgba[:, 1::2, 1::2]
+    inv2 = np.rint(256.0 * (1.0 - 0.25 * t2[3])).clip(0, 256)
+    kuv = (_UV4 @ t2.reshape(4, -1)).reshape(2, h // 2, w // 2) * 256.0 + 128.0
+    kuv = np.clip(kuv, 0, 65535 - 255 * inv2[None])
+    u16 = np.uint16
+    return Sprite(ky.astype(u16), inv.astype(u16), kuv.astype(u16), inv2.astype(u16))
+
 
 DEFAULT_TILE_XY = (176, 140)
 
@@ -265,7 +304,10 @@ class Compositor:
         if fig is not None:
             patches = [fig.collar] + (fig.arms(params) if params is not None else [])
             for pl in patches:
-                _blend(out, pl.rgba, pl.x, pl.y)
+                if pl.sprite is not None:
+                    _blend_sprite(out, pl.sprite, pl.x, pl.y)
+                else:
+                    _blend(out, pl.rgba, pl.x, pl.y)
         badge = self._countdown(t)
         if badge is not None:
             _blend(out, badge.rgba, badge.x, badge.y)
@@ -362,3 +404,27 @@ def _blend(
     out[ys, xs] = y_out.astype(np.uint8)
     _u_plane(out, H, W)[cs, cx] = uv[0].astype(np.uint8)
     _v_plane(out, H, W)[cs, cx] = uv[1].astype(np.uint8)
+
+
+def _blend_sprite(out: np.ndarray, sp: Sprite, x: int, y: int) -> None:
+    """Blend a ``Sprite`` into the I420 frame ``out`` at (x, y) (even), in place: per plane one
+    multiply, one add and one shift in uint16, no per-frame colour conversion."""
+    H, W = out.shape[0] * 2 // 3, out.shape[1]
+    h, w = sp.y.shape
+    th, tw = min(h, H - y), min(w, W - x)
+    if th <= 0 or tw <= 0:
+        return
+    if (th, tw) != (h, w):
+        sp = sp.crop(0, th, 0, tw)
+    dst = out[y : y + th, x : x + tw]
+    acc = dst * sp.ya  # uint8 * uint16 -> uint16
+    acc += sp.y
+    acc >>= 8
+    dst[...] = acc
+    cs, cx = slice(y // 2, (y + th) // 2), slice(x // 2, (x + tw) // 2)
+    for i, plane in ((0, _u_plane(out, H, W)), (1, _v_plane(out, H, W))):
+        dst = plane[cs, cx]
+        acc = dst * sp.uva
+        acc += sp.uv[i]
+        acc >>= 8
+        dst[...] = acc

@@ -69,11 +69,20 @@ def _darker(rgb: tuple, k: float) -> tuple:
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """A premultiplied RGBA patch (4, h, w) float32 to blend at canvas (x, y), both even."""
+    """A premultiplied RGBA patch (4, h, w) float32 to blend at canvas (x, y), both even;
+    ``sprite``, when set, is the same patch already in I420 form (``compositor.Sprite``), which
+    the compositor blends instead of converting ``rgba`` again every frame."""
 
     x: int
     y: int
     rgba: np.ndarray
+    sprite: Any = None
+
+
+def _sprite(rgba: np.ndarray) -> Any:
+    from .compositor import to_sprite  # the compositor imports this module
+
+    return to_sprite(rgba)
 
 
 class Figure:
@@ -97,12 +106,11 @@ class Figure:
         self.body = self._draw_body()
         y0, y1 = _even(self._y(_COLLAR_Y - 16)), _even(self.tile_xy[1] + th + 4)
         x0, x1 = _even(self.cx - 100 * self.s), _even(self.cx + 100 * self.s)
-        self.collar = Placed(
-            x0, y0, np.ascontiguousarray(self.body[y0:y1, x0:x1].transpose(2, 0, 1))
-        )
+        collar = np.ascontiguousarray(self.body[y0:y1, x0:x1].transpose(2, 0, 1))
+        self.collar = Placed(x0, y0, collar, _sprite(collar))
         self._upper = self._draw_upper()
         self._hands = [self._draw_fore(kind) for kind in ("relaxed", "open", "point")]
-        self._cache: dict[tuple, tuple[np.ndarray, int, int]] = {}
+        self._cache: dict[tuple, tuple[np.ndarray, Any, int, int]] = {}
 
     # -- layout --------------------------------------------------------------------------------
     def _y(self, y: float) -> float:
@@ -213,21 +221,25 @@ class Figure:
         desk = _even(self._y(_DESK_Y))
         out = []
         for key, jx, jy, phi in ((None, sx, sy, side * t1), ((w_open, w_point), ex, ey, side * t2)):
-            rgba, dx, dy = self._segment(key, phi, side < 0)
+            rgba, sprite, dx, dy = self._segment(key, phi, side < 0)
             x, y = _even(jx + dx - 1), _even(jy + dy - 1)
             # Crop to the canvas, and to the desk, which hides what is below its edge.
             c0, r0 = max(0, -x), max(0, -y)
             c1 = min(rgba.shape[2], self.width - x)
             r1 = min(rgba.shape[1], desk - y)
             if r1 - r0 >= 2 and c1 - c0 >= 2:
-                patch = rgba[:, r0 : r1 - (r1 - r0) % 2, c0 : c1 - (c1 - c0) % 2]
-                out.append(Placed(x + c0, y + r0, patch))
+                r1, c1 = r1 - (r1 - r0) % 2, c1 - (c1 - c0) % 2
+                patch = rgba[:, r0:r1, c0:c1]
+                out.append(Placed(x + c0, y + r0, patch, sprite.crop(r0, r1, c0, c1)))
         return out
 
-    def _segment(self, hand: tuple | None, phi: float, mirror: bool) -> tuple[np.ndarray, int, int]:
-        """A limb sprite rotated by phi: ((4, h, w) premultiplied, tight, even-sized; its
-        top-left relative to the joint). Angles are kept to 0.5 degree and hand blends to 0.1,
-        so a resting or repeated pose costs a lookup, not a warp."""
+    def _segment(
+        self, hand: tuple | None, phi: float, mirror: bool
+    ) -> tuple[np.ndarray, Any, int, int]:
+        """A limb sprite rotated by phi: ((4, h, w) premultiplied, tight, even-sized; the same
+        in I420 form (``compositor.Sprite``); its top-left relative to the joint). Angles are
+        kept to 0.5 degree and hand blends to 0.1, so a resting or repeated pose costs a lookup,
+        not a warp and not a colour conversion."""
         q = round(phi * 360 / math.pi)
         hq = None if hand is None else (round(hand[0] * 10), round(hand[1] * 10))
         key = (hq, q, mirror)
@@ -258,7 +270,8 @@ class Figure:
         tight = np.zeros((r1 - r0, c1 - c0, 4), np.float32)
         src = warped[r0:r1, c0:c1]
         tight[: src.shape[0], : src.shape[1]] = src
-        hit = (np.ascontiguousarray(tight.transpose(2, 0, 1)), x0 + c0, y0 + r0)
+        chw = np.ascontiguousarray(tight.transpose(2, 0, 1))
+        hit = (chw, _sprite(chw), x0 + c0, y0 + r0)
         if len(self._cache) > 2048:
             self._cache.clear()
         self._cache[key] = hit
