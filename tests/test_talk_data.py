@@ -134,7 +134,8 @@ def _imports(path: Path, package: str) -> set[str]:
 
 
 def test_chat_and_talk_do_not_import_each_other():
-    """chat never imports talk; talk imports chat only in the director; the shared language
+    """chat never imports talk; talk imports chat only in the director (and its input mixin,
+    operator_inputs.py, split out of it); the shared language
     modules import neither. Together: no chat <-> talk import cycle."""
     pkg = ROOT / "streamhost"
     for f in (pkg / "chat").glob("*.py"):
@@ -142,7 +143,7 @@ def test_chat_and_talk_do_not_import_each_other():
         assert not bad, f"{f.name} imports {bad}"
     for f in (pkg / "talk").glob("*.py"):
         chat = {m for m in _imports(f, "streamhost.talk") if m.startswith("streamhost.chat")}
-        assert not chat or f.name == "director.py", f"{f.name} imports {chat}"
+        assert not chat or f.name in ("director.py", "operator_inputs.py"), f"{f.name}: {chat}"
     for name in ("language.py", "langdata.py"):
         deps = _imports(pkg / name, "streamhost")
         assert not {m for m in deps if m.startswith(("streamhost.chat", "streamhost.talk"))}

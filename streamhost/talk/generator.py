@@ -150,6 +150,8 @@ class TemplateGenerator:
         for fam in plan:
             if fam == "price" and v is not None and not v.price_allowed(p.id):
                 continue  # said a moment ago: a price is not an every-segment refrain
+            if fam == "intro" and v is not None and not v.intro_allowed(p.id):
+                continue  # introduced a moment ago: go on about it
             slots = self._slots(p.id, lang)
             if fam == "feature":
                 f = self._next_feature(p, lang)
@@ -164,6 +166,8 @@ class TemplateGenerator:
                     v.said(text, lang)
                     if fam == "price":
                         v.price_said(p.id)
+                    elif fam == "intro":
+                        v.intro_said(p.id)
                 out.append(
                     self._sentence(
                         text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)

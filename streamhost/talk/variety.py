@@ -8,7 +8,7 @@ candidate sentence may be said now. Rules (issue 16):
 - a sentence said within ``soft_s`` (an hour) is only said again when the segment would
   otherwise have nothing to say about the product (the host rather pauses than loops);
 - a product's price is said at most once per ``price_s`` (3 minutes) in product talk; answers
-  to a viewer who asked are not limited;
+  to a viewer who asked are not limited; a product is introduced once per ``hard_s``;
 - the host says long sentences phrase by phrase (talk/phrases.py), and a template's fixed
   opening ("Something people often overlook:") is a phrase of its own: with ``split`` set, a
   sentence any of whose phrases was heard within ``hard_s`` is not fresh either (the viewer
@@ -41,6 +41,7 @@ class Variety:
         self.max_entries = max_entries
         self._said: OrderedDict[str, float] = OrderedDict()
         self._price: dict[str, float] = {}
+        self._intro: dict[str, float] = {}
         self.split = split  # (text, lang) -> the phrases the viewer hears
         self._phrases: OrderedDict[str, float] = OrderedDict()
 
@@ -85,3 +86,12 @@ class Variety:
 
     def price_said(self, product_id: str) -> None:
         self._price[product_id] = self.now()
+
+    def intro_allowed(self, product_id: str) -> bool:
+        """A product is introduced ("let's take a closer look at...") once per ``hard_s``: the
+        segments after that go on about it without the same opening every minute."""
+        t = self._intro.get(product_id)
+        return t is None or self.now() - t >= self.hard_s
+
+    def intro_said(self, product_id: str) -> None:
+        self._intro[product_id] = self.now()
