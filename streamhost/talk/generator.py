@@ -152,6 +152,8 @@ class TemplateGenerator:
                 continue  # said a moment ago: a price is not an every-segment refrain
             if fam == "intro" and v is not None and not v.intro_allowed(p.id):
                 continue  # introduced a moment ago: go on about it
+            if fam == "cta" and v is not None and not v.cta_allowed():
+                continue
             slots = self._slots(p.id, lang)
             if fam == "feature":
                 f = self._next_feature(p, lang)
@@ -168,6 +170,8 @@ class TemplateGenerator:
                         v.price_said(p.id)
                     elif fam == "intro":
                         v.intro_said(p.id)
+                    elif fam == "cta":
+                        v.cta_said()
                 out.append(
                     self._sentence(
                         text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)

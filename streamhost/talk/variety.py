@@ -8,7 +8,8 @@ candidate sentence may be said now. Rules (issue 16):
 - a sentence said within ``soft_s`` (an hour) is only said again when the segment would
   otherwise have nothing to say about the product (the host rather pauses than loops);
 - a product's price is said at most once per ``price_s`` (3 minutes) in product talk; answers
-  to a viewer who asked are not limited; a product is introduced once per ``hard_s``;
+  to a viewer who asked are not limited, and so is a call to action; a product is introduced
+  once per ``hard_s``;
 - the host says long sentences phrase by phrase (talk/phrases.py), and a template's fixed
   opening ("Something people often overlook:") is a phrase of its own: with ``split`` set, a
   sentence any of whose phrases was heard within ``hard_s`` is not fresh either (the viewer
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+
+_CTA = "\0cta"  # never a product id
 
 
 class Variety:
@@ -86,6 +89,15 @@ class Variety:
 
     def price_said(self, product_id: str) -> None:
         self._price[product_id] = self.now()
+
+    def cta_allowed(self) -> bool:
+        """Product talk ends with a call to action at most once per ``price_s`` (the run of
+        show has its own periodic one): a "tap the cart" after every segment is a refrain."""
+        t = self._price.get(_CTA)
+        return t is None or self.now() - t >= self.price_s
+
+    def cta_said(self) -> None:
+        self._price[_CTA] = self.now()
 
     def intro_allowed(self, product_id: str) -> bool:
         """A product is introduced ("let's take a closer look at...") once per ``hard_s``: the
