@@ -191,6 +191,7 @@ async def test_captions_follow_the_video_and_answers_sit_beside_the_question(tmp
     assert len(offsets) >= 3, (offsets, len(shown), len(seen))
     # Within 200 ms of the frame: the median line, and three lines in four (a shared 2-core
     # machine starves the browser now and then; a line late by a stall is not a sync error).
+    print("caption - frame (ms):", [o[0] for o in offsets], "playout", delay)
     err = sorted(abs(o[0]) for o in offsets)
     assert err[len(err) // 2] <= 200, (offsets, delay)
     assert sum(e <= 200 for e in err) >= 0.75 * len(err), (offsets, delay)
