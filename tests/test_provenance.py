@@ -31,7 +31,7 @@ from streamhost.output.provenance import (  # noqa: E402
     verify,
 )
 from streamhost.output.recorder import Mp4Recorder  # noqa: E402
-from streamhost.output.segments import read_sidecar  # noqa: E402
+from streamhost.output.sidecar import read_sidecar  # noqa: E402
 
 W, H, FPS, SR = 320, 240, 25, 48000
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .looks import Look, resolve_look
 from .params import P
+from .sprite import to_sprite
 
 FRAMINGS = ("full", "compact")
 _SCALES = {"full": 1.0, "compact": 0.7}
@@ -80,7 +81,6 @@ class Placed:
 
 
 def _sprite(rgba: np.ndarray) -> Any:
-    from .compositor import to_sprite  # the compositor imports this module
 
     return to_sprite(rgba)
 

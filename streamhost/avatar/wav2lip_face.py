@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from .base import FaceContext, MouthSource
-from .compositor import _YUV, Compositor
+from .compositor import Compositor
 from .mel import LiveMel
 from .pack import Pack, PackError, base_frame_files, read_boxes
+from .sprite import _YUV
 
 log = logging.getLogger("streamhost.avatar")
 

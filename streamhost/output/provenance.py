@@ -283,7 +283,7 @@ class Verdict:
 
 def verify(path: str | os.PathLike[str], trust_pem: bytes | None = None) -> Verdict:
     """Read and validate the C2PA manifest of an MP4 (``trust_pem``: extra trust anchors)."""
-    from .segments import read_sidecar
+    from .sidecar import read_sidecar
 
     c2pa = _c2pa()
     p = Path(path)

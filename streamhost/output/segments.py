@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import queue
@@ -22,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .provenance import Provenance
+from .sidecar import sidecar_path, write_sidecar
 
 log = logging.getLogger(__name__)
 
-SIDECAR_SUFFIX = ".unsigned.json"
 
 
 def segment_path(base: Path, index: int, start: dt.datetime) -> Path:
@@ -34,25 +33,6 @@ def segment_path(base: Path, index: int, start: dt.datetime) -> Path:
     if index == 1:
         return base
     return base.with_name(f"{base.stem}-{index:04d}-{start:%Y%m%dT%H%M%SZ}{base.suffix}")
-
-
-def sidecar_path(segment: Path) -> Path:
-    return segment.with_name(segment.name + SIDECAR_SUFFIX)
-
-
-def write_sidecar(segment: Path, state: str, reason: str, **info: Any) -> None:
-    """Mark ``segment`` unsigned (``state``: recording, signing, unsigned) with the reason."""
-    data = {"segment": segment.name, "state": state, "reason": reason, **info}
-    tmp = sidecar_path(segment).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, sidecar_path(segment))
-
-
-def read_sidecar(segment: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(sidecar_path(segment).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass

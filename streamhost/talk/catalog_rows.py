@@ -14,9 +14,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..problems import ProblemsError
 from .prices import CURRENCIES, currency_digits
-from .products import GRAMMAR_CODES, LANGS, FaqEntry, Product, Sale
+from .products import GRAMMAR_CODES, LANGS, CatalogError, FaqEntry, Product, Sale
 
 __all__ = ["CatalogError", "lang_strings", "validate_rows"]
 
@@ -41,12 +40,6 @@ _PRODUCT_FIELDS = frozenset(
 )
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class CatalogError(ProblemsError):
-    """Every problem found in a catalog; `problems` lists them, one string each."""
-
-    what = "catalog"
 
 
 def validate_rows(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from ..problems import ProblemsError
 from .prices import format_price_display, format_price_spoken, percent_off
 
 __all__ = [
@@ -39,6 +40,12 @@ GRAMMAR_CODES: dict[str, frozenset[str]] = {
 }
 GRAMMAR_DEFAULT: dict[str, str] = {"en": "sg", "de": "m", "it": "m", "zh": "-"}
 
+
+
+class CatalogError(ProblemsError):
+    """Every problem found in a catalog; `problems` lists them, one string each."""
+
+    what = "catalog"
 
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
@@ -215,8 +222,6 @@ class Catalog:
                     problems.append(f"product {p.id!r}: image {problem}")
                 self.images[p.id] = path
         if problems:
-            from .catalog_rows import CatalogError  # catalog_rows builds Products: lazy import
-
             raise CatalogError(source, problems)
 
     def __iter__(self) -> Iterator[Product]:
