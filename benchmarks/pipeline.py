@@ -108,11 +108,12 @@ def drive(
     with the sentences queued back to back (sentence gap as in the config). Returns per-frame
     params, audio and the driver's CPU ms per frame."""
     from streamhost.avatar.driver import FaceDriver
+    from streamhost.frames import StreamFormat
     from streamhost.player import SpeechPlayer
 
     fps = cfg.stream.fps
     driver = FaceDriver(fps=fps, seed=cfg.talk.seed)
-    player = SpeechPlayer(cfg.stream.sample_rate, fps, driver)
+    player = SpeechPlayer(StreamFormat(sample_rate=cfg.stream.sample_rate, fps=fps), driver)
     tracks = [voice.visemes(sp) for sp in speeches]
     params, audio, cpu_ms = [], [], []
     k = 0
@@ -154,7 +155,7 @@ def measure_render_compose(
     cat = load_catalog(cfg.talk.catalog)
     # as streamhost/engine.py builds it
     comp = Compositor(
-        width=s.width, height=s.height, tile_xy=pack.tile_xy(s.width, s.height),
+        cfg.format, tile_xy=pack.tile_xy(s.width, s.height),
         label=a.label, label_corner=a.label_corner, figure=studio_figure(pack, a, cfg.format),
         title=s.title or cat.shop(s.language) or "LIVE SHOP",
     )  # fmt: skip

@@ -247,6 +247,7 @@ def bench_photo(res: Results, frames: int, tmp: Path) -> dict[str, Any] | None:
     from streamhost.avatar.params import N_PARAMS, P
     from streamhost.avatar.photo_build import build_photo_pack
     from streamhost.avatar.photo_face import PhotoFace
+    from streamhost.frames import StreamFormat
 
     img = Path(skimage.__file__).parent / "data" / "astronaut.png"
     t0 = time.perf_counter()
@@ -266,7 +267,7 @@ def bench_photo(res: Results, frames: int, tmp: Path) -> dict[str, Any] | None:
         def set_mouth_source(self, source: object) -> None:
             return None
 
-    face = PhotoFace(pack, Track(), Compositor(pack.canvas_width, pack.canvas_height))
+    face = PhotoFace(pack, Track(), Compositor(StreamFormat(pack.canvas_width, pack.canvas_height)))
     k = [0]
 
     def run(b: int) -> None:
@@ -310,6 +311,7 @@ def bench_clip(
     from streamhost.avatar.photo_build import build_photo_pack
     from streamhost.config import load_config
     from streamhost.engine import Engine
+    from streamhost.frames import StreamFormat
 
     w, h = 720, 1280
     img = Path(skimage.__file__).parent / "data" / "astronaut.png"
@@ -333,7 +335,7 @@ def bench_clip(
         track.append((t, t + d, int(rng.integers(0, 7))))
         t += d
     driver.start_speech(0.0, track)
-    face = ClipFace(pack, driver, Compositor(w, h), 25)
+    face = ClipFace(pack, driver, Compositor(StreamFormat(w, h)), 25)
     k = [0]
 
     def run(b: int) -> None:

@@ -72,13 +72,9 @@ class Stream:
         self.tts = cached(build_voice(cfg.voice, fmt.sample_rate, s.language), cfg.voice,
                           cfg.store.data_dir)  # fmt: skip
         self.driver = FaceDriver(fps=fmt.fps, seed=t.seed)
-        self.player = SpeechPlayer(fmt.sample_rate, fmt.fps, self.driver)
+        self.player = SpeechPlayer(fmt, self.driver)
         self.pack = load_pack(a.pack)
-        self.compositor = Compositor(
-            width=fmt.width, height=fmt.height, tile_xy=self.pack.tile_xy(fmt.width, fmt.height),
-            label=a.label, label_corner=a.label_corner, figure=studio_figure(self.pack, a, fmt),
-            title=s.title or self.catalog.shop(s.language) or "LIVE SHOP",
-        )  # fmt: skip
+        self.compositor = self._build_studio()
         self.face = build_face(self.pack, FaceContext(
             fmt, self.player, self.driver, self.compositor, list(a.providers),
             resolve_threads(a.threads), a.batch_max, a.batch_wait_ms / 1000,
@@ -120,6 +116,15 @@ class Stream:
         self._panel_task: asyncio.Task[None] | None = None
         self.presence = attach_presence(self)  # a real person in charge, or safe mode
         log.info("voice: %s", _describe_voice(self.tts))
+
+    def _build_studio(self) -> Compositor:
+        """The studio canvas around the host: background, figure, title, panel, AI label."""
+        fmt, s, a = self.cfg.format, self.cfg.stream, self.cfg.avatar
+        return Compositor(
+            fmt, tile_xy=self.pack.tile_xy(fmt.width, fmt.height),
+            label=a.label, label_corner=a.label_corner, figure=studio_figure(self.pack, a, fmt),
+            title=s.title or self.catalog.shop(s.language) or "LIVE SHOP",
+        )  # fmt: skip
 
     def _build_controls(self) -> StreamControls:
         ctl = StreamControls(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frames import Sentence, Speech
+from .frames import Sentence, Speech, StreamFormat
 
 
 class MouthDriver:
@@ -37,15 +37,13 @@ class SpeechPlayer:
 
     def __init__(
         self,
-        sample_rate: int,
-        fps: int,
+        fmt: StreamFormat,
         driver: MouthDriver,
         on_start: Callable[[Speech, float], None] | None = None,
     ) -> None:
-        if sample_rate % fps:
-            raise ValueError(f"sample_rate {sample_rate} is not a multiple of fps {fps}")
-        self.sample_rate = sample_rate
-        self.spf = sample_rate // fps
+        self.fmt = fmt  # checked once: whole samples per frame (frames.StreamFormat)
+        self.sample_rate = fmt.sample_rate
+        self.spf = fmt.samples_per_frame
         self._driver = driver
         self._on_start = on_start
         self._queue: deque[_Queued] = deque()

@@ -12,6 +12,7 @@ from streamhost.avatar.compositor import Compositor
 from streamhost.avatar.driver import CLOSED, OPEN, REST, ROUND, TEETH, WIDE, FaceDriver
 from streamhost.avatar.params import N_PARAMS, P, make
 from streamhost.avatar.runner import OnnxRenderer
+from streamhost.frames import StreamFormat
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "assets" / "avatar" / "default" / "puppet.onnx"
@@ -257,7 +258,7 @@ def _to_rgb(i420: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def compositor() -> Compositor:
-    c = Compositor(720, 1280, tile_xy=(176, 140))
+    c = Compositor(StreamFormat(720, 1280), tile_xy=(176, 140))
     c.set_product("Aurora Wireless Earbuds", "€49.90", ["40 h battery", "Noise cancelling", "IPX5"])
     return c
 

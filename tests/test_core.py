@@ -13,7 +13,7 @@ import pytest
 from streamhost.chat.intake import ChatRejected, parse_chat
 from streamhost.clock import VirtualClock
 from streamhost.config import ConfigError, config_from_dict, load_config
-from streamhost.frames import ChatEvent, Sentence, Source, Speech
+from streamhost.frames import ChatEvent, Sentence, Source, Speech, StreamFormat
 from streamhost.pipeline import Supervisor, Wake
 from streamhost.player import SpeechPlayer
 from streamhost.store import Store
@@ -143,7 +143,7 @@ def _speech(text: str, n: int, value: int, sr: int = 48000) -> Speech:
 
 def test_player_pulls_exact_frames_with_gaps_and_start_marks() -> None:
     drv = RecordingDriver()
-    p = SpeechPlayer(48000, 25, drv)
+    p = SpeechPlayer(StreamFormat(sample_rate=48000, fps=25), drv)
     a, b = _speech("a", 3000, 7), _speech("b", 1000, 9)
     p.enqueue(a, [(0, 0.1, 2)])
     p.enqueue(b, [], gap_s=0.01)  # 480 samples of silence between
@@ -163,7 +163,7 @@ def test_player_pulls_exact_frames_with_gaps_and_start_marks() -> None:
 
 def test_player_flush_is_an_interrupt() -> None:
     drv = RecordingDriver()
-    p = SpeechPlayer(48000, 25, drv)
+    p = SpeechPlayer(StreamFormat(sample_rate=48000, fps=25), drv)
     p.enqueue(_speech("long", 48000, 5), [])
     p.enqueue(_speech("next", 48000, 5), [])
     p.pull(0.0)

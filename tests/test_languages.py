@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamhost.frames import ChatEvent, Sentence, Source, Speech, Timing
+from streamhost.frames import ChatEvent, Sentence, Source, Speech, StreamFormat, Timing
 from streamhost.player import SpeechPlayer
 from streamhost.talk.catalog import load_catalog
 from streamhost.talk.followup import Followups
@@ -140,7 +140,7 @@ def _speech(words: list[tuple[float, float, str]], sr: int = 16000) -> Speech:
 def test_talk_breaks_off_at_a_word_boundary_never_inside_a_number() -> None:
     sr, fps = 16000, 25
     mouth = _Mouth()
-    p = SpeechPlayer(sr, fps, mouth)
+    p = SpeechPlayer(StreamFormat(sample_rate=sr, fps=fps), mouth)
     words = [(0.0, 0.3, "The"), (0.35, 0.7, "kettle"), (0.75, 1.0, "costs"), (1.05, 1.4, "39"),
              (1.45, 1.8, "euros"), (1.85, 2.2, "90"), (2.3, 2.6, "grab"), (2.65, 3.0, "it")]  # fmt: skip
     sp = _speech(words, sr)

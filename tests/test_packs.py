@@ -306,6 +306,7 @@ async def test_engine_runs_the_default_puppet_through_its_face(tmp_path) -> None
 def test_failing_model_shows_base_frames_and_logs_once(tmp_path, models, caplog) -> None:
     from streamhost.avatar.compositor import Compositor
     from streamhost.avatar.wav2lip_face import Wav2LipFace
+    from streamhost.frames import StreamFormat
     from streamhost.player import SpeechPlayer
 
     class _Mouth:
@@ -313,8 +314,8 @@ def test_failing_model_shows_base_frames_and_logs_once(tmp_path, models, caplog)
         def stop_speech(self, t) -> None: ...
         def set_emotion(self, name) -> None: ...
 
-    player = SpeechPlayer(48000, 25, _Mouth())
-    comp = Compositor(W, H, tile_xy=(0, 0))
+    player = SpeechPlayer(StreamFormat(sample_rate=48000, fps=25), _Mouth())
+    comp = Compositor(StreamFormat(W, H), tile_xy=(0, 0))
     face = Wav2LipFace(load_pack(_pack(tmp_path, models)), player, comp, 25, 48000)
     loud = np.full(1920 + player.lookahead, 9000, np.int16)
     player.last_pull = (0.0, loud)
@@ -336,6 +337,7 @@ def test_failing_model_shows_base_frames_and_logs_once(tmp_path, models, caplog)
 def _two_faces(tmp_path, models):
     from streamhost.avatar.compositor import Compositor
     from streamhost.avatar.wav2lip_face import Wav2LipFace
+    from streamhost.frames import StreamFormat
     from streamhost.player import SpeechPlayer
 
     class _Mouth:
@@ -344,10 +346,10 @@ def _two_faces(tmp_path, models):
         def set_emotion(self, name) -> None: ...
 
     pack = load_pack(_pack(tmp_path, models))
-    comp = Compositor(W, H, tile_xy=(0, 0))
+    comp = Compositor(StreamFormat(W, H), tile_xy=(0, 0))
     faces = []
     for realtime in (True, False):
-        player = SpeechPlayer(48000, 25, _Mouth())
+        player = SpeechPlayer(StreamFormat(sample_rate=48000, fps=25), _Mouth())
         faces.append((Wav2LipFace(pack, player, comp, 25, 48000, realtime=realtime), player))
     return faces
 

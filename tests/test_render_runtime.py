@@ -18,6 +18,7 @@ from streamhost.avatar.ort_session import free_cores, make_session, resolve_thre
 from streamhost.avatar.params import N_PARAMS
 from streamhost.avatar.runner import OnnxRenderer
 from streamhost.config import ConfigError, load_config
+from streamhost.frames import StreamFormat
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "assets" / "avatar" / "default" / "puppet.onnx"
@@ -159,7 +160,7 @@ def _label_pixels(c: Compositor) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("corner", LABEL_CORNERS)
 def test_label_text_and_corner_are_configurable(corner: str) -> None:
-    c = Compositor(720, 1280, label="KI-generiert", label_corner=corner)
+    c = Compositor(StreamFormat(720, 1280), label="KI-generiert", label_corner=corner)
     x0, y0, x1, y1 = c.label_box
     assert 0 <= x0 < x1 <= 720 and 0 <= y0 < y1 <= 1280
     assert (x0 < 360) == corner.endswith("left")
@@ -171,7 +172,7 @@ def test_label_text_and_corner_are_configurable(corner: str) -> None:
 
 
 def test_label_can_be_turned_off_and_on_is_default() -> None:
-    on, off = Compositor(720, 1280), Compositor(720, 1280, label="")
+    on, off = Compositor(StreamFormat(720, 1280)), Compositor(StreamFormat(720, 1280), label="")
     assert on.label == "AI-generated"
     x0, y0, x1, y1 = on.label_box
     dark_on = (on.background_rgb[y0:y1, x0:x1].astype(int).mean(axis=2) < 60).sum()

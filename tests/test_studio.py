@@ -21,7 +21,7 @@ from streamhost.avatar.looks import LOOKS, resolve_look
 from streamhost.avatar.params import P
 from streamhost.avatar.runner import OnnxRenderer
 from streamhost.avatar.studio import PanelInfo
-from streamhost.frames import Sentence
+from streamhost.frames import Sentence, StreamFormat
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "assets" / "avatar" / "default" / "puppet.onnx"
@@ -70,7 +70,7 @@ def recording(tmp_path_factory) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def plain() -> Compositor:
     """The studio with no figure: what a gap between head and body would show."""
-    return Compositor(W, H)
+    return Compositor(StreamFormat(W, H))
 
 
 @pytest.mark.timeout(450)
@@ -132,7 +132,7 @@ def _frame(comp: Compositor, r: OnnxRenderer, p: np.ndarray, t: float = 0.0) -> 
 
 
 def test_naming_a_product_points_a_hand_at_the_panel(renderer) -> None:
-    comp = Compositor(W, H, figure=Figure(LOOKS["ava"]))
+    comp = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]))
     d = FaceDriver(seed=0)
     d.set_look(LOOKS["ava"].params())
     panel_top = comp.panel_box[1]
@@ -181,7 +181,7 @@ def test_gestures_blend_without_jumps() -> None:
 
 @pytest.mark.parametrize("look", sorted(LOOKS))
 def test_no_gap_at_any_tilt_and_looks_differ(renderer, plain, look) -> None:
-    comp = Compositor(W, H, figure=Figure(LOOKS[look]))
+    comp = Compositor(StreamFormat(W, H), figure=Figure(LOOKS[look]))
     bg = plain.background_rgb.astype(int)
     d = FaceDriver()
     d.set_look(LOOKS[look].params())
@@ -205,15 +205,15 @@ def test_looks_configurable_and_framing_compact(renderer) -> None:
     assert compact.tile_size[0] < 0.8 * full.tile_size[0]
     body = lambda f: (f.body[..., 3] > 0.5).mean()  # noqa: E731
     assert body(compact) < 0.7 * body(full)
-    comp = Compositor(W, H, figure=compact)
+    comp = Compositor(StreamFormat(W, H), figure=compact)
     d = FaceDriver()
     frame = _frame(comp, renderer, d.params_at(0.0))
     assert frame.shape == (H, W, 3)
 
 
 def test_panel_shows_picture_struck_price_stock_and_countdown(renderer) -> None:
-    comp = Compositor(W, H, figure=Figure(LOOKS["ava"]), title="Nordlicht Home")
-    plain = Compositor(W, H, figure=Figure(LOOKS["ava"]), title="Nordlicht Home")
+    comp = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]), title="Nordlicht Home")
+    plain = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]), title="Nordlicht Home")
     img = str(REPO / "assets" / "catalog" / "images" / "kettle.png")
     comp.set_product("kettle", "€29.90", ["1.7 l"], PanelInfo("€39.90", 25, 7, img, 90.0))
     plain.set_product("kettle", "€29.90", ["1.7 l"])

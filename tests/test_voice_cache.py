@@ -189,7 +189,7 @@ async def test_synthesis_at_full_speed_does_not_delay_frames() -> None:
 
     async def run(busy: bool) -> tuple[float, float]:
         clock = RealClock()
-        player = SpeechPlayer(fmt.sample_rate, fmt.fps, FaceDriver(fps=fmt.fps))
+        player = SpeechPlayer(fmt, FaceDriver(fps=fmt.fps))
         late: list[float] = []
         cpu: list[float] = []
 

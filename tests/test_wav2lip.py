@@ -120,11 +120,11 @@ def test_face_audio_is_the_audio_that_plays_with_and_after_each_frame() -> None:
     face computes for frame i from the player's lookahead equals the batch window of the whole
     played-out audio (so picture and sound stay in sync)."""
     from streamhost.avatar.wav2lip_face import Wav2LipFace
-    from streamhost.frames import Sentence, Speech
+    from streamhost.frames import Sentence, Speech, StreamFormat
     from streamhost.player import SpeechPlayer
 
     sr, fps = 16000, 25
-    player = SpeechPlayer(sr, fps, _NoMouth())
+    player = SpeechPlayer(StreamFormat(sample_rate=sr, fps=fps), _NoMouth())
     face = Wav2LipFace.__new__(Wav2LipFace)  # only the audio path: no model, no pack
     face.player, face.fps, face.spf, face.mel = player, fps, sr // fps, M.LiveMel(sr, fps)
     face._hist, face._hist_end = np.zeros(0, np.int16), 0
@@ -277,6 +277,7 @@ def test_s256_model_renders_through_the_face(tmp_path) -> None:
     """S = 256: export, validate through a pack, and run a few frames of the face directly."""
     from streamhost.avatar.compositor import Compositor
     from streamhost.avatar.wav2lip_face import Wav2LipFace
+    from streamhost.frames import StreamFormat
     from streamhost.player import SpeechPlayer
 
     model = export_onnx(tmp_path / "w256.onnx", 256)
@@ -295,8 +296,8 @@ def test_s256_model_renders_through_the_face(tmp_path) -> None:
         '[consent]\nperson = "Synthetic"\nagreed = true\ndate = "2026-11-21"\n'
     )
     pack = load_pack(pack_dir)
-    player = SpeechPlayer(16000, 25, _NoMouth())
-    face = Wav2LipFace(pack, player, Compositor(W, H, tile_xy=(0, 0)), 25, 16000)
+    player = SpeechPlayer(StreamFormat(sample_rate=16000, fps=25), _NoMouth())
+    face = Wav2LipFace(pack, player, Compositor(StreamFormat(W, H), tile_xy=(0, 0)), 25, 16000)
     assert player.lookahead == face.mel.needed_ahead - 640
     tone = (np.sin(np.arange(640 + player.lookahead) * 0.2) * 8000).astype(np.int16)
     pics = []

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..frames import StreamFormat
 from .audio_driver import SpeechMouth
 from .base import FaceContext, MouthSource
 from .compositor import Compositor
@@ -259,4 +260,4 @@ def build_clip(pack: Pack, ctx: FaceContext) -> ClipFace:
 
 def check_clip(pack: Pack) -> None:
     """``streamhost check``: the idle loop decodes at the canvas size and the samples fit."""
-    ClipFace(pack, _NullDriver(), Compositor(pack.canvas_width, pack.canvas_height), 25)
+    ClipFace(pack, _NullDriver(), Compositor(StreamFormat(pack.canvas_width, pack.canvas_height)), 25)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..frames import StreamFormat
 from .figure import Figure, Placed
 from .sprite import _UV4, _YUV, Sprite
 from .studio import PanelInfo, countdown_patch, draw_panel
@@ -97,14 +98,15 @@ class Compositor:
 
     def __init__(
         self,
-        width: int = 720,
-        height: int = 1280,
+        fmt: StreamFormat | None = None,
         tile_xy: tuple[int, int] = DEFAULT_TILE_XY,
         title: str = "LIVE SHOP",
         label: str = "AI-generated",
         label_corner: str = "top-right",
         figure: Figure | None = None,
     ) -> None:
+        fmt = fmt or StreamFormat()
+        width, height = fmt.width, fmt.height
         if width % 2 or height % 4:
             raise ValueError(
                 f"canvas must have even width and height % 4 == 0, got {width}x{height}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..frames import StreamFormat
 from . import landmarks as L
 from .audio_driver import SpeechMouth
 from .base import FaceContext, MouthSource
@@ -323,7 +324,7 @@ def build_photo(pack: Pack, ctx: FaceContext) -> PhotoFace:
 
 def check_photo(pack: Pack) -> None:
     """``streamhost check``: the portrait opens at the canvas size and the warp builds."""
-    PhotoFace(pack, _NullDriver(), Compositor(pack.canvas_width, pack.canvas_height))
+    PhotoFace(pack, _NullDriver(), Compositor(StreamFormat(pack.canvas_width, pack.canvas_height)))
 
 
 class _NullDriver:
