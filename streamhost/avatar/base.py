@@ -51,3 +51,33 @@ class FaceContext:
     batch_wait_s: float = 0.004
     mouth_lookahead_s: float = 0.08
     realtime: bool = False
+
+
+class DrivenFace:
+    """Shared plumbing of faces whose mouth follows the stream's face driver: the speech-audio
+    mouth (``driver = "audio"`` packs) and the loudness-scaled jaw read the queued audio just
+    before each frame's pull; warm-up is one picture. Subclasses set ``speech_mouth`` and
+    ``jaw`` (either may be None) and implement ``picture``."""
+
+    speech_mouth: Any = None
+    jaw: Any = None
+
+    @property
+    def mouth(self) -> MouthSource | None:
+        return self.speech_mouth.target_at if self.speech_mouth is not None else None
+
+    def picture(self, t: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def warmup(self) -> None:
+        self.picture(0.0)
+
+    def before_frame(self, t: float) -> None:
+        sm = self.speech_mouth
+        if sm is not None and not sm.player.live:
+            sm.before_pull(t)
+        if self.jaw is not None:
+            self.jaw.before_frame(t)
+
+    def close(self) -> None:
+        return None

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..frames import StreamFormat
 from .audio_driver import SpeechMouth
-from .base import FaceContext, MouthSource
+from .base import DrivenFace, FaceContext
 from .compositor import Compositor
 from .driver import _MOUTH_TARGETS, CLOSED, REST
 from .jaw import JawFromSpeech
@@ -71,7 +71,7 @@ def load_clip_manifest(
     )  # fmt: skip
 
 
-class ClipFace:
+class ClipFace(DrivenFace):
     """Media time t in (idle frame ``pingpong(round(t * fps))``), I420 canvas out.
 
     Everything per frame is small: a cross-fade of two lower-face patches, one affine warp
@@ -136,23 +136,6 @@ class ClipFace:
         ph, pw = self.patches.shape[1:3]
         g = np.mgrid[0:ph, 0:pw].astype(np.float32)
         self._pgrid = np.ascontiguousarray(np.stack([g[1], g[0]], -1))
-
-    @property
-    def mouth(self) -> MouthSource | None:
-        return self.speech_mouth.target_at if self.speech_mouth is not None else None
-
-    def warmup(self) -> None:
-        self.picture(0.0)
-
-    def before_frame(self, t: float) -> None:
-        sm = self.speech_mouth
-        if sm is not None and not sm.player.live:
-            sm.before_pull(t)
-        if self.jaw is not None:
-            self.jaw.before_frame(t)
-
-    def close(self) -> None:
-        return None
 
     def _index(self, cls: int, bucket: int) -> int:
         i = self._lookup.get((cls, bucket), self._lookup.get((cls, 99)))

@@ -17,7 +17,7 @@ import numpy as np
 from ..frames import StreamFormat
 from . import landmarks as L
 from .audio_driver import SpeechMouth
-from .base import FaceContext, MouthSource
+from .base import DrivenFace, FaceContext
 from .compositor import Compositor
 from .jaw import JawFromSpeech, jaw_open
 from .mouth_art import paint_interior
@@ -157,7 +157,7 @@ def _fields(
     return out, moves
 
 
-class PhotoFace:
+class PhotoFace(DrivenFace):
     """Media time t in, I420 canvas out: the portrait warped by the driver's params at t.
 
     Runs on the render thread; everything outside the face region is the prebuilt base
@@ -213,23 +213,6 @@ class PhotoFace:
         self._base_i420 = np.empty(0)
         self._ov_tile: list[np.ndarray] = []
         self._ov_any = False
-
-    @property
-    def mouth(self) -> MouthSource | None:
-        return self.speech_mouth.target_at if self.speech_mouth is not None else None
-
-    def warmup(self) -> None:
-        self.picture(0.0)
-
-    def before_frame(self, t: float) -> None:
-        sm = self.speech_mouth
-        if sm is not None and not sm.player.live:
-            sm.before_pull(t)
-        if self.jaw is not None:
-            self.jaw.before_frame(t)
-
-    def close(self) -> None:
-        return None
 
     def _base(self) -> np.ndarray:
         key = self.compositor.background_rgb  # a new array each time the product changes
