@@ -193,7 +193,8 @@ def _front(fleet):
 
 async def test_killed_stream_process_is_restarted_and_resumes(fleet_env) -> None:
     fleet, _, _, tmp = fleet_env
-    await _until_running(fleet, 60, lambda rows: rows[0]["sentences"] > 0)
+    # More than the opening disclosure (said at media time 0): a resume point after the start.
+    await _until_running(fleet, 60, lambda rows: rows[0]["sentences"] > 1)
     victim = fleet.members["s0"]
     before = victim.restarts
     os.kill(victim.status["pid"], signal.SIGKILL)  # same machine: a process dies for real
