@@ -11,6 +11,8 @@ shot (head about a third of the canvas width), "compact" a smaller figure anchor
 
 from __future__ import annotations
 
+import functools
+
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -284,7 +286,15 @@ def studio_figure(pack: Any, avatar: Any, fmt: Any) -> Figure | None:
     if pack.family != "puppet" or pack.whole_canvas:
         return None
     look = resolve_look(avatar.look, avatar.skin, avatar.hair, avatar.outfit)
-    return Figure(look, avatar.framing, fmt.width, fmt.height)
+    return _figure(look, avatar.framing, fmt.width, fmt.height)
+
+
+@functools.lru_cache(maxsize=8)
+def _figure(look: Look, framing: str, width: int, height: int) -> Figure:
+    # Drawing the body costs ~0.7 s of full-canvas float work; `check`, the engine, --copies and a
+    # restarted fleet actor all ask for the same figure, and a Figure is read-only once built
+    # (its arm cache only memoizes), so one per look and framing serves the whole process.
+    return Figure(look, framing, width, height)
 
 
 def _even(v: float) -> int:

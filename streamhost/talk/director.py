@@ -30,7 +30,7 @@ from ..pipeline import Wake
 from ..player import SpeechPlayer
 from .followup import Followups
 from .operator_inputs import _PRIORITY, _SEGMENT, OperatorInputs
-from .phrases import split_phrases
+from .prefetch import as_said
 from .resume import ScriptSentence
 
 log = logging.getLogger("streamhost.director")
@@ -47,7 +47,6 @@ _ANSWER_ORDER = (
 )
 # Talk that is spoken in phrases (talk/phrases.py) so chat can break in sooner; answers, thanks,
 # operator and show lines are said whole.
-_PHRASED = frozenset({Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER})
 _NORM = re.compile(r"\W+")
 
 
@@ -196,24 +195,13 @@ class Director(OperatorInputs):
         self._phrase_ids.clear()
 
     def _split(self, s: Sentence) -> Sentence:
-        """Say a long talk sentence phrase by phrase: the first phrase now, the rest queued."""
-        if s.source not in _PHRASED or s.reply_to is not None or self.phrase_chars <= 0:
-            return s
-        parts = split_phrases(s.text, s.lang, self.phrase_chars)
+        """Say a long talk sentence phrase by phrase: the first phrase now, the rest queued.
+        The phrases are exactly the ones the prefetcher synthesized (``as_said``)."""
+        parts = as_said(s, self.phrase_chars)
         if len(parts) < 2:
             return s
-        rest = [
-            Sentence(
-                text=t,
-                source=s.source,
-                lang=s.lang,
-                product_id=s.product_id,
-                emotion=s.emotion,
-                continues=i < len(parts) - 2,
-            )
-            for i, t in enumerate(parts[1:])
-        ]
-        s.text, s.continues = parts[0], True
+        rest = parts[1:]
+        s.text, s.continues = parts[0].text, True  # the first keeps the sentence's trace id
         self._phrases.extendleft(reversed(rest))
         self._phrase_ids.update(r.trace_id for r in rest)
         return s
