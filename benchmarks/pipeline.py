@@ -586,9 +586,12 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
     }
 
 
-def _engine_worker(url: str) -> None:
-    """Child process: the Engine on the default config + RTMP out, its HTTP app on a free port.
-    stdin: "mark" -> one JSON line with the snapshot; EOF -> stop cleanly, print the totals."""
+def _engine_worker(url: str, copies: int = 1) -> None:
+    """Child process: the Engine on the default config + RTMP out, its HTTP app on a free port;
+    ``copies`` > 1 runs that many streams in this one process (``streamhost run --copies``,
+    stream k pushing to ``url-k``). stdin: "mark" -> one JSON line with the snapshots; EOF ->
+    stop cleanly, print the totals. ``snapshot``/``emits`` are stream 0's, ``snapshots``/
+    ``all_emits`` every stream's."""
     from aiohttp import web
 
     from streamhost.config import load_config
@@ -596,27 +599,34 @@ def _engine_worker(url: str) -> None:
     from streamhost.engine import Engine
 
     async def main() -> None:
-        cfg = load_config().with_overrides(output={"rtmp": [url]}, http={"port": 0})
-        engine = Engine(cfg)
+        # Speech prefetch off: its one-off fill at start-up (a minute or two of low-priority
+        # synthesis) is not the stream's steady cost, and pipeline.py and streams.py must
+        # measure the same configuration.
+        cfg = load_config().with_overrides(
+            output={"rtmp": [url]}, http={"port": 0}, voice={"prefetch": False}
+        )
+        engine = Engine(cfg, copies=copies)
         runner = web.AppRunner(build_app(engine), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, cfg.http.host, 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         stream = engine.primary
-        emits: list[float] = []
-        orig = stream.loop.sink
+        all_emits: list[list[float]] = [[] for _ in engine.streams]
+        for st, emits in zip(engine.streams, all_emits, strict=True):
+            orig = st.loop.sink
 
-        async def timed_sink(frame: Any) -> None:  # when each AV frame leaves the AV loop
-            emits.append(time.monotonic())
-            await orig(frame)
+            async def timed_sink(frame: Any, orig: Any = orig, emits: list = emits) -> None:
+                emits.append(time.monotonic())  # when each AV frame leaves the AV loop
+                await orig(frame)
 
-        stream.loop.sink = timed_sink
+            st.loop.sink = timed_sink
         loop = asyncio.get_running_loop()
 
         def do_mark() -> None:
             names = {t.native_id: t.name for t in threading.enumerate()}
-            out = {"mark": time.monotonic(), "snapshot": stream.snapshot(), "threads": names}
+            out = {"mark": time.monotonic(), "snapshot": stream.snapshot(),
+                   "snapshots": engine.snapshots(), "threads": names}  # fmt: skip
             print(json.dumps(out), flush=True)
 
         def read_stdin() -> None:
@@ -632,7 +642,8 @@ def _engine_worker(url: str) -> None:
         finally:
             await runner.cleanup()
         out = {
-            "emits": emits,
+            "emits": all_emits[0],
+            "all_emits": all_emits,
             "snapshot": stream.snapshot(),
             "rtmp": [p.stats() for p in stream.rtmp],
             "encoder": stream.encoder.stats.as_dict(),
@@ -723,6 +734,8 @@ def main() -> int:
             "stream_warmup_seconds": warmup,
             "quick": bool(args.quick),
             "cpu_time": "thread CPU time (time.thread_time / pthread_getcpuclockid)",
+            "stream_run": "default config, voice.prefetch off (the start-up fill is one-off), "
+            "RTMP out to nginx-rtmp, one WebRTC viewer process; same engine worker as streams.py",
         },
     )
     machine = machine_info(extra_modules=("pylibsrtp",))
@@ -757,8 +770,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--_engine-worker":
-        _engine_worker(sys.argv[2])
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--_engine-worker":
+        _engine_worker(sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 1)
     elif len(sys.argv) == 3 and sys.argv[1] == "--_viewer":
         _viewer(sys.argv[2])
     else:

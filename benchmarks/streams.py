@@ -1,14 +1,15 @@
 """How many default streams does one machine sustain, and what share of a core does each use?
 
-Each stream is the real Engine on the default config (720x1280 @ 25 fps, real clock) in its own
-process (``pipeline.py``'s engine worker), pushing RTMP to its own key on one private nginx-rtmp
-on 127.0.0.1. The benchmark steps N up (1, 2, 3, ...): start N engines, wait until every one is
+Each stream is the real Engine on the default config (720x1280 @ 25 fps, real clock), pushing
+RTMP to its own key on one private nginx-rtmp on 127.0.0.1, in two layouts measured one after the
+other: ``process`` (one ``pipeline.py`` engine worker per stream) and ``copies`` (one worker
+running N streams, as ``streamhost run --copies N`` does). For each layout it steps N up (1, 2, 3, ...): start N engines, wait until every one is
 live on RTMP, let them warm up, then measure a window. A level passes when, for every stream,
 the p99 interval between AV frames leaving the AV loop is < 50 ms and no frame was dropped
 (encoder queue overflow, or frames skipped by the AV loop's stall re-anchoring: fewer frames
 than ``window x fps``); late ticks are reported and count only through the p99.
 
-``max_streams`` is the highest passing N; the step-up stops after ``--patience`` (default 2)
+``max_streams_<layout>`` is the highest passing N (``max_streams`` the better of the two); the step-up stops after ``--patience`` (default 2)
 failing levels in a row, since on a shared machine one level can fail on noise that the next
 does not see. ``stream_core_fraction`` is the CPU (user+sys of the engine process and its RTMP
 child, from /proc) of one stream running alone, in cores.
@@ -42,6 +43,7 @@ from _common import (  # noqa: E402
 
 NAME = "streams"
 P99_LIMIT_MS = 50.0
+LAYOUTS = ("process", "copies")  # one process per stream; N streams in one process
 FPS = 25
 
 
@@ -49,30 +51,23 @@ def _ms(seconds: float) -> float:
     return seconds * 1000.0
 
 
-def run_level(nginx: Any, n: int, window: float, warmup: float) -> dict[str, Any]:
-    """N engines at once; per-stream frame intervals, drops and CPU over one window."""
+def run_level(nginx: Any, n: int, window: float, warmup: float, layout: str) -> dict[str, Any]:
+    """N streams at once; per-stream frame intervals, drops and CPU over one window. Layout
+    "process": N engine processes of one stream each; "copies": one process running N streams
+    (``streamhost run --copies N``), whose CPU is split evenly over its streams."""
+    per = n if layout == "copies" else 1
     procs: list[subprocess.Popen] = []
-    dirs = [tempfile.TemporaryDirectory(prefix="streamhost-streams-") for _ in range(n)]
+    dirs = [tempfile.TemporaryDirectory(prefix="streamhost-streams-") for _ in range(n // per)]
     try:
-        for i in range(n):
+        for i in range(n // per):
             env = {**os.environ, "STREAMHOST_DATA_DIR": dirs[i].name, "PYTHONUNBUFFERED": "1"}
+            argv = [sys.executable, pl.__file__, "--_engine-worker", nginx.url("live", f"s{i}")]
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, pl.__file__, "--_engine-worker", nginx.url("live", f"s{i}")],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                    env=env,
+                    [*argv, str(per)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    text=True, env=env,
                 )
-            )
-        # N engines loading models on a shared machine: allow for a slow start
-        ports = [pl._readline(p, 60 + 30 * n)["port"] for p in procs]
-        deadline = time.monotonic() + 30 + 10 * n
-        while not all(pl._healthz(port)["rtmp_live"] == 1 for port in ports):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{n} streams: not all live on RTMP after start-up")
-            time.sleep(0.2)
-        time.sleep(warmup)
+            )  # fmt: skip
 
         def mark() -> list[tuple[dict[str, Any], Any]]:
             for p in procs:
@@ -81,6 +76,15 @@ def run_level(nginx: Any, n: int, window: float, warmup: float) -> dict[str, Any
                 p.stdin.flush()
             return [(pl._readline(p, 20), sample_tree(p.pid)) for p in procs]
 
+        # N engines loading models on a shared machine: allow for a slow start
+        for p in procs:
+            pl._readline(p, 60 + 30 * n)
+        deadline = time.monotonic() + 30 + 10 * n
+        while not all(s["rtmp_live"] == 1 for m, _ in mark() for s in m["snapshots"]):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{n} streams: not all live on RTMP after start-up")
+            time.sleep(0.2)
+        time.sleep(warmup)
         load0 = os.getloadavg()[0]
         m0 = mark()
         time.sleep(window)
@@ -100,29 +104,31 @@ def run_level(nginx: Any, n: int, window: float, warmup: float) -> dict[str, Any
     streams = []
     for (a_mark, a), (b_mark, b), final in zip(m0, m1, finals, strict=True):
         wall = b.wall - a.wall
-        s0, s1 = a_mark["snapshot"], b_mark["snapshot"]
-        emits = [t for t in final["emits"] if a_mark["mark"] <= t <= b_mark["mark"]]
-        iv = [_ms(y - x) for x, y in zip(emits, emits[1:], strict=False)]
-        frames = s1["frames"] - s0["frames"]
-        # the AV loop re-anchors after a stall instead of bursting: those frames never exist
-        skipped = max(0, round((b_mark["mark"] - a_mark["mark"]) * FPS) - frames - 1)
-        streams.append(
-            {
-                "core_fraction": core_fraction(a, b),
-                "fps": frames / wall,
-                "frame_interval_p50_ms": percentile(iv, 50),
-                "frame_interval_p99_ms": percentile(iv, 99),
-                "frame_interval_max_ms": max(iv) if iv else None,
-                "late_frames": s1["late_frames"] - s0["late_frames"],
-                "encoder_dropped": s1["encoder_dropped"] - s0["encoder_dropped"],
-                "skipped_frames": skipped,
-            }
-        )
+        for k in range(per):
+            s0, s1 = a_mark["snapshots"][k], b_mark["snapshots"][k]
+            emits = [t for t in final["all_emits"][k] if a_mark["mark"] <= t <= b_mark["mark"]]
+            iv = [_ms(y - x) for x, y in zip(emits, emits[1:], strict=False)]
+            frames = s1["frames"] - s0["frames"]
+            # the AV loop re-anchors after a stall instead of bursting: those frames never exist
+            skipped = max(0, round((b_mark["mark"] - a_mark["mark"]) * FPS) - frames - 1)
+            streams.append(
+                {
+                    "core_fraction": core_fraction(a, b) / per,
+                    "fps": frames / wall,
+                    "frame_interval_p50_ms": percentile(iv, 50),
+                    "frame_interval_p99_ms": percentile(iv, 99),
+                    "frame_interval_max_ms": max(iv) if iv else None,
+                    "late_frames": s1["late_frames"] - s0["late_frames"],
+                    "encoder_dropped": s1["encoder_dropped"] - s0["encoder_dropped"],
+                    "skipped_frames": skipped,
+                }
+            )
     worst_p99 = max(s["frame_interval_p99_ms"] for s in streams)
     dropped = sum(s["encoder_dropped"] + s["skipped_frames"] for s in streams)
     late = sum(s["late_frames"] for s in streams)
     return {
         "n": n,
+        "layout": layout,
         "passed": worst_p99 < P99_LIMIT_MS and dropped == 0,
         "worst_p99_ms": worst_p99,
         "dropped_frames": dropped,
@@ -150,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     res = Results(
         NAME,
         config={
-            "stream": "default config: 720x1280 @ 25 fps, RTMP out to nginx-rtmp on 127.0.0.1",
+            "stream": "default config: 720x1280 @ 25 fps, RTMP out to nginx-rtmp on 127.0.0.1, "
+            "voice.prefetch off (its start-up fill is one-off), no viewer; pipeline.py's worker",
+            "layouts": "process: one engine process per stream; copies: one process running "
+            "N streams (streamhost run --copies N), its CPU split evenly over them",
             "pass_rule": f"every stream: p99 frame interval < {P99_LIMIT_MS:g} ms, "
             "no encoder drops, no frames skipped by stall re-anchoring",
             "window_seconds": window,
@@ -161,46 +170,47 @@ def main(argv: list[str] | None = None) -> int:
     )
     nginx = pl._load_nginx_helper().NginxRtmp().start()
     levels: list[dict[str, Any]] = []
-    fails = 0
     try:
-        for n in range(args.start, args.max + 1):
-            lv = run_level(nginx, n, window, warmup)
-            levels.append(lv)
-            print(
-                f"N={n}: {'pass' if lv['passed'] else 'FAIL'} worst p99 {lv['worst_p99_ms']:.1f} ms"
-                f", dropped {lv['dropped_frames']}, late {lv['late_frames']}, "
-                f"{lv['core_fraction_per_stream']:.3f} core/stream, load {lv['loadavg']}",
-                flush=True,
-            )
-            fails = 0 if lv["passed"] else fails + 1
-            if fails >= args.patience:
-                break
+        for layout in LAYOUTS:
+            fails = 0
+            for n in range(args.start, args.max + 1):
+                lv = run_level(nginx, n, window, warmup, layout)
+                levels.append(lv)
+                print(
+                    f"{layout} N={n}: {'pass' if lv['passed'] else 'FAIL'} worst p99 "
+                    f"{lv['worst_p99_ms']:.1f} ms, dropped {lv['dropped_frames']}, late "
+                    f"{lv['late_frames']}, {lv['core_fraction_per_stream']:.3f} core/stream, "
+                    f"load {lv['loadavg']}",
+                    flush=True,
+                )
+                fails = 0 if lv["passed"] else fails + 1
+                if fails >= args.patience:
+                    break
     finally:
         nginx.stop()
-    passing = [lv["n"] for lv in levels if lv["passed"]]
-    best = max(passing) if passing else 0
-    first = levels[0]
-    res.add("max_streams", best, "streams", 0)
+    best_all = 0
+    for layout in LAYOUTS:
+        mine = [lv for lv in levels if lv["layout"] == layout]
+        passing = [lv["n"] for lv in mine if lv["passed"]]
+        best = max(passing) if passing else 0
+        best_all = max(best_all, best)
+        at_best = next((lv for lv in mine if lv["n"] == best), None)
+        failing = [lv["n"] for lv in mine if not lv["passed"]]
+        res.add(f"max_streams_{layout}", best, "streams", 0)
+        res.add(f"core_fraction_per_stream_at_max_{layout}",
+                at_best["core_fraction_per_stream"] if at_best else None, "cores", 3)  # fmt: skip
+        res.add(f"frame_interval_p99_ms_at_max_{layout}",
+                at_best["worst_p99_ms"] if at_best else None, "ms", 2)  # fmt: skip
+        res.add(f"first_failing_streams_{layout}", failing[0] if failing else None, "streams", 0)
+    res.add("max_streams", best_all, "streams", 0)
+    first = levels[0]  # one stream alone, in its own process: the same setup as pipeline.py
     res.add("stream_core_fraction", first["core_fraction_per_stream"], "cores", 3)
-    at_best = next((lv for lv in levels if lv["n"] == best), None)
-    res.add(
-        "core_fraction_per_stream_at_max",
-        at_best["core_fraction_per_stream"] if at_best else None,
-        "cores",
-        3,
-    )
-    res.add("frame_interval_p99_ms_at_max", at_best["worst_p99_ms"] if at_best else None, "ms", 2)
-    failing = [lv["n"] for lv in levels if not lv["passed"]]
-    res.add("first_failing_streams", failing[0] if failing else None, "streams", 0)
-    res.config["levels_tried"] = [lv["n"] for lv in levels]
+    res.config["levels_tried"] = [(lv["layout"], lv["n"]) for lv in levels]
     res.series = {
-        "n": [lv["n"] for lv in levels],
-        "worst_p99_ms": [round(lv["worst_p99_ms"], 2) for lv in levels],
-        "core_fraction_per_stream": [round(lv["core_fraction_per_stream"], 3) for lv in levels],
-        "total_core_fraction": [round(lv["total_core_fraction"], 3) for lv in levels],
-        "dropped_frames": [lv["dropped_frames"] for lv in levels],
-        "passed": [lv["passed"] for lv in levels],
-    }
+        k: [lv[k] if not isinstance(lv[k], float) else round(lv[k], 3) for lv in levels]
+        for k in ("layout", "n", "worst_p99_ms", "core_fraction_per_stream",
+                  "total_core_fraction", "dropped_frames", "passed")
+    }  # fmt: skip
     res.config["levels"] = levels
     res.config["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     res.config["notes"] = (
