@@ -24,6 +24,9 @@ from .player import SpeechPlayer
 log = logging.getLogger("streamhost.avloop")
 
 M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+# A render this late is hung, not slow (one takes 2-20 ms; a loaded 2-core box stays far under
+# a second): the frame goes out with the last picture instead of holding every output.
+RENDER_DEADLINE_S = 1.0
 MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
@@ -48,6 +51,8 @@ class LoopStats:
     max_lateness_ms: float = 0.0
     stalls: int = 0  # times the media clock was re-anchored after falling behind
     render_ms: list[float] = field(default_factory=list)  # recent per-frame render+compose ms
+    render_faults: int = 0  # frames whose picture raised or missed RENDER_DEADLINE_S
+    render_hung: int = 0  # renders that missed the deadline (the render thread was stuck)
 
 
 class AVLoop:
@@ -66,6 +71,7 @@ class AVLoop:
         sink: Callable[[AVFrame], Awaitable[None]],
         on_tick: Callable[[], None] | None = None,
         on_started: Callable[[str, float], None] | None = None,
+        on_render_fault: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.clock = clock
         self.fmt = fmt
@@ -75,6 +81,10 @@ class AVLoop:
         self.sink = sink
         self.on_tick = on_tick
         self.on_started = on_started
+        self.on_render_fault = on_render_fault  # on the loop, once per run of failed pictures
+        self.render_deadline_s = RENDER_DEADLINE_S
+        self._stuck: asyncio.Future[np.ndarray] | None = None  # a hung render, still running
+        self._faulty = False  # the last frame's picture failed
         self.stats = LoopStats()
         self.max_lag_s = 0.2
         self._idle_picture: np.ndarray | None = None
@@ -120,13 +130,34 @@ class AVLoop:
     async def _render(self, t: float) -> np.ndarray:
         t0 = time.perf_counter()
         try:
+            if self._stuck is not None:
+                if not self._stuck.done():
+                    # The one render thread is still inside the hung call: queueing more behind
+                    # it would only pile up; the last picture goes out until it returns.
+                    raise TimeoutError("the renderer is still hung")
+                if not self._stuck.cancelled():
+                    self._stuck.exception()  # retrieved: its hang was reported already
+                self._stuck = None
             loop = asyncio.get_running_loop()
-            video = await loop.run_in_executor(self._executor, self.picture, t)
+            fut = loop.run_in_executor(self._executor, self.picture, t)
+            try:
+                # shield: a deadline must not cancel the executor future (the thread runs on)
+                video = await asyncio.wait_for(asyncio.shield(fut), self.render_deadline_s)
+            except TimeoutError:
+                self._stuck = fut
+                self.stats.render_hung += 1
+                raise
             self._idle_picture = video
+            self._faulty = False
         except Exception as exc:  # noqa: BLE001 - a failing renderer degrades, never goes black
-            log.error("render failed at t=%.3f: %s; repeating the last picture", t, exc)
             if self._idle_picture is None:
                 raise
+            self.stats.render_faults += 1
+            if not self._faulty:  # once per episode, not 25 times a second
+                self._faulty = True
+                log.error("render failed at t=%.3f: %r; repeating the last picture", t, exc)
+                if self.on_render_fault is not None:
+                    self.on_render_fault(exc)
             video = self._idle_picture.copy()
         ms = (time.perf_counter() - t0) * 1000
         r = self.stats.render_ms

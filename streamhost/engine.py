@@ -103,7 +103,8 @@ class Stream:
         self.recorder = self.sinks.first("record")
         self.supervisor = Supervisor(on_restart=self.obs.restart)
         self.loop = AVLoop(clock, fmt, self.player, self._picture, self._emit,
-                           on_tick=self._tick, on_started=self.obs.aired)  # fmt: skip
+                           on_tick=self._tick, on_started=self.obs.aired,
+                           on_render_fault=lambda e: self.obs.restart("render", e))  # fmt: skip
         self.chat = ChatInlet(cfg, clock, self.moderator, self.triage, self.director, self.obs)
         self.sources = self.chat.sources(cfg.chat.sources, [p.name("en") for p in self.catalog])
         self.submit_chat, self.ingest = self.chat.submit, self.chat.ingest  # chat in (inlet.py)
@@ -219,6 +220,7 @@ class Stream:
             "stalls": self.loop.stats.stalls,  # AV clock re-anchored after a stall: frames lost
             "media_time_seconds": round(self.clock.now(), 3),
             "encoder_dropped": self.encoder.stats.frames_dropped,
+            "av_offset_ms": round(self.encoder.av_offset_ms, 1),  # up to a frame stale
             "chat_accepted": o.chat_accepted, "chat_rejected": o.chat_rejected,
             "sentences": o.sentences, "stage_restarts": sum(self.supervisor.restarts.values()),
             "stale_questions": self.triage.stats.get("stale", 0),

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import av
 
+from streamhost.output.rtmp_probe import rtmp_answers  # stdlib only: fine in the child too
+
 if TYPE_CHECKING:
     from streamhost.output.encoder import EncodedPacket, Encoder, StreamInfo
     from streamhost.output.provenance import Provenance
@@ -79,6 +81,8 @@ class RtmpPusher:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         stable_after: float = 10.0,
+        probe_interval: float = 0.5,
+        probe_timeout: float = 0.5,
         provenance: Provenance | None = None,
     ) -> None:
         self.url = url
@@ -89,6 +93,8 @@ class RtmpPusher:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.stable_after = stable_after
+        self.probe_interval = probe_interval  # 0: no probing, plain backoff
+        self.probe_timeout = probe_timeout
         self.state = "idle"
         self.reconnects = 0
         self.connects = 0
@@ -178,9 +184,28 @@ class RtmpPusher:
             delay = backoff * random.uniform(0.5, 1.0)  # jitter: many pushers must not sync up
             backoff = min(self.backoff_max, backoff * 2)
             log.info("rtmp %s: reconnecting in %.2fs (%s)", self.url, delay, self.last_error)
-            with self._cond:
-                self._cond.wait_for(lambda: self._closing, timeout=delay)
+            self._wait_to_reconnect(delay)
         self.state = "closed"
+
+    def _wait_to_reconnect(self, delay: float) -> None:
+        """Wait out the backoff, but end it as soon as a server that was not answering answers
+        again: a restarted or thawed server gets the stream back within about one probe
+        interval, not after a backoff that grew while it was down (before: 2.2 s after a 6 s
+        outage, and the backoff is 8-16 s after 30 s down). A server that answers and still
+        ended the session keeps the full backoff, so a refusing ingest is not hammered."""
+        end = time.monotonic() + delay
+        down = self.probe_interval > 0 and rtmp_answers(self.url, self.probe_timeout) is False
+        while not self._closing:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            with self._cond:
+                if self._cond.wait_for(
+                    lambda: self._closing, timeout=min(left, self.probe_interval) if down else left
+                ):
+                    return
+            if down and rtmp_answers(self.url, self.probe_timeout):
+                return
 
     def _session(self) -> bool:
         """One child process lifetime. Returns True if it went live."""

@@ -48,6 +48,7 @@ _ANSWER_ORDER = (
 # Talk that is spoken in phrases (talk/phrases.py) so chat can break in sooner; answers, thanks,
 # operator and show lines are said whole.
 _NORM = re.compile(r"\W+")
+VOICE_TIMEOUT_S = 20.0  # one sentence's synthesis; a remote TTS's slowest answer stays well under
 
 
 class Generator(Protocol):
@@ -119,6 +120,7 @@ class Director(OperatorInputs):
         self.lang = lang
         self.lead_s = lead_s
         self.gap_s = sentence_gap_s
+        self.voice_timeout_s = VOICE_TIMEOUT_S
         self.segment_pause_s = segment_pause_s
         self._visemes = visemes
         self._on_commit = on_commit
@@ -490,7 +492,9 @@ class Director(OperatorInputs):
                             self._mood = None
                         elif s.emotion == Emotion.NEUTRAL:
                             s.emotion = self._mood[0]
-                    speech = await self.voice.speak(s)
+                    # A hung voice would silence the host for good: past the deadline the
+                    # stage fails, the supervisor restarts it (alert) and the next line speaks.
+                    speech = await asyncio.wait_for(self.voice.speak(s), self.voice_timeout_s)
                     if epoch != self._epoch and s.source != Source.OPERATOR:
                         continue  # interrupted while synthesizing: never air stale speech
                     if (seg_epoch != self._segment_epoch and s.source in _SEGMENT) or (

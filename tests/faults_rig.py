@@ -1,0 +1,204 @@
+"""Fault-injection rig shared by tests/test_faults.py and benchmarks/faults.py.
+
+What a fault does to a real peer (kill/restart/freeze an nginx-rtmp), what a receiver got back
+(``RtmpReader``: every packet nginx-rtmp relayed, with its wall-clock arrival), and the checks
+each fault is judged by: recovery time, monotonic timestamps, a recording with no gap and no
+black or frozen picture. Imports nothing from pytest, so the benchmark loads it by path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+FROZEN_FRAMES = 25  # this many identical pictures in a row (1 s at 25 fps) is a frozen frame
+BLACK_LUMA = 16.0  # mean Y at or below video black: a black frame
+FRESH_SLACK_S = 0.5  # a packet this far behind the media clock at recovery still counts as new
+
+
+# -- the RTMP server as a fault target -----------------------------------------------------------
+
+
+def kill_server(srv: Any) -> None:
+    """SIGKILL nginx-rtmp (no clean close of any connection), keeping its port for restart."""
+    proc = srv._proc
+    proc.kill()
+    proc.wait(timeout=5)
+    srv._proc = None
+    srv.stop()  # drops the temp prefix; start() makes a fresh one on the same port
+
+
+def freeze(srv: Any, on: bool) -> None:
+    """SIGSTOP / SIGCONT: the listen socket stays, TCP handshakes complete, nothing answers."""
+    os.kill(srv._proc.pid, signal.SIGSTOP if on else signal.SIGCONT)
+
+
+@dataclass
+class RtmpReader:
+    """A player of ``url`` on its own thread, reopened whenever the server drops it.
+
+    Out: ``packets`` as (wall arrival, kind, pts seconds, keyframe). A short analyzeduration
+    so that opening does not hold packets back for seconds (their arrival would read late)."""
+
+    url: str
+    rw_timeout_s: float = 60.0
+    packets: list[tuple[float, str, float, bool]] = field(default_factory=list)
+    opens: int = 0
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> RtmpReader:
+        self._thread = threading.Thread(target=self._run, name="rtmp-reader", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        opts = {"rw_timeout": str(int(self.rw_timeout_s * 1e6)), "analyzeduration": "100000",
+                "fpsprobesize": "0"}  # fmt: skip
+        while not self._stop.is_set():
+            try:
+                with av.open(self.url, options=opts, timeout=self.rw_timeout_s) as c:
+                    self.opens += 1
+                    for p in c.demux():
+                        if (
+                            p.dts is None
+                            or p.pts is None
+                            or p.stream.type not in ("video", "audio")
+                        ):
+                            continue
+                        pts = float(p.pts * p.time_base)
+                        self.packets.append((time.monotonic(), p.stream.type, pts, p.is_keyframe))
+                        if self._stop.is_set():
+                            return
+            except (av.error.FFmpegError, OSError) as e:
+                self.errors.append(f"{type(e).__name__}: {e}")
+                self._stop.wait(0.05)
+
+    def video(self) -> list[tuple[float, float]]:
+        return [(t, pts) for t, kind, pts, _ in self.packets if kind == "video"]
+
+    def recovery_s(self, t_up: float, media_up: float) -> float | None:
+        """Seconds from ``t_up`` (the server answers again; the engine's media clock read
+        ``media_up`` then) to the first new video packet on the server: one whose media time
+        is not older than the outage (a backlog flushed by a thawed server is not recovery)."""
+        for t, pts in self.video():
+            if t >= t_up and pts >= media_up - FRESH_SLACK_S:
+                return t - t_up
+        return None
+
+    def backwards(self) -> list[tuple[float, float]]:
+        """(previous, next) pts pairs where a kind's timestamps went back, across reopenings."""
+        last: dict[str, float] = {}
+        bad = []
+        for _, kind, pts, _ in self.packets:
+            if kind in last and pts < last[kind] - 1e-6:
+                bad.append((last[kind], pts))
+            last[kind] = pts
+        return bad
+
+
+# -- the recording ---------------------------------------------------------------------------
+
+
+@dataclass
+class PictureCheck:
+    """What a recording shows: frames, the longest pts gap, black frames, frozen runs."""
+
+    frames: int = 0
+    max_gap_s: float = 0.0
+    black: int = 0
+    frozen_runs: list[tuple[float, int]] = field(default_factory=list)  # (start pts, length)
+    duration_s: float = 0.0
+    error: str = ""
+
+    @property
+    def black_or_frozen(self) -> int:
+        return self.black + sum(n for _, n in self.frozen_runs)
+
+
+def check_pictures(paths: list[Path], frozen_frames: int = FROZEN_FRAMES) -> PictureCheck:
+    """Decode every video frame of the recording (segments in order). A frame is black at mean
+    luma <= BLACK_LUMA; a run of ``frozen_frames`` or more identical pictures is frozen (the
+    idle host breathes and blinks, so a live picture changes within a second). A truncated
+    fragmented file (a killed writer) is read up to its last whole fragment."""
+    out = PictureCheck()
+    prev_pts: float | None = None
+    prev_sig: bytes | None = None
+    run_start, run = 0.0, 0
+    offset = 0.0
+    for path in paths:
+        last = 0.0
+        try:
+            with av.open(str(path)) as c:
+                for f in c.decode(c.streams.video[0]):
+                    pts = offset + float(f.pts * f.time_base)
+                    last = pts
+                    y = f.to_ndarray(format="gray")[::8, ::8]
+                    out.frames += 1
+                    if float(y.mean()) <= BLACK_LUMA:
+                        out.black += 1
+                    sig = y.tobytes()
+                    if sig == prev_sig:
+                        run += 1
+                    else:
+                        if run >= frozen_frames:
+                            out.frozen_runs.append((run_start, run))
+                        run_start, run = pts, 1
+                    prev_sig = sig
+                    if prev_pts is not None:
+                        out.max_gap_s = max(out.max_gap_s, pts - prev_pts)
+                    prev_pts = pts
+        except (av.error.FFmpegError, OSError, IndexError) as e:
+            out.error = f"{path.name}: {type(e).__name__}: {e}"
+        offset = last + 0.04
+    if run >= frozen_frames:
+        out.frozen_runs.append((run_start, run))
+    out.duration_s = round(prev_pts or 0.0, 3)
+    out.max_gap_s = round(out.max_gap_s, 3)
+    return out
+
+
+def recording(base: Path) -> list[Path]:
+    """The recording's segments in order (segment 1 is the configured path itself)."""
+    rest = sorted(base.parent.glob(f"{base.stem}-*{base.suffix}"))
+    return ([base] if base.exists() else []) + rest
+
+
+class AlertLog:
+    """Every event on a stream's ``alerts`` topic, from subscription on (``seen``)."""
+
+    def __init__(self, events: Any) -> None:
+        self._sub = events.add()
+        self._sub.subscribe(["alerts"])
+        self._seen: list[dict[str, Any]] = []
+
+    @property
+    def seen(self) -> list[dict[str, Any]]:
+        self._seen.extend(self._sub.take())
+        return self._seen
+
+    def kinds(self, *only: str) -> list[str]:
+        return [e["kind"] for e in self.seen if not only or e["kind"] in only]
+
+    def has(self, kind: str) -> bool:
+        return kind in self.kinds()
+
+
+def gaps(arrivals: list[float], t0: float, t1: float) -> float:
+    """The longest wall-clock gap between arrivals within [t0, t1] (edges included)."""
+    ts = [t0] + [t for t in arrivals if t0 <= t <= t1] + [t1]
+    return float(np.max(np.diff(ts))) if len(ts) > 1 else t1 - t0

@@ -1,0 +1,160 @@
+"""Fault injection against real peers (issue #19): the fast cases. benchmarks/faults.py runs
+the whole night of them (30 s freezes, 50 kill -9 trials, netem) and reports the figures.
+
+Each case injects one fault into a running engine and checks that it recovers, by what a real
+receiver got: nginx-rtmp read back with PyAV, an aiortc WebRTC viewer, the MP4 recording
+decoded frame by frame, the SQLite store reopened. Shared machinery: tests/faults_rig.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from conftest import running_engine
+from faults_rig import (
+    AlertLog,
+    RtmpReader,
+    check_pictures,
+    freeze,
+    gaps,
+    kill_server,
+    recording,
+)
+from nginx_rtmp import NginxRtmp
+from support import until
+from viewer import Viewer
+
+from streamhost.store import Store
+
+KILL_S = 8.0  # longer than the 5 s after which an RTMP outage raises rtmp_down
+FREEZE_S = 8.0  # the benchmark freezes for 30 s
+
+
+# -- 1. the RTMP server killed and restarted, then frozen -------------------------------------
+
+
+@pytest.mark.timeout(120)
+async def test_rtmp_server_killed_restarted_and_frozen(tmp_path: Path) -> None:
+    """Kill -9 nginx-rtmp for 7 s and restart it; then SIGSTOP it for 8 s. Each time the stream
+    is back on the server within 2 s of it answering again, with monotonic timestamps; the
+    recording and a WebRTC viewer never notice; rtmp_down is raised and rtmp_up clears it."""
+    rec = tmp_path / "rec.mp4"
+    srv = NginxRtmp().start()
+    url = srv.url(stream="faults")
+    reader = RtmpReader(url)
+    viewer = Viewer()
+    try:
+        async with running_engine(
+            tmp_path, False, None, output={"rtmp": [url], "record": str(rec)}
+        ) as (eng, base, task):
+            s = eng.primary
+            alerts = AlertLog(s.events)
+            pusher = s.rtmp[0]
+            await until(lambda: pusher.state == "live" or task.done(), 20, "RTMP live")
+            reader.start()
+            async with aiohttp.ClientSession() as http:
+                await viewer.connect(http, base + "/offer")
+            await until(lambda: len(reader.video()) > 25 and bool(viewer.video), 15, "first frames")
+            t_fault = time.monotonic()
+
+            kill_server(srv)
+            await asyncio.sleep(KILL_S)
+            srv.start()
+            t_up, media_up = time.monotonic(), eng.clock.now()
+            await until(lambda: reader.recovery_s(t_up, media_up) is not None, 10, "stream back")
+            restart_s = reader.recovery_s(t_up, media_up)
+            await until(lambda: alerts.has("rtmp_up"), 5, f"rtmp_up after {alerts.kinds()}")
+
+            freeze(srv, True)
+            await asyncio.sleep(FREEZE_S)
+            freeze(srv, False)
+            t_thaw, media_thaw = time.monotonic(), eng.clock.now()
+            await until(lambda: reader.recovery_s(t_thaw, media_thaw) is not None, 10, "back")
+            thaw_s = reader.recovery_s(t_thaw, media_thaw)
+            await asyncio.sleep(1.0)
+            t_end = time.monotonic()
+            frames = s.loop.stats.frames
+            assert not task.done()
+            stats = pusher.stats()
+    finally:
+        reader.stop()
+        await viewer.close()
+        srv.stop()
+
+    print(f"recovery after restart {restart_s:.3f} s, after thaw {thaw_s:.3f} s; {stats}")
+    assert restart_s is not None and restart_s <= 2.0, restart_s
+    assert thaw_s is not None and thaw_s <= 2.0, thaw_s
+    assert reader.backwards() == [], reader.backwards()[:5]
+    kinds = alerts.kinds("rtmp_down", "rtmp_up")
+    assert kinds[:2] == ["rtmp_down", "rtmp_up"], kinds
+    # the WebRTC viewer and the recording run on through both outages
+    assert gaps([t for t, *_ in viewer.video], t_fault, t_end) < 0.5
+    pics = check_pictures(recording(rec))
+    assert pics.error == "" and pics.frames >= frames - 5, (pics, frames)
+    assert pics.max_gap_s <= 0.08 and pics.black_or_frozen == 0, pics
+
+
+# -- 2. the voice and the renderer raising and hanging ----------------------------------------
+
+
+@pytest.mark.timeout(90)
+async def test_voice_and_renderer_raise_and_hang(tmp_path: Path) -> None:
+    """The voice raises on its 2nd sentence and hangs on its 4th; the renderer raises for 10
+    frames and hangs for 0.5 s. The host idles through each (frames keep coming, never black,
+    never frozen for a second), each stage is restarted with an alert, and the host speaks
+    again after each fault."""
+    rec = tmp_path / "rec.mp4"
+    async with running_engine(tmp_path, False, 12, output={"record": str(rec)}) as (eng, _, task):
+        s = eng.primary
+        alerts = AlertLog(s.events)
+        s.director.voice_timeout_s = 1.0
+        s.loop.render_deadline_s = 0.2
+        real_speak, calls, spoke_after = s.tts.speak, [0], {}
+
+        async def faulty_speak(sentence):
+            calls[0] += 1
+            if calls[0] == 2:
+                raise RuntimeError("voice exploded")
+            if calls[0] == 4:
+                spoke_after["hang"] = eng.clock.now()
+                await asyncio.sleep(3600)  # a hung synthesis: only the deadline ends it
+            return await real_speak(sentence)
+
+        real_face = s.face
+        hang_at = 5.0 * 25
+
+        class FaultyFace:
+            def __getattr__(self, name):
+                return getattr(real_face, name)
+
+            def picture(self, t: float):
+                i = round(t * 25)
+                if 60 <= i < 70:
+                    raise RuntimeError("renderer exploded")
+                if i == hang_at:
+                    time.sleep(0.5)  # a hung inference: the deadline sends the last picture
+                return real_face.picture(t)
+
+        s.tts.speak = faulty_speak
+        s.face = FaultyFace()
+        await task
+    st = s.loop.stats
+    restarts = [(e["stage"], e["error"][:40]) for e in alerts.seen if e["kind"] == "stage_restart"]
+    print(f"restarts {restarts}; render faults {st.render_faults}, hung {st.render_hung}")
+    assert s.supervisor.restarts.get("director") == 2, s.supervisor.restarts
+    stages = [stage for stage, _ in restarts]
+    assert stages.count("director") == 2 and stages.count("render") == 2, restarts
+    assert any("TimeoutError" in e for _, e in restarts)
+    assert st.render_hung == 1 and 10 <= st.render_faults <= 30, st
+    # the host spoke again after the hung voice was given up
+    store = Store(tmp_path / "data", "default")
+    aired = [ln.aired_at for ln in store.transcript() if ln.aired_at is not None]
+    store.close()
+    assert any(t > spoke_after["hang"] + 1.0 for t in aired), (spoke_after, aired)
+    pics = check_pictures(recording(rec))
+    assert pics.error == "" and pics.frames >= 12 * 25 - 30, pics
+    assert pics.max_gap_s <= 0.08 and pics.black_or_frozen == 0, pics
