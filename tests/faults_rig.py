@@ -19,6 +19,8 @@ from typing import Any
 import av
 import numpy as np
 
+from streamhost.avatar.tag import IDLE, read_tag, tag_value
+
 FROZEN_FRAMES = 25  # this many identical pictures in a row (1 s at 25 fps) is a frozen frame
 BLACK_LUMA = 16.0  # mean Y at or below video black: a black frame
 FRESH_SLACK_S = 0.5  # a packet this far behind the media clock at recovery still counts as new
@@ -50,6 +52,8 @@ class RtmpReader:
 
     url: str
     rw_timeout_s: float = 60.0
+    read_tags: bool = False  # decode video and collect the bench tags (trace ids) it carries
+    tags: set[int] = field(default_factory=set)
     packets: list[tuple[float, str, float, bool]] = field(default_factory=list)
     opens: int = 0
     errors: list[str] = field(default_factory=list)
@@ -82,6 +86,11 @@ class RtmpReader:
                             continue
                         pts = float(p.pts * p.time_base)
                         self.packets.append((time.monotonic(), p.stream.type, pts, p.is_keyframe))
+                        if self.read_tags and p.stream.type == "video":
+                            for f in p.decode():
+                                tag = read_tag(f.to_ndarray(format="gray"))
+                                if tag is not None:
+                                    self.tags.add(tag)
                         if self._stop.is_set():
                             return
             except (av.error.FFmpegError, OSError) as e:
@@ -202,3 +211,63 @@ def gaps(arrivals: list[float], t0: float, t1: float) -> float:
     """The longest wall-clock gap between arrivals within [t0, t1] (edges included)."""
     ts = [t0] + [t for t in arrivals if t0 <= t <= t1] + [t1]
     return float(np.max(np.diff(ts))) if len(ts) > 1 else t1 - t0
+
+
+# -- kill -9 ---------------------------------------------------------------------------------
+
+KILL_CONFIG = """\
+[stream]
+bench_tag = true
+[output]
+webrtc = false
+record_fragmented = true
+"""
+
+
+def kill9_trial(url: str, work: Path, after_live_s: float, python: str) -> dict[str, Any]:
+    """``streamhost run`` pushing to ``url`` and recording, SIGKILLed ``after_live_s`` after the
+    receiver's first packet. Out: the sentences a receiver saw on the wire (bench tags) that the
+    store does not hold, whether the store opens and passes integrity_check, and what the
+    fragmented recording still plays."""
+    import sqlite3
+    import subprocess
+
+    from streamhost.store import Store
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "kill.toml").write_text(KILL_CONFIG)
+    rec = work / "rec.mp4"
+    env = {**os.environ, "STREAMHOST_DATA_DIR": str(work / "data")}
+    reader = RtmpReader(url, rw_timeout_s=3.0, read_tags=True).start()
+    proc = subprocess.Popen(
+        [python, "-m", "streamhost.cli", "run", "--config", str(work / "kill.toml"), "--rtmp", url,
+         "--record", str(rec), "--http", "127.0.0.1:0"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not reader.video() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(after_live_s)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        time.sleep(0.5)  # what nginx relayed before the kill reaches the reader
+        reader.stop()
+    out: dict[str, Any] = {
+        "wire_sentences": len(reader.tags - {IDLE}),
+        "went_live": bool(reader.video()),
+    }
+    try:
+        db = sqlite3.connect(str(work / "data" / "default.sqlite"))
+        out["integrity"] = db.execute("PRAGMA integrity_check").fetchone()[0]
+        db.close()
+        store = Store(work / "data", "default")
+        said = {tag_value(ln.trace_id) for ln in store.transcript()}
+        store.close()
+        out["lost"] = len(reader.tags - said - {IDLE})
+    except Exception as e:  # noqa: BLE001 - a store that does not open is the finding
+        out["integrity"], out["lost"] = f"{type(e).__name__}: {e}", None
+    pics = check_pictures(recording(rec))
+    out["record_frames"], out["record_error"] = pics.frames, pics.error
+    return out
