@@ -16,17 +16,16 @@ for each voice. This is the time from a phrase's text to its audio when the cach
 
 (c) ``speech_cache_hit_pct``: share of the lines the voice is asked for that the speech cache
 answers, over a 30-minute virtual show on the default config (demo catalog and run of show):
-the background prefetch runs first (``talk/prefetch.py``, as the engine does after start-up;
-on this machine it finishes in about a minute and a half); then the show is walked as the
-director walks it - the disclosure, the slot's advertiser script, product segments from the
-template generator in the show's rotation with its CTAs, each phrased at ``talk.phrase_chars``
-- while simulated chat (``ChatSimulator``, 1 message/s, the default mix and languages) is
-answered at sentence boundaries: questions and greetings with ``TemplateGenerator.answer``,
-follows/gifts/purchases with ``thanks``. Media time advances by each line's spoken length
-(14 characters/s) plus the director's gaps; one chat item (the latest answerable one within
-``talk.max_question_age_s``) is answered at each boundary, as triage keeps the freshest. A fast stand-in voice is used: the hit rate depends
-on the texts, not on the engine. Also ``speech_cache_hit_pct_<source>`` per line source and
-``speech_cache_mb`` (memory the cache holds at the end at 48 kHz).
+the background prefetch runs first (``talk/prefetch.py``, as the engine does after start-up),
+then the show is walked as the director walks it (``_show_walk.py``): simulated chat
+(``ChatSimulator``, 1 message/s, the default mix and languages) goes through the engine's own
+moderation and triage, and at each sentence boundary the director's rules pick what to answer
+(answers, then thanks, then greetings, at most one greeting per 15 s); the disclosure, the
+slot's advertiser script, CTAs and product segments fill the rest, each phrased at
+``talk.phrase_chars``. A fast stand-in voice is used: the hit rate depends on the texts, not on
+the engine. Also ``speech_cache_hit_pct_<source>`` per line source, ``speech_cache_mb`` (memory
+the cache holds at the end at 48 kHz) and, in the JSON config, what the chat got (queued, merged,
+ignored, blocked ...) and how many lines of each kind were said.
 
     python benchmarks/voice.py [--json PATH] [--quick]
 """
@@ -46,9 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import Results, arg_parser, machine_info, percentile, pin_one_core, report  # noqa: E402
+from _show_walk import walk_show  # noqa: E402
 
 from streamhost.config import load_config  # noqa: E402
-from streamhost.frames import ChatEvent, Sentence, Source, Speech, Timing  # noqa: E402
+from streamhost.frames import Sentence, Source, Speech, Timing  # noqa: E402
 from streamhost.talk.assemble import build_talk  # noqa: E402
 from streamhost.talk.prefetch import as_said, likely_lines  # noqa: E402
 from streamhost.voice.base import VoiceBase, VoiceInfo  # noqa: E402
@@ -139,69 +139,21 @@ class _FastVoice(VoiceBase):
 
 
 def bench_cache(res: Results, quick: bool) -> None:
-    from streamhost.chat.simulator import ChatSimulator
-    from streamhost.clock import VirtualClock
-
     cfg = load_config()
-    t, gap = cfg.talk, cfg.talk.sentence_gap_s
-    talk = build_talk(cfg, lambda: now, lambda name: True)
-    now = 0.0
+    talk = build_talk(cfg, lambda: 0.0, lambda name: True)
     wall = datetime.now().astimezone()
     talk.wall_start = wall
     voice = CachedVoice(_FastVoice(), SpeechCache(cfg.voice.cache_mb * 1_000_000))
     # On a thread of its own, as the engine runs it (prefetch lowers its thread's priority).
-    worker = threading.Thread(target=voice.prefetch, args=(likely_lines(talk, t.phrase_chars),))
+    worker = threading.Thread(
+        target=voice.prefetch, args=(likely_lines(talk, cfg.talk.phrase_chars),)
+    )
     worker.start()
     worker.join()
     voice.cache.stats.hits = voice.cache.stats.misses = 0
     voice.cache.stats.by_source.clear()
-    events: list[ChatEvent] = []
-    names = [p.name("en") for p in talk.catalog]
-    sim = ChatSimulator("sim", events.append, VirtualClock(), 1.0, catalog_product_names=names)
-    show, gen = talk.show, talk.generator
-    end = (300.0 if quick else 1800.0)
-    next_chat = 0.0
-
-    def say(s: Sentence) -> None:
-        nonlocal now
-        for p in as_said(s, t.phrase_chars):
-            now += voice.synthesize(p).duration + gap * (0.5 if p.continues else 1.0)
-
-    st = show.plan(0.0, wall)
-    say(Sentence(st.disclosure_sentence(talk.lang).text, Source.SHOW, talk.lang))
-    show.mark_done("disclosure", 0.0)
-    script = list(st.script.sentences) if st.script is not None else []
-    while now < end:
-        # Chat since the last boundary; the director answers one item per boundary (triage
-        # keeps the best, drops the stale), then talk goes on.
-        due: list[ChatEvent] = []
-        while next_chat <= now:
-            due.append(sim.generate(next_chat))
-            next_chat += 1.0
-        for ev in due[-int(t.max_question_age_s):]:
-            cls = (ev.raw or {}).get("sim") if isinstance(ev.raw, dict) else None
-            if cls in ("question", "greeting"):
-                out = gen.answer(ev, st.product_id)
-            elif cls in ("follow", "gift", "purchase"):
-                out = gen.thanks(ev)
-            else:
-                continue
-            for s in out:
-                say(s)
-            break
-        st = show.plan(now, wall)
-        for kind in ("disclosure", "cta"):
-            if kind in st.due:
-                s = st.disclosure_sentence(talk.lang) if kind == "disclosure" else st.cta_sentence(talk.lang)
-                if s is not None:
-                    say(Sentence(s.text, Source.SHOW, s.lang, s.product_id))
-                show.mark_done(kind, now)
-        if script:
-            say(script.pop(0))
-            continue
-        for s in gen.next_segment(st.product_id):
-            say(s)
-        now += t.segment_pause_s
+    counts = walk_show(cfg, talk, voice.synthesize, 5.0 if quick else 30.0, wall)
+    res.config["show_walk"] = counts
     stats = voice.cache.stats
     res.add("speech_cache_hit_pct", 100.0 * stats.hits / max(1, stats.hits + stats.misses), "%", 1)
     for src, (h, m) in sorted(stats.by_source.items()):
@@ -209,7 +161,7 @@ def bench_cache(res: Results, quick: bool) -> None:
     res.add("speech_cache_lines", stats.hits + stats.misses, "lines", 0)
     res.add("speech_cache_prefetched_lines", stats.prefetched, "lines", 0)
     res.add("speech_cache_mb", voice.cache.bytes / 1e6, "MB", 1)
-    res.add("virtual_show_minutes", now / 60, "min", 1)
+    res.add("virtual_show_minutes", counts["media_seconds"] / 60, "min", 1)
 
 
 def main() -> None:
