@@ -220,6 +220,7 @@ class Stream:
             "stalls": self.loop.stats.stalls,  # AV clock re-anchored after a stall: frames lost
             "media_time_seconds": round(self.clock.now(), 3),
             "encoder_dropped": self.encoder.stats.frames_dropped,
+            "av_offset_ms": round(self.encoder.av_offset_ms, 1),  # up to a frame stale
             "chat_accepted": o.chat_accepted, "chat_rejected": o.chat_rejected,
             "sentences": o.sentences, "stage_restarts": sum(self.supervisor.restarts.values()),
             "stale_questions": self.triage.stats.get("stale", 0),

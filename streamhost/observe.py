@@ -9,6 +9,7 @@ store flushed and sample the stream once per media second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import time
@@ -20,16 +21,17 @@ from .budget import BudgetWatch, load_budget
 from .clock import Clock
 from .control.events import EventBus
 from .frames import ChatEvent, Sentence, Speech
-from .store import Store
+from .store import HEALTH_COLUMNS, Store
 from .trace import TraceBook
 
 CAPTIONS_WAITING = 64  # committed, not yet aired lines kept for captions
 CAPTION_LATEST_S = 0.3  # a caption whose frame the encoder never reported goes out after this
 RTMP_DOWN_ALERT_S = 5.0  # an RTMP output that was live and has not been for this long: alert
+HEALTH_EVERY_S = 10.0  # media seconds between stored health rows (the morning report's timeline)
 METRIC_KEYS = (
     "frames", "late_frames", "encoder_dropped", "speech_buffered_seconds", "render_ms_p50",
     "viewers", "rtmp_live", "chat_queue", "sentences", "chat_accepted", "chat_blocked",
-    "stage_restarts", "guard_rejections", "product",
+    "stage_restarts", "guard_rejections", "product", "stalls", "av_offset_ms",
 )  # fmt: skip
 
 
@@ -144,6 +146,7 @@ class Observer:
         self.store.add_audit(actor, action, args, ok, detail, self.clock.now())
 
     def alert(self, kind: str, **fields: Any) -> None:
+        self.store.add_alert(kind, fields, self.clock.now())
         self.events.publish(
             "alerts", {"kind": kind, "media_time": round(self.clock.now(), 3), **fields}
         )
@@ -158,10 +161,25 @@ class Observer:
             traces = self.trace.take_rows()
             if traces:
                 await asyncio.to_thread(self.store.write_traces, traces)
+            log = self.store.take_log()
+            if log:
+                await asyncio.to_thread(self.store.write_log, log)
 
     async def monitor(self, rtmp: list[Any], metrics: Callable[[], dict[str, Any]]) -> None:
         """Once per media second: a metrics event, and an alert for an RTMP output that was
-        live and has not been for more than RTMP_DOWN_ALERT_S (once per outage)."""
+        live and has not been for more than RTMP_DOWN_ALERT_S (once per outage); every
+        HEALTH_EVERY_S a health row for the store (from the same sample), and a last one when
+        the stream stops (so the night's totals and its end are exact)."""
+        try:
+            await self._monitor(rtmp, metrics)
+        except asyncio.CancelledError:
+            # A stage already closed must not turn a clean stop into an error.
+            with contextlib.suppress(Exception):
+                self._health(metrics(), rtmp)
+            raise
+
+    async def _monitor(self, rtmp: list[Any], metrics: Callable[[], dict[str, Any]]) -> None:
+        next_health = 0.0
         down_since: dict[int, float | None] = {}
         was_live: set[int] = set()
         alerted: set[int] = set()
@@ -191,9 +209,21 @@ class Observer:
                             "rtmp_down", output=i, url=redact(p.url), state=p.state,
                             down_s=round(now - since, 3),
                         )  # fmt: skip
-            if self.events.wants("metrics"):
-                self.events.publish("metrics", metrics())
+            sample = metrics() if self.events.wants("metrics") else None
+            if sample is not None:
+                self.events.publish("metrics", sample)
+            if now >= next_health:
+                next_health = now + HEALTH_EVERY_S
+                self._health(sample or metrics(), rtmp)
             t = max(t + 1.0, float(int(now)) + 1.0)
+
+    def _health(self, m: dict[str, Any], rtmp: list[Any]) -> None:
+        # An output is read by ``state`` and ``url`` only; one without a reconnect count adds 0.
+        self.store.add_health({
+            **{k: m[k] for k in HEALTH_COLUMNS if k in m}, "wall_time": time.time(),
+            "rtmp": ",".join(p.state for p in rtmp),
+            "rtmp_reconnects": sum(getattr(p, "reconnects", 0) for p in rtmp),
+        })  # fmt: skip
 
     def _sample_cpu(self) -> None:
         wall, cpu = time.monotonic(), time.process_time()

@@ -1,4 +1,5 @@
-"""SQLite (WAL) log of one stream: transcript, chat with moderation decisions, operator audit.
+"""SQLite (WAL) log of one stream: transcript, chat with moderation decisions, operator audit,
+alerts and a health sample every few seconds (what ``streamhost report`` reads in the morning).
 
 Rows are written as things happen (chat on arrival, a sentence before it is spoken), each
 committed at once, so a killed process loses nothing that was on air.
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS chat (
   text TEXT NOT NULL,
   decision TEXT NOT NULL,         -- accepted | rejected | dropped
   reason TEXT NOT NULL
+  -- + CHAT_ADDED (amount, currency, item, count), added on open so older files get them too
 );
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY,
@@ -89,8 +91,41 @@ CREATE TABLE IF NOT EXISTS questions (
   answer TEXT,                    -- the operator's answer, spoken on air
   closed_at REAL                  -- stream seconds
 );
+CREATE TABLE IF NOT EXISTS alerts (
+  id INTEGER PRIMARY KEY,
+  wall_time REAL NOT NULL,
+  media_time REAL NOT NULL,
+  kind TEXT NOT NULL,             -- rtmp_down, stage_restart, guard_rejection, budget ...
+  fields TEXT NOT NULL            -- the alert's other fields, JSON
+);
+CREATE TABLE IF NOT EXISTS health (
+  id INTEGER PRIMARY KEY,         -- one row per observe.HEALTH_EVERY_S media seconds
+  wall_time REAL NOT NULL,
+  media_time REAL NOT NULL,
+  frames INTEGER NOT NULL,        -- counters since the process started (a restart resets them)
+  late_frames INTEGER NOT NULL,
+  stalls INTEGER NOT NULL,
+  encoder_dropped INTEGER NOT NULL,
+  av_offset_ms REAL NOT NULL,
+  rtmp TEXT NOT NULL,             -- each RTMP output's state, comma-separated ('' without one)
+  rtmp_reconnects INTEGER NOT NULL,
+  viewers INTEGER NOT NULL,
+  rss_mb REAL NOT NULL,
+  cpu REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS transcript_time ON transcript(wall_time);
 """
+# Gifts and purchases: what was given (ChatEvent.amount in currency, item, count).
+CHAT_ADDED = (
+    ("amount", "REAL NOT NULL DEFAULT 0"),
+    ("currency", "TEXT NOT NULL DEFAULT ''"),
+    ("item", "TEXT NOT NULL DEFAULT ''"),
+    ("count", "INTEGER NOT NULL DEFAULT 1"),
+)
+HEALTH_COLUMNS = (
+    "wall_time", "media_time", "frames", "late_frames", "stalls", "encoder_dropped",
+    "av_offset_ms", "rtmp", "rtmp_reconnects", "viewers", "rss_mb", "cpu",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +152,12 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(chat)")}
+        for name, decl in CHAT_ADDED:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE chat ADD COLUMN {name} {decl}")
         self._chat: list[tuple[Any, ...]] = []
+        self._log: list[tuple[str, tuple[Any, ...]]] = []  # alert and health rows, see add_alert
         # Chat batches are written from a worker thread (a flood must not stall the event
         # loop on SQLite); every access to the connection holds this lock.
         self._lock = threading.RLock()
@@ -177,12 +217,17 @@ class Store:
                 ev.text,
                 decision,
                 reason,
+                ev.amount,
+                ev.currency,
+                ev.item,
+                ev.count,
             )
         )
         if len(self._chat) >= 20000:
             self.flush()  # the periodic flush fell far behind: write now rather than grow
 
     def flush(self) -> None:
+        self.write_log(self.take_log())
         if not self._chat:
             return
         self.write_chat(self.take_chat())
@@ -203,10 +248,41 @@ class Store:
         self._db.execute("BEGIN")
         self._db.executemany(
             "INSERT INTO chat(trace_id, wall_time, media_time, platform, kind, user_id, user,"
-            " text, decision, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " text, decision, reason, amount, currency, item, count)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
         self._db.execute("COMMIT")
+
+    def add_alert(self, kind: str, fields: dict[str, Any], media_time: float) -> None:
+        """Buffered like chat (written by the background flush within 100 ms, or on close):
+        an alert is raised on the event loop, often while something is already slow."""
+        row = (time.time(), media_time, kind, json.dumps(fields, ensure_ascii=False, default=str))
+        self._log.append(("alerts", row))
+
+    def add_health(self, sample: dict[str, Any]) -> None:
+        """One health sample (keys HEALTH_COLUMNS), buffered like an alert."""
+        self._log.append(("health", tuple(sample[k] for k in HEALTH_COLUMNS)))
+
+    def take_log(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The buffered alert and health rows (call on the thread that adds them)."""
+        rows, self._log = self._log, []
+        return rows
+
+    def write_log(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Write rows from ``take_log`` in one transaction; safe from a worker thread."""
+        if not rows:
+            return
+        health = ",".join(HEALTH_COLUMNS)
+        sql = {
+            "alerts": "INSERT INTO alerts(wall_time, media_time, kind, fields) VALUES (?,?,?,?)",
+            "health": f"INSERT INTO health({health}) VALUES ({','.join('?' * len(HEALTH_COLUMNS))})",
+        }
+        with self._lock:
+            self._db.execute("BEGIN")
+            for table, row in rows:
+                self._db.execute(sql[table], row)
+            self._db.execute("COMMIT")
 
     def write_traces(self, rows: list[tuple[Any, ...]]) -> None:
         """Finished traces (``TraceBook.take_rows``) in one transaction; safe from a worker
