@@ -1,4 +1,4 @@
-"""Command line: ``streamhost run | check | transcript``."""
+"""Command line: ``streamhost run | check | transcript | report | avatar | fleet | provenance``."""
 
 from __future__ import annotations
 
@@ -320,6 +320,13 @@ def cmd_transcript(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """``streamhost report``: the night's HTML page (and PDF) from the store, read-only."""
+    from .report import command
+
+    return command(args, Path(_load(args.config).store.data_dir))
+
+
 def cmd_fleet(args: argparse.Namespace) -> int:
     """``streamhost fleet ...``: the fleet package (and Ray) load only here."""
     from .fleet.cli import main as fleet_main
@@ -423,6 +430,15 @@ def main(argv: list[str] | None = None) -> int:
         "--unanswered", action="store_true",
         help="list the viewers' questions nobody answered (they were promised a reply)",
     )  # fmt: skip
+    rp = sub.add_parser("report", help="the morning report: one HTML page (and PDF) of a night")
+    rp.add_argument("--config")
+    rp.add_argument("--stream", help="which stream's store (needed when there are several)")
+    rp.add_argument("--since", help="12h, 30m, 2d (before now), an ISO time or unix seconds")
+    rp.add_argument("--out", default="report.html", help="HTML file to write")
+    rp.add_argument(
+        "--pdf", nargs="?", const="", metavar="PATH",
+        help="also print it to PDF with headless Chromium (default: --out with .pdf)",
+    )  # fmt: skip
     from .fleet.cli import add_parser as add_fleet_parser  # Ray itself loads only in fleet verbs
 
     add_fleet_parser(sub)
@@ -439,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     cmds = {"run": cmd_run, "check": cmd_check, "transcript": cmd_transcript, "avatar": cmd_avatar,
-            "fleet": cmd_fleet, "provenance": cmd_provenance}  # fmt: skip
+            "fleet": cmd_fleet, "provenance": cmd_provenance, "report": cmd_report}  # fmt: skip
     return cmds[args.cmd](args)
 
 
