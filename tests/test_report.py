@@ -183,6 +183,7 @@ def test_since_cuts_the_night(night_db, tmp_path) -> None:
     page = out.read_text()
     assert "you idiot" not in page and "love it" in page  # blocked at 22:11:40, gift at 22:15:50
     assert cli_main(["report", "--config", str(cfg), "--since", "soon"]) == 2
+    assert cli_main(["report", "--config", str(cfg), "--stream", "nope"]) == 2
 
 
 def test_hostile_text_is_escaped(night_db, tmp_path) -> None:
@@ -258,9 +259,11 @@ def test_an_old_store_still_reports(tmp_path) -> None:
     Store(data, "old").close()  # opening it for writing adds the tables and columns
     with sqlite3.connect(data / "old.sqlite") as db:
         cols = {r[1] for r in db.execute("PRAGMA table_info(chat)")}
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-    assert {"amount", "currency", "item", "count"} <= cols and {"alerts", "health"} <= tables
-    assert set(HEALTH_COLUMNS) <= {"wall_time", *HEALTH_COLUMNS}
+        health = {r[1] for r in db.execute("PRAGMA table_info(health)")}
+        alerts = {r[1] for r in db.execute("PRAGMA table_info(alerts)")}
+    assert {"amount", "currency", "item", "count"} <= cols
+    assert health == {"id", *HEALTH_COLUMNS} and alerts == {"id", "wall_time", "media_time",
+                                                              "kind", "fields"}  # fmt: skip
 
 
 @pytest.mark.timeout(120)

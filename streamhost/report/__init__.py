@@ -111,10 +111,13 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path) -> None:
 def command(args: argparse.Namespace, data: Path) -> int:
     """``streamhost report`` (cli.py): ``--stream`` names the store in ``data`` (optional when
     there is one), ``--since``, ``--out``, ``--pdf [PATH]``. Exit status 2 with a message."""
-    names = [args.stream] if args.stream else sorted(p.stem for p in data.glob("*.sqlite"))
-    if len(names) != 1 or not (data / f"{names[0]}.sqlite").is_file():
-        what = f"stream {args.stream!r}" if args.stream else f"streams {', '.join(names) or 'none'}"
-        print(f"streamhost report: {what} in {data}: name one with --stream", file=sys.stderr)
+    stored = sorted(p.stem for p in data.glob("*.sqlite"))
+    names = [args.stream] if args.stream else stored
+    if len(names) != 1 or names[0] not in stored:
+        listed = ", ".join(stored) or "none"
+        what = f"no store for stream {args.stream!r}" if args.stream else "pick a stream"
+        print(f"streamhost report: {what} in {data} (streams: {listed}); name one with --stream",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
         since = parse_since(args.since) if args.since else None

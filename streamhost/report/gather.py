@@ -110,16 +110,9 @@ def _gather(db: sqlite3.Connection, stream: str, since: float | None) -> Night:
     _latency(night, rows("SELECT received, triaged, text_ready, first_audio, first_frame_rendered,"
                          " first_packet_out FROM traces WHERE wall_time >= ?", "traces"))  # fmt: skip
     chat_cols = {r[1] for r in db.execute("PRAGMA table_info(chat)")}
-    extra = "amount, currency, item, count" if "amount" in chat_cols else "0, '', '', 1"
-    chat_ids = _chat(
-        night,
-        rows(
-            "SELECT wall_time, kind, user, text, decision, reason, trace_id, "
-            + extra
-            + " FROM chat WHERE wall_time >= ? ORDER BY id",
-            "chat",
-        ),
-    )
+    given = "amount, currency, item, count" if "amount" in chat_cols else "0, '', '', 1"
+    chat_sql = f"SELECT wall_time, kind, user, text, decision, reason, trace_id, {given} FROM chat"
+    chat_ids = _chat(night, rows(chat_sql + " WHERE wall_time >= ? ORDER BY id", "chat"))
     lines = rows("SELECT wall_time, reply_to FROM transcript WHERE wall_time >= ?", "transcript")
     night.sentences = len(lines)
     night.replied = len(chat_ids & {r[1] for r in lines if r[1]})
