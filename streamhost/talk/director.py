@@ -204,7 +204,9 @@ class Director(OperatorInputs):
             return s
         rest = parts[1:]
         s.text, s.continues = parts[0].text, True  # the first keeps the sentence's trace id
-        self._phrases.extendleft(reversed(rest))
+        # An answer's phrases go before the rest of the answer (chat never breaks into an
+        # answer); talk's phrases wait behind chat, which may break in between them.
+        (self._pending if s.reply_to is not None else self._phrases).extendleft(reversed(rest))
         self._phrase_ids.update(r.trace_id for r in rest)
         return s
 

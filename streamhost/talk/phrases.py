@@ -20,6 +20,8 @@ import re
 MIN_PART = 12
 
 _CLAUSE = re.compile(r"[,;:]\s+|[，；：、]")
+# A sentence end inside a text: ". ! ?" before a space (so "24.99" stays whole), or a CJK stop.
+_SENTENCE_END = re.compile(r"[.!?]+\s+|[。！？]+")
 
 _CONNECTORS: dict[str, frozenset[str]] = {
     "en": frozenset(
@@ -107,3 +109,17 @@ def split_phrases(text: str, lang: str = "en", max_chars: int = 40) -> list[str]
         parts = [q for p in parts for q in _split_at_connector(p, lang, max_chars)]
         parts = _merge(parts, max_chars, sep)
     return parts
+
+
+def split_sentences(text: str) -> list[str]:
+    """``text`` cut after each sentence end into verbatim parts (a reply that is two sentences,
+    "Good question, Anna. I don't have that info.", gives two). Clauses are not cut: a reply
+    breaks only where a speaker would stop anyway."""
+    text = text.strip()
+    parts, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() < len(text):
+            parts.append(text[start : m.end()].strip())
+            start = m.end()
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]

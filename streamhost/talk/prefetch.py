@@ -21,13 +21,17 @@ from datetime import datetime
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
-from .phrases import split_phrases
+from .phrases import split_phrases, split_sentences
 from .prices import format_price_spoken
 from .templates import fill, slots_for_product, template_slots, templates_by_family, user_slots
 
-# Mirrors the director's rule (talk/director.py): generated talk and scripts are said in
-# phrases, answers, thanks and show lines whole.
-PHRASED = frozenset({Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER})
+# The director says these in phrases (talk/director.py ``_split``), so that chat can break into
+# talk sooner and so that a line naming a viewer ("Good question, Anna. I don't have that
+# info...") costs a synthesis only for the phrase with the name: the rest is in the cache.
+# Show lines (disclosures, CTAs) and the operator's words are said whole.
+PHRASED = frozenset(
+    {Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER, Source.ANSWER, Source.THANKS}
+)
 TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta")
 ANSWER_FAMILIES = ("answer_price", "ask_question", "answer_feature")
 # Families that need no product: said to anyone (a viewer's name only where the template has
@@ -39,13 +43,19 @@ GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "than
 def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
     """``s`` as the voice will be asked for it: one sentence, or its phrases (``continues``
     set on all but the last)."""
-    if s.source not in PHRASED or s.reply_to is not None or phrase_chars <= 0:
+    if s.source not in PHRASED or phrase_chars <= 0:
         return [s]
-    parts = split_phrases(s.text, s.lang, phrase_chars)
+    # Replies break at sentence ends only: the name stays in its clause ("Good question,
+    # Anna."), never a phrase of its own.
+    if s.reply_to is not None or s.source in (Source.ANSWER, Source.THANKS):
+        parts = split_sentences(s.text)
+    else:
+        parts = split_phrases(s.text, s.lang, phrase_chars)
     if len(parts) < 2:
         return [s]
     return [
-        Sentence(t, s.source, s.lang, s.product_id, s.emotion, continues=i < len(parts) - 1)
+        Sentence(t, s.source, s.lang, s.product_id, s.emotion, reply_to=s.reply_to,
+                 continues=i < len(parts) - 1)  # fmt: skip
         for i, t in enumerate(parts)
     ]
 
