@@ -6,7 +6,9 @@ as ``ConfigError``; each line names the key, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -41,6 +43,21 @@ _FILLED = {"check": lambda v: isinstance(v, dict), "allowed": "a table", "path":
 
 def _rtmp_list(v: Any) -> bool:
     return isinstance(v, list) and all(is_url("rtmp", "rtmps")(u) for u in v)
+
+
+def _origins(v: Any) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(o, str) and re.fullmatch(r"https?://[^/\s?#@]+", o) for o in v
+    )
+
+
+def _networks(v: Any) -> bool:
+    try:
+        return isinstance(v, list) and all(
+            isinstance(n, str) and ipaddress.ip_network(n, strict=False) for n in v
+        )
+    except (TypeError, ValueError):
+        return False
 
 
 def _providers(v: Any) -> bool:
@@ -238,6 +255,10 @@ class ProvenanceConfig:
 class HttpConfig:
     host: str = _spec("127.0.0.1", _nonempty, "an interface address such as 127.0.0.1")
     port: int = _spec(8080, _int_in(0, 65535), "a port 0..65535 (0 = any free port)")
+    # Reverse proxies whose X-Forwarded-For names the client the per-address limits count.
+    trusted_proxies: list = _spec(
+        (), _networks, 'a list of addresses or CIDR ranges, e.g. ["127.0.0.1", "10.0.0.0/8"]'
+    )
 
 
 @dataclass(frozen=True)
@@ -254,6 +275,10 @@ class ControlConfig:
         "facts", lambda v: v in ("facts", "break"),
         'one of "facts" (only scripts and catalog facts, no answers), "break" (a break card)',
     )  # fmt: skip
+    # Sites besides the engine's own whose pages may use /control, /takeover, /chat, /offer.
+    allowed_origins: list = _spec(
+        (), _origins, 'a list of origins such as "https://shop.example" (scheme://host[:port])'
+    )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 from ..frames import Emotion
 from .events import TOPICS, Subscriber
 from .facade import Controls
+from .security import no_surrogates, redact_args
 
 log = logging.getLogger("streamhost.control")
 PROTOCOL = 1
@@ -233,7 +234,9 @@ def execute(
         {k: v for k, v in msg.items() if k not in ("id", "type")} if isinstance(msg, dict) else {}
     )
     actor = session.actor if session is not None else actor  # a check-in names the session
-    ctl.audit(actor, typ if isinstance(typ, str) else _show(typ), _jsonable(args), ok, detail)
+    args = redact_args(_jsonable(args))  # a token pasted into a command stays out of the log
+    action = no_surrogates(typ if isinstance(typ, str) else _show(typ))
+    ctl.audit(actor, action, args, ok, no_surrogates(detail))
     return reply
 
 
