@@ -8,23 +8,42 @@ operator token), ``/api/status``, ``POST /api/streams`` (add), ``DELETE /api/str
 ``/s/{name}/...``: that stream's own HTTP app (dashboard, ``/control`` WebSocket, viewer, chat)
 proxied, so one address reaches every stream. The proxy forwards the caller's Authorization:
 each stream checks its own control token, handed out on the index page.
+
+The front applies what a stream's own app does (``control/security.py``, ``control/limits.py``):
+per-address limits, the ``Origin`` check on POSTs and WebSocket upgrades (here, since the proxy
+does not pass ``Origin`` on), failed-token limits, and the security headers; a stream's pages
+keep their own CSP (its nonce) through the proxy. The proxy tells the stream who the client is
+in ``X-Forwarded-For`` (a stream whose ``http.trusted_proxies`` names the front counts it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import base64
+import hashlib
 import html
 import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, WSMsgType, web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..control.http import AuthLimiter
+from ..control.limits import Limits, rate_middleware
+from ..control.security import (
+    STRICT_CSP,
+    add_headers,
+    client_address,
+    json_error,
+    origin_middleware,
+    plain_bodies,
+    redact,
+    trusted_networks,
+)
 from ..metrics import CONTENT_TYPE, make_registry
 from ..problems import ConfigError
 from .config import parse_stream
@@ -36,6 +55,14 @@ ON_DOWN: web.AppKey[Callable[[], None]] = web.AppKey("on_down")
 # Absolute paths in a stream's pages, re-rooted under /s/<name>/ when served through the front.
 _ABS = re.compile(rb"""(['"])/(control|offer|takeover|chat|metrics|healthz|static)\b""")
 HOP_HEADERS = ("authorization", "content-type", "accept")
+# A stream's answer keeps these (its page's CSP names the nonce in that very page).
+KEPT_HEADERS = ("Content-Security-Policy", "Permissions-Policy", "X-Frame-Options",
+                "Cache-Control", "Retry-After")  # fmt: skip
+TRUSTED = web.AppKey("trusted", tuple)
+INDEX_STYLE = "body{font-family:sans-serif}td,th{padding:4px 10px;text-align:left}"
+# The index runs no script; its one inline style is allowed by its hash.
+INDEX_CSP = STRICT_CSP.replace("default-src 'none'", "default-src 'none'; style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(INDEX_STYLE.encode()).digest()).decode() + "'")  # fmt: skip
 
 
 class FleetCollector(Collector):
@@ -59,19 +86,38 @@ class FleetCollector(Collector):
         yield from (up, restarts, cpus, gpus)
 
 
-def _authed(request: web.Request, token: str) -> bool:
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ") or request.query.get(
+def _given(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ") or request.query.get(
         "token", ""
     )
-    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
 
 
-def build_front(fleet: Fleet, token: str, on_down: Callable[[], None]) -> web.Application:
+def build_front(
+    fleet: Fleet,
+    token: str,
+    on_down: Callable[[], None],
+    limits: Limits | None = None,
+    allowed_origins: Iterable[str] = (),
+    trusted_proxies: Iterable[str] = (),
+) -> web.Application:
     """The front of ``fleet``; ``token`` guards the index and the API; ``on_down`` ends the
-    ``fleet up`` process after ``POST /api/down``."""
-    app = web.Application(client_max_size=256 * 1024)
+    ``fleet up`` process after ``POST /api/down``. ``limits``, ``allowed_origins`` and
+    ``trusted_proxies`` mean what they mean for a stream's app."""
+    allowed = frozenset(o.lower().rstrip("/") for o in allowed_origins)
+    trusted = trusted_networks(trusted_proxies)
+    app = web.Application(
+        client_max_size=256 * 1024,
+        middlewares=[
+            plain_bodies,
+            rate_middleware(limits or Limits(), trusted),
+            origin_middleware(allowed, exempt=lambda path: path.endswith("/captions")),
+        ],
+    )
+    app.on_response_prepare.append(add_headers)
     app[FLEET] = fleet
     app[ON_DOWN] = on_down
+    app[TRUSTED] = trusted
+    auth_limiter = AuthLimiter()
 
     async def session_ctx(app: web.Application) -> Any:
         app[SESSION] = ClientSession(timeout=ClientTimeout(total=None, sock_connect=5))
@@ -82,16 +128,21 @@ def build_front(fleet: Fleet, token: str, on_down: Callable[[], None]) -> web.Ap
 
     def guard(handler: Any) -> Any:
         async def wrapped(request: web.Request) -> web.StreamResponse:
-            if not _authed(request, token):
-                return web.json_response({"ok": False, "error": {"code": "unauthorized",
-                                          "message": "the fleet operator token is needed"}},
-                                         status=401)  # fmt: skip
+            verdict = auth_limiter.check(client_address(request, trusted), _given(request), token)
+            if verdict == "rate_limited":
+                return json_error(429, "rate_limited", "too many failed auth attempts; wait",
+                                  headers={"Retry-After": "60"})  # fmt: skip
+            if verdict != "ok":
+                return json_error(401, "unauthorized", "the fleet operator token is needed")
             return await handler(request)
 
         return wrapped
 
     async def index(request: web.Request) -> web.Response:
-        return web.Response(text=index_page(fleet.status(), fleet), content_type="text/html")
+        # no-store: the page holds every stream's control token.
+        return web.Response(text=index_page(fleet.status(), fleet), content_type="text/html",
+                            headers={"Content-Security-Policy": INDEX_CSP,
+                                     "Cache-Control": "no-store"})  # fmt: skip
 
     async def api_status(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "streams": fleet.status()})
@@ -177,16 +228,25 @@ async def proxy(request: web.Request) -> web.StreamResponse:
                                   "message": f"stream {name!r} is not running"}}, status=503)  # fmt: skip
     target = f"{url}/{tail}"
     headers = {k: v for k, v in request.headers.items() if k.lower() in HOP_HEADERS}
+    # Replaced, not appended: what the client claims about itself is not passed on.
+    headers["X-Forwarded-For"] = client_address(request, request.app[TRUSTED])
     session = request.app[SESSION]
     if request.headers.get("Upgrade", "").lower() == "websocket":
         return await _proxy_ws(request, session, target.replace("http://", "ws://", 1), headers)
     body = await request.read()
-    async with session.request(request.method, target, params=request.query, data=body or None,
-                               headers=headers, timeout=ClientTimeout(total=30)) as r:  # fmt: skip
-        data = await r.read()
-        if r.content_type == "text/html":
-            data = _ABS.sub(rb"\1/s/" + name.encode() + rb"/\2", data)
-        return web.Response(body=data, status=r.status, content_type=r.content_type)
+    try:
+        async with session.request(request.method, target, params=request.query,
+                                   data=body or None, headers=headers,
+                                   timeout=ClientTimeout(total=30)) as r:  # fmt: skip
+            data = await r.read()
+            kept = {k: r.headers[k] for k in KEPT_HEADERS if k in r.headers}
+            status, content_type = r.status, r.content_type
+    except (ClientError, TimeoutError, ValueError) as e:
+        # The stream went away or timed out: a 502 that says so, never a 500 of the front.
+        return json_error(502, "unavailable", redact(f"stream {name!r}: {type(e).__name__}: {e}"))
+    if content_type == "text/html":
+        data = _ABS.sub(rb"\1/s/" + name.encode() + rb"/\2", data)
+    return web.Response(body=data, status=status, content_type=content_type, headers=kept)
 
 
 async def _proxy_ws(request: web.Request, session: ClientSession, target: str,
@@ -197,8 +257,9 @@ async def _proxy_ws(request: web.Request, session: ClientSession, target: str,
         up = await session.ws_connect(target, headers=headers, params=request.query,
                                       max_msg_size=4 * 1024 * 1024)  # fmt: skip
     except Exception as e:  # noqa: BLE001 - the stream went away: tell the operator and close
+        # A refused handshake's message carries the URL, query (a ?token=) and all: redacted.
         await ws.send_str(json.dumps({"ok": False, "error": {"code": "unavailable",
-                                                             "message": str(e)}}))  # fmt: skip
+                                                             "message": redact(str(e))}}))  # fmt: skip
         await ws.close()
         return ws
 
@@ -240,8 +301,7 @@ def index_page(rows: list[dict[str, Any]], fleet: Fleet) -> str:
                     + cell(f"{len(alerts)} {last}".strip()) + "</tr>")  # fmt: skip
     return (
         "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=5>"
-        "<title>streamhost fleet</title><style>body{font-family:sans-serif}td,th{padding:4px 10px;"
-        "text-align:left}</style></head><body><h1>streamhost fleet</h1><table><tr><th>stream</th>"
+        f"<title>streamhost fleet</title><style>{INDEX_STYLE}</style></head><body><h1>streamhost fleet</h1><table><tr><th>stream</th>"
         "<th>state</th><th>node</th><th>frames</th><th>media s</th><th>restarts</th>"
         "<th>alerts</th></tr>" + "".join(body) + "</table></body></html>"
     )
