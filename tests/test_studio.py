@@ -254,3 +254,28 @@ def test_arm_sprites_blend_in_i420_like_the_float_blend() -> None:
             _blend_sprite(b, pl.sprite, pl.x, pl.y)
         d = np.abs(a.astype(int) - b)
         assert d.max() <= 1 and d.mean() < 0.005, (name, d.max(), d.mean())
+
+
+def test_chinese_product_names_are_drawn_with_real_glyphs() -> None:
+    """A zh stream's panel and title: each CJK character is drawn, not a missing-glyph box
+    (boxes look alike, so two names of as many characters would give the same pixels)."""
+    from streamhost.avatar import compositor as cm
+
+    if not any(Path(f).is_file() for f in cm._CJK_FONT_FILES):
+        from support import unavailable
+
+        unavailable("a CJK font (Debian fonts-wqy-microhei)")
+    tile = np.zeros((4, 400, 368), np.float32)
+
+    def panel(name: str, title: str) -> np.ndarray:
+        comp = Compositor(title=title)
+        comp.set_product(name, "¥199", ["1.7升"])
+        y = comp.compose(tile)[:H]
+        return np.concatenate([y[:100], y[int(H * 0.765) :]])
+
+    a, b = panel("电热水壶", "小店直播"), panel("不锈钢杯", "晚间特卖")
+    assert (np.abs(a.astype(int) - b.astype(int)) > 60).sum() > 400
+    # And a Latin name still uses the Latin font (the CJK one is only for CJK text).
+    assert (
+        "DejaVu" in cm._font(24, "Kettle").path and cm._font(24, "水壶").path in cm._CJK_FONT_FILES
+    )

@@ -9,6 +9,7 @@ blended per frame with one uint16 multiply-add-shift per plane.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -70,12 +71,26 @@ def _v_plane(i420: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 _FONT_FILES = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# DejaVu has no CJK glyphs (a Chinese product name would show as boxes); text with CJK in it is
+# drawn with the first of these that is installed (scripts install fonts-wqy-microhei).
+_CJK_FONT_FILES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def has_cjk(text: str) -> bool:
+    return any("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text)
+
+
+@functools.lru_cache(maxsize=64)
+def _font(size: int, text: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The studio's font at ``size`` for drawing ``text`` (a CJK font when it needs one)."""
     # Prefer DejaVu where installed: Pillow's built-in font has no glyphs for e.g. the euro sign
     # or CJK; the built-in one is the everywhere-available fallback.
-    for name in _FONT_FILES:
+    files = (_CJK_FONT_FILES + _FONT_FILES) if has_cjk(text) else _FONT_FILES
+    for name in files:
         try:
             return ImageFont.truetype(name, size)
         except OSError:
@@ -159,7 +174,11 @@ class Compositor:
     @property
     def label_box(self) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of the disclosure label on the canvas (sized to its text)."""
-        w = int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(self.label, font=_font(22)))
+        w = int(
+            ImageDraw.Draw(Image.new("L", (1, 1))).textlength(
+                self.label, font=_font(22, self.label)
+            )
+        )
         w = min(self.width - 48, w + 40)
         top = self.label_corner.startswith("top")
         # Top-left sits under the LIVE badge and title; bottom corners sit just above the panel.
@@ -193,14 +212,14 @@ class Compositor:
         # Header: LIVE badge, show title, AI disclosure label (must stay readable).
         d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=(226, 40, 60))
         d.text((74, 58), "LIVE", font=_font(24), fill=(255, 255, 255), anchor="mm")
-        d.text((140, 58), self.title, font=_font(26), fill=(60, 40, 70), anchor="lm")
+        d.text((140, 58), self.title, font=_font(26, self.title), fill=(60, 40, 70), anchor="lm")
         if self.label:
             lx0, ly0, lx1, ly1 = self.label_box
             d.rounded_rectangle((lx0, ly0, lx1, ly1), radius=12, fill=(20, 20, 30))
             d.text(
                 ((lx0 + lx1) // 2, (ly0 + ly1) // 2),
                 self.label,
-                font=_font(22),
+                font=_font(22, self.label),
                 fill=(255, 255, 255),
                 anchor="mm",
             )
@@ -295,7 +314,7 @@ class Compositor:
         im = Image.new("L", (self.width, self.height), 0)
         d = ImageDraw.Draw(im)
         d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=255)
-        d.text((140, 58), self.title, font=_font(26), fill=255, anchor="lm")
+        d.text((140, 58), self.title, font=_font(26, self.title), fill=255, anchor="lm")
         if self.label:
             d.rounded_rectangle(self.label_box, radius=12, fill=255)
         px0, py0, px1, py1 = self.panel_box

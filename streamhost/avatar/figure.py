@@ -12,7 +12,6 @@ shot (head about a third of the canvas width), "compact" a smaller figure anchor
 from __future__ import annotations
 
 import functools
-
 import math
 from dataclasses import dataclass
 from typing import Any

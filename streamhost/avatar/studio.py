@@ -73,7 +73,8 @@ def draw_panel(
         tx = ix + side + 22
     width = px1 - tx - 24
     if name:
-        d.text((tx, py0 + 30), fit(d, name, font(34), width), font=font(34), fill=(30, 30, 50))
+        d.text((tx, py0 + 30), fit(d, name, font(34, name), width), font=font(34, name),
+               fill=(30, 30, 50))  # fmt: skip
     y = py0 + 76
     if price:
         d.text((tx, y), price, font=font(46), fill=(226, 60, 40))
@@ -97,7 +98,8 @@ def draw_panel(
         if y > py1 - 40:
             break
         d.ellipse((tx + 2, y + 8, tx + 14, y + 20), fill=(255, 120, 90))
-        d.text((tx + 24, y), fit(d, feat, font(24), width - 24), font=font(24), fill=(70, 70, 90))
+        d.text((tx + 24, y), fit(d, feat, font(24, feat), width - 24), font=font(24, feat),
+               fill=(70, 70, 90))  # fmt: skip
         y += 32
 
 
