@@ -198,6 +198,10 @@ def test_chat_intake_rejects_bad_input_with_a_code(raw, code) -> None:
 def test_chat_intake_cleans_invisible_characters() -> None:
     ev = parse_chat('{"user": "bo\\u200bb", "text": "how\\u202e much?", "user_id": 7}', 500, 1.5)
     assert (ev.user, ev.text, ev.user_id, ev.received_at) == ("bob", "how much?", "7", 1.5)
+    # Lone surrogates (valid JSON escapes, not text): dropped, so the store can write the row.
+    ev = parse_chat('{"user": "\\ud800ann", "text": "hi\\udfff", "user_id": "u\\ud801"}', 500, 0)
+    assert (ev.user, ev.text, ev.user_id) == ("ann", "hi", "u")
+    (ev.user + ev.text + ev.user_id).encode("utf-8")
 
 
 # ---------- store ----------

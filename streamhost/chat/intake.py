@@ -69,8 +69,10 @@ def _clean(text: str) -> str:
     if text.isprintable():
         # Fast path: printable text holds no Cc/Cf character (isprintable is False for both).
         return text.strip()
+    # Lone surrogates (Cs) are not text at all: JSON lets "\ud800" through, and SQLite and
+    # every UTF-8 encoder downstream refuse it.
     return "".join(
-        c for c in text if unicodedata.category(c) not in ("Cc", "Cf") or c == " "
+        c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs") or c == " "
     ).strip()
 
 
@@ -111,7 +113,7 @@ def parse_chat(
         text=text,
         platform=platform,
         kind=kind,
-        user_id=str(user_id) if isinstance(user_id, str | int) else "",
+        user_id=_clean(str(user_id)) if isinstance(user_id, str | int) else "",
         received_at=received_at,
         raw=obj,
     )
