@@ -55,6 +55,8 @@ POP_EVERY = 4  # the director pops roughly once per few offers under load
 FLOOD_MIX = {"chatter": 0.45, "spam": 0.15, "greeting": 0.10, "like": 0.20, "join": 0.10}
 ABUSE = ("you idiot", "i d i o t host", "this is sh1t", "stuuupid stream", "ur a m0ron")
 
+RELAY_TOKEN = "bench-relay"
+
 
 def _ms(s: float) -> float:
     return s * 1000.0
@@ -271,8 +273,13 @@ async def _flood_run(
     from streamhost.control.http import build_app
     from streamhost.engine import Engine
 
+    # The flood and the asker come in as a relay holding the chat token (as a platform bridge
+    # would): metered per user, not per address, so the flood reaches moderation and triage
+    # instead of being cut at the door by the per-address limit.
     cfg = load_config().with_overrides(
-        chat={"dedupe_window_s": 0.0}, http={"port": 0}, store={"data_dir": data_dir}
+        chat={"dedupe_window_s": 0.0, "ws_token": RELAY_TOKEN},
+        http={"port": 0},
+        store={"data_dir": data_dir},
     )
     engine = Engine(cfg)
     stream = engine.primary
@@ -289,7 +296,7 @@ async def _flood_run(
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    url = f"http://127.0.0.1:{port}/chat"
+    url = f"http://127.0.0.1:{port}/chat?token={RELAY_TOKEN}"
     run_task = asyncio.create_task(engine.run(None))
     pid = os.getpid()
     products = [p.name(cfg.stream.language) for p in stream.catalog]
