@@ -27,6 +27,7 @@ from .trace import TraceBook
 CAPTIONS_WAITING = 64  # committed, not yet aired lines kept for captions
 CAPTION_LATEST_S = 0.3  # a caption whose frame the encoder never reported goes out after this
 RTMP_DOWN_ALERT_S = 5.0  # an RTMP output that was live and has not been for this long: alert
+STORE_RESUMED_S = 1.0  # store writes succeeding this long after a loss: write_resumed
 HEALTH_EVERY_S = 10.0  # media seconds between stored health rows (the morning report's timeline)
 METRIC_KEYS = (
     "frames", "late_frames", "encoder_dropped", "speech_buffered_seconds", "render_ms_p50",
@@ -54,6 +55,10 @@ class Observer:
         self._captions: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._on_air: deque[tuple[float, dict[str, Any]]] = deque(maxlen=CAPTIONS_WAITING)
         self._loop: asyncio.AbstractEventLoop | None = None
+        # the store's rows lost to a full disk: as last seen, at the alert, when last lost
+        self._store_lost: dict[str, int] = {}
+        self._store_lost_at_fail: dict[str, int] = {}
+        self._store_failed_at: float | None = None
 
     # ---- what the stages report ----
     def commit(self, s: Sentence, speech: Speech) -> None:
@@ -146,6 +151,12 @@ class Observer:
         self.store.add_audit(actor, action, args, ok, detail, self.clock.now())
 
     def alert(self, kind: str, **fields: Any) -> None:
+        # The recorder and the signer alert from their own threads: the store's buffer and
+        # the event bus belong to the event loop, so such an alert hops onto it.
+        loop = self._loop
+        if loop is not None and _running_loop() is not loop:
+            loop.call_soon_threadsafe(lambda: self.alert(kind, **fields))
+            return
         self.store.add_alert(kind, fields, self.clock.now())
         self.events.publish(
             "alerts", {"kind": kind, "media_time": round(self.clock.now(), 3), **fields}
@@ -153,6 +164,7 @@ class Observer:
 
     # ---- background tasks ----
     async def flush_store(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(0.1)  # wall time: chat rows reach the file within 100 ms
             rows = self.store.take_chat()
@@ -164,6 +176,28 @@ class Observer:
             log = self.store.take_log()
             if log:
                 await asyncio.to_thread(self.store.write_log, log)
+            self._watch_store()
+
+    def _watch_store(self) -> None:
+        """A full disk: ``write_failed`` (what="store") when rows are first lost, and
+        ``write_resumed`` with the rows lost by table once writes have succeeded for
+        STORE_RESUMED_S (a checkpointed WAL can take a few rows while the disk is still full;
+        one success must not clear the alert)."""
+        lost = dict(self.store.lost)
+        now = time.monotonic()
+        if lost != self._store_lost:
+            if self._store_failed_at is None:
+                tables = sorted(k for k in lost if lost[k] != self._store_lost.get(k, 0))
+                self.alert("write_failed", what="store", error=self.store.write_error,
+                           lost="new rows of " + ", ".join(tables))  # fmt: skip
+                self._store_lost_at_fail = dict(self._store_lost)
+            self._store_lost, self._store_failed_at = lost, now
+        elif (self._store_failed_at is not None and not self.store.write_error
+              and now - self._store_failed_at >= STORE_RESUMED_S):  # fmt: skip
+            self.alert("write_resumed", what="store", lost_rows={
+                k: n - self._store_lost_at_fail.get(k, 0) for k, n in lost.items()
+                if n != self._store_lost_at_fail.get(k, 0)})  # fmt: skip
+            self._store_failed_at = None
 
     async def monitor(self, rtmp: list[Any], metrics: Callable[[], dict[str, Any]]) -> None:
         """Once per media second: a metrics event, and an alert for an RTMP output that was
@@ -242,6 +276,13 @@ class Observer:
         out["rss_mb"] = round(rss_mb(), 1)
         out["latency"] = snap["latency"]  # {stage: {p50, p95, count}} in ms, see trace.py
         return out
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def redact(url: str) -> str:

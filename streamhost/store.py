@@ -2,15 +2,18 @@
 alerts and a health sample every few seconds (what ``streamhost report`` reads in the morning).
 
 Rows are written as things happen (chat on arrival, a sentence before it is spoken), each
-committed at once, so a killed process loses nothing that was on air.
+committed at once, so a killed process loses nothing that was on air. A full disk loses rows
+but never raises into the stream: see ``Store._writing``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,9 +164,33 @@ class Store:
         # Chat batches are written from a worker thread (a flood must not stall the event
         # loop on SQLite); every access to the connection holds this lock.
         self._lock = threading.RLock()
+        self.lost: dict[str, int] = {}  # rows a full disk kept out, by table (never reset)
+        self.write_error = ""  # the last write's error; "" once a write succeeds again
+        self._held: list[tuple[str, tuple[Any, ...]]] = []  # alert rows waiting for space
+
+    @contextlib.contextmanager
+    def _writing(self, table: str, rows: int = 1) -> Iterator[None]:
+        """Every write runs in here. A full disk (SQLITE_FULL, or SQLITE_IOERR from ENOSPC)
+        must not stop the stream: the rows are counted in ``lost``, the error stays in
+        ``write_error`` until a later write succeeds (the Observer alerts on both), and the
+        transaction is rolled back so that the next write starts clean."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+                    raise
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                if rows:  # a batch of held alert rows only is not lost (see write_log)
+                    self.lost[table] = self.lost.get(table, 0) + rows
+                self.write_error = f"{e.sqlite_errorname}: {e}"
+            else:
+                self.write_error = ""
 
     def add_sentence(self, s: Sentence, media_time: float, duration: float) -> None:
-        with self._lock:
+        with self._writing("transcript"):
             self._db.execute(
                 "INSERT INTO transcript(trace_id, wall_time, media_time, source, product_id, lang,"
                 " emotion, reply_to, duration, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -182,7 +209,7 @@ class Store:
             )
 
     def add_rejection(self, s: Sentence, reason: str, media_time: float) -> None:
-        with self._lock:
+        with self._writing("rejected"):
             self._db.execute(
                 "INSERT INTO rejected(trace_id, wall_time, media_time, source, product_id, reason, text)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -196,7 +223,7 @@ class Store:
             ).fetchall()
 
     def mark_aired(self, trace_id: str, media_time: float) -> None:
-        with self._lock:
+        with self._writing("aired"):
             self._db.execute(
                 "UPDATE transcript SET aired_at=? WHERE trace_id=? AND aired_at IS NULL",
                 (media_time, trace_id),
@@ -241,7 +268,7 @@ class Store:
         """Write rows from ``take_chat``; safe from a worker thread."""
         if not rows:
             return
-        with self._lock:
+        with self._writing("chat", len(rows)):
             self._insert_chat(rows)
 
     def _insert_chat(self, rows: list[tuple[Any, ...]]) -> None:
@@ -270,7 +297,10 @@ class Store:
         return rows
 
     def write_log(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Write rows from ``take_log`` in one transaction; safe from a worker thread."""
+        """Write rows from ``take_log`` in one transaction; safe from a worker thread (one
+        at a time). Alert rows a full disk kept out are held (the last 1000) and written with
+        the next batch, so the store still says what it lost once space returns."""
+        rows, self._held = self._held + rows, []
         if not rows:
             return
         health = ",".join(HEALTH_COLUMNS)
@@ -279,17 +309,20 @@ class Store:
             "health": f"INSERT INTO health({health}) VALUES ({','.join('?' * len(HEALTH_COLUMNS))})",
         }
         with self._lock:
-            self._db.execute("BEGIN")
-            for table, row in rows:
-                self._db.execute(sql[table], row)
-            self._db.execute("COMMIT")
+            with self._writing("health", sum(t == "health" for t, _ in rows)):
+                self._db.execute("BEGIN")
+                for table, row in rows:
+                    self._db.execute(sql[table], row)
+                self._db.execute("COMMIT")
+            if self.write_error:
+                self._held = [r for r in rows if r[0] == "alerts"][-1000:]
 
     def write_traces(self, rows: list[tuple[Any, ...]]) -> None:
         """Finished traces (``TraceBook.take_rows``) in one transaction; safe from a worker
         thread, so the AV path never waits on SQLite for them."""
         if not rows:
             return
-        with self._lock:
+        with self._writing("traces", len(rows)):
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT INTO traces(trace_id, utterance, source, wall_time, received, triaged,"
@@ -315,7 +348,7 @@ class Store:
         detail: str,
         media_time: float,
     ) -> None:
-        with self._lock:
+        with self._writing("audit"):
             self._db.execute(
                 "INSERT INTO audit(wall_time, media_time, actor, command, args, ok, detail)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -348,7 +381,7 @@ class Store:
 
     def put_question(self, q: dict[str, Any]) -> None:
         """Insert or update one question handed to the operator (``Question.as_dict``)."""
-        with self._lock:
+        with self._writing("questions"):
             self._db.execute(
                 "INSERT INTO questions(id, trace_id, wall_time, asked_at, user, lang, text, state,"
                 " answer, closed_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"

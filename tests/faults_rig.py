@@ -8,10 +8,16 @@ black or frozen picture. Imports nothing from pytest, so the benchmark loads it 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import shutil
 import signal
+import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +219,56 @@ def gaps(arrivals: list[float], t0: float, t1: float) -> float:
     return float(np.max(np.diff(ts))) if len(ts) > 1 else t1 - t0
 
 
+# -- a full disk ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size_mb: int) -> Iterator[Path]:
+    """A tmpfs of ``size_mb`` mounted at ``path`` (root only): a disk that can be filled and
+    given back. Unmounted on exit (lazily if something still holds a file open)."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        yield path
+    finally:
+        if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def fill_disk(path: Path) -> Path:
+    """Write a ballast file in ``path`` until the filesystem is full (ENOSPC); deleting it
+    gives the space back."""
+    ballast = path / "ballast"
+    chunk = b"\0" * 65536
+    with open(ballast, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(chunk)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+        with contextlib.suppress(OSError):
+            while True:  # the last few kB a 64 kB chunk did not fit in
+                f.write(b"\0" * 512)
+    return ballast
+
+
+def mount_works() -> bool:
+    """Whether this process may mount a tmpfs (root, and not a confined container)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="mount-probe-"))
+    try:
+        with small_disk(probe, 1):
+            return True
+    except (subprocess.CalledProcessError, OSError):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()
+
+
 # -- kill -9 ---------------------------------------------------------------------------------
 
 KILL_CONFIG = """\
@@ -230,7 +286,6 @@ def kill9_trial(url: str, work: Path, after_live_s: float, python: str) -> dict[
     store does not hold, whether the store opens and passes integrity_check, and what the
     fragmented recording still plays."""
     import sqlite3
-    import subprocess
 
     from streamhost.store import Store
 

@@ -21,14 +21,17 @@ from faults_rig import (
     AlertLog,
     RtmpReader,
     check_pictures,
+    fill_disk,
     freeze,
     gaps,
     kill9_trial,
     kill_server,
+    mount_works,
     recording,
+    small_disk,
 )
 from nginx_rtmp import NginxRtmp
-from support import until
+from support import unavailable, until
 from viewer import Viewer
 
 from streamhost.store import Store
@@ -186,3 +189,77 @@ def test_kill9_loses_no_aired_sentence(tmp_path: Path) -> None:
     assert [t["lost"] for t in trials] == [0] * 5, trials
     assert {t["integrity"] for t in trials} == {"ok"}, trials
     assert all(t["record_frames"] >= 25 for t in trials), trials
+
+
+# -- 4. the disk full under the recording and the store ---------------------------------------
+
+
+@pytest.mark.timeout(120)
+async def test_disk_full_keeps_stream_on_air_and_resumes(tmp_path: Path) -> None:
+    """The recording (fragmented) and the store share a 32 MB tmpfs, filled to the last byte
+    for 4 s and then given back. A WebRTC viewer never notices; ``write_failed`` names what is
+    lost (the recording, rows of the store), ``write_resumed`` follows once space is back;
+    recording resumes in a new segment that plays, the store passes integrity_check and holds
+    the alerts (kept back while full) and sentences committed after the disk came back."""
+    if not mount_works():
+        unavailable("mounting a tmpfs (root)")
+    viewer = Viewer()
+    with small_disk(tmp_path / "disk", 32) as disk:
+        rec = disk / "rec.mp4"
+        output = {"record": str(rec), "record_fragmented": True}
+        try:
+            async with running_engine(disk, False, None, output=output) as (eng, base, task):
+                s = eng.primary
+                alerts = AlertLog(s.events)
+                async with aiohttp.ClientSession() as http:
+                    await viewer.connect(http, base + "/offer")
+                await until(lambda: bool(viewer.video) and s.obs.sentences > 0, 20, "on air")
+                await asyncio.sleep(2.0)
+                t_fault = time.monotonic()
+                ballast = fill_disk(disk)
+                failed = {"recording", "store"}
+                await until(lambda: failed <= _whats(alerts, "write_failed"), 20,
+                            f"write_failed for both, saw {alerts.kinds()}")  # fmt: skip
+                await asyncio.sleep(4.0)
+                assert not _whats(alerts, "write_resumed"), alerts.seen
+                ballast.unlink()
+                t_back, said_before = eng.clock.now(), s.obs.sentences
+                await until(lambda: failed <= _whats(alerts, "write_resumed"), 20,
+                            f"write_resumed for both, saw {alerts.kinds()}")  # fmt: skip
+                await until(lambda: s.obs.sentences > said_before + 1, 20, "the host speaks on")
+                await asyncio.sleep(1.0)
+                t_end = time.monotonic()
+                assert not task.done()
+                lost = dict(s.store.lost)
+        finally:
+            await viewer.close()
+        seen = alerts.seen
+        segs = recording(rec)
+        last = check_pictures(segs[-1:])
+        pics = check_pictures(segs)
+        store = Store(disk / "data", "default")
+        integrity = store._db.execute("PRAGMA integrity_check").fetchone()[0]
+        stored = [k for (k,) in store._db.execute("SELECT kind FROM alerts ORDER BY id")]
+        aired_after = [ln for ln in store.transcript() if ln.media_time > t_back]
+        store.close()
+    failed_rec = next(e for e in seen if e["kind"] == "write_failed" and e["what"] == "recording")
+    resumed = {e["what"]: e for e in seen if e["kind"] == "write_resumed"}
+    print(f"lost {lost}; recording lost {resumed['recording']['lost_s']} s; segments "
+          f"{[p.name for p in segs]}; {pics}; stored alerts {stored}")  # fmt: skip
+    # on air throughout: the viewer's longest gap is a frame or two, not the outage
+    assert gaps([t for t, *_ in viewer.video], t_fault, t_end) < 0.5
+    assert "recording from media" in failed_rec["lost"], failed_rec
+    assert "No space" in failed_rec["error"], failed_rec  # ENOSPC, not some other failure
+    assert sum(lost.values()) > 0 and resumed["store"]["lost_rows"], (lost, resumed)
+    # the recording: a new segment after the outage that plays to its end, none black
+    assert len(segs) >= 2 and last.error == "" and last.frames >= 25, (segs, last)
+    assert 4.0 <= resumed["recording"]["lost_s"] <= 12.0, resumed
+    assert pics.frames >= 25 * 4 and pics.black == 0, pics
+    # the store: sound, with what was said and raised after the disk came back
+    assert integrity == "ok"
+    assert {"write_failed", "write_resumed"} <= set(stored), stored
+    assert aired_after, "no sentence stored after the disk came back"
+
+
+def _whats(alerts: AlertLog, kind: str) -> set[str]:
+    return {e["what"] for e in alerts.seen if e["kind"] == kind}

@@ -8,6 +8,7 @@ AIGC label in its metadata, and with its signer each closed segment is signed by
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from streamhost.output.provenance import Provenance
 
 log = logging.getLogger(__name__)
+RETRY_S = 1.0  # media seconds between attempts at a new segment after a failed write
+RESUMED_S = 2.0  # media written to a new segment without error before it counts as resumed
 
 
 class Mp4Recorder:
@@ -39,6 +42,13 @@ class Mp4Recorder:
     so every segment plays on its own. ``close`` writes the index of a plain MP4 (moved to the
     front with ``+faststart``); a crash before it leaves a plain MP4 unplayable, a fragmented
     one (``fragmented=True``) playable up to its last fragment.
+
+    A write that fails (a full disk) ends the segment where it stands: its muxer keeps a sticky
+    I/O error, so writing on would only corrupt it. A fragmented segment plays up to its last
+    whole fragment, a plain one has no index and is lost. Every RETRY_S of media a keyframe is
+    requested and a new segment tried, so recording resumes in a new file when space returns.
+    Out: ``write_failed`` and ``write_resumed`` alerts (what="recording", the media seconds
+    not recorded) through the provenance's ``alert``.
     """
 
     kinds = frozenset({VIDEO, AUDIO})
@@ -67,6 +77,10 @@ class Mp4Recorder:
         self._asked_key = False
         self._lock = threading.Lock()
         self._closed = False
+        self.alert = provenance.alert if provenance is not None else (lambda kind, **f: None)
+        self._seg_packets = 0  # packets muxed into the open segment
+        self._failed_at: float | None = None  # media time of the failed write not yet resumed
+        self._retry_at = 0.0
 
     @property
     def sign_stats(self) -> Any:
@@ -86,11 +100,16 @@ class Mp4Recorder:
             t = float(tf)
             if packet.kind == VIDEO and packet.keyframe:
                 if self._container is None:
-                    self._open(tf)
+                    if t >= self._retry_at:
+                        self._open(tf)
                 elif self.segment_s and t - self._t0 >= self.segment_s:
                     self._close_segment(t)
                     self._open(tf)
             if self._container is None:
+                if self._failed_at is not None and not self._asked_key and t >= self._retry_at:
+                    self._asked_key = True  # retry within a frame, not at the next GOP's end
+                    if self._encoder is not None:
+                        self._encoder.request_keyframe()
                 return
             if self.segment_s and not self._asked_key and t - self._t0 >= self.segment_s:
                 self._asked_key = True  # rotate within a frame, not at the next GOP's end
@@ -104,18 +123,41 @@ class Mp4Recorder:
             pkt.stream = self._vs if packet.kind == VIDEO else self._as
             try:
                 self._container.mux(pkt)
-            except Exception:
+            except Exception as e:
                 self.errors += 1
                 if self.errors <= 3:
                     log.exception("mp4 mux failed (%s)", self.segments[-1])
+                self._abandon(t, e)
                 return
             self._t_last = max(self._t_last, t + float(packet.duration * packet.time_base))
             self.packets_written += 1
+            self._seg_packets += 1
             self.bytes_written += len(packet.data)
+            if self._failed_at is not None and t - float(self._t0) >= RESUMED_S:
+                self.alert("write_resumed", what="recording", segment=str(self.segments[-1]),
+                           lost_s=round(float(self._t0) - self._failed_at, 3))  # fmt: skip
+                self._failed_at = None
+
+    def _abandon(self, t: float, e: BaseException) -> None:
+        """End the segment whose write failed (see the class) and schedule a retry; one that
+        holds no packet is removed, so a retry on a still-full disk leaves no empty files."""
+        container, self._container = self._container, None
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.close()  # the trailer may fail too: what was written stays
+        if self._seg_packets == 0 and self.segments:
+            with contextlib.suppress(OSError):
+                self.segments.pop().unlink()
+        if self._failed_at is None:
+            self._failed_at = t
+            self.alert("write_failed", what="recording", lost=f"recording from media {t:.1f} s",
+                       error=f"{type(e).__name__}: {e}")  # fmt: skip
+        self._retry_at, self._asked_key = t + RETRY_S, False
 
     def _open(self, t: Fraction) -> None:
         assert self._info is not None
         self._t0, self._t_last, self._asked_key = t, float(t), False
+        self._seg_packets = 0
         self._wall0 = dt.datetime.now(dt.UTC)
         path = segment_path(self.path, len(self.segments) + 1, self._wall0)
         self.segments.append(path)
@@ -136,10 +178,10 @@ class Mp4Recorder:
                 self._container.metadata.update(self.provenance.metadata())
             self._vs = self._container.add_stream_from_template(self._info.video_template)
             self._as = self._container.add_stream_from_template(self._info.audio_template)
-        except Exception:
+        except Exception as e:
             self.errors += 1
             log.exception("cannot open recording segment %s", path)
-            self._container = None
+            self._abandon(float(t), e)
 
     def _close_segment(self, t_end: float) -> None:
         container, self._container = self._container, None
