@@ -45,7 +45,7 @@ DOWN_S = 8.0  # each kill: longer than the 5 s after which rtmp_down is raised
 NOT_RUN = {
     "netem": "not implemented yet (ip netns add works in this sandbox as root)",
     "disk_full": "tests/test_faults.py::test_disk_full_keeps_stream_on_air_and_resumes (tmpfs)",
-    "chat_drop_and_garbage": "reconnects covered by tests/test_chat_twitch.py; garbage not yet",
+    "chat_drop_and_garbage": "tests/test_faults.py::test_chat_source_dropped_and_garbage_server",
     "show_file_edit": "not implemented yet",
     "voice_and_renderer": "tests/test_faults.py::test_voice_and_renderer_raise_and_hang",
 }

@@ -9,6 +9,7 @@ decoded frame by frame, the SQLite store reopened. Shared machinery: tests/fault
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sys
 import time
@@ -30,8 +31,10 @@ from faults_rig import (
     recording,
     small_disk,
 )
+from ircd import IrcServer, require_ngircd
 from nginx_rtmp import NginxRtmp
 from support import unavailable, until
+from test_chat_twitch import IrcClient
 from viewer import Viewer
 
 from streamhost.store import Store
@@ -263,3 +266,127 @@ async def test_disk_full_keeps_stream_on_air_and_resumes(tmp_path: Path) -> None
 
 def _whats(alerts: AlertLog, kind: str) -> set[str]:
     return {e["what"] for e in alerts.seen if e["kind"] == kind}
+
+
+# -- 5. a chat source dropped mid-stream, and a server answering garbage ----------------------
+
+
+class GarbageServer:
+    """A misbehaving peer on TCP: each connection gets seeded junk (binary, broken IRC lines,
+    an over-long line) and is closed on the even connections, trickled junk forever on the odd
+    ones (a server that never lets the client join). Out: each connection's start time."""
+
+    def __init__(self, seed: int = 19) -> None:
+        self.rng = random.Random(seed)
+        self.conns: list[float] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> GarbageServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def _junk(self) -> bytes:
+        r = self.rng
+        pieces = [r.randbytes(r.randint(1, 300)), b":\xff\xfe PRIVMSG\r\n", b"@=;; :\r\n",
+                  b"001\r\n", b"x" * 9000 + b"\r\n", b"\0\0\0\n", b":a!a@a PRIVMSG\r\n"]  # fmt: skip
+        return b"".join(r.choice(pieces) for _ in range(20))
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        n = len(self.conns)
+        self.conns.append(time.monotonic())
+        self._writers.append(writer)
+        try:
+            writer.write(self._junk())
+            await writer.drain()
+            while n % 2:
+                with contextlib.suppress(TimeoutError):
+                    if not await asyncio.wait_for(reader.read(4096), 0.1):
+                        break  # the client gave up on us: what a client should do
+                writer.write(self._junk())
+                await writer.drain()
+        except OSError:
+            pass  # reset by the client
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        for w in self._writers:
+            w.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+@pytest.mark.timeout(120)
+async def test_chat_source_dropped_and_garbage_server(tmp_path: Path) -> None:
+    """Two Twitch-IRC sources in a running engine: one on a real ngircd that is SIGKILLed
+    for 4 s and restarted, one on a server answering garbage. The stream never stops; the
+    dropped source backs off (a handful of attempts in 4 s, not hundreds), shows it in its
+    health, is live again within the backoff after the restart, and every message sent while
+    it was live is in the store (IRC has no replay: what is said while the server is down is
+    lost to every client, so nothing more can be resumed). The garbage server's input is
+    rejected, never emitted, and it is retried with growing delays."""
+    require_ngircd()
+    srv = IrcServer(tmp_path / "ircd").start()
+    junk = await GarbageServer().start()
+    sources = [
+        {"type": "twitch", "channel": "shop", "host": "127.0.0.1", "port": srv.port},
+        {"type": "twitch", "channel": "shop", "host": "127.0.0.1", "port": junk.port},
+    ]
+    sent: list[str] = []
+    try:
+        async with running_engine(tmp_path, False, None, chat={"sources": sources}) as (
+            eng, _, task,
+        ):  # fmt: skip
+            s = eng.primary
+            irc, bad = s.sources
+            bad.connect_timeout_s = 1.0  # the join deadline: short, so the test sees retries
+            await until(lambda: irc.health.state == "live", 15, "IRC source live")
+            viewer = await IrcClient(srv.port, "ann").connect("#shop")
+            sent += [f"before drop {i}" for i in range(10)]
+            viewer.send(*(f"PRIVMSG #shop :{m}" for m in sent))
+            await until(lambda: irc.health.events >= 10, 10, "messages before the drop")
+            frames0 = s.loop.stats.frames
+
+            assert srv.proc is not None
+            srv.proc.kill()  # SIGKILL: no QUIT, no ERROR line, the socket just dies
+            srv.proc.wait(5)
+            await asyncio.sleep(4.0)
+            during = dict(irc.health.as_dict())
+            srv.start()
+            t_up = time.monotonic()
+            await until(lambda: irc.health.state == "live", 15, "IRC source live again")
+            back_s = time.monotonic() - t_up
+            viewer = await IrcClient(srv.port, "ann2").connect("#shop")
+            after = [f"after restart {i}" for i in range(10)]
+            sent += after
+            viewer.send(*(f"PRIVMSG #shop :{m}" for m in after))
+            await until(lambda: irc.health.events >= 20, 10, "messages after the restart")
+            await until(lambda: len(junk.conns) >= 4, 20, "garbage server retried")
+            assert not task.done()
+            frames = s.loop.stats.frames
+            snap = s.snapshot()["chat_sources"]
+            await viewer.close()
+            s.store.flush()
+            stored = [r[2] for r in s.store.chat_rows()]
+    finally:
+        await junk.close()
+        srv.stop()
+    gaps_s = [b - a for a, b in zip(junk.conns, junk.conns[1:], strict=False)]
+    print(f"during the drop {during}; live again {back_s:.2f} s after the restart; "
+          f"garbage connections {len(junk.conns)}, gaps {[round(g, 2) for g in gaps_s]}; "
+          f"garbage source {snap[1]}")  # fmt: skip
+    assert frames - frames0 >= 25 * 5  # on air throughout the drop and the garbage
+    # the drop: seen, backed off (0.25-0.5 s, then doubling: <= 5 tries in 4 s), resumed
+    assert during["state"] in ("backoff", "connecting") and during["last_error"], during
+    assert 2 <= during["reconnects"] <= 6, during
+    assert back_s <= 8.5, back_s  # within the delay it had reached (<= 8 s after 4 s down)
+    assert snap[0]["state"] == "live" and snap[0]["connects"] == 2, snap[0]
+    assert [m for m in stored if m in sent] == sent, stored
+    # the garbage: rejected, never an event, never live, retried with backoff
+    assert snap[1]["events"] == 0 and snap[1]["connects"] == 0 and snap[1]["rejected"] > 0
+    assert snap[1]["state"] in ("backoff", "connecting") and snap[1]["reconnects"] >= 3, snap[1]
+    assert min(gaps_s) >= 0.2 and max(gaps_s) > 2 * min(gaps_s), gaps_s

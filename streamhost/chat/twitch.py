@@ -324,12 +324,21 @@ class TwitchSource(ChatSource):
         buf = b""
         discarding = False  # inside an over-long line: drop bytes up to the next newline
         ping_sent = False
+        # A server that never lets us join (one answering garbage, a wrong port) is dropped
+        # and retried with backoff, not read forever: the join counts as part of connecting.
+        join_by = time.monotonic() + self.connect_timeout_s
         while not self._stopping:
+            wait = self.pong_timeout_s if ping_sent else self.idle_timeout_s
+            if not joined:
+                if (left := join_by - time.monotonic()) <= 0:
+                    raise TimeoutError(f"not joined to {self.channel} within "
+                                       f"{self.connect_timeout_s}s")  # fmt: skip
+                wait = min(wait, left)
             try:
-                chunk = await asyncio.wait_for(
-                    reader.read(65536), self.pong_timeout_s if ping_sent else self.idle_timeout_s
-                )
+                chunk = await asyncio.wait_for(reader.read(65536), wait)
             except TimeoutError:
+                if not joined and time.monotonic() >= join_by:
+                    continue  # the join deadline, not the keep-alive: raised above
                 if ping_sent:
                     raise TimeoutError(
                         f"no answer to keep-alive PING within {self.pong_timeout_s}s"
