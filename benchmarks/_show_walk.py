@@ -29,13 +29,26 @@ from streamhost.talk.prefetch import as_said
 GREETING_EVERY_S = 15.0  # the director's greeting_every_s
 
 
+class MediaTime:
+    """The walk's media clock; build the talk with ``clock_now=media.now`` so that its variety
+    rules (what was said in the last 10 minutes) see the walk's time."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
 def walk_show(cfg: Any, talk: Any, synthesize: Callable[[Sentence], Any], minutes: float,
-              wall: datetime, chat_per_s: float = 1.0) -> dict[str, int]:  # fmt: skip
+              wall: datetime, media: MediaTime, chat_per_s: float = 1.0) -> dict[str, int]:  # fmt: skip
     """Walk ``minutes`` of the show, calling ``synthesize`` for every phrase said; returns counts
-    of chat events by the decision they got and of lines said by kind."""
+    of chat events by the decision they got and of lines said by kind, and ``speech_seconds``
+    (how much of the media time was speech)."""
     t = cfg.talk
     gap = t.sentence_gap_s
     now = 0.0
+    speech = 0.0
     counts: dict[str, int] = {}
     show, gen = talk.show, talk.generator
     st = show.plan(0.0, wall)
@@ -53,10 +66,13 @@ def walk_show(cfg: Any, talk: Any, synthesize: Callable[[Sentence], Any], minute
         counts[key] = counts.get(key, 0) + 1
 
     def say(s: Sentence) -> None:
-        nonlocal now
+        nonlocal now, speech
         count(f"said_{s.source}")
         for p in as_said(s, t.phrase_chars):
-            now += synthesize(p).duration + gap * (0.5 if p.continues else 1.0)
+            d = synthesize(p).duration
+            speech += d
+            now += d + gap * (0.5 if p.continues else 1.0)
+            media.t = now
 
     def respond() -> list[Sentence]:
         nonlocal last_greeting
@@ -101,5 +117,7 @@ def walk_show(cfg: Any, talk: Any, synthesize: Callable[[Sentence], Any], minute
         for s in gen.next_segment(st.product_id):
             say(s)
         now += t.segment_pause_s
+        media.t = now
     counts["media_seconds"] = round(now)
+    counts["speech_seconds"] = round(speech)
     return counts

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import Results, arg_parser, machine_info, percentile, pin_one_core, report  # noqa: E402
-from _show_walk import walk_show  # noqa: E402
+from _show_walk import MediaTime, walk_show  # noqa: E402
 
 from streamhost.config import load_config  # noqa: E402
 from streamhost.frames import Sentence, Source, Speech, Timing  # noqa: E402
@@ -140,7 +140,8 @@ class _FastVoice(VoiceBase):
 
 def bench_cache(res: Results, quick: bool) -> None:
     cfg = load_config()
-    talk = build_talk(cfg, lambda: 0.0, lambda name: True)
+    media = MediaTime()
+    talk = build_talk(cfg, media.now, lambda name: True)
     wall = datetime.now().astimezone()
     talk.wall_start = wall
     voice = CachedVoice(_FastVoice(), SpeechCache(cfg.voice.cache_mb * 1_000_000))
@@ -152,7 +153,7 @@ def bench_cache(res: Results, quick: bool) -> None:
     worker.join()
     voice.cache.stats.hits = voice.cache.stats.misses = 0
     voice.cache.stats.by_source.clear()
-    counts = walk_show(cfg, talk, voice.synthesize, 5.0 if quick else 30.0, wall)
+    counts = walk_show(cfg, talk, voice.synthesize, 5.0 if quick else 30.0, wall, media)
     res.config["show_walk"] = counts
     stats = voice.cache.stats
     res.add("speech_cache_hit_pct", 100.0 * stats.hits / max(1, stats.hits + stats.misses), "%", 1)

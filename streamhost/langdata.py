@@ -52,6 +52,7 @@ FAMILIES: tuple[str, ...] = (
     "followup_lead",  # before an operator's answer to an earlier question
     "followup_timeout",  # nobody answered it in time
     "barge_in",  # a question breaks into talk
+    "faq_talk",  # product talk: one of the catalog's FAQ entries, asked and answered unprompted
 )
 
 # Slots the generator can fill (streamhost.talk.templates.slots_for_product / user_slots, the
@@ -61,7 +62,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
     {
         "name", "price", "the", "The", "acc", "Acc", "dat", "this", "of_the", "to_the", "on_the",
         "few_stock", "discount", "feature", "feature2", "shop",
-        "user", "User", "user_vocative_free", "user_dat_free",
+        "user", "User", "user_vocative_free", "user_dat_free", "question", "answer",
     }
 )  # fmt: skip
 

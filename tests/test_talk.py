@@ -440,3 +440,24 @@ def test_answer_latency_p95(catalog):
     print(
         f"\nanswer latency: p50 {times[500]:.3f} ms, p95 {times[950]:.3f} ms, max {times[-1]:.3f} ms"
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "it", "zh"])
+def test_product_talk_answers_the_catalogs_faq_unprompted(lang: str) -> None:
+    """Product talk also says the product's FAQ entries (asked and answered, in the stream's
+    language, each entry in turn), so a quiet stream has more to say than features."""
+    from streamhost.config import load_config
+    from streamhost.talk.assemble import build_talk
+
+    now = [0.0]
+    cfg = load_config().with_overrides(stream={"language": lang}, talk={"show": ""})
+    talk = build_talk(cfg, lambda: now[0], lambda name: True)
+    kettle = talk.catalog.get("kettle")
+    answers = {e.answer[lang] for e in kettle.faq}
+    heard: set[str] = set()
+    for _ in range(40):
+        for s in talk.generator.next_segment("kettle"):
+            heard.update(a for a in answers if a in s.text)
+            assert s.lang == lang
+        now[0] += 120.0  # two minutes of show per segment: the variety windows move on
+    assert heard == answers

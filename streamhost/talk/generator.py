@@ -102,7 +102,7 @@ class TemplateGenerator:
         self._recent_count: Counter[str] = Counter()
         self._last_used: dict[str, int] = {}
         self._tick = 0
-        self._feature_cursor: dict[tuple[str, str], int] = {}
+        self._feature_cursor: dict[tuple[str, ...], int] = {}
         # Slot sets parsed once: picking a template is then a subset test, not a parse.
         self._templates = {
             (fam, lg): [(t, template_slots(t)) for t in ts]
@@ -138,6 +138,8 @@ class TemplateGenerator:
         plan = ["intro", "feature"]
         if self._rng.random() < 0.5:
             plan.append("feature")
+        if self._rng.random() < 0.5 and p.faq:
+            plan.append("faq_talk")  # a common question, asked and answered unprompted
         extra = self._rng.choice(["urgency", "social", None])
         if extra == "social":
             plan.append("social")
@@ -160,6 +162,11 @@ class TemplateGenerator:
                 if f is None:
                     continue
                 slots["feature"] = f
+            elif fam == "faq_talk":
+                qa = self._next_faq(p, lang)
+                if qa is None:
+                    continue
+                slots["question"], slots["answer"] = qa
             text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=v is not None)
             if text is None and v is not None and fam == "intro":
                 text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=True, last=True)
@@ -353,6 +360,18 @@ class TemplateGenerator:
             i = self._rng.randrange(len(feats))
         self._feature_cursor[key] = i + 1
         return feats[i % len(feats)]
+
+    def _next_faq(self, p: Product, lang: str) -> tuple[str, str] | None:
+        """The product's next FAQ entry in ``lang`` (question, answer), in turn; None when it
+        has none written in that language (never an English answer in a German sentence)."""
+        entries = [(e.question.get(lang, ""), e.answer.get(lang, "")) for e in p.faq]
+        entries = [(q, a) for q, a in entries if q and a]
+        if not entries:
+            return None
+        key = (p.id, lang, "faq")
+        i = self._feature_cursor.get(key, 0)
+        self._feature_cursor[key] = i + 1
+        return entries[i % len(entries)]
 
     def _pick(
         self,

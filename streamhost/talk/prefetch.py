@@ -32,7 +32,7 @@ from .templates import fill, slots_for_product, template_slots, templates_by_fam
 PHRASED = frozenset(
     {Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER, Source.ANSWER, Source.THANKS}
 )
-TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta")
+TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta", "faq_talk")
 ANSWER_FAMILIES = ("answer_price", "ask_question", "answer_feature")
 # Families that need no product: said to anyone (a viewer's name only where the template has
 # the anonymous form), also in thanks for follows and gifts.
@@ -54,8 +54,15 @@ def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
     if len(parts) < 2:
         return [s]
     return [
-        Sentence(t, s.source, s.lang, s.product_id, s.emotion, reply_to=s.reply_to,
-                 continues=i < len(parts) - 1)  # fmt: skip
+        Sentence(
+            t,
+            s.source,
+            s.lang,
+            s.product_id,
+            s.emotion,
+            reply_to=s.reply_to,
+            continues=i < len(parts) - 1,
+        )  # fmt: skip
         for i, t in enumerate(parts)
     ]
 
@@ -147,10 +154,19 @@ def _product_lines(
         variants = [{"feature": f} for f in feats]
         if len(feats) > 1:
             variants.insert(0, {"feature": feats[0], "feature2": feats[1]})
+    faqs = [{"question": e.question.get(lang, ""), "answer": e.answer.get(lang, "")}
+            for e in getattr(p, "faq", ())]  # fmt: skip
+    faqs = [f for f in faqs if f["question"] and f["answer"]]
     by_family = templates_by_family()
     for fam in families:
         for price in _prices(talk, pid, lang):
-            for extra in variants if fam in ("feature", "ask_question", "answer_feature") else [{}]:
+            if fam == "faq_talk":
+                extras = faqs
+            elif fam in ("feature", "ask_question", "answer_feature"):
+                extras = variants
+            else:
+                extras = [{}]
+            for extra in extras:
                 slots = {**base, "price": price, **extra}
                 for t in by_family.get(fam, {}).get(lang, []):
                     if template_slots(t) <= slots.keys():
