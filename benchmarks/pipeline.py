@@ -564,19 +564,32 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
     viv = [_ms(y - x) for x, y in zip(vf, vf[1:], strict=False)]
     res.add("viewer_frame_interval_p99_ms", percentile(viv, 99), "ms", 2)
     res.add("viewer_process_core_fraction", (v1 - v0) / wall, "cores", 3)
-    # Where the engine's CPU goes, by thread (Python thread names; the default executor's
-    # workers, which run render+compose and TTS, are "asyncio_N"; native threads are "native").
+    # Where the engine's CPU goes, by thread (Python thread names): the AV loop's render thread
+    # ("render_N": face model + compose + colour conversion), the encoder thread (x264, AAC,
+    # Opus, mux), the event loop (director, chat, control, WebRTC packetization and SRTP), the
+    # default executor's workers ("asyncio_N": TTS, store writes), the RTMP push thread;
+    # threads with no Python name (ONNX Runtime, FFmpeg, OpenBLAS pools) are "native".
     names = {int(k): v for k, v in {**m0["threads"], **m1["threads"]}.items()}
+    fixed = {"MainThread": "event_loop", "encoder": "encoder", "rtmp-push": "rtmp_push"}
     by: dict[str, float] = {}
     for tid, cpu in t1.items():
         name = names.get(tid, "native")
-        group = "executor" if name.startswith("asyncio_") else name.split(" ")[0]
-        group = {"MainThread": "event_loop", "encoder": "encoder", "rtmp-push": "rtmp_push"}.get(
-            group, group if group in ("executor", "native") else "other"
-        )
+        if name.startswith("asyncio_"):
+            group = "executor"
+        elif name.startswith("render_"):
+            group = "render"
+        else:
+            group = fixed.get(name.split(" ")[0], "native" if name == "native" else "other")
         by[group] = by.get(group, 0.0) + cpu - t0.get(tid, 0.0)
-    for group in ("event_loop", "executor", "encoder", "rtmp_push", "other", "native"):
+    groups = ("render", "encoder", "event_loop", "executor", "rtmp_push", "other", "native")
+    for group in groups:
         res.add(f"stream_thread_{group}_core_fraction", by.get(group, 0.0) / wall, "cores", 3)
+        res.add(f"stream_thread_{group}_ms_per_frame", by.get(group, 0.0) * 1000 / n_frames,
+                "ms", 3)  # fmt: skip
+    # The threads must account for the process (the RTMP child is counted apart).
+    proc_cpu = core_fraction(a, b) - rtmp_child / wall
+    res.add("stream_threads_accounted_pct", 100.0 * sum(by.values()) / wall / max(proc_cpu, 1e-9),
+            "%", 1)  # fmt: skip
     rt = final["rtmp"][0]
     return {
         "sentences": s1["sentences"],
