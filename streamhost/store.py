@@ -179,6 +179,7 @@ class Store:
                 yield
             except sqlite3.OperationalError as e:
                 if e.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+                    self._rollback()
                     raise
                 if self._db.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
@@ -186,8 +187,19 @@ class Store:
                 if rows:  # a batch of held alert rows only is not lost (see write_log)
                     self.lost[table] = self.lost.get(table, 0) + rows
                 self.write_error = f"{e.sqlite_errorname}: {e}"
+            except BaseException:
+                # Any other failure (a value SQLite cannot bind, an encoding error) must not
+                # leave the transaction open: every later write would fail with "cannot start
+                # a transaction within a transaction".
+                self._rollback()
+                raise
             else:
                 self.write_error = ""
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def add_sentence(self, s: Sentence, media_time: float, duration: float) -> None:
         with self._writing("transcript"):

@@ -205,6 +205,21 @@ def test_chat_intake_cleans_invisible_characters() -> None:
 
 
 # ---------- store ----------
+def test_store_write_that_fails_leaves_no_open_transaction(tmp_path) -> None:
+    """A batch SQLite refuses (here a lone surrogate, which cannot be encoded) is rolled back
+    and raised; the next writes still work (an open transaction would fail every later one)."""
+    st = Store(tmp_path, "s1")
+    st.add_chat(ChatEvent("ann", "ok", received_at=1.0), "queued", "")
+    good = st.take_chat()
+    st.add_chat(ChatEvent("b\ud800", "bad", received_at=2.0), "queued", "")
+    with pytest.raises(UnicodeEncodeError):
+        st.write_chat(good + st.take_chat())
+    st.write_chat(good)
+    st.add_audit("op", "say", {"text": "hi"}, True, "", 3.0)
+    assert [r[1] for r in st.chat_rows()] == ["ann"]
+    st.close()
+
+
 def test_store_writes_transcript_chat_and_audit(tmp_path) -> None:
     st = Store(tmp_path, "s1")
     ev = ChatEvent("ann", "how much?", received_at=1.0)
