@@ -269,6 +269,54 @@ def mount_works() -> bool:
             probe.rmdir()
 
 
+# -- the network: a namespace of its own -----------------------------------------------------
+
+
+def netns_impairments() -> tuple[bool, dict[str, str]]:
+    """Whether a network namespace can be made here, and the impairments this kernel cannot
+    give it, each with the reason (``tc`` answers "qdisc kind is unknown" without sch_netem)."""
+    ns = f"shprobe{os.getpid()}"
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("tc") is None:
+        return False, {"all": "needs root, ip and tc (iproute2)"}
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+        return False, {"all": "ip netns add failed"}
+    missing: dict[str, str] = {}
+    try:
+        run = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root"]
+        for name, qdisc in (("loss_delay", ["netem", "delay", "50ms", "loss", "1%"]),
+                            ("squeeze", ["tbf", "rate", "1mbit", "burst", "16kb",
+                                         "latency", "100ms"])):  # fmt: skip
+            r = subprocess.run(run + qdisc, capture_output=True, text=True)
+            if r.returncode != 0:
+                missing[name] = f"tc qdisc {qdisc[0]}: {r.stderr.strip()}"
+            subprocess.run(run[:4] + ["del", "dev", "lo", "root"], capture_output=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    return True, missing
+
+
+@contextlib.contextmanager
+def netns() -> Iterator[str]:
+    """A fresh network namespace (deleted on exit): run a whole stream inside it with
+    ``ip netns exec`` and impair its loopback without touching the host's."""
+    ns = f"shfault{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True)
+    try:
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def lo(*args: str) -> None:
+    """Inside the namespace (the caller runs there): ``ip link set lo ...`` or, with "tc"
+    first, ``tc qdisc ... dev lo ...``."""
+    if args[0] == "tc":
+        cmd = ["tc", "qdisc", args[1], "dev", "lo", *args[2:]]
+    else:
+        cmd = ["ip", "link", "set", "lo", *args]
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
 # -- kill -9 ---------------------------------------------------------------------------------
 
 KILL_CONFIG = """\
