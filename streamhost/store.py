@@ -181,9 +181,7 @@ class Store:
                 if e.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
                     self._rollback()
                     raise
-                if self._db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
+                self._rollback()
                 if rows:  # a batch of held alert rows only is not lost (see write_log)
                     self.lost[table] = self.lost.get(table, 0) + rows
                 self.write_error = f"{e.sqlite_errorname}: {e}"

@@ -218,7 +218,7 @@ async def test_disk_full_keeps_stream_on_air_and_resumes(tmp_path: Path) -> None
                     await viewer.connect(http, base + "/offer")
                 await until(lambda: bool(viewer.video) and s.obs.sentences > 0, 20, "on air")
                 await asyncio.sleep(2.0)
-                t_fault = time.monotonic()
+                t_fault, media_full = time.monotonic(), eng.clock.now()
                 ballast = fill_disk(disk)
                 failed = {"recording", "store"}
                 await until(lambda: failed <= _whats(alerts, "write_failed"), 20,
@@ -256,8 +256,11 @@ async def test_disk_full_keeps_stream_on_air_and_resumes(tmp_path: Path) -> None
     assert sum(lost.values()) > 0 and resumed["store"]["lost_rows"], (lost, resumed)
     # the recording: a new segment after the outage that plays to its end, none black
     assert len(segs) >= 2 and last.error == "" and last.frames >= 25, (segs, last)
-    assert 4.0 <= resumed["recording"]["lost_s"] <= 12.0, resumed
-    assert pics.frames >= 25 * 4 and pics.black == 0, pics
+    assert pics.black == 0, pics
+    # what was not recorded is the outage (media time): from the first failed fragment (up to
+    # a 1 s fragment after the fill) to the new segment (a retry and a keyframe after space)
+    outage = t_back - media_full
+    assert outage - 1.5 <= resumed["recording"]["lost_s"] <= outage + 3.0, (outage, resumed)
     # the store: sound, with what was said and raised after the disk came back
     assert integrity == "ok"
     assert {"write_failed", "write_resumed"} <= set(stored), stored
@@ -349,7 +352,7 @@ async def test_chat_source_dropped_and_garbage_server(tmp_path: Path) -> None:
             sent += [f"before drop {i}" for i in range(10)]
             viewer.send(*(f"PRIVMSG #shop :{m}" for m in sent))
             await until(lambda: irc.health.events >= 10, 10, "messages before the drop")
-            frames0 = s.loop.stats.frames
+            frames0, t0 = s.loop.stats.frames, time.monotonic()
 
             assert srv.proc is not None
             srv.proc.kill()  # SIGKILL: no QUIT, no ERROR line, the socket just dies
@@ -367,7 +370,7 @@ async def test_chat_source_dropped_and_garbage_server(tmp_path: Path) -> None:
             await until(lambda: irc.health.events >= 20, 10, "messages after the restart")
             await until(lambda: len(junk.conns) >= 4, 20, "garbage server retried")
             assert not task.done()
-            frames = s.loop.stats.frames
+            frames, elapsed = s.loop.stats.frames, time.monotonic() - t0
             snap = s.snapshot()["chat_sources"]
             await viewer.close()
             s.store.flush()
@@ -379,7 +382,8 @@ async def test_chat_source_dropped_and_garbage_server(tmp_path: Path) -> None:
     print(f"during the drop {during}; live again {back_s:.2f} s after the restart; "
           f"garbage connections {len(junk.conns)}, gaps {[round(g, 2) for g in gaps_s]}; "
           f"garbage source {snap[1]}")  # fmt: skip
-    assert frames - frames0 >= 25 * 5  # on air throughout the drop and the garbage
+    # on air throughout the drop and the garbage (half the frame rate: the 2-core CI is shared)
+    assert frames - frames0 >= 0.5 * 25 * elapsed, (frames - frames0, elapsed)
     # the drop: seen, backed off (0.25-0.5 s, then doubling: <= 5 tries in 4 s), resumed
     assert during["state"] in ("backoff", "connecting") and during["last_error"], during
     assert 2 <= during["reconnects"] <= 6, during
