@@ -195,9 +195,18 @@ def main() -> None:
     ap.add_argument("--squeeze", type=float, default=None, help="tbf squeeze seconds (20)")
     ap.add_argument("--blackout", type=float, default=BLACKOUT_S, help="link down seconds")
     ap.add_argument("--impair-child", metavar="JSON", help=argparse.SUPPRESS)
+    ap.add_argument("--drop-idle-publisher", metavar="S", type=float, default=0,
+                    help="network child only: nginx-rtmp drops a publisher idle this long")  # fmt: skip
     args = ap.parse_args()
     squeeze_s = args.squeeze if args.squeeze is not None else (5.0 if args.quick else 20.0)
     if args.impair_child:  # we are the child inside the namespace (see _network)
+        if args.drop_idle_publisher:  # the server-side remedy for a publish left stale
+            import nginx_rtmp
+
+            nginx_rtmp.CONFIG = nginx_rtmp.CONFIG.replace(
+                "live on;",
+                f"live on;\n            drop_idle_publisher {args.drop_idle_publisher:g}s;",
+            )
         with tempfile.TemporaryDirectory(prefix="faults-net-") as d:
             res = asyncio.run(_impaired(Path(d), squeeze_s, args.blackout))
         Path(args.impair_child).write_text(json.dumps(res))
