@@ -77,6 +77,33 @@ def test_face_crop_is_lossless() -> None:
     assert (a - b).abs().max().item() <= 1e-5
 
 
+def test_regions_hold_every_clipped_extreme() -> None:
+    """Every corner of the clipped pose (turn, nod, tilt and breath each at an end, both hair
+    styles) with the face details at their widest: each region's layers and each crop band's
+    details must still cover all they draw (the bands leave only a few rows of margin)."""
+    import itertools
+
+    import torch
+
+    from streamhost.avatar.model import PuppetModel
+
+    faces = (
+        dict(mouth_open=1, mouth_round=1, smile=-1, brow_raise=1, gaze_y=1),
+        dict(mouth_open=1, mouth_wide=1, smile=1, lip_bite=1, blink=1, gaze_x=1),
+        dict(mouth_round=1, smile=-1, gaze_x=-1, gaze_y=-1),
+    )
+    poses = [
+        make(head_x=hx, head_y=hy, head_tilt=t, breathe=b, style=st, **face)
+        for hx, hy, t, b, st in itertools.product((-1, 1), (-1, 1), (-1, 1), (-1, 1), (0, 1))
+        for face in faces
+    ]
+    crop, full = PuppetModel(crop=True).eval(), PuppetModel(crop=False).eval()
+    with torch.no_grad():
+        for i in range(0, len(poses), 16):
+            p = torch.from_numpy(np.stack(poses[i : i + 16]))
+            assert (crop(p) - full(p)).abs().max().item() <= 1e-5
+
+
 def test_exported_file_is_self_contained_and_reproducible(tmp_path: Path) -> None:
     import onnx
     import torch  # noqa: F401

@@ -36,10 +36,13 @@ _YAW_PARALLAX = 0.035  # features move this much more than the head outline: rea
 _CROP_X = (-0.75, 0.75)
 _CROP_Y = (-0.48, 0.82)
 _TOP_Y = -1.09  # nothing is drawn above this (tile coordinates) under any clipped pose
+_CAP_Y = -0.88  # only hair above this: the skin starts at -0.86 (row 41) at the clipped extreme
 # Head-local rows where the face details can reach under any clipped pose: the lower face (nose,
 # cheeks, a wide-open mouth) starts below _LOWER_TOP, the eyes and brows end above _EYES_BOTTOM.
-_LOWER_TOP = 0.035
-_EYES_BOTTOM = 0.195
+# Measured at the clipped extremes: the cheeks start at row 216, the eye sockets end at row 243;
+# these leave 4 rows (a test checks the bands against the uncropped drawing).
+_LOWER_TOP = 0.059
+_EYES_BOTTOM = 0.17
 
 # Colours are inputs (the look's skin, hair, lips and iris, params.SKIN_R..IRIS_B); each layer's
 # colour is a fixed linear function of them: (skin, hair, lips, iris) gains plus a constant RGB.
@@ -76,9 +79,18 @@ _FULL_LAYERS = (
     "neck", "chin_shadow", "hair", "skin", "face_shadow", "face_light", "hair_front", "hair_sheen",
 )  # fmt: skip
 # The large layers each region can show (the clipped pose keeps the others out; a test checks it).
-_TOP_LAYERS = ("hair", "skin", "face_shadow", "hair_front", "hair_sheen")  # above and beside
-_CROP_LAYERS = _FULL_LAYERS  # under the face details
-_BOTTOM_LAYERS = ("neck", "chin_shadow", "hair", "skin", "face_shadow", "hair_front")
+_TOP_LAYERS = ("hair", "skin", "face_shadow", "hair_front", "hair_sheen")  # above the crop
+_CAP_LAYERS = ("hair", "hair_front")  # the top band's rows above _CAP_Y
+_SIDE_LAYERS = ("hair", "skin", "face_shadow", "hair_front")  # beside the crop
+# Under the face details, per row band of the crop (eyes, eyes and mouth, lower face): the neck
+# and its shadow start below the mouth band, the hair's sheen ends above it; the head, hair and
+# their shading end above the bottom band (their lowest row is 349 at the clipped extremes).
+_CROP_LAYERS = {
+    "eyes": ("hair", "skin", "face_shadow", "face_light", "hair_front", "hair_sheen"),
+    "all": ("hair", "skin", "face_shadow", "face_light", "hair_front"),
+    "lower": ("neck", "chin_shadow", "hair", "skin", "face_shadow", "face_light", "hair_front"),
+}
+_BOTTOM_LAYERS = ("neck", "chin_shadow")
 _FACE_LAYERS = (
     "socket",
     "eye_white",
@@ -112,15 +124,11 @@ def _mix_layers(weights: list[Tensor], gains: Tensor, const: Tensor, base: Tenso
     back, which costs more than the arithmetic here.
     """
     w = torch.cat(weights, dim=1)
-    b, k, h, wd = w.shape
+    k, h, wd = (int(n) for n in w.shape[1:])  # constants in the export: the tile is fixed
     rgb = torch.clamp(torch.matmul(gains, base) + const, 0.0, 1.0).transpose(1, 2)  # (B,3,K)
     mix = torch.cat([rgb, rgb[:, :1] * 0.0 + 1.0], dim=1)
-    return torch.matmul(mix, w.reshape(b, k, h * wd)).reshape(b, 4, h, wd)
-
-
-def _sq(x: Tensor) -> Tensor:
-    # x * x rather than x ** 2: exported Pow is several times slower than Mul in ONNX Runtime.
-    return x * x
+    # -1 for the batch: the exporter then writes constant shapes, not a Shape/Gather chain.
+    return torch.matmul(mix, w.reshape(-1, k, h * wd)).reshape(-1, 4, h, wd)
 
 
 def _weights(alphas: list[Tensor], transmit: Tensor | None) -> tuple[list[Tensor], Tensor]:
@@ -220,10 +228,11 @@ class PuppetModel(nn.Module):
     clipped to ``PARAM_RANGES``). Output ``rgba``: (B, 4, H, W) float32 in [0, 1], colour
     PREMULTIPLIED by alpha (rgb <= a), then coverage alpha; the background is transparent.
 
-    The tile is drawn in four regions that each evaluate only the layers the clipped pose lets
-    reach them (top band: hair and head; face crop: everything above the neckline plus the face
-    details; the side strips beside it: hair and head; bottom band: chin, neck and body), then
-    concatenated. ``crop=False`` draws every layer over the whole tile (reference for tests).
+    The tile is drawn in regions that each evaluate only the layers the clipped pose lets reach
+    them (top band: hair, and the head below _CAP_Y; face crop in three row bands: the head, the
+    neck in the lowest, plus the face details; the side strips beside it: hair and head; bottom
+    band: neck and its shadow), then concatenated. Squares are x * x, never Pow (several times
+    slower in ONNX Runtime). ``crop=False`` draws every layer over the whole tile (reference).
     """
 
     def __init__(self, width: int = RENDER_W, height: int = RENDER_H, crop: bool = True) -> None:
@@ -234,7 +243,6 @@ class PuppetModel(nn.Module):
         self.height = height
         self.crop = crop
         px = 2.0 / width
-        self.inv_px = 1.0 / px
         self.inv_px_h = _HEAD_SCALE / px  # head-local distances are smaller by the head scale
         ys = (torch.arange(height, dtype=torch.float32) + 0.5 - height / 2) * px
         xs = (torch.arange(width, dtype=torch.float32) + 0.5 - width / 2) * px
@@ -251,7 +259,9 @@ class PuppetModel(nn.Module):
         self.register_buffer("cgx", xs[self.cx0 : self.cx1].view(1, 1, 1, -1))
         self.register_buffer("cgy", ys[self.cy0 : self.cy1].view(1, 1, -1, 1))
         self.register_buffer("sgx", xs[side].view(1, 1, 1, -1))
-        self.register_buffer("tgy", ys[self.top0 : self.cy0].view(1, 1, -1, 1))
+        cap = max(self.top0, int(math.floor((_CAP_Y + half_h) / px)) // 2 * 2)
+        self.register_buffer("tgy_c", ys[self.top0 : cap].view(1, 1, -1, 1))
+        self.register_buffer("tgy", ys[cap : self.cy0].view(1, 1, -1, 1))
         self.register_buffer("bgy", ys[self.cy1 :].view(1, 1, -1, 1))
         lo, hi = ranges_array()
         self.register_buffer("lo", torch.from_numpy(lo).view(1, N_PARAMS))
@@ -268,10 +278,12 @@ class PuppetModel(nn.Module):
         n_eyes = 7
         self.mixes = {
             "all": _FULL_LAYERS + _FACE_LAYERS,
-            "crop_all": _CROP_LAYERS + _FACE_LAYERS,
-            "crop_eyes": _CROP_LAYERS + _FACE_LAYERS[:n_eyes],
-            "crop_lower": _CROP_LAYERS + _FACE_LAYERS[n_eyes:],
+            "crop_all": _CROP_LAYERS["all"] + _FACE_LAYERS,
+            "crop_eyes": _CROP_LAYERS["eyes"] + _FACE_LAYERS[:n_eyes],
+            "crop_lower": _CROP_LAYERS["lower"] + _FACE_LAYERS[n_eyes:],
             "top": _TOP_LAYERS,
+            "cap": _CAP_LAYERS,
+            "side": _SIDE_LAYERS,
             "bot": _BOTTOM_LAYERS,
         }
         for key, names in self.mixes.items():
@@ -280,19 +292,20 @@ class PuppetModel(nn.Module):
             self.register_buffer(f"const_{key}", const)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _fill(self, d: Tensor) -> Tensor:
-        """Coverage of a signed distance in tile units (negative inside), antialiased over 1 px."""
-        return torch.clamp(0.5 - d * self.inv_px, 0.0, 1.0)
-
     def _fill_h(self, d: Tensor) -> Tensor:
-        """Coverage of a signed distance in head-local units."""
+        """Coverage of a signed distance in head-local units (negative inside), 1-px ramp."""
         return torch.clamp(0.5 - d * self.inv_px_h, 0.0, 1.0)
 
-    @staticmethod
-    def _ell(x: Tensor, y: Tensor, a: float | Tensor, b: float | Tensor) -> Tensor:
-        """Approximate signed distance to an axis-aligned ellipse with half-axes a, b."""
-        k = _sq(x * (1.0 / a)) + _sq(y * (1.0 / b))
-        return (torch.sqrt(k) - 1.0) * torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
+    def _fill_s(self, r: Tensor, m: float | Tensor, c: float | Tensor) -> Tensor:
+        """``_fill_h(m * r - c)`` with the constants folded: two full-size ops and the clamp."""
+        S = self.inv_px_h
+        return torch.clamp((0.5 + S * c) - r * (S * m), 0.0, 1.0)
+
+    def _ell(self, x2: Tensor, y: Tensor, a: float | Tensor, b: float | Tensor) -> Tensor:
+        """Coverage of an axis-aligned ellipse (half-axes a, b) given x squared and y, with
+        (sqrt(x^2/a^2 + y^2/b^2) - 1) * min(a, b) as its approximate distance."""
+        m = min(a, b) if isinstance(a, float) and isinstance(b, float) else torch.minimum(a, b)
+        return self._fill_s(torch.sqrt(x2 + (y * y) * ((a * a) / (b * b))), m / a, m)
 
     def _ell_q(self, g: _Region, fx: _Form, fy: _Form, a: float, b: float) -> Tensor:
         """Unclipped coverage of a head-local ellipse, (k - 1) / 2 * min(a, b) as its distance.
@@ -315,7 +328,7 @@ class PuppetModel(nn.Module):
         h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
         xh_f = _Form(cs, sn, 0.0)  # head-local x
         yh_f = _Form(-sn, cs, h0)  # head-local y, head centre at 0
-        axh = g.lin(xh_f).abs()
+        axh = g.lin(xh_f * S).abs()  # in pixels: the fills below need no further scaling
         out: dict[str, Tensor] = {}
         need = set(names)
         if "chin_shadow" in need:
@@ -329,7 +342,7 @@ class PuppetModel(nn.Module):
         # collar drawn over the tile hides where it ends, so a tilt never opens a gap.
         if "neck" in need:
             a_neck = _clip01(
-                torch.minimum((0.5 + S * 0.13) - S * axh, g.lin(yh_f * S + (0.5 - 0.30 * S)))
+                torch.minimum((0.5 + S * 0.13) - axh, g.lin(yh_f * S + (0.5 - 0.30 * S)))
             )
             out["neck"] = a_neck
         if "chin_shadow" in names:
@@ -343,7 +356,7 @@ class PuppetModel(nn.Module):
             ha, hb = 0.50 - 0.07 * style, 0.56 - 0.04 * style
             k = self.inv_px_h * 0.5 * ha
             f_ell = g.quad(xh_f * (1.0 / ha), (yh_f + 0.03) * (1.0 / hb), 0.5 + k, k)
-            f_cut = g.lin(yh_f * (-S) + (0.5 + 0.36 * S)) - style * (0.40 * S)
+            f_cut = g.lin(yh_f * (-S) + ((0.5 + 0.36 * S) - style * (0.40 * S)))
             out["hair"] = _clip01(torch.minimum(f_ell, f_cut))
 
         if "skin" in need:
@@ -354,7 +367,7 @@ class PuppetModel(nn.Module):
             qy = g.lin(yh_f * (se / 0.48))
             f_egg = (0.5 + se * se) - (qx * qx + qy * qy)
             sr = math.sqrt(self.inv_px_h * 0.065 * 0.5)
-            ex = axh * (sr / 0.065) - 0.375 * sr / 0.065
+            ex = axh * (sr / 0.065 / S) - 0.375 * sr / 0.065
             ey = g.lin((yh_f + (-0.03)) * (sr / 0.095))
             f_ear = (0.5 + sr * sr) - (ex * ex + ey * ey)
             a_skin = _clip01(torch.maximum(f_egg, f_ear))
@@ -385,8 +398,8 @@ class PuppetModel(nn.Module):
                 extra_col=wave,
             )
             f_side = torch.minimum(
-                S * axh + (0.5 - 0.315 * S),
-                g.lin(yh_f * (-S) + (0.5 + 0.26 * S)) - style * (0.3 * S),
+                axh + (0.5 - 0.315 * S),
+                g.lin(yh_f * (-S) + ((0.5 + 0.26 * S) - style * (0.3 * S))),
             )
             a_front = _clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
             out["hair_front"] = a_front
@@ -411,80 +424,83 @@ class PuppetModel(nn.Module):
             out += self._lower(xf, yf, axf, f, style)
         return out
 
+    # The details below fold every constant into as few full-size ops as they allow (squares
+    # shared, fills as one multiply-subtract): each op here runs over most of the face crop.
     def _eyes(self, xf: Tensor, yf: Tensor, axf: Tensor, f, style: Tensor) -> list[Tensor]:  # noqa: ANN001
         blink, smile, brow_up = f(P.BLINK), f(P.SMILE), f(P.BROW_RAISE)
         gaze_x, gaze_y = f(P.GAZE_X), f(P.GAZE_Y)
-        side = torch.sign(xf)
+        # sign(xf) without Sign (ten times slower than a Mul in ONNX Runtime); they differ only
+        # within 1e-6 of the centre line, far from any eye.
+        side = torch.clamp(xf * 1e6, -1.0, 1.0)
 
         # Eyes (mirrored through |x|; `side` restores left/right where it matters).
         u = axf - 0.155
         v = yf - 0.02
-        q = _sq(u * (1.0 / 0.068))
+        u2, v2 = u * u, v * v
+        au = u.abs()
+        q = u2 * (1.0 / 0.068**2)
         # Soft shade around the eyes: gives the eye band its depth (and face detectors a cue).
-        a_socket = torch.clamp(1.6 - 1.6 * (_sq(u * (1.0 / 0.115)) + _sq(v * (1.0 / 0.10))), 0, 0.6)
-        a_eye = self._fill_h((torch.sqrt(q + _sq(v * (1.0 / 0.066))) - 1.0) * 0.066)
-        lid = -0.075 + 0.18 * blink + 0.03 * q  # upper lid edge; at blink=1 it covers the eye
+        a_socket = torch.clamp(1.6 - (u2 * (1.6 / 0.115**2) + v2 * (1.6 / 0.10**2)), 0, 0.6)
+        a_eye = self._fill_s(torch.sqrt(q + v2 * (1.0 / 0.066**2)), 0.066, 0.066)
+        lid = q * 0.03 + (-0.075 + 0.18 * blink)  # upper lid edge; at blink=1 it covers the eye
         a_open = a_eye * self._fill_h(lid - v)
-        iu = u - side * (gaze_x * 0.024)
+        gx = side * (gaze_x * 0.024)
+        iu = u - gx
         iv = v - (0.012 + gaze_y * 0.02)
         r_iris = torch.sqrt(iu * iu + iv * iv)
-        a_iris = a_open * self._fill_h(r_iris - 0.054)
-        a_pupil = a_open * self._fill_h(r_iris - 0.027)
+        a_iris = a_open * self._fill_s(r_iris, 1.0, 0.054)
+        a_pupil = a_open * self._fill_s(r_iris, 1.0, 0.027)
         hu = iu + side * 0.018
         hv = iv + 0.020
-        a_hl = a_open * self._fill_h(torch.sqrt(hu * hu + hv * hv) - 0.013)
+        a_hl = a_open * self._fill_s(torch.sqrt(hu * hu + hv * hv), 1.0, 0.013)
         # Lash line: follows the upper lid while open; a relaxed downward arc once closed.
-        lash = torch.minimum(lid, 0.035 - 0.03 * q)
+        # max(A - w, B - c) = max(A, B + w - c) - w keeps the scalar offsets off the full grid.
+        lash = torch.minimum(lid, q * -0.03 + 0.035)
         lash_w = 0.014 - 0.005 * style
-        a_lash = self._fill_h(torch.maximum((v - lash).abs() - lash_w, u.abs() - 0.082))
+        d = torch.maximum((v - lash).abs(), au + (lash_w - 0.082))
+        a_lash = self._fill_s(d, 1.0, lash_w)
 
         # Brows: arched, raised by surprise; sadness lifts the inner ends.
         slope = 0.5 * torch.relu(-smile) - 0.12 * torch.relu(smile)
-        bv = yf - (-0.125 - 0.055 * brow_up)
-        brow_c = slope * u + (3.0 + 2.0 * brow_up) * u * u
+        brow_c = slope * u + (3.0 + 2.0 * brow_up) * u2 + (-0.125 - 0.055 * brow_up)
         brow_w = 0.017 + 0.006 * style
-        a_brow = self._fill_h(torch.maximum((bv - brow_c).abs() - brow_w, u.abs() - 0.078))
-
+        d = torch.maximum((yf - brow_c).abs(), au + (brow_w - 0.078))
+        a_brow = self._fill_s(d, 1.0, brow_w)
         return [a_socket, a_open, a_iris, a_pupil, a_hl, a_lash, a_brow]
 
     def _lower(self, xf: Tensor, yf: Tensor, axf: Tensor, f, style: Tensor) -> list[Tensor]:  # noqa: ANN001
         o, wide, rnd, bite = f(P.MOUTH_OPEN), f(P.MOUTH_WIDE), f(P.MOUTH_ROUND), f(P.LIP_BITE)
         smile = f(P.SMILE)
+        x2 = xf * xf
         # Nose hint and cheeks (soft edge: blush has no outline).
-        a_nose = self._fill_h(self._ell(xf, yf - 0.155, 0.028, 0.017))
-        d_blush = self._ell(axf - 0.235, yf - 0.175, 0.07, 0.045)
-        a_blush = (
-            torch.clamp(0.5 - d_blush * 25.0, 0.0, 1.0)
-            * (0.22 + 0.25 * torch.relu(smile))
-            * (1.0 - 0.8 * style)
-        )
+        a_nose = self._ell(x2, yf - 0.155, 0.028, 0.017)
+        bx = axf - 0.235
+        by = yf - 0.175
+        k_blush = torch.sqrt(bx * bx + (by * by) * (0.07**2 / 0.045**2))
+        blush = (0.22 + 0.25 * torch.relu(smile)) * (1.0 - 0.8 * style)
+        # clamp(0.5 - 25 d) with d = (sqrt(k) - 1) * 0.045, sqrt(k) = k_blush / 0.07
+        a_blush = torch.clamp((0.5 + 25.0 * 0.045) - k_blush * (25.0 * 0.045 / 0.07), 0, 1) * blush
 
         # Mouth: an opening ellipse around a centre line that smiles/frowns, lips around it.
         mw = 0.09 * (1.0 + 0.45 * wide - 0.42 * rnd + 0.12 * torch.relu(smile))
         mh = 0.0055 + 0.095 * o * (1.0 - 0.3 * wide) + 0.032 * rnd
-        mq = _sq(xf * (1.0 / mw))
-        mv = yf - 0.285 + (smile * 0.032) * mq
-        a_int = self._fill_h((torch.sqrt(mq + _sq(mv * (1.0 / mh))) - 1.0) * torch.minimum(mw, mh))
+        mq = x2 * (1.0 / (mw * mw))
+        mv = yf - 0.285 + x2 * ((smile * 0.032) / (mw * mw))
+        m_int = torch.minimum(mw, mh)
+        a_int = self._fill_s(torch.sqrt(mq + (mv * mv) * (1.0 / (mh * mh))), m_int, m_int)
         lip_w, lip_h = mw + 0.014, mh + 0.020
-        lk = _sq(xf * (1.0 / lip_w)) + _sq((mv - 0.002) * (1.0 / lip_h))
-        a_lip = self._fill_h((torch.sqrt(lk) - 1.0) * torch.minimum(lip_w, lip_h))
-        tongue = self._ell(xf, mv - mh * 0.8, mw * 0.62, mh * 0.55 + 1e-3)
-        a_tongue = a_int * self._fill_h(tongue)
+        lv = mv - 0.002
+        lk = x2 * (1.0 / (lip_w * lip_w)) + (lv * lv) * (1.0 / (lip_h * lip_h))
+        m_lip = torch.minimum(lip_w, lip_h)
+        a_lip = self._fill_s(torch.sqrt(lk), m_lip, m_lip)
+        a_tongue = a_int * self._ell(x2, mv - mh * 0.8, mw * 0.62, mh * 0.55 + 1e-3)
         teeth_h = torch.clamp((mh - 0.012) * 0.45, 0.0, 0.024)
-        a_teeth = a_int * self._fill_h(mv + mh - teeth_h)
+        a_teeth = a_int * self._fill_s(mv, 1.0, teeth_h - mh)
         # f/v: upper teeth resting on the lower lip.
-        d_bite = torch.maximum(xf.abs() - mw * 0.55, (mv - 0.009).abs() - 0.009)
-        a_bite = self._fill_h(d_bite) * bite
+        d_bite = torch.maximum(axf + (0.009 - mw * 0.55), (mv - 0.009).abs())
+        a_bite = self._fill_s(d_bite, 1.0, 0.009) * bite
 
-        return [
-            a_nose,
-            a_blush,
-            a_lip,
-            a_int,
-            a_tongue,
-            a_teeth,
-            a_bite,
-        ]
+        return [a_nose, a_blush, a_lip, a_int, a_tongue, a_teeth, a_bite]
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, params: Tensor) -> Tensor:
@@ -521,14 +537,16 @@ class PuppetModel(nn.Module):
         # The crop in three row bands: eyes only, eyes and mouth (where either may reach), and
         # nose/cheeks/mouth only; each band pays only for the details that can show in it.
         bands = [
-            draw(_Region(self.cgx, gy, tx, ty), _CROP_LAYERS, f"crop_{part}", part)
+            draw(_Region(self.cgx, gy, tx, ty), _CROP_LAYERS[part], f"crop_{part}", part)
             for gy, part in ((self.cgy_e, "eyes"), (self.cgy_a, "all"), (self.cgy_l, "lower"))
         ]
         crop = torch.cat(bands, dim=2)
-        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _TOP_LAYERS, "top")
+        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _SIDE_LAYERS, "side")
         left, right = torch.split(sides, [self.cx0, self.width - self.cx1], dim=3)
         mid = torch.cat([left, crop, right], dim=3)
+        cap = draw(_Region(self.gx, self.tgy_c, tx, ty), _CAP_LAYERS, "cap")
+        if self.top0:  # a zero pad is still a copy of the band in ONNX Runtime
+            cap = nn.functional.pad(cap, (0, 0, self.top0, 0))
         top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, "top")
-        top = nn.functional.pad(top, (0, 0, self.top0, 0))
         bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, "bot")
-        return torch.cat([top, mid, bottom], dim=2)
+        return torch.cat([cap, top, mid, bottom], dim=2)
