@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,8 +44,7 @@ from faults_rig import (  # noqa: E402
     kill9_trial,
     kill_server,
     lo,
-    netns,
-    netns_impairments,
+    network_child,
     recording,
 )
 from nginx_rtmp import NginxRtmp  # noqa: E402
@@ -104,8 +102,9 @@ async def _rtmp_night(tmp: Path, restarts: int, freeze_s: float) -> dict[str, An
 
 
 async def _impaired(tmp: Path, squeeze_s: float, blackout_s: float) -> dict[str, Any]:
-    """Run inside a namespace of its own (``--impair-child``): the loopback squeezed to
-    SQUEEZE_RATE for ``squeeze_s`` (0: tbf missing), then down for ``blackout_s``. Out: the
+    """Run inside a namespace of its own (``--impair-child``, see faults_rig.network_child):
+    the loopback squeezed to SQUEEZE_RATE for ``squeeze_s`` (0: tbf missing), then down for
+    ``blackout_s``. Out: the
     RTMP queue's peak in each against its bound, packets dropped, the seconds from the link
     coming back to the first new packet a player gets, and the alerts. No RSS figure: the
     players share this process, so its growth would not be the engine's."""
@@ -170,23 +169,6 @@ async def _impaired(tmp: Path, squeeze_s: float, blackout_s: float) -> dict[str,
     return out
 
 
-def _network(tmp: Path, squeeze_s: float, blackout_s: float) -> tuple[dict[str, Any], dict]:
-    """The network faults, each in a child process inside a fresh namespace (nothing on the
-    host's own network is touched). Out: the child's figures, and what could not be run."""
-    ok, missing = netns_impairments()
-    if not ok:
-        return {}, missing
-    out = tmp / "net.json"
-    with netns() as ns:
-        cmd = ["ip", "netns", "exec", ns, sys.executable, __file__, "--impair-child", str(out),
-               "--squeeze", str(0 if "squeeze" in missing else squeeze_s),
-               "--blackout", str(blackout_s)]  # fmt: skip
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if not out.exists():
-        return {}, {**missing, "network": f"child failed: {r.stderr[-500:]}"}
-    return json.loads(out.read_text()), missing
-
-
 def main() -> None:
     ap = arg_parser(__doc__.split("\n\n")[0])
     ap.add_argument("--restarts", type=int, default=None, help="kill/restart cycles (10)")
@@ -224,7 +206,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="faults-") as d:
         tmp = Path(d)
         night = asyncio.run(_rtmp_night(tmp / "rtmp", restarts, freeze_s))
-        net, missing = _network(tmp, squeeze_s, args.blackout)
+        net, missing = network_child(tmp / "net.json", squeeze_s, args.blackout)
         NOT_RUN.update({f"net_{k}": v for k, v in missing.items()})
         rng = random.Random(19)
         with NginxRtmp() as srv:

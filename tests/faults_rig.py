@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +30,7 @@ import numpy as np
 from streamhost.avatar.tag import IDLE, read_tag, tag_value
 
 FROZEN_FRAMES = 25  # this many identical pictures in a row (1 s at 25 fps) is a frozen frame
+FAULTS_BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "faults.py"
 BLACK_LUMA = 16.0  # mean Y at or below video black: a black frame
 FRESH_SLACK_S = 0.5  # a packet this far behind the media clock at recovery still counts as new
 
@@ -315,6 +318,26 @@ def lo(*args: str) -> None:
     else:
         cmd = ["ip", "link", "set", "lo", *args]
     subprocess.run(cmd, check=True, capture_output=True)
+
+
+def network_child(
+    out: Path, squeeze_s: float, blackout_s: float, drop_idle_s: float = 0.0
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """benchmarks/faults.py's network faults (``--impair-child``: nginx-rtmp, an engine and a
+    player) in a child process inside a fresh namespace, so nothing on the host's own network
+    is touched. Out: the child's figures ({} if it could not run), and what could not be run
+    with the reason."""
+    ok, missing = netns_impairments()
+    if not ok:
+        return {}, missing
+    with netns() as ns:
+        cmd = ["ip", "netns", "exec", ns, sys.executable, str(FAULTS_BENCH), "--impair-child",
+               str(out), "--squeeze", str(0 if "squeeze" in missing else squeeze_s),
+               "--blackout", str(blackout_s), "--drop-idle-publisher", str(drop_idle_s)]  # fmt: skip
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if not out.exists():
+        return {}, {**missing, "network": f"child failed: {r.stderr[-500:]}"}
+    return json.loads(out.read_text()), missing
 
 
 # -- kill -9 ---------------------------------------------------------------------------------

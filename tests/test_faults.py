@@ -28,6 +28,7 @@ from faults_rig import (
     kill9_trial,
     kill_server,
     mount_works,
+    network_child,
     recording,
     small_disk,
 )
@@ -394,3 +395,25 @@ async def test_chat_source_dropped_and_garbage_server(tmp_path: Path) -> None:
     assert snap[1]["events"] == 0 and snap[1]["connects"] == 0 and snap[1]["rejected"] > 0
     assert snap[1]["state"] in ("backoff", "connecting") and snap[1]["reconnects"] >= 3, snap[1]
     assert min(gaps_s) >= 0.2 and max(gaps_s) > 2 * min(gaps_s), gaps_s
+
+
+# -- 6. the network blacked out (a namespace of its own) --------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_network_squeeze_and_blackout_recover(tmp_path: Path) -> None:
+    """benchmarks/faults.py's network child, against an nginx-rtmp that drops an idle
+    publisher after 5 s (see the README: without it a 10 s blackout leaves a stale publish for
+    nginx's 60 s timeout): a 5 s squeeze below the bitrate, then 10 s with the link down. The
+    RTMP queue fills to its bound and drops the oldest rather than growing, the stream stays
+    on air, and a player gets new packets within 3 s of the link coming back."""
+    net, missing = network_child(tmp_path / "net.json", 5.0, 10.0, drop_idle_s=5.0)
+    if not net:
+        unavailable(f"a network namespace: {missing}")
+    print(net, missing)
+    stats = net["stats"]
+    assert net["on_air"], net
+    assert net["peak"]["blackout"] == net["limit"] and stats["packets_dropped"] > 0, net
+    assert net["recovery_s"] is not None and net["recovery_s"] <= 3.0, net
+    assert net["backwards"] == 0 and stats["state"] == "live", net
