@@ -66,11 +66,15 @@ def test_streams_one_stream(tmp_path: Path) -> None:
     v = _values(doc)
     assert v["max_streams"] in (0, 1)  # 0 only if this shared machine stalled the one stream
     assert 0.05 < v["stream_core_fraction"] < 2.0
-    (level,) = doc["config"]["levels"]
-    (stream,) = level["streams"]
-    assert stream["fps"] > 15, stream  # frames really flowed during the window
-    assert stream["frame_interval_p50_ms"] == pytest.approx(40, abs=10)
-    assert doc["series"]["n"] == [1]
+    # Both layouts ran one stream: its own process, and one process of --copies 1.
+    levels = doc["config"]["levels"]
+    assert [(lv["layout"], lv["n"]) for lv in levels] == [("process", 1), ("copies", 1)]
+    for level in levels:
+        (stream,) = level["streams"]
+        assert stream["fps"] > 15, stream  # frames really flowed during the window
+        assert stream["frame_interval_p50_ms"] == pytest.approx(40, abs=10)
+    assert doc["series"]["n"] == [1, 1]
+    assert {"max_streams_process", "max_streams_copies"} <= v.keys()
 
 
 def test_viewers_two(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import random
 import re
 from collections import Counter, deque
 from collections.abc import Callable
+from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
@@ -103,6 +104,8 @@ class TemplateGenerator:
         self._last_used: dict[str, int] = {}
         self._tick = 0
         self._feature_cursor: dict[tuple[str, ...], int] = {}
+        self._faq_ok: dict[tuple[str, str, str], bool] = {}
+        self._faq_guards: dict[str, Any] = {}
         # Slot sets parsed once: picking a template is then a subset test, not a parse.
         self._templates = {
             (fam, lg): [(t, template_slots(t)) for t in ts]
@@ -365,13 +368,31 @@ class TemplateGenerator:
         """The product's next FAQ entry in ``lang`` (question, answer), in turn; None when it
         has none written in that language (never an English answer in a German sentence)."""
         entries = [(e.question.get(lang, ""), e.answer.get(lang, "")) for e in p.faq]
-        entries = [(q, a) for q, a in entries if q and a]
+        entries = [(q, a) for q, a in entries if q and a and self._faq_sayable(p, lang, q, a)]
         if not entries:
             return None
         key = (p.id, lang, "faq")
         i = self._feature_cursor.get(key, 0)
         self._feature_cursor[key] = i + 1
         return entries[i % len(entries)]
+
+    def _faq_sayable(self, p: Product, lang: str, q: str, a: str) -> bool:
+        """An FAQ entry said unprompted must pass the claims guard as it stands: "Is it
+        dishwasher safe? ... keep it out of the dishwasher" names a forbidden claim in its
+        question, and the guard cannot tell a question from a claim (asked by a viewer, the
+        answer alone is said, which passes)."""
+        key = (p.id, lang, q)
+        ok = self._faq_ok.get(key)
+        if ok is None:
+            from .guard import Guard  # built once per language, on the first FAQ entry
+
+            guard = self._faq_guards.get(lang)
+            if guard is None:
+                guard = self._faq_guards[lang] = Guard(self.catalog, lang)
+            ok = self._faq_ok[key] = guard.check(
+                Sentence(f"{q} {a}", Source.TEMPLATE, lang, p.id)
+            ).ok
+        return ok
 
     def _pick(
         self,
