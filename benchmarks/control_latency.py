@@ -31,14 +31,31 @@ from latency import QUESTIONS, SCRIPT, Bench  # noqa: E402
 TOPICS = ["metrics", "transcript", "chat", "moderation", "alerts"]
 
 
+class _Sessions:
+    """The subscribers' client sessions, closed together."""
+
+    def __init__(self, sessions: list[Any]) -> None:
+        self.sessions = sessions
+
+    async def close(self) -> None:
+        for s in self.sessions:
+            await s.close()
+
+
 async def _subscribers(base: str, n: int) -> tuple[Any, list[Any], list[int]]:
     import aiohttp
 
-    http = aiohttp.ClientSession()
+    # Each subscriber from its own loopback address (127.0.0.2, .3, ...), as 50 dashboards on
+    # 50 machines would be: the control socket caps open WebSockets per address.
+    sessions = [
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(f"127.0.0.{2 + i}", 0)))
+        for i in range(n)
+    ]
+    http = _Sessions(sessions)
     socks = []
     counts = [0] * n
-    for _ in range(n):
-        ws = await http.ws_connect(
+    for session in sessions:
+        ws = await session.ws_connect(
             base.replace("http://", "ws://") + "/control",
             headers={"Authorization": f"Bearer {TOKEN}"},
         )

@@ -27,6 +27,7 @@ M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 # A render this late is hung, not slow (one takes 2-20 ms; a loaded 2-core box stays far under
 # a second): the frame goes out with the last picture instead of holding every output.
 RENDER_DEADLINE_S = 1.0
+EMIT_PHASE = 0.4  # of a frame period: when a frame is sent after its tick (see AVLoop)
 MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
@@ -87,6 +88,10 @@ class AVLoop:
         self._faulty = False  # the last frame's picture failed
         self.stats = LoopStats()
         self.max_lag_s = 0.2
+        # Frames leave at a steady phase of their period, not whenever the render finished:
+        # a render takes 8-20 ms, and sending at that jitter makes WebRTC/RTMP receivers buffer
+        # for it. A render that ends later than the phase is sent at once.
+        self.emit_phase_s = EMIT_PHASE * (1.0 / self.fps)
         self._idle_picture: np.ndarray | None = None
         # One dedicated render thread: the model's working set stays in that core's cache
         # (the shared default pool hops threads, which measurably slows paced rendering).
@@ -122,6 +127,8 @@ class AVLoop:
             if started and self.on_started is not None:
                 for tid in started:
                     self.on_started(tid, t)
+            if not self.clock.virtual and self.clock.now() < t + self.emit_phase_s:
+                await self.clock.sleep_until(t + self.emit_phase_s)
             await self.sink(frame)
             self.stats.frames += 1
             self.index += 1
