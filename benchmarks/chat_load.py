@@ -276,10 +276,13 @@ async def _flood_run(
     # The flood and the asker come in as a relay holding the chat token (as a platform bridge
     # would): metered per user, not per address, so the flood reaches moderation and triage
     # instead of being cut at the door by the per-address limit.
+    # Speech prefetch off: its start-up fill (hundreds of MB of cached speech) would land in
+    # the flood's RSS growth, which is meant to show what the flood itself leaves behind.
     cfg = load_config().with_overrides(
         chat={"dedupe_window_s": 0.0, "ws_token": RELAY_TOKEN},
         http={"port": 0},
         store={"data_dir": data_dir},
+        voice={"prefetch": False},
     )
     engine = Engine(cfg)
     stream = engine.primary
