@@ -279,3 +279,20 @@ def test_chinese_product_names_are_drawn_with_real_glyphs() -> None:
     assert (
         "DejaVu" in cm._font(24, "Kettle").path and cm._font(24, "水壶").path in cm._CJK_FONT_FILES
     )
+
+
+def test_posed_limb_cache_stays_within_its_byte_budget(monkeypatch) -> None:
+    """A gesturing host makes hundreds of new limb poses a minute: the sprite cache evicts the
+    least recently used past LIMB_CACHE_BYTES instead of growing to gigabytes."""
+    from streamhost.avatar import figure as fm
+
+    monkeypatch.setattr(fm, "LIMB_CACHE_BYTES", 8 * 1024 * 1024)
+    fig = fm.Figure(LOOKS["ava"])
+    p = np.zeros(len(P), np.float32)
+    for k in range(120):  # 120 distinct poses of both arms
+        p[P.ARM_L_UP] = p[P.ARM_R_UP] = -0.5 + k / 120
+        p[P.ARM_L_FORE] = p[P.ARM_R_FORE] = 0.5 - k / 240
+        fig.arms(p)
+    sizes = [fm._nbytes(v) for v in fig._cache.values()]
+    assert fig._cache_bytes == sum(sizes) <= 8 * 1024 * 1024
+    assert 2 < len(sizes) < 120 * 4

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from .params import P
 from .sprite import to_sprite
 
 FRAMINGS = ("full", "compact")
+LIMB_CACHE_BYTES = 128 * 1024 * 1024  # posed limb sprites kept per figure (LRU)
 _SCALES = {"full": 1.0, "compact": 0.7}
 TILE_W, TILE_H = 368, 400  # the puppet model's tile (model.RENDER_W/H)
 # The figure is laid out on a 720-wide canvas and anchored at the desk (panel top, y = 980).
@@ -111,7 +113,8 @@ class Figure:
         self.collar = Placed(x0, y0, collar, _sprite(collar))
         self._upper = self._draw_upper()
         self._hands = [self._draw_fore(kind) for kind in ("relaxed", "open", "point")]
-        self._cache: dict[tuple, tuple[np.ndarray, Any, int, int]] = {}
+        self._cache: OrderedDict[tuple, tuple[np.ndarray, Any, int, int]] = OrderedDict()
+        self._cache_bytes = 0
 
     # -- layout --------------------------------------------------------------------------------
     def _y(self, y: float) -> float:
@@ -246,6 +249,7 @@ class Figure:
         key = (hq, q, mirror)
         hit = self._cache.get(key)
         if hit is not None:
+            self._cache.move_to_end(key)
             return hit
         if hq is None:
             img = self._upper
@@ -273,9 +277,15 @@ class Figure:
         tight[: src.shape[0], : src.shape[1]] = src
         chw = np.ascontiguousarray(tight.transpose(2, 0, 1))
         hit = (chw, _sprite(chw), x0 + c0, y0 + r0)
-        if len(self._cache) > 2048:
-            self._cache.clear()
+        # Least recently used out past a byte budget (~190 poses; a hit costs ~0.3 ms, a miss a
+        # warp, ~1.4 ms per frame once full): a limb sprite is ~0.7 MB (float + I420)
+        # and a talking, gesturing host makes ~500 new poses in two minutes, so a count bound
+        # of 2048 let one stream hold ~1.5 GB before it cleared.
         self._cache[key] = hit
+        self._cache_bytes += _nbytes(hit)
+        while self._cache_bytes > LIMB_CACHE_BYTES and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cache_bytes -= _nbytes(old)
         return hit
 
 
@@ -294,6 +304,11 @@ def _figure(look: Look, framing: str, width: int, height: int) -> Figure:
     # restarted fleet actor all ask for the same figure, and a Figure is read-only once built
     # (its arm cache only memoizes), so one per look and framing serves the whole process.
     return Figure(look, framing, width, height)
+
+
+def _nbytes(hit: tuple[np.ndarray, Any, int, int]) -> int:
+    sp = hit[1]
+    return hit[0].nbytes + sum(getattr(sp, k).nbytes for k in ("y", "ya", "uv", "uva"))
 
 
 def _even(v: float) -> int:
