@@ -86,6 +86,12 @@ class RtmpReader:
             try:
                 with av.open(self.url, options=opts, timeout=self.rw_timeout_s) as c:
                     self.opens += 1
+                    if not c.streams.video:
+                        # The short probe saw only audio (the first video packet came after
+                        # it): this open would never show video. Open again.
+                        self.errors.append("opened without a video stream")
+                        self._stop.wait(0.1)
+                        continue
                     for p in c.demux():
                         if (
                             p.dts is None
