@@ -84,12 +84,17 @@ def has_cjk(text: str) -> bool:
     return any("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text)
 
 
-@functools.lru_cache(maxsize=64)
 def _font(size: int, text: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """The studio's font at ``size`` for drawing ``text`` (a CJK font when it needs one)."""
+    return _load_font(size, has_cjk(text))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_font(size: int, cjk: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    # One font object per size and script, not per text drawn.
     # Prefer DejaVu where installed: Pillow's built-in font has no glyphs for e.g. the euro sign
     # or CJK; the built-in one is the everywhere-available fallback.
-    files = (_CJK_FONT_FILES + _FONT_FILES) if has_cjk(text) else _FONT_FILES
+    files = (_CJK_FONT_FILES + _FONT_FILES) if cjk else _FONT_FILES
     for name in files:
         try:
             return ImageFont.truetype(name, size)
