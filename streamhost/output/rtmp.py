@@ -95,6 +95,8 @@ class RtmpPusher:
         self.stable_after = stable_after
         self.probe_interval = probe_interval  # 0: no probing, plain backoff
         self.probe_timeout = probe_timeout
+        # what the last probe said (None: no probe since the last live session)
+        self._last_probe: bool | None = None
         self.state = "idle"
         self.reconnects = 0
         self.connects = 0
@@ -194,7 +196,13 @@ class RtmpPusher:
         outage, and the backoff is 8-16 s after 30 s down). A server that answers and still
         ended the session keeps the full backoff, so a refusing ingest is not hammered."""
         end = time.monotonic() + delay
-        down = self.probe_interval > 0 and rtmp_answers(self.url, self.probe_timeout) is False
+        before = self._last_probe
+        down = self.probe_interval > 0 and self._probe() is False
+        if before is False and not down:
+            # The session that just failed was started against a server that was not
+            # answering, and it answers now: it came back while that session was failing
+            # (a child takes ~1 s to give up). Waiting out the grown backoff here cost 6 s.
+            return
         while not self._closing:
             left = end - time.monotonic()
             if left <= 0:
@@ -204,8 +212,12 @@ class RtmpPusher:
                     lambda: self._closing, timeout=min(left, self.probe_interval) if down else left
                 ):
                     return
-            if down and rtmp_answers(self.url, self.probe_timeout):
+            if down and self._probe():
                 return
+
+    def _probe(self) -> bool | None:
+        self._last_probe = rtmp_answers(self.url, self.probe_timeout)
+        return self._last_probe
 
     def _session(self) -> bool:
         """One child process lifetime. Returns True if it went live."""
@@ -264,6 +276,7 @@ class RtmpPusher:
                     text = line.decode(errors="replace").strip()
                     if text == "@live":
                         went_live = True
+                        self._last_probe = None
                         self.connects += 1
                         self.state = "live"
                         last_progress = now
