@@ -69,6 +69,10 @@ def _soak_worker(spec: dict[str, Any]) -> None:
         cfg = load_config()
         if output:
             cfg = cfg.with_overrides(output=output)
+        if spec.get("chat_rate"):
+            # simulated viewers: questions in four languages, greetings, spam, gifts, purchases
+            sim = {"type": "simulator", "name": "soak-chat", "rate_per_s": spec["chat_rate"]}
+            cfg = cfg.with_overrides(chat={"sources": [sim]})
         engine = Engine(cfg, virtual_clock=spec["virtual"])
         stream = engine.primary
         off = {"first": None, "last": 0.0, "absmax": 0.0, "window": 0.0, "n": 0}
@@ -104,6 +108,12 @@ def _soak_worker(spec: dict[str, Any]) -> None:
                 "av_offset_window_absmax_ms": off["window"],
             }
             off["window"] = 0.0
+            out["open_files"] = len(os.listdir("/proc/self/fd"))
+            out["threads"] = len(os.listdir("/proc/self/task"))
+            out["tasks"] = len(asyncio.all_tasks())
+            cache = getattr(stream.tts, "cache", None)
+            out["speech_cache_bytes"] = cache.bytes if cache is not None else 0
+            out["chat_accepted"] = snap["chat_accepted"]
             for k in ("frames", "late_frames", "stalls", "encoder_dropped", "stage_restarts"):
                 out[k] = snap.get(k, 0)
             out["sentences"] = snap["sentences"]
@@ -163,7 +173,12 @@ def recording_offsets(path: str) -> dict[str, float]:
 
 
 def run_soak(
-    duration_s: float, virtual: bool, every: float, record: str | None, rtmp: bool
+    duration_s: float,
+    virtual: bool,
+    every: float,
+    record: str | None,
+    rtmp: bool,
+    chat_rate: float = 0.0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     nginx = pl._load_nginx_helper().NginxRtmp().start() if rtmp else None
     data_dir = tempfile.TemporaryDirectory(prefix="streamhost-soak-")
@@ -176,6 +191,7 @@ def run_soak(
             "every": every,
             "record": record,
             "rtmp": nginx.url("live", "soak") if nginx else None,
+            "chat_rate": chat_rate,
         }
         env = {**os.environ, "STREAMHOST_DATA_DIR": data_dir.name, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
@@ -219,18 +235,29 @@ def run_soak(
     return samples, final
 
 
+def growth_per_hour(
+    samples: list[dict[str, Any]], warmup_s: float, key: str = "rss_kib", pct: bool = True
+) -> float:
+    """Slope of ``key`` over media time after the warm-up, per media hour: in % of its mean
+    (``pct``), else in its own unit."""
+    t0 = samples[0]["media"]
+    after = [s for s in samples if s["media"] - t0 >= warmup_s and key in s]
+    if len(after) < 3:  # a run barely longer than its warm-up: use its second half
+        after = [s for s in samples[len(samples) // 2 :] if key in s]
+    if len(after) < 2:
+        return math.nan
+    xs = [s["media"] / 3600.0 for s in after]
+    ys = [float(s[key]) for s in after]
+    slope, _ = linear_fit(xs, ys)
+    if math.isnan(slope) or not pct:
+        return slope
+    mean = sum(ys) / len(ys)
+    return slope / mean * 100.0 if mean else math.nan
+
+
 def rss_growth_pct_per_hour(samples: list[dict[str, Any]], warmup_s: float) -> float:
     """Slope of RSS over media time after the warm-up, in % of its mean per hour."""
-    t0 = samples[0]["media"]
-    after = [s for s in samples if s["media"] - t0 >= warmup_s]
-    if len(after) < 3:  # a run barely longer than its warm-up: use its second half
-        after = samples[len(samples) // 2 :]
-    xs = [s["media"] / 3600.0 for s in after]
-    ys = [float(s["rss_kib"]) for s in after]
-    slope, _ = linear_fit(xs, ys)
-    if math.isnan(slope):
-        return math.nan
-    return slope / (sum(ys) / len(ys)) * 100.0
+    return growth_per_hour(samples, warmup_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=None, help="media seconds between samples")
     ap.add_argument("--warmup-minutes", type=float, default=None, help="excluded from RSS slope")
     ap.add_argument("--record", help="MP4 path to record to (real clock: a temp file by default)")
-    ap.add_argument("--no-rtmp", action="store_true", help="real clock: no RTMP output")
+    ap.add_argument("--no-rtmp", action="store_true", help="no RTMP output")
+    ap.add_argument(
+        "--chat-rate", type=float, default=0.5, help="simulated chat messages per media second"
+    )
     args = ap.parse_args(argv)
     virtual = args.virtual_hours is not None or (args.quick and args.minutes is None)
     if virtual:
@@ -252,9 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("the run length must be positive")
     every = args.every or max(1.0, min(10.0, duration / 60))
     warmup = (
-        args.warmup_minutes * 60.0
-        if args.warmup_minutes is not None
-        else min(300.0, duration / 4)
+        args.warmup_minutes * 60.0 if args.warmup_minutes is not None else min(300.0, duration / 4)
     )
     tmp = None
     record = args.record
@@ -265,9 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         record = str(Path(record).resolve())
     machine = machine_info()
     try:
-        # faster than real time, an RTMP push would only measure nginx's buffering
+        # Faster than real time the push still runs its whole path (mux, child, socket):
+        # that path is where an earlier soak found growth; nginx takes the packets as they come.
         samples, final = run_soak(
-            duration, virtual, every, record, rtmp=not (args.no_rtmp or virtual)
+            duration, virtual, every, record, rtmp=not args.no_rtmp, chat_rate=args.chat_rate
         )
         rec = recording_offsets(record) if record else None
     finally:
@@ -283,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             "media_seconds": duration,
             "sample_every_media_seconds": every,
             "rss_warmup_media_seconds": warmup,
-            "rtmp": not args.no_rtmp and not virtual,
+            "rtmp": not args.no_rtmp,
+            "chat_rate_per_media_s": args.chat_rate,
             "recorded": bool(record),
             "av_offset": "encoder pts: audio timeline end - video timeline end, every frame",
             "rss_growth": "least squares after warm-up, % of mean RSS per media hour",
@@ -318,6 +348,19 @@ def main(argv: list[str] | None = None) -> int:
     res.add("engine_core_fraction", cpu, "cores", 3)
     res.add("rss_mib_start", samples[0]["rss_kib"] / 1024, "MiB", 1)
     res.add("rss_mib_end", last["rss_kib"] / 1024, "MiB", 1)
+    # What else a leak shows in; and the speech cache, which fills up to its bound by design
+    # (RSS less the cache tells a leak from a cache still filling).
+    for s in samples + [last]:
+        s["rss_less_cache_kib"] = s["rss_kib"] - s.get("speech_cache_bytes", 0) / 1024
+    res.add("rss_less_speech_cache_growth_pct_per_hour",
+            growth_per_hour(samples, warmup, "rss_less_cache_kib"), "%/h", 3)  # fmt: skip
+    res.add("speech_cache_mib_end", last.get("speech_cache_bytes", 0) / 2**20, "MiB", 1)
+    for key, unit in (("open_files", "fds"), ("threads", "threads"), ("tasks", "tasks")):
+        res.add(f"{key}_start", samples[0].get(key), unit, 0)
+        res.add(f"{key}_end", samples[-1].get(key), unit, 0)  # on air, not after stop
+        res.add(f"{key}_growth_per_hour", growth_per_hour(samples, warmup, key, False),
+                f"{unit}/h", 2)  # fmt: skip
+    res.add("chat_messages_accepted", last.get("chat_accepted", 0), "msgs", 0)
     if virtual:
         speed = media / max(1e-9, wall)
         res.add("virtual_speed_x", speed, "x real time", 3)
@@ -325,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     res.series = {
         "media_s": [round(s["media"], 2) for s in samples],
         "rss_mib": [round(s["rss_kib"] / 1024, 2) for s in samples],
+        "speech_cache_mib": [round(s.get("speech_cache_bytes", 0) / 2**20, 2) for s in samples],
+        "open_files": [s.get("open_files") for s in samples],
+        "threads": [s.get("threads") for s in samples],
+        "tasks": [s.get("tasks") for s in samples],
         "av_offset_ms": [round(s["av_offset_ms"], 3) for s in samples],
         "av_offset_window_absmax_ms": [round(s["av_offset_window_absmax_ms"], 3) for s in samples],
     }

@@ -104,6 +104,12 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
     assert v["virtual_speed_x"] > 0 and v["hours_for_8h_content"] > 0
     assert math.isfinite(v["rss_growth_pct_per_hour"])
     assert len(doc["series"]["rss_mib"]) >= 3 and min(doc["series"]["rss_mib"]) > 10
+    # a night has viewers and an RTMP push; the other things a leak shows in are counted
+    assert doc["config"]["rtmp"] is True and v["chat_messages_accepted"] >= 5
+    assert 5 < v["open_files_start"] < 500 and v["threads_start"] >= 3
+    assert max(doc["series"]["tasks"]) >= 3
+    assert math.isfinite(v["open_files_growth_per_hour"])
+    assert math.isfinite(v["rss_less_speech_cache_growth_pct_per_hour"])
 
 
 def _fixture(path: Path, name: str, results: list, series: dict | None = None, **cfg) -> None:
