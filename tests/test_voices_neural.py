@@ -210,6 +210,7 @@ def test_piper_info_and_parameters(piper: Voice) -> None:
     info = piper.info()
     assert (info.engine, info.voice) == ("piper", "en_US-joe-medium")
     assert info.source == str(joe.model_path())
+
     # noise_w = 0: the stochastic duration predictor's noise (unseeded in the graph) would
     # otherwise move each run's length by a few percent.
     def length(scale: float) -> float:
@@ -313,3 +314,16 @@ def test_heard_words_and_their_timings(name: str, request: pytest.FixtureRequest
     # are the decoder's alignment by construction, so part of that may be the aligner's);
     # hibari without the correction was 35-95 ms late.
     assert np.median(np.abs(off)) < 1.5 * FRAME, off
+
+
+def test_hibari_noise_table_gives_fresh_copies() -> None:
+    """The vocoder scales its noise in place: the table must hand out copies, the same ones
+    each time (same text, same audio), and draw fresh beyond its length."""
+    noise = hibari_mod._Noise()
+    a = noise.standard_normal((601, 40))
+    a *= 0.0
+    b = noise.standard_normal((601, 40))
+    assert b.shape == (601, 40) and b.dtype == np.float32 and float(np.abs(b).max()) > 1.0
+    assert np.array_equal(b, noise.standard_normal((601, 40)))
+    long = noise.standard_normal((601, 2 * noise.FRAMES + 2))
+    assert long.shape == (601, 2 * noise.FRAMES + 2) and 0.9 < float(long.std()) < 1.1
