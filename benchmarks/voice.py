@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import Results, arg_parser, machine_info, percentile, pin_one_core, report  # noqa: E402
 from _show_walk import MediaTime, walk_show  # noqa: E402
 
+from streamhost.chat.moderation import Moderator, load_blocklists  # noqa: E402
 from streamhost.config import load_config  # noqa: E402
 from streamhost.frames import Sentence, Source, Speech, Timing  # noqa: E402
 from streamhost.talk.assemble import build_talk  # noqa: E402
@@ -141,7 +142,9 @@ class _FastVoice(VoiceBase):
 def bench_cache(res: Results, quick: bool) -> None:
     cfg = load_config()
     media = MediaTime()
-    talk = build_talk(cfg, media.now, lambda name: True)
+    # The engine's own name policy: handles with digits are not read out, names are.
+    mod = Moderator(load_blocklists(cfg.chat.blocklists), max_chars=cfg.talk.max_chat_chars)
+    talk = build_talk(cfg, media.now, mod.name_ok)
     wall = datetime.now().astimezone()
     talk.wall_start = wall
     voice = CachedVoice(_FastVoice(), SpeechCache(cfg.voice.cache_mb * 1_000_000))

@@ -117,6 +117,10 @@ _GIFT_W = (60, 20, 12, 6, 2)
 _ADJ = ("happy", "blue", "lazy", "night", "lucky", "tiny", "cosmic", "silver", "wild", "quiet")
 _NOUN = ("cat", "fox", "panda", "owl", "tiger", "bean", "cloud", "otter", "wolf", "koala")
 _ZH = ("小明", "阿花", "大白", "星星", "月亮", "小鱼", "糖糖", "可乐")
+# Names a host can say: real chats mix these with handles full of digits (which the host does
+# not read out). Two viewers in five get one, so a walk of the show hears both kinds.
+_FIRST = ("Anna", "marco", "Lena", "sofia_b", "Jonas", "giulia", "Mia", "luca_r", "Emma", "felix",
+          "Chiara", "ben_k", "Hannah", "Paolo", "nina")  # fmt: skip
 
 
 class ChatSimulator(ChatSource):
@@ -179,6 +183,12 @@ class ChatSimulator(ChatSource):
                 out.append(rng.choice(_ZH) + str(rng.randrange(100)))
             else:
                 out.append(f"{rng.choice(_ADJ)}_{rng.choice(_NOUN)}{rng.randrange(1000)}")
+            # Chosen from the index, not the RNG: every other draw (and so every message
+            # a seed gives) stays as it was.
+            if i % 5 == 1:
+                out[-1] = _FIRST[(i // 5) % len(_FIRST)]
+            elif i % 5 == 3:
+                out[-1] = _ZH[(i // 5) % len(_ZH)]
         return out
 
     def messages_in_tick(self, k: int) -> int:
