@@ -62,7 +62,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
     {
         "name", "price", "the", "The", "acc", "Acc", "dat", "this", "of_the", "to_the", "on_the",
         "few_stock", "discount", "feature", "feature2", "shop",
-        "user", "User", "user_vocative_free", "user_dat_free", "question", "answer",
+        "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
     }
 )  # fmt: skip
 

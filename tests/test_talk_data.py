@@ -147,3 +147,26 @@ def test_chat_and_talk_do_not_import_each_other():
     for name in ("language.py", "langdata.py"):
         deps = _imports(pkg / name, "streamhost")
         assert not {m for m in deps if m.startswith(("streamhost.chat", "streamhost.talk"))}
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "it", "zh"])
+def test_an_unnamed_viewer_is_never_addressed_as_a_viewer(lang: str) -> None:
+    """'Good question, a viewer.' is what the host said to every viewer whose handle it may
+    not read out: a vocative takes a name or nothing (``{user_vocative_free}``)."""
+    from streamhost.talk.templates import fill, template_slots, templates_by_family, user_slots
+
+    slots = user_slots(None, lang)
+    anon = slots["user"]
+    said = [
+        fill(t, slots, "-", lang)
+        for fam in templates_by_family().values()
+        for t in fam.get(lang, [])
+        if template_slots(t) & {"user", "User"} and template_slots(t) <= slots.keys()
+    ]
+    assert len(said) >= 10
+    addressed = [
+        s for s in said
+        if s.lower().startswith(anon.lower() + ",") or s.lower().startswith(anon.lower() + "，")
+        or any(f"{sep}{anon}{end}" in s for sep in (", ", "，") for end in ".!?。！？")
+    ]  # fmt: skip
+    assert addressed == []

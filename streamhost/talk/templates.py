@@ -204,7 +204,8 @@ def user_slots(display: str | None, lang: str) -> dict[str, str]:
         display = None
     if display:
         # As the viewer wrote it mid-sentence; a sentence never starts in lower case.
-        s = {"user": display, "User": _cap(display), "user_vocative_free": display}
+        s = {"user": display, "User": _cap(display), "user_vocative_free": display,
+             "User_vocative_free": _cap(display)}  # fmt: skip
         if lang == "de":
             s["user_dat_free"] = display
         return s
