@@ -60,6 +60,7 @@ def _values(doc: dict) -> dict:
     return {r["name"]: r["value"] for r in doc["results"]}
 
 
+@pytest.mark.slow  # a benchmark's own check (19 s); the suite must fit CI's 15 minutes
 def test_streams_one_stream(tmp_path: Path) -> None:
     _need_nginx()
     doc = _run("streams.py", "--quick", "--max", "1", out=tmp_path / "streams.json")
@@ -77,6 +78,7 @@ def test_streams_one_stream(tmp_path: Path) -> None:
     assert {"max_streams_process", "max_streams_copies"} <= v.keys()
 
 
+@pytest.mark.slow  # a benchmark's own check (14 s)
 def test_viewers_two(tmp_path: Path) -> None:
     _need_nginx()
     doc = _run("viewers.py", "--quick", out=tmp_path / "viewers.json")

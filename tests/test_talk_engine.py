@@ -208,7 +208,7 @@ async def test_script_breaks_off_to_answer_and_resumes_where_it_left(tmp_path) -
 @pytest.mark.timeout(240)
 async def test_a_minute_of_show_has_no_dead_air_no_repeats_and_the_disclosure(tmp_path) -> None:
     async with running_engine(
-        tmp_path, virtual=True, duration=90,
+        tmp_path, virtual=True, duration=66,
         chat={"sources": [{"type": "simulator", "rate_per_s": 2, "seed": 3}]},
     ) as (engine, url, task):  # fmt: skip
         st = engine.primary
