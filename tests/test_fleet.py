@@ -63,9 +63,29 @@ def test_gpu_streams_sharing_a_model_pack_onto_one_device() -> None:
     groups = [packer.assign(n, m) for n, m in
               (("a", "pack1"), ("b", "pack1"), ("c", "pack2"), ("d", "pack1"))]  # fmt: skip
     assert [(g.key, new) for g, new in groups] == [
-        ("gpu-1", True), ("gpu-1", False), ("gpu-2", True), ("gpu-3", True)]
+        ("gpu-1", True),
+        ("gpu-1", False),
+        ("gpu-2", True),
+        ("gpu-3", True),
+    ]
     assert packer.release("a") is None and packer.release("b").key == "gpu-1"  # type: ignore[union-attr]
     assert packer.assign("e", "pack2") == (packer.groups["gpu-2"], False)
+
+
+def test_a_fleet_stream_trusts_the_front_for_forwarded_addresses(tmp_path: Path) -> None:
+    """Behind the front every viewer arrives from the front's address: the stream must read
+    X-Forwarded-For from there (and only there), or its per-address limits count one client."""
+    from streamhost.fleet.actor import stream_config
+
+    spec = _spec(tmp_path, "s1", 10.0, 0.0)
+    spec["overrides"] = {**LIGHT, "http": {"trusted_proxies": ["10.0.0.0/8"]}}
+    spec["front_ips"] = ["127.0.0.1", "192.168.5.7"]
+    cfg = stream_config(spec, "127.0.0.1", resume=False)
+    assert cfg.http.trusted_proxies == ["10.0.0.0/8", "127.0.0.1", "192.168.5.7"]
+    assert (cfg.http.host, cfg.http.port) == ("127.0.0.1", 0)
+    del spec["front_ips"]
+    spec["overrides"] = LIGHT
+    assert stream_config(spec, "127.0.0.1", resume=False).http.trusted_proxies == []
 
 
 def _spec(tmp_path: Path, name: str, duration: float, run_started: float) -> dict:
@@ -92,7 +112,7 @@ async def test_restarted_stream_resumes_its_show_and_records_the_gap(tmp_path: P
     assert st["media_time"] == pytest.approx(3.0, abs=0.1)  # the show's length, not 3 s more
     assert st["frames"] == round((3.0 - at) * 20)
     assert [a["kind"] for a in st["alerts"]].count("stream_resumed") == 1
-    later = Store(tmp_path / "data", "shop").transcript(started)[len(said):]
+    later = Store(tmp_path / "data", "shop").transcript(started)[len(said) :]
     assert later and all(line.media_time >= at for line in later)
     db = open_read_only(tmp_path / "data" / "shop.sqlite")
     rows = db.execute("SELECT actor, media_time FROM audit WHERE command='resume'").fetchall()

@@ -66,13 +66,17 @@ def stream_config(spec: dict[str, Any], host: str, resume: bool) -> Config:
     over.setdefault("stream", {})["name"] = spec["name"]
     over.setdefault("store", {})["data_dir"] = spec["data_dir"]
     over.setdefault("control", {})["token"] = spec["token"]
-    over["http"] = {"host": host, "port": 0}
+    own = list(over.get("http", {}).get("trusted_proxies", cfg.http.trusted_proxies))
+    proxies = list(dict.fromkeys(own + list(spec.get("front_ips", ()))))
+    over["http"] = {"host": host, "port": 0, "trusted_proxies": proxies}
     over.setdefault("avatar", {}).setdefault("threads", avatar_threads(spec["cpus"]))
     cfg = cfg.with_overrides(**over)
     if resume and cfg.output.record:
         rec = Path(cfg.output.record)
         n = 1 + len(list(rec.parent.glob(f"{rec.stem}-part*{rec.suffix}")))
-        cfg = cfg.with_overrides(output={"record": str(rec.with_name(f"{rec.stem}-part{n}{rec.suffix}"))})
+        cfg = cfg.with_overrides(
+            output={"record": str(rec.with_name(f"{rec.stem}-part{n}{rec.suffix}"))}
+        )
     return cfg
 
 
@@ -140,7 +144,9 @@ class StreamActor:
         from ..control.http import build_app
 
         spec = self.spec
-        host = self._node["ip"] if spec.get("stream_host", "node") == "node" else spec["stream_host"]
+        host = (
+            self._node["ip"] if spec.get("stream_host", "node") == "node" else spec["stream_host"]
+        )
         with _data_dir_env(spec["data_dir"]):
             probe = load_config(spec["config"] or None).with_overrides(**spec["overrides"])
             res = resume_point(spec["data_dir"], self.name, spec["run_started"], probe.stream.fps)

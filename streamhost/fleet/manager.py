@@ -84,15 +84,21 @@ class Fleet:
             raise ValueError(f"stream {spec.name!r} is already in the fleet")
         cfg = load_config(spec.config or None).with_overrides(**spec.overrides)
         res = resources_for(spec, cfg, self.fc.cpus_per_stream, self.fc.gpu_streams_per_device)
-        opts: dict[str, Any] = {"num_cpus": res.cpus, "num_gpus": res.gpus,
-                                "max_restarts": self.fc.max_restarts, "max_task_retries": 0}
+        opts: dict[str, Any] = {
+            "num_cpus": res.cpus,
+            "num_gpus": res.gpus,
+            "max_restarts": self.fc.max_restarts,
+            "max_task_retries": 0,
+        }
         if res.gpus > 0:
             group, new = self.packer.assign(spec.name, res.model)
             if new:
                 self._pgs[group.key] = placement_group(
-                    [gpu_bundle(self.fc.gpu_streams_per_device, res.cpus)], strategy="STRICT_PACK")
+                    [gpu_bundle(self.fc.gpu_streams_per_device, res.cpus)], strategy="STRICT_PACK"
+                )
             opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
-                self._pgs[group.key], placement_group_bundle_index=0)
+                self._pgs[group.key], placement_group_bundle_index=0
+            )
         else:
             opts["scheduling_strategy"] = "SPREAD"
         if self._remote is None:
@@ -108,7 +114,21 @@ class Fleet:
             "token": token, "data_dir": self.fc.data_dir, "cpus": res.cpus,
             "run_started": self.run_started, "virtual_clock": self.fc.virtual_clock,
             "duration_s": self.fc.duration_s, "stream_host": self.fc.stream_host,
+            "front_ips": self._front_ips(),
         }  # fmt: skip
+
+    def _front_ips(self) -> list[str]:
+        """Where the front's proxied requests come from: this (the driver's) node. A stream
+        trusts ``X-Forwarded-For`` from there only, so its per-address limits count viewers,
+        not the front as one address."""
+        import ray
+
+        ips = ["127.0.0.1"]
+        try:
+            ips.append(ray.util.get_node_ip_address())
+        except Exception:  # noqa: BLE001 - no Ray node here (tests): loopback only
+            pass
+        return list(dict.fromkeys(ips))
 
     async def remove(self, name: str, timeout_s: float = 30.0) -> dict[str, Any]:
         """Stop one stream cleanly, then free its actor (and its GPU group when empty)."""
