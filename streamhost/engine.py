@@ -59,7 +59,7 @@ __all__ = ["CommandError", "Engine", "Stream"]
 class Stream:
     """One live stream. Chat (raw JSON) and operator commands in; AV frames out to outputs."""
 
-    def __init__(self, cfg: Config, clock: Clock) -> None:
+    def __init__(self, cfg: Config, clock: Clock, speech_caches: dict | None = None) -> None:
         self.cfg, self.clock, self.name = cfg, clock, cfg.stream.name
         fmt, s, t, a = cfg.format, cfg.stream, cfg.talk, cfg.avatar
         self.store = Store(cfg.store.data_dir, s.name)
@@ -70,7 +70,7 @@ class Stream:
         self.catalog, self.show = self.talk.catalog, self.talk.show
         self.triage = build_triage(cfg, self.talk, lambda: self.director.current_product)
         self.tts = cached(build_voice(cfg.voice, fmt.sample_rate, s.language), cfg.voice,
-                          cfg.store.data_dir)  # fmt: skip
+                          cfg.store.data_dir, speech_caches)  # fmt: skip
         self.driver = FaceDriver(fps=fmt.fps, seed=t.seed)
         self.player = SpeechPlayer(fmt, self.driver)
         self.pack = load_pack(a.pack)
@@ -258,7 +258,11 @@ class Stream:
         for src in self.sources:
             self.supervisor.start(f"chat:{src.name}", src.run)
         # Prefetch buys latency on air; a virtual-clock render would only lose CPU to it.
-        if self.cfg.voice.prefetch and not self.clock.virtual and hasattr(self.tts, "prefetch_in_background"):
+        if (
+            self.cfg.voice.prefetch
+            and not self.clock.virtual
+            and hasattr(self.tts, "prefetch_in_background")
+        ):
             lines = lambda: likely_lines(self.talk, self.cfg.talk.phrase_chars)  # noqa: E731
             self.supervisor.start("speech-prefetch", lambda: self.tts.prefetch_in_background(lines))
         self.director.wake.set()
@@ -317,7 +321,8 @@ class Engine:
         steady_malloc()  # process-wide: keeps per-frame buffers from fragmenting the heap
         # Copies share the avatar model: with [avatar] batch_max > 1 their frames are rendered
         # in one batched inference (avatar/batcher.py).
-        self.streams = [Stream(copy_config(cfg, k), self.clock) for k in range(copies)]
+        caches: dict = {}  # one speech cache for the copies (see voice.cache.cached)
+        self.streams = [Stream(copy_config(cfg, k), self.clock, caches) for k in range(copies)]
         for s in self.streams:
             s.on_shutdown = self.request_stop
         self.token = token or cfg.control.token or secrets.token_urlsafe(24)

@@ -229,3 +229,30 @@ async def test_synthesis_at_full_speed_does_not_delay_frames() -> None:
 
 async def _sink(frame) -> None:  # type: ignore[no-untyped-def]
     return None
+
+
+async def test_streams_of_one_engine_share_one_cache_and_count_their_own() -> None:
+    """--copies N: N streams saying the same show hold its lines once; each stream's status
+    still counts its own lookups; another voice's audio is never a hit."""
+    cfg = load_config().voice
+    shared: dict = {}
+    a_inner, b_inner = CountingVoice(), CountingVoice()
+    a = cached(a_inner, cfg, None, shared)
+    b = cached(b_inner, cfg, None, shared)
+    assert a.cache is b.cache and len(shared) == 1
+    await a.speak(_s("the kettle is on sale"))
+    await b.speak(_s("the kettle is on sale"))
+    assert a_inner.calls == ["the kettle is on sale"] and b_inner.calls == []
+    assert (a.status()["hits"], a.status()["misses"]) == (0, 1)
+    assert (b.status()["hits"], b.status()["misses"]) == (1, 0)
+    other = cached(CountingVoice(name="other"), cfg, None, shared)
+    await other.speak(_s("the kettle is on sale"))
+    assert other.status()["misses"] == 1  # same text, another voice: its own audio
+    # A prefetcher skips a line another stream is synthesizing (no double work).
+    a.cache.inflight["k"] = 1
+    from streamhost.voice.cache import _Busy
+
+    with pytest.raises(_Busy):
+        b._get_or_make(_s("x"), key="k", prefetching=True)
+    # Without the engine's dict each voice gets its own cache, as before.
+    assert cached(CountingVoice(), cfg, None).cache is not a.cache

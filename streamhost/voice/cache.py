@@ -55,8 +55,7 @@ class CachedVoice(VoiceBase):
         self.inner = inner
         self.cache = cache
         self.sample_rate = inner.sample_rate
-        self._inflight: dict[str, int] = {}  # key -> syntheses of it under way
-        self._lock = threading.Lock()
+        self.stats = CacheStats()  # this stream's lookups; cache.stats counts every user's
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -103,8 +102,10 @@ class CachedVoice(VoiceBase):
         self.inner.switch(lang, voice, table)
 
     def status(self) -> dict[str, Any]:
-        return {**self.cache.stats.as_dict(), "entries": len(self.cache),
-                "mb": round(self.cache.bytes / 1e6, 2)}  # fmt: skip
+        """This stream's hits and misses; entries, size and evictions are the (shared) cache's."""
+        mine = self.stats.as_dict()
+        mine["evicted"] = self.cache.stats.evicted
+        return {**mine, "entries": len(self.cache), "mb": round(self.cache.bytes / 1e6, 2)}
 
     # ---- prefetch ----
     def prefetch(
@@ -136,6 +137,7 @@ class CachedVoice(VoiceBase):
             if not hit:
                 made += 1
                 self.cache.stats.prefetched += 1
+                self.stats.prefetched += 1
             self._stop.wait(PREFETCH_REST * (time.perf_counter() - t0))
         return made
 
@@ -177,27 +179,28 @@ class CachedVoice(VoiceBase):
         e = self.cache.get(key)
         if e is not None:
             return e.speech(sentence), True
-        with self._lock:
-            if prefetching and key in self._inflight:
+        c = self.cache
+        with c.inflight_lock:
+            if prefetching and key in c.inflight:
                 raise _Busy
-            self._inflight[key] = self._inflight.get(key, 0) + 1
+            c.inflight[key] = c.inflight.get(key, 0) + 1
         try:
             speech = self.inner.synthesize(sentence)
-            self.cache.put(key, speech)
+            c.put(key, speech)
             return speech, False
         finally:
-            with self._lock:
-                self._inflight[key] -= 1
-                if not self._inflight[key]:
-                    del self._inflight[key]
+            with c.inflight_lock:
+                c.inflight[key] -= 1
+                if not c.inflight[key]:
+                    del c.inflight[key]
 
     def _count(self, sentence: Sentence, hit: bool) -> None:
-        st = self.cache.stats
-        if hit:
-            st.hits += 1
-        else:
-            st.misses += 1
-        st.by_source.setdefault(str(sentence.source), [0, 0])[0 if hit else 1] += 1
+        for st in (self.stats, self.cache.stats):
+            if hit:
+                st.hits += 1
+            else:
+                st.misses += 1
+            st.by_source.setdefault(str(sentence.source), [0, 0])[0 if hit else 1] += 1
 
 
 class _Busy(Exception):
@@ -221,12 +224,26 @@ def _lowest_priority() -> None:
         pass
 
 
-def cached(voice: Any, cfg: Any, data_dir: str | os.PathLike[str] | None) -> Any:
+def cached(
+    voice: Any,
+    cfg: Any,
+    data_dir: str | os.PathLike[str] | None,
+    shared: dict[tuple[Any, ...], SpeechCache] | None = None,
+) -> Any:
     """The stream's voice behind a speech cache as ``[voice]`` configures it (``cfg`` is
-    config.VoiceConfig); ``voice`` itself when ``cache_mb`` is 0."""
+    config.VoiceConfig); ``voice`` itself when ``cache_mb`` is 0.
+
+    ``shared``: the engine's caches by bounds and disk folder. Streams of one process with the
+    same bounds use one cache: keys name the voice and its settings, so a stream only ever hits
+    its own voice's audio, and N copies of a show hold its lines once (each copy prefetching
+    the same ~400 MB of the demo's lines was most of a copy's memory)."""
     if cfg.cache_mb <= 0:
         return voice
     disk = Path(data_dir) / "speech-cache" if data_dir and cfg.cache_disk_mb > 0 else None
-    return CachedVoice(
-        voice, SpeechCache(cfg.cache_mb * 1_000_000, disk, cfg.cache_disk_mb * 1_000_000)
-    )
+    bounds = (cfg.cache_mb * 1_000_000, disk, cfg.cache_disk_mb * 1_000_000)
+    cache = shared.get(bounds) if shared is not None else None
+    if cache is None:
+        cache = SpeechCache(*bounds)
+        if shared is not None:
+            shared[bounds] = cache
+    return CachedVoice(voice, cache)

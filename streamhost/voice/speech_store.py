@@ -79,6 +79,10 @@ class SpeechCache:
         self.disk_bytes = disk_bytes
         self._disk: OrderedDict[str, int] = OrderedDict()  # key -> file size, oldest first
         self.stats = CacheStats()
+        # Lines being synthesized right now, by any voice using this cache (streams of one
+        # engine share it): a prefetcher skips them rather than making them twice.
+        self.inflight: dict[str, int] = {}
+        self.inflight_lock = threading.Lock()
         if self.disk_dir is not None:
             self._scan_disk()
 
