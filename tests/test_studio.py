@@ -241,6 +241,7 @@ def test_arm_sprites_blend_in_i420_like_the_float_blend() -> None:
     from streamhost.avatar.gestures import GESTURES
 
     fig = Figure(LOOKS["kai"], "full")
+    fig.keep_rgba = True  # frames blend only the sprites; this test compares them to the floats
     base = np.random.default_rng(3).integers(0, 256, (1920, 720), dtype=np.uint8)
     for name in ("rest", "point", "open", "hold"):
         p = np.zeros(len(P), np.float32)
@@ -296,3 +297,6 @@ def test_posed_limb_cache_stays_within_its_byte_budget(monkeypatch) -> None:
     sizes = [fm._nbytes(v) for v in fig._cache.values()]
     assert fig._cache_bytes == sum(sizes) <= 8 * 1024 * 1024
     assert 2 < len(sizes) < 120 * 4
+    # Frames need only the I420 sprites: no float patch is kept, so a pose costs ~1/4 as much.
+    assert all(v[0] is None for v in fig._cache.values())
+    assert all(pl.rgba is None and pl.sprite is not None for pl in fig.arms(p))
