@@ -132,6 +132,17 @@ def test_prefetch_covers_what_the_director_says() -> None:
                 for p in as_said(s, cfg.talk.phrase_chars):
                     v.synthesize(p)
     assert inner.calls == [], inner.calls[:5]
+    # A named viewer's unanswerable question: only the sentence with the name is made.
+    from streamhost.frames import ChatEvent
+
+    named = build_talk(cfg, lambda: 0.0, lambda name: True).generator
+    for i in range(12):
+        ask = ChatEvent(f"Anna{'x' * i}", "what is the meaning of life?", lang="en")
+        for s in named.answer(ask, "kettle"):
+            for p in as_said(s, cfg.talk.phrase_chars):
+                v.synthesize(p)
+    assert inner.calls and all("Anna" in c for c in inner.calls), inner.calls
+    assert not any("xqz" in s.text.lower() for s in likely_lines(talk, 40))
 
 
 def test_prefetch_stops_when_nearly_full_and_skips_lines_in_flight() -> None:
@@ -256,3 +267,32 @@ async def test_streams_of_one_engine_share_one_cache_and_count_their_own() -> No
         b._get_or_make(_s("x"), key="k", prefetching=True)
     # Without the engine's dict each voice gets its own cache, as before.
     assert cached(CountingVoice(), cfg, None).cache is not a.cache
+
+
+def test_48k_speech_is_kept_at_half_the_bytes_and_comes_back_the_same(tmp_path: Path) -> None:
+    """A voice's audio (rendered at <= 24 kHz, resampled to the stream's 48 kHz) is kept at
+    24 kHz: a hit is the same length with the same timings, unchanged below 10 kHz (error
+    < -50 dB there; the round trip only trims the top of a voice's band, above ~11 kHz), from
+    memory and from disk, and costs half the memory."""
+    from streamhost.voice.resample import resample_int16
+
+    rng = np.random.default_rng(5)
+    spec = np.fft.rfft(rng.standard_normal(24000 * 3))
+    spec[np.fft.rfftfreq(24000 * 3, 1 / 24000) > 10500] = 0  # speech-like: little up there
+    src = (np.fft.irfft(spec) / np.std(np.fft.irfft(spec)) * 3000).astype(np.int16)
+    pcm = resample_int16(src, 24000, 48000)[:-1]  # an odd length, as trimming leaves it
+    timing = [Timing(0.0, len(pcm) / 48000, "a")]
+    said = Speech(_s("three seconds"), pcm, 48000, timing, [])
+    cache = SpeechCache(10_000_000, tmp_path / "sc", 10_000_000)
+    cache.put("k", said)
+    assert cache.bytes < pcm.nbytes * 0.55
+    f = np.fft.rfftfreq(len(pcm), 1 / 48000)
+    for e in (cache.get("k"), SpeechCache(10_000_000, tmp_path / "sc", 10_000_000).get("k")):
+        assert e is not None
+        back = e.speech(_s("three seconds"))
+        assert back.sample_rate == 48000 and len(back.pcm) == len(pcm)
+        assert back.phonemes == timing
+        err = np.abs(np.fft.rfft(back.pcm.astype(float) - pcm)) ** 2
+        sig = np.abs(np.fft.rfft(pcm.astype(float))) ** 2
+        low = f < 10000
+        assert 10 * np.log10(err[low].sum() / sig[low].sum()) < -50
