@@ -42,6 +42,22 @@ GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "than
                     "thanks_gift")  # fmt: skip
 
 
+# Stands in for a viewer's name in the templates only used with one ("Good question, {name}.
+# I don't have that info ..."): their sentences without the name are prefetched, the one
+# with it is dropped (likely_lines) and made when a named viewer asks.
+_NAME_MARK = "xqzviewerx"
+
+
+def _fill_user(t: str, slots: dict[str, str], lang: str) -> dict[str, str] | None:
+    """The slots that fill template ``t``: ``slots`` with an unnamed viewer, else with the
+    name mark (templates that say a name only); None when neither fills it."""
+    for user in (user_slots(None, lang), user_slots(_NAME_MARK, lang)):
+        full = {**slots, **user}
+        if template_slots(t) <= full.keys():
+            return full
+    return None
+
+
 def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
     """``s`` as the voice will be asked for it: one sentence, or its phrases (``continues``
     set on all but the last)."""
@@ -78,6 +94,8 @@ def likely_lines(
     for s in _lines(talk, wall_start or talk.wall_start):
         for p in as_said(s, phrase_chars):
             key = (" ".join(p.text.split()), p.lang, p.continues)
+            if _NAME_MARK in p.text.lower():
+                continue  # the sentence with the viewer's name: made when it is needed
             if p.text.strip() and key not in seen:
                 seen.add(key)
                 yield p
@@ -157,8 +175,6 @@ def _product_lines(
     shop = talk.catalog.shop(lang)
     if shop:
         base["shop"] = shop
-    if source == Source.ANSWER:
-        base.update(user_slots(None, lang))
     feats, flang = p.features_in(lang)
     feats = feats if flang == lang else []
     variants: list[dict[str, str]] = [{}]
@@ -181,9 +197,10 @@ def _product_lines(
             for extra in extras:
                 slots = {**base, "price": price, **extra}
                 for t in by_family.get(fam, {}).get(lang, []):
-                    if template_slots(t) <= slots.keys():
+                    full = _fill_user(t, slots, lang) if source == Source.ANSWER else slots
+                    if full is not None and template_slots(t) <= full.keys():
                         yield Sentence(
-                            fill(t, slots, code, lang), source, lang, pid, Emotion.NEUTRAL
+                            fill(t, full, code, lang), source, lang, pid, Emotion.NEUTRAL
                         )
 
 
@@ -195,10 +212,10 @@ def _faq_lines(product: Any, lang: str) -> Iterator[Sentence]:
 
 
 def _general_lines(lang: str) -> Iterator[Sentence]:
-    slots = user_slots(None, lang)
     by_family = templates_by_family()
     for fam in GENERAL_FAMILIES:
         for t in by_family.get(fam, {}).get(lang, []):
-            if template_slots(t) <= slots.keys():
+            slots = _fill_user(t, {}, lang)
+            if slots is not None:
                 src = Source.THANKS if fam.startswith("thanks") else Source.ANSWER
                 yield Sentence(fill(t, slots, "-", lang), src, lang)
