@@ -116,12 +116,14 @@ def test_prefetch_covers_what_the_director_says() -> None:
     inner = CountingVoice(rate=1000)
     v = CachedVoice(inner, SpeechCache(500_000_000))
     made: list[int] = []
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     # On a thread of its own, as the engine runs it: the low priority sticks to that thread.
     t = threading.Thread(target=lambda: made.append(v.prefetch(likely_lines(talk, 40))))
     t.start()
     t.join()
     assert made[0] == len(inner.calls) > 100 and set(inner.nice) == {19}
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != 19
+    # (this thread keeps its own priority; a suite already run at nice 19 cannot tell them apart)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
     # Talk the template generator makes for every product, phrased as the director says it,
     # and anonymous viewers' questions: all hits.
     gen = talk.generator
