@@ -172,6 +172,23 @@ def recording_offsets(path: str) -> dict[str, float]:
     }
 
 
+def recording_segments(path: str) -> dict[str, float]:
+    """``recording_offsets`` over every segment of a recording (segment 1 is ``path``, the
+    rest ``<stem>-NNNN-<start>.mp4`` beside it): the video seconds summed, the offsets of the
+    segment where they are largest, and how many segments there were."""
+    base = Path(path)
+    parts = [base, *sorted(base.parent.glob(f"{base.stem}-[0-9][0-9][0-9][0-9]-*{base.suffix}"))]
+    each = [recording_offsets(str(p)) for p in parts if p.is_file()]
+    if not each:
+        raise RuntimeError(f"{path}: no recording segments")
+    return {
+        "start_ms": max((e["start_ms"] for e in each), key=abs),
+        "end_ms": max((e["end_ms"] for e in each), key=abs),
+        "video_seconds": sum(e["video_seconds"] for e in each),
+        "segments": len(each),
+    }
+
+
 def run_soak(
     duration_s: float,
     virtual: bool,
@@ -298,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         samples, final = run_soak(
             duration, virtual, every, record, rtmp=not args.no_rtmp, chat_rate=args.chat_rate
         )
-        rec = recording_offsets(record) if record else None
+        rec = recording_segments(record) if record else None
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -336,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         res.add("recording_av_offset_start_ms", rec["start_ms"], "ms", 3)
         res.add("recording_av_offset_end_ms", rec["end_ms"], "ms", 3)
         res.add("recording_video_seconds", rec["video_seconds"], "s", 2)
+        res.add("recording_segments", rec["segments"], "files", 0)
     res.add("dropped_frames", last["encoder_dropped"], "frames", 0)
     res.add("late_frames", last["late_frames"], "frames", 0)
     res.add("stalls", last["stalls"], "", 0)

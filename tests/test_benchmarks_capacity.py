@@ -100,6 +100,7 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
     assert abs(v["av_offset_max_ms"]) <= 40
     # the file read back: both tracks cover the run, start/end within one AAC frame or two
     assert v["recording_video_seconds"] == pytest.approx(20, abs=0.1)
+    assert v["recording_segments"] == 1  # 20 s: one file (segments rotate every 900 s)
     assert abs(v["recording_av_offset_start_ms"]) <= 45
     assert abs(v["recording_av_offset_end_ms"]) <= 45
     assert v["dropped_frames"] == 0 and v["stage_restarts"] == 0
