@@ -17,6 +17,7 @@ when they are needed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -48,10 +49,16 @@ GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "than
 _NAME_MARK = "xqzviewerx"
 
 
+@functools.lru_cache(maxsize=16)
+def _viewers(lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The slots of an unnamed viewer and of the name mark (read only: callers copy)."""
+    return user_slots(None, lang), user_slots(_NAME_MARK, lang)
+
+
 def _fill_user(t: str, slots: dict[str, str], lang: str) -> dict[str, str] | None:
     """The slots that fill template ``t``: ``slots`` with an unnamed viewer, else with the
     name mark (templates that say a name only); None when neither fills it."""
-    for user in (user_slots(None, lang), user_slots(_NAME_MARK, lang)):
+    for user in _viewers(lang):
         full = {**slots, **user}
         if template_slots(t) <= full.keys():
             return full
