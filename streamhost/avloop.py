@@ -8,7 +8,6 @@ resulting AVFrame to the outputs. Audio and picture leave together, so sync hold
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,26 +22,10 @@ from .player import SpeechPlayer
 
 log = logging.getLogger("streamhost.avloop")
 
-M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 # A render this late is hung, not slow (one takes 2-20 ms; a loaded 2-core box stays far under
 # a second): the frame goes out with the last picture instead of holding every output.
 RENDER_DEADLINE_S = 1.0
 EMIT_PHASE = 0.4  # of a frame period: when a frame is sent after its tick (see AVLoop)
-MMAP_THRESHOLD_BYTES = 256 * 1024
-
-
-def steady_malloc() -> bool:
-    """Pin glibc's mmap threshold, which otherwise adapts upwards as big blocks are freed.
-
-    Every frame allocates and frees buffers of ~1.4 MB (picture, I420, encoder input). Once the
-    adaptive threshold has grown past that size they come from the heap instead of mmap, which
-    fragments: RSS grew 36 % per hour over a 30-minute soak (benchmarks/soak.py), 19 % with the
-    threshold fixed (and 45-80 MiB lower). Returns False where there is no glibc mallopt.
-    """
-    try:
-        return bool(ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-    except (OSError, AttributeError):
-        return False
 
 
 @dataclass

@@ -26,7 +26,7 @@ from .avatar.ort_session import resolve_threads
 from .avatar.pack import load_pack
 from .avatar.registry import build_face
 from .avatar.tag import draw_tag, tag_value
-from .avloop import AVLoop, steady_malloc
+from .avloop import AVLoop
 from .chat.inlet import ChatInlet, build_triage
 from .chat.moderation import Moderator, load_blocklists
 from .clock import Clock, RealClock, VirtualClock
@@ -35,6 +35,7 @@ from .control.commands import CommandError, execute
 from .control.takeover import Takeover
 from .controls import StreamControls
 from .frames import AVFrame
+from .heap import steady_malloc, trim_forever
 from .observe import Observer
 from .output.encoder import Encoder
 from .output.provenance import stream_provenance
@@ -346,6 +347,11 @@ class Engine:
             self.clock.restart()  # media time starts when every stream is ready for frame 0
             for s in self.streams:
                 s.talk.wall_start = s.director.wall_start = datetime.now().astimezone()
-            await asyncio.gather(*(s.run(duration_s) for s in self.streams))
+            trimmer = asyncio.create_task(trim_forever())
+            try:
+                await asyncio.gather(*(s.run(duration_s) for s in self.streams))
+            finally:
+                trimmer.cancel()
+                await asyncio.gather(trimmer, return_exceptions=True)
         finally:
             self.running = False

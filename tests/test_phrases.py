@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from streamhost.frames import Sentence
 from streamhost.store import Store
 from streamhost.talk.phrases import split_phrases
+from streamhost.talk.prefetch import operator_phrases
 from streamhost.voice.espeak import EspeakTTS
 
 
@@ -68,6 +69,21 @@ def test_split_is_verbatim_and_never_leaves_tiny_parts(words: list[str], limit: 
     assert " ".join(parts) == text.strip()
     if len(parts) > 1:
         assert min(len(p) for p in parts) >= 12 or len(text) < 24
+
+
+def test_operator_lines_are_phrased_and_say_now_starts_with_a_short_phrase() -> None:
+    line = "Quick update, the kettle is back in stock and the lamp is half price tonight!"
+    said = [p.text for p in operator_phrases(Sentence(line, "operator"), 40, urgent=False)]
+    now = operator_phrases(Sentence(line, "operator"), 40, urgent=True)
+    assert " ".join(said) == line and max(map(len, said)) <= 40 and len(said) > 1
+    # "say now": the first phrase at half the limit, the rest as usual, verbatim.
+    assert now[0].text == "Quick update," and " ".join(p.text for p in now) == line
+    assert max(len(p.text) for p in now[1:]) <= 40
+    assert [p.continues for p in now] == [True] * (len(now) - 1) + [False]
+    assert {p.source for p in now} == {"operator"}
+    # No natural place early on: the line starts whole rather than with a fragment.
+    short = operator_phrases(Sentence("Big news, we restocked!", "operator"), 40, urgent=True)
+    assert [p.text for p in short] == ["Big news, we restocked!"]
 
 
 def test_a_phrase_that_continues_ends_on_an_unfinished_tone() -> None:

@@ -5,6 +5,8 @@ stream, the guard, the run of show and advertiser scripts, dead air and repeats.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,87 @@ async def test_llm_down_falls_back_to_templates(tmp_path) -> None:
     store.close()
     assert st.director.llm_failures >= 1 and lines, "templates took over"
     assert {ln.source for ln in lines} <= {"template", "show"}
+
+
+@contextlib.asynccontextmanager
+async def _quiet_host(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """A running engine (virtual clock, no show) whose host has said the disclosure and is
+    quiet for the next 30 s unless told: (engine, its stream, the engine's task)."""
+    async with running_engine(
+        tmp_path, virtual=True, duration=None, talk={"show": "", "segment_pause_s": 30.0}
+    ) as (engine, url, task):
+        st = engine.primary
+        await _after_disclosure(st)
+        yield engine, st, task
+
+
+class _StuckVoice:
+    """The stream's voice, except that one text never finishes synthesizing (a slow remote TTS
+    or a long LLM sentence, stretched to forever)."""
+
+    def __init__(self, inner: Any, stuck_text: str) -> None:
+        self.inner, self.stuck_text = inner, stuck_text
+        self.started = asyncio.Event()
+
+    async def speak(self, sentence: Any) -> Any:
+        if sentence.text == self.stuck_text:
+            self.started.set()
+            await asyncio.Event().wait()
+        return await self.inner.speak(sentence)
+
+
+@pytest.mark.timeout(120)
+async def test_say_now_does_not_wait_for_a_synthesis_in_flight(tmp_path) -> None:
+    """An operator's "say now" while the voice is busy with another line: the new line airs
+    within two frames of its synthesis, the line in flight is dropped, never aired late."""
+    stuck = "This line takes the voice forever to say."
+    async with _quiet_host(tmp_path) as (engine, st, task):
+        st.director.voice = voice = _StuckVoice(st.director.voice, stuck)
+        st.director.voice_timeout_s = 600.0  # the stuck line's deadline is no way out
+        assert st.command({"id": 1, "type": "say", "text": stuck}, actor="test")["ok"]
+        await asyncio.wait_for(voice.started.wait(), 5)
+        t0 = st.clock.now()
+        said = st.command({"id": 2, "type": "say", "text": "News now!", "mode": "now"}, "test")
+        assert said["ok"], said
+
+        async def on_air() -> None:
+            while (s := st.player.frame_sentence) is None or s.text != "News now!":
+                await st.clock.sleep(0.04)
+
+        # The virtual clock waits for the director's work, so a director stuck behind the
+        # first line would hold media time still: the bound is on the wall clock too.
+        await asyncio.wait_for(on_air(), 10)
+        await st.clock.sleep(0.5)
+        engine.request_stop()
+        await task
+    store = _store(tmp_path)
+    lines = {ln.text: ln for ln in store.transcript()}
+    store.close()
+    assert stuck not in lines
+    assert lines["News now!"].aired_at is not None
+    assert lines["News now!"].aired_at - t0 <= 0.08 + 1e-9, (lines["News now!"].aired_at, t0)
+
+
+@pytest.mark.timeout(120)
+async def test_a_second_say_now_drops_the_rest_of_the_first(tmp_path) -> None:
+    """A "say now" line is said phrase by phrase; a second "say now" while its first phrase is
+    on air cuts it off for good: its later phrases never air, the new line airs whole."""
+    first = "Quick update, the kettle is back in stock and the lamp is half price tonight!"
+    second = "Short notice, the sale is over."
+    async with _quiet_host(tmp_path) as (engine, st, task):
+        st.command({"id": 1, "type": "say", "text": first, "mode": "now"}, "test")
+        while (s := st.player.frame_sentence) is None or s.text != "Quick update,":
+            await st.clock.sleep(0.04)
+        st.command({"id": 2, "type": "say", "text": second, "mode": "now"}, "test")
+        await st.clock.sleep(6.0)
+        engine.request_stop()
+        await task
+    store = _store(tmp_path)
+    said = [ln.text for ln in store.transcript() if ln.aired_at is not None]
+    store.close()
+    i = said.index("Quick update,")
+    assert " ".join(said[i + 1 :]).startswith(second), said[i:]
+    assert not any("kettle" in t for t in said), said
 
 
 @pytest.mark.timeout(180)

@@ -30,7 +30,7 @@ from ..pipeline import Wake
 from ..player import SpeechPlayer
 from .followup import Followups
 from .operator_inputs import _PRIORITY, _SEGMENT, OperatorInputs
-from .prefetch import as_said
+from .prefetch import as_said, operator_phrases
 from .resume import ScriptSentence
 
 log = logging.getLogger("streamhost.director")
@@ -135,6 +135,7 @@ class Director(OperatorInputs):
         self._product_idx = -1
         self.current_product: str | None = None
         self._operator: deque[Sentence] = deque()
+        self._urgent: str | None = None  # the trace id of the last "say now" line
         self._safety: deque[Sentence] = deque()
         self._pending: deque[Sentence] = deque()  # rest of an answer (or an LLM answer's stream)
         self._promo: deque[Sentence] = (
@@ -155,6 +156,9 @@ class Director(OperatorInputs):
         self._recent: deque[str] = deque(maxlen=repeat_window) if repeat_window else deque(maxlen=0)
         self._idle_since: float | None = 0.0
         self._epoch = 0
+        # Set by interrupt() (and replaced by a fresh one): a synthesis in flight for speech
+        # that was just dropped is not waited for (see _synthesize).
+        self._interrupted = asyncio.Event()
         self._cancel: asyncio.Event | None = None
         self._llm_task: asyncio.Task[None] | None = None
         self._script_pause = 0.0
@@ -198,15 +202,24 @@ class Director(OperatorInputs):
 
     def _split(self, s: Sentence) -> Sentence:
         """Say a long talk sentence phrase by phrase: the first phrase now, the rest queued.
-        The phrases are exactly the ones the prefetcher synthesized (``as_said``)."""
-        parts = as_said(s, self.phrase_chars)
+        The phrases are exactly the ones the prefetcher synthesized (``as_said``); an
+        operator's line is phrased for speed (``operator_phrases``)."""
+        if s.source == Source.OPERATOR:
+            urgent, self._urgent = s.trace_id == self._urgent, None
+            parts = operator_phrases(s, self.phrase_chars, urgent)
+        else:
+            parts = as_said(s, self.phrase_chars)
         if len(parts) < 2:
             return s
         rest = parts[1:]
         s.text, s.continues = parts[0].text, True  # the first keeps the sentence's trace id
-        # An answer's phrases go before the rest of the answer (chat never breaks into an
-        # answer); talk's phrases wait behind chat, which may break in between them.
-        (self._pending if s.reply_to is not None else self._phrases).extendleft(reversed(rest))
+        # An operator's phrases go before anything else, an answer's before the rest of the
+        # answers (chat never breaks into either); talk's phrases wait behind chat, which may
+        # break in between them.
+        if s.source == Source.OPERATOR:
+            self._operator.extendleft(reversed(rest))
+        else:
+            (self._pending if s.reply_to is not None else self._phrases).extendleft(reversed(rest))
         self._phrase_ids.update(r.trace_id for r in rest)
         return s
 
@@ -494,10 +507,8 @@ class Director(OperatorInputs):
                             self._mood = None
                         elif s.emotion == Emotion.NEUTRAL:
                             s.emotion = self._mood[0]
-                    # A hung voice would silence the host for good: past the deadline the
-                    # stage fails, the supervisor restarts it (alert) and the next line speaks.
-                    speech = await asyncio.wait_for(self.voice.speak(s), self.voice_timeout_s)
-                    if epoch != self._epoch and s.source != Source.OPERATOR:
+                    speech = await self._synthesize(s)
+                    if speech is None or epoch != self._epoch:
                         continue  # interrupted while synthesizing: never air stale speech
                     if (seg_epoch != self._segment_epoch and s.source in _SEGMENT) or (
                         script_epoch != self._script_epoch and s.source == Source.SCRIPT
@@ -528,9 +539,37 @@ class Director(OperatorInputs):
             finally:
                 self.wake.done()
 
+    async def _synthesize(self, s: Sentence) -> Speech | None:
+        """The voice's speech for ``s``; None when an interrupt (say now, stop) came first.
+        A "say now" must not wait behind a stale sentence's synthesis (a long LLM sentence
+        takes 50-100 ms): that one finishes in its worker (filling the speech cache) unwaited.
+        A hung voice would silence the host for good: past the deadline the stage fails, the
+        supervisor restarts it (alert) and the next line speaks."""
+        cut = self._interrupted
+        job = asyncio.ensure_future(asyncio.wait_for(self.voice.speak(s), self.voice_timeout_s))
+        stop = asyncio.ensure_future(cut.wait())
+        try:
+            await asyncio.wait((job, stop), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+        finally:
+            stop.cancel()
+        if job.done():
+            return job.result()  # the voice's error or the deadline's TimeoutError: raised
+        job.add_done_callback(_unwaited)
+        return None
+
     async def close(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
         if self._llm_task is not None:
             self._llm_task.cancel()
             await asyncio.gather(self._llm_task, return_exceptions=True)
+
+
+def _unwaited(job: asyncio.Future[Any]) -> None:
+    """Done callback of a synthesis nobody waits for any more: its error is logged, not left
+    to asyncio's "exception was never retrieved"."""
+    if not job.cancelled() and job.exception() is not None:
+        log.warning("synthesis of dropped speech failed: %r", job.exception())

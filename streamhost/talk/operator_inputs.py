@@ -5,7 +5,9 @@ director's queues (and the player's queued speech); `Director` (talk/director.py
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from typing import Any
 
 from ..chat.triage import Priority
@@ -30,6 +32,10 @@ class OperatorInputs:
     triage: Any
     products: list[str]
     barge_in_s: float
+    _interrupted: asyncio.Event
+    _operator: deque[Sentence]
+    _phrase_ids: set[str]
+    _urgent: str | None
 
     # ---- inputs (called from the event loop; never block) ----
     def notify(self) -> None:
@@ -64,6 +70,7 @@ class OperatorInputs:
         if now:
             self.interrupt("say now")
             self._operator.appendleft(s)
+            self._urgent = s.trace_id
         else:
             self._operator.append(s)
         self.wake.set()
@@ -132,11 +139,17 @@ class OperatorInputs:
         """Control plane: drop queued and playing speech now; in-flight synthesis and any LLM
         stream are cancelled (the HTTP stream is closed at once)."""
         self._epoch += 1
+        self._interrupted.set()
+        self._interrupted = asyncio.Event()
         if self._cancel is not None:
             self._cancel.set()
         self._pending.clear()
         self._resume.clear()
         self._sentence.clear()
+        # The rest of an operator line said phrase by phrase goes with the phrase on air;
+        # operator lines not yet begun stay queued.
+        if self._phrase_ids:
+            self._operator = deque(s for s in self._operator if s.trace_id not in self._phrase_ids)
         self._drop_phrases()
         self._script.clear()  # the generated segment is abandoned; the next follows the pause
         n = self.player.flush(self.clock.now())

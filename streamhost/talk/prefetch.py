@@ -76,6 +76,23 @@ def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
         parts = split_sentences(s.text)
     else:
         parts = split_phrases(s.text, s.lang, phrase_chars)
+    return _phrased(s, parts)
+
+
+def operator_phrases(s: Sentence, phrase_chars: int, urgent: bool) -> list[Sentence]:
+    """An operator's line as said. Nothing prefetches it, so a long line is said phrase by
+    phrase (it starts after its first phrase's synthesis, not the whole line's); a "say now"
+    line (``urgent``) has a first phrase of at most half that where a natural place allows
+    ("Stop the line, | news number 3!"): ~10 ms less synthesis before it is on air."""
+    if phrase_chars <= 0:
+        return [s]
+    text = s.text.strip()
+    head = split_phrases(text, s.lang, phrase_chars // 2 if urgent else phrase_chars)[0]
+    rest = text[len(head) :].strip()
+    return _phrased(s, [head, *(split_phrases(rest, s.lang, phrase_chars) if rest else [])])
+
+
+def _phrased(s: Sentence, parts: list[str]) -> list[Sentence]:
     if len(parts) < 2:
         return [s]
     return [
