@@ -168,6 +168,32 @@ def test_prefetch_stops_when_nearly_full_and_skips_lines_in_flight() -> None:
     assert made == [4]  # stops at 80 % full
 
 
+def test_prefetch_starts_nothing_while_the_stream_waits_for_a_line() -> None:
+    """A line the stream waits for (say now, an LLM sentence) has the cores to itself: the
+    prefetcher's next line starts only after it is done."""
+    inner = CountingVoice(delay=0.3)
+    spans: dict[str, tuple[float, float]] = {}
+    make = inner.synthesize
+
+    def timed(sentence: Sentence) -> Speech:
+        t0 = time.monotonic()
+        out = make(sentence)
+        spans[sentence.text] = (t0, time.monotonic())
+        return out
+
+    inner.synthesize = timed  # type: ignore[method-assign]
+    v = CachedVoice(inner, SpeechCache(10_000_000))
+    said = threading.Thread(target=v.synthesize, args=(_s("say it now"),))
+    said.start()
+    time.sleep(0.05)
+    t = threading.Thread(target=v.prefetch, args=([_s("later one")],))
+    t.start()
+    said.join()
+    t.join()
+    assert spans["later one"][0] >= spans["say it now"][1]
+    assert v.cache.on_air == 0
+
+
 def test_engine_voice_is_cached_and_reported(tmp_path: Path) -> None:
     cfg = load_config().with_overrides(voice={"cache_disk_mb": 5})
     v = cached(build_voice(cfg.voice, 48000, "en"), cfg.voice, tmp_path)

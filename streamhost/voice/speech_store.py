@@ -108,6 +108,8 @@ class SpeechCache:
         # engine share it): a prefetcher skips them rather than making them twice.
         self.inflight: dict[str, int] = {}
         self.inflight_lock = threading.Lock()
+        # Of those, lines a stream is waiting for: a prefetcher starts nothing new meanwhile.
+        self.on_air = 0
         if self.disk_dir is not None:
             self._scan_disk()
 
