@@ -81,9 +81,17 @@ def test_operator_lines_are_phrased_and_say_now_starts_with_a_short_phrase() -> 
     assert max(len(p.text) for p in now[1:]) <= 40
     assert [p.continues for p in now] == [True] * (len(now) - 1) + [False]
     assert {p.source for p in now} == {"operator"}
-    # No natural place early on: the line starts whole rather than with a fragment.
-    short = operator_phrases(Sentence("Big news, we restocked!", "operator"), 40, urgent=True)
-    assert [p.text for p in short] == ["Big news, we restocked!"]
+    # A short opening clause is a phrase of its own when it must start at once, never a
+    # number's part; with no natural place early on the line starts whole, not with a fragment.
+    def first(line: str) -> str:
+        return operator_phrases(Sentence(line, "operator"), 40, urgent=True)[0].text
+
+    assert first("Big news, we restocked!") == "Big news,"
+    assert first("大家好，现在开始限时抢购！") == "大家好，"
+    assert first("Only 3, then 2 left!") == "Only 3, then 2 left!"
+    line = "Attention everyone the flash sale starts right now"
+    assert first(line) == line
+    assert first("Hi, all!") == "Hi, all!"  # "Hi," is too short to stand alone
 
 
 def test_a_phrase_that_continues_ends_on_an_unfinished_tone() -> None:

@@ -111,6 +111,20 @@ def split_phrases(text: str, lang: str = "en", max_chars: int = 40) -> list[str]
     return parts
 
 
+def first_clause(text: str, max_chars: int, min_chars: int = 6) -> str | None:
+    """The text's opening clause up to its first clause punctuation ("Big news," "Hold on,"),
+    verbatim, when it is ``min_chars``..``max_chars`` long, not at a number and not the whole
+    text; else None. Shorter than ``split_phrases`` allows: for a line that must start at
+    once, where a comma's pause after two words is natural."""
+    m = _CLAUSE.search(text)
+    if m is None or m.end() >= len(text.rstrip()):
+        return None
+    head = text[: m.end()].strip()
+    if not min_chars <= len(head) <= max_chars or head[:-1].rstrip()[-1:].isdigit():
+        return None
+    return head
+
+
 def split_sentences(text: str) -> list[str]:
     """``text`` cut after each sentence end into verbatim parts (a reply that is two sentences,
     "Good question, Anna. I don't have that info.", gives two). Clauses are not cut: a reply

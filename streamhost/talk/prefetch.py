@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
-from .phrases import split_phrases, split_sentences
+from .phrases import first_clause, split_phrases, split_sentences
 from .prices import format_price_spoken
 from .templates import fill, slots_for_product, template_slots, templates_by_family, user_slots
 
@@ -82,12 +82,14 @@ def as_said(s: Sentence, phrase_chars: int) -> list[Sentence]:
 def operator_phrases(s: Sentence, phrase_chars: int, urgent: bool) -> list[Sentence]:
     """An operator's line as said. Nothing prefetches it, so a long line is said phrase by
     phrase (it starts after its first phrase's synthesis, not the whole line's); a "say now"
-    line (``urgent``) has a first phrase of at most half that where a natural place allows
-    ("Stop the line, | news number 3!"): ~10 ms less synthesis before it is on air."""
+    line (``urgent``) starts with its opening clause ("Big news, | the lamp is back!") or a
+    first phrase of at most half that where a natural place allows: ~10-20 ms less synthesis
+    before it is on air."""
     if phrase_chars <= 0:
         return [s]
     text = s.text.strip()
-    head = split_phrases(text, s.lang, phrase_chars // 2 if urgent else phrase_chars)[0]
+    head = first_clause(text, phrase_chars // 2) if urgent else None
+    head = head or split_phrases(text, s.lang, phrase_chars // 2 if urgent else phrase_chars)[0]
     rest = text[len(head) :].strip()
     return _phrased(s, [head, *(split_phrases(rest, s.lang, phrase_chars) if rest else [])])
 
