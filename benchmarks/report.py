@@ -53,7 +53,9 @@ def load_results(folder: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError) as e:
             print(f"report: skipping {p}: {e}", file=sys.stderr)
             continue
-        d.setdefault("benchmark", p.stem)
+        # Named by its file: a second run of one benchmark in its own file
+        # (soak_virtual.json beside soak.json) is its own section, not a second "soak".
+        d["benchmark"] = p.stem
         d["_file"] = p.name
         out.append(d)
     return out
@@ -136,7 +138,12 @@ def render_markdown(docs: list[dict[str, Any]], plots: dict[str, list[str]]) -> 
         lines += ["", f"![targets]({plots['targets'][0]})"]
     for d in docs:
         t = targets_for(d)
-        lines += ["", f"## {d['benchmark']}", "", f"`{d['_file']}`; {_machine_line(d.get('machine'))}"]
+        lines += [
+            "",
+            f"## {d['benchmark']}",
+            "",
+            f"`{d['_file']}`; {_machine_line(d.get('machine'))}",
+        ]
         lines += ["", "| result | value | unit | target | met |", "|---|---|---|---|---|"]
         for r in d["results"]:
             tgt = t.get(r["name"])
