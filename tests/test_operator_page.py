@@ -41,23 +41,24 @@ async def test_operator_page(tmp_path: Path) -> None:
             assert set(opts) == set(s.catalog.ids), opts
             assert await cdp.js("document.getElementById('error').textContent") == ""
 
-            # say now -> an operator line in the store's transcript
+            # say now -> the operator line in the store's transcript, phrase by phrase
+            # (a say-now line starts with its opening clause: talk/prefetch.operator_phrases)
             await cdp.js(
                 f"document.getElementById('say-text').value = {json.dumps(line)};"
                 "document.getElementById('say-now').click(); true"
             )
-            await until(
-                lambda: any(
-                    t.text == line and t.source == "operator" for t in s.store.transcript()
-                ),
-                5,
-                "the operator line in the transcript",
-            )
-            await cdp.until(
-                f"document.getElementById('transcript').innerText.includes({json.dumps(line)})",
-                5,
-                "the operator line on the page",
-            )
+
+            def said() -> str:
+                return " ".join(t.text for t in s.store.transcript() if t.source == "operator")
+
+            await until(lambda: said() == line, 5, "the operator line in the transcript")
+            for phrase in ("Operator here:", "the kettle sale ends at midnight."):
+                await cdp.until(
+                    "document.getElementById('transcript').innerText"
+                    f".includes({json.dumps(phrase)})",
+                    5,
+                    "the operator line on the page",
+                )
 
             # product switcher
             before = s.director.current_product
