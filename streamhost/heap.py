@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import logging
-
-log = logging.getLogger("streamhost.heap")
+import functools
 
 M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 MMAP_THRESHOLD_BYTES = 256 * 1024
 TRIM_EVERY_S = 60.0
 
 
+@functools.cache  # one lookup per process, not one per trim
 def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(None)
