@@ -6,8 +6,10 @@ Measured inputs (result names, read from ``benchmarks/results/*.json``): a strea
 ms per frame (``render.*_ms_per_frame``), RSS (``soak.rss_mib_end``, ``fleet.stream_actor_rss_mb``),
 the encoded bitrate (``pipeline.encode_video_kbps``), a WebRTC viewer's cores
 (``viewers.viewer_core_fraction``) and the fleet's overhead (``fleet.fleet_overhead_core_per_stream``).
-Assumed (options; stated in the JSON config and docs/capacity.md): machine shapes and prices,
-GPU frames per second (no GPU was measured), utilization target, spares, egress price, Ray cell
+The GPU's Wav2Lip frames per second come from ``render_gpu.gpu_wav2lip96_fps_b16`` (measured on
+a lent H200) when that file is there. Assumed (options; stated in the JSON config and
+docs/capacity.md): machine shapes and prices, GPU frames per second without render_gpu.json,
+utilization target, spares, egress price, Ray cell
 size. Writes capacity.json and capacity.png with ``--json``; ``--markdown`` prints the tables.
 """
 
@@ -29,7 +31,9 @@ FPS = 25  # the default stream: 720x1280 @ 25 fps
 
 
 def measured(results_dir: Path) -> dict[str, float]:
-    """The figures the model uses, by ``<benchmark>.<result>``; missing files are skipped."""
+    """The figures the model uses, by ``<file stem>.<result>``; missing files are skipped.
+    By file, not by the JSON's benchmark name: soak_virtual.json is soak.py on the virtual
+    clock, which runs flat out, and its cores per stream must not stand in for the real clock's."""
     out: dict[str, float] = {}
     for f in sorted(results_dir.glob("*.json")):
         try:
@@ -38,7 +42,7 @@ def measured(results_dir: Path) -> dict[str, float]:
             continue
         for r in data.get("results", []):
             if isinstance(r.get("value"), int | float):
-                out[f"{data.get('benchmark', f.stem)}.{r['name']}"] = float(r["value"])
+                out[f"{f.stem}.{r['name']}"] = float(r["value"])
     return out
 
 
@@ -55,14 +59,17 @@ def scenarios(m: dict[str, float], a: dict[str, Any]) -> dict[str, dict[str, Any
     gpu_node = {"vcpus": a["gpu_node_vcpus"], "ram_gb": a["gpu_node_ram_gb"], "gpus": 1,
                 "price": a["gpu_node_price"]}  # fmt: skip
     w96 = m["render.wav2lip96_ms_per_frame"] * FPS / 1000
-    per_gpu = int(a["gpu_wav2lip96_fps"] // FPS)
+    # Measured on a lent H200 where render_gpu.json exists (batch 16: p99 3.9 ms there), else
+    # the assumed figure.
+    per_gpu = int(m.get("render_gpu.gpu_wav2lip96_fps_b16", a["gpu_wav2lip96_fps"]) // FPS)
+    gpu_src = "measured" if "render_gpu.gpu_wav2lip96_fps_b16" in m else "assumed"
     base = {"rss_mb": rss_mb, "kbps": kbps}
     return {
         "cpu_puppet": {"what": "default drawn host (puppet), CPU only", "node": cpu_node,
                        "cores": stream + overhead, "per_gpu": None, **base},
         "cpu_wav2lip96": {"what": "photo-real Wav2Lip 96, rendered on CPU", "node": cpu_node,
                           "cores": rest + w96 + overhead, "per_gpu": None, **base},
-        "gpu_wav2lip96": {"what": "photo-real Wav2Lip 96 on one GPU per machine (assumed fps)",
+        "gpu_wav2lip96": {"what": f"photo-real Wav2Lip 96 on one GPU per machine ({gpu_src} fps)",
                           "node": gpu_node, "cores": rest + overhead, "per_gpu": per_gpu, **base},
     }  # fmt: skip
 
@@ -79,7 +86,9 @@ def plan(s: dict[str, Any], hosts: int, a: dict[str, Any]) -> dict[str, float]:
     machines = workers + heads
     egress_gbps = hosts * s["kbps"] / 1e6
     egress_gb_h = egress_gbps / 8 * 3600
-    cost_h = workers * node["price"] + heads * a["cpu_node_price"] + egress_gb_h * a["egress_per_gb"]
+    cost_h = (
+        workers * node["price"] + heads * a["cpu_node_price"] + egress_gb_h * a["egress_per_gb"]
+    )
     return {"streams_per_machine": per_node, "machines": machines, "ray_heads": heads,
             "cores": workers * node["vcpus"] + heads * a["cpu_node_vcpus"],
             "gpus": workers * node["gpus"], "egress_gbps": egress_gbps,
@@ -135,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 _USED = {"stream_core_fraction", "engine_core_fraction", "puppet_ms_per_frame", "rss_mib_end",
          "wav2lip96_ms_per_frame", "wav2lip256_ms_per_frame", "stream_actor_rss_mb",
          "encode_video_kbps", "viewer_core_fraction", "fleet_overhead_core_per_stream",
-         "actor_restart_s_p95", "fleet_start_s"}  # fmt: skip
+         "actor_restart_s_p95", "fleet_start_s", "gpu_wav2lip96_fps_b16"}  # fmt: skip
 
 
 def _markdown(sc: dict[str, Any], rows: list[tuple[str, int, dict[str, float]]]) -> None:

@@ -130,14 +130,18 @@ def wav2lip_inputs(size: int, n: int) -> tuple[Any, Any]:
 
     from streamhost.avatar import mel as melmod
     from streamhost.frames import Sentence
-    from streamhost.voice.espeak import EspeakTTS
 
-    text = "Welcome back! These earbuds last forty hours and cost forty nine ninety today."
-    speech = EspeakTTS(sample_rate=16000).synthesize(Sentence(text, "script"))
-    pcm = speech.pcm.astype(np.float32) / 32768.0
+    rng = np.random.default_rng(0)
+    try:
+        from streamhost.voice.espeak import EspeakTTS
+
+        text = "Welcome back! These earbuds last forty hours and cost forty nine ninety today."
+        speech = EspeakTTS(sample_rate=16000).synthesize(Sentence(text, "script"))
+        pcm = speech.pcm.astype(np.float32) / 32768.0
+    except ImportError:  # a bare GPU machine without espeak-ng: a convolution's time does not
+        pcm = rng.normal(0.0, 0.1, 16000 * 3).astype(np.float32)  # depend on what it convolves
     spec = melmod.melspectrogram(pcm)
     mels = np.stack([melmod.mel_window(spec, i % 50, 25) for i in range(n)])[:, None]
-    rng = np.random.default_rng(0)
     ref = rng.uniform(0.2, 0.8, (3, size, size)).astype(np.float32)
     masked = ref.copy()
     masked[:, size // 2 :] = 0.0

@@ -212,3 +212,25 @@ def test_encoder_skips_opus_without_takers_and_resumes_in_place() -> None:
     assert resumed and abs(resumed[0] - 100 * 1920) <= 2 * 960, resumed[:3]
     assert all(b > a for a, b in zip(resumed, resumed[1:], strict=False))
     enc.close()
+
+
+def test_render_gpu_runs_its_stream_count_on_any_provider(tmp_path: Path) -> None:
+    """render_gpu.py's own code path on the CPU provider (its figures mean nothing here): the
+    batched streams run, the rule figures are derived, and --rescore re-derives them from a
+    JSON's runs."""
+    out = tmp_path / "g.json"
+    doc = _run("render_gpu.py", "--provider", "CPUExecutionProvider", "--quick",
+               "--seconds", "1", out=out)  # fmt: skip
+    v = _values(doc)
+    runs = doc["config"]["streams"]["runs"]
+    assert set(runs) == {"4x1", "8x1", "4x2", "8x2"}, runs
+    assert all(r["frames"] > 0 for r in runs.values())
+    assert v["gpu_batched_streams"] in (0, 4, 8) and "gpu_batched_streams_in_period" in v
+    assert "nvenc" in doc["config"]["nvenc"]  # opened, or the reason it did not
+    # Rescore: a run made to pass the period rule becomes the figure.
+    runs["8x1"].update(worst_p99_ms=30.0, missed_ticks=0.0)
+    out.write_text(json.dumps(doc))
+    proc = subprocess.run([sys.executable, str(BENCH / "render_gpu.py"), "--rescore", str(out)],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert _values(json.loads(out.read_text()))["gpu_batched_streams_in_period"] == 8

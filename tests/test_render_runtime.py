@@ -214,3 +214,32 @@ async def test_copies_in_one_process_batch_their_frames(tmp_path: Path) -> None:
         "default-2.sqlite",
         "default.sqlite",
     ]
+
+
+def test_several_workers_serve_every_client_its_own_tile(renderer: OnnxRenderer) -> None:
+    """Two batch workers in flight: each caller still gets the tile of its own parameters,
+    and every worker thread ends on close."""
+    shared = SharedRenderer(renderer, batch_max=2, max_wait_s=0.002, workers=2)
+    clients = [shared.client() for _ in range(6)]
+    params = _params(6, seed=3)
+    out: list[np.ndarray | None] = [None] * 6
+
+    def run(i: int) -> None:
+        for _ in range(3):
+            out[i] = clients[i].render(params[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(shared._threads) == 2 and shared.stats.frames == 18
+    for i in range(6):
+        assert out[i] is not None
+        assert np.abs(out[i] - renderer.render(params[i][None, :])).max() < 1e-5
+    for c in clients:
+        c.close()
+    shared.close()
+    assert not any(t.is_alive() for t in shared._threads)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        SharedRenderer(renderer, workers=0)

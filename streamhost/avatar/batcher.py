@@ -49,28 +49,39 @@ class BatchStats:
 class SharedRenderer:
     """An ``OnnxRenderer`` served to many clients; ``client()`` gives each stream its handle."""
 
-    def __init__(self, renderer: OnnxRenderer, batch_max: int = 8, max_wait_s: float = 0.004):
+    def __init__(
+        self,
+        renderer: OnnxRenderer,
+        batch_max: int = 8,
+        max_wait_s: float = 0.004,
+        workers: int = 1,
+    ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max must be >= 1, got {batch_max}")
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
         self.renderer = renderer
         self.batch_max = batch_max
         self.max_wait_s = max_wait_s
+        # More than one batch in flight: on a GPU one batch's copy back to the host overlaps
+        # the next one's kernels (ONNX Runtime releases the GIL and its session is re-entrant).
+        self.workers = workers
         self.stats = BatchStats()
         self._pending: deque[_Request] = deque()
         self._cv = threading.Condition()
         self._clients = 0
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- clients -------------------------------------------------------------------------------
     def client(self) -> RenderClient:
         with self._cv:
             self._clients += 1
-            if self.batch_max > 1 and self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._serve, name="avatar-batch", daemon=True
-                )
-                self._thread.start()
+            if self.batch_max > 1 and not self._threads:
+                for i in range(self.workers):
+                    t = threading.Thread(target=self._serve, name=f"avatar-batch-{i}", daemon=True)
+                    t.start()
+                    self._threads.append(t)
         return RenderClient(self)
 
     def _release(self) -> None:
@@ -123,9 +134,10 @@ class SharedRenderer:
                     r.error = e
                     r.done.set()
                 continue
-            self.stats.batches += 1
-            self.stats.frames += len(batch)
-            self.stats.max_batch = max(self.stats.max_batch, len(batch))
+            with self._cv:  # several workers count into the same stats
+                self.stats.batches += 1
+                self.stats.frames += len(batch)
+                self.stats.max_batch = max(self.stats.max_batch, len(batch))
             for i, r in enumerate(batch):
                 r.result = out[i]
                 r.done.set()
@@ -134,8 +146,8 @@ class SharedRenderer:
         with self._cv:
             self._closed = True
             self._cv.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        for t in self._threads:
+            t.join(timeout=2)
 
 
 class RenderClient:
