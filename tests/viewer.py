@@ -102,9 +102,9 @@ class Viewer:
         audio = sum(n / sr for t, n, sr in self.audio if t0 <= t < t0 + seconds)
         return frames, audio
 
-    def max_audio_gap(self) -> float:
-        """The longest time between two audio frames' arrivals."""
-        arrivals = [t for t, *_ in self.audio]
+    def max_audio_gap(self, since: float = float("-inf")) -> float:
+        """The longest time between two audio frames' arrivals (from loop time ``since``)."""
+        arrivals = [t for t, *_ in self.audio if t >= since]
         return max((b - a for a, b in zip(arrivals, arrivals[1:], strict=False)), default=0.0)
 
     async def close(self) -> None:
