@@ -25,12 +25,14 @@ default a quarter of the run, at most 5 minutes), in % of the mean RSS per hour 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,20 @@ def _soak_worker(spec: dict[str, Any]) -> None:
                 t += spec["every"]
                 await engine.clock.sleep_until(t)
 
+        if spec.get("prefill_lines") != 0 and hasattr(stream.tts, "prefetch"):
+            # On the real clock the prefetcher fills the speech cache in the first minutes;
+            # the virtual clock skips it (it would only cost render time), so the cache would
+            # fill over the night as lines are said and its fill would read as growth. Fill it
+            # first, on a thread of its own (prefetch lowers its thread's priority for good).
+            from streamhost.talk.prefetch import likely_lines
+
+            lines = itertools.islice(
+                likely_lines(stream.talk, cfg.talk.phrase_chars), spec["prefill_lines"]
+            )
+            filler = threading.Thread(target=stream.tts.prefetch, args=(lines,), name="prefill")
+            filler.start()
+            await asyncio.to_thread(filler.join)
+            print(json.dumps({"prefilled_mb": stream.tts.cache.bytes / 2**20}), flush=True)
         task = asyncio.create_task(sampler())
         try:
             await engine.run(spec["duration"])
@@ -196,7 +212,10 @@ def run_soak(
     record: str | None,
     rtmp: bool,
     chat_rate: float = 0.0,
+    prefill_lines: int | None = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``prefill_lines``: virtual clock only, how many likely lines go into the speech cache
+    before the night (None: all of them, as the real clock's prefetcher would; 0: none)."""
     nginx = pl._load_nginx_helper().NginxRtmp().start() if rtmp else None
     data_dir = tempfile.TemporaryDirectory(prefix="streamhost-soak-")
     samples: list[dict[str, Any]] = []
@@ -209,6 +228,7 @@ def run_soak(
             "record": record,
             "rtmp": nginx.url("live", "soak") if nginx else None,
             "chat_rate": chat_rate,
+            "prefill_lines": prefill_lines if virtual else 0,
         }
         env = {**os.environ, "STREAMHOST_DATA_DIR": data_dir.name, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
@@ -220,11 +240,18 @@ def run_soak(
         )
         wall0 = time.monotonic()
         told = False
+        prefilled_mb = None
         while True:
-            msg = pl._readline(proc, 120 + (every if not virtual else 0))
+            # the first message waits for the engine's start and, virtual, the cache prefill
+            patience = 600 if not samples else 120 + (every if not virtual else 0)
+            msg = pl._readline(proc, patience)
             if "final" in msg:
-                final = msg["final"]
+                final = {**msg["final"], "prefilled_mib": prefilled_mb}
                 break
+            if "prefilled_mb" in msg:
+                prefilled_mb = msg["prefilled_mb"]  # MiB
+                print(f"speech cache prefilled: {prefilled_mb:.1f} MiB", flush=True)
+                continue
             s = msg["sample"]
             samples.append(s)
             if virtual and not told and s["media"] >= min(30.0, duration_s / 2):
@@ -289,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--chat-rate", type=float, default=0.5, help="simulated chat messages per media second"
     )
+    ap.add_argument(
+        "--no-prefill", action="store_true", help="virtual clock: start with an empty speech cache"
+    )
     args = ap.parse_args(argv)
     virtual = args.virtual_hours is not None or (args.quick and args.minutes is None)
     if virtual:
@@ -313,8 +343,9 @@ def main(argv: list[str] | None = None) -> int:
         # Faster than real time the push still runs its whole path (mux, child, socket):
         # that path is where an earlier soak found growth; nginx takes the packets as they come.
         samples, final = run_soak(
-            duration, virtual, every, record, rtmp=not args.no_rtmp, chat_rate=args.chat_rate
-        )
+            duration, virtual, every, record, rtmp=not args.no_rtmp, chat_rate=args.chat_rate,
+            prefill_lines=0 if args.no_prefill else (30 if args.quick else None),
+        )  # fmt: skip
         rec = recording_segments(record) if record else None
     finally:
         if tmp is not None:
@@ -334,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             "recorded": bool(record),
             "av_offset": "encoder pts: audio timeline end - video timeline end, every frame",
             "rss_growth": "least squares after warm-up, % of mean RSS per media hour",
+            "speech_cache": "virtual clock: prefilled before the night from the likely lines, as "
+            "the real clock's prefetcher fills it in its first minutes",
             "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
             "notes": [
                 "A/V offset is measured after every encoded frame in the encoder's pts; it stays "
@@ -373,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     res.add("rss_less_speech_cache_growth_pct_per_hour",
             growth_per_hour(samples, warmup, "rss_less_cache_kib"), "%/h", 3)  # fmt: skip
     res.add("speech_cache_mib_end", last.get("speech_cache_bytes", 0) / 2**20, "MiB", 1)
+    if final.get("prefilled_mib") is not None:
+        res.add("speech_cache_prefilled_mib", final["prefilled_mib"], "MiB", 1)
     for key, unit in (("open_files", "fds"), ("threads", "threads"), ("tasks", "tasks")):
         res.add(f"{key}_start", samples[0].get(key), unit, 0)
         res.add(f"{key}_end", samples[-1].get(key), unit, 0)  # on air, not after stop

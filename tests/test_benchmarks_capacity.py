@@ -113,6 +113,8 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
     assert max(doc["series"]["tasks"]) >= 3
     assert math.isfinite(v["open_files_growth_per_hour"])
     assert math.isfinite(v["rss_less_speech_cache_growth_pct_per_hour"])
+    # --quick prefills 30 likely lines (a night prefills them all, as the real clock does)
+    assert 0 < v["speech_cache_prefilled_mib"] <= v["speech_cache_mib_end"]
 
 
 def _fixture(path: Path, name: str, results: list, series: dict | None = None, **cfg) -> None:
