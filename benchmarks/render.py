@@ -51,6 +51,7 @@ from _common import (  # noqa: E402
 NAME = "render"
 BATCHES = (1, 4, 16)
 GPU_BATCHES = (1, 4, 16, 64, 128, 256)
+PUPPET = Path(__file__).resolve().parents[1] / "assets" / "avatar" / "default" / "puppet.onnx"
 TARGETS = {
     "puppet_fps_per_core": (">=", 300),
     "photo_fps_per_core": (">=", 100),
@@ -156,8 +157,7 @@ def bench_cpu(res: Results, frames: int, tmp: Path) -> dict[str, Any]:
     from streamhost.avatar.wav2lip_arch import export_onnx
 
     notes: dict[str, Any] = {}
-    puppet = Path(__file__).resolve().parents[1] / "assets" / "avatar" / "default" / "puppet.onnx"
-    sess, _ = make_session(puppet, ["CPUExecutionProvider"], 1)
+    sess, _ = make_session(PUPPET, ["CPUExecutionProvider"], 1)
     params = puppet_inputs(256)
 
     def run_puppet(b: int) -> Any:
@@ -195,8 +195,7 @@ def bench_gpu(res: Results, frames: int, tmp: Path) -> dict[str, Any] | None:
         return None
     from streamhost.avatar.ort_session import make_session
 
-    puppet = Path(__file__).resolve().parents[1] / "assets" / "avatar" / "default" / "puppet.onnx"
-    sess, used = make_session(puppet, ["CUDAExecutionProvider"], 1)
+    sess, used = make_session(PUPPET, ["CUDAExecutionProvider"], 1)
     if used != "CUDAExecutionProvider":
         return {"gpu": f"CUDA provider did not start; ran on {used}"}
     params = puppet_inputs(max(GPU_BATCHES) + 1)

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import Results, arg_parser, machine_info, percentile, report  # noqa: E402
-from render import bench_gpu, puppet_inputs  # noqa: E402
+from render import PUPPET, bench_gpu, puppet_inputs  # noqa: E402
 
 NAME = "render_gpu"
 FPS = 25
@@ -46,7 +46,6 @@ PERIOD = 1.0 / FPS
 LATENCY_LIMIT_MS = 20.0
 STREAM_COUNTS = (16, 32, 48, 64, 96, 128, 192, 256)
 WORKERS = (1, 2, 4)
-PUPPET = Path(__file__).resolve().parents[1] / "assets" / "avatar" / "default" / "puppet.onnx"
 
 
 def run_streams(shared: Any, n: int, seconds: float, params: Any) -> dict[str, float]:

@@ -143,7 +143,7 @@ def _soak_worker(spec: dict[str, Any]) -> None:
             filler = threading.Thread(target=stream.tts.prefetch, args=(lines,), name="prefill")
             filler.start()
             await asyncio.to_thread(filler.join)
-            print(json.dumps({"prefilled_mb": stream.tts.cache.bytes / 2**20}), flush=True)
+            print(json.dumps({"prefilled_mib": stream.tts.cache.bytes / 2**20}), flush=True)
         task = asyncio.create_task(sampler())
         try:
             await engine.run(spec["duration"])
@@ -240,17 +240,17 @@ def run_soak(
         )
         wall0 = time.monotonic()
         told = False
-        prefilled_mb = None
+        prefilled_mib = None
         while True:
             # the first message waits for the engine's start and, virtual, the cache prefill
             patience = 600 if not samples else 120 + (every if not virtual else 0)
             msg = pl._readline(proc, patience)
             if "final" in msg:
-                final = {**msg["final"], "prefilled_mib": prefilled_mb}
+                final = {**msg["final"], "prefilled_mib": prefilled_mib}
                 break
-            if "prefilled_mb" in msg:
-                prefilled_mb = msg["prefilled_mb"]  # MiB
-                print(f"speech cache prefilled: {prefilled_mb:.1f} MiB", flush=True)
+            if "prefilled_mib" in msg:
+                prefilled_mib = msg["prefilled_mib"]
+                print(f"speech cache prefilled: {prefilled_mib:.1f} MiB", flush=True)
                 continue
             s = msg["sample"]
             samples.append(s)

@@ -63,8 +63,9 @@ class SharedRenderer:
         self.renderer = renderer
         self.batch_max = batch_max
         self.max_wait_s = max_wait_s
-        # More than one batch in flight: on a GPU one batch's copy back to the host overlaps
-        # the next one's kernels (ONNX Runtime releases the GIL and its session is re-entrant).
+        # More than one batch in flight (ONNX Runtime releases the GIL and its session is
+        # re-entrant). On one session with CUDA they still run one after another on its stream:
+        # 2 or 4 workers measured no better than 1 on an H200 (benchmarks/render_gpu.py).
         self.workers = workers
         self.stats = BatchStats()
         self._pending: deque[_Request] = deque()
