@@ -58,6 +58,7 @@ TARGET_HOURS = 8.0
 
 def _soak_worker(spec: dict[str, Any]) -> None:
     """Child process: one engine; a JSON line per sample; the totals at the end."""
+    from streamhost import heap
     from streamhost.config import load_config
     from streamhost.engine import Engine
     from streamhost.output.encoder import VIDEO
@@ -110,6 +111,11 @@ def _soak_worker(spec: dict[str, Any]) -> None:
                 "av_offset_window_absmax_ms": off["window"],
             }
             off["window"] = 0.0
+            # which kind of memory grows: C heap in use (a leak), freed but mapped
+            # (fragmentation), or neither (other mappings); and Python's own blocks
+            for k, v in (heap.breakdown() or {}).items():
+                out[f"heap_{k}_kib"] = v / 1024
+            out["py_blocks"] = sys.getallocatedblocks()
             out["open_files"] = len(os.listdir("/proc/self/fd"))
             out["threads"] = len(os.listdir("/proc/self/task"))
             out["tasks"] = len(asyncio.all_tasks())
@@ -406,6 +412,20 @@ def main(argv: list[str] | None = None) -> int:
     res.add("rss_less_speech_cache_growth_pct_per_hour",
             growth_per_hour(samples, warmup, "rss_less_cache_kib"), "%/h", 3)  # fmt: skip
     res.add("speech_cache_mib_end", last.get("speech_cache_bytes", 0) / 2**20, "MiB", 1)
+    # RSS less the live C heap: fragmentation (heap_free, where still resident) and other
+    # mappings (weights, stacks, libraries' own pools). Trimmed pages count in heap_free but
+    # not in RSS, so the two are not subtracted from each other.
+    for s in samples + [last]:
+        if "heap_in_use_kib" in s:
+            s["rss_less_heap_in_use_kib"] = s["rss_kib"] - s["heap_in_use_kib"]
+    for key in ("heap_in_use_kib", "heap_free_kib", "heap_mmapped_kib", "rss_less_heap_in_use_kib"):
+        if key in last:  # MB per media hour, so the parts add up to RSS's slope
+            name = key.removesuffix("_kib")
+            res.add(f"{name}_mib_end", last[key] / 1024, "MiB", 1)
+            res.add(f"{name}_growth_mib_per_hour",
+                    growth_per_hour(samples, warmup, key, False) / 1024, "MiB/h", 2)  # fmt: skip
+    res.add("py_blocks_growth_per_hour", growth_per_hour(samples, warmup, "py_blocks", False),
+            "blocks/h", 0)  # fmt: skip
     if final.get("prefilled_mib") is not None:
         res.add("speech_cache_prefilled_mib", final["prefilled_mib"], "MiB", 1)
     for key, unit in (("open_files", "fds"), ("threads", "threads"), ("tasks", "tasks")):
@@ -422,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         "media_s": [round(s["media"], 2) for s in samples],
         "rss_mib": [round(s["rss_kib"] / 1024, 2) for s in samples],
         "speech_cache_mib": [round(s.get("speech_cache_bytes", 0) / 2**20, 2) for s in samples],
+        "heap_in_use_mib": [round(s.get("heap_in_use_kib", 0) / 1024, 2) for s in samples],
+        "heap_free_mib": [round(s.get("heap_free_kib", 0) / 1024, 2) for s in samples],
+        "py_blocks": [s.get("py_blocks") for s in samples],
         "open_files": [s.get("open_files") for s in samples],
         "threads": [s.get("threads") for s in samples],
         "tasks": [s.get("tasks") for s in samples],

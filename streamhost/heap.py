@@ -63,6 +63,27 @@ def trim() -> bool:
     return libc is not None and bool(libc.malloc_trim(0))
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+
+def breakdown() -> dict[str, int] | None:
+    """Where the C heap's bytes are, summed over every arena: ``in_use`` (malloc'd, not yet
+    freed: a leak grows this), ``free`` (freed but still mapped: fragmentation grows this),
+    ``mmapped`` (blocks above the mmap threshold). None without glibc's ``mallinfo2``
+    (glibc < 2.33, musl, macOS). RSS less these is what other mappings hold: model weights,
+    thread stacks, libraries' own pools."""
+    libc = _libc()
+    fn = getattr(libc, "mallinfo2", None) if libc is not None else None
+    if fn is None:
+        return None
+    fn.restype = _MallInfo2
+    mi = fn()
+    return {"in_use": mi.uordblks, "free": mi.fordblks, "mmapped": mi.hblkhd}
+
+
 async def trim_forever(every_s: float = TRIM_EVERY_S) -> None:
     """``trim`` every ``every_s`` wall seconds until cancelled (one task per process)."""
     if _libc() is None:

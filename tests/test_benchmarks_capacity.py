@@ -115,6 +115,10 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
     assert math.isfinite(v["rss_less_speech_cache_growth_pct_per_hour"])
     # --quick prefills 30 likely lines (a night prefills them all, as the real clock does)
     assert 0 < v["speech_cache_prefilled_mib"] <= v["speech_cache_mib_end"]
+    # what grows: the live C heap (a leak), freed but mapped (fragmentation), or the rest
+    assert 20 < v["heap_in_use_mib_end"] < v["rss_mib_end"]
+    assert 0 < v["rss_less_heap_in_use_mib_end"] < v["rss_mib_end"]
+    assert math.isfinite(v["heap_free_growth_mib_per_hour"]) and v["py_blocks_growth_per_hour"]
 
 
 def _fixture(path: Path, name: str, results: list, series: dict | None = None, **cfg) -> None:

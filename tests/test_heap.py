@@ -22,7 +22,7 @@ def rss_mb():
 big, pins = [], []
 for _ in range(2000):
     big.append(bytearray(100_000))
-    pins.append(bytearray(64))
+    pins.append(bytearray(1024))  # over pymalloc's 512 bytes: from the C heap, between the big ones
 del big
 before = rss_mb()
 released = heap.trim()
@@ -78,3 +78,30 @@ def test_frame_sized_buffers_are_reused_not_mapped_afresh() -> None:
         ).stdout
     )
     assert per_frame < 20, per_frame
+
+
+_BREAKDOWN = """
+import ctypes
+from streamhost import heap
+assert heap.steady_malloc()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+b0 = heap.breakdown()
+blocks = [libc.malloc(1 << 20) for _ in range(100)]
+b1 = heap.breakdown()
+for p in blocks[:-1:2]:  # every other block, the top one kept: holes, not a shorter heap
+    libc.free(p)
+b2 = heap.breakdown()
+print(*(b[k] >> 20 for b in (b0, b1, b2) for k in ("in_use", "free", "mmapped")))
+"""
+
+
+def test_breakdown_tells_a_leak_from_fragmentation() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _BREAKDOWN], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    (u0, f0, m0), (u1, f1, m1), (u2, f2, m2) = (tuple(map(int, out[i : i + 3])) for i in (0, 3, 6))
+    assert 95 <= u1 - u0 <= 110, (u0, u1)  # 100 MiB held: in use, from the heap, not mmapped
+    assert m1 - m0 < 5, (m0, m1)
+    assert 45 <= u1 - u2 <= 55 and 45 <= f2 - f1 <= 60, (u1, u2, f1, f2)  # freed, still mapped
