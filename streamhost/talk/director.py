@@ -15,11 +15,9 @@ LLM stream at once; any LLM failure falls back to templates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,15 +26,15 @@ from ..clock import Clock
 from ..frames import ChatEvent, Emotion, Sentence, Source, Speech
 from ..pipeline import Wake
 from ..player import SpeechPlayer
+from .acceptance import Acceptance, Guard
 from .followup import Followups
+from .llm_turns import LlmTurns, StreamingTalk
 from .operator_inputs import _PRIORITY, _SEGMENT, OperatorInputs
 from .prefetch import as_said, operator_phrases
 from .resume import ScriptSentence
+from .synthesis import VOICE_TIMEOUT_S, Synthesis, Voice
 
 log = logging.getLogger("streamhost.director")
-_GENERATED = frozenset(
-    {Source.ANSWER, Source.THANKS, Source.TEMPLATE, Source.LLM, Source.FILLER, Source.SHOW}
-)
 # Answers before thanks (the triage's flood-drop order puts thanks first).
 _ANSWER_ORDER = (
     Priority.OPERATOR,
@@ -45,10 +43,6 @@ _ANSWER_ORDER = (
     Priority.GREETING,
     Priority.OTHER,
 )
-# Talk that is spoken in phrases (talk/phrases.py) so chat can break in sooner; answers, thanks,
-# operator and show lines are said whole.
-_NORM = re.compile(r"\W+")
-VOICE_TIMEOUT_S = 20.0  # one sentence's synthesis; a remote TTS's slowest answer stays well under
 
 
 class Generator(Protocol):
@@ -57,28 +51,7 @@ class Generator(Protocol):
     def thanks(self, event: ChatEvent) -> list[Sentence]: ...
 
 
-class StreamingTalk(Protocol):
-    def answer(
-        self, event: ChatEvent, current_pid: str | None, cancel: asyncio.Event | None
-    ) -> AsyncIterator[Sentence]: ...
-    def next_segment(
-        self, product_id: str, cancel: asyncio.Event | None
-    ) -> AsyncIterator[Sentence]: ...
-
-
-class Voice(Protocol):
-    async def speak(self, sentence: Sentence) -> Speech: ...
-
-
-class Guard(Protocol):
-    def check(self, sentence: Sentence) -> Any: ...
-
-
-def _norm(text: str) -> str:
-    return _NORM.sub(" ", text.casefold()).strip()
-
-
-class Director(OperatorInputs):
+class Director(OperatorInputs, LlmTurns, Acceptance, Synthesis):
     """See module docstring. ``on_commit(sentence, speech)`` runs before a sentence is queued
     for air (the store writes it there: write before speaking); ``on_reject(sentence,
     reason)`` for each sentence the guard stopped."""
@@ -395,87 +368,6 @@ class Director(OperatorInputs):
         self._script.extend(self.gen.next_segment(pid))
         return self._script.popleft() if self._script else None
 
-    # ---- LLM streaming ----
-    def _start_llm(
-        self,
-        make: Callable[[asyncio.Event], AsyncIterator[Sentence]],
-        fallback: Callable[[], list[Sentence]],
-        into: deque[Sentence] | None = None,
-    ) -> None:
-        self._cancel = asyncio.Event()
-        self._llm_task = asyncio.get_running_loop().create_task(
-            self._stream_llm(
-                make, fallback, self._cancel, self._epoch, self._pending if into is None else into
-            )
-        )
-
-    async def _stream_llm(
-        self,
-        make: Callable[[asyncio.Event], AsyncIterator[Sentence]],
-        fallback: Callable[[], list[Sentence]],
-        cancel: asyncio.Event,
-        epoch: int,
-        into: deque[Sentence],
-    ) -> None:
-        try:
-            with self.clock.io():
-                await self._consume(make(cancel), into, epoch)
-        except Exception as e:  # noqa: BLE001 - the host must keep talking whatever the LLM does
-            self.llm_failures += 1
-            expected = isinstance(e, self._llm_error)
-            (log.warning if expected else log.error)(
-                "LLM failed after %d sentence(s): %s; falling back to templates", self._consumed, e
-            )
-            if epoch == self._epoch and self._consumed == 0:
-                into.extend(fallback())
-        finally:
-            self._llm_task = None
-            self.wake.set()
-
-    async def _consume(
-        self, it: AsyncIterator[Sentence], into: deque[Sentence], epoch: int
-    ) -> None:
-        self._consumed = 0
-        async with contextlib.aclosing(it):  # type: ignore[type-var]
-            async for s in it:
-                if epoch != self._epoch:
-                    break
-                into.append(s)
-                self._consumed += 1
-                self.wake.set()
-
-    # ---- checks ----
-    def _accept(self, s: Sentence) -> Sentence | None:
-        """Guard and repeat window for generated sentences; verbatim sources pass as they are."""
-        if s.source not in _GENERATED or (self.disclosure is not None and self.disclosure.owns(s)):
-            return s
-        if self.guard is not None:
-            res = self.guard.check(s)
-            if not res.ok:
-                self.guard_rejections += 1
-                if self._on_reject is not None:
-                    self._on_reject(s, res.reason)
-                log.warning("guard rejected (%s): %r", res.reason, s.text)
-                return self._replacement(s)
-        key = _norm(s.text)
-        if key in self._recent and s.source != Source.SHOW:
-            return None
-        self._recent.append(key)
-        return s
-
-    def _replacement(self, bad: Sentence) -> Sentence | None:
-        """A template sentence for the same purpose, if one passes the guard."""
-        if bad.reply_to is not None:
-            cands = self.gen.answer(bad.reply_to, bad.product_id or self.current_product)
-        elif bad.product_id:
-            cands = self.gen.next_segment(bad.product_id)
-        else:
-            cands = []
-        for c in cands:
-            if self.guard is None or self.guard.check(c).ok:
-                return c
-        return None
-
     async def run(self) -> None:
         while True:
             await self.wake.wait()
@@ -538,38 +430,3 @@ class Director(OperatorInputs):
                     self._idle_since = None
             finally:
                 self.wake.done()
-
-    async def _synthesize(self, s: Sentence) -> Speech | None:
-        """The voice's speech for ``s``; None when an interrupt (say now, stop) came first.
-        A "say now" must not wait behind a stale sentence's synthesis (a long LLM sentence
-        takes 50-100 ms): that one finishes in its worker (filling the speech cache) unwaited.
-        A hung voice would silence the host for good: past the deadline the stage fails, the
-        supervisor restarts it (alert) and the next line speaks."""
-        cut = self._interrupted
-        job = asyncio.ensure_future(asyncio.wait_for(self.voice.speak(s), self.voice_timeout_s))
-        stop = asyncio.ensure_future(cut.wait())
-        try:
-            await asyncio.wait((job, stop), return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            job.cancel()
-            raise
-        finally:
-            stop.cancel()
-        if job.done():
-            return job.result()  # the voice's error or the deadline's TimeoutError: raised
-        job.add_done_callback(_unwaited)
-        return None
-
-    async def close(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-        if self._llm_task is not None:
-            self._llm_task.cancel()
-            await asyncio.gather(self._llm_task, return_exceptions=True)
-
-
-def _unwaited(job: asyncio.Future[Any]) -> None:
-    """Done callback of a synthesis nobody waits for any more: its error is logged, not left
-    to asyncio's "exception was never retrieved"."""
-    if not job.cancelled() and job.exception() is not None:
-        log.warning("synthesis of dropped speech failed: %r", job.exception())

@@ -41,11 +41,11 @@ GRAMMAR_CODES: dict[str, frozenset[str]] = {
 GRAMMAR_DEFAULT: dict[str, str] = {"en": "sg", "de": "m", "it": "m", "zh": "-"}
 
 
-
 class CatalogError(ProblemsError):
     """Every problem found in a catalog; `problems` lists them, one string each."""
 
     what = "catalog"
+
 
 @dataclass(frozen=True, slots=True)
 class FaqEntry:
