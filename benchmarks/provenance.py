@@ -96,7 +96,10 @@ def _segment(folder: Path, seconds: int) -> Path:
             for k in range(seconds // 10):
                 for p in packets:
                     q = av.Packet(bytes(p))
-                    q.pts, q.dts = p.pts + k * span[p.stream.index], p.dts + k * span[p.stream.index]
+                    q.pts, q.dts = (
+                        p.pts + k * span[p.stream.index],
+                        p.dts + k * span[p.stream.index],
+                    )
                     q.duration, q.time_base, q.is_keyframe = p.duration, p.time_base, p.is_keyframe
                     q.stream = smap[p.stream.index]
                     dst.mux(q)
@@ -140,7 +143,7 @@ def _intervals(seconds: float, sign: Callable[[], None] | None) -> list[float]:
     enc.close()
     if signer is not None:
         signer.join()
-    return [(b - a) * 1000 for a, b in zip(stamps[FPS:], stamps[FPS + 1:], strict=False)]
+    return [(b - a) * 1000 for a, b in zip(stamps[FPS:], stamps[FPS + 1 :], strict=False)]
 
 
 def main() -> None:

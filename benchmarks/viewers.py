@@ -256,9 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     res.series = {
         "n": ns,
         "engine_core_fraction": [round(r["engine_core_fraction"], 4) for r in rows],
-        "viewer_process_core_fraction": [
-            round(r["viewer_process_core_fraction"], 4) for r in rows
-        ],
+        "viewer_process_core_fraction": [round(r["viewer_process_core_fraction"], 4) for r in rows],
     }
     report(res, args.json, machine)
     return 0

@@ -100,7 +100,9 @@ def talk_warnings(cfg: Config) -> list[str]:
     from .talk.catalog import load_catalog
     from .talk.show import load_show
 
-    show = load_show(cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language)
+    show = load_show(
+        cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language
+    )
     if show.lang == cfg.stream.language:
         return []
     return [

@@ -279,7 +279,9 @@ def _glyph_problems(label: str) -> list[str]:
 
         font = _font(22)
         missing_mask = bytes(font.getmask("\ue000"))
-        bad = sorted({c for c in label if not c.isspace() and bytes(font.getmask(c)) == missing_mask})
+        bad = sorted(
+            {c for c in label if not c.isspace() and bytes(font.getmask(c)) == missing_mask}
+        )
     except Exception:  # noqa: BLE001 - a font we cannot probe is not the config's problem
         return []
     if not bad:

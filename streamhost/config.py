@@ -90,9 +90,7 @@ class StreamConfig:
     )
     title: str = _spec("", _str, "the studio title (empty = the catalog's shop name)")
     # Which platform's or law's rules `check` holds the stream to (streamhost/compliance.py).
-    compliance: str = _spec(
-        "generic", lambda v: v in PROFILES, "one of " + ", ".join(PROFILES)
-    )
+    compliance: str = _spec("generic", lambda v: v in PROFILES, "one of " + ", ".join(PROFILES))
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,10 @@ class VoiceConfig:
     engine: str = _spec("hibari", is_nonempty, "a voice engine (see voice/registry.py)")
     # Checked for existence after paths are resolved (see _build).
     asr_model: str = _spec(
-        "", _str, "a faster-whisper model folder, or empty (takeover lines untranscribed)", path=True
+        "",
+        _str,
+        "a faster-whisper model folder, or empty (takeover lines untranscribed)",
+        path=True,
     )
     mouth_lookahead_ms: int = _spec(80, _int_in(0, 200), "an integer 0..200 (milliseconds)")
     cache_mb: int = _spec(512, _int_in(0, 4096), "an integer 0..4096 (MB of speech; 0 = no cache)")
@@ -246,9 +247,7 @@ class ProvenanceConfig:
     tsa_url: str = _spec(
         "", lambda v: v == "" or is_url("http", "https")(v), "an http(s) URL, or empty"
     )
-    producer: str = _spec(
-        "streamhost", _nonempty, "the content producer named in the AIGC label"
-    )
+    producer: str = _spec("streamhost", _nonempty, "the content producer named in the AIGC label")
 
 
 @dataclass(frozen=True)

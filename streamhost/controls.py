@@ -121,8 +121,10 @@ class StreamControls:
 
         lang = lang or self.language
         if "api_key" in settings:  # the audit log keeps every command's arguments
-            raise ValueError("settings.api_key: not over the control socket; configure it "
-                             "([voice.openai] api_key or STREAMHOST_TTS_API_KEY)")
+            raise ValueError(
+                "settings.api_key: not over the control socket; configure it "
+                "([voice.openai] api_key or STREAMHOST_TTS_API_KEY)"
+            )
         base = self.voice_cfg.engine_table(engine) if self.voice_cfg else {"engine": engine}
         problems, table = VOICES.check({**base, **settings, "engine": engine}, "voice", None,
                                        fixed=("engine",), type_key="engine")  # fmt: skip

@@ -38,7 +38,7 @@ def test_profiles_set_the_label_and_expose_their_values() -> None:
     assert presence_timeout_s(d) == 300 and presence_timeout_s(cfg()) is None
     own = cfg(stream={"compliance": "douyin"}, avatar={"label": "AI host"})
     assert own.avatar.label == "AI host"  # the operator's own wording is kept, then checked
-    with pytest.raises(ConfigError, match="stream.compliance = \"x\": must be one of generic"):
+    with pytest.raises(ConfigError, match='stream.compliance = "x": must be one of generic'):
         cfg(stream={"compliance": "x"})
 
 

@@ -79,7 +79,11 @@ def test_config_row_and_check() -> None:
     cfg = load_config().with_overrides(
         voice={"engine": "openai", "base_url": "http://127.0.0.1:9", "voice": "nova"}
     )
-    assert cfg.voice.table() == {"engine": "openai", "base_url": "http://127.0.0.1:9", "voice": "nova"}
+    assert cfg.voice.table() == {
+        "engine": "openai",
+        "base_url": "http://127.0.0.1:9",
+        "voice": "nova",
+    }
     assert cfg.voice.engine_table("hibari")["voice"] == "heart"  # other engines keep theirs
     with pytest.raises(ConfigError, match=r"voice\.response_format = \"mp3\""):
         cfg.with_overrides(voice={"response_format": "mp3"})

@@ -125,7 +125,9 @@ def test_mp4_recording_250_frames(tmp_path: Path) -> None:
 
 
 def test_encoder_drops_the_oldest_frame_when_full() -> None:
-    enc = Encoder(StreamFormat(W, H, FPS, SR), queue_frames=3)  # not started: nothing drains the queue
+    enc = Encoder(
+        StreamFormat(W, H, FPS, SR), queue_frames=3
+    )  # not started: nothing drains the queue
     assert [enc.submit(frame(i)) for i in range(5)] == [True, True, True, False, False]
     assert enc.stats.frames_dropped == 2 and enc.queue_depth == 3
     seen: list[int] = []

@@ -81,6 +81,7 @@ def test_operator_lines_are_phrased_and_say_now_starts_with_a_short_phrase() -> 
     assert max(len(p.text) for p in now[1:]) <= 40
     assert [p.continues for p in now] == [True] * (len(now) - 1) + [False]
     assert {p.source for p in now} == {"operator"}
+
     # A short opening clause is a phrase of its own when it must start at once, never a
     # number's part; with no natural place early on the line starts whole, not with a fragment.
     def first(line: str) -> str:
@@ -129,9 +130,7 @@ async def test_questions_mid_talk_are_answered_between_phrases(tmp_path) -> None
     # Talk came in phrases: lines that do not end a sentence.
     assert any(not re.search(r"[.!?]$", ln.text) for ln in talk)
     for ev in asked:
-        answer = min(
-            (ln for ln in lines if ln.reply_to == ev.trace_id), key=lambda ln: ln.aired_at
-        )
+        answer = min((ln for ln in lines if ln.reply_to == ev.trace_id), key=lambda ln: ln.aired_at)
         wait = answer.aired_at - ev.received_at
         assert wait < 3.0, (wait, ev.text)
         between = [ln for ln in lines if ev.received_at < ln.aired_at < answer.aired_at]

@@ -84,7 +84,10 @@ def test_segments_are_signed_trusted_and_tamper_evident(tmp_path: Path, keys) ->
         assert action["digitalSourceType"] == TRAINED_ALGORITHMIC_MEDIA
         seg_info = assertions["org.streamhost.segment"]
         assert (seg_info["stream"], seg_info["segment"], seg_info["presenter_pack"]) == (
-            "shop", i, "default")
+            "shop",
+            i,
+            "default",
+        )
         assert seg_info["consent_hash"] == "sha256:00"
         assert seg_info["start"] <= seg_info["end"]
         assert v.manifest["claim_generator_info"][0]["name"] == "streamhost"
@@ -210,11 +213,13 @@ def test_expired_or_revoked_consent_keeps_the_pack_off_air(tmp_path: Path) -> No
     with pytest.raises(ProvenanceError, match="Ana's consent expired on 2025-01-01"):
         stream_provenance(cfg, load_pack(expired, check_model=False))
     (expired / "pack.toml").write_text(
-        (expired / "pack.toml").read_text().replace('expires = "2025-01-01"', "revoked = true"))
+        (expired / "pack.toml").read_text().replace('expires = "2025-01-01"', "revoked = true")
+    )
     with pytest.raises(ProvenanceError, match="was revoked"):
         stream_provenance(cfg, load_pack(expired, check_model=False))
     (expired / "pack.toml").write_text(
-        (expired / "pack.toml").read_text().replace("revoked = true", 'expires = "2999-01-01"'))
+        (expired / "pack.toml").read_text().replace("revoked = true", 'expires = "2999-01-01"')
+    )
     prov = stream_provenance(cfg, load_pack(expired, check_model=False))
     assert prov.consent_hash.startswith("sha256:") and prov.pack == "pack"
     assert prov.signer is None  # provenance.enabled defaults to false

@@ -139,9 +139,11 @@ async def test_takeover_from_operator_page(tmp_path: Path, whisper_dir: Path) ->
     binary = require_chromium()
     wav = _write_wav(tmp_path / "mic.wav", _vowel_pattern(4 * 2 * ON_S))
     ref = _frame_rms(_vowel_pattern(2 * ON_S))
-    async with running_engine(
-        tmp_path, False, None, voice={"asr_model": str(whisper_dir)}
-    ) as (eng, base, task):
+    async with running_engine(tmp_path, False, None, voice={"asr_model": str(whisper_dir)}) as (
+        eng,
+        base,
+        task,
+    ):
         s = eng.primary
         cap = _Capture(s)
         page = base + "/operator#token=test-token"
@@ -165,8 +167,7 @@ async def test_takeover_from_operator_page(tmp_path: Path, whisper_dir: Path) ->
             assert all(t.aired_at is not None and t.aired_at >= t_live - 0.5 for t in lines)
             assert s.snapshot()["takeover"]["transcribed"] >= 2
             await cdp.until(
-                "document.querySelectorAll('#transcript [data-source=operator_voice]')"
-                ".length >= 1",
+                "document.querySelectorAll('#transcript [data-source=operator_voice]').length >= 1",
                 5,
                 "operator voice lines on the page",
             )

@@ -243,7 +243,10 @@ def test_how_much_is_it_uses_current_product(catalog, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_unknown_question_gets_dont_know(catalog, lang):
     gen = TemplateGenerator(catalog, lang)
-    dont_know = {t.format(user="Alice", User="Alice", user_vocative_free="Alice") for t in TEMPLATES["dont_know"][lang]}
+    dont_know = {
+        t.format(user="Alice", User="Alice", user_vocative_free="Alice")
+        for t in TEMPLATES["dont_know"][lang]
+    }
     note = set(TEMPLATES["other_language"][lang])
     raised = []
     gen.on_unanswered = lambda ev, lg: raised.append((ev.text, lg))

@@ -30,8 +30,11 @@ async def test_voice_command_switches_the_next_sentence_and_is_audited(tmp_path)
                    "settings": {"model": str(tmp_path / "missing.onnx")}}, "op")  # fmt: skip
 
         def audit() -> list[tuple]:
-            return sqlite3.connect(s.store.path).execute(
-                "SELECT actor, command, args, ok, detail FROM audit ORDER BY rowid").fetchall()
+            return (
+                sqlite3.connect(s.store.path)
+                .execute("SELECT actor, command, args, ok, detail FROM audit ORDER BY rowid")
+                .fetchall()
+            )
 
         await until(lambda: sum(r[1] == "voice_loaded" for r in audit()) >= 2, 10, "audits")
         rows = audit()

@@ -243,4 +243,6 @@ def build_clip(pack: Pack, ctx: FaceContext) -> ClipFace:
 
 def check_clip(pack: Pack) -> None:
     """``streamhost check``: the idle loop decodes at the canvas size and the samples fit."""
-    ClipFace(pack, _NullDriver(), Compositor(StreamFormat(pack.canvas_width, pack.canvas_height)), 25)
+    ClipFace(
+        pack, _NullDriver(), Compositor(StreamFormat(pack.canvas_width, pack.canvas_height)), 25
+    )

@@ -68,12 +68,14 @@ SOURCES = Registry(
         "simulator": Plugin(
             "streamhost.chat.simulator:ChatSimulator",
             {
-                "rate_per_s": Param(_num(0, 100000), "a number of messages per second 0..100000", required=True),
+                "rate_per_s": Param(
+                    _num(0, 100000), "a number of messages per second 0..100000", required=True
+                ),
                 "seed": Param(_int(0, 2**31), "an integer >= 0"),
                 "mix": Param(_mix, "a table of kind/class = weight"),
             },
         ),
-}
+    },
 )
 
 

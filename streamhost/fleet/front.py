@@ -79,7 +79,9 @@ class FleetCollector(Collector):
         cpus = GaugeMetricFamily("streamhost_fleet_cpus", "CPU share reserved", labels=["stream"])
         gpus = GaugeMetricFamily("streamhost_fleet_gpus", "GPU share reserved", labels=["stream"])
         for r in self._rows:
-            up.add_metric([r["name"], r.get("node_ip") or ""], 1.0 if r["state"] == "running" else 0.0)
+            up.add_metric(
+                [r["name"], r.get("node_ip") or ""], 1.0 if r["state"] == "running" else 0.0
+            )
             restarts.add_metric([r["name"]], float(r["restarts"]))
             cpus.add_metric([r["name"]], float(r["cpus"]))
             gpus.add_metric([r["name"]], float(r["gpus"]))
@@ -286,6 +288,7 @@ async def _proxy_ws(request: web.Request, session: ClientSession, target: str,
 
 def index_page(rows: list[dict[str, Any]], fleet: Fleet) -> str:
     """The operator index: one row per stream, its dashboard link carrying its own token."""
+
     def cell(v: Any) -> str:
         return f"<td>{html.escape(str(v))}</td>"
 

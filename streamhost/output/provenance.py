@@ -118,12 +118,16 @@ class Provenance:
             "assertions": [
                 {
                     "label": "c2pa.actions",
-                    "data": {"actions": [{
-                        "action": "c2pa.created",
-                        "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
-                        "softwareAgent": {"name": "streamhost", "version": __version__},
-                        "when": start.isoformat(),
-                    }]},
+                    "data": {
+                        "actions": [
+                            {
+                                "action": "c2pa.created",
+                                "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
+                                "softwareAgent": {"name": "streamhost", "version": __version__},
+                                "when": start.isoformat(),
+                            }
+                        ]
+                    },
                 },  # fmt: skip
                 {
                     "label": SEGMENT_ASSERTION,

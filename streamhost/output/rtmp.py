@@ -226,8 +226,14 @@ class RtmpPusher:
         self._sent_cur = [0, 0]
         try:
             child = subprocess.Popen(
-                [sys.executable, "-u", os.path.abspath(__file__), "--child", self.url,
-                 json.dumps(self.metadata)],  # fmt: skip
+                [
+                    sys.executable,
+                    "-u",
+                    os.path.abspath(__file__),
+                    "--child",
+                    self.url,
+                    json.dumps(self.metadata),
+                ],  # fmt: skip
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,

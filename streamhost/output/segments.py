@@ -26,7 +26,6 @@ from .sidecar import sidecar_path, write_sidecar
 log = logging.getLogger(__name__)
 
 
-
 def segment_path(base: Path, index: int, start: dt.datetime) -> Path:
     """Segment 1 is the configured path itself (a short recording is one plain file); later
     ones are ``<stem>-<NNNN>-<UTC start>.mp4`` beside it, in order by name."""
