@@ -15,19 +15,17 @@ from aiohttp import WSMsgType, web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamhost.chat.bilibili import (
+from streamhost.chat.bilibili import BilibiliSource, parse_command, to_chat_events
+from streamhost.chat.bilibili_wire import (
     MAX_DECOMPRESSED,
     OP_AUTH,
     OP_AUTH_REPLY,
     OP_HEARTBEAT,
     OP_HEARTBEAT_REPLY,
     OP_MESSAGE,
-    BilibiliSource,
     Packet,
     decode_packets,
     encode_packet,
-    parse_command,
-    to_chat_events,
 )
 from streamhost.chat.intake import ChatRejected
 from streamhost.chat.source import Backoff
