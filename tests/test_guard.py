@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from streamhost.frames import ChatEvent, Sentence
+from streamhost.talk.amounts import parse_number
 from streamhost.talk.catalog import LANGS, load_catalog
 from streamhost.talk.generator import TemplateGenerator
-from streamhost.talk.guard import Guard, parse_number
+from streamhost.talk.guard import Guard
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog(ROOT / "assets" / "catalog" / "demo.json")

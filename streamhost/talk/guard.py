@@ -26,13 +26,26 @@ Everything is compiled at construction; a check takes tens of microseconds.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..frames import Sentence
+from .amounts import (
+    CUR_WORDS,
+    DIGIT_RE,
+    MINOR_ONLY,
+    NUM_RE,
+    PERCENT,
+    PRICE_AFTER,
+    PRICE_BEFORE,
+    canon,
+    fold,
+    parse_number,
+    price_value,
+    text_of,
+)
 from .catalog import LANGS, Catalog, Product
 from .retrieval import STOPWORDS
 
@@ -61,75 +74,6 @@ DEFAULT_FORBIDDEN: dict[str, list[str]] = {
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
-_NUM = r"\d+(?:[.,]\d+)*"
-_DIGIT_RE = re.compile(r"\d")
-_NUM_RE = re.compile(r"(?<![\d.,])" + _NUM)
-
-# Currency words/symbols -> ISO code ("" = any currency: "元"/"块" is generic money in zh).
-_CUR_WORDS: dict[str, str] = {
-    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "dollaro": "USD",
-    "dollari": "USD",
-    "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "pfund": "GBP",
-    "sterlina": "GBP", "sterline": "GBP",
-    "chf": "CHF", "franc": "CHF", "francs": "CHF", "franken": "CHF", "franco": "CHF",
-    "franchi": "CHF",
-    "¥": "", "cny": "CNY", "rmb": "CNY", "yuan": "CNY", "jpy": "JPY", "yen": "JPY",
-    "欧元": "EUR", "美元": "USD", "英镑": "GBP", "瑞士法郎": "CHF", "日元": "JPY",
-    "人民币": "CNY", "块钱": "", "块": "", "元": "",
-}  # fmt: skip
-_MINOR_WORDS = (
-    "cents|cent|centesimi|centesimo|pence|penny|rappen|centimes|centime|fen|分钱|毛钱|分|毛|角"
-)
-_cur_alt = "|".join(
-    re.escape(w) + (r"(?![^\W\d_])" if w[0].isascii() and w[0].isalpha() else "")
-    for w in sorted(_CUR_WORDS, key=len, reverse=True)
-)
-# "39 euros 90", "39 Euro und 5 Cent", "39 euro e 90", "39,90 €", "39.90欧元", "39块9"
-_PRICE_AFTER = re.compile(
-    rf"(?<![\d.,])(?P<num>{_NUM})\s*(?P<cur>{_cur_alt})"
-    rf"(?:\s*(?:(?:and|und|e)\s+)?(?P<minor>\d{{1,2}})(?![\d.,]\d)\s*(?P<mw>{_MINOR_WORDS})(?![^\W\d_])"
-    rf"|\s*(?:(?:and|und|e)\s+)?(?P<minor2>\d{{2}})(?![\d.,]?\d)"
-    rf"|(?<=[块元])(?P<jiao>\d)(?!\d))?"
-)
-# "€39.90", "$5", "CHF 39.90", "EUR 39,90", "¥39.9"
-_PRICE_BEFORE = re.compile(
-    rf"(?P<cur>[€$£¥]|(?<![^\W\d_])(?:eur|usd|gbp|chf|cny|rmb|jpy)(?![^\W\d_]))\s?(?P<num>{_NUM})"
-)
-# "90 cents" alone
-_MINOR_ONLY = re.compile(rf"(?<![\d.,])(?P<minor>\d{{1,2}})\s*(?P<mw>{_MINOR_WORDS})(?![^\W\d_])")
-_PERCENT = re.compile(
-    rf"(?<![\d.,])(?P<num>{_NUM})\s*(?:%|percent|per cent|prozent|per cento|percento)(?![^\W\d_])"
-    rf"|百分之\s*(?P<num2>{_NUM})"
-)
-
-
-def _fold(text: str) -> str:
-    # NFKC turns fullwidth digits, "％" and "￥" into their ASCII/common forms.
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def parse_number(token: str) -> Decimal | None:
-    """ "39.90" / "39,90" -> 39.90; "1,299" / "1.299" -> 1299; "1.234,50" -> 1234.50."""
-    seps = [i for i, c in enumerate(token) if c in ".,"]
-    try:
-        if not seps:
-            return Decimal(token)
-        last = seps[-1]
-        tail = token[last + 1 :]
-        if len(tail) == 3 and len(seps) >= 1 and (len(seps) > 1 or token[0] != "0"):
-            # a group of three after the last separator reads as thousands ("1,299")
-            if all(token[s] == token[last] for s in seps) and len(token[: seps[0]]) <= 3:
-                return Decimal(token.replace(",", "").replace(".", ""))
-        whole = token[:last].replace(",", "").replace(".", "")
-        return Decimal(f"{whole}.{tail}")
-    except InvalidOperation:
-        return None
-
-
-def _canon(d: Decimal) -> str:
-    s = format(d.normalize(), "f")
-    return s
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +115,7 @@ class _Terms:
         self.latin: dict[tuple[str, ...], str] = {}
         self.cjk: dict[str, str] = {}
         for term, value in terms:
-            t = _fold(term)
+            t = fold(term)
             if not t:
                 continue
             if _CJK_RE.search(t):
@@ -295,7 +239,7 @@ class Guard:
             texts_all += texts
             pct = {Decimal(p.discount_percent)} if p.discount_percent is not None else set()
             for t in texts:
-                for m in _PERCENT.finditer(_fold(t)):
+                for m in PERCENT.finditer(fold(t)):
                     d = parse_number(m.group("num") or m.group("num2"))
                     if d is not None:
                         pct.add(d)
@@ -311,11 +255,11 @@ class Guard:
             ]
         self._decimals: set[str] = set()
         for t in texts_all:
-            for tok in _NUM_RE.findall(_fold(t)):
+            for tok in NUM_RE.findall(fold(t)):
                 d = parse_number(tok)
                 if d is not None:
-                    self._decimals.add(_canon(d))
-        self._decimals |= {_canon(d) for ps in self._prices.values() for _, d in ps}
+                    self._decimals.add(canon(d))
+        self._decimals |= {canon(d) for ps in self._prices.values() for _, d in ps}
 
         # Product mentions (names and aliases in every language), to tell "the kettle costs
         # 89 euros" (wrong) from "the kettle is 39.90, the headphones 89" (fine).
@@ -341,11 +285,11 @@ class Guard:
             return GuardResult(False, "empty")
         if len(text) > self.max_chars:
             return GuardResult(False, "too_long")
-        folded = _fold(text)
+        folded = fold(text)
         name = ""
         ev = sentence.reply_to
         if ev is not None and ev.user and ev.user.strip():
-            name = _fold(ev.user)
+            name = fold(ev.user)
         masked = folded
         if name and len(name) >= 3 and name in folded:
             masked = folded.replace(name, " ")
@@ -375,7 +319,7 @@ class Guard:
         if found is not None:
             return GuardResult(False, f"forbidden:{found}")
 
-        if not _DIGIT_RE.search(folded):
+        if not DIGIT_RE.search(folded):
             return _OK  # most sentences state no amount: skip the price/number scans
 
         # Which prices/percents are right: this product's, unless others are named too.
@@ -387,27 +331,27 @@ class Guard:
             prices, percents = self._all_prices, self._all_percents
 
         spans: list[tuple[int, int]] = []
-        for m in _PRICE_AFTER.finditer(folded):
-            amount = self._amount(m.group("num"), m.group("minor") or m.group("minor2"),
-                                  m.group("jiao"))  # fmt: skip
-            if not self._price_ok(amount, _CUR_WORDS.get(m.group("cur"), ""), prices):
-                return GuardResult(False, f"price_mismatch:{_text_of(text, folded, m)}")
+        for m in PRICE_AFTER.finditer(folded):
+            minor = m.group("minor") or m.group("minor2")
+            amount = price_value(m.group("num"), minor, m.group("jiao"))
+            if not self._price_ok(amount, CUR_WORDS.get(m.group("cur"), ""), prices):
+                return GuardResult(False, f"price_mismatch:{text_of(text, folded, m)}")
             spans.append(m.span())
-        for m in _PRICE_BEFORE.finditer(folded):
+        for m in PRICE_BEFORE.finditer(folded):
             if _inside(m.span(), spans):
                 continue
-            amount = self._amount(m.group("num"), None, None)
-            if not self._price_ok(amount, _CUR_WORDS.get(m.group("cur"), ""), prices):
-                return GuardResult(False, f"price_mismatch:{_text_of(text, folded, m)}")
+            amount = price_value(m.group("num"), None, None)
+            if not self._price_ok(amount, CUR_WORDS.get(m.group("cur"), ""), prices):
+                return GuardResult(False, f"price_mismatch:{text_of(text, folded, m)}")
             spans.append(m.span())
-        for m in _MINOR_ONLY.finditer(folded):
+        for m in MINOR_ONLY.finditer(folded):
             if _inside(m.span(), spans):
                 continue
             amount = Decimal(m.group("minor")) / 100
             if not self._price_ok(amount, "", prices):
-                return GuardResult(False, f"price_mismatch:{_text_of(text, folded, m)}")
+                return GuardResult(False, f"price_mismatch:{text_of(text, folded, m)}")
             spans.append(m.span())
-        for m in _PERCENT.finditer(folded):
+        for m in PERCENT.finditer(folded):
             d = parse_number(m.group("num") or m.group("num2"))
             if d is None or d not in percents:
                 return GuardResult(
@@ -427,32 +371,19 @@ class Guard:
             else:
                 for a, b in spans:
                     rest = rest.replace(folded[a:b], " ")
-        for tok in _NUM_RE.findall(rest):
+        for tok in NUM_RE.findall(rest):
             for run in re.findall(r"\d+", tok):
                 if run not in self.numbers:
                     return GuardResult(False, f"number_not_in_catalog:{tok}")
             if "." in tok or "," in tok:
                 d = parse_number(tok)
-                if d is None or _canon(d) not in self._decimals:
+                if d is None or canon(d) not in self._decimals:
                     # "1,2,3" style lists: every run is a catalog number, accept.
                     if not (tok.count(",") > 1 or tok.count(".") > 1):
                         return GuardResult(False, f"number_not_in_catalog:{tok}")
         return _OK
 
     # -- internals ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _amount(num: str, minor: str | None, jiao: str | None) -> Decimal | None:
-        d = parse_number(num)
-        if d is None:
-            return None
-        if minor is not None:
-            if d != d.to_integral_value():
-                return None  # "39.90 euros 90" is no price
-            d += Decimal(minor) / 100
-        elif jiao is not None:
-            d += Decimal(jiao) / 10  # "39块9" = 39.90
-        return d
 
     @staticmethod
     def _price_ok(amount: Decimal | None, cur: str, prices: set[tuple[str, Decimal]]) -> bool:
@@ -521,10 +452,3 @@ def _product_texts(p: Product) -> list[str]:
 
 def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a <= span[0] and span[1] <= b or (span[0] < b and a < span[1]) for a, b in spans)
-
-
-def _text_of(text: str, folded: str, m: re.Match[str]) -> str:
-    """The matched amount as found (folded form; the original when lengths agree)."""
-    if len(text) == len(folded):
-        return text[m.start() : m.end()].strip()
-    return m.group(0).strip()
