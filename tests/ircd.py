@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
+from support import unavailable
 
 DEBIAN_PACKAGE = "ngircd"
 
@@ -30,10 +30,7 @@ def require_ngircd() -> str:
     """Path of ngircd; skip without it, except under CI=true where a missing peer is a failure."""
     exe = find_ngircd()
     if exe is None:
-        msg = f"ngircd not installed (Debian package {DEBIAN_PACKAGE!r})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(f"ngircd (Debian package {DEBIAN_PACKAGE!r})")
     return exe
 
 

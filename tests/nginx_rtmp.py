@@ -27,11 +27,9 @@ RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
 
 def _unavailable(reason: str) -> None:
-    import pytest
+    from support import unavailable  # pytest's, imported only where a test needs it
 
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"nginx-rtmp unavailable in CI: {reason}")
-    pytest.skip(f"nginx-rtmp unavailable: {reason}")
+    unavailable(f"nginx-rtmp ({reason})")
 
 
 def find_nginx() -> str | None:

@@ -18,13 +18,13 @@ import torch
 from torch import Tensor, nn
 
 from streamhost.avatar.params import N_PARAMS, P, ranges_array
+from streamhost.avatar.sdf_ops import PIVOT_Y, Form, Region, clip01, mix_layers, weights
 
 RENDER_W = 368
 RENDER_H = 400
 
 # Head pose: the head rotates about the neck base; these are tile coordinates. The head is drawn
 # large (face about 236 px wide at 1:1) because the studio frames the host as a close shot.
-_PIVOT_Y = 1.0
 _HEAD_CY = -0.027
 _HEAD_SCALE = 1.665  # head-local units are drawn this much larger in the tile
 _HEAD_SHIFT_X = 0.045  # tile units per unit of HEAD_X
@@ -116,111 +116,6 @@ def _mix(names: tuple[str, ...]) -> tuple[Tensor, Tensor]:
     return gains, const
 
 
-def _mix_layers(weights: list[Tensor], gains: Tensor, const: Tensor, base: Tensor) -> Tensor:
-    """(B,1,h,w) weights -> (B,4,h,w) premultiplied RGBA as one small batched GEMM.
-
-    ``base`` (B, 4, 3) holds the look's colours; the layer colours are ``gains @ base + const``.
-    A 1x1 Conv would do the same, but ONNX Runtime's CPU Conv reorders to a blocked layout and
-    back, which costs more than the arithmetic here.
-    """
-    w = torch.cat(weights, dim=1)
-    k, h, wd = (int(n) for n in w.shape[1:])  # constants in the export: the tile is fixed
-    rgb = torch.clamp(torch.matmul(gains, base) + const, 0.0, 1.0).transpose(1, 2)  # (B,3,K)
-    mix = torch.cat([rgb, rgb[:, :1] * 0.0 + 1.0], dim=1)
-    # -1 for the batch: the exporter then writes constant shapes, not a Shape/Gather chain.
-    return torch.matmul(mix, w.reshape(-1, k, h * wd)).reshape(-1, 4, h, wd)
-
-
-def _weights(alphas: list[Tensor], transmit: Tensor | None) -> tuple[list[Tensor], Tensor]:
-    """Per-layer visible weights for coverages given bottom to top, plus what shows through.
-
-    Walking top-down, weight_i = a_i * T and T -= weight_i, where T is what the layers above
-    leave visible. Doing "over" on single-channel weights and mixing colours once at the end is
-    far cheaper than blending 4-channel images per layer.
-    """
-    out: list[Tensor] = []
-    t = transmit
-    for a in reversed(alphas):
-        w = a if t is None else a * t
-        t = 1.0 - a if t is None else t - w
-        out.append(w)
-    out.reverse()
-    assert t is not None
-    return out, t
-
-
-class _Form:
-    """An affine form cu*u + cw*w + c0 in the region's column (u) and row (w) coordinates."""
-
-    __slots__ = ("cu", "cw", "c0")
-
-    def __init__(self, cu, cw, c0) -> None:  # noqa: ANN001 - tensors or floats
-        self.cu, self.cw, self.c0 = cu, cw, c0
-
-    def __add__(self, k: float) -> _Form:
-        return _Form(self.cu, self.cw, self.c0 + k)
-
-    def __mul__(self, k):  # noqa: ANN001, ANN204
-        return _Form(self.cu * k, self.cw * k, self.c0 * k)
-
-
-class _Region:
-    """Pixel grid of one part of the tile: column coordinates gx (1,1,1,w), rows gy (1,1,h,1).
-
-    Pose terms stay row/column vectors; a shape costs a full-size op only where it combines them.
-    """
-
-    def __init__(self, gx: Tensor, gy: Tensor, tx: Tensor, ty: Tensor) -> None:
-        self.u = gx - tx  # (B,1,1,w)
-        self.w = gy - (_PIVOT_Y + ty)  # (B,1,h,1)
-        self.gx, self.gy = gx, gy
-        self._uw: Tensor | None = None
-
-    @property
-    def uw(self) -> Tensor:
-        if self._uw is None:
-            self._uw = self.u * self.w
-        return self._uw
-
-    def lin(self, f: _Form) -> Tensor:
-        """The affine form on the grid: one full-size op."""
-        return self.u * f.cu + (self.w * f.cw + f.c0)
-
-    def quad(
-        self,
-        fx: _Form,
-        fy: _Form,
-        a: Tensor | float,
-        b: Tensor | float,
-        extra: _Form | None = None,
-        extra_col: Tensor | None = None,
-    ) -> Tensor:
-        """a - b * (X^2 + Y^2) (+ extra form + extra column vector) for affine X, Y.
-
-        Expanded into column terms + row terms + one u*w product, so it costs three full-size
-        ops whatever the rotation, instead of two squares of rotated coordinates.
-        """
-        u2 = fx.cu * fx.cu + fy.cu * fy.cu
-        u1 = 2.0 * (fx.cu * fx.c0 + fy.cu * fy.c0)
-        w2 = fx.cw * fx.cw + fy.cw * fy.cw
-        w1 = 2.0 * (fx.cw * fx.c0 + fy.cw * fy.c0)
-        c = fx.c0 * fx.c0 + fy.c0 * fy.c0
-        k = 2.0 * (fx.cu * fx.cw + fy.cu * fy.cw)
-        u, w = self.u, self.w
-        col = u * (u * (-b * u2) - b * u1) + a
-        row = w * (w * (-b * w2) - b * w1) - b * c
-        if extra is not None:
-            col = col + u * extra.cu
-            row = row + (w * extra.cw + extra.c0)
-        if extra_col is not None:
-            col = col + extra_col
-        return (col + row) + self.uw * (-b * k)
-
-
-def _clip01(x: Tensor) -> Tensor:
-    return torch.clamp(x, 0.0, 1.0)
-
-
 class PuppetModel(nn.Module):
     """Face parameters in, a head-and-neck RGBA tile out (the figure draws body and arms).
 
@@ -307,7 +202,7 @@ class PuppetModel(nn.Module):
         m = min(a, b) if isinstance(a, float) and isinstance(b, float) else torch.minimum(a, b)
         return self._fill_s(torch.sqrt(x2 + (y * y) * ((a * a) / (b * b))), m / a, m)
 
-    def _ell_q(self, g: _Region, fx: _Form, fy: _Form, a: float, b: float) -> Tensor:
+    def _ell_q(self, g: Region, fx: Form, fy: Form, a: float, b: float) -> Tensor:
         """Unclipped coverage of a head-local ellipse, (k - 1) / 2 * min(a, b) as its distance.
 
         Same 1-px edge as (sqrt(k) - 1) * min(a, b) (they agree to second order at k = 1), with
@@ -317,17 +212,17 @@ class PuppetModel(nn.Module):
         return g.quad(fx * (1.0 / a), fy * (1.0 / b), 0.5 + s, s)
 
     # -- the large layers ------------------------------------------------------------------------
-    def _soft(self, g: _Region, fx: _Form, fy: _Form, a: float, b: float, k: float) -> Tensor:
+    def _soft(self, g: Region, fx: Form, fy: Form, a: float, b: float, k: float) -> Tensor:
         """k * (1 - X^2/a^2 - Y^2/b^2) on the grid, unclipped: a soft-edged ellipse (shading)."""
         return g.quad(fx * (1.0 / a), fy * (1.0 / b), k, k)
 
-    def _large(self, g: _Region, pose: dict[str, Tensor], names: tuple[str, ...]) -> list[Tensor]:
+    def _large(self, g: Region, pose: dict[str, Tensor], names: tuple[str, ...]) -> list[Tensor]:
         """Coverages of the named large layers on region ``g``, in the order of ``names``."""
         cs, sn, style = pose["cs"], pose["sn"], pose["style"]
         S = self.inv_px_h
-        h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
-        xh_f = _Form(cs, sn, 0.0)  # head-local x
-        yh_f = _Form(-sn, cs, h0)  # head-local y, head centre at 0
+        h0 = (PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
+        xh_f = Form(cs, sn, 0.0)  # head-local x
+        yh_f = Form(-sn, cs, h0)  # head-local y, head centre at 0
         axh = g.lin(xh_f * S).abs()  # in pixels: the fills below need no further scaling
         out: dict[str, Tensor] = {}
         need = set(names)
@@ -341,7 +236,7 @@ class PuppetModel(nn.Module):
         # Neck (head coordinates, follows the turn and tilt) down to the tile's lower edge; the
         # collar drawn over the tile hides where it ends, so a tilt never opens a gap.
         if "neck" in need:
-            a_neck = _clip01(
+            a_neck = clip01(
                 torch.minimum((0.5 + S * 0.13) - axh, g.lin(yh_f * S + (0.5 - 0.30 * S)))
             )
             out["neck"] = a_neck
@@ -357,7 +252,7 @@ class PuppetModel(nn.Module):
             k = self.inv_px_h * 0.5 * ha
             f_ell = g.quad(xh_f * (1.0 / ha), (yh_f + 0.03) * (1.0 / hb), 0.5 + k, k)
             f_cut = g.lin(yh_f * (-S) + ((0.5 + 0.36 * S) - style * (0.40 * S)))
-            out["hair"] = _clip01(torch.minimum(f_ell, f_cut))
+            out["hair"] = clip01(torch.minimum(f_ell, f_cut))
 
         if "skin" in need:
             # Head: an egg (wider at the cranium, narrower at the chin) plus ears.
@@ -370,7 +265,7 @@ class PuppetModel(nn.Module):
             ex = axh * (sr / 0.065 / S) - 0.375 * sr / 0.065
             ey = g.lin((yh_f + (-0.03)) * (sr / 0.095))
             f_ear = (0.5 + sr * sr) - (ex * ex + ey * ey)
-            a_skin = _clip01(torch.maximum(f_egg, f_ear))
+            a_skin = clip01(torch.maximum(f_egg, f_ear))
             out["skin"] = a_skin
             # Light from the upper left: the face outside a lit ellipse turns to shadow, softly.
             lit = self._soft(g, xh_f + 0.10, yh_f + 0.07, 0.36, 0.52, -2.2)
@@ -389,10 +284,10 @@ class PuppetModel(nn.Module):
             # d = yh + 0.15 + 0.16 xh - 0.30 xh^2 + wave; F = 0.5 - S d (the short style: higher)
             f_fringe = g.quad(
                 xh_f,
-                _Form(0.0, 0.0, 0.0),
+                Form(0.0, 0.0, 0.0),
                 0.5 - 0.15 * S,
                 -0.30 * S,
-                extra=_Form(
+                extra=Form(
                     -S * (-sn + 0.16 * cs), -S * (cs + 0.16 * sn), -S * h0 - style * (0.08 * S)
                 ),
                 extra_col=wave,
@@ -401,7 +296,7 @@ class PuppetModel(nn.Module):
                 axh + (0.5 - 0.315 * S),
                 g.lin(yh_f * (-S) + ((0.5 + 0.26 * S) - style * (0.3 * S))),
             )
-            a_front = _clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
+            a_front = clip01(torch.minimum(f_cap, torch.maximum(f_fringe, f_side)))
             out["hair_front"] = a_front
             if "hair_sheen" in names:
                 sheen = self._soft(g, xh_f + 0.17, yh_f + 0.33, 0.17, 0.075, 1.4)
@@ -409,13 +304,13 @@ class PuppetModel(nn.Module):
         return [out[n] for n in names]
 
     # -- the face details ----------------------------------------------------------------------
-    def _face(self, g: _Region, pose: dict[str, Tensor], f, part: str) -> list[Tensor]:  # noqa: ANN001
+    def _face(self, g: Region, pose: dict[str, Tensor], f, part: str) -> list[Tensor]:  # noqa: ANN001
         """Coverages of the face layers (``_FACE_LAYERS`` order) on region ``g``: ``part``
         "eyes" (socket .. brow), "lower" (nose .. bite) or "all"."""
         cs, sn, style = pose["cs"], pose["sn"], pose["style"]
-        h0 = (_PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
-        xf = g.lin(_Form(cs, sn, -f(P.HEAD_X) * _YAW_PARALLAX))
-        yf = g.lin(_Form(-sn, cs, h0))
+        h0 = (PIVOT_Y - _HEAD_CY) / _HEAD_SCALE
+        xf = g.lin(Form(cs, sn, -f(P.HEAD_X) * _YAW_PARALLAX))
+        yf = g.lin(Form(-sn, cs, h0))
         axf = xf.abs()
         out: list[Tensor] = []
         if part != "lower":
@@ -523,30 +418,30 @@ class PuppetModel(nn.Module):
         }
         base = p[:, _BASE].reshape(-1, 4, 3)  # rows: skin, hair, lips, iris
 
-        def draw(g: _Region, names: tuple[str, ...], key: str, face: str = "") -> Tensor:
+        def draw(g: Region, names: tuple[str, ...], key: str, face: str = "") -> Tensor:
             alphas = self._large(g, pose, names)
             if face:
                 alphas = alphas + self._face(g, pose, f, face)
-            w, _ = _weights(alphas, None)
+            w, _ = weights(alphas, None)
             gains, const = getattr(self, f"gain_{key}"), getattr(self, f"const_{key}")
-            return _mix_layers(w, gains, const, base)
+            return mix_layers(w, gains, const, base)
 
         if not self.crop:  # reference: every layer over the whole tile
-            return draw(_Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, "all", "all")
+            return draw(Region(self.gx, self.gy, tx, ty), _FULL_LAYERS, "all", "all")
 
         # The crop in three row bands: eyes only, eyes and mouth (where either may reach), and
         # nose/cheeks/mouth only; each band pays only for the details that can show in it.
         bands = [
-            draw(_Region(self.cgx, gy, tx, ty), _CROP_LAYERS[part], f"crop_{part}", part)
+            draw(Region(self.cgx, gy, tx, ty), _CROP_LAYERS[part], f"crop_{part}", part)
             for gy, part in ((self.cgy_e, "eyes"), (self.cgy_a, "all"), (self.cgy_l, "lower"))
         ]
         crop = torch.cat(bands, dim=2)
-        sides = draw(_Region(self.sgx, self.cgy, tx, ty), _SIDE_LAYERS, "side")
+        sides = draw(Region(self.sgx, self.cgy, tx, ty), _SIDE_LAYERS, "side")
         left, right = torch.split(sides, [self.cx0, self.width - self.cx1], dim=3)
         mid = torch.cat([left, crop, right], dim=3)
-        cap = draw(_Region(self.gx, self.tgy_c, tx, ty), _CAP_LAYERS, "cap")
+        cap = draw(Region(self.gx, self.tgy_c, tx, ty), _CAP_LAYERS, "cap")
         if self.top0:  # a zero pad is still a copy of the band in ONNX Runtime
             cap = nn.functional.pad(cap, (0, 0, self.top0, 0))
-        top = draw(_Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, "top")
-        bottom = draw(_Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, "bot")
+        top = draw(Region(self.gx, self.tgy, tx, ty), _TOP_LAYERS, "top")
+        bottom = draw(Region(self.gx, self.bgy, tx, ty), _BOTTOM_LAYERS, "bot")
         return torch.cat([cap, top, mid, bottom], dim=2)
