@@ -24,13 +24,8 @@ from streamhost.clock import VirtualClock
 from streamhost.frames import ChatEvent, Source
 from streamhost.talk.catalog import load_catalog
 from streamhost.talk.guard import Guard
-from streamhost.talk.llm import (
-    GuardRejected,
-    LlmError,
-    LlmGenerator,
-    LlmTalk,
-    build_messages,
-)
+from streamhost.talk.llm import GuardRejected, LlmError, LlmGenerator, LlmTalk
+from streamhost.talk.llm_prompt import build_messages
 from streamhost.talk.sentences import SentenceCutter
 
 ROOT = Path(__file__).resolve().parents[1]
