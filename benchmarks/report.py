@@ -233,8 +233,13 @@ def _series_chart(doc: dict[str, Any], out: Path) -> str | None:
     if "media_s" in s and "rss_mib" in s:  # soak
         fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
         hours = [x / 3600 for x in s["media_s"]]
-        a1.plot(hours, s["rss_mib"], color="#4c72b0")
-        a1.set_ylabel("RSS (MiB)")
+        a1.plot(hours, s["rss_mib"], color="black", label="RSS")
+        for key, label in (("heap_in_use_mib", "C heap in use"), ("heap_free_mib", "freed, mapped"),
+                           ("speech_cache_mib", "speech cache")):  # fmt: skip
+            if any(s.get(key) or ()):
+                a1.plot(hours, s[key], lw=1, label=label)
+        a1.set_ylabel("MiB")
+        a1.legend(fontsize=8)
         a2.plot(hours, s.get("av_offset_ms", []), label="offset at sample")
         if "av_offset_window_absmax_ms" in s:
             a2.plot(hours, s["av_offset_window_absmax_ms"], label="|offset| max since last")

@@ -63,6 +63,13 @@ def _soak_worker(spec: dict[str, Any]) -> None:
     from streamhost.engine import Engine
     from streamhost.output.encoder import VIDEO
 
+    traced = int(spec.get("tracemalloc") or 0)
+    if traced:
+        import tracemalloc
+
+        tracemalloc.start(traced)
+    marks: dict[str, Any] = {}  # the tracemalloc snapshot at the end of the warm-up
+
     async def main() -> None:
         output: dict[str, Any] = {}
         if spec.get("rtmp"):
@@ -130,9 +137,11 @@ def _soak_worker(spec: dict[str, Any]) -> None:
         async def sampler() -> None:
             while stream.loop.stats.frames == 0:
                 await asyncio.sleep(0.01)
-            t = engine.clock.now()
+            t = t_first = engine.clock.now()
             while True:
                 print(json.dumps({"sample": sample()}), flush=True)
+                if traced and "warm" not in marks and t - t_first >= spec["warmup"]:
+                    marks["warm"] = await asyncio.to_thread(tracemalloc.take_snapshot)
                 t += spec["every"]
                 await engine.clock.sleep_until(t)
 
@@ -164,9 +173,33 @@ def _soak_worker(spec: dict[str, Any]) -> None:
             "encoder": stream.encoder.stats.as_dict(),
             "rtmp": [p.stats() for p in stream.rtmp],
         }
+        if traced and "warm" in marks:
+            end = tracemalloc.take_snapshot()
+            final["tracemalloc_growth"] = _traced_growth(marks["warm"], end)
+            final["tracemalloc_total_kib"] = (
+                sum(st.size_diff for st in end.compare_to(marks["warm"], "filename")) / 1024
+            )
         print(json.dumps({"final": final}), flush=True)
 
     asyncio.run(main())
+
+
+def _traced_growth(before: Any, after: Any, top: int = 15) -> list[dict[str, Any]]:
+    """Python allocation sites that grew most between two tracemalloc snapshots: where (the
+    innermost frames in the project or its libraries), KiB and blocks gained."""
+    stats = after.compare_to(before, "traceback")
+    stats.sort(key=lambda st: st.size_diff, reverse=True)
+    return [
+        {
+            # innermost frame first (a Traceback runs oldest to newest): "a.py:1 < b.py:9"
+            "where": " < ".join(
+                f"{Path(f.filename).name}:{f.lineno}" for f in st.traceback[::-1][:4]
+            ),
+            "kib": round(st.size_diff / 1024, 1),
+            "blocks": st.count_diff,
+        }
+        for st in stats[:top]
+    ]
 
 
 # -- parent ---------------------------------------------------------------------------------------
@@ -219,6 +252,8 @@ def run_soak(
     rtmp: bool,
     chat_rate: float = 0.0,
     prefill_lines: int | None = 0,
+    tracemalloc_frames: int = 0,
+    warmup_s: float = 300.0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``prefill_lines``: virtual clock only, how many likely lines go into the speech cache
     before the night (None: all of them, as the real clock's prefetcher would; 0: none)."""
@@ -235,6 +270,8 @@ def run_soak(
             "rtmp": nginx.url("live", "soak") if nginx else None,
             "chat_rate": chat_rate,
             "prefill_lines": prefill_lines if virtual else 0,
+            "tracemalloc": tracemalloc_frames,
+            "warmup": warmup_s,
         }
         env = {**os.environ, "STREAMHOST_DATA_DIR": data_dir.name, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
@@ -325,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-prefill", action="store_true", help="virtual clock: start with an empty speech cache"
     )
+    ap.add_argument(
+        "--tracemalloc", type=int, default=0, metavar="FRAMES",
+        help="trace Python allocations (FRAMES deep; slower) and report the sites that grew "
+        "after the warm-up",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     virtual = args.virtual_hours is not None or (args.quick and args.minutes is None)
     if virtual:
@@ -351,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         samples, final = run_soak(
             duration, virtual, every, record, rtmp=not args.no_rtmp, chat_rate=args.chat_rate,
             prefill_lines=0 if args.no_prefill else (30 if args.quick else None),
+            tracemalloc_frames=args.tracemalloc, warmup_s=warmup,
         )  # fmt: skip
         rec = recording_segments(record) if record else None
     finally:
@@ -368,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             "rss_warmup_media_seconds": warmup,
             "rtmp": not args.no_rtmp,
             "chat_rate_per_media_s": args.chat_rate,
+            "tracemalloc_frames": args.tracemalloc,
             "recorded": bool(record),
             "av_offset": "encoder pts: audio timeline end - video timeline end, every frame",
             "rss_growth": "least squares after warm-up, % of mean RSS per media hour",
@@ -451,6 +495,13 @@ def main(argv: list[str] | None = None) -> int:
         "av_offset_ms": [round(s["av_offset_ms"], 3) for s in samples],
         "av_offset_window_absmax_ms": [round(s["av_offset_window_absmax_ms"], 3) for s in samples],
     }
+    grew = final.get("tracemalloc_growth")
+    if grew is not None:
+        # all traced Python allocations, end of the run less end of the warm-up
+        res.add("tracemalloc_growth_mib", final["tracemalloc_total_kib"] / 1024, "MiB", 2)
+        res.series["tracemalloc_growth_top"] = grew  # where Python allocations grew, most first
+        for g in grew:
+            print(f"{g['kib']:10.1f} KiB {g['blocks']:8d} blocks  {g['where']}")
     report(res, args.json, machine)
     return 0
 

@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +23,16 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 
 
-def _load_report():
+def _load_bench(name: str):
     # by path and under its own name: a bare "report" on sys.path could shadow other modules
-    spec = importlib.util.spec_from_file_location("streamhost_bench_report", BENCH / "report.py")
+    spec = importlib.util.spec_from_file_location(f"streamhost_bench_{name}", BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-report = _load_report()
+report = _load_bench("report")
 
 
 def _need_nginx() -> None:
@@ -119,6 +120,21 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
     assert 20 < v["heap_in_use_mib_end"] < v["rss_mib_end"]
     assert 0 < v["rss_less_heap_in_use_mib_end"] < v["rss_mib_end"]
     assert math.isfinite(v["heap_free_growth_mib_per_hour"]) and v["py_blocks_growth_per_hour"]
+
+
+def test_soak_names_where_python_allocations_grew() -> None:
+    soak = _load_bench("soak")
+    tracemalloc.start(1)
+    try:
+        before = tracemalloc.take_snapshot()
+        kept = [bytearray(100_000) for _ in range(50)]  # ~4.8 MiB held from this line
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    top = soak._traced_growth(before, after)
+    assert top[0]["where"].startswith("test_benchmarks_capacity.py:"), top[:3]
+    assert 4800 < top[0]["kib"] < 5000 and top[0]["blocks"] >= 50, top[0]
+    assert len(kept) == 50
 
 
 def _fixture(path: Path, name: str, results: list, series: dict | None = None, **cfg) -> None:
