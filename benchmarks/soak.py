@@ -450,20 +450,19 @@ def main(argv: list[str] | None = None) -> int:
     res.add("rss_mib_start", samples[0]["rss_kib"] / 1024, "MiB", 1)
     res.add("rss_mib_end", last["rss_kib"] / 1024, "MiB", 1)
     # What else a leak shows in; and the speech cache, which fills up to its bound by design
-    # (RSS less the cache tells a leak from a cache still filling).
+    # (RSS less the cache tells a leak from a cache still filling). RSS less the live C heap:
+    # fragmentation (heap_free, where still resident) and other mappings (weights, stacks,
+    # libraries' own pools); trimmed pages count in heap_free but not in RSS, so the two are
+    # not subtracted from each other.
     for s in samples + [last]:
         s["rss_less_cache_kib"] = s["rss_kib"] - s.get("speech_cache_bytes", 0) / 1024
+        if "heap_in_use_kib" in s:
+            s["rss_less_heap_in_use_kib"] = s["rss_kib"] - s["heap_in_use_kib"]
     res.add("rss_less_speech_cache_growth_pct_per_hour",
             growth_per_hour(samples, warmup, "rss_less_cache_kib"), "%/h", 3)  # fmt: skip
     res.add("speech_cache_mib_end", last.get("speech_cache_bytes", 0) / 2**20, "MiB", 1)
-    # RSS less the live C heap: fragmentation (heap_free, where still resident) and other
-    # mappings (weights, stacks, libraries' own pools). Trimmed pages count in heap_free but
-    # not in RSS, so the two are not subtracted from each other.
-    for s in samples + [last]:
-        if "heap_in_use_kib" in s:
-            s["rss_less_heap_in_use_kib"] = s["rss_kib"] - s["heap_in_use_kib"]
     for key in ("heap_in_use_kib", "heap_free_kib", "heap_mmapped_kib", "rss_less_heap_in_use_kib"):
-        if key in last:  # MB per media hour, so the parts add up to RSS's slope
+        if key in last:  # MiB per media hour: one unit for the parts (they do not sum to RSS)
             name = key.removesuffix("_kib")
             res.add(f"{name}_mib_end", last[key] / 1024, "MiB", 1)
             res.add(f"{name}_growth_mib_per_hour",
