@@ -121,6 +121,54 @@ def test_mp4_recording_250_frames(tmp_path: Path) -> None:
         assert abs(samples / SR - 10.0) < 0.05
 
 
+def _track_ends(path: Path) -> dict[str, tuple[float, float]]:
+    """(start, end) seconds of each track's packets, as muxed (no decode)."""
+    out: dict[str, list[float]] = {}
+    with av.open(str(path)) as c:
+        for pkt in c.demux():
+            if pkt.pts is None:
+                continue
+            tb = pkt.time_base
+            a, b = float(pkt.pts * tb), float((pkt.pts + pkt.duration) * tb)
+            lo, hi = out.setdefault(pkt.stream.type, [a, b])
+            out[pkt.stream.type] = [min(lo, a), max(hi, b)]
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def test_segments_rotate_with_both_tracks_whole(tmp_path: Path) -> None:
+    """Every segment starts its tracks at 0 and ends them together: the audio up to a rotating
+    keyframe reaches the segment that keyframe closes (the AAC encoder hands it over after
+    the keyframe: 3 AAC frames, 61 ms, used to be lost at every rotation), and across the
+    segments no audio is missing."""
+    enc = Encoder(StreamFormat(320, 240, FPS, SR), video_bitrate=300_000)
+    rec = Mp4Recorder(tmp_path / "rec.mp4", fragmented=True, segment_s=2)
+    enc.add_sink(rec)
+    enc.start()
+    n = int(6.4 * FPS)
+    for i in range(n):
+        while enc.queue_depth >= 6:
+            time.sleep(0.002)
+        small = make_frame(i % 50)
+        video = np.full((240 * 3 // 2, 320), 128, np.uint8)
+        video[:240] = small.video[:240, :320]
+        enc.submit(AVFrame(index=i, pts=i / FPS, video=video, audio=small.audio))
+    enc.close()
+    assert len(rec.segments) == 4
+    aac = 1024 / SR
+    total = 0.0
+    for k, seg in enumerate(rec.segments):
+        ends = _track_ends(seg)
+        (v0, v1), (a0, a1) = ends["video"], ends["audio"]
+        assert v0 == 0 and -aac - 1e-6 <= a0 <= aac, (seg.name, ends)
+        if k < 3:
+            assert v1 == 2.0, (seg.name, ends)
+            assert abs(a1 - v1) <= aac + 1e-6, (seg.name, ends)  # was 61 ms short
+        with av.open(str(seg)) as c:
+            total += sum(f.samples for f in c.decode(c.streams.audio[0])) / SR
+    # all the audio fed, give or take the encoder's priming and last padded frame per segment
+    assert abs(total - n / FPS) <= 4 * 2 * aac, total
+
+
 # -- overflow policies of the bounded queues --------------------------------------------------
 
 

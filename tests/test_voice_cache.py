@@ -76,7 +76,7 @@ async def test_a_hit_costs_no_synthesis_and_is_the_same_speech() -> None:
 def test_memory_is_an_lru_bounded_in_bytes() -> None:
     inner = CountingVoice()
     one = 800 * 2 * 4 + 64  # "abcd": 4 chars x 0.1 s x 8 kHz x 2 bytes, plus one timing
-    v = CachedVoice(inner, SpeechCache(3 * one))
+    v = CachedVoice(inner, SpeechCache(3 * one, once_bytes=3 * one))
     for t in ("aaaa", "bbbb", "cccc"):
         v.synthesize(_s(t))
     v.synthesize(_s("aaaa"))  # used again: now the newest
@@ -87,6 +87,33 @@ def test_memory_is_an_lru_bounded_in_bytes() -> None:
     assert inner.calls == ["aaaa", "bbbb", "cccc", "dddd", "bbbb"]
     v.synthesize(_s("x" * 1000))  # larger than the whole cache: spoken, never stored
     assert v.cache.bytes <= 3 * one
+
+
+def test_lines_made_on_demand_wait_in_a_small_segment_until_used_again() -> None:
+    """The prefetcher's lines stay however many one-off lines (a viewer's name, a countdown)
+    the night brings: those share a small LRU of their own, and one used twice joins the main
+    one. This is what kept a night's memory growing while the cache filled toward its cap."""
+    inner = CountingVoice()
+    one = 800 * 2 * 4 + 64
+    cache = SpeechCache(20 * one, once_bytes=2 * one)
+    v = CachedVoice(inner, cache)
+    show = [_s(t * 4) for t in "abcde"]
+    assert v.prefetch(show) == 5
+    for i in range(30):  # a night of answers, each said once
+        v.synthesize(_s(f"{i:04d}"))
+    assert cache.bytes == 7 * one and cache.once_used == 2 * one and len(cache) == 7
+    calls = len(inner.calls)
+    for s in show:
+        v.synthesize(s)
+    assert len(inner.calls) == calls  # every show line still a hit
+    v.synthesize(_s("0028"))  # a one-off line said again: kept with the show's now
+    for i in range(100, 110):
+        v.synthesize(_s(f"{i:04d}"))
+    calls = len(inner.calls)
+    v.synthesize(_s("0028"))
+    assert len(inner.calls) == calls and cache.bytes == 8 * one
+    v.synthesize(_s("0000"))  # long gone from the once segment: made again
+    assert len(inner.calls) == calls + 1
 
 
 def test_disk_cache_survives_a_restart_atomically_and_bounded(tmp_path: Path) -> None:

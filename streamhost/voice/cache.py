@@ -106,7 +106,9 @@ class CachedVoice(VoiceBase):
         """This stream's hits and misses; entries, size and evictions are the (shared) cache's."""
         mine = self.stats.as_dict()
         mine["evicted"] = self.cache.stats.evicted
-        return {**mine, "entries": len(self.cache), "mb": round(self.cache.bytes / 1e6, 2)}
+        c = self.cache
+        return {**mine, "entries": len(c), "mb": round(c.bytes / 1e6, 2),
+                "once_mb": round(c.once_used / 1e6, 2)}  # fmt: skip
 
     # ---- prefetch ----
     def prefetch(
@@ -192,7 +194,9 @@ class CachedVoice(VoiceBase):
             c.on_air += not prefetching
         try:
             speech = self.inner.synthesize(sentence)
-            c.put(key, speech)
+            # What the prefetcher makes is likely by construction; a line the stream makes on
+            # demand (a viewer's name, a countdown's seconds) is kept once until used again.
+            c.put(key, speech, likely=prefetching)
             return speech, False
         finally:
             with c.inflight_lock:

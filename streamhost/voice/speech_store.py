@@ -93,12 +93,29 @@ def cache_key(identity: str, sentence: Sentence) -> str:
 
 class SpeechCache:
     """key -> synthesized speech. Memory LRU capped at ``max_bytes``; optionally mirrored on
-    disk in ``disk_dir`` capped at ``disk_bytes``. Thread-safe."""
+    disk in ``disk_dir`` capped at ``disk_bytes``. Thread-safe.
 
-    def __init__(self, max_bytes: int, disk_dir: Path | None = None, disk_bytes: int = 0) -> None:
+    Two segments share the memory cap (the 2Q idea): lines put as ``likely`` (the prefetcher's
+    show and answer lines) and lines used twice live in the main LRU; a line made on demand
+    and not yet used again (an answer naming a viewer, a countdown with its seconds) waits in a
+    small "once" LRU of ``once_bytes`` (default a sixteenth of the cap). Such lines are rarely
+    said again; kept with the show's lines they filled the cap over a night (+8.6 MB an hour
+    in the 8-hour soak), pushing out nothing useful yet growing the process all night.
+    """
+
+    def __init__(
+        self,
+        max_bytes: int,
+        disk_dir: Path | None = None,
+        disk_bytes: int = 0,
+        once_bytes: int | None = None,
+    ) -> None:
         self.max_bytes = max_bytes
-        self.bytes = 0
+        self.once_bytes = max_bytes // 16 if once_bytes is None else min(once_bytes, max_bytes)
+        self.bytes = 0  # both segments
+        self.once_used = 0  # of which the once segment
         self._mem: OrderedDict[str, _Entry] = OrderedDict()
+        self._once: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self.disk_dir = disk_dir if disk_dir is not None and disk_bytes > 0 else None
         self.disk_bytes = disk_bytes
@@ -114,14 +131,21 @@ class SpeechCache:
             self._scan_disk()
 
     def __len__(self) -> int:
-        return len(self._mem)
+        return len(self._mem) + len(self._once)
 
     def peek(self, key: str) -> _Entry | None:
-        """A memory hit (marked recently used), or None; never touches the disk."""
+        """A memory hit (marked recently used; a once line moves to the main LRU), or None;
+        never touches the disk."""
         with self._lock:
             e = self._mem.get(key)
             if e is not None:
                 self._mem.move_to_end(key)
+                return e
+            e = self._once.pop(key, None)
+            if e is not None:
+                self.once_used -= e.nbytes
+                self._mem[key] = e  # its bytes stay counted in self.bytes
+                self._evict()
             return e
 
     def get(self, key: str) -> _Entry | None:
@@ -131,31 +155,46 @@ class SpeechCache:
             e = self._read(key)
             if e is not None:
                 self.stats.disk_hits += 1
-                self._remember(key, e)
+                self._remember(key, e, likely=True)  # used before: it was said or prefetched
         return e
 
-    def put(self, key: str, speech: Speech) -> None:
+    def put(self, key: str, speech: Speech, likely: bool = True) -> None:
+        """Keep ``speech``: in the main LRU when ``likely`` to be said again, else in the once
+        segment until a second use."""
         e = _entry(speech)
-        self._remember(key, e)
+        self._remember(key, e, likely)
         if self.disk_dir is not None and key not in self._disk:
             self._write(key, e)
 
     def full(self, share: float = 1.0) -> bool:
         return self.bytes >= self.max_bytes * share
 
-    def _remember(self, key: str, e: _Entry) -> None:
-        if e.nbytes > self.max_bytes:
+    def _remember(self, key: str, e: _Entry, likely: bool = True) -> None:
+        if e.nbytes > (self.max_bytes if likely else self.once_bytes):
             return
         with self._lock:
-            old = self._mem.pop(key, None)
-            if old is not None:
-                self.bytes -= old.nbytes
-            self._mem[key] = e
+            for seg in (self._mem, self._once):
+                old = seg.pop(key, None)
+                if old is not None:
+                    self.bytes -= old.nbytes
+                    self.once_used -= old.nbytes if seg is self._once else 0
+            (self._mem if likely else self._once)[key] = e
             self.bytes += e.nbytes
-            while self.bytes > self.max_bytes and self._mem:
-                _, gone = self._mem.popitem(last=False)
-                self.bytes -= gone.nbytes
-                self.stats.evicted += 1
+            self.once_used += 0 if likely else e.nbytes
+            self._evict()
+
+    def _evict(self) -> None:
+        """Under the lock: the once segment within its share, both within the cap (once lines
+        go first: a line used twice outranks one used once)."""
+        while self._once and (self.once_used > self.once_bytes or self.bytes > self.max_bytes):
+            _, gone = self._once.popitem(last=False)
+            self.bytes -= gone.nbytes
+            self.once_used -= gone.nbytes
+            self.stats.evicted += 1
+        while self.bytes > self.max_bytes and self._mem:
+            _, gone = self._mem.popitem(last=False)
+            self.bytes -= gone.nbytes
+            self.stats.evicted += 1
 
     # ---- disk ----
     def _path(self, key: str) -> Path:
