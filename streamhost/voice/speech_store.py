@@ -98,9 +98,10 @@ class SpeechCache:
     Two segments share the memory cap (the 2Q idea): lines put as ``likely`` (the prefetcher's
     show and answer lines) and lines used twice live in the main LRU; a line made on demand
     and not yet used again (an answer naming a viewer, a countdown with its seconds) waits in a
-    small "once" LRU of ``once_bytes`` (default a sixteenth of the cap). Such lines are rarely
-    said again; kept with the show's lines they filled the cap over a night (+8.6 MB an hour
-    in the 8-hour soak), pushing out nothing useful yet growing the process all night.
+    small "once" LRU of ``once_bytes`` (default 1/256 of the cap: 2 MB, ~40 s of speech, at the
+    default 512 MB). Such lines are rarely said again, and a repeat comes soon (a sentence said
+    again after a break-in) or not at all; kept with the show's lines they filled the cap over a
+    night (+8.6 MB an hour in the 8-hour soak), growing the process all night for nothing.
     """
 
     def __init__(
@@ -111,7 +112,7 @@ class SpeechCache:
         once_bytes: int | None = None,
     ) -> None:
         self.max_bytes = max_bytes
-        self.once_bytes = max_bytes // 16 if once_bytes is None else min(once_bytes, max_bytes)
+        self.once_bytes = max_bytes // 256 if once_bytes is None else min(once_bytes, max_bytes)
         self.bytes = 0  # both segments
         self.once_used = 0  # of which the once segment
         self._mem: OrderedDict[str, _Entry] = OrderedDict()
