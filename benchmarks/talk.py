@@ -425,7 +425,7 @@ def main() -> int:
 
     from streamhost.config import load_config
     from streamhost.talk.catalog import load_catalog
-    from streamhost.talk.show import load_show
+    from streamhost.talk.show_parse import load_show
 
     cfg = load_config()
     catalog = load_catalog(cfg.talk.catalog)

@@ -73,7 +73,8 @@ def check_assets(cfg: Config) -> list[str]:
     problems.extend(voice_problems(cfg.voice, cfg.stream.sample_rate, cfg.stream.language))
     problems.extend(f"talk data: {p}" for p in talk_data_problems([cfg.stream.language]))
     if cfg.talk.show:
-        from .talk.show import ShowError, load_show
+        from .talk.show import ShowError
+        from .talk.show_parse import load_show
 
         try:
             load_show(
@@ -98,7 +99,7 @@ def talk_warnings(cfg: Config) -> list[str]:
     if not cfg.talk.show:
         return []
     from .talk.catalog import load_catalog
-    from .talk.show import load_show
+    from .talk.show_parse import load_show
 
     show = load_show(
         cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language

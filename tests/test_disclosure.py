@@ -19,7 +19,7 @@ from streamhost.store import Store
 from streamhost.talk import disclosure
 from streamhost.talk.catalog import load_catalog
 from streamhost.talk.disclosure import Disclosure, build_disclosure
-from streamhost.talk.show import load_show
+from streamhost.talk.show_parse import load_show
 
 ROOT = Path(__file__).parents[1]
 DEMO_SHOW = ROOT / "assets" / "show" / "demo.toml"

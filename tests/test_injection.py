@@ -110,7 +110,7 @@ def world() -> dict:
     # Every price a product can legitimately have (regular, standing discount, sale windows,
     # the demo show's flash sales): the engine speaks the price valid at the time.
     from streamhost.talk.catalog import format_price_display, format_price_spoken
-    from streamhost.talk.show import load_show
+    from streamhost.talk.show_parse import load_show
 
     show = load_show(SHOW_PATH, catalog)
     amounts = {

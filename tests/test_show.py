@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from streamhost.frames import Emotion, Source
 from streamhost.talk.catalog import load_catalog
 from streamhost.talk.script import ScriptError, load_script, parse_script, split_sentences
-from streamhost.talk.show import Show, ShowError, load_show, parse_show
+from streamhost.talk.show import Show, ShowError
+from streamhost.talk.show_parse import load_show, parse_show
 
 ROOT = Path(__file__).resolve().parents[1]
 WS = datetime(2025, 11, 28, 20, 0)  # the stream starts at 20:00 local

@@ -21,7 +21,8 @@ from .generator import TemplateGenerator
 from .guard import Guard, GuardResult
 from .llm import LlmGenerator, LlmTalk
 from .phrases import split_phrases
-from .show import Show, load_show
+from .show import Show
+from .show_parse import load_show
 from .variety import Variety
 
 
