@@ -83,6 +83,12 @@ def session_with_durations(
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = threads
         opts.log_severity_level = 3
+        # Every sentence is a new input length. ORT's memory pattern is cached per input shape
+        # and its CPU arena never hands memory back: together they grew the process for as long
+        # as new lengths came (+27.6 MB RSS over 450 sentences here; +2.1 MB without them, at
+        # the same CPU per sentence). Buffers now come from malloc and go back to it.
+        opts.enable_mem_pattern = False
+        opts.enable_cpu_mem_arena = False
         try:
             sess = ort.InferenceSession(
                 model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
