@@ -378,8 +378,15 @@ async def test_chat_source_dropped_and_garbage_server(tmp_path: Path) -> None:
             frames, elapsed = s.loop.stats.frames, time.monotonic() - t0
             snap = s.snapshot()["chat_sources"]
             await viewer.close()
-            s.store.flush()
-            stored = [r[2] for r in s.store.chat_rows()]
+
+            def stored_rows() -> list[str]:
+                s.store.flush()
+                return [r[2] for r in s.store.chat_rows()]
+
+            # The source counts a message when it reads it; the store has it once the engine's
+            # inlet has taken it in: wait for that too (a loss still times out and fails).
+            await until(lambda: all(m in stored_rows() for m in sent), 10, "messages stored")
+            stored = stored_rows()
     finally:
         await junk.close()
         srv.stop()
