@@ -599,10 +599,10 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
     }
 
 
-def _engine_worker(url: str, copies: int = 1) -> None:
+def _engine_worker(url: str, copies: int = 1, render_ahead: int = 0) -> None:
     """Child process: the Engine on the default config + RTMP out, its HTTP app on a free port;
     ``copies`` > 1 runs that many streams in this one process (``streamhost run --copies``,
-    stream k pushing to ``url-k``). stdin: "mark" -> one JSON line with the snapshots; EOF ->
+    stream k pushing to ``url-k``); ``render_ahead``: the config's ``stream.render_ahead``. stdin: "mark" -> one JSON line with the snapshots; EOF ->
     stop cleanly, print the totals. ``snapshot``/``emits`` are stream 0's, ``snapshots``/
     ``all_emits`` every stream's."""
     from aiohttp import web
@@ -616,8 +616,9 @@ def _engine_worker(url: str, copies: int = 1) -> None:
         # synthesis) is not the stream's steady cost, and pipeline.py and streams.py must
         # measure the same configuration.
         cfg = load_config().with_overrides(
-            output={"rtmp": [url]}, http={"port": 0}, voice={"prefetch": False}
-        )
+            output={"rtmp": [url]}, http={"port": 0}, voice={"prefetch": False},
+            stream={"render_ahead": render_ahead},
+        )  # fmt: skip
         engine = Engine(cfg, copies=copies)
         runner = web.AppRunner(build_app(engine), access_log=None)
         await runner.setup()
@@ -783,8 +784,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) in (3, 4) and sys.argv[1] == "--_engine-worker":
-        _engine_worker(sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 1)
+    if len(sys.argv) in (3, 4, 5) and sys.argv[1] == "--_engine-worker":
+        _engine_worker(*sys.argv[2:3], *map(int, sys.argv[3:]))
     elif len(sys.argv) == 3 and sys.argv[1] == "--_viewer":
         _viewer(sys.argv[2])
     else:

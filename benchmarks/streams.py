@@ -51,7 +51,9 @@ def _ms(seconds: float) -> float:
     return seconds * 1000.0
 
 
-def run_level(nginx: Any, n: int, window: float, warmup: float, layout: str) -> dict[str, Any]:
+def run_level(
+    nginx: Any, n: int, window: float, warmup: float, layout: str, ahead: int = 0
+) -> dict[str, Any]:
     """N streams at once; per-stream frame intervals, drops and CPU over one window. Layout
     "process": N engine processes of one stream each; "copies": one process running N streams
     (``streamhost run --copies N``), whose CPU is split evenly over its streams."""
@@ -64,7 +66,7 @@ def run_level(nginx: Any, n: int, window: float, warmup: float, layout: str) -> 
             argv = [sys.executable, pl.__file__, "--_engine-worker", nginx.url("live", f"s{i}")]
             procs.append(
                 subprocess.Popen(
-                    [*argv, str(per)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    [*argv, str(per), str(ahead)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                     text=True, env=env,
                 )
             )  # fmt: skip
@@ -147,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=float, default=None, help="seconds measured (default 20)")
     ap.add_argument("--warmup", type=float, default=None, help="seconds before (default 5)")
     ap.add_argument("--patience", type=int, default=2, help="failing levels in a row to stop")
+    ap.add_argument(
+        "--render-ahead", type=int, default=1, choices=range(4), metavar="K",
+        help="the streams' stream.render_ahead (default 1: a density setup; 0 is the default "
+        "config's, for the lowest latency)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     window = args.window or (3.0 if args.quick else 20.0)
     warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 5.0)
@@ -158,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         config={
             "stream": "default config: 720x1280 @ 25 fps, RTMP out to nginx-rtmp on 127.0.0.1, "
             "voice.prefetch off (its start-up fill is one-off), no viewer; pipeline.py's worker",
+            "render_ahead": args.render_ahead,
             "layouts": "process: one engine process per stream; copies: one process running "
             "N streams (streamhost run --copies N), its CPU split evenly over them",
             "pass_rule": f"every stream: p99 frame interval < {P99_LIMIT_MS:g} ms, "
@@ -174,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         for layout in LAYOUTS:
             fails = 0
             for n in range(args.start, args.max + 1):
-                lv = run_level(nginx, n, window, warmup, layout)
+                lv = run_level(nginx, n, window, warmup, layout, args.render_ahead)
                 levels.append(lv)
                 print(
                     f"{layout} N={n}: {'pass' if lv['passed'] else 'FAIL'} worst p99 "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,6 +76,10 @@ class AVLoop:
         # a render takes 8-20 ms, and sending at that jitter makes WebRTC/RTMP receivers buffer
         # for it. A render that ends later than the phase is sent at once.
         self.emit_phase_s = EMIT_PHASE * (1.0 / self.fps)
+        # Frames rendered ahead of their send time (real clock): a render may then run late by
+        # up to that many periods without a late frame, which N streams sharing two cores need;
+        # every frame, and so every answer, leaves that much later (0: none, the default).
+        self.render_ahead = 0
         self._idle_picture: np.ndarray | None = None
         # One dedicated render thread: the model's working set stays in that core's cache
         # (the shared default pool hops threads, which measurably slows paced rendering).
@@ -86,36 +91,66 @@ class AVLoop:
     ) -> None:
         period = 1.0 / self.fps
         end_index = None if duration_s is None else int(round(duration_s * self.fps))
-        while (end_index is None or self.index < end_index) and not (stop and stop()):
-            t = self.index * period
-            if self.clock.virtual:
-                await self.clock.run_until(t)
-                await self.clock.wait_idle()
-            else:
-                await self.clock.sleep_until(t)
-                late = self.clock.now() - t
-                if late > period:
-                    self.stats.late_frames += 1
-                self.stats.max_lateness_ms = max(self.stats.max_lateness_ms, late * 1000)
-                if late > self.max_lag_s:
-                    # A stall (the machine was busy): re-anchor instead of bursting frames out
-                    # back to back to catch up, which viewers see as a fast-forward.
-                    self.clock.shift(late)
-                    self.stats.stalls += 1
-            if self.on_tick is not None:
-                self.on_tick()
-            audio, started = self.player.pull(t)
-            video = await self._render(t)
-            frame = AVFrame(self.index, t, video, audio, started)
-            if started and self.on_started is not None:
-                for tid in started:
-                    self.on_started(tid, t)
-            if not self.clock.virtual and self.clock.now() < t + self.emit_phase_s:
-                await self.clock.sleep_until(t + self.emit_phase_s)
-            await self.sink(frame)
-            self.stats.frames += 1
-            self.index += 1
-        self._executor.shutdown(wait=False)
+        ahead = 0 if self.clock.virtual else self.render_ahead
+        pending: deque[tuple[int, float, asyncio.Task[np.ndarray], np.ndarray, tuple[str, ...]]]
+        pending = deque()
+        try:
+            while (end_index is None or self.index < end_index) and not (stop and stop()):
+                t = self.index * period
+                await self._wait_tick(t, period)
+                if self.on_tick is not None:
+                    self.on_tick()
+                audio, started = self.player.pull(t)
+                if ahead:
+                    # the render thread works on this frame while the loop sends an earlier one
+                    task = asyncio.ensure_future(self._render(t))
+                    pending.append((self.index, t, task, audio, started))
+                    self.index += 1
+                    if len(pending) > ahead:
+                        await self._emit(*pending.popleft(), delay=ahead * period)
+                    continue
+                video = await self._render(t)
+                await self._emit_frame(AVFrame(self.index, t, video, audio, started), 0.0)
+                self.index += 1
+            while pending:  # the run ended: what was rendered ahead still goes out, in order
+                await self._emit(*pending.popleft(), delay=ahead * period)
+        finally:
+            for *_, task, _a, _s in pending:
+                task.cancel()
+            self._executor.shutdown(wait=False)
+
+    async def _wait_tick(self, t: float, period: float) -> None:
+        if self.clock.virtual:
+            await self.clock.run_until(t)
+            await self.clock.wait_idle()
+            return
+        await self.clock.sleep_until(t)
+        late = self.clock.now() - t
+        if late > period:
+            self.stats.late_frames += 1
+        self.stats.max_lateness_ms = max(self.stats.max_lateness_ms, late * 1000)
+        if late > self.max_lag_s:
+            # A stall (the machine was busy): re-anchor instead of bursting frames out
+            # back to back to catch up, which viewers see as a fast-forward.
+            self.clock.shift(late)
+            self.stats.stalls += 1
+
+    async def _emit(
+        self, index: int, t: float, task: asyncio.Task[np.ndarray], audio: np.ndarray,
+        started: tuple[str, ...], delay: float,
+    ) -> None:  # fmt: skip
+        video = await task
+        await self._emit_frame(AVFrame(index, t, video, audio, started), delay)
+
+    async def _emit_frame(self, frame: AVFrame, delay: float) -> None:
+        if frame.started and self.on_started is not None:
+            for tid in frame.started:
+                self.on_started(tid, frame.pts)
+        due = frame.pts + delay + self.emit_phase_s
+        if not self.clock.virtual and self.clock.now() < due:
+            await self.clock.sleep_until(due)
+        await self.sink(frame)
+        self.stats.frames += 1
 
     async def _render(self, t: float) -> np.ndarray:
         t0 = time.perf_counter()

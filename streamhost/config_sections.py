@@ -70,6 +70,9 @@ class StreamConfig:
     sample_rate: int = _spec(
         48000, lambda v: v in (16000, 24000, 44100, 48000), "one of 16000, 24000, 44100, 48000"
     )
+    # Frames rendered this many periods before they are sent: slack for N streams sharing few
+    # cores, paid for in latency (40 ms a frame at 25 fps; RTMP viewers wait seconds anyway).
+    render_ahead: int = _spec(0, _int_in(0, 3), "an integer 0..3 (frames)")
     language: str = _spec("en", lambda v: v in LANGUAGES, "one of " + ", ".join(LANGUAGES))
     # Bench mode: draw the playing utterance's trace id as a block code (avatar/tag.py).
     bench_tag: bool = _spec(False, lambda v: isinstance(v, bool), "true or false")

@@ -106,6 +106,7 @@ class Stream:
         self.loop = AVLoop(clock, fmt, self.player, self._picture, self._emit,
                            on_tick=self._tick, on_started=self.obs.aired,
                            on_render_fault=lambda e: self.obs.restart("render", e))  # fmt: skip
+        self.loop.render_ahead = cfg.stream.render_ahead
         self.chat = ChatInlet(cfg, clock, self.moderator, self.triage, self.director, self.obs)
         self.sources = self.chat.sources(cfg.chat.sources, [p.name("en") for p in self.catalog])
         self.submit_chat, self.ingest = self.chat.submit, self.chat.ingest  # chat in (inlet.py)

@@ -147,6 +147,10 @@ class Encoder:
         actx.time_base = Fraction(1, OUT_RATE)
         aus.time_base = Fraction(1, OUT_RATE)
         actx.flags |= CodecFlags.global_header
+        # FFmpeg's default two-loop AAC search costs 0.43 ms per 40 ms frame of speech here,
+        # the fast coder 0.23; at 128 kbit/s mono the fast one still decodes back at 45 dB SNR
+        # (the two-loop one: 33 dB, its bits shaped to hearing, not needed at this rate).
+        actx.options = {"aac_coder": "fast"}
         self._null.start_encoding()
         self._vctx = vctx
         self._actx = actx
