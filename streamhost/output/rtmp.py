@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 _VIDEO = "video"
 _AUDIO = "audio"
 _PENDING_MAX = 256 * 1024  # bytes buffered for the pipe before we stop pulling packets
+_NUT_OPTIONS = {"flush_packets": "1", "syncpoints": "none", "strict": "experimental"}
 
 
 class _Bytes:
@@ -249,7 +250,11 @@ class RtmpPusher:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
 
         sink = _Bytes()
-        nut = av.open(sink, "w", format="nut", options={"flush_packets": "1"})
+        # No syncpoints: the muxer keeps every syncpoint it writes (an index for the trailer)
+        # for the life of the session, ~4 MiB per hour of a 2.5 Mbit/s stream; a pipe read
+        # from its start never seeks, which is what syncpoints are for.
+        # (NUT version 4, which FFmpeg marks experimental: both ends opt in.)
+        nut = av.open(sink, "w", format="nut", options=_NUT_OPTIONS)
         vs = nut.add_stream_from_template(self._info.video_template)
         aus = nut.add_stream_from_template(self._info.audio_template)
         nut.start_encoding()
@@ -414,7 +419,9 @@ class RtmpPusher:
 def _child_main(url: str, metadata: dict[str, str]) -> int:
     """Remux NUT from stdin to FLV over RTMP. Runs in its own process (see module docstring)."""
     av.logging.set_level(av.logging.ERROR)
-    inp = av.open("pipe:0", "r", format="nut", options={"fpsprobesize": "0"})
+    inp = av.open(
+        "pipe:0", "r", format="nut", options={"fpsprobesize": "0", "strict": "experimental"}
+    )
     out = av.open(url, "w", format="flv", options={"flvflags": "no_duration_filesize"})
     out.metadata.update(metadata)  # written into onMetaData with the header
     smap = {}
