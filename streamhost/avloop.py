@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -83,8 +84,15 @@ class AVLoop:
         self._idle_picture: np.ndarray | None = None
         # One dedicated render thread: the model's working set stays in that core's cache
         # (the shared default pool hops threads, which measurably slows paced rendering).
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self._executor: Any = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self._own_executor = True
         self.index = 0
+
+    def use_lane(self, lane: Any) -> None:
+        """Render on a lane of a shared ``DeadlinePool`` (avpool.py), each frame due at its
+        media time, instead of this loop's own render thread."""
+        self._executor.shutdown(wait=False)
+        self._executor, self._own_executor = lane, False
 
     async def run(
         self, duration_s: float | None = None, stop: Callable[[], bool] | None = None
@@ -117,7 +125,8 @@ class AVLoop:
         finally:
             for *_, task, _a, _s in pending:
                 task.cancel()
-            self._executor.shutdown(wait=False)
+            if self._own_executor:
+                self._executor.shutdown(wait=False)
 
     async def _wait_tick(self, t: float, period: float) -> None:
         if self.clock.virtual:
@@ -163,8 +172,10 @@ class AVLoop:
                 if not self._stuck.cancelled():
                     self._stuck.exception()  # retrieved: its hang was reported already
                 self._stuck = None
-            loop = asyncio.get_running_loop()
-            fut = loop.run_in_executor(self._executor, self.picture, t)
+            if self._own_executor:
+                fut = asyncio.get_running_loop().run_in_executor(self._executor, self.picture, t)
+            else:
+                fut = asyncio.wrap_future(self._executor.submit_by(t, self.picture, t))
             try:
                 # shield: a deadline must not cancel the executor future (the thread runs on)
                 video = await asyncio.wait_for(asyncio.shield(fut), self.render_deadline_s)

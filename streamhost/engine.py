@@ -27,6 +27,7 @@ from .avatar.pack import load_pack
 from .avatar.registry import build_face
 from .avatar.tag import draw_tag, tag_value
 from .avloop import AVLoop
+from .avpool import DeadlinePool
 from .chat.inlet import ChatInlet, build_triage
 from .chat.moderation import Moderator, load_blocklists
 from .clock import Clock, RealClock, VirtualClock
@@ -325,6 +326,14 @@ class Engine:
         # in one batched inference (avatar/batcher.py).
         caches: dict = {}  # one speech cache for the copies (see voice.cache.cached)
         self.streams = [Stream(copy_config(cfg, k), self.clock, caches) for k in range(copies)]
+        # Copies render and encode on one pool sized to the cores, the frame due first first
+        # (avpool.py), rather than on 2N threads the OS schedules blind; one stream keeps its
+        # own two threads (the render thread keeps the model's working set in its core's cache).
+        self.pool = DeadlinePool() if copies > 1 else None
+        if self.pool is not None:
+            for k, s in enumerate(self.streams):
+                s.loop.use_lane(self.pool.lane(f"render-{k}"))
+                s.encoder.use_lane(self.pool.lane(f"encode-{k}"))
         for s in self.streams:
             s.on_shutdown = self.request_stop
         self.token = token or cfg.control.token or secrets.token_urlsafe(24)
@@ -356,3 +365,5 @@ class Engine:
                 await asyncio.gather(trimmer, return_exceptions=True)
         finally:
             self.running = False
+            if self.pool is not None:
+                self.pool.close()

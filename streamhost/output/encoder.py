@@ -111,6 +111,7 @@ class Encoder:
         self._sinks_lock = threading.Lock()
         self._kf_requested = False
         self._thread: threading.Thread | None = None
+        self._lane: Any = None  # a DeadlinePool lane instead of the thread (use_lane)
         self._closed = False
         # Called on the encoder thread after the packets of a frame that starts sentences
         # (``AVFrame.started``) went to the sinks: the traces' "first packet out" stamp.
@@ -187,8 +188,13 @@ class Encoder:
 
     # -- public API -------------------------------------------------------------------------
 
+    def use_lane(self, lane: Any) -> None:
+        """Encode on a lane of a shared ``DeadlinePool`` (avpool.py), each frame due at its
+        media time, instead of a thread of its own. Before ``start``."""
+        self._lane = lane
+
     def start(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None or self._lane is not None:
             return
         self._thread = threading.Thread(target=self._run, name="encoder", daemon=True)
         self._thread.start()
@@ -208,6 +214,8 @@ class Encoder:
         while True:
             try:
                 self._queue.put_nowait(frame)
+                if self._lane is not None:
+                    self._lane.submit_by(frame.pts, self._encode_next)
                 return ok
             except queue.Full:
                 try:
@@ -257,7 +265,11 @@ class Encoder:
         if self._closed:
             return
         self._closed = True
-        if self._thread is not None:
+        if self._lane is not None:
+            if not self._lane.join(timeout):
+                log.warning("encoder lane %s still busy after %.0fs", self._lane.name, timeout)
+            self._flush()
+        elif self._thread is not None:
             while True:
                 try:
                     self._queue.put(_STOP, timeout=0.1)
@@ -301,6 +313,17 @@ class Encoder:
                 self._flush()
             except Exception:
                 log.exception("flushing encoders failed")
+
+    def _encode_next(self) -> None:
+        """A lane job: the oldest queued frame (one a drop already took leaves nothing)."""
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            self._encode(item)
+        except Exception:
+            log.exception("encoding frame %s failed", getattr(item, "index", "?"))
 
     def _position(self, index: int) -> int:
         """Monotonic frame position from AVFrame.index (re-based if the index goes backwards)."""
