@@ -128,6 +128,8 @@ def _soak_worker(spec: dict[str, Any]) -> None:
             out["tasks"] = len(asyncio.all_tasks())
             cache = getattr(stream.tts, "cache", None)
             out["speech_cache_bytes"] = cache.bytes if cache is not None else 0
+            figure = getattr(stream.compositor, "figure", None)
+            out["limb_cache_bytes"] = figure.cache_bytes if figure is not None else 0
             out["chat_accepted"] = snap["chat_accepted"]
             for k in ("frames", "late_frames", "stalls", "encoder_dropped", "stage_restarts"):
                 out[k] = snap.get(k, 0)
@@ -456,11 +458,16 @@ def main(argv: list[str] | None = None) -> int:
     # not subtracted from each other.
     for s in samples + [last]:
         s["rss_less_cache_kib"] = s["rss_kib"] - s.get("speech_cache_bytes", 0) / 1024
+        s["rss_less_caches_kib"] = s["rss_less_cache_kib"] - s.get("limb_cache_bytes", 0) / 1024
         if "heap_in_use_kib" in s:
             s["rss_less_heap_in_use_kib"] = s["rss_kib"] - s["heap_in_use_kib"]
     res.add("rss_less_speech_cache_growth_pct_per_hour",
             growth_per_hour(samples, warmup, "rss_less_cache_kib"), "%/h", 3)  # fmt: skip
     res.add("speech_cache_mib_end", last.get("speech_cache_bytes", 0) / 2**20, "MiB", 1)
+    # the posed limb sprites: bounded too (LIMB_CACHE_BYTES), filled as new poses come
+    res.add("rss_less_caches_growth_pct_per_hour",
+            growth_per_hour(samples, warmup, "rss_less_caches_kib"), "%/h", 3)  # fmt: skip
+    res.add("limb_cache_mib_end", last.get("limb_cache_bytes", 0) / 2**20, "MiB", 1)
     for key in ("heap_in_use_kib", "heap_free_kib", "heap_mmapped_kib", "rss_less_heap_in_use_kib"):
         if key in last:  # MiB per media hour: one unit for the parts (they do not sum to RSS)
             name = key.removesuffix("_kib")
@@ -485,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         "media_s": [round(s["media"], 2) for s in samples],
         "rss_mib": [round(s["rss_kib"] / 1024, 2) for s in samples],
         "speech_cache_mib": [round(s.get("speech_cache_bytes", 0) / 2**20, 2) for s in samples],
+        "limb_cache_mib": [round(s.get("limb_cache_bytes", 0) / 2**20, 2) for s in samples],
         "heap_in_use_mib": [round(s.get("heap_in_use_kib", 0) / 1024, 2) for s in samples],
         "heap_free_mib": [round(s.get("heap_free_kib", 0) / 1024, 2) for s in samples],
         "py_blocks": [s.get("py_blocks") for s in samples],

@@ -117,6 +117,11 @@ class Figure:
         self._cache_bytes = 0
         self.keep_rgba = False  # keep each pose's float patch too (tests); frames need only I420
 
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes of posed limb sprites held (at most LIMB_CACHE_BYTES)."""
+        return self._cache_bytes
+
     # -- layout --------------------------------------------------------------------------------
     def _y(self, y: float) -> float:
         """A y of the full framing mapped to this framing (scaled about the desk)."""
