@@ -14,52 +14,22 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import av
 import numpy as np
-from av.codec.context import Flags as CodecFlags
 from av.video.frame import PictureType
 
 from ..frames import AVFrame, StreamFormat
 from .base import AUDIO, OPUS, VIDEO, EncodedPacket, PacketSink, StreamInfo
+from .codecs import AAC_FRAME, OUT_RATE, EncoderStats, open_codecs
 
 __all__ = ["AUDIO", "OPUS", "VIDEO", "EncodedPacket", "Encoder", "PacketSink", "StreamInfo"]
 
 log = logging.getLogger(__name__)
 
-AAC_FRAME = 1024
 OPUS_FRAME = 960  # 20 ms at 48 kHz, what browsers expect
-OUT_RATE = 48000
-
-
-@dataclass
-class EncoderStats:
-    frames_submitted: int = 0
-    frames_encoded: int = 0
-    frames_dropped: int = 0  # input queue overflow (oldest frame dropped)
-    keyframes: int = 0
-    keyframes_forced: int = 0
-    keyframe_requests: int = 0
-    video_packets: int = 0
-    audio_packets: int = 0
-    opus_packets: int = 0
-    video_bytes: int = 0
-    audio_gaps: int = 0  # index gaps filled with silence or re-anchored
-    sink_errors: int = 0
-    encode_ms_last: float = 0.0
-    encode_ms_total: float = 0.0
-
-    @property
-    def encode_ms_mean(self) -> float:
-        return self.encode_ms_total / self.frames_encoded if self.frames_encoded else 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        d["encode_ms_mean"] = self.encode_ms_mean
-        return d
 
 
 _STOP = object()
@@ -117,62 +87,12 @@ class Encoder:
         # (``AVFrame.started``) went to the sinks: the traces' "first packet out" stamp.
         self.on_frame_out: Callable[[AVFrame], None] | None = None
 
-        # A "null" output container owns the codec contexts: once opened, its streams carry
-        # complete codec parameters (extradata included) that muxing sinks copy with
-        # add_stream_from_template. The null muxer writes nothing.
-        self._null = av.open("null", "w", format="null")
-        vs = self._null.add_stream("libx264", rate=self.fps)
-        vs.width, vs.height, vs.pix_fmt = fmt.width, fmt.height, "yuv420p"
-        vs.time_base = 1 / self.fps
-        vctx = vs.codec_context
-        vctx.time_base = 1 / self.fps
-        vctx.bit_rate = video_bitrate
-        vctx.gop_size = max(1, round(float(gop_seconds * self.fps)))
-        vctx.flags |= CodecFlags.global_header
-        kbps = f"{video_bitrate // 1000}k"
-        vctx.options = {
-            "preset": "ultrafast",
-            "tune": "zerolatency",
-            "profile": "baseline",  # x264 emits constrained baseline: every browser decodes it
-            "forced-idr": "1",  # pict_type=I must give an IDR, or a new viewer cannot start
-            "maxrate": kbps,
-            "bufsize": kbps,  # one second of VBV: CBR-ish without padding
-            "threads": str(threads),
-            "x264-params": "scenecut=0",  # keep GOPs regular; we force IDRs ourselves
-        }
-        aus = self._null.add_stream("aac", rate=OUT_RATE)
-        actx = aus.codec_context
-        actx.layout = "mono" if channels == 1 else "stereo"
-        actx.format = "fltp"
-        actx.bit_rate = audio_bitrate
-        actx.time_base = Fraction(1, OUT_RATE)
-        aus.time_base = Fraction(1, OUT_RATE)
-        actx.flags |= CodecFlags.global_header
-        # FFmpeg's default two-loop AAC search costs 0.43 ms per 40 ms frame of speech here,
-        # the fast coder 0.23; at 128 kbit/s mono the fast one still decodes back at 45 dB SNR
-        # (the two-loop one: 33 dB, its bits shaped to hearing, not needed at this rate).
-        actx.options = {"aac_coder": "fast"}
-        self._null.start_encoding()
-        self._vctx = vctx
-        self._actx = actx
-        self._octx: Any = None  # libopus context, created lazily
-        self._vtb = Fraction(1, 1) / self.fps
-        self._atb = Fraction(1, OUT_RATE)
-        self.info = StreamInfo(
-            width=fmt.width,
-            height=fmt.height,
-            fps=self.fps,
-            sample_rate=OUT_RATE,
-            channels=channels,
-            video_time_base=self._vtb,
-            audio_time_base=self._atb,
-            video_extradata=bytes(vctx.extradata or b""),
-            audio_extradata=bytes(actx.extradata or b""),
-            video_bitrate=video_bitrate,
-            audio_bitrate=audio_bitrate,
-            video_template=vs,
-            audio_template=aus,
+        self._null, self._vctx, self._actx, self.info = open_codecs(
+            fmt, video_bitrate, audio_bitrate, channels, gop_seconds, threads
         )
+        self._octx: Any = None  # libopus context, created lazily
+        self._vtb = self.info.video_time_base
+        self._atb = self.info.audio_time_base
         self._resampler: av.AudioResampler | None = None
         if fmt.sample_rate != OUT_RATE:
             self._resampler = av.AudioResampler(format="s16", layout="mono", rate=OUT_RATE)
