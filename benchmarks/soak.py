@@ -289,6 +289,10 @@ def run_soak(
         while True:
             # the first message waits for the engine's start and, virtual, the cache prefill
             patience = 600 if not samples else 120 + (every if not virtual else 0)
+            if tracemalloc_frames and samples and samples[-1]["media"] >= duration_s - every:
+                # the last sample is followed by the end snapshot and its comparison with the
+                # warm one: minutes over a million traced blocks (a 45-minute run lost to 120 s)
+                patience = 1800
             msg = pl._readline(proc, patience)
             if "final" in msg:
                 final = {**msg["final"], "prefilled_mib": prefilled_mib}
