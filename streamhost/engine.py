@@ -329,10 +329,14 @@ class Engine:
         # Copies render and encode on one pool sized to the cores, the frame due first first
         # (avpool.py), rather than on 2N threads the OS schedules blind; one stream keeps its
         # own two threads (the render thread keeps the model's working set in its core's cache).
+        # With batched rendering (avatar.batch_max > 1, the GPU setting) each render waits in
+        # the batcher for the other streams' frames: on a pool of two workers no batch could
+        # grow past two, so the renders keep their own threads there and only encodes pool.
         self.pool = DeadlinePool() if copies > 1 else None
         if self.pool is not None:
             for k, s in enumerate(self.streams):
-                s.loop.use_lane(self.pool.lane(f"render-{k}"))
+                if cfg.avatar.batch_max <= 1:
+                    s.loop.use_lane(self.pool.lane(f"render-{k}"))
                 s.encoder.use_lane(self.pool.lane(f"encode-{k}"))
         for s in self.streams:
             s.on_shutdown = self.request_stop
