@@ -168,7 +168,7 @@ def test_report_renders_tables_and_plots(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert report.main(["--results", str(res), "--out", str(out)]) == 0
     md = (out / "REPORT.md").read_text()
-    assert "| streams | max_streams | 2 | streams | >= 6 | **not met** |" in md
+    assert "| streams | max_streams | 2 | streams | >= 8 | **not met** |" in md
     assert "| viewers | viewer_core_fraction | 0.011 | cores/viewer | <= 0.02 | met |" in md
     assert "| soak | av_offset_max_ms | 55 | ms | <= 40 | **not met** |" in md
     assert "| custom | speed_ms | 7 | ms | <= 5 | **not met** |" in md  # target from the JSON
