@@ -6,8 +6,8 @@ Why a child process: PyAV opens an output URL in ``OutputContainer.start_encodin
 ``avio_open`` *while holding the GIL*, without the caller's options (so ``rw_timeout`` is ignored)
 and without an interrupt callback. Against a server that accepts but never answers, that call
 blocks forever and freezes every Python thread, the event loop included (measured: a 10 ms
-heartbeat stopped completely). So the network side runs in a small child process (this file,
-run as a script) that remuxes a NUT stream from its stdin into ``av.open(url, "w", format="flv")``.
+heartbeat stopped completely). So the network side runs in a small child process
+(``rtmp_child.py``, run as a script) that remuxes a NUT stream from its stdin into ``av.open(url, "w", format="flv")``.
 The parent thread muxes packets into NUT in memory (microseconds), writes them to the pipe with
 non-blocking I/O and watches the child: no "live" within ``connect_timeout``, or a pipe that does
 not drain for ``stall_timeout``, and the child is killed and the push reconnects with
@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import av
 
-from streamhost.output.rtmp_probe import rtmp_answers  # stdlib only: fine in the child too
+from streamhost.output.base import AUDIO as _AUDIO
+from streamhost.output.base import VIDEO as _VIDEO
+from streamhost.output.rtmp_probe import rtmp_answers
 
 if TYPE_CHECKING:
     from streamhost.output.encoder import EncodedPacket, Encoder, StreamInfo
@@ -40,11 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# kept local (not imported from encoder) so this file also runs as a bare child script
-_VIDEO = "video"
-_AUDIO = "audio"
 _PENDING_MAX = 256 * 1024  # bytes buffered for the pipe before we stop pulling packets
 _NUT_OPTIONS = {"flush_packets": "1", "syncpoints": "none", "strict": "experimental"}
+_CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rtmp_child.py")
 
 
 class _Bytes:
@@ -230,7 +230,7 @@ class RtmpPusher:
                 [
                     sys.executable,
                     "-u",
-                    os.path.abspath(__file__),
+                    _CHILD,
                     "--child",
                     self.url,
                     json.dumps(self.metadata),
@@ -414,44 +414,3 @@ class RtmpPusher:
                     f.close()
             except OSError:
                 pass
-
-
-def _child_main(url: str, metadata: dict[str, str]) -> int:
-    """Remux NUT from stdin to FLV over RTMP. Runs in its own process (see module docstring)."""
-    av.logging.set_level(av.logging.ERROR)
-    inp = av.open(
-        "pipe:0", "r", format="nut", options={"fpsprobesize": "0", "strict": "experimental"}
-    )
-    out = av.open(url, "w", format="flv", options={"flvflags": "no_duration_filesize"})
-    out.metadata.update(metadata)  # written into onMetaData with the header
-    smap = {}
-    for s in inp.streams:
-        if s.type in (_VIDEO, _AUDIO):
-            smap[s.index] = out.add_stream_from_template(s)
-    out.start_encoding()  # TCP connect, RTMP handshake, connect/publish
-    print("@live", flush=True)
-    packets = nbytes = 0
-    last = time.monotonic()
-    for pkt in inp.demux():
-        if pkt.dts is None or pkt.stream.index not in smap:
-            continue
-        size = pkt.size
-        pkt.stream = smap[pkt.stream.index]
-        out.mux(pkt)
-        packets += 1
-        nbytes += size
-        now = time.monotonic()
-        if now - last >= 0.25:
-            last = now
-            print(f"@stat {packets} {nbytes}", flush=True)
-    out.close()
-    print(f"@stat {packets} {nbytes}", flush=True)
-    return 0
-
-
-if __name__ == "__main__" and len(sys.argv) in (3, 4) and sys.argv[1] == "--child":
-    try:
-        sys.exit(_child_main(sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) == 4 else {}))
-    except Exception as e:  # reported to the parent on our stdout, then exit non-zero
-        print(f"{type(e).__name__}: {e}", flush=True)
-        sys.exit(1)
