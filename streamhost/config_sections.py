@@ -213,6 +213,8 @@ class AvatarConfig:
 class OutputConfig:
     video_bitrate_kbps: int = _spec(2500, _int_in(100, 50000), "an integer 100..50000")
     audio_bitrate_kbps: int = _spec(128, _int_in(32, 512), "an integer 32..512")
+    # H.264 on the CPU (x264) or on an NVIDIA GPU's NVENC unit where it opens (x264 otherwise).
+    video_encoder: str = _spec("x264", lambda v: v in ("x264", "nvenc"), "x264 or nvenc")
     rtmp: list = _spec((), _rtmp_list, "a list of rtmp:// or rtmps:// URLs")
     record: str = _spec("", _str, "an MP4 path, or empty for no recording", path=True)
     # Fragmented: a crash loses seconds, not the night, and the muxer keeps no growing index

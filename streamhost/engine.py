@@ -96,7 +96,8 @@ class Stream:
         self.director.disclosure = build_disclosure(cfg, self.show)
         o = cfg.output
         self.encoder = Encoder(fmt, video_bitrate=o.video_bitrate_kbps * 1000,
-                               audio_bitrate=o.audio_bitrate_kbps * 1000)  # fmt: skip
+                               audio_bitrate=o.audio_bitrate_kbps * 1000,
+                               video_encoder=o.video_encoder)  # fmt: skip
         self.encoder.on_frame_out = lambda f: (self.trace.packet_out(f.started, f.pts),
                                                self.obs.frame_out(f.pts))  # fmt: skip
         self.sinks = build_sinks(output_tables(o), self.encoder,
@@ -223,6 +224,7 @@ class Stream:
             "stalls": self.loop.stats.stalls,  # AV clock re-anchored after a stall: frames lost
             "media_time_seconds": round(self.clock.now(), 3),
             "encoder_dropped": self.encoder.stats.frames_dropped,
+            "video_encoder": self.encoder.info.video_codec,  # libx264, or h264_nvenc
             "av_offset_ms": round(self.encoder.av_offset_ms, 1),  # up to a frame stale
             "chat_accepted": o.chat_accepted, "chat_rejected": o.chat_rejected,
             "sentences": o.sentences, "stage_restarts": sum(self.supervisor.restarts.values()),

@@ -491,3 +491,46 @@ async def test_rtmp_onmetadata_carries_the_aigc_label(monkeypatch) -> None:
     aigc = json.loads(tags["AIGC"])
     assert (aigc["Label"], aigc["ProduceID"]) == ("1", "shop:s2")
     assert "AI-generated" in tags["comment"]
+
+
+def test_nvenc_asked_for_without_a_gpu_falls_back_to_x264_and_says_why() -> None:
+    """output.video_encoder = "nvenc" where NVENC cannot open (no NVIDIA driver here, or a GPU
+    without an NVENC unit): the stream encodes with x264, decodable, and says why."""
+    from streamhost.output.codecs import nvenc_problem
+
+    fmt = StreamFormat(320, 240, 25, 48000)
+    problem = nvenc_problem(fmt)
+    if problem is None:  # a machine whose GPU has NVENC: the GPU encoder is used
+        enc = Encoder(fmt, video_encoder="nvenc")
+        assert enc.info.video_codec == "h264_nvenc" and enc.info.video_note == ""
+        enc.close()
+        return
+    assert "nvenc" in problem
+    enc = Encoder(fmt, video_encoder="nvenc")
+    assert enc.info.video_codec == "libx264"
+    assert enc.info.video_note.startswith("nvenc asked for, x264 used: ")
+    got: list = []
+
+    class Collect:
+        kinds = frozenset({VIDEO})
+
+        def attach(self, info, encoder) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+        def on_packet(self, p) -> None:  # type: ignore[no-untyped-def]
+            got.append(p)
+
+        def finish(self) -> None:
+            pass
+
+    enc.add_sink(Collect())
+    enc.start()
+    for i in range(10):
+        while enc.queue_depth > 2:
+            time.sleep(0.001)
+        video = np.full((240 * 3 // 2, 320), 16 + i, np.uint8)
+        enc.submit(AVFrame(i, i / 25, video, np.zeros(48000 // 25, np.int16)))
+    enc.close()
+    assert enc.stats.frames_dropped == 0
+    assert len(got) == 10 and got[0].keyframe  # x264 encoded every frame
+    assert Encoder(fmt).info.video_codec == "libx264"  # the default never tries the GPU

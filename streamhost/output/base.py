@@ -66,6 +66,8 @@ class StreamInfo:
     audio_bitrate: int
     video_template: Any = field(repr=False, compare=False)
     audio_template: Any = field(repr=False, compare=False)
+    video_codec: str = "libx264"  # or h264_nvenc (output.video_encoder = "nvenc", where it opens)
+    video_note: str = ""  # why the asked-for video encoder was not used ("" when it was)
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ copy with ``add_stream_from_template``; the null muxer itself writes nothing.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -17,6 +18,8 @@ from av.codec.context import Flags as CodecFlags
 
 from ..frames import StreamFormat
 from .base import StreamInfo
+
+log = logging.getLogger(__name__)
 
 AAC_FRAME = 1024
 OUT_RATE = 48000
@@ -49,14 +52,56 @@ class EncoderStats:
         return d
 
 
+def nvenc_problem(fmt: StreamFormat) -> str | None:
+    """Why ``h264_nvenc`` cannot encode this format here (no codec in PyAV's FFmpeg, no NVIDIA
+    driver, a GPU without NVENC such as the H100/H200), or None when it opens."""
+    if "h264_nvenc" not in av.codecs_available:
+        return "this PyAV's FFmpeg has no h264_nvenc"
+    try:
+        ctx = av.CodecContext.create("h264_nvenc", "w")
+        ctx.width, ctx.height, ctx.pix_fmt = fmt.width, fmt.height, "yuv420p"
+        ctx.time_base = Fraction(1, fmt.fps)
+        ctx.open()
+    except Exception as e:  # noqa: BLE001 - the driver's own words say why
+        return f"h264_nvenc did not open: {type(e).__name__}: {e}"
+    return None
+
+
+def _video_options(codec: str, video_bitrate: int, threads: int) -> dict[str, str]:
+    kbps = f"{video_bitrate // 1000}k"
+    vbv = {"maxrate": kbps, "bufsize": kbps}  # one second of VBV: CBR-ish without padding
+    if codec == "h264_nvenc":
+        # fastest preset, ultra-low-latency tuning, CBR, no B-frames: the same contract as x264
+        return {"preset": "p1", "tune": "ull", "rc": "cbr", "zerolatency": "1", "bf": "0",
+                "profile": "baseline", "forced-idr": "1", **vbv}  # fmt: skip
+    return {
+        "preset": "ultrafast",
+        "tune": "zerolatency",
+        "profile": "baseline",  # x264 emits constrained baseline: every browser decodes it
+        "forced-idr": "1",  # pict_type=I must give an IDR, or a new viewer cannot start
+        **vbv,
+        "threads": str(threads),
+        "x264-params": "scenecut=0",  # keep GOPs regular; we force IDRs ourselves
+    }
+
+
 def open_codecs(
     fmt: StreamFormat, video_bitrate: int, audio_bitrate: int, channels: int,
-    gop_seconds: float, threads: int,
+    gop_seconds: float, threads: int, video_encoder: str = "x264",
 ) -> tuple[Any, Any, Any, StreamInfo]:  # fmt: skip
-    """(null container, x264 context, AAC context, StreamInfo), opened and ready to encode."""
+    """(null container, video context, AAC context, StreamInfo), opened and ready to encode.
+    ``video_encoder`` "nvenc" uses the GPU's H.264 encoder where it opens and x264 otherwise
+    (``StreamInfo.video_codec`` and ``video_note`` say which, and why)."""
     fps = Fraction(fmt.fps)
+    codec, note = "libx264", ""
+    if video_encoder == "nvenc":
+        problem = nvenc_problem(fmt)
+        codec = "libx264" if problem else "h264_nvenc"
+        note = f"nvenc asked for, x264 used: {problem}" if problem else ""
+        if problem:
+            log.warning("stream video: %s", note)
     null = av.open("null", "w", format="null")
-    vs = null.add_stream("libx264", rate=fps)
+    vs = null.add_stream(codec, rate=fps)
     vs.width, vs.height, vs.pix_fmt = fmt.width, fmt.height, "yuv420p"
     vs.time_base = 1 / fps
     vctx = vs.codec_context
@@ -64,17 +109,7 @@ def open_codecs(
     vctx.bit_rate = video_bitrate
     vctx.gop_size = max(1, round(float(gop_seconds * fps)))
     vctx.flags |= CodecFlags.global_header
-    kbps = f"{video_bitrate // 1000}k"
-    vctx.options = {
-        "preset": "ultrafast",
-        "tune": "zerolatency",
-        "profile": "baseline",  # x264 emits constrained baseline: every browser decodes it
-        "forced-idr": "1",  # pict_type=I must give an IDR, or a new viewer cannot start
-        "maxrate": kbps,
-        "bufsize": kbps,  # one second of VBV: CBR-ish without padding
-        "threads": str(threads),
-        "x264-params": "scenecut=0",  # keep GOPs regular; we force IDRs ourselves
-    }
+    vctx.options = _video_options(codec, video_bitrate, threads)
     aus = null.add_stream("aac", rate=OUT_RATE)
     actx = aus.codec_context
     actx.layout = "mono" if channels == 1 else "stereo"
@@ -103,5 +138,7 @@ def open_codecs(
         audio_bitrate=audio_bitrate,
         video_template=vs,
         audio_template=aus,
+        video_codec=codec,
+        video_note=note,
     )
     return null, vctx, actx, info

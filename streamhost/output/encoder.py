@@ -61,6 +61,7 @@ class Encoder:
         min_keyframe_interval: float = 0.5,
         opus_bitrate: int = 64_000,
         max_gap_seconds: float = 2.0,
+        video_encoder: str = "x264",
     ) -> None:
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 or 2, got {channels}")
@@ -88,7 +89,7 @@ class Encoder:
         self.on_frame_out: Callable[[AVFrame], None] | None = None
 
         self._null, self._vctx, self._actx, self.info = open_codecs(
-            fmt, video_bitrate, audio_bitrate, channels, gop_seconds, threads
+            fmt, video_bitrate, audio_bitrate, channels, gop_seconds, threads, video_encoder
         )
         self._octx: Any = None  # libopus context, created lazily
         self._vtb = self.info.video_time_base
