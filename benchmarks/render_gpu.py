@@ -166,16 +166,17 @@ def probe_nvenc(res: Results, frames: int = 250) -> dict[str, Any]:
         import numpy as np
     except ImportError as e:
         return {"nvenc": f"PyAV not importable: {e}"}
-    if "h264_nvenc" not in av.codecs_available:
-        return {"nvenc": "this PyAV's FFmpeg has no h264_nvenc"}
-    try:
-        ctx = av.CodecContext.create("h264_nvenc", "w")
-        ctx.width, ctx.height, ctx.pix_fmt = 720, 1280, "yuv420p"
-        ctx.time_base = Fraction(1, FPS)
-        ctx.bit_rate = 2_500_000
-        ctx.open()
-    except Exception as e:  # noqa: BLE001 - the driver's own words are the finding
-        return {"nvenc": f"h264_nvenc did not open: {type(e).__name__}: {e}"}
+    from streamhost.frames import StreamFormat
+    from streamhost.output.codecs import nvenc_problem
+
+    problem = nvenc_problem(StreamFormat(720, 1280, FPS, 48000))  # the engine's own check
+    if problem is not None:
+        return {"nvenc": problem}
+    ctx = av.CodecContext.create("h264_nvenc", "w")
+    ctx.width, ctx.height, ctx.pix_fmt = 720, 1280, "yuv420p"
+    ctx.time_base = Fraction(1, FPS)
+    ctx.bit_rate = 2_500_000
+    ctx.open()
     img = np.random.default_rng(1).integers(0, 255, (1280, 720, 3), dtype=np.uint8)
     frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
     t0 = time.perf_counter()
