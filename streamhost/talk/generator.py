@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -18,14 +17,9 @@ from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, Product
+from .picker import TemplatePicker
 from .retrieval import Retriever
-from .templates import (
-    fill,
-    slots_for_product,
-    template_slots,
-    templates_by_family,
-    user_slots,
-)
+from .templates import slots_for_product, user_slots
 from .variety import Variety
 
 _NAME_RE = re.compile(r"\w{1,20}")
@@ -99,19 +93,10 @@ class TemplateGenerator:
         self.variety: Variety | None = None
         self.retriever = Retriever(catalog)
         self._rng = random.Random(seed)
-        self._recent: deque[str] = deque(maxlen=window)
-        self._recent_count: Counter[str] = Counter()
-        self._last_used: dict[str, int] = {}
-        self._tick = 0
+        self._picker = TemplatePicker(self._rng, window)
         self._feature_cursor: dict[tuple[str, ...], int] = {}
         self._faq_ok: dict[tuple[str, str, str], bool] = {}
         self._faq_guards: dict[str, Any] = {}
-        # Slot sets parsed once: picking a template is then a subset test, not a parse.
-        self._templates = {
-            (fam, lg): [(t, template_slots(t)) for t in ts]
-            for fam, by in templates_by_family().items()
-            for lg, ts in by.items()
-        }
         self.languages = langs
         self._product_slots = {
             (p.id, lg): slots_for_product(p, lg) for p in catalog for lg in langs
@@ -338,10 +323,7 @@ class TemplateGenerator:
 
     def template_counts(self) -> dict[str, int]:
         """Number of templates per language."""
-        return {
-            lg: sum(len(v) for (f, l2), v in self._templates.items() if l2 == lg)
-            for lg in self.languages
-        }
+        return {lg: self._picker.count(lg) for lg in self.languages}
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -395,53 +377,12 @@ class TemplateGenerator:
         return ok
 
     def _pick(
-        self,
-        family: str,
-        lang: str,
-        slots: dict[str, str],
-        code: str,
-        *,
-        fresh: bool = False,
-        last: bool = False,
-    ) -> str | None:
-        """Render the least recently used eligible template whose text is not in the window.
-        `fresh`: only a text `variety` allows now (`last`: the hard window alone)."""
-        cands = [t for t, need in self._templates.get((family, lang), ()) if need <= slots.keys()]
-        if not cands:
-            return None
-        best: tuple[int, int, float] | None = None
-        best_text = None
-        best_t = None
-        for t in cands:
-            text = fill(t, slots, code, lang)
-            if (
-                fresh
-                and self.variety is not None
-                and not self.variety.allowed(text, last_resort=last, lang=lang)
-            ):
-                continue
-            key = (
-                1 if self._recent_count[text] else 0,
-                self._last_used.get(t, -1),
-                self._rng.random(),
-            )
-            if best is None or key < best:
-                best, best_text, best_t = key, text, t
-        if best_text is None or best_t is None:
-            return None
-        self._tick += 1
-        self._last_used[best_t] = self._tick
-        self._remember(best_text)
-        return best_text
-
-    def _remember(self, text: str) -> None:
-        if len(self._recent) == self._recent.maxlen:
-            old = self._recent[0]
-            self._recent_count[old] -= 1
-            if not self._recent_count[old]:
-                del self._recent_count[old]
-        self._recent.append(text)
-        self._recent_count[text] += 1
+        self, family: str, lang: str, slots: dict[str, str], code: str, *,
+        fresh: bool = False, last: bool = False,
+    ) -> str | None:  # fmt: skip
+        """`fresh`: only a text `variety` allows now (`last`: the hard window alone)."""
+        variety = self.variety if fresh else None
+        return self._picker.pick(family, lang, slots, code, variety=variety, last=last)
 
     def _sentence(
         self,
