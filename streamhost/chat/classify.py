@@ -1,0 +1,118 @@
+"""What a chat event asks of the host, as the triage queue's priority and dedupe key.
+
+In: a `ChatEvent` (moderated), the catalog's `Retriever`, the product on screen. Out:
+(`Priority`, dedupe key or None) - thanks before questions before greetings before chatter,
+with "how much?" and "how much is the kettle?" on screen sharing one key ("price:kettle:en").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+from ..frames import ChatEvent
+from ..langdata import load_languages
+from ..language import Intent, fold
+
+
+class Priority(IntEnum):
+    """Lower value = answered first."""
+
+    OPERATOR = 0
+    THANKS = 1
+    QUESTION = 2
+    GREETING = 3
+    OTHER = 4
+
+
+# Event kinds that deserve a thank-you (platforms name them differently).
+_THANKS_KINDS = frozenset({"gift", "purchase", "follow", "subscribe", "order", "donation"})
+
+
+@functools.cache
+def _question_mark() -> re.Pattern[str]:
+    """A question mark, or a word that makes a message a question in a language that has such
+    words instead (zh 吗, 怎么 ...; ``[intent] question_marks`` of the language files)."""
+    words = [w for d in load_languages().values() for w in d.intent["question_marks"]]
+    return re.compile("|".join(["[?？]", *(re.escape(w) for w in words)]))
+
+
+@functools.cache
+def _ask_host() -> re.Pattern[str]:
+    """A word addressing the host or the shop (``[intent] ask_host``), whole words for
+    languages written with spaces, anywhere for the others."""
+    data = load_languages()
+    lat = [fold(w) for d in data.values() if d.script is None for w in d.intent["ask_host"]]
+    cjk = [w for d in data.values() if d.script is not None for w in d.intent["ask_host"]]
+    alts = [r"(?<![^\W_])(?:" + "|".join(map(re.escape, lat)) + r")(?![^\W_])"] if lat else []
+    alts += [re.escape(w) for w in cjk]
+    return re.compile("|".join(alts) or "(?!)")
+
+
+def make_classifier(
+    retriever: Any,
+    catalog: Any,
+    *,
+    current_product: Callable[[], str | None] | None = None,
+) -> Callable[[ChatEvent], tuple[Priority, str | None]]:
+    """The default classifier: event kind first, then `retriever.detect_intent` for comments.
+
+    In: a `Retriever` and its `Catalog`; optionally a callable giving the product on screen
+    (so "how much?" and "how much is the kettle?" dedupe together). Out: (Priority, dedupe
+    key). Price questions dedupe per product ("price:kettle"), FAQ questions per entry
+    ("faq:kettle:1"); other questions fall back to the normalized text. Operator events
+    (kind or platform "operator") are OPERATOR; follows, gifts and purchases are THANKS.
+    """
+
+    question_mark = _question_mark()
+    ask_host = _ask_host()
+
+    # Chat repeats itself ("lol", "how much is the kettle?"), and classifying a comment is a
+    # pure function of (text, language, product on screen) over a fixed catalog: bounded LRU.
+    @functools.lru_cache(maxsize=8192)
+    def comment(text: str, lang: str, on_screen: str | None) -> tuple[Priority, str | None]:
+        named = retriever.find_product(text, lang, names_only=True)
+        pid = named[0] if named else on_screen
+        if pid is not None and pid not in catalog:
+            pid = None
+        intent = retriever.detect_intent(text, lang, pid)
+        # Keys carry the language: the same question asked in another language is answered
+        # in that language, not merged into an answer the asker cannot follow.
+        if intent is Intent.PRICE:
+            return Priority.QUESTION, f"price:{pid or ''}:{lang}"
+        if intent is Intent.FAQ:
+            m = retriever.faq_match(text, pid, lang) if pid else None
+            return Priority.QUESTION, (f"faq:{pid}:{m.index}:{lang}" if m else None)
+        if intent in (Intent.FEATURE, Intent.HAVE):
+            return Priority.QUESTION, None
+        if intent is Intent.GREETING:
+            return Priority.GREETING, None
+        # A question about a product the keyword tables miss ("does the kettle have a
+        # keep-warm mode?", a catalog FAQ worded differently) is still a question: the
+        # generator answers it from the catalog or says it will check. Chatter with a
+        # question mark but no product in it ("anyone here?") stays chatter.
+        if question_mark.search(text):
+            hit = named or retriever.find_product(text, lang)
+            # BM25 score >= 1.1: a real overlap with the product's words, not "up late?"
+            if hit and hit[1] >= 1.1:
+                return Priority.QUESTION, None
+            # A real question to the host with no product in it ("do you ship to Austria?")
+            # is answered honestly and handed to the operator, never ignored; two-word
+            # chatter ("up late?", "anyone here?") stays chatter.
+            if ask_host.search(fold(text)):
+                return Priority.QUESTION, None
+        return Priority.OTHER, None
+
+    def classify(ev: ChatEvent) -> tuple[Priority, str | None]:
+        if ev.kind == "operator" or ev.platform == "operator":
+            return Priority.OPERATOR, None
+        if ev.kind in _THANKS_KINDS:
+            return Priority.THANKS, None
+        if ev.kind != "comment" or not ev.text:
+            return Priority.OTHER, None
+        return comment(ev.text, ev.lang or "en", current_product() if current_product else None)
+
+    return classify
