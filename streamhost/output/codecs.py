@@ -96,9 +96,10 @@ def open_codecs(
     codec, note = "libx264", ""
     if video_encoder == "nvenc":
         problem = nvenc_problem(fmt)
-        codec = "libx264" if problem else "h264_nvenc"
-        note = f"nvenc asked for, x264 used: {problem}" if problem else ""
-        if problem:
+        if problem is None:
+            codec = "h264_nvenc"
+        else:
+            note = f"nvenc asked for, x264 used: {problem}"
             log.warning("stream video: %s", note)
     null = av.open("null", "w", format="null")
     vs = null.add_stream(codec, rate=fps)
