@@ -121,6 +121,34 @@ def test_mp4_recording_250_frames(tmp_path: Path) -> None:
         assert abs(samples / SR - 10.0) < 0.05
 
 
+def test_encoder_takes_each_picture_during_encode_and_any_memory_layout(tmp_path: Path) -> None:
+    """The encoder wraps a frame's own memory (no copy): what it encodes is the picture as it
+    was at submit, even when the caller reuses that array for the next frame, and a strided
+    view is encoded like the same picture in one block."""
+    path = tmp_path / "reuse.mp4"
+    enc = Encoder(StreamFormat(W, H, FPS, SR))
+    enc.add_sink(Mp4Recorder(path))
+    enc.start()
+    shared = np.empty((H * 3 // 2, W), np.uint8)
+    levels = [40, 200, 90, 160]
+    for i, level in enumerate(levels):
+        shared.fill(128)
+        shared[:H] = level
+        enc.submit(AVFrame(index=i, pts=i / FPS, video=shared, audio=np.zeros(SPF, np.int16)))
+        while enc.stats.frames_encoded <= i:  # encoded before the array is written again
+            time.sleep(0.002)
+    wide = np.full((H * 3 // 2, 2 * W), 128, np.uint8)
+    wide[:H, ::2] = 220  # the even columns hold the picture: a view with a stride of 2
+    enc.submit(AVFrame(index=4, pts=4 / FPS, video=wide[:, ::2], audio=np.zeros(SPF, np.int16)))
+    enc.close()
+    with av.open(str(path)) as c:
+        lumas = [float(f.to_ndarray(format="gray").mean()) for f in c.decode(c.streams.video[0])]
+    assert len(lumas) == 5
+    full_range = [(y - 16) * 255 / 219 for y in [*levels, 220]]  # gray is full range
+    for got, want in zip(lumas, full_range, strict=True):
+        assert abs(got - want) < 4, (lumas, want)
+
+
 def _track_ends(path: Path) -> dict[str, tuple[float, float]]:
     """(start, end) seconds of each track's packets, as muxed (no decode)."""
     out: dict[str, list[float]] = {}
