@@ -86,8 +86,9 @@ def _version(module: str) -> str | None:
     return str(getattr(mod, "__version__", "unknown"))
 
 
-def machine_info(extra_modules: Iterable[str] = ()) -> dict[str, Any]:
-    """Cores, CPU model, memory, GPU (None without nvidia-smi), OS and library versions."""
+def machine_info(extra_modules: Iterable[str] = (), probe: bool = False) -> dict[str, Any]:
+    """Cores, CPU model, memory, GPU (None without nvidia-smi), OS and library versions; with
+    ``probe``, also the day's speed yardstick (``_speed.speed_probe``, ~1 s)."""
     try:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -99,7 +100,7 @@ def machine_info(extra_modules: Iterable[str] = ()) -> dict[str, Any]:
     versions = {
         m: _version(m) for m in ("numpy", "onnxruntime", "av", "aiortc", *tuple(extra_modules))
     }
-    return {
+    info: dict[str, Any] = {
         "cores": os.cpu_count(),
         "cores_usable": usable,
         "cpu": _cpu_model(),
@@ -110,6 +111,11 @@ def machine_info(extra_modules: Iterable[str] = ()) -> dict[str, Any]:
         "versions": versions,
         "loadavg_at_start": load,
     }
+    if probe:
+        from _speed import speed_probe
+
+        info["speed_probe"] = speed_probe()
+    return info
 
 
 # -- statistics ---------------------------------------------------------------------------------

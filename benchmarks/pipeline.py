@@ -752,7 +752,7 @@ def main() -> int:
             "RTMP out to nginx-rtmp, one WebRTC viewer process; same engine worker as streams.py",
         },
     )
-    machine = machine_info(extra_modules=("pylibsrtp",))
+    machine = machine_info(extra_modules=("pylibsrtp",), probe=True)
 
     voice, speeches = measure_tts(res, cfg, SENTENCES)
     params, audio, drv_ms = drive(cfg, voice, speeches, frames_n)

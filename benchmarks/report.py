@@ -106,6 +106,17 @@ def _machine_line(m: dict[str, Any]) -> str:
         f"machine: {m.get('cpu', '?')}, {m.get('cores_usable', m.get('cores', '?'))} usable cores, "
         f"{m.get('memory_gib', '?')} GiB, GPU {gpu_s}, {m.get('os', '?')}, Python "
         f"{m.get('python', '?')}; load average at start {m.get('loadavg_at_start', 'n/a')}"
+        + _probe_text(m.get("speed_probe"))
+    )
+
+
+def _probe_text(probe: dict[str, float] | None) -> str:
+    """The day's yardstick (benchmarks/_speed.py), where the benchmark recorded one."""
+    if not probe:
+        return ""
+    return (
+        f"; speed probe: puppet render {probe.get('puppet_ms_per_frame', '?')} ms, "
+        f"x264 {probe.get('x264_ms_per_frame', '?')} ms per frame"
     )
 
 

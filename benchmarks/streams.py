@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 5.0)
     if args.start < 1 or args.max < args.start:
         ap.error(f"need 1 <= --start <= --max, got {args.start}..{args.max}")
-    machine = machine_info()
+    machine = machine_info(probe=True)
     res = Results(
         NAME,
         config={

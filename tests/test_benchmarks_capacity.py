@@ -77,6 +77,15 @@ def test_streams_one_stream(tmp_path: Path) -> None:
         assert stream["frame_interval_p50_ms"] == pytest.approx(40, abs=10)
     assert doc["series"]["n"] == [1, 1]
     assert {"max_streams_process", "max_streams_copies"} <= v.keys()
+    assert set(doc["machine"]["speed_probe"]) == {"puppet_ms_per_frame", "x264_ms_per_frame"}
+
+
+def test_speed_probe_times_the_streams_own_kernels() -> None:
+    """The day's yardstick: the puppet's ONNX render and an x264 encode with the engine's
+    settings, each a plausible per-frame CPU time (not a flat frame's near-zero encode)."""
+    probe = _load_bench("_speed").speed_probe()
+    assert 0.3 < probe["puppet_ms_per_frame"] < 100, probe
+    assert 0.3 < probe["x264_ms_per_frame"] < 100, probe
 
 
 @pytest.mark.slow  # a benchmark's own check (14 s)
@@ -138,9 +147,12 @@ def test_soak_names_where_python_allocations_grew() -> None:
 
 
 def _fixture(path: Path, name: str, results: list, series: dict | None = None, **cfg) -> None:
+    machine = {"cpu": "Test CPU", "cores": 2, "cores_usable": 2, "gpu": None}
+    if name == "streams":
+        machine["speed_probe"] = {"puppet_ms_per_frame": 4.08, "x264_ms_per_frame": 2.59}
     doc = {
         "benchmark": name,
-        "machine": {"cpu": "Test CPU", "cores": 2, "cores_usable": 2, "gpu": None},
+        "machine": machine,
         "config": cfg,
         "results": [{"name": n, "value": val, "unit": u} for n, val, u in results],
     }
@@ -173,6 +185,8 @@ def test_report_renders_tables_and_plots(tmp_path: Path) -> None:
     assert "| soak | av_offset_max_ms | 55 | ms | <= 40 | **not met** |" in md
     assert "| custom | speed_ms | 7 | ms | <= 5 | **not met** |" in md  # target from the JSON
     assert "Test CPU, 2 usable cores" in md
+    assert "speed probe: puppet render 4.08 ms, x264 2.59 ms per frame" in md
+    assert md.count("speed probe") == 1  # only where a benchmark recorded one
     assert "broken" not in md
     for png in ("streams.png", "streams_series.png", "viewers_series.png", "soak_series.png",
                 "targets.png", "custom.png"):  # fmt: skip
