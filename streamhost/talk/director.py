@@ -29,9 +29,10 @@ from ..player import SpeechPlayer
 from .acceptance import Acceptance, Guard
 from .followup import Followups
 from .llm_turns import LlmTurns, StreamingTalk
-from .operator_inputs import _PRIORITY, _SEGMENT, OperatorInputs
+from .operator_inputs import _SEGMENT, OperatorInputs
 from .prefetch import as_said, operator_phrases
 from .resume import ScriptSentence
+from .show_turns import ShowTurns
 from .synthesis import VOICE_TIMEOUT_S, Synthesis, Voice
 
 log = logging.getLogger("streamhost.director")
@@ -51,7 +52,7 @@ class Generator(Protocol):
     def thanks(self, event: ChatEvent) -> list[Sentence]: ...
 
 
-class Director(OperatorInputs, LlmTurns, Acceptance, Synthesis):
+class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
     """See module docstring. ``on_commit(sentence, speech)`` runs before a sentence is queued
     for air (the store writes it there: write before speaking); ``on_reject(sentence,
     reason)`` for each sentence the guard stopped."""
@@ -208,47 +209,6 @@ class Director(OperatorInputs, LlmTurns, Acceptance, Synthesis):
             self.wake.set()
 
     # ---- choosing ----
-    def _plan_show(self, now: float) -> Any:
-        if self.show is None:
-            return None
-        st = self.show.plan(now, self.wall_start)
-        for kind in sorted(st.due):
-            s = None
-            if kind == "disclosure":
-                # With the stream's own schedule the show's turn is only marked: one disclosure.
-                s = st.disclosure_sentence(self.lang) if self.disclosure is None else None
-                if s is not None:
-                    self._safety.append(s)
-            elif kind == "cta":
-                s = st.cta_sentence(self.lang)
-            elif kind == "countdown":
-                s = st.countdown_sentence(self.lang)
-            if s is not None:
-                s.source = Source.SHOW
-                if kind != "disclosure":
-                    self._promo.append(s)
-            self.show.mark_done(kind, now)
-        return st
-
-    def _followup_due(self) -> None:
-        taken = self.player.withdraw_queued(lambda sp: sp.sentence.source not in _PRIORITY)
-        taken = self._sentence.restart(taken, None)
-        self._resume.extendleft(
-            reversed([t for t in taken if t[0].sentence.source not in _SEGMENT])
-        )
-        self.wake.set()
-
-    def _say_followups(self) -> None:
-        """Operator answers (lead-in naming the viewer, then the operator's words, verbatim
-        like ``say``) and "the team will answer in the comments" for timed-out questions."""
-        for q in self.followups.take_due() if self.followups is not None else ():
-            lead = self.gen.followup(q.event, q.lang, q.answer is not None)
-            out = [lead] if lead is not None else []
-            if q.answer is not None:
-                out.append(Sentence(q.answer, Source.OPERATOR, q.lang, self.current_product,
-                                    reply_to=q.event))  # fmt: skip
-            self._pending.extend(out)
-
     def _chat(self, now: float) -> Sentence | None:
         # Mid-sentence (phrases of it still to come) only what breaks in is answered; a
         # greeting waits for the end of the sentence.
