@@ -22,6 +22,7 @@ from ..avatar.jaw import JAW_PER_CLASS
 from ..voice.visemes import Viseme as V
 from . import clip_label as CL
 from . import landmarks as L
+from .clip_video import grab_frames, read_audio, write_idle
 from .colour import lab_stats, match_colour
 from .pack import Pack, load_pack
 from .packbuild import BuildError, ConsentInfo, check_consent
@@ -63,18 +64,6 @@ def probe(video: Path) -> tuple[float, float]:
         raise BuildError(f"video {video}: {secs:.1f} s is too short; at least {MIN_SECONDS:.0f} s "
                          "of the presenter talking is needed")  # fmt: skip
     return secs, fps
-
-
-def read_audio(video: Path, rate: int = 16000) -> np.ndarray:
-    import av
-
-    out = []
-    with av.open(str(video)) as c:
-        rs = av.AudioResampler(format="s16", layout="mono", rate=rate)
-        for f in c.decode(audio=0):
-            out += [g.to_ndarray().reshape(-1) for g in rs.resample(f)]
-        out += [g.to_ndarray().reshape(-1) for g in rs.resample(None)]
-    return np.concatenate(out) if out else np.zeros(0, np.int16)
 
 
 def mouth_darkness(rgb: np.ndarray, mesh: np.ndarray) -> float:
@@ -243,42 +232,6 @@ def region_and_mask(points: np.ndarray, eye: float, width: int, height: int
                        cv2.LINE_AA, 4)  # fmt: skip
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=max(1, int(f / 3)))
     return (x0, y0, x1, y1), cv2.GaussianBlur(mask, (0, 0), f / 3)
-
-
-def grab_frames(video: Path, wanted: set[int], framing: np.ndarray, width: int, height: int,
-                progress: bool) -> dict[int, np.ndarray]:  # fmt: skip
-    """Pass 2: the canvas-framed RGB of the wanted frames only."""
-    import av
-    import cv2
-    from tqdm import tqdm
-
-    out: dict[int, np.ndarray] = {}
-    last = max(wanted)
-    with av.open(str(video)) as c:
-        vs = c.streams.video[0]
-        vs.thread_type = "AUTO"
-        bar = tqdm(total=len(wanted), desc="samples", unit="frame", disable=not progress)
-        for i, frame in enumerate(c.decode(vs)):
-            if i in wanted:
-                out[i] = cv2.warpAffine(frame.to_ndarray(format="rgb24"), framing,
-                                        (width, height), flags=cv2.INTER_LINEAR)  # fmt: skip
-                bar.update()
-            if i >= last:
-                break
-        bar.close()
-    return out
-
-
-def write_idle(path: Path, frames: list[np.ndarray], fps: float) -> None:
-    import av
-
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=round(fps))
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        s.options = {"crf": "12", "preset": "fast"}
-        for f in frames:
-            c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
-        c.mux(s.encode(None))
 
 
 def build_clip_pack(

@@ -11,7 +11,6 @@ problem. The families are rows of ``avatar/registry.py``; the two shipped ones:
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import tomllib
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .pack_consent import Consent, _consent
 from .registry import FAMILIES, load_family
 
 WAV2LIP_SIZES = (96, 256)
@@ -27,32 +27,6 @@ IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
 class PackError(ValueError):
     """A pack that cannot be used; the message names the file and what is wrong."""
-
-
-@dataclass(frozen=True, slots=True)
-class Consent:
-    """Who appears in the pack and that they agreed to be shown as an AI host."""
-
-    person: str
-    agreed: bool
-    date: str
-    note: str = ""
-    scope: str = ""  # what the person agreed to ("AI host on our shop's livestreams")
-    expires: str = ""  # ISO date after which the consent no longer holds; "" = no end
-    revoked: bool = False
-
-    def describe(self) -> str:
-        note = f" ({self.note})" if self.note else ""
-        until = f", until {self.expires}" if self.expires else ""
-        return f"{self.person}, agreed {self.date}{until}{note}"
-
-    def expired_or_revoked(self, now: dt.date) -> str | None:
-        """Why the consent no longer holds on ``now`` (checked at every start), or None."""
-        if self.revoked:
-            return "was revoked"
-        if self.expires and dt.date.fromisoformat(self.expires) < now:
-            return f"expired on {self.expires}"
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,55 +94,6 @@ def _int(data: dict, section: str, key: str, where: Path, problems: list[str], l
     if section == "canvas" and v % 2:
         problems.append(f"[{section}] {key} = {v}: must be even (4:2:0 chroma)")
     return v
-
-
-def _consent(data: dict, problems: list[str], required: bool) -> Consent | None:
-    c = data.get("consent")
-    if c is None:
-        if required:
-            problems.append(
-                "[consent] missing: a pack showing a real person must name them (person) and "
-                "record that they agreed (agreed = true, date)"
-            )
-        return None
-    if not isinstance(c, dict):
-        problems.append("consent must be a table: [consent] person, agreed, date")
-        return None
-    n = len(problems)
-    person = c.get("person")
-    if not isinstance(person, str) or not person.strip():
-        problems.append(f"[consent] person = {person!r}: must name who appears")
-    agreed = c.get("agreed")
-    if agreed is not True:
-        problems.append(f"[consent] agreed = {agreed!r}: must be true (the person agreed)")
-    date = c.get("date")
-    if isinstance(date, dt.date):
-        date = date.isoformat()
-    if not isinstance(date, str) or not date.strip():
-        problems.append(f"[consent] date = {date!r}: must give when they agreed")
-    note = c.get("note", "")
-    if not isinstance(note, str):
-        problems.append(f"[consent] note = {note!r}: must be a string")
-    scope, expires, revoked = c.get("scope", ""), c.get("expires", ""), c.get("revoked", False)
-    if isinstance(expires, dt.date):
-        expires = expires.isoformat()
-    if not isinstance(scope, str):
-        problems.append(f"[consent] scope = {scope!r}: must be a string")
-    if not isinstance(expires, str) or (expires and not _is_date(expires)):
-        problems.append(f"[consent] expires = {expires!r}: must be a date (YYYY-MM-DD)")
-    if not isinstance(revoked, bool):
-        problems.append(f"[consent] revoked = {revoked!r}: must be true or false")
-    if len(problems) > n:
-        return None
-    return Consent(person.strip(), True, date.strip(), note, scope.strip(), expires, revoked)
-
-
-def _is_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def base_frame_files(base: Path) -> list[Path]:

@@ -23,7 +23,6 @@ import logging
 import os
 import random
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ import av
 
 from streamhost.output.base import AUDIO as _AUDIO
 from streamhost.output.base import VIDEO as _VIDEO
+from streamhost.output.rtmp_pipe import _Bytes, drain_to_child, kill_child
 from streamhost.output.rtmp_probe import rtmp_answers
 
 if TYPE_CHECKING:
@@ -45,17 +45,6 @@ log = logging.getLogger(__name__)
 _PENDING_MAX = 256 * 1024  # bytes buffered for the pipe before we stop pulling packets
 _NUT_OPTIONS = {"flush_packets": "1", "syncpoints": "none", "strict": "experimental"}
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rtmp_child.py")
-
-
-class _Bytes:
-    """Write-only file object for PyAV: collects what the NUT muxer writes."""
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-
-    def write(self, data: bytes) -> int:
-        self.buf += data
-        return len(data)
 
 
 class RtmpPusher:
@@ -307,7 +296,7 @@ class RtmpPusher:
                 # -- pull packets into the NUT buffer (bounded)
                 if self._closing and not self._queue:
                     nut.close()  # trailer -> child sees EOF, closes the FLV publish cleanly
-                    self._drain(in_fd, sink, deadline=now + 2.0)
+                    drain_to_child(in_fd, sink, deadline=now + 2.0)
                     child.stdin.close()
                     try:
                         child.wait(timeout=2.0)
@@ -373,18 +362,6 @@ class RtmpPusher:
             self._sent_done[1] += self._sent_cur[1]
             self._sent_cur = [0, 0]
 
-    def _drain(self, fd: int, sink: _Bytes, deadline: float) -> None:
-        while sink.buf and time.monotonic() < deadline:
-            try:
-                _, w, _ = select.select([], [fd], [], 0.05)
-                if w:
-                    n = os.write(fd, sink.buf[:65536])
-                    del sink.buf[:n]
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
-
     def _read_stats(self, fd: int) -> None:
         try:
             data = os.read(fd, 65536)
@@ -397,20 +374,5 @@ class RtmpPusher:
 
     def _kill_child(self) -> None:
         child, self._child = self._child, None
-        if child is None:
-            return
-        if child.poll() is None:
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except OSError:
-                child.kill()
-        try:
-            child.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            log.warning("rtmp child %d did not exit", child.pid)
-        for f in (child.stdin, child.stdout):
-            try:
-                if f is not None:
-                    f.close()
-            except OSError:
-                pass
+        if child is not None:
+            kill_child(child)

@@ -17,35 +17,13 @@ from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, Product
+from .generator_tables import _EMOTION, _THANKS_KIND
 from .picker import TemplatePicker
 from .retrieval import Retriever
 from .templates import slots_for_product, user_slots
 from .variety import Variety
 
 _NAME_RE = re.compile(r"\w{1,20}")
-
-_EMOTION = {
-    "intro": Emotion.HAPPY,
-    "feature": Emotion.NEUTRAL,
-    "price": Emotion.NEUTRAL,
-    "urgency": Emotion.SURPRISED,
-    "social": Emotion.HAPPY,
-    "cta": Emotion.HAPPY,
-    "greeting": Emotion.HAPPY,
-    "thanks_follow": Emotion.HAPPY,
-    "thanks_gift": Emotion.HAPPY,
-    "thanks_purchase": Emotion.HAPPY,
-}
-
-# Event kinds that count as a follow / gift / purchase (platforms name them differently).
-_THANKS_KIND = {
-    "follow": "thanks_follow",
-    "subscribe": "thanks_follow",
-    "gift": "thanks_gift",
-    "donation": "thanks_gift",
-    "purchase": "thanks_purchase",
-    "order": "thanks_purchase",
-}
 
 
 def default_name_ok(name: str) -> bool:
