@@ -10,6 +10,7 @@ Figures from two days compare as ratios to these probes, not as raw milliseconds
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from typing import Any
@@ -55,10 +56,12 @@ def speed_probe() -> dict[str, float]:
         yuv = np.full((h * 3 // 2, w), 128, np.uint8)
         yuv[:h] = np.roll(ramp, 3 * i, axis=1)
         frames.append(yuv)
+    o = cfg.output
+    # GOP 2 s and one thread: the Encoder's defaults, which the engine keeps.
     _null, vctx, _actx, _info = open_codecs(
-        cfg.format, cfg.output.video_bitrate_kbps * 1000, 128_000, 1, 2.0, threads=1
+        cfg.format, o.video_bitrate_kbps * 1000, o.audio_bitrate_kbps * 1000, 1, 2.0, threads=1
     )
-    pts = iter(range(10**9))
+    pts = itertools.count()
 
     def encode(yuv: Any) -> None:
         vf = av.VideoFrame.from_numpy_buffer(yuv, format="yuv420p")

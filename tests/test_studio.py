@@ -260,7 +260,7 @@ def test_arm_sprites_blend_in_i420_like_the_float_blend() -> None:
 def test_chinese_product_names_are_drawn_with_real_glyphs() -> None:
     """A zh stream's panel and title: each CJK character is drawn, not a missing-glyph box
     (boxes look alike, so two names of as many characters would give the same pixels)."""
-    from streamhost.avatar import compositor as cm
+    from streamhost.avatar import studio_fonts as cm
 
     if not any(Path(f).is_file() for f in cm._CJK_FONT_FILES):
         from support import unavailable

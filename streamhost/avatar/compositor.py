@@ -20,7 +20,7 @@ from ..frames import StreamFormat
 from .figure import Figure, Placed
 from .sprite import _UV4, _YUV, Sprite
 from .studio import PanelInfo, countdown_patch, draw_panel
-from .studio_fonts import _CJK_FONT_FILES, _font  # noqa: F401 - tests read cm._CJK_FONT_FILES
+from .studio_fonts import _font
 
 # BT.601 limited range (what libx264 / yuv420p and swscale assume with no colour tags):
 # rows Y, U, V; columns R, G, B (in 0..1) and the offset that multiplies alpha.

@@ -25,7 +25,7 @@ from av.video.frame import PictureType
 from ..frames import AVFrame, StreamFormat
 from .base import AUDIO, OPUS, VIDEO, EncodedPacket, PacketSink, StreamInfo
 from .codecs import AAC_FRAME, OUT_RATE, EncoderStats, open_codecs
-from .encoder_audio import OPUS_FRAME, EncoderAudio  # noqa: F401
+from .encoder_audio import EncoderAudio
 
 __all__ = ["AUDIO", "OPUS", "VIDEO", "EncodedPacket", "Encoder", "PacketSink", "StreamInfo"]
 
