@@ -6,6 +6,13 @@ espeak-ng 1.51 is deliberately not used: its ``cmn`` voice is broken.
 espeak-ng keeps all its state in process globals (current voice, parameters, the synth callback),
 so every call into it is serialized by one process-wide lock, and the library is initialized at
 most once per process.
+
+One of those globals is never reset: the phase of wavegen's pitch flutter (a function-static
+``Flutter_ix`` that advances every 64 samples for the life of the process). Left alone, the same
+sentence comes out a few samples longer or shorter, with a different waveform, depending on what
+was spoken before it, so a recording or a test made on the virtual clock is not reproducible.
+It is zeroed before every synthesis, located through the library's symbol table
+(``elf_symbols.py``); where the library is stripped the voice works as before, unreproducibly.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import numpy as np
 
 from ..frames import Sentence, Speech, Timing
 from .base import VoiceBase, VoiceInfo
+from .elf_symbols import private_int
 from .resample import resample_int16
 from .visemes import Viseme, viseme_for
 
@@ -103,6 +111,7 @@ _LOCK = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _callback_ref: object = None  # keep the ctypes thunk alive for as long as the library holds it
 _current: _Collected | None = None
+_flutter: ctypes.c_int | None = None  # wavegen's pitch-flutter phase (see the module docstring)
 
 
 def _on_synth(wav: ctypes.Array, n_samples: int, events: ctypes.Array) -> int:
@@ -127,12 +136,13 @@ def _on_synth(wav: ctypes.Array, n_samples: int, events: ctypes.Array) -> int:
 
 def _library() -> ctypes.CDLL:
     """Load and initialize espeak-ng once per process. Call with _LOCK held."""
-    global _lib, _callback_ref
+    global _lib, _callback_ref, _flutter
     if _lib is not None:
         return _lib
     import espeakng_loader
 
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    path = espeakng_loader.get_library_path()
+    lib = ctypes.CDLL(path)
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Initialize.restype = ctypes.c_int
     lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
@@ -164,6 +174,7 @@ def _library() -> ctypes.CDLL:
     cb = _SynthCallback(_on_synth)
     lib.espeak_SetSynthCallback(cb)
     _callback_ref = cb
+    _flutter = private_int(lib, path, "espeak_Synth", "Flutter_ix")
     _lib = lib
     return lib
 
@@ -285,6 +296,8 @@ class EspeakTTS(VoiceBase):
             lib.espeak_SetParameter(
                 _PARAM_PITCH, _DEFAULT_PITCH if self.pitch is None else self.pitch, 0
             )
+            if _flutter is not None:
+                _flutter.value = 0  # every sentence starts at the same flutter phase
             col = _Collected()
             _current = col
             try:
