@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,12 +205,25 @@ def test_same_sentence_same_audio_whatever_came_before(tts: EspeakTTS) -> None:
     ]
 
 
-def test_elf_symbols_refuse_what_is_not_elf(tmp_path) -> None:
-    from streamhost.voice.elf_symbols import symbol_offsets
+def test_elf_symbols_find_ints_and_refuse_anything_else(tmp_path) -> None:
+    import ctypes
 
+    import espeakng_loader
+
+    from streamhost.voice.elf_symbols import private_int, symbol_offsets
+
+    path = espeakng_loader.get_library_path()
+    lib = ctypes.CDLL(path)
+    assert private_int(lib, path, "espeak_Synth", "Flutter_ix") is not None
+    # echo_buf is an array of shorts: not an int, so nothing may be written through it
+    assert private_int(lib, path, "espeak_Synth", "echo_buf") is None
+    assert private_int(lib, path, "espeak_Synth", "no_such_symbol") is None
     bogus = tmp_path / "lib.so"
     bogus.write_bytes(b"not an ELF file" * 10)
     assert symbol_offsets(bogus, {"espeak_Synth"}) == {}
+    cut = tmp_path / "cut.so"
+    cut.write_bytes(Path(path).read_bytes()[:4096])  # header intact, section table cut off
+    assert symbol_offsets(cut, {"espeak_Synth"}) == {}
 
 
 def _assert_same_speech(got: Speech, want: Speech) -> None:
