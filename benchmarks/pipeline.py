@@ -9,12 +9,16 @@ Figures are CPU ms per AV frame (40 ms of media): mean as ``<stage>_ms_per_frame
 ``<stage>_p50_ms``. CPU time (``time.thread_time`` / the encoder thread's CPU clock) is used
 throughout rather than wall time, so other work on a shared machine inflates the figures less.
 
-Part 2 (``stream_core_fraction``): the real Engine (default config, real clock) in a child
-process with RTMP out to a private nginx-rtmp on 127.0.0.1 and one aiortc WebRTC viewer in a
-separate process (its decoding is not counted). CPU time (user+sys) of the engine process and its
-descendants (the RTMP child) over a steady-state window after warm-up, divided by wall time.
+Part 2: the real Engine (default config, real clock) in a child process with RTMP out to a
+private nginx-rtmp on 127.0.0.1. CPU time (user+sys) of the engine process and its descendants
+(the RTMP child) over a steady-state window after warm-up, divided by wall time, and the same
+split by thread: first with no viewer (``stream_core_fraction``, ``stream_thread_*``: the
+configuration and engine worker of streams.py, so the two must agree), then with one aiortc
+WebRTC viewer in a separate process, its decoding not counted
+(``stream_core_fraction_one_viewer``, ``one_viewer_thread_*``).
 
     python benchmarks/pipeline.py [--json PATH] [--seconds N] [--frames N] [--quick]
+                                  [--render-ahead K]
 """
 
 from __future__ import annotations
@@ -480,7 +484,42 @@ def _healthz(port: int) -> dict[str, Any]:
         return json.loads(r.read())["streams"][0]
 
 
-def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any]:
+def _window(worker: subprocess.Popen, viewer: subprocess.Popen | None, seconds: float) -> dict:
+    """Marks (engine snapshots, the tree's CPU, each thread's CPU, the viewer's CPU) at the start
+    and end of a ``seconds`` window of the running stream."""
+
+    def mark() -> tuple[dict[str, Any], Any, float, dict[int, float]]:
+        assert worker.stdin is not None
+        worker.stdin.write("mark\n")
+        worker.stdin.flush()
+        m = _readline(worker, 10)
+        thr = thread_cpu_seconds(worker.pid)
+        v = proc_cpu_seconds(viewer.pid) if viewer is not None else 0.0
+        return m, sample_tree(worker.pid), v, thr
+
+    m0, a, v0, t0 = mark()
+    time.sleep(seconds)
+    m1, b, v1, t1 = mark()
+    return {"m0": m0, "m1": m1, "a": a, "b": b, "v0": v0, "v1": v1, "t0": t0, "t1": t1}
+
+
+def _wait_live(port: int, viewers: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        h = _healthz(port)
+        if h["rtmp_live"] == 1 and h["viewers"] == viewers:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"stream not live with {viewers} viewer(s): {h}")
+        time.sleep(0.2)
+
+
+def measure_stream(
+    res: Results, seconds: float, warmup: float, render_ahead: int = 0
+) -> dict[str, Any]:
+    """Two windows of one engine process: RTMP out only (``stream_core_fraction``, the
+    configuration streams.py measures), then with one WebRTC viewer attached
+    (``stream_core_fraction_one_viewer``); each with its CPU by thread."""
     nginx = _load_nginx_helper().NginxRtmp().start()
     procs: list[subprocess.Popen] = []
     data_dir = tempfile.TemporaryDirectory(prefix="streamhost-bench-")
@@ -488,7 +527,7 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
         env = {**os.environ, "STREAMHOST_DATA_DIR": data_dir.name, "PYTHONUNBUFFERED": "1"}
         url = nginx.url("live", "bench")
         worker = subprocess.Popen(
-            [sys.executable, __file__, "--_engine-worker", url],
+            [sys.executable, __file__, "--_engine-worker", url, "1", str(render_ahead)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -496,6 +535,9 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
         )
         procs.append(worker)
         port = _readline(worker, 60)["port"]
+        _wait_live(port, 0)
+        time.sleep(warmup)
+        alone = _window(worker, None, seconds)
         viewer = subprocess.Popen(
             [sys.executable, __file__, "--_viewer", f"http://127.0.0.1:{port}/offer"],
             stdin=subprocess.PIPE,
@@ -504,30 +546,9 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
         )
         procs.append(viewer)
         _readline(viewer, 60)  # {"first_frame": ...}: the viewer decodes video
-        deadline = time.monotonic() + 30
-        while True:
-            h = _healthz(port)
-            if h["rtmp_live"] == 1 and h["viewers"] == 1:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"stream not live on both outputs: {h}")
-            time.sleep(0.2)
+        _wait_live(port, 1)
         time.sleep(warmup)
-
-        def mark() -> tuple[dict[str, Any], Any, float]:
-            assert worker.stdin is not None
-            worker.stdin.write("mark\n")
-            worker.stdin.flush()
-            m = _readline(worker, 10)
-            thr = thread_cpu_seconds(worker.pid)
-            return m, sample_tree(worker.pid), proc_cpu_seconds(viewer.pid), thr
-
-        m0, a, v0, t0 = mark()
-        time.sleep(seconds)
-        m1, b, v1, t1 = mark()
-        rtmp_child = sum(b.children_s.values()) - sum(
-            a.children_s.get(pid, 0.0) for pid in b.children_s
-        )
+        watched = _window(worker, viewer, seconds)
         for p in (viewer, worker):
             assert p.stdin is not None
             p.stdin.close()
@@ -540,30 +561,49 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
         nginx.stop()
         data_dir.cleanup()
 
+    _stream_figures(res, alone, final, "stream", "")
+    _stream_figures(res, watched, final, "one_viewer", "_one_viewer")
+    a, b, m0, m1 = watched["a"], watched["b"], watched["m0"], watched["m1"]
     wall = b.wall - a.wall
-    s0, s1 = m0["snapshot"], m1["snapshot"]
-    emits = [t for t in final["emits"] if m0["mark"] <= t <= m1["mark"]]
-    iv = [_ms(y - x) for x, y in zip(emits, emits[1:], strict=False)]
-    res.add("stream_core_fraction", core_fraction(a, b), "cores", 3)
-    res.add("stream_rtmp_child_core_fraction", rtmp_child / wall, "cores", 3)
-    res.add("stream_window_seconds", wall, "s", 2)
-    res.add("stream_fps", (s1["frames"] - s0["frames"]) / wall, "fps", 2)
-    res.add("late_frames", s1["late_frames"] - s0["late_frames"], "frames", 0)
-    res.add("encoder_dropped_frames", s1["encoder_dropped"] - s0["encoder_dropped"], "frames", 0)
-    res.add("late_frames_run_total", final["snapshot"]["late_frames"], "frames", 0)
-    res.add("frame_interval_p50_ms", percentile(iv, 50), "ms", 2)
-    res.add("frame_interval_p99_ms", percentile(iv, 99), "ms", 2)
-    res.add("frame_interval_max_ms", max(iv) if iv else None, "ms", 2)
-    res.add("stream_render_ms_p50", s1["render_ms_p50"], "ms", 3)
-    n_frames = max(1, s1["frames"] - s0["frames"])
-    res.add(
-        "stream_minor_faults_per_frame", (b.minor_faults - a.minor_faults) / n_frames, "faults", 1
-    )
     vf = [t for t in vstats["video"] if m0["mark"] <= t <= m1["mark"]]
     res.add("viewer_fps", len(vf) / wall, "fps", 2)
     viv = [_ms(y - x) for x, y in zip(vf, vf[1:], strict=False)]
     res.add("viewer_frame_interval_p99_ms", percentile(viv, 99), "ms", 2)
-    res.add("viewer_process_core_fraction", (v1 - v0) / wall, "cores", 3)
+    res.add("viewer_process_core_fraction", (watched["v1"] - watched["v0"]) / wall, "cores", 3)
+    res.add("late_frames_run_total", final["snapshot"]["late_frames"], "frames", 0)
+    return {
+        "sentences": m1["snapshot"]["sentences"],
+        "rtmp": final["rtmp"][0],
+        "encoder": final["encoder"],
+        "webrtc": final.get("webrtc"),
+    }
+
+
+def _stream_figures(res: Results, w: dict, final: dict, thread_prefix: str, suffix: str) -> None:
+    """One window's figures: the process tree's share of a core, frame pacing, and where the
+    engine's CPU went by thread (``<thread_prefix>_thread_<group>_*``)."""
+    a, b, m0, m1 = w["a"], w["b"], w["m0"], w["m1"]
+    wall = b.wall - a.wall
+    rtmp_child = sum(b.children_s.values()) - sum(
+        a.children_s.get(pid, 0.0) for pid in b.children_s
+    )
+    s0, s1 = m0["snapshot"], m1["snapshot"]
+    emits = [t for t in final["emits"] if m0["mark"] <= t <= m1["mark"]]
+    iv = [_ms(y - x) for x, y in zip(emits, emits[1:], strict=False)]
+    res.add(f"stream_core_fraction{suffix}", core_fraction(a, b), "cores", 3)
+    res.add(f"stream_rtmp_child_core_fraction{suffix}", rtmp_child / wall, "cores", 3)
+    res.add(f"stream_window_seconds{suffix}", wall, "s", 2)
+    res.add(f"stream_fps{suffix}", (s1["frames"] - s0["frames"]) / wall, "fps", 2)
+    res.add(f"late_frames{suffix}", s1["late_frames"] - s0["late_frames"], "frames", 0)
+    res.add(f"encoder_dropped_frames{suffix}", s1["encoder_dropped"] - s0["encoder_dropped"],
+            "frames", 0)  # fmt: skip
+    res.add(f"frame_interval_p50_ms{suffix}", percentile(iv, 50), "ms", 2)
+    res.add(f"frame_interval_p99_ms{suffix}", percentile(iv, 99), "ms", 2)
+    res.add(f"frame_interval_max_ms{suffix}", max(iv) if iv else None, "ms", 2)
+    res.add(f"stream_render_ms_p50{suffix}", s1["render_ms_p50"], "ms", 3)
+    n_frames = max(1, s1["frames"] - s0["frames"])
+    res.add(f"stream_minor_faults_per_frame{suffix}", (b.minor_faults - a.minor_faults) / n_frames,
+            "faults", 1)  # fmt: skip
     # Where the engine's CPU goes, by thread (Python thread names): the AV loop's render thread
     # ("render_N": face model + compose + colour conversion), the encoder thread (x264, AAC,
     # Opus, mux), the event loop (director, chat, control, WebRTC packetization and SRTP), the
@@ -572,7 +612,8 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
     names = {int(k): v for k, v in {**m0["threads"], **m1["threads"]}.items()}
     fixed = {"MainThread": "event_loop", "encoder": "encoder", "rtmp-push": "rtmp_push"}
     by: dict[str, float] = {}
-    for tid, cpu in t1.items():
+    t0 = w["t0"]
+    for tid, cpu in w["t1"].items():
         name = names.get(tid, "native")
         if name.startswith("asyncio_"):
             group = "executor"
@@ -583,20 +624,14 @@ def measure_stream(res: Results, seconds: float, warmup: float) -> dict[str, Any
         by[group] = by.get(group, 0.0) + cpu - t0.get(tid, 0.0)
     groups = ("render", "encoder", "event_loop", "executor", "rtmp_push", "other", "native")
     for group in groups:
-        res.add(f"stream_thread_{group}_core_fraction", by.get(group, 0.0) / wall, "cores", 3)
-        res.add(f"stream_thread_{group}_ms_per_frame", by.get(group, 0.0) * 1000 / n_frames,
+        res.add(f"{thread_prefix}_thread_{group}_core_fraction", by.get(group, 0.0) / wall,
+                "cores", 3)  # fmt: skip
+        res.add(f"{thread_prefix}_thread_{group}_ms_per_frame", by.get(group, 0.0) * 1000 / n_frames,
                 "ms", 3)  # fmt: skip
     # The threads must account for the process (the RTMP child is counted apart).
     proc_cpu = core_fraction(a, b) - rtmp_child / wall
-    res.add("stream_threads_accounted_pct", 100.0 * sum(by.values()) / wall / max(proc_cpu, 1e-9),
-            "%", 1)  # fmt: skip
-    rt = final["rtmp"][0]
-    return {
-        "sentences": s1["sentences"],
-        "rtmp": rt,
-        "encoder": final["encoder"],
-        "webrtc": final.get("webrtc"),
-    }
+    res.add(f"{thread_prefix}_threads_accounted_pct",
+            100.0 * sum(by.values()) / wall / max(proc_cpu, 1e-9), "%", 1)  # fmt: skip
 
 
 def _engine_worker(url: str, copies: int = 1, render_ahead: int = 0) -> None:
@@ -723,6 +758,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=None, help="stream window (default 20)")
     ap.add_argument("--frames", type=int, default=None, help="frames per stage (default 375)")
     ap.add_argument("--no-stream", action="store_true", help="only the per-stage figures")
+    ap.add_argument(
+        "--render-ahead", type=int, default=0, choices=range(4), metavar="K",
+        help="the stream's stream.render_ahead (default 0, the default config's)",
+    )  # fmt: skip
     args = ap.parse_args()
     frames_n = args.frames or (75 if args.quick else 375)
     seconds = args.seconds or (5.0 if args.quick else 20.0)
@@ -749,7 +788,10 @@ def main() -> int:
             "quick": bool(args.quick),
             "cpu_time": "thread CPU time (time.thread_time / pthread_getcpuclockid)",
             "stream_run": "default config, voice.prefetch off (the start-up fill is one-off), "
-            "RTMP out to nginx-rtmp, one WebRTC viewer process; same engine worker as streams.py",
+            "RTMP out to nginx-rtmp; a window with no viewer (stream_core_fraction: streams.py's "
+            "configuration, same engine worker), then one with one WebRTC viewer process "
+            "(*_one_viewer)",
+            "render_ahead": args.render_ahead,
         },
     )
     machine = machine_info(extra_modules=("pylibsrtp",), probe=True)
@@ -777,8 +819,7 @@ def main() -> int:
     res.add("stages_sum_ms_per_frame", total, "ms", 3)
     res.add("stages_sum_core_fraction", total * s.fps / 1000.0, "cores", 3)
     if not args.no_stream:
-        extra = measure_stream(res, seconds, warmup)
-        res.config["stream_run"] = extra
+        res.config["stream_run_stats"] = measure_stream(res, seconds, warmup, args.render_ahead)
     report(res, args.json, machine)
     return 0
 

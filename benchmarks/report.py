@@ -30,6 +30,7 @@ from _common import RESULTS_DIR  # noqa: E402
 TARGETS: dict[str, tuple[str, float]] = {
     "max_streams": (">=", 8),
     "stream_core_fraction": ("<=", 0.15),
+    "stream_core_fraction_one_viewer": ("<=", 0.18),
     "psnr_change_db": (">=", 0.0),
     "viewer_core_fraction": ("<=", 0.02),
     "rss_growth_pct_per_hour": ("<=", 1.0),
