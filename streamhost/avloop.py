@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .avpool import lower_priority
 from .clock import Clock
 from .frames import AVFrame, StreamFormat
 from .player import SpeechPlayer
@@ -84,7 +85,9 @@ class AVLoop:
         self._idle_picture: np.ndarray | None = None
         # One dedicated render thread: the model's working set stays in that core's cache
         # (the shared default pool hops threads, which measurably slows paced rendering).
-        self._executor: Any = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self._executor: Any = ThreadPoolExecutor(
+            1, thread_name_prefix="render", initializer=lower_priority
+        )
         self._own_executor = True
         self.index = 0
 

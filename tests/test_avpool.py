@@ -93,3 +93,43 @@ async def test_copies_render_and_encode_on_one_pool(tmp_path, monkeypatch) -> No
     for path in (tmp_path / "rec.mp4", tmp_path / "rec-1.mp4"):
         with av.open(str(path)) as c:
             assert sum(1 for _ in c.decode(video=0)) >= 45  # both copies recorded their frames
+
+
+def _nice(tid: int | None = None) -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id() if tid is None else tid)
+
+
+def test_av_workers_run_nicer_than_the_event_loop() -> None:
+    # The loop that sends the frames must preempt the threads that make them when the cores
+    # are full: the pool's workers, a stream's render thread and its encoder thread are niced,
+    # each thread on its own (the calling thread keeps its priority).
+    from streamhost.avloop import AVLoop
+    from streamhost.avpool import WORKER_NICE
+    from streamhost.frames import StreamFormat
+    from streamhost.output.encoder import Encoder
+
+    main = _nice()
+    want = min(19, main + WORKER_NICE)
+    pool = DeadlinePool(threads=1)
+    try:
+        assert pool.lane().submit(_nice).result(timeout=5) == want
+    finally:
+        pool.close()
+    fmt = StreamFormat(64, 64, 25, 48000)
+    loop = AVLoop(None, fmt, None, lambda t: None, None)  # type: ignore[arg-type]
+    try:
+        assert loop._executor.submit(_nice).result(timeout=5) == want
+    finally:
+        loop._executor.shutdown()
+    enc = Encoder(fmt)
+    enc.start()
+    try:
+        deadline = time.monotonic() + 5
+        while _nice(enc._thread.native_id) != want and time.monotonic() < deadline:
+            time.sleep(0.01)  # the thread lowers itself as it starts
+        assert _nice(enc._thread.native_id) == want
+    finally:
+        enc.close()
+    assert _nice() == main

@@ -22,6 +22,7 @@ import av
 import numpy as np
 from av.video.frame import PictureType
 
+from ..avpool import lower_priority
 from ..frames import AVFrame, StreamFormat
 from .base import AUDIO, OPUS, VIDEO, EncodedPacket, PacketSink, StreamInfo
 from .codecs import AAC_FRAME, OUT_RATE, EncoderStats, open_codecs
@@ -219,6 +220,7 @@ class Encoder(EncoderAudio):
     # -- worker ------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        lower_priority()  # the event loop, which sends the frames, outranks their encoding
         try:
             while True:
                 item = self._queue.get()
