@@ -2,10 +2,13 @@
 
 One real Engine on the default config (real clock, RTMP out to a private nginx-rtmp, as
 ``pipeline.py``'s engine worker) and, in another process, N aiortc viewers (real peer
-connections over loopback: ICE, DTLS, SRTP, RTCP). N steps up (default 0, 1, 2, 4, 8); at each
-level, after every new viewer has received video, the engine process tree's CPU (user+sys from
-/proc) is measured over a window. A least-squares line through (N, engine cores) gives
-``viewer_core_fraction``: the share of one core each added viewer costs.
+connections over loopback: ICE, DTLS, SRTP, RTCP). N steps up (default 0, 1, 2, 4, 8) and back
+down again; at each level, after every new viewer has received video (or the engine has seen the
+dropped ones go), the engine process tree's CPU (user+sys from /proc) is measured over a window.
+A least-squares line through every (N, engine cores) gives ``viewer_core_fraction``: the share of
+one core each added viewer costs. The way down is there because this machine's speed drifts by
+several per cent within minutes: on a sweep up only, a drift reads as a cost per viewer; up and
+down, a steady drift cancels out of the slope (``--no-down`` measures the way up only).
 
 By default the viewers do not decode: their depacketized H.264/Opus frames are counted, not
 decoded (``--decode`` decodes them), so the viewer process takes less of the machine the engine
@@ -51,6 +54,15 @@ def _send(proc: subprocess.Popen, line: str) -> None:
     proc.stdin.flush()
 
 
+def _await_viewers(port: int, n: int, timeout: float = 30.0) -> None:
+    # a closed peer connection leaves the engine's count once its DTLS close arrives
+    deadline = time.monotonic() + timeout
+    while (seen := pl._healthz(port)["viewers"]) != n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"engine reports {seen} viewers, expected {n}")
+        time.sleep(0.1)
+
+
 def measure(levels: list[int], window: float, settle: float, decode: bool) -> list[dict[str, Any]]:
     nginx = pl._load_nginx_helper().NginxRtmp().start()
     procs: list[subprocess.Popen] = []
@@ -82,15 +94,14 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
             time.sleep(0.2)
         have = 0
         for n in levels:
-            if n > have:
-                _send(viewers, f"add {n - have}")
-                got = pl._readline(viewers, 30 + 5 * (n - have))
+            if n != have:
+                verb = "add" if n > have else "drop"
+                _send(viewers, f"{verb} {abs(n - have)}")
+                got = pl._readline(viewers, 30 + 5 * abs(n - have))
                 if got.get("error"):
                     raise RuntimeError(f"viewers: {got['error']}")
                 have = n
-            h = pl._healthz(port)
-            if h["viewers"] != n:
-                raise RuntimeError(f"engine reports {h['viewers']} viewers, expected {n}")
+            _await_viewers(port, n)
             time.sleep(settle)
             _send(viewers, "stats")
             f0 = pl._readline(viewers, 10)["video_frames"]
@@ -131,7 +142,8 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
 
 def _viewers_child(offer_url: str, decode: bool) -> None:
     """Child process: aiortc viewers of one stream. stdin: ``add K`` (answers once each new
-    viewer has received a video frame), ``stats`` (frames received per viewer); EOF: close."""
+    viewer has received a video frame), ``drop K`` (closes the K newest), ``stats`` (frames
+    received per open viewer); EOF: close."""
     import aiohttp
     import aiortc.rtcrtpreceiver as receiver
     from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -204,8 +216,14 @@ def _viewers_child(offer_url: str, decode: bool) -> None:
                                 raise RuntimeError("a new viewer received no video in 30 s")
                             await asyncio.sleep(0.05)
                         print(json.dumps({"viewers": len(pcs)}), flush=True)
+                    elif line.startswith("drop "):
+                        k = min(int(line.split()[1]), len(pcs))
+                        gone, pcs[:] = pcs[len(pcs) - k :], pcs[: len(pcs) - k]
+                        await asyncio.gather(*(pc.close() for pc in gone))
+                        print(json.dumps({"viewers": len(pcs)}), flush=True)
                     elif line == "stats":
-                        print(json.dumps({"video_frames": list(counts)}), flush=True)
+                        # slots follow connection order, so the open viewers are the first ones
+                        print(json.dumps({"video_frames": counts[: len(pcs)]}), flush=True)
                 except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops
                     print(json.dumps({"error": repr(exc)}), flush=True)
         await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
@@ -218,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", default=None, help="viewer counts, ascending (default 0,1,2,4,8)")
     ap.add_argument("--window", type=float, default=None, help="seconds per level (default 15)")
     ap.add_argument("--decode", action="store_true", help="viewers decode what they receive")
+    ap.add_argument("--no-down", action="store_true", help="measure the way up only")
     args = ap.parse_args(argv)
     raw = args.levels or ("0,2" if args.quick else "0,1,2,4,8")
     try:
@@ -229,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     window = args.window or (3.0 if args.quick else 15.0)
     settle = 1.0 if args.quick else 3.0
     machine = machine_info()
-    rows = measure(levels, window, settle, args.decode)
+    sweep = levels if args.no_down else levels + levels[-2::-1]
+    rows = measure(sweep, window, settle, args.decode)
     ns = [r["n"] for r in rows]
     slope, intercept = linear_fit(ns, [r["engine_core_fraction"] for r in rows])
     res = Results(
@@ -237,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         config={
             "stream": "default config: 720x1280 @ 25 fps, RTMP out to nginx-rtmp on 127.0.0.1",
             "levels": levels,
+            "sweep": sweep,
             "window_seconds": window,
             "settle_seconds": settle,
             "viewers_decode": bool(args.decode),
@@ -249,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     res.add("viewer_core_fraction", slope, "cores/viewer", 4)
     res.add("engine_core_fraction_no_viewers", intercept, "cores", 3)
-    res.add("engine_core_fraction_at_max", rows[-1]["engine_core_fraction"], "cores", 3)
-    res.add("max_viewers_measured", ns[-1], "viewers", 0)
+    at_max = [r["engine_core_fraction"] for r in rows if r["n"] == levels[-1]]
+    res.add("engine_core_fraction_at_max", sum(at_max) / len(at_max), "cores", 3)
+    res.add("max_viewers_measured", levels[-1], "viewers", 0)
     fps = [r["min_viewer_fps"] for r in rows if r["min_viewer_fps"] is not None]
     res.add("min_viewer_fps", min(fps) if fps else None, "fps", 2)
     res.series = {
