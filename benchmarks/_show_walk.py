@@ -65,14 +65,17 @@ def walk_show(cfg: Any, talk: Any, synthesize: Callable[[Sentence], Any], minute
     def count(key: str) -> None:
         counts[key] = counts.get(key, 0) + 1
 
+    quiet_since = 0.0
+
     def say(s: Sentence) -> None:
-        nonlocal now, speech
+        nonlocal now, speech, quiet_since
         count(f"said_{s.source}")
         for p in as_said(s, t.phrase_chars):
             d = synthesize(p).duration
             speech += d
             now += d + gap * (0.5 if p.continues else 1.0)
             media.t = now
+        quiet_since = now
 
     def respond() -> list[Sentence]:
         nonlocal last_greeting
@@ -114,9 +117,12 @@ def walk_show(cfg: Any, talk: Any, synthesize: Callable[[Sentence], Any], minute
         if script:
             say(script.pop(0))
             continue
-        for s in gen.next_segment(st.product_id):
+        segment = gen.next_segment(st.product_id)
+        if not segment and t.max_quiet_s and now - quiet_since >= t.max_quiet_s:
+            segment = gen.next_segment(st.product_id, refrain=True)  # the director's recap
+        for s in segment:
             say(s)
-        now += t.segment_pause_s
+        now += t.segment_pause_s if segment else 1.0  # nothing new: asked again a second later
         media.t = now
     counts["media_seconds"] = round(now)
     counts["speech_seconds"] = round(speech)

@@ -7,8 +7,13 @@ the speaking rate, so the generator's variety memory (talk/variety.py) runs on s
 ``distinct_phrase_pct``: distinct / total template phrases as the viewer hears them (each
 phrase a transcript line). A fixed opening such as "Something people often overlook:" is its
 own phrase and counts as a repeat every time - on purpose: that is what the viewer hears.
-``distinct_sentence_pct`` gives the same per template sentence beside it. Used by
-benchmarks/talk.py."""
+``distinct_sentence_pct`` gives the same per template sentence beside it.
+
+The loop is the director's: with nothing fresh to say the host idles, asks again a second
+later, and once quiet for ``talk.max_quiet_s`` says a recap (``next_segment(refrain=True)``).
+``longest_quiet_s`` is the longest stretch with nothing said; ``talk_airtime_pct`` the share of
+show time spent speaking. The same show is run again with no chat at all (``*_no_chat``): the
+night's quiet hours, where fresh product talk runs out. Used by benchmarks/talk.py."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ CHARS_PER_S = 14.0  # speaking rate (espeak/hibari at the default rate, measured
 
 def simulate_show(
     cfg: Any, question_bank: Any, vary: Any, minutes: float = 60.0, ask_every_s: float = 20.0,
-    seed: int = 7,
+    seed: int = 7, max_quiet_s: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Template phrases/sentences said and answers given over ``minutes`` of show time;
     viewers' questions from ``question_bank(catalog, lang)`` varied by ``vary(text, lang,
@@ -33,7 +38,9 @@ def simulate_show(
     from streamhost.talk.phrases import split_phrases
 
     t = cfg.talk
+    max_quiet = t.max_quiet_s if max_quiet_s is None else max_quiet_s
     now = [0.0]
+    spoken, quiet_since, longest_quiet = 0.0, 0.0, 0.0
     mod = Moderator(load_blocklists(cfg.chat.blocklists))
     talk = build_talk(cfg.with_overrides(talk={"show": ""}), lambda: now[0], mod.name_ok)
     gen, lang = talk.generator, cfg.stream.language
@@ -52,35 +59,54 @@ def simulate_show(
             ev = ChatEvent(
                 f"viewer{answers}", vary(rng.choice(bank), lang, rng), received_at=now[0]
             )
+            longest_quiet = max(longest_quiet, now[0] - quiet_since)
             for s in gen.answer(ev, ids[int(now[0] // per_product) % len(ids)]):
+                spoken += len(s.text) / CHARS_PER_S
                 now[0] += len(s.text) / CHARS_PER_S + t.sentence_gap_s
+            quiet_since = now[0]
             answers += 1
             next_ask += ask_every_s
             continue
         pid = ids[int(now[0] // per_product) % len(ids)]
         said = 0
-        for s in gen.next_segment(pid):
+        quiet = now[0] - quiet_since
+        segment = gen.next_segment(pid)
+        if not segment and max_quiet and quiet >= max_quiet:
+            segment = gen.next_segment(pid, refrain=True)  # the director's recap
+        if segment:
+            longest_quiet = max(longest_quiet, quiet)
+        for s in segment:
             key = re.sub(r"\W+", " ", s.text.casefold()).strip()
             if key in recent:
                 continue  # the director's repeat window drops it
             recent.append(key)
             sentences.append(s.text)
             phrases.extend(split_phrases(s.text, s.lang, t.phrase_chars))
+            spoken += len(s.text) / CHARS_PER_S
             now[0] += len(s.text) / CHARS_PER_S + t.sentence_gap_s
+            quiet_since = now[0]
             said += 1
             if now[0] >= next_ask:
                 break  # a question breaks in at the next boundary; the rest of the segment goes
-        now[0] += t.segment_pause_s if said else 5.0  # nothing new to say: the host idles
-    return {"phrases": phrases, "sentences": sentences, "answers": answers}
+        now[0] += t.segment_pause_s if said else 1.0  # nothing new: the director asks again
+    longest_quiet = max(longest_quiet, now[0] - quiet_since)
+    return {"phrases": phrases, "sentences": sentences, "answers": answers,
+            "longest_quiet_s": longest_quiet, "airtime_pct": 100.0 * spoken / now[0]}  # fmt: skip
 
 
 def measure_variety(
     res: Any, cfg: Any, question_bank: Any, vary: Any, minutes: float = 60.0
 ) -> dict[str, Any]:
-    r = simulate_show(cfg, question_bank, vary, minutes)
-    ph, se = r["phrases"], r["sentences"]
-    res.add("distinct_phrase_pct", round(100.0 * len(set(ph)) / max(1, len(ph)), 1), "%", 1)
-    res.add("distinct_sentence_pct", round(100.0 * len(set(se)) / max(1, len(se)), 1), "%", 1)
-    res.add("template_phrases_per_hour", len(ph), "phrases", 0)
-    top = sorted(((ph.count(p), p) for p in set(ph)), reverse=True)[:5]
-    return {"minutes": minutes, "answers": r["answers"], "most_repeated": top}
+    out: dict[str, Any] = {"minutes": minutes, "max_quiet_s": cfg.talk.max_quiet_s}
+    for suffix, ask in (("", 20.0), ("_no_chat", float("inf"))):
+        r = simulate_show(cfg, question_bank, vary, minutes, ask_every_s=ask)
+        ph, se = r["phrases"], r["sentences"]
+        res.add(f"distinct_phrase_pct{suffix}", 100.0 * len(set(ph)) / max(1, len(ph)), "%", 1)
+        res.add(f"distinct_sentence_pct{suffix}", 100.0 * len(set(se)) / max(1, len(se)), "%", 1)
+        res.add(f"template_phrases_per_hour{suffix}", len(ph) * 60.0 / minutes, "phrases", 0)
+        res.add(f"longest_quiet_s{suffix}", r["longest_quiet_s"], "s", 1)
+        res.add(f"talk_airtime_pct{suffix}", r["airtime_pct"], "%", 1)
+        top = sorted(((ph.count(p), p) for p in set(ph)), reverse=True)[:5]
+        out[f"answers{suffix}"] = r["answers"]
+        out[f"most_repeated{suffix}"] = top
+    return out

@@ -106,6 +106,12 @@ class TalkConfig:
         40, lambda v: v == 0 or _int_in(20, 500)(v), "0 (off) or an integer 20..500"
     )
     segment_pause_s: float = _spec(1.5, _num_in(0.0, 60.0), "a number of seconds 0..60")
+    # Dead air has a bound: quiet this long with nothing fresh to say, the host recaps what was
+    # not heard within refrain_s (talk/variety.py). 0 = wait for fresh talk, however long.
+    max_quiet_s: float = _spec(
+        20.0, lambda v: v == 0 or is_num_in(2.0, 600.0)(v), "0 (off) or seconds 2..600"
+    )
+    refrain_s: float = _spec(120.0, _num_in(30.0, 600.0), "a number of seconds 30..600")
     max_question_age_s: float = _spec(20.0, _num_in(0.5, 3600.0), "a number of seconds 0.5..3600")
     max_chat_chars: int = _spec(500, _int_in(1, 10000), "an integer 1..10000")
     # Languages a viewer is answered in (their own when listed); empty = every language with

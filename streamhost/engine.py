@@ -90,6 +90,7 @@ class Stream:
             on_reject=self.obs.rejected, show=self.show, wall_start=self.talk.wall_start,
             llm=self.talk.llm_talk, llm_error=LlmError, repeat_window=t.repeat_window,
             phrase_chars=t.phrase_chars, followups=self.talk.followups,
+            max_quiet_s=t.max_quiet_s,
         )  # fmt: skip
         self.obs.track_questions(self.talk.followups)
         self.director.on_stage = self.trace.on_stage

@@ -288,6 +288,46 @@ def test_next_segment_varied_and_names_product(catalog, lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_product_talk_says_each_feature_once_then_recaps(catalog, lang):
+    from streamhost.talk.variety import Variety
+
+    now = [0.0]
+    gen = TemplateGenerator(catalog, lang, seed=3)
+    gen.variety = Variety(lambda: now[0], refrain_s=60.0)
+    feats, _ = catalog.get("kettle").features_in(lang)
+    heard: dict[str, list[float]] = {f: [] for f in feats}
+
+    def talk(refrain: bool = False) -> list[str]:
+        seg = [s.text for s in gen.next_segment("kettle", refrain=refrain)]
+        for text in seg:
+            for f in feats:
+                if f in text:
+                    heard[f].append(now[0])
+            now[0] += 3.0
+        return seg
+
+    empty = 0  # segments are drawn at random: out of fresh talk is many empty ones in a row
+    while now[0] < 400.0 and empty < 30:
+        empty = 0 if talk() else empty + 1
+    # Fresh talk runs out within the hard window, each feature said once whatever template
+    # wrapped it ("It comes with X", "Plus, X").
+    assert now[0] < 400.0
+    assert all(len(ts) == 1 for ts in heard.values()), heard
+    # A refrain brings features back, none heard within the refrain window.
+    now[0] += 10.0
+    before = {f: list(ts) for f, ts in heard.items()}
+    recap = talk(refrain=True)
+    assert recap, "a refrain has something to say"
+    again = [f for f in feats if len(heard[f]) > len(before[f])]
+    assert again, recap
+    for f in again:
+        assert heard[f][-1] - before[f][-1] >= 60.0
+    # Right after, the same features are not repeated by another refrain.
+    repeat = talk(refrain=True)
+    assert not any(f in text for f in again for text in repeat), repeat
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_template_inventory(lang):
     assert template_count(lang) >= 30
     for fam in ("intro", "feature", "price", "urgency", "social", "cta"):

@@ -323,3 +323,57 @@ async def test_a_minute_of_show_has_no_dead_air_no_repeats_and_the_disclosure(tm
     for k, text in enumerate(generated):
         assert text not in generated[max(0, k - 20) : k], f"repeated within the window: {text!r}"
     assert any(e == "happy" and t >= 30.0 for e, t in emotions), "a purchase makes the host happy"
+
+
+def _one_product_catalog(tmp_path: Path, features: int) -> Path:
+    """The demo catalog's kettle alone, with only its first ``features`` features and no FAQ:
+    fresh talk about it runs out in well under a minute."""
+    import json
+
+    demo = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
+    doc = json.loads(demo.read_text())
+    kettle = next(p for p in doc["products"] if p["id"] == "kettle")
+    kettle["image"] = str(demo.parent / kettle["image"])
+    kettle["features"] = {lg: fs[:features] for lg, fs in kettle["features"].items()}
+    kettle["faq"] = []
+    doc["products"] = [kettle]
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("max_quiet_s", [0.0, 4.0])
+async def test_dead_air_is_bounded_by_a_recap(tmp_path, max_quiet_s: float) -> None:
+    # No chat and one product with two features: fresh talk runs out in about 80 s. With
+    # max_quiet_s off the host goes quiet until something may be said again (the price after
+    # 3 minutes);
+    # with it, the longest quiet stays near max_quiet_s and what comes back is a recap of
+    # lines not heard within refrain_s.
+    talk = {"show": "", "catalog": str(_one_product_catalog(tmp_path, 2)),
+            "max_quiet_s": max_quiet_s, "refrain_s": 30.0}  # fmt: skip
+    small = {"width": 544, "height": 960, "fps": 20}  # only the talk is looked at
+    async with running_engine(tmp_path, virtual=True, duration=140, talk=talk, stream=small) as (
+        _e,
+        _u,
+        task,
+    ):
+        await task
+    store = _store(tmp_path)
+    lines = [ln for ln in store.transcript() if ln.aired_at is not None]
+    durs = dict(store._db.execute("SELECT trace_id, duration FROM transcript").fetchall())
+    store.close()
+    ends = [ln.aired_at + durs[ln.trace_id] for ln in lines]
+    quiet = [b.aired_at - e for e, b in zip(ends, lines[1:], strict=False)] + [140.0 - ends[-1]]
+    if not max_quiet_s:
+        assert max(quiet) > 40.0, max(quiet)
+        return
+    assert max(quiet) <= max_quiet_s + 2.5, quiet  # + one retry second + the segment pause
+    heard: dict[str, float] = {}
+    repeats = 0
+    for ln, end in zip(lines, ends, strict=True):
+        if ln.source == "template" and ln.text in heard:
+            repeats += 1
+            assert ln.aired_at - heard[ln.text] >= 30.0, (ln.text, heard[ln.text], ln.aired_at)
+        heard[ln.text] = end
+    assert repeats > 0  # the recap did bring lines back

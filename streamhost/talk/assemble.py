@@ -112,7 +112,8 @@ def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str]
                 datetime.now().astimezone())  # fmt: skip
     generator.price_now = talk.price_spoken_now
     pc = cfg.talk.phrase_chars
-    generator.variety = Variety(clock_now, split=lambda text, lg: split_phrases(text, lg, pc))
+    generator.variety = Variety(clock_now, refrain_s=cfg.talk.refrain_s,
+                                split=lambda text, lg: split_phrases(text, lg, pc))  # fmt: skip
     talk.followups = Followups(clock_now, cfg.talk.followup_timeout_s)
     generator.on_unanswered = talk.followups.open
     if cfg.talk.generator == "llm":

@@ -83,6 +83,7 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
         phrase_chars: int = 40,
         followups: Followups | None = None,
         barge_in_s: float = 0.25,
+        max_quiet_s: float = 20.0,
     ) -> None:
         if not product_ids:
             raise ValueError("the catalog has no products to present")
@@ -96,6 +97,8 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
         self.gap_s = sentence_gap_s
         self.voice_timeout_s = VOICE_TIMEOUT_S
         self.segment_pause_s = segment_pause_s
+        self.max_quiet_s = max_quiet_s  # 0: wait for fresh talk, however long
+        self._ask_gen_at = 0.0  # an empty segment is asked for again then, not every frame
         self._visemes = visemes
         self._on_commit = on_commit
         self._on_product = on_product
@@ -112,9 +115,8 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
         self._urgent: str | None = None  # the trace id of the last "say now" line
         self._safety: deque[Sentence] = deque()
         self._pending: deque[Sentence] = deque()  # rest of an answer (or an LLM answer's stream)
-        self._promo: deque[Sentence] = (
-            deque()
-        )  # CTA / countdown, spoken before the next segment line
+        # CTA / countdown, spoken before the next segment line
+        self._promo: deque[Sentence] = deque()
         self._script: deque[Sentence] = deque()  # generated segment
         # Script speech taken back from the player so an answer could go first; already
         # synthesized and stored, it resumes where it left off.
@@ -302,7 +304,7 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
             return None
         if self._idle_since is None:
             self._idle_since = now
-        if now - self._idle_since < self.segment_pause_s:
+        if now - self._idle_since < self.segment_pause_s or now < self._ask_gen_at:
             return None
         if st is not None:
             pid = st.product_id
@@ -326,7 +328,13 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
             )
             return None
         self._script.extend(self.gen.next_segment(pid))
-        return self._script.popleft() if self._script else None
+        if not self._script and self.max_quiet_s and now - self._idle_since >= self.max_quiet_s:
+            # Nothing fresh left: a recap for whoever joined since, not minutes of dead air.
+            self._script.extend(self.gen.next_segment(pid, refrain=True))
+        if not self._script:
+            self._ask_gen_at = now + 1.0
+            return None
+        return self._script.popleft()
 
     async def run(self) -> None:
         while True:

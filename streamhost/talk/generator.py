@@ -23,6 +23,9 @@ from .retrieval import Retriever
 from .templates import slots_for_product, user_slots
 from .variety import Variety
 
+# Segment families variety limits as a topic (talk/variety.py): a price, a deal (urgency) and
+# an intro per product, a call to action whichever product it names.
+_TOPICS = {"price": "price", "intro": "intro", "cta": "cta", "urgency": "urgency"}
 _NAME_RE = re.compile(r"\w{1,20}")
 
 
@@ -96,9 +99,10 @@ class TemplateGenerator:
 
     # -- public API ----------------------------------------------------------------------------
 
-    def next_segment(self, product_id: str) -> list[Sentence]:
+    def next_segment(self, product_id: str, refrain: bool = False) -> list[Sentence]:
         """A few sentences presenting one product: intro, features, price, maybe urgency or
-        social proof, call to action."""
+        social proof, call to action. ``refrain``: a recap, from what was not heard within the
+        variety's refrain window (the director asks for one when nothing fresh is left)."""
         p = self.catalog.get(product_id)
         lang = self.lang
         plan = ["intro", "feature"]
@@ -116,15 +120,13 @@ class TemplateGenerator:
         out: list[Sentence] = []
         v = self.variety
         for fam in plan:
-            if fam == "price" and v is not None and not v.price_allowed(p.id):
-                continue  # said a moment ago: a price is not an every-segment refrain
-            if fam == "intro" and v is not None and not v.intro_allowed(p.id):
-                continue  # introduced a moment ago: go on about it
-            if fam == "cta" and v is not None and not v.cta_allowed():
-                continue
+            topic = _TOPICS.get(fam)
+            about = "" if topic == "cta" else p.id
+            if topic and v is not None and not v.topic_allowed(topic, about, refrain):
+                continue  # said a moment ago (a price, an intro, a call to action)
             slots = self._slots(p.id, lang)
             if fam == "feature":
-                f = self._next_feature(p, lang)
+                f = self._next_feature(p, lang, refrain)
                 if f is None:
                     continue
                 slots["feature"] = f
@@ -133,18 +135,18 @@ class TemplateGenerator:
                 if qa is None:
                     continue
                 slots["question"], slots["answer"] = qa
-            text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=v is not None)
+            text = self._pick(
+                fam, lang, slots, p.grammar_of(lang), fresh=v is not None, refrain=refrain
+            )
             if text is None and v is not None and fam == "intro":
                 text = self._pick(fam, lang, slots, p.grammar_of(lang), fresh=True, last=True)
             if text is not None:
                 if v is not None:
                     v.said(text, lang)
-                    if fam == "price":
-                        v.price_said(p.id)
-                    elif fam == "intro":
-                        v.intro_said(p.id)
-                    elif fam == "cta":
-                        v.cta_said()
+                    if topic:
+                        v.topic_said(topic, about)
+                    elif fam == "feature":
+                        v.topic_said("feature", f"{p.id}\0{slots['feature']}")
                 out.append(
                     self._sentence(
                         text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)
@@ -313,7 +315,8 @@ class TemplateGenerator:
             ok = False  # a broken policy must fail closed, not speak the name
         return name if ok else None
 
-    def _next_feature(self, p: Product, lang: str) -> str | None:
+    def _next_feature(self, p: Product, lang: str, refrain: bool = False) -> str | None:
+        """The product's next feature in turn that variety lets product talk say now."""
         feats, flang = p.features_in(lang)
         if not feats or flang != lang:
             return None  # never mix an English feature into a German sentence
@@ -321,8 +324,13 @@ class TemplateGenerator:
         i = self._feature_cursor.get(key)
         if i is None:
             i = self._rng.randrange(len(feats))
-        self._feature_cursor[key] = i + 1
-        return feats[i % len(feats)]
+        v = self.variety
+        for k in range(i, i + len(feats)):
+            f = feats[k % len(feats)]
+            if v is None or v.topic_allowed("feature", f"{p.id}\0{f}", refrain):
+                self._feature_cursor[key] = k + 1
+                return f
+        return None
 
     def _next_faq(self, p: Product, lang: str) -> tuple[str, str] | None:
         """The product's next FAQ entry in ``lang`` (question, answer), in turn; None when it
@@ -356,11 +364,14 @@ class TemplateGenerator:
 
     def _pick(
         self, family: str, lang: str, slots: dict[str, str], code: str, *,
-        fresh: bool = False, last: bool = False,
+        fresh: bool = False, last: bool = False, refrain: bool = False,
     ) -> str | None:  # fmt: skip
-        """`fresh`: only a text `variety` allows now (`last`: the hard window alone)."""
+        """`fresh`: only a text `variety` allows now (`last`: the hard window alone;
+        `refrain`: the refrain window)."""
         variety = self.variety if fresh else None
-        return self._picker.pick(family, lang, slots, code, variety=variety, last=last)
+        return self._picker.pick(
+            family, lang, slots, code, variety=variety, last=last, refrain=refrain
+        )
 
     def _sentence(
         self,

@@ -45,9 +45,11 @@ class TemplatePicker:
         *,
         variety: Variety | None = None,
         last: bool = False,
+        refrain: bool = False,
     ) -> str | None:
         """Render the least recently used eligible template whose text is not in the window.
-        With ``variety``: only a text it allows now (``last``: its hard window alone)."""
+        With ``variety``: only a text it allows now (``last``: its hard window alone;
+        ``refrain``: its refrain window)."""
         cands = [t for t, need in self.templates.get((family, lang), ()) if need <= slots.keys()]
         if not cands:
             return None
@@ -56,7 +58,9 @@ class TemplatePicker:
         best_t = None
         for t in cands:
             text = fill(t, slots, code, lang)
-            if variety is not None and not variety.allowed(text, last_resort=last, lang=lang):
+            if variety is not None and not variety.allowed(
+                text, last_resort=last, refrain=refrain, lang=lang
+            ):
                 continue
             key = (
                 1 if self._recent_count[text] else 0,
