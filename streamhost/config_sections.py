@@ -25,6 +25,13 @@ def _spec(default: Any, check: Check, allowed: str, path: bool = False) -> Any:
 
 
 _int_in, _num_in, _str, _nonempty = is_int_in, is_num_in, is_str, is_nonempty
+
+
+def _zero_or(check: Check) -> Check:
+    """0 (a number: ``false`` is not 0 here) or what ``check`` accepts."""
+    return lambda v: (type(v) in (int, float) and v == 0) or check(v)
+
+
 # Fields _build fills itself (never read from the file under their own name).
 _FILLED = {"check": lambda v: isinstance(v, dict), "allowed": "a table", "path": False}
 
@@ -102,15 +109,11 @@ class TalkConfig:
     seed: int = _spec(0, _int_in(0, 2**31 - 1), "an integer >= 0")
     lead_s: float = _spec(0.4, _num_in(0.05, 5.0), "a number of seconds 0.05..5")
     sentence_gap_s: float = _spec(0.18, _num_in(0.0, 3.0), "a number of seconds 0..3")
-    phrase_chars: int = _spec(
-        40, lambda v: v == 0 or _int_in(20, 500)(v), "0 (off) or an integer 20..500"
-    )
+    phrase_chars: int = _spec(40, _zero_or(_int_in(20, 500)), "0 (off) or an integer 20..500")
     segment_pause_s: float = _spec(1.5, _num_in(0.0, 60.0), "a number of seconds 0..60")
     # Dead air has a bound: quiet this long with nothing fresh to say, the host recaps what was
     # not heard within refrain_s (talk/variety.py). 0 = wait for fresh talk, however long.
-    max_quiet_s: float = _spec(
-        20.0, lambda v: v == 0 or is_num_in(2.0, 600.0)(v), "0 (off) or seconds 2..600"
-    )
+    max_quiet_s: float = _spec(20.0, _zero_or(_num_in(2.0, 600.0)), "0 (off) or seconds 2..600")
     refrain_s: float = _spec(120.0, _num_in(30.0, 600.0), "a number of seconds 30..600")
     max_question_age_s: float = _spec(20.0, _num_in(0.5, 3600.0), "a number of seconds 0.5..3600")
     max_chat_chars: int = _spec(500, _int_in(1, 10000), "an integer 1..10000")
@@ -230,7 +233,7 @@ class OutputConfig:
     # A new recording file every this many seconds of media; each closed one can be signed
     # (a C2PA sign copies the whole file, so segments stay small).
     record_segment_s: int = _spec(
-        900, lambda v: v == 0 or _int_in(10, 86400)(v), "0 (one file) or seconds 10..86400"
+        900, _zero_or(_int_in(10, 86400)), "0 (one file) or seconds 10..86400"
     )
     # More outputs of any registered type, validated in output/registry.py.
     sinks: list = _spec((), lambda v: isinstance(v, list), "a list of tables ([[output.sinks]])")

@@ -49,6 +49,17 @@ def test_config_errors_name_key_value_and_allowed() -> None:
     assert "[bogus]: unknown section" in text
 
 
+def test_config_zero_means_off_only_as_a_number() -> None:
+    # TOML's false compares equal to 0 in Python; "0 (off)" keys must not take it as off.
+    cfg = config_from_dict({"talk": {"max_quiet_s": 0, "refrain_s": 60, "phrase_chars": 0}})
+    assert (cfg.talk.max_quiet_s, cfg.talk.refrain_s, cfg.talk.phrase_chars) == (0, 60, 0)
+    with pytest.raises(ConfigError) as ei:
+        config_from_dict({"talk": {"max_quiet_s": False, "refrain_s": 10, "phrase_chars": False}})
+    text = "\n".join(ei.value.problems)
+    assert "talk.max_quiet_s = False: must be 0 (off) or seconds 2..600" in text
+    assert "talk.refrain_s = 10" in text and "talk.phrase_chars" in text
+
+
 def test_config_bad_toml_and_missing_file(tmp_path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[stream\nfps = 25\n")
