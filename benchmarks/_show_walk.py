@@ -117,9 +117,7 @@ def walk_show(cfg: Any, talk: Any, synthesize: Callable[[Sentence], Any], minute
         if script:
             say(script.pop(0))
             continue
-        segment = gen.next_segment(st.product_id)
-        if not segment and t.max_quiet_s and now - quiet_since >= t.max_quiet_s:
-            segment = gen.next_segment(st.product_id, refrain=True)  # the director's recap
+        segment = gen.segment_or_recap(st.product_id, now - quiet_since, t.max_quiet_s)
         for s in segment:
             say(s)
         now += t.segment_pause_s if segment else 1.0  # nothing new: asked again a second later

@@ -10,7 +10,7 @@ own phrase and counts as a repeat every time - on purpose: that is what the view
 ``distinct_sentence_pct`` gives the same per template sentence beside it.
 
 The loop is the director's: with nothing fresh to say the host idles, asks again a second
-later, and once quiet for ``talk.max_quiet_s`` says a recap (``next_segment(refrain=True)``).
+later, and once quiet for ``talk.max_quiet_s`` says a recap (``segment_or_recap``).
 ``longest_quiet_s`` is the longest stretch with nothing said; ``talk_airtime_pct`` the share of
 show time spent speaking. The same show is run again with no chat at all (``*_no_chat``): the
 night's quiet hours, where fresh product talk runs out. Used by benchmarks/talk.py."""
@@ -70,9 +70,7 @@ def simulate_show(
         pid = ids[int(now[0] // per_product) % len(ids)]
         said = 0
         quiet = now[0] - quiet_since
-        segment = gen.next_segment(pid)
-        if not segment and max_quiet and quiet >= max_quiet:
-            segment = gen.next_segment(pid, refrain=True)  # the director's recap
+        segment = gen.segment_or_recap(pid, quiet, max_quiet)  # as the director asks
         if segment:
             longest_quiet = max(longest_quiet, quiet)
         for s in segment:

@@ -54,15 +54,6 @@ def _send(proc: subprocess.Popen, line: str) -> None:
     proc.stdin.flush()
 
 
-def _await_viewers(port: int, n: int, timeout: float = 30.0) -> None:
-    # a closed peer connection leaves the engine's count once its DTLS close arrives
-    deadline = time.monotonic() + timeout
-    while (seen := pl._healthz(port)["viewers"]) != n:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"engine reports {seen} viewers, expected {n}")
-        time.sleep(0.1)
-
-
 def measure(levels: list[int], window: float, settle: float, decode: bool) -> list[dict[str, Any]]:
     nginx = pl._load_nginx_helper().NginxRtmp().start()
     procs: list[subprocess.Popen] = []
@@ -101,7 +92,7 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
                 if got.get("error"):
                     raise RuntimeError(f"viewers: {got['error']}")
                 have = n
-            _await_viewers(port, n)
+            pl._wait_live(port, n)  # a dropped viewer leaves once its DTLS close arrives
             time.sleep(settle)
             _send(viewers, "stats")
             f0 = pl._readline(viewers, 10)["video_frames"]

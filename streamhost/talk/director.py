@@ -48,6 +48,7 @@ _ANSWER_ORDER = (
 
 class Generator(Protocol):
     def next_segment(self, product_id: str) -> list[Sentence]: ...
+    def segment_or_recap(self, pid: str, quiet_s: float, max_s: float) -> list[Sentence]: ...
     def answer(self, event: ChatEvent, current_product_id: str | None) -> list[Sentence]: ...
     def thanks(self, event: ChatEvent) -> list[Sentence]: ...
 
@@ -327,10 +328,9 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
                 into=self._script,
             )
             return None
-        self._script.extend(self.gen.next_segment(pid))
-        if not self._script and self.max_quiet_s and now - self._idle_since >= self.max_quiet_s:
-            # Nothing fresh left: a recap for whoever joined since, not minutes of dead air.
-            self._script.extend(self.gen.next_segment(pid, refrain=True))
+        # Nothing fresh left, and quiet for max_quiet_s: a recap for whoever joined since.
+        quiet = now - self._idle_since
+        self._script.extend(self.gen.segment_or_recap(pid, quiet, self.max_quiet_s))
         if not self._script:
             self._ask_gen_at = now + 1.0
             return None

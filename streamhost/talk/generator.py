@@ -25,8 +25,12 @@ from .variety import Variety
 
 # Segment families variety limits as a topic (talk/variety.py): a price, a deal (urgency) and
 # an intro per product, a call to action whichever product it names.
-_TOPICS = {"price": "price", "intro": "intro", "cta": "cta", "urgency": "urgency"}
+_TOPICS = frozenset({"price", "intro", "cta", "urgency"})
 _NAME_RE = re.compile(r"\w{1,20}")
+
+
+def _feature_key(product_id: str, feature: str) -> str:  # NUL: in no id and no feature text
+    return f"{product_id}\0{feature}"
 
 
 def default_name_ok(name: str) -> bool:
@@ -120,7 +124,7 @@ class TemplateGenerator:
         out: list[Sentence] = []
         v = self.variety
         for fam in plan:
-            topic = _TOPICS.get(fam)
+            topic = fam if fam in _TOPICS else None
             about = "" if topic == "cta" else p.id
             if topic and v is not None and not v.topic_allowed(topic, about, refrain):
                 continue  # said a moment ago (a price, an intro, a call to action)
@@ -146,13 +150,19 @@ class TemplateGenerator:
                     if topic:
                         v.topic_said(topic, about)
                     elif fam == "feature":
-                        v.topic_said("feature", f"{p.id}\0{slots['feature']}")
+                        v.topic_said("feature", _feature_key(p.id, slots["feature"]))
                 out.append(
                     self._sentence(
                         text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)
                     )
                 )
         return out
+
+    def segment_or_recap(self, pid: str, quiet_s: float, max_s: float) -> list[Sentence]:
+        """``next_segment``; when it has nothing fresh and the host has been quiet for
+        ``max_s`` (> 0) already, a recap (``refrain``) instead of more dead air."""
+        out = self.next_segment(pid)
+        return out or (self.next_segment(pid, refrain=True) if max_s and quiet_s >= max_s else [])
 
     def answer(self, event: ChatEvent, current_product_id: str | None) -> list[Sentence]:
         """Answer a viewer's question from the catalog (price, feature, FAQ), greet, or say
@@ -327,7 +337,7 @@ class TemplateGenerator:
         v = self.variety
         for k in range(i, i + len(feats)):
             f = feats[k % len(feats)]
-            if v is None or v.topic_allowed("feature", f"{p.id}\0{f}", refrain):
+            if v is None or v.topic_allowed("feature", _feature_key(p.id, f), refrain):
                 self._feature_cursor[key] = k + 1
                 return f
         return None
