@@ -16,8 +16,11 @@ moved (RSS grew 36 % per hour over a 30-minute soak). ``steady_malloc`` fixes bo
   encoder thread, and with a heap per thread (glibc's default, up to 8 per core) it went back
   to the render thread's heap while each heap kept its own free high-water mark. With one heap
   the block freed by one thread is the next one's, still warm: one stream took 0.44 core
-  against 0.50 (pipeline.py, four runs each, alternating, 2026-12-05). Most allocations are
-  made holding the GIL, so the shared arena lock is rarely contended.
+  against 0.50 (pipeline.py, six runs each, alternating, 2026-12-05). A one-stream process
+  makes most allocations holding the GIL, so the shared arena lock is rarely contended. Not for
+  ``--copies``: there N streams' renders and encodes run at once on the pool's threads, and
+  one arena made three copies late (10 and 19 late frames, p99 53-63 ms, against 0-1 and
+  48-52 ms with glibc's arenas; streams.py at N = 3, alternating).
 
 What is freed stays mapped until ``trim``: memory freed inside the heap and the per-thread
 arenas is kept until a free block reaches the top of its heap, and chat, speech and limb
@@ -57,17 +60,18 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-def steady_malloc() -> bool:
-    """Pin glibc's mmap and trim thresholds and its arena count (for arenas made from now on);
-    False where there is no glibc mallopt."""
+def steady_malloc(one_arena: bool = True) -> bool:
+    """Pin glibc's mmap and trim thresholds and, with ``one_arena``, make every thread that
+    has no arena yet share the main one; False where there is no glibc mallopt."""
     libc = _libc()
     if libc is None:
         return False
     ok = [
         libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
-        libc.mallopt(M_ARENA_MAX, ARENA_MAX),
     ]
+    if one_arena:
+        ok.append(libc.mallopt(M_ARENA_MAX, ARENA_MAX))
     return all(ok)
 
 

@@ -72,7 +72,12 @@ async def test_copies_render_and_encode_on_one_pool(tmp_path, monkeypatch) -> No
     cfg = load_config().with_overrides(
         output={"record": str(tmp_path / "rec.mp4"), "rtmp": []}, http={"port": 0}
     )
+    import streamhost.engine as engine_mod
+
+    settings: list[bool] = []
+    monkeypatch.setattr(engine_mod, "steady_malloc", lambda one_arena: settings.append(one_arena))
     engine = Engine(cfg, virtual_clock=True, copies=2)
+    assert settings == [False]  # the pool's threads keep glibc's arenas (heap.py)
     assert engine.pool is not None and engine.pool.threads >= 1
     names = set()
     for s in engine.streams:

@@ -110,8 +110,8 @@ def test_breakdown_tells_a_leak_from_fragmentation() -> None:
 _ARENAS = """
 import sys, threading
 from streamhost import heap
-if sys.argv[1] == "steady":
-    assert heap.steady_malloc()
+if sys.argv[1] != "default":
+    assert heap.steady_malloc(one_arena=sys.argv[1] == "steady")
 def frame_work():  # what the render and encoder threads do: frame-sized blocks, made and freed
     for _ in range(20):
         block = bytearray(300_000)
@@ -125,7 +125,7 @@ print(heap.arenas())
 """
 
 
-@pytest.mark.parametrize("mode", ["default", "steady"])
+@pytest.mark.parametrize("mode", ["default", "steady", "copies"])
 def test_threads_share_one_arena_after_steady_malloc(mode: str) -> None:
     """glibc gives threads heaps of their own; the engine's setting keeps one, so a buffer
     freed on the encoder thread is the render thread's next one (heap.py)."""
@@ -137,5 +137,5 @@ def test_threads_share_one_arena_after_steady_malloc(mode: str) -> None:
     )  # fmt: skip
     if mode == "steady":
         assert n == 1
-    else:
-        assert n > 1  # the default this setting changes: without it the test above proves nothing
+    else:  # glibc's default, which --copies keeps; without it the test above proves nothing
+        assert n > 1
