@@ -122,6 +122,7 @@ def _soak_worker(spec: dict[str, Any]) -> None:
             # (fragmentation), or neither (other mappings); and Python's own blocks
             for k, v in (heap.breakdown() or {}).items():
                 out[f"heap_{k}_kib"] = v / 1024
+            out["arenas"] = heap.arenas()
             out["py_blocks"] = sys.getallocatedblocks()
             out["open_files"] = len(os.listdir("/proc/self/fd"))
             out["threads"] = len(os.listdir("/proc/self/task"))
@@ -482,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             "blocks/h", 0)  # fmt: skip
     if final.get("prefilled_mib") is not None:
         res.add("speech_cache_prefilled_mib", final["prefilled_mib"], "MiB", 1)
-    for key, unit in (("open_files", "fds"), ("threads", "threads"), ("tasks", "tasks")):
+    for key, unit in (("open_files", "fds"), ("threads", "threads"), ("tasks", "tasks"),
+                      ("arenas", "arenas")):  # fmt: skip
         res.add(f"{key}_start", samples[0].get(key), unit, 0)
         res.add(f"{key}_end", samples[-1].get(key), unit, 0)  # on air, not after stop
         res.add(f"{key}_growth_per_hour", growth_per_hour(samples, warmup, key, False),
