@@ -12,14 +12,15 @@ moved (RSS grew 36 % per hour over a 30-minute soak). ``steady_malloc`` fixes bo
   each, alternating).
 - trim threshold at 64 MiB: free() no longer hands the heap top back to the kernel between two
   frames (only for the next frame to fault it in again).
-- one arena for every thread: a frame buffer is allocated on the render thread and freed on the
-  encoder thread, and with a heap per thread (glibc's default, up to 8 per core) it went back
-  to the render thread's heap while each heap kept its own free high-water mark. With one heap
-  the block freed by one thread is the next one's, still warm: one stream took 0.44 core
-  against 0.50 (pipeline.py, six runs each, alternating, 2026-12-05). A one-stream process
-  makes most allocations holding the GIL, so the shared arena lock is rarely contended. Not for
-  ``--copies``: there N streams' renders and encodes run at once on the pool's threads, and
-  one arena made three copies late (10 and 19 late frames, p99 53-63 ms, against 0-1 and
+- one arena for a one-stream process: glibc gives each thread that allocates a heap of its own
+  (up to 8 per core), and a frame's buffers are made and freed on the render, encoder and loop
+  threads, each heap keeping its own free blocks. With one heap for all, one stream took 0.45
+  core against 0.50 and 42-47 page faults per frame against 49-54 (pipeline.py, the mean of
+  six alternating pairs, lower in each, 2026-12-05): more of a frame's blocks are ones a recent
+  frame touched. Most allocations there are made holding the GIL, so the arena's lock is rarely
+  contended. Not for ``--copies``: there N streams' renders and encodes run at once on the
+  pool's threads, and one arena made three copies late (10 and 19 late frames, p99 53-63 ms,
+  against 0-1 and
   48-52 ms with glibc's arenas; streams.py at N = 3, alternating).
 
 What is freed stays mapped until ``trim``: memory freed inside the heap and the per-thread
