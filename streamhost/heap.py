@@ -15,13 +15,12 @@ moved (RSS grew 36 % per hour over a 30-minute soak). ``steady_malloc`` fixes bo
 - one arena for a one-stream process: glibc gives each thread that allocates a heap of its own
   (up to 8 per core), and a frame's buffers are made and freed on the render, encoder and loop
   threads, each heap keeping its own free blocks. With one heap for all, one stream took 0.45
-  core against 0.50 and 42-47 page faults per frame against 49-54 (pipeline.py, the mean of
+  core against 0.50 and 41-47 page faults per frame against 49-54 (pipeline.py, the mean of
   six alternating pairs, lower in each, 2026-12-05): more of a frame's blocks are ones a recent
   frame touched. Most allocations there are made holding the GIL, so the arena's lock is rarely
   contended. Not for ``--copies``: there N streams' renders and encodes run at once on the
   pool's threads, and one arena made three copies late (10 and 19 late frames, p99 53-63 ms,
-  against 0-1 and
-  48-52 ms with glibc's arenas; streams.py at N = 3, alternating).
+  against 0-1 and 48-52 ms with glibc's arenas; streams.py at N = 3, alternating).
 
 What is freed stays mapped until ``trim``: memory freed inside the heap and the per-thread
 arenas is kept until a free block reaches the top of its heap, and chat, speech and limb
