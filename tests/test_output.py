@@ -449,9 +449,14 @@ async def test_webrtc_viewers_share_one_encode() -> None:
             assert audio_s >= 2.7 and gap < 0.4, (audio_s, gap)
         await feeder
         await asyncio.sleep(0.2)
-        # encode once: one encode per frame and one video packet per frame, whatever the viewers
-        assert enc.stats.frames_encoded == total
-        assert enc.stats.video_packets == total
+        # encode once: one encode per frame and one video packet per frame, whatever the viewers.
+        # Two in-process 720p decoders can starve the encoder of a loaded 2-core machine past
+        # its 320 ms queue (2 of 200 frames dropped once in CI beside a soak): a dropped frame
+        # is counted and never encoded, so encoded + dropped is still every frame once.
+        st = enc.stats
+        assert st.frames_encoded + st.frames_dropped == total, st
+        assert st.frames_dropped <= FPS // 5, st  # a hiccup, not an encoder that cannot keep up
+        assert st.video_packets == st.frames_encoded, st
     finally:
         feeder.cancel()
         await c1.close()
