@@ -324,8 +324,8 @@ class Engine:
         if copies < 1:
             raise ValueError(f"copies must be >= 1, got {copies}")
         self.clock: Clock = VirtualClock() if virtual_clock else RealClock()
-        # process-wide: keeps per-frame buffers from fragmenting the heap; one arena only
-        # where one stream's two threads would otherwise each keep a heap (heap.py)
+        # process-wide: keeps per-frame buffers from fragmenting the heap; one arena for one
+        # stream's threads, glibc's arenas for the copies' pool (measured both ways, heap.py)
         steady_malloc(one_arena=copies == 1)
         # Copies share the avatar model: with [avatar] batch_max > 1 their frames are rendered
         # in one batched inference (avatar/batcher.py).
