@@ -57,6 +57,8 @@ from _common import (  # noqa: E402
     thread_cpu_seconds,
 )
 
+from streamhost import heap  # noqa: E402
+
 NAME = "pipeline"
 
 # Real presenter lines (what the template generator says about the demo catalog, roughly).
@@ -572,6 +574,8 @@ def measure_stream(
     res.add("viewer_process_core_fraction", (watched["v1"] - watched["v0"]) / wall, "cores", 3)
     res.add("late_frames_run_total", final["snapshot"]["late_frames"], "frames", 0)
     return {
+        "huge_pages": m1["huge_pages"],  # glibc.malloc.hugetlb=1 in the engine process
+        "huge_pages_mib_at_end": round((m1["huge_pages_kib"] or 0) / 1024, 1),
         "sentences": m1["snapshot"]["sentences"],
         "rtmp": final["rtmp"][0],
         "encoder": final["encoder"],
@@ -675,7 +679,8 @@ def _engine_worker(url: str, copies: int = 1, render_ahead: int = 0) -> None:
         def do_mark() -> None:
             names = {t.native_id: t.name for t in threading.enumerate()}
             out = {"mark": time.monotonic(), "snapshot": stream.snapshot(),
-                   "snapshots": engine.snapshots(), "threads": names}  # fmt: skip
+                   "snapshots": engine.snapshots(), "threads": names,
+                   "huge_pages": heap.huge_pages_on(), "huge_pages_kib": heap.huge_pages_kib()}  # fmt: skip
             print(json.dumps(out), flush=True)
 
         def read_stdin() -> None:
@@ -825,6 +830,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # As `streamhost run` does: huge pages for the heap, in the stage figures' process and in
+    # every engine worker (streams.py and viewers.py start theirs through this file).
+    heap.reexec_with_huge_pages()
     if len(sys.argv) in (3, 4, 5) and sys.argv[1] == "--_engine-worker":
         _engine_worker(*sys.argv[2:3], *map(int, sys.argv[3:]))
     elif len(sys.argv) == 3 and sys.argv[1] == "--_viewer":

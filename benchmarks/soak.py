@@ -123,6 +123,7 @@ def _soak_worker(spec: dict[str, Any]) -> None:
             for k, v in (heap.breakdown() or {}).items():
                 out[f"heap_{k}_kib"] = v / 1024
             out["arenas"] = heap.arenas()
+            out["huge_pages_kib"] = heap.huge_pages_kib()
             out["py_blocks"] = sys.getallocatedblocks()
             out["open_files"] = len(os.listdir("/proc/self/fd"))
             out["threads"] = len(os.listdir("/proc/self/task"))
@@ -490,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         res.add(f"{key}_growth_per_hour", growth_per_hour(samples, warmup, key, False),
                 f"{unit}/h", 2)  # fmt: skip
     res.add("chat_messages_accepted", last.get("chat_accepted", 0), "msgs", 0)
+    # the heap on transparent huge pages (heap.reexec_with_huge_pages): how much, start and end
+    res.add("huge_pages_mib_start", (samples[0].get("huge_pages_kib") or 0) / 1024, "MiB", 1)
+    res.add("huge_pages_mib_end", (samples[-1].get("huge_pages_kib") or 0) / 1024, "MiB", 1)
     if virtual:
         speed = media / max(1e-9, wall)
         res.add("virtual_speed_x", speed, "x real time", 3)
@@ -520,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    pl.heap.reexec_with_huge_pages()  # as `streamhost run` does (streamhost/heap.py)
     if len(sys.argv) == 3 and sys.argv[1] == "--_soak-worker":
         _soak_worker(json.loads(sys.argv[2]))
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .cli_avatar import cmd_avatar
 from .config import Config, ConfigError, load_config
+from .heap import reexec_with_huge_pages
 
 log = logging.getLogger("streamhost")
 
@@ -385,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     pvv.add_argument("file")
     pvv.add_argument("--trust", help="a root CA PEM to trust (e.g. the test chain's root.pem)")
     args = parser.parse_args(argv)
+    if argv is None and (args.cmd == "run" or getattr(args, "fleet_cmd", "") == "up"):
+        # A real command line that runs streams: start again with huge pages for the heap
+        # (heap.py measured ~10 % less CPU per stream); an in-process call (tests) never execs.
+        reexec_with_huge_pages()
     logging.basicConfig(
         level=os.environ.get("STREAMHOST_LOG", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

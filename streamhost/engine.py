@@ -36,7 +36,7 @@ from .control.commands import CommandError, execute
 from .control.takeover import Takeover
 from .controls import StreamControls
 from .frames import AVFrame
-from .heap import steady_malloc, trim_forever
+from .heap import huge_pages_on, steady_malloc, trim_forever
 from .observe import Observer
 from .output.encoder import Encoder
 from .output.provenance import stream_provenance
@@ -327,6 +327,8 @@ class Engine:
         # process-wide: keeps per-frame buffers from fragmenting the heap; one arena for one
         # stream's threads, glibc's arenas for the copies' pool (measured both ways, heap.py)
         steady_malloc(one_arena=copies == 1)
+        log.info("heap: %s", "transparent huge pages (glibc.malloc.hugetlb=1)" if huge_pages_on()
+                 else "small pages (started without glibc.malloc.hugetlb=1: see heap.py)")  # fmt: skip
         # Copies share the avatar model: with [avatar] batch_max > 1 their frames are rendered
         # in one batched inference (avatar/batcher.py).
         caches: dict = {}  # one speech cache for the copies (see voice.cache.cached)

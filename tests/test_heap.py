@@ -139,3 +139,110 @@ def test_threads_share_one_arena_after_steady_malloc(mode: str) -> None:
         assert n == 1
     else:  # glibc's default, which --copies keeps; without it the test above proves nothing
         assert n > 1
+
+
+# -- transparent huge pages (heap.reexec_with_huge_pages) ---------------------------------------
+
+
+@pytest.fixture
+def thp_here(monkeypatch):
+    """A glibc with the tunable and a kernel in madvise mode, whatever this machine has."""
+    monkeypatch.setattr(heap, "glibc_version", lambda: (2, 36))
+    monkeypatch.setattr(heap, "thp_mode", lambda: "madvise")
+
+
+def test_huge_pages_env_adds_the_tunable_and_keeps_the_others(thp_here) -> None:
+    env = heap.huge_pages_env({"PATH": "/bin", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"})
+    assert env == {"PATH": "/bin",
+                   "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1"}  # fmt: skip
+    assert heap.huge_pages_env({})["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
+
+
+@pytest.mark.parametrize("environ", [
+    {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"},  # set already: the re-exec'd process
+    {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"},  # the user's own choice stands
+    {"STREAMHOST_HUGE_PAGES": "0"},
+])  # fmt: skip
+def test_huge_pages_env_leaves_a_set_or_refused_tunable(thp_here, environ) -> None:
+    assert heap.huge_pages_env(environ) is None
+
+
+@pytest.mark.parametrize(("version", "mode"), [
+    ((2, 34), "madvise"), (None, "madvise"), ((2, 36), "never"), ((2, 36), ""),
+])  # fmt: skip
+def test_huge_pages_env_needs_glibc_2_35_and_thp(monkeypatch, version, mode) -> None:
+    monkeypatch.setattr(heap, "glibc_version", lambda: version)
+    monkeypatch.setattr(heap, "thp_mode", lambda: mode)
+    assert heap.huge_pages_env({}) is None
+
+
+def test_thp_mode_reads_the_kernels_bracketed_choice(tmp_path) -> None:
+    setting = tmp_path / "enabled"
+    setting.write_text("always [madvise] never\n")
+    assert heap.thp_mode(setting) == "madvise"
+    assert heap.thp_mode(tmp_path / "missing") == ""
+
+
+# Prints "start" once per process image: twice when it started itself again. A 64 MiB block
+# from the C heap (under the pinned mmap threshold), written, is on huge pages only if glibc
+# madvised the heap.
+_HUGE = """
+import ctypes
+from streamhost import heap
+print("start", flush=True)
+heap.reexec_with_huge_pages()
+heap.steady_malloc()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+block = libc.malloc(64 << 20)
+ctypes.memset(block, 1, 64 << 20)
+print(heap.huge_pages_on(), heap.huge_pages_kib() // 1024)
+"""
+
+
+@pytest.mark.parametrize("opt_out", [False, True])
+def test_a_process_starts_itself_again_with_its_heap_on_huge_pages(opt_out: bool) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    if opt_out:
+        env["STREAMHOST_HUGE_PAGES"] = "0"
+    lines = subprocess.run([sys.executable, "-c", _HUGE], capture_output=True, text=True,
+                           timeout=60, check=True, env=env).stdout.split()  # fmt: skip
+    on, mib = lines[-2] == "True", int(lines[-1])
+    supported = heap.huge_pages_env({}) is not None
+    if opt_out or not supported:
+        assert lines.count("start") == 1 and not on
+        if heap.thp_mode() == "madvise":  # "always" would give huge pages without us
+            assert mib < 16
+    else:
+        assert lines.count("start") == 2 and on
+        assert mib >= 32, f"only {mib} MiB on huge pages"
+
+
+def test_only_a_command_line_that_runs_streams_starts_itself_again(monkeypatch, tmp_path) -> None:
+    """`streamhost run` from a shell re-execs (before any engine thread); an in-process call
+    such as the tests' never does, nor does a short command like `check`."""
+    from streamhost import cli
+
+    calls: list[list[str]] = []
+
+    class Execd(Exception):
+        pass
+
+    def fake_reexec() -> None:
+        calls.append(list(sys.argv))
+        raise Execd
+
+    monkeypatch.setattr(cli, "reexec_with_huge_pages", fake_reexec)
+    missing = str(tmp_path / "none.toml")
+    monkeypatch.setattr(sys, "argv", ["streamhost", "run", "--config", missing])
+    with pytest.raises(Execd):
+        cli.main()
+    assert calls == [["streamhost", "run", "--config", missing]]
+    with pytest.raises(SystemExit) as exited:  # in-process: the config error, no exec
+        cli.main(["run", "--config", missing])
+    assert exited.value.code == 2
+    monkeypatch.setattr(sys, "argv", ["streamhost", "check", "--config", missing])
+    assert cli.main() == 2
+    assert len(calls) == 1
