@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if argv is None and (args.cmd == "run" or getattr(args, "fleet_cmd", "") == "up"):
         # A real command line that runs streams: start again with huge pages for the heap
-        # (heap.py measured ~10 % less CPU per stream); an in-process call (tests) never execs.
+        # where STREAMHOST_HUGE_PAGES=1 asks (heap.py); an in-process call (tests) never execs.
         reexec_with_huge_pages()
     logging.basicConfig(
         level=os.environ.get("STREAMHOST_LOG", "INFO"),

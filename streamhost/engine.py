@@ -328,7 +328,7 @@ class Engine:
         # stream's threads, glibc's arenas for the copies' pool (measured both ways, heap.py)
         steady_malloc(one_arena=copies == 1)
         log.info("heap: %s", "transparent huge pages (glibc.malloc.hugetlb=1)" if huge_pages_on()
-                 else "small pages (started without glibc.malloc.hugetlb=1: see heap.py)")  # fmt: skip
+                 else "small pages (STREAMHOST_HUGE_PAGES=1 for huge ones: see heap.py)")  # fmt: skip
         # Copies share the avatar model: with [avatar] batch_max > 1 their frames are rendered
         # in one batched inference (avatar/batcher.py).
         caches: dict = {}  # one speech cache for the copies (see voice.cache.cached)

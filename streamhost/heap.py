@@ -31,15 +31,15 @@ arenas here; the render and encoder threads only wait for it while it holds thei
 frame after a trim faults its buffers in once). Once a minute let RSS swing by ±25 MiB between
 trims, which hid a slope of a few MiB per hour in its noise.
 
-Transparent huge pages for the heap (``reexec_with_huge_pages``): glibc 2.35+ backs the heap
-with 2 MiB pages where the tunable ``glibc.malloc.hugetlb=1`` is set, and reads tunables only at
-process start, so ``streamhost run`` (and the benchmarks' engine processes) start themselves
-again with it. A frame's buffers then sit on a few huge pages instead of ~600 small ones each:
-one stream took 0.404 core against 0.451 without a viewer (-10 %), its render thread 9.3 ms a
-frame against 10.6 and its encoder thread 4.4 against 4.8, with 6.5-8.4 page faults per frame
-against 38-46 (pipeline.py, three alternating pairs, lower in each, 2026-12-05). ``trim``
-splits the huge pages it returns free pages from; the next frames fault them in again as small
-pages until the kernel collapses them. ``STREAMHOST_HUGE_PAGES=0`` keeps the small pages.
+Transparent huge pages for the heap, opt-in (``STREAMHOST_HUGE_PAGES=1``,
+``reexec_with_huge_pages``): glibc 2.35+ backs the heap with 2 MiB pages where the tunable
+``glibc.malloc.hugetlb=1`` is set, and reads tunables only at process start, so ``streamhost
+run`` (and the benchmarks' engine processes) start themselves again with it. It cuts a
+stream's page faults from 43 to 7 per frame, but not its CPU on this machine: over ten
+alternating pipeline.py pairs (2026-12-05 evening) one stream took 0.448 core on huge pages
+against 0.453 on small ones, lower in five pairs and higher in five (-0.075 to +0.052 core).
+The first three pairs alone read -10 %, and the machine's noise between runs is larger than the
+effect. Hence off by default. ``trim`` splits the huge pages it returns free pages from.
 
 Where there is no glibc (musl, macOS) all of these are no-ops.
 """
@@ -64,7 +64,7 @@ ARENA_MAX = 1
 HUGETLB_TUNABLE = "glibc.malloc.hugetlb"
 HUGETLB_MIN_GLIBC = (2, 35)  # the first glibc with the tunable
 THP_SETTING = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-OPT_OUT = "STREAMHOST_HUGE_PAGES"
+OPT_IN = "STREAMHOST_HUGE_PAGES"
 
 
 @functools.cache  # one lookup per process, not one per trim
@@ -125,10 +125,10 @@ def thp_mode(setting: Path = THP_SETTING) -> str:
 
 def huge_pages_env(environ: Mapping[str, str]) -> dict[str, str] | None:
     """``environ`` with glibc's huge-page tunable added to ``GLIBC_TUNABLES`` (other tunables
-    kept), or None where there is nothing to do: already set, opted out (``OPT_OUT`` = "0"), no
-    glibc 2.35+, or the kernel's THP mode is neither "always" nor "madvise"."""
+    kept), or None where there is nothing to do: not asked for (``OPT_IN`` = "1"), already set,
+    no glibc 2.35+, or the kernel's THP mode is neither "always" nor "madvise"."""
     tunables = environ.get("GLIBC_TUNABLES", "")
-    if environ.get(OPT_OUT, "1") == "0" or HUGETLB_TUNABLE in tunables:
+    if environ.get(OPT_IN, "0") != "1" or HUGETLB_TUNABLE in tunables:
         return None
     version = glibc_version()
     if version is None or version < HUGETLB_MIN_GLIBC or thp_mode() not in ("always", "madvise"):

@@ -152,16 +152,18 @@ def thp_here(monkeypatch):
 
 
 def test_huge_pages_env_adds_the_tunable_and_keeps_the_others(thp_here) -> None:
-    env = heap.huge_pages_env({"PATH": "/bin", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"})
-    assert env == {"PATH": "/bin",
+    asked = {"STREAMHOST_HUGE_PAGES": "1"}
+    env = heap.huge_pages_env({**asked, "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"})
+    assert env == {**asked,
                    "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1"}  # fmt: skip
-    assert heap.huge_pages_env({})["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
+    assert heap.huge_pages_env(asked)["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
 
 
 @pytest.mark.parametrize("environ", [
-    {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"},  # set already: the re-exec'd process
-    {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"},  # the user's own choice stands
+    {"STREAMHOST_HUGE_PAGES": "1", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"},  # re-exec'd
+    {"STREAMHOST_HUGE_PAGES": "1", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"},  # user's choice
     {"STREAMHOST_HUGE_PAGES": "0"},
+    {},  # off unless asked for: measured no cheaper per stream here (heap.py)
 ])  # fmt: skip
 def test_huge_pages_env_leaves_a_set_or_refused_tunable(thp_here, environ) -> None:
     assert heap.huge_pages_env(environ) is None
@@ -173,7 +175,7 @@ def test_huge_pages_env_leaves_a_set_or_refused_tunable(thp_here, environ) -> No
 def test_huge_pages_env_needs_glibc_2_35_and_thp(monkeypatch, version, mode) -> None:
     monkeypatch.setattr(heap, "glibc_version", lambda: version)
     monkeypatch.setattr(heap, "thp_mode", lambda: mode)
-    assert heap.huge_pages_env({}) is None
+    assert heap.huge_pages_env({"STREAMHOST_HUGE_PAGES": "1"}) is None
 
 
 def test_thp_mode_reads_the_kernels_bracketed_choice(tmp_path) -> None:
@@ -200,18 +202,20 @@ print(heap.huge_pages_on(), heap.huge_pages_kib() // 1024)
 """
 
 
-@pytest.mark.parametrize("opt_out", [False, True])
-def test_a_process_starts_itself_again_with_its_heap_on_huge_pages(opt_out: bool) -> None:
+@pytest.mark.parametrize("asked", [True, False])
+def test_a_process_starts_itself_again_with_its_heap_on_huge_pages(asked: bool) -> None:
     import os
 
-    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
-    if opt_out:
-        env["STREAMHOST_HUGE_PAGES"] = "0"
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "STREAMHOST_HUGE_PAGES")
+    }
+    if asked:
+        env["STREAMHOST_HUGE_PAGES"] = "1"
     lines = subprocess.run([sys.executable, "-c", _HUGE], capture_output=True, text=True,
                            timeout=60, check=True, env=env).stdout.split()  # fmt: skip
     on, mib = lines[-2] == "True", int(lines[-1])
-    supported = heap.huge_pages_env({}) is not None
-    if opt_out or not supported:
+    supported = heap.huge_pages_env({"STREAMHOST_HUGE_PAGES": "1"}) is not None
+    if not asked or not supported:
         assert lines.count("start") == 1 and not on
         if heap.thp_mode() == "madvise":  # "always" would give huge pages without us
             assert mib < 16
