@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # as `streamhost fleet up` does: the local cluster's nodes, and so the stream actors,
-    # inherit the heap's huge-page setting (streamhost/heap.py)
+    # as `streamhost fleet up` does: with STREAMHOST_HUGE_PAGES=1 the local cluster's nodes,
+    # and so the stream actors, inherit the heap's huge-page setting (streamhost/heap.py)
     from streamhost.heap import reexec_with_huge_pages
 
     reexec_with_huge_pages()

@@ -830,8 +830,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # As `streamhost run` does: huge pages for the heap, in the stage figures' process and in
-    # every engine worker (streams.py and viewers.py start theirs through this file).
+    # As `streamhost run` does: huge pages for the heap where STREAMHOST_HUGE_PAGES=1 asks, in
+    # the stage figures' process and every engine worker (streams.py and viewers.py start
+    # theirs through this file), so an opted-in run measures what an opted-in engine does.
     heap.reexec_with_huge_pages()
     if len(sys.argv) in (3, 4, 5) and sys.argv[1] == "--_engine-worker":
         _engine_worker(*sys.argv[2:3], *map(int, sys.argv[3:]))

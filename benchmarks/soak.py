@@ -524,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    pl.heap.reexec_with_huge_pages()  # as `streamhost run` does (streamhost/heap.py)
+    pl.heap.reexec_with_huge_pages()  # as `streamhost run` does: STREAMHOST_HUGE_PAGES=1 asks
     if len(sys.argv) == 3 and sys.argv[1] == "--_soak-worker":
         _soak_worker(json.loads(sys.argv[2]))
     else:
