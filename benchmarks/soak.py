@@ -492,8 +492,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{unit}/h", 2)  # fmt: skip
     res.add("chat_messages_accepted", last.get("chat_accepted", 0), "msgs", 0)
     # the heap on transparent huge pages (heap.reexec_with_huge_pages): how much, start and end
-    res.add("huge_pages_mib_start", (samples[0].get("huge_pages_kib") or 0) / 1024, "MiB", 1)
-    res.add("huge_pages_mib_end", (samples[-1].get("huge_pages_kib") or 0) / 1024, "MiB", 1)
+    for when, sample in (("start", samples[0]), ("end", samples[-1])):
+        res.add(f"huge_pages_mib_{when}", (sample.get("huge_pages_kib") or 0) / 1024, "MiB", 1)
     if virtual:
         speed = media / max(1e-9, wall)
         res.add("virtual_speed_x", speed, "x real time", 3)

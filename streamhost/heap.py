@@ -127,12 +127,12 @@ def huge_pages_env(environ: Mapping[str, str]) -> dict[str, str] | None:
     """``environ`` with glibc's huge-page tunable added to ``GLIBC_TUNABLES`` (other tunables
     kept), or None where there is nothing to do: not asked for (``OPT_IN`` = "1"), already set,
     no glibc 2.35+, or the kernel's THP mode is neither "always" nor "madvise"."""
-    tunables = environ.get("GLIBC_TUNABLES", "")
-    if environ.get(OPT_IN, "0") != "1" or HUGETLB_TUNABLE in tunables:
+    if environ.get(OPT_IN, "0") != "1" or _hugetlb_value(environ) is not None:
         return None
     version = glibc_version()
     if version is None or version < HUGETLB_MIN_GLIBC or thp_mode() not in ("always", "madvise"):
         return None
+    tunables = environ.get("GLIBC_TUNABLES", "")
     return {**environ, "GLIBC_TUNABLES": ":".join(filter(None, (tunables, f"{HUGETLB_TUNABLE}=1")))}
 
 
@@ -148,9 +148,18 @@ def reexec_with_huge_pages() -> None:
     os.execve(sys.executable, sys.orig_argv, env)
 
 
+def _hugetlb_value(environ: Mapping[str, str]) -> str | None:
+    """The value ``GLIBC_TUNABLES`` gives glibc's huge-page tunable; None where it is unset."""
+    for item in environ.get("GLIBC_TUNABLES", "").split(":"):
+        name, _, value = item.partition("=")
+        if name == HUGETLB_TUNABLE:
+            return value
+    return None
+
+
 def huge_pages_on() -> bool:
     """Whether this process started with glibc's huge-page tunable set."""
-    return f"{HUGETLB_TUNABLE}=1" in os.environ.get("GLIBC_TUNABLES", "").split(":")
+    return _hugetlb_value(os.environ) == "1"
 
 
 def huge_pages_kib() -> int | None:

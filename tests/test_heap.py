@@ -4,6 +4,7 @@ freed memory that stays mapped is handed back by ``trim``, and the engine trims 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 
@@ -204,8 +205,6 @@ print(heap.huge_pages_on(), heap.huge_pages_kib() // 1024)
 
 @pytest.mark.parametrize("asked", [True, False])
 def test_a_process_starts_itself_again_with_its_heap_on_huge_pages(asked: bool) -> None:
-    import os
-
     env = {
         k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "STREAMHOST_HUGE_PAGES")
     }
