@@ -138,6 +138,10 @@ def mean(values: Sequence[float]) -> float:
     return float(sum(values) / len(values)) if values else math.nan
 
 
+def ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
 # -- results ------------------------------------------------------------------------------------
 
 

@@ -45,6 +45,7 @@ from _common import (  # noqa: E402
     Results,
     arg_parser,
     machine_info,
+    ms,
     percentile,
     proc_cpu_seconds,
     report,
@@ -56,10 +57,6 @@ FLOOD_MIX = {"chatter": 0.45, "spam": 0.15, "greeting": 0.10, "like": 0.20, "joi
 ABUSE = ("you idiot", "i d i o t host", "this is sh1t", "stuuupid stream", "ur a m0ron")
 
 RELAY_TOKEN = "bench-relay"
-
-
-def _ms(s: float) -> float:
-    return s * 1000.0
 
 
 def _wire(ev: Any) -> bytes:
@@ -165,7 +162,7 @@ def measure_hot_path(res: Results, n: int, rounds: int) -> dict[str, Any]:
     res.add("parse_events_per_s", n / tp, "events/s", 0)
     res.add("moderation_events_per_s", n / tm, "events/s", 0)
     res.add("triage_events_per_s", k / tt, "events/s", 0)
-    res.add("chat_us_per_event", _ms(tp + tm + tt) * 1000 / n, "us", 2)
+    res.add("chat_us_per_event", ms(tp + tm + tt) * 1000 / n, "us", 2)
     distinct = len({(ev.text, ev.kind) for ev in (parse_chat(w, max_chars, 0.0) for w in wire)})
     return {
         "distinct_texts": distinct,
@@ -419,7 +416,7 @@ def measure_flood(
 
     def intervals(a: str, b: str) -> list[float]:
         ts = [t for t in r["emits"] if m[a]["t"] <= t <= m[b]["t"]]
-        return [_ms(y - x) for x, y in zip(ts, ts[1:], strict=False)]
+        return [ms(y - x) for x, y in zip(ts, ts[1:], strict=False)]
 
     def latencies(phase: str) -> tuple[list[float], int]:
         out, missing = [], 0
@@ -427,7 +424,7 @@ def measure_flood(
             if ph != phase:
                 continue
             if tid in r["aired"] and tid in r["received"]:
-                out.append(_ms(r["aired"][tid] - r["received"][tid]))
+                out.append(ms(r["aired"][tid] - r["received"][tid]))
             else:
                 missing += 1
         return out, missing

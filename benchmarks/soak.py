@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pipeline as pl  # noqa: E402
+import _engine_child as child  # noqa: E402
 from _common import (  # noqa: E402
     Results,
     arg_parser,
@@ -48,6 +48,8 @@ from _common import (  # noqa: E402
     proc_rss_kib,
     report,
 )
+
+from streamhost import heap  # noqa: E402
 
 NAME = "soak"
 TARGET_HOURS = 8.0
@@ -58,7 +60,6 @@ TARGET_HOURS = 8.0
 
 def _soak_worker(spec: dict[str, Any]) -> None:
     """Child process: one engine; a JSON line per sample; the totals at the end."""
-    from streamhost import heap
     from streamhost.config import load_config
     from streamhost.engine import Engine
     from streamhost.output.encoder import VIDEO
@@ -261,7 +262,7 @@ def run_soak(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``prefill_lines``: virtual clock only, how many likely lines go into the speech cache
     before the night (None: all of them, as the real clock's prefetcher would; 0: none)."""
-    nginx = pl._load_nginx_helper().NginxRtmp().start() if rtmp else None
+    nginx = child.load_nginx_helper().NginxRtmp().start() if rtmp else None
     data_dir = tempfile.TemporaryDirectory(prefix="streamhost-soak-")
     samples: list[dict[str, Any]] = []
     proc: subprocess.Popen | None = None
@@ -295,7 +296,7 @@ def run_soak(
                 # the last sample is followed by the end snapshot and its comparison with the
                 # warm one: minutes over a million traced blocks (a 45-minute run lost to 120 s)
                 patience = 1800
-            msg = pl._readline(proc, patience)
+            msg = child.readline(proc, patience)
             if "final" in msg:
                 final = {**msg["final"], "prefilled_mib": prefilled_mib}
                 break
@@ -524,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    pl.heap.reexec_with_huge_pages()  # as `streamhost run` does: STREAMHOST_HUGE_PAGES=1 asks
+    heap.reexec_with_huge_pages()  # as `streamhost run` does: STREAMHOST_HUGE_PAGES=1 asks
     if len(sys.argv) == 3 and sys.argv[1] == "--_soak-worker":
         _soak_worker(json.loads(sys.argv[2]))
     else:

@@ -2,7 +2,8 @@
 
 Each stream is the real Engine on the default config (720x1280 @ 25 fps, real clock), pushing
 RTMP to its own key on one private nginx-rtmp on 127.0.0.1, in two layouts measured one after the
-other: ``process`` (one ``pipeline.py`` engine worker per stream) and ``copies`` (one worker
+other: ``process`` (one engine worker per stream: ``_engine_child.py``, the one ``pipeline.py``
+measures) and ``copies`` (one worker
 running N streams, as ``streamhost run --copies N`` does). For each layout it steps N up (1, 2, 3, ...): start N engines, wait until every one is
 live on RTMP, let them warm up, then measure a window. A level passes when, for every stream,
 the p99 interval between AV frames leaving the AV loop is < 50 ms and no frame was dropped
@@ -29,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pipeline as pl  # noqa: E402
+import _engine_child as child  # noqa: E402
 from _common import (  # noqa: E402
     Results,
     arg_parser,
@@ -63,7 +64,7 @@ def run_level(
     try:
         for i in range(n // per):
             env = {**os.environ, "STREAMHOST_DATA_DIR": dirs[i].name, "PYTHONUNBUFFERED": "1"}
-            argv = [sys.executable, pl.__file__, "--_engine-worker", nginx.url("live", f"s{i}")]
+            argv = [sys.executable, child.__file__, "--_engine-worker", nginx.url("live", f"s{i}")]
             procs.append(
                 subprocess.Popen(
                     [*argv, str(per), str(ahead)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -76,11 +77,11 @@ def run_level(
                 assert p.stdin is not None
                 p.stdin.write("mark\n")
                 p.stdin.flush()
-            return [(pl._readline(p, 20), sample_tree(p.pid)) for p in procs]
+            return [(child.readline(p, 20), sample_tree(p.pid)) for p in procs]
 
         # N engines loading models on a shared machine: allow for a slow start
         for p in procs:
-            pl._readline(p, 60 + 30 * n)
+            child.readline(p, 60 + 30 * n)
         deadline = time.monotonic() + 30 + 10 * n
         while not all(s["rtmp_live"] == 1 for m, _ in mark() for s in m["snapshots"]):
             if time.monotonic() > deadline:
@@ -95,7 +96,7 @@ def run_level(
         for p in procs:
             assert p.stdin is not None
             p.stdin.close()
-        finals = [pl._readline(p, 60) for p in procs]
+        finals = [child.readline(p, 60) for p in procs]
         for p in procs:
             p.wait(30)
     finally:
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             "levels_tried": [],
         },
     )
-    nginx = pl._load_nginx_helper().NginxRtmp().start()
+    nginx = child.load_nginx_helper().NginxRtmp().start()
     levels: list[dict[str, Any]] = []
     try:
         for layout in LAYOUTS:

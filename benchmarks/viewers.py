@@ -1,7 +1,7 @@
 """What does each added WebRTC viewer cost the engine?
 
 One real Engine on the default config (real clock, RTMP out to a private nginx-rtmp, as
-``pipeline.py``'s engine worker) and, in another process, N aiortc viewers (real peer
+``pipeline.py``'s engine worker, ``_engine_child.py``) and, in another process, N aiortc viewers (real peer
 connections over loopback: ICE, DTLS, SRTP, RTCP). N steps up (default 0, 1, 2, 4, 8) and back
 down again; at each level, after every new viewer has received video (or the engine has seen the
 dropped ones go), the engine process tree's CPU (user+sys from /proc) is measured over a window.
@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pipeline as pl  # noqa: E402
+import _engine_child as child  # noqa: E402
 from _common import (  # noqa: E402
     Results,
     arg_parser,
@@ -55,21 +55,21 @@ def _send(proc: subprocess.Popen, line: str) -> None:
 
 
 def measure(levels: list[int], window: float, settle: float, decode: bool) -> list[dict[str, Any]]:
-    nginx = pl._load_nginx_helper().NginxRtmp().start()
+    nginx = child.load_nginx_helper().NginxRtmp().start()
     procs: list[subprocess.Popen] = []
     data_dir = tempfile.TemporaryDirectory(prefix="streamhost-viewers-")
     out: list[dict[str, Any]] = []
     try:
         env = {**os.environ, "STREAMHOST_DATA_DIR": data_dir.name, "PYTHONUNBUFFERED": "1"}
         engine = subprocess.Popen(
-            [sys.executable, pl.__file__, "--_engine-worker", nginx.url("live", "viewers")],
+            [sys.executable, child.__file__, "--_engine-worker", nginx.url("live", "viewers")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env=env,
         )
         procs.append(engine)
-        port = pl._readline(engine, 90)["port"]
+        port = child.readline(engine, 90)["port"]
         cmd = [sys.executable, __file__, "--_viewers", f"http://127.0.0.1:{port}/offer"]
         viewers = subprocess.Popen(
             cmd + (["--decode"] if decode else []),
@@ -79,7 +79,7 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
         )
         procs.append(viewers)
         deadline = time.monotonic() + 30
-        while pl._healthz(port)["rtmp_live"] != 1:
+        while child.healthz(port)["rtmp_live"] != 1:
             if time.monotonic() > deadline:
                 raise RuntimeError("engine not live on RTMP")
             time.sleep(0.2)
@@ -88,20 +88,20 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
             if n != have:
                 verb = "add" if n > have else "drop"
                 _send(viewers, f"{verb} {abs(n - have)}")
-                got = pl._readline(viewers, 30 + 5 * abs(n - have))
+                got = child.readline(viewers, 30 + 5 * abs(n - have))
                 if got.get("error"):
                     raise RuntimeError(f"viewers: {got['error']}")
                 have = n
-            pl._wait_live(port, n)  # a dropped viewer leaves once its DTLS close arrives
+            child.wait_live(port, n)  # a dropped viewer leaves once its DTLS close arrives
             time.sleep(settle)
             _send(viewers, "stats")
-            f0 = pl._readline(viewers, 10)["video_frames"]
+            f0 = child.readline(viewers, 10)["video_frames"]
             a, v0 = sample_tree(engine.pid), proc_cpu_seconds(viewers.pid)
             load0 = os.getloadavg()[0]
             time.sleep(window)
             b, v1 = sample_tree(engine.pid), proc_cpu_seconds(viewers.pid)
             _send(viewers, "stats")
-            f1 = pl._readline(viewers, 10)["video_frames"]
+            f1 = child.readline(viewers, 10)["video_frames"]
             wall = b.wall - a.wall
             fps = [(y - x) / wall for x, y in zip(f0, f1, strict=True)]
             out.append(
@@ -121,7 +121,7 @@ def measure(levels: list[int], window: float, settle: float, decode: bool) -> li
         for p in (viewers, engine):
             assert p.stdin is not None
             p.stdin.close()
-        pl._readline(engine, 60)  # the engine's final totals: it stopped cleanly
+        child.readline(engine, 60)  # the engine's final totals: it stopped cleanly
         for p in procs:
             p.wait(30)
     finally:
@@ -137,7 +137,7 @@ def _viewers_child(offer_url: str, decode: bool) -> None:
     received per open viewer); EOF: close."""
     import aiohttp
     import aiortc.rtcrtpreceiver as receiver
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCPeerConnection
 
     counts: list[int] = []  # video frames per viewer (depacketized; decoded with --decode)
     real_decoder = receiver.get_decoder
@@ -187,13 +187,7 @@ def _viewers_child(offer_url: str, decode: bool) -> None:
                 pc.addTransceiver("audio", direction="recvonly")
                 pcs.append(pc)
                 counts.append(0)
-                await pc.setLocalDescription(await pc.createOffer())
-                body = {"sdp": pc.localDescription.sdp, "type": pc.localDescription.type}
-                async with http.post(offer_url, json=body) as r:
-                    ans = await r.json()
-                    if r.status != 200:
-                        raise RuntimeError(f"offer refused ({r.status}): {ans}")
-                await pc.setRemoteDescription(RTCSessionDescription(ans["sdp"], ans["type"]))
+                await child.connect_viewer(http, pc, offer_url)
 
             while (line := await lines.get()) is not None:
                 try:
