@@ -132,7 +132,7 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
 
 
 def test_soak_names_where_python_allocations_grew() -> None:
-    soak = _load_bench("soak")
+    soak_child = _load_bench("_soak_child")
     tracemalloc.start(1)
     try:
         before = tracemalloc.take_snapshot()
@@ -140,7 +140,7 @@ def test_soak_names_where_python_allocations_grew() -> None:
         after = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
-    top = soak._traced_growth(before, after)
+    top = soak_child.traced_growth(before, after)
     assert top[0]["where"].startswith("test_benchmarks_capacity.py:"), top[:3]
     assert 4800 < top[0]["kib"] < 5000 and top[0]["blocks"] >= 50, top[0]
     assert len(kept) == 50
