@@ -3,8 +3,7 @@
 Each stream is the real Engine on the default config (720x1280 @ 25 fps, real clock), pushing
 RTMP to its own key on one private nginx-rtmp on 127.0.0.1, in two layouts measured one after the
 other: ``process`` (one engine worker per stream: ``_engine_child.py``, the one ``pipeline.py``
-measures) and ``copies`` (one worker
-running N streams, as ``streamhost run --copies N`` does). For each layout it steps N up (1, 2, 3, ...): start N engines, wait until every one is
+measures) and ``copies`` (one worker running N streams, as ``streamhost run --copies N`` does). For each layout it steps N up (1, 2, 3, ...): start N engines, wait until every one is
 live on RTMP, let them warm up, then measure a window. A level passes when, for every stream,
 the p99 interval between AV frames leaving the AV loop is < 50 ms and no frame was dropped
 (encoder queue overflow, or frames skipped by the AV loop's stall re-anchoring: fewer frames
