@@ -1,16 +1,31 @@
-"""Small helpers the real-peer tests share: waiting on a condition, and a missing peer binary or
-package that skips the test locally but fails it under ``CI=true`` (a CI image that lost a
-package must not turn green by skipping)."""
+"""Small helpers the tests share: waiting on a condition, a missing peer binary or package that
+skips the test locally but fails it under ``CI=true`` (a CI image that lost a package must not
+turn green by skipping), and loading a benchmark script as a module."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_bench(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module."""
+    # by path and under its own name: a bare "report" on sys.path could shadow other modules
+    spec = importlib.util.spec_from_file_location(f"streamhost_bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def unavailable(what: str) -> NoReturn:

@@ -3,7 +3,6 @@ the result names the report expects; report.py renders fixture results into tabl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -18,21 +17,13 @@ import pytest
 from streamhost.frames import AVFrame, StreamFormat
 from streamhost.output.encoder import OPUS, Encoder
 from tests import nginx_rtmp
+from tests.support import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 
 
-def _load_bench(name: str):
-    # by path and under its own name: a bare "report" on sys.path could shadow other modules
-    spec = importlib.util.spec_from_file_location(f"streamhost_bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-report = _load_bench("report")
+report = load_bench("report")
 
 
 def _need_nginx() -> None:
@@ -83,7 +74,7 @@ def test_streams_one_stream(tmp_path: Path) -> None:
 def test_speed_probe_times_the_streams_own_kernels() -> None:
     """The day's yardstick: the puppet's ONNX render and an x264 encode with the engine's
     settings, each a plausible per-frame CPU time (not a flat frame's near-zero encode)."""
-    probe = _load_bench("_speed").speed_probe()
+    probe = load_bench("_speed").speed_probe()
     assert 0.3 < probe["puppet_ms_per_frame"] < 100, probe
     assert 0.3 < probe["x264_ms_per_frame"] < 100, probe
 
@@ -132,7 +123,7 @@ def test_soak_virtual_with_recording(tmp_path: Path) -> None:
 
 
 def test_soak_names_where_python_allocations_grew() -> None:
-    soak_child = _load_bench("_soak_child")
+    soak_child = load_bench("_soak_child")
     tracemalloc.start(1)
     try:
         before = tracemalloc.take_snapshot()
