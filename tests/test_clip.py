@@ -185,3 +185,21 @@ def _transcript(data: Path, capsys) -> list[str]:
         return [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
     finally:
         del os.environ["STREAMHOST_DATA_DIR"]
+
+
+def test_clip_mix_lets_one_sample_lead_the_pixels() -> None:
+    """Between two samples the shape follows the weights, but the pixels come mostly from the
+    heavier sample: an even pixel mix washes an open mouth's cavity grey (two mouths at once)."""
+    from streamhost.avatar.clip_face import ClipFace
+
+    face = ClipFace.__new__(ClipFace)
+    dark, light = np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 240, np.uint8)
+    face.patches = np.stack([light, dark])
+    face._lookup = {(0, 0): 0, (2, 0): 1}
+    face._flows = np.zeros((2, 8, 8, 2), np.float32)
+    g = np.mgrid[0:8, 0:8].astype(np.float32)
+    face._pgrid = np.ascontiguousarray(np.stack([g[1], g[0]], -1))
+    led = face.mix([(2, 0.6), (0, 0.4)], 0)
+    assert led.max() < 0.25 * 240  # a plain mix would be 96: the dark cavity leads
+    assert abs(float(face.mix([(2, 0.5), (0, 0.5)], 0).mean()) - 120) <= 1
+    assert face.mix([(0, 0.6), (2, 0.4)], 0).min() > 0.75 * 240
