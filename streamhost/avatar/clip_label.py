@@ -119,28 +119,42 @@ def _decoder(**kw: object):  # noqa: ANN202 - pocketsphinx's type
 def align(pcm16k: np.ndarray, script: str | None) -> tuple[list[tuple[float, float, V]], str]:
     """(start_s, end_s, viseme) rows for the audio (16 kHz mono int16) and how they were made.
 
-    With a script: forced alignment of its words (those in the dictionary) to the audio. Without:
-    pocketsphinx's phone-loop decoding (no words; noisier, still good for m/b/p and f/v)."""
+    With a script: forced alignment of its words (those in the dictionary, numbers spelled out)
+    to the audio. Without one, or when the script does not fit the sound: pocketsphinx's
+    phone-loop decoding (no words; noisier, still good for m/b/p and f/v), and ``how`` says why."""
     from pocketsphinx import get_model_path
 
     raw = np.ascontiguousarray(pcm16k, np.int16).tobytes()
     rows: list[tuple[float, float, V]] = []
     if script:
         d = _decoder(bestpath=False)
-        words = [w for w in re.findall(r"[a-z']+", script.lower()) if d.lookup_word(w)]
+        said = re.findall(r"[a-z']+", spell_numbers(script).lower())
+        words = [w for w in said if d.lookup_word(w)]
         if not words:
             raise ValueError("no word of the script is in the en-us dictionary")
         d.set_align_text(" ".join(words))
-        for second in (False, True):
-            if second:
-                d.set_alignment()
-            d.start_utt()
-            d.process_raw(raw, full_utt=True)
-            d.end_utt()
-        for word in d.get_alignment():
-            for ph in word:
-                rows.append((ph.start / 100, (ph.start + ph.duration) / 100, arpa_viseme(ph.name)))
-        return rows, f"forced alignment of the script ({len(words)} words)"
+        try:
+            for second in (False, True):
+                if second:
+                    d.set_alignment()
+                d.start_utt()
+                d.process_raw(raw, full_utt=True)
+                d.end_utt()
+            for word in d.get_alignment():
+                for ph in word:
+                    rows.append((ph.start / 100, (ph.start + ph.duration) / 100,
+                                 arpa_viseme(ph.name)))  # fmt: skip
+            return rows, f"forced alignment of the script ({len(words)} words)"
+        except RuntimeError as e:
+            # The words do not fit the sound (a script that is not what was said, or said in
+            # part): the phone decoder still labels the sounds, which beats geometry alone.
+            log.warning("clip: the script did not align (%s); decoding phones instead", e)
+            unknown = sorted({w for w in said if w not in words})
+            why = (f"the script did not align: {e}; {len(unknown)} of its words are not in "
+                   f"the en-us dictionary{': ' + ', '.join(unknown[:5]) if unknown else ''}")  # fmt: skip
+            rows = []
+    else:
+        why = "no --script"
     d = _decoder(allphone=str(Path(get_model_path()) / "en-us/en-us-phone.lm.bin"),
                  lw=2.0, pip=0.3, beam=1e-20, pbeam=1e-20)  # fmt: skip
     d.start_utt()
@@ -148,7 +162,51 @@ def align(pcm16k: np.ndarray, script: str | None) -> tuple[list[tuple[float, flo
     d.end_utt()
     for seg in d.seg():
         rows.append((seg.start_frame / 100, (seg.end_frame + 1) / 100, arpa_viseme(seg.word)))
-    return rows, "pocketsphinx phone decoding (no --script)"
+    return rows, f"pocketsphinx phone decoding ({why})"
+
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "- - twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _number_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    for size, name in (
+        (10**9, "billion"),
+        (10**6, "million"),
+        (1000, "thousand"),
+        (100, "hundred"),
+    ):
+        if n >= size:
+            rest = n % size
+            return f"{_number_words(n // size)} {name}" + (
+                f" {_number_words(rest)}" if rest else ""
+            )
+    raise AssertionError(n)
+
+
+def spell_numbers(text: str) -> str:
+    """English words for the numbers in a script ("1.7 litres" -> "one point seven litres",
+    "1,299" -> "one thousand two hundred ninety nine"): the voice says them, and a script
+    whose numbers are left out cannot be aligned to the sound."""
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+
+    def words(m: re.Match[str]) -> str:
+        whole, _, frac = m.group(0).replace(",", ".").partition(".")
+        out = (
+            _number_words(int(whole))
+            if len(whole) <= 12
+            else " ".join(_ONES[int(c)] for c in whole)
+        )
+        return out + (" point " + " ".join(_ONES[int(c)] for c in frac) if frac else "")
+
+    return re.sub(r"\d+(?:[.,]\d+)?", lambda m: f" {words(m)} ", text)
 
 
 def frame_visemes(rows: list[tuple[float, float, V]], n: int, fps: float) -> np.ndarray:
