@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -224,36 +223,10 @@ def _parse_since(text: str) -> float:
 
 
 def cmd_transcript(args: argparse.Namespace) -> int:
-    from .store import Store
+    """``streamhost transcript`` (``cli_transcript.py``)."""
+    from .cli_transcript import cmd_transcript as run
 
-    cfg = _load(args.config)
-    data = Path(cfg.store.data_dir)
-    names = [args.stream] if args.stream else sorted(p.stem for p in data.glob("*.sqlite"))
-    if not names:
-        print(f"streamhost: no streams in {data}", file=sys.stderr)
-        return 2
-    for name in names:
-        if not (data / f"{name}.sqlite").is_file():
-            print(f"streamhost: no store for stream {name!r} in {data}", file=sys.stderr)
-            return 2
-        store = Store(data, name)
-        if args.unanswered:
-            # The morning list: questions the host could not answer and nobody answered live.
-            for qid, wall, _, user, lang, text, _, _ in store.questions("unanswered"):
-                if args.since is not None and wall < args.since:
-                    continue
-                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall))
-                print(f"{when} [{name}] #{qid} {lang} {user}: {text}")
-            store.close()
-            continue
-        for line in store.transcript(args.since):
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(line.wall_time))
-            state = "" if line.aired_at is not None else " (not aired)"
-            print(
-                f"{when} [{name}] {line.source:<8} {line.product_id or '-':<10} {line.text}{state}"
-            )
-        store.close()
-    return 0
+    return run(args, _load(args.config))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -366,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "--unanswered", action="store_true",
         help="list the viewers' questions nobody answered (they were promised a reply)",
     )  # fmt: skip
+    tr.add_argument("--json", action="store_true", help="one JSON object per line")
     rp = sub.add_parser("report", help="the morning report: one HTML page (and PDF) of a night")
     rp.add_argument("--config")
     rp.add_argument("--stream", help="which stream's store (needed when there are several)")

@@ -173,9 +173,7 @@ def test_clip_pack_from_90s_with_a_script(tmp_path, capsys) -> None:
     video = talking_video(tmp_path / "src", 90.0, show="")
     from streamhost.store import Store  # noqa: F401 - the transcript is read by the CLI
 
-    # "date time [stream] source product text": the text of the lines that aired.
-    said = [ln.split(None, 5)[5] for ln in _transcript(tmp_path / "src" / "data", capsys)
-            if not ln.endswith("(not aired)")]  # fmt: skip
+    said = [r["text"] for r in _transcript(tmp_path / "src" / "data", capsys) if r["aired_at"]]
     script = tmp_path / "script.txt"
     script.write_text("\n".join(said))
     assert build(video, tmp_path / "pack", "--script", str(script)) == 0
@@ -208,12 +206,12 @@ def test_script_numbers_are_spelled_as_the_voice_says_them() -> None:
     assert words("1000001") == "one million one"
 
 
-def _transcript(data: Path, capsys) -> list[str]:
+def _transcript(data: Path, capsys) -> list[dict]:
     os.environ["STREAMHOST_DATA_DIR"] = str(data)
     try:
         capsys.readouterr()
-        assert cli_main(["transcript"]) == 0
-        return [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+        assert cli_main(["transcript", "--json"]) == 0
+        return [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
     finally:
         del os.environ["STREAMHOST_DATA_DIR"]
 

@@ -362,6 +362,13 @@ async def test_chat_ingest_survives_a_1mb_message_and_transcript_filters(tmp_pat
     r = _run_cli("transcript", "--stream", "default", env_extra=env)
     assert r.returncode == 0 and len(r.stdout.splitlines()) >= 2
     assert all("[default]" in line for line in r.stdout.splitlines())
+    js = _run_cli("transcript", "--json", env_extra=env)
+    rows = [json.loads(line) for line in js.stdout.splitlines()]
+    assert js.returncode == 0 and len(rows) == len(r.stdout.splitlines())
+    assert all(row["stream"] == "default" and row["lang"] == "en" for row in rows)
+    assert [row["text"] for row in rows] == [ln.split(None, 5)[5].removesuffix(" (not aired)")
+                                              for ln in r.stdout.splitlines()]  # fmt: skip
+    assert rows[0]["aired_at"] is not None and rows[0]["media_time"] >= 0
     future = _run_cli("transcript", "--since", "2999-01-01T00:00:00", env_extra=env)
     assert future.returncode == 0 and future.stdout == ""
     missing = _run_cli("transcript", "--stream", "nope", env_extra=env)

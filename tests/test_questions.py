@@ -78,6 +78,11 @@ async def test_question_to_operator_answer_and_timeout_end_to_end(tmp_path, caps
     assert cli_main(["transcript", "--config", str(cfg), "--unanswered"]) == 0
     out = capsys.readouterr().out
     assert "ben: do you ship to Canada?" in out and "anna" not in out, out
+    assert cli_main(["transcript", "--config", str(cfg), "--unanswered", "--json"]) == 0
+    rows = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+    assert [(r["user"], r["text"], r["stream"]) for r in rows] == [
+        ("ben", "do you ship to Canada?", "default")
+    ], rows
 
 
 @pytest.mark.timeout(120)
