@@ -10,17 +10,12 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .config import Config
-
-if TYPE_CHECKING:
-    from .store import Store
+from .store import Store
 
 
 def cmd_transcript(args: argparse.Namespace, cfg: Config) -> int:
-    from .store import Store
-
     data = Path(cfg.store.data_dir)
     names = [args.stream] if args.stream else sorted(p.stem for p in data.glob("*.sqlite"))
     if not names:

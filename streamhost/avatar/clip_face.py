@@ -170,10 +170,10 @@ class ClipFace(DrivenFace):
         for i, x in idx[1:]:
             mean = mean + self._flows[i] * x
         at = self._pgrid - mean
-        tex = np.array([x for _, x in idx]) ** TEXTURE_POWER
-        tex /= tex.sum()
+        tex = [x**TEXTURE_POWER for _, x in idx]  # two or three floats: no array per frame
+        total = sum(tex)
         acc = None
-        for (i, _), x in zip(idx, tex.tolist(), strict=True):
+        for (i, _), x in zip(idx, (t / total for t in tex), strict=True):
             m = at + self._flows[i]
             w = cv2.remap(self.patches[i], m, None, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip

@@ -149,7 +149,7 @@ def align(pcm16k: np.ndarray, script: str | None) -> tuple[list[tuple[float, flo
             # The words do not fit the sound (a script that is not what was said, or said in
             # part): the phone decoder still labels the sounds, which beats geometry alone.
             log.warning("clip: the script did not align (%s); decoding phones instead", e)
-            unknown = sorted({w for w in said if w not in words})
+            unknown = sorted(set(said) - set(words))
             why = (f"the script did not align: {e}; {len(unknown)} of its words are not in "
                    f"the en-us dictionary{': ' + ', '.join(unknown[:5]) if unknown else ''}")  # fmt: skip
             rows = []
