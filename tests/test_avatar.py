@@ -13,6 +13,7 @@ from streamhost.avatar.driver import CLOSED, OPEN, REST, ROUND, TEETH, WIDE, Fac
 from streamhost.avatar.params import N_PARAMS, P, make
 from streamhost.avatar.runner import OnnxRenderer
 from streamhost.frames import StreamFormat
+from tests.support import load_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "assets" / "avatar" / "default" / "puppet.onnx"
@@ -371,8 +372,9 @@ def test_preview_and_timings(compositor: Compositor, renderer: OnnxRenderer) -> 
 
 
 # Stock face detectors (OpenCV's Haar cascade at its default scaleFactor 1.1, minNeighbors 3) must
-# find the drawn face. Issue 15's target is 95 % of frames for every look; reached so far: about
-# 87-93 % for ava, kai and mei (floor asserted below), a few % for zuri (dark skin: not yet).
+# find the drawn face. Issue 15's target is 95 % of frames for every look; reached: 96 % for ava,
+# kai and mei (floor asserted below), about 9 % for zuri (dark skin), whom MediaPipe's BlazeFace
+# finds in every frame (benchmarks/face_detect.py runs the other detectors).
 _HAAR_FLOOR = {"ava": 0.8, "kai": 0.8, "mei": 0.8}
 
 
@@ -380,27 +382,11 @@ _HAAR_FLOOR = {"ava": 0.8, "kai": 0.8, "mei": 0.8}
 def test_stock_face_detector_finds_the_face(look: str) -> None:
     import cv2
 
-    from streamhost.avatar.compositor import Compositor
-    from streamhost.avatar.driver import FaceDriver
-    from streamhost.avatar.figure import Figure
-    from streamhost.avatar.looks import LOOKS
-    from streamhost.avatar.runner import OnnxRenderer
-    from streamhost.frames import Sentence
-
     if look not in _HAAR_FLOOR:
         pytest.xfail(f"look {look}: the stock Haar cascade does not find this face yet")
     casc = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    r = OnnxRenderer(Path(__file__).resolve().parents[1] / "assets/avatar/default/puppet.onnx")
-    comp = Compositor(figure=Figure(LOOKS[look]))
-    comp.set_product("Electric kettle", "29.90", ["1.7 l", "brushed steel"])
-    d = FaceDriver(fps=25, seed=1)
-    d.set_look(LOOKS[look].params())
-    d.start_speech(0.0, [(k * 0.09, k * 0.09 + 0.09, 1 + k % 5) for k in range(33)],
-                   Sentence("This kettle boils in a minute", "script", product_id="kettle"))  # fmt: skip
     hits, n = 0, 75  # three seconds on the virtual clock, speaking then idle
-    for i in range(n):
-        p = d.params_at(i / 25)
-        frame = comp.compose(r.render(p[None])[0], params=p, t=i / 25)
-        gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2GRAY)
+    for bgr in load_bench("face_detect").look_frames(look, n):
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         hits += len(casc.detectMultiScale(gray)) > 0
     assert hits / n >= _HAAR_FLOOR[look], f"{look}: face found in {hits}/{n} frames"
