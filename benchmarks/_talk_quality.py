@@ -1,5 +1,6 @@
 """What a viewer hears, not how fast (issue 16): FAQ accuracy per language on the catalog's own
-FAQ questions and on tests/data/faq_paraphrases.json. Used by benchmarks/talk.py."""
+FAQ questions and on tests/data/faq_paraphrases.json, and wrong FAQ answers to the questions of
+tests/data/faq_negatives.json (which no FAQ answers). Used by benchmarks/talk.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def measure_faq(res: Any, catalog: Any, langs: tuple[str, ...]) -> dict[str, Any
     from streamhost.talk.generator import TemplateGenerator
 
     paraphrases = json.loads((ROOT / "tests/data/faq_paraphrases.json").read_text("utf-8"))
+    negatives = json.loads((ROOT / "tests/data/faq_negatives.json").read_text("utf-8"))
+    wrong = wrong_n = 0
     own = own_n = 0
     para: dict[str, float] = {}
     for lang in langs:
@@ -34,9 +37,17 @@ def measure_faq(res: Any, catalog: Any, langs: tuple[str, ...]) -> dict[str, Any
         rows = paraphrases[lang]
         para[lang] = 100.0 * sum(hit(t, pid, i) for pid, i, t in rows) / len(rows)
         res.add(f"faq_paraphrase_accuracy_{lang}_pct", round(para[lang], 1), "%", 1)
+        # questions no FAQ answers that share an FAQ's frame ("how long does shipping take?"):
+        # any FAQ answer to one of them is a wrong answer
+        answers = {e.a(lang)[0] for p in catalog for e in p.faq}
+        for pid, text in negatives[lang]:
+            wrong_n += 1
+            wrong += any(s.text in answers for s in gen.answer(ChatEvent("viewer", text), pid))
     res.add("faq_accuracy_pct", round(100.0 * own / own_n, 1), "%", 1)
     res.add("faq_paraphrase_accuracy_pct", round(min(para.values()), 1), "%", 1)
+    res.add("faq_wrong_answer_pct", round(100.0 * wrong / wrong_n, 1), "%", 1)
     return {
+        "faq_negatives": wrong_n,
         "own_faqs": own_n,
         "paraphrases_per_language": {k: len(v) for k, v in paraphrases.items()},
     }

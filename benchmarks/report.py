@@ -37,6 +37,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "av_offset_max_ms": ("<=", 40.0),
     "dropped_frames": ("<=", 0),
     "template_question_to_text_p95_ms": ("<=", 5.0),
+    "faq_wrong_answer_pct": ("<=", 0.0),
 }
 
 

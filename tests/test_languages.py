@@ -20,6 +20,7 @@ from streamhost.talk.templates import TEMPLATES
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("en", "de", "it", "zh")
 PARAPHRASES = json.loads((ROOT / "tests" / "data" / "faq_paraphrases.json").read_text("utf-8"))
+NEGATIVES = json.loads((ROOT / "tests" / "data" / "faq_negatives.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,22 @@ def test_every_own_faq_and_90_percent_of_paraphrases_find_their_answer(catalog, 
         for pid, i, text in rows
     )
     assert hits / len(rows) >= 0.9, (lang, hits)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_question_that_only_shares_an_faqs_frame_gets_no_faq_answer(catalog, lang) -> None:
+    """ "How long does shipping take?" is not "How long does it take to boil water?", "Can I
+    put it in the freezer?" not "Can I put carbonated drinks in it?": a wrong answer is worse
+    than an honest "I'll check" (tests/data/faq_negatives.json, questions the catalog's FAQs
+    do not answer)."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    answers = {e.a(lang)[0] for p in catalog for e in p.faq}
+    rows = NEGATIVES[lang]
+    assert len(rows) >= 12
+    wrong = [
+        (pid, text) for pid, text in rows if any(s.text in answers for s in ask(gen, text, pid))
+    ]
+    assert not wrong
 
 
 def test_german_compound_faq_is_not_answered_with_another_feature(catalog) -> None:

@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..langdata import load_languages
@@ -32,7 +32,10 @@ __all__ = [
     "tokenize",
 ]
 
-_RUN_RE = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([^\W_]+)", re.UNICODE)
+# CJK runs, then other word characters; a Latin run stops at a CJK character ("BPA吗").
+_RUN_RE = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|((?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W_])+)"
+)
 
 # Latin-script words inside the text of a language written in its own script (zh) are
 # tokenized as this language's words: product names and ids are English in any stream.
@@ -133,10 +136,38 @@ def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
             continue
         s = stem(word)
         out.append(s)
-        if split_compounds and len(s) >= 8:
-            out.extend(s[i:] for i in range(3, len(s) - 3))  # heads: "kocher" in "wasserkocher"
-            out.extend(s[:i] for i in range(4, len(s) - 3))  # modifiers: "akku" in "akkulaufzeit"
+        if split_compounds:
+            out.extend(_parts(s))
     return out
+
+
+_CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
+
+
+def _within(word: str, words: Iterable[str]) -> bool:
+    """Is ``word`` (4 letters or more) part of one of ``words``, or one of them part of it,
+    with 4 or more letters left over ("wash" and "dishwasher", "water" and "waterproof"):
+    closed compounds, any language."""
+    return any(
+        # the rest a word of its own (4+ letters): "free" is not part of "freezer"
+        min(len(w), len(word)) >= 4 and abs(len(w) - len(word)) >= 4 and (w in word or word in w)
+        for w in words
+    )
+
+
+def _related(word: str, words: list[str]) -> bool:
+    """``_within``, or for a CJK bigram a character shared with one of ``words``."""
+    if _CJK_PAIR.fullmatch(word):
+        return any(c in w for w in words for c in word)
+    return _within(word, words)
+
+
+def _parts(s: str) -> list[str]:
+    """A German compound's heads ("kocher" in "wasserkocher") and modifiers ("akku" in
+    "akkulaufzeit") of >= 4 letters; none for a word under 8 letters."""
+    if len(s) < 8:
+        return []
+    return [s[i:] for i in range(3, len(s) - 3)] + [s[:i] for i in range(4, len(s) - 3)]
 
 
 class BM25:
@@ -189,6 +220,7 @@ class Retriever:
         # (product, lang) -> (faq question token sets, BM25 over them)
         self._faq: dict[tuple[str, str], tuple[list[set[str]], BM25]] = {}
         self._features: dict[tuple[str, str], list[set[str]]] = {}
+        self._faq_words: dict[tuple[str, str], list[list[tuple[str, set[str]]]]] = {}
         for lang in LANGS:
             name_docs, content_docs = [], []
             for p in catalog:
@@ -196,6 +228,11 @@ class Retriever:
                 content_docs.append(self._content_tokens(p, lang))
                 qs = [set(tokenize(e.q(lang), lang, compounds=True)) for e in p.faq]
                 self._faq[(p.id, lang)] = (qs, BM25([sorted(q) for q in qs]))
+                # per entry, per word of its question: the word and its compound parts
+                self._faq_words[(p.id, lang)] = [
+                    [(t, {t, *_parts(t)}) for t in dict.fromkeys(tokenize(e.q(lang), lang))]
+                    for e in p.faq
+                ]
                 feats, flang = p.features_in(lang)
                 self._features[(p.id, lang)] = [
                     set(tokenize(f, flang, compounds=True)) for f in feats
@@ -257,23 +294,66 @@ class Retriever:
         p = self.catalog.products.get(product_id)
         if p is None or not p.faq:
             return None
-        qsets, bm = self._faq[(product_id, lang)]
+        bm = self._faq[(product_id, lang)][1]
         # Tokenized as the index is: "Reiserucksack" must meet the compound parts the FAQ
         # question was indexed with, or a German compound never covers its own FAQ.
         q = set(tokenize(text, lang, compounds=True))
         if not q:
             return None
         scores = bm.scores(sorted(q))
-        best_i, best_s = -1, 0.0
-        for i, s in enumerate(scores):
-            overlap = len(q & qsets[i])
-            # Coverage of the FAQ question guards against one shared common word ("long")
-            # pulling in an unrelated entry.
-            if overlap and overlap / max(1, len(qsets[i])) >= 0.3 and s > best_s:
-                best_i, best_s = i, s
-        if best_i < 0:
+        frame = self._frame(lang)
+        # Content words of the question that this product's catalog entry does not know
+        # ("how long does *shipping* take?"): the question may be about something else.
+        unknown = {t for t in self.unknown_terms(text, lang, product_id) if not frame(t)}
+        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"), or
+        # of a short name of the product (电水 in 电水壶 for 电热水壶), is not a word.
+        known = [*(q - unknown), *self._names_of(product_id, lang)]
+        unknown = {u for u in unknown if not (_CJK_PAIR.fullmatch(u) and all(
+            any(c in k for k in known) for c in u))}  # fmt: skip
+        # Words of another product's name ("water" in "how much is the water bottle?") ask
+        # about that product, not this one's FAQ ("how long does it take to boil water?").
+        named = self.find_product(text, lang, names_only=True)
+        if named and named[0] != product_id:
+            other = set(self._name_tokens(self.catalog.get(named[0]), lang))
+            q = q - (other - set(self._names_of(product_id, lang)))
+        plain = set(tokenize(text, lang)) & q  # whole words: a compound's parts are not
+        best: tuple[float, float, int] | None = None
+        entries = self._faq_words[(product_id, lang)]
+        for i, (s, words) in enumerate(zip(scores, entries, strict=True)):
+            # The FAQ question's content words the text meets, itself or by a compound part
+            # ("Spülmaschine" meets "spülmaschinenfest", "water proof" "waterproof"); the frame
+            # of a question ("how long ...", "can I put ... in it?", 可以...吗) does not count:
+            # sharing only that, the text asks something else, and that entry's answer would be
+            # a wrong answer, which is worse than an honest "I'll check".
+            content = [t for t, _ in words if not frame(t)]
+            met = [t for t, parts in words if not frame(t) and (parts & q or _within(t, plain))]
+            cover = len(met) / max(1, len(content))
+            if not met or cover < 0.3 or (best is not None and (s, cover) <= best[:2]):
+                continue
+            # Details the catalog lacks, as many as the entry's words the text meets ("how
+            # bright is the *screen*?" against "how bright is it?", "safe for *kids*?" against
+            # "dishwasher safe?"): a different question too. A part of one of the entry's
+            # words ("wash" in "dishwasher", 含 in 不含) is not such a detail.
+            entry = [t for t, _ in words]
+            if len([u for u in unknown if not _related(u, entry)]) >= len(met):
+                continue
+            best = (s, cover, i)
+        if best is None:
             return None
-        return FaqMatch(p.faq[best_i], best_i, best_s)
+        return FaqMatch(p.faq[best[2]], best[2], best[0])
+
+    def _names_of(self, product_id: str, lang: str) -> list[str]:
+        """The product's own name and aliases in ``lang`` (and English), as written."""
+        p = self.catalog.get(product_id)
+        return [p.names.get(lang, ""), *p.aliases.get(lang, []), p.names.get("en", "")]
+
+    def _frame(self, lang: str) -> Callable[[str], bool]:
+        """Is a token part of how a question is asked rather than what it asks about: the
+        language's asking words (``_question_vocab``), or a CJK bigram with a function
+        character (吗, 能, 要 ...), which in a question belongs to its frame."""
+        vocab = self._question_vocab.get(lang) or _question_vocab(lang)
+        stop = _stop_chars()
+        return lambda t: t in vocab or (len(t) == 2 and (t[0] in stop or t[1] in stop))
 
     def find_faq(self, text: str, product_id: str, lang: str) -> str | None:
         """The catalog's answer text (in `lang`, else en) for the matching FAQ entry, or None."""
