@@ -97,7 +97,8 @@ class LangData:
     """One language's validated data, as read from ``<lang>.toml``.
 
     ``templates``: family -> templates (file order, which the generator's picks depend on);
-    ``intent``: INTENT_KEYS -> words; ``script``: a compiled character class for a language
+    ``intent``: INTENT_KEYS -> words; ``specs``: a catalog spec's name -> the words viewers ask
+    about it with ("capacity": "litres", "how big" ...); ``script``: a compiled character class for a language
     written in its own script (None for the others), whose keywords match as substrings.
     """
 
@@ -106,6 +107,7 @@ class LangData:
     a_viewer: str
     templates: Mapping[str, tuple[str, ...]]
     intent: Mapping[str, tuple[str, ...]]
+    specs: Mapping[str, tuple[str, ...]]  # catalog spec name -> words that ask about it
     stopwords: frozenset[str]
     stop_chars: frozenset[str]
     stemmer: str
@@ -272,7 +274,7 @@ class _Reader:
 def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) -> LangData | None:
     r = _Reader(raw, problems)
     for k in raw:
-        if k not in ("host", "detect", "words", "intent", "templates"):
+        if k not in ("host", "detect", "words", "intent", "specs", "templates"):
             problems.append(
                 f"{k}: is not a known table (known: host, detect, words, intent, templates)"
             )
@@ -305,6 +307,14 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     intent_t = r.table("intent", INTENT_KEYS)
     intent = {k: r.words(intent_t, k, "intent") for k in INTENT_KEYS}
 
+    # Catalog spec names (as the catalog writes them, any) -> how viewers ask about them.
+    specs_t = raw.get("specs", {})
+    specs: dict[str, tuple[str, ...]] = {}
+    if not isinstance(specs_t, Mapping):
+        problems.append(f"specs: must be a table, got {type(specs_t).__name__}")
+    else:
+        specs = {str(k).strip().lower(): r.words(specs_t, k, "specs") for k in specs_t}
+
     tmpl_t = r.table("templates", FAMILIES)
     templates: dict[str, tuple[str, ...]] = {}
     for fam in FAMILIES:
@@ -323,6 +333,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         a_viewer=a_viewer,
         templates=MappingProxyType(templates),
         intent=MappingProxyType(intent),
+        specs=MappingProxyType(specs),
         stopwords=frozenset(stopwords),
         stop_chars=frozenset(stop_chars),
         stemmer=stemmer,

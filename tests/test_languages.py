@@ -64,6 +64,61 @@ def test_a_question_that_only_shares_an_faqs_frame_gets_no_faq_answer(catalog, l
     assert not wrong
 
 
+SPEC_QUESTIONS = {  # the kettle's capacity (spec "1.7 l"), as viewers ask for it
+    "en": ["What's the capacity of the kettle?", "how many litres?"],
+    "de": ["Wie groß ist das Fassungsvermögen?", "Wie viel Liter passen rein?"],
+    "it": ["Che capacità ha?", "Quanti litri?"],
+    "zh": ["容量是多少？", "这个水壶容量多大？"],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_spec_question_is_answered_with_the_feature_that_states_it(catalog, lang) -> None:
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    feats, _ = catalog.get("kettle").features_in(lang)
+    capacity = next(f for f in feats if "1.7" in f or "1,7" in f)
+    for text in SPEC_QUESTIONS[lang]:
+        said = " ".join(s.text for s in ask(gen, text, "kettle"))
+        assert capacity in said, (text, said)
+        # and only that feature: nothing else from the list is recited
+        assert not [f for f in feats if f != capacity and f in said], (text, said)
+        # asked while another product is on screen with no such spec: not chatter either
+        assert Retriever(catalog).detect_intent(text, lang, "lamp").name != "OTHER"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "What's the power of the kettle?"), ("zh", "水壶功率多大？"),
+     ("de", "Welche Leistung hat der Wasserkocher?"), ("it", "Che potenza ha il bollitore?")],
+)  # fmt: skip
+def test_a_spec_no_feature_states_gets_an_honest_answer_not_another_feature(
+    catalog, lang, text
+) -> None:
+    """The kettle's power (2200 W) is a spec no feature states: "I'll check", and the
+    question goes to the operator; never the capacity feature (多大 also asks for a size)."""
+    handed = []
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = " ".join(s.text for s in ask(gen, text, "kettle"))
+    feats, _ = catalog.get("kettle").features_in(lang)
+    assert not [f for f in feats if f in said], said
+    assert handed == [text]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "is it on sale?"), ("de", "Ist das im Angebot?"), ("it", "C'è uno sconto?"),
+     ("zh", "有优惠吗？")],
+)  # fmt: skip
+def test_asking_for_the_deal_is_answered_with_the_price_now(catalog, lang, text) -> None:
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    said = " ".join(s.text for s in ask(gen, text, "kettle"))
+    # the price as this generator knows it (no price_now here: the list price, 39.90)
+    assert "39" in said and "90" in said, said
+
+
 def test_german_compound_faq_is_not_answered_with_another_feature(catalog) -> None:
     gen = TemplateGenerator(catalog, "de")
     out = ask(gen, "Ist der Reiserucksack wasserdicht?", "kettle")

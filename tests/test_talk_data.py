@@ -66,6 +66,8 @@ def _problems(tmp_path: Path, text: str, lang: str = "en") -> list[str]:
         (CTA, '""', "templates.cta[", "non-empty"),
         ('stemmer = "en"', 'stemmer = "fr"', "words.stemmer", "must be one of"),
         ("[detect]", '[detect]\nscript = "z-a"', "detect.script", "character range"),
+        ("[specs]", '[specs]\nsize = "big"', "specs.size", "list of texts"),
+        ("[specs]", '[specs]\nsize = ["big", 3]', "specs.size[1]", "non-empty text"),
     ],
 )
 def test_a_broken_file_names_the_file_and_the_key(tmp_path, old, new, key, what):

@@ -18,6 +18,7 @@ from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, Product
 from .generator_tables import _EMOTION, _THANKS_KIND
+from .matching import spec_features
 from .picker import TemplatePicker
 from .retrieval import Retriever
 from .templates import slots_for_product, user_slots
@@ -249,13 +250,23 @@ class TemplateGenerator:
                 return out
         feats, flang = p.features_in(lang)
         wanted = r.matching_features(text, pid, qlang) if feats and flang == lang else []
-        if not wanted and r.unknown_terms(text, qlang, pid):
+        asked = r.specs_asked(text, qlang, pid)
+        if asked:
+            # "How heavy is it?": the feature that gives the spec's value answers it, and
+            # only that one; a spec no feature states gets "I'll check", never another feature.
+            wanted = spec_features(feats if flang == lang else [], [p.specs[a] for a in asked])
+            if not wanted:
+                say("dont_know", {}, "-")
+                return out
+        elif not wanted and r.unknown_terms(text, qlang, pid):
             # The viewer asks about a detail the catalog lacks ("what colours?"): reciting
             # unrelated features would sound evasive, and guessing is not allowed.
             say("dont_know", {}, "-")
             return out
         if feats and flang == lang:
             order = wanted + [i for i in range(len(feats)) if i not in wanted]
+            if asked:
+                order = wanted  # the spec's feature alone: no second, unrelated one
             order = [i for i in order if i < len(feats)]
             slots["feature"] = feats[order[0]]
             if len(order) > 1 and not wanted:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from .amounts import fold
-from .retrieval import STOPWORDS
+from .tokens import STOPWORDS
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_RE = re.compile(f"[{CJK}]")

@@ -10,15 +10,16 @@ compound-head matching for de ("Kocher" finds "Wasserkocher"), character bigrams
 from __future__ import annotations
 
 import functools
-import math
 import re
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..langdata import load_languages
 from ..language import Intent, detect_language, fold
 from .catalog import LANGS, Catalog, FaqEntry, Product
+from .matching import CJK_PAIR, related, says, within
+from .tokens import BM25, compound_parts, stop_chars, tokenize
 
 # Intent, detect_language and fold live in streamhost.language (chat needs them too); they
 # stay importable from here.
@@ -31,171 +32,6 @@ __all__ = [
     "fold",
     "tokenize",
 ]
-
-# CJK runs, then other word characters; a Latin run stops at a CJK character ("BPA吗").
-_RUN_RE = re.compile(
-    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|((?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W_])+)"
-)
-
-# Latin-script words inside the text of a language written in its own script (zh) are
-# tokenized as this language's words: product names and ids are English in any stream.
-_LATIN_FALLBACK = "en"
-
-
-@dataclass(frozen=True, slots=True)
-class _Words:
-    """Per-language tokenizer settings, from the language data files."""
-
-    stop: frozenset[str]
-    stem: Callable[[str], str]
-    compounds: bool
-
-
-@functools.cache
-def _words() -> dict[str, _Words]:
-    data = load_languages()
-    return {
-        lg: _Words(d.stopwords, _STEM[d.stemmer], d.compounds)
-        for lg, d in data.items()
-        if d.script is None
-    }
-
-
-@functools.cache
-def _stop_chars() -> frozenset[str]:
-    """CJK characters that carry no content in a bigram (zh: 的, 了, 吗 ...), all languages."""
-    return frozenset().union(*(d.stop_chars for d in load_languages().values()))
-
-
-def __getattr__(name: str) -> object:
-    # STOPWORDS stays importable (the guard reads it) but comes from the data files, on first use.
-    if name == "STOPWORDS":
-        return {lg: w.stop for lg, w in _words().items() if w.stop}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _stem_en(w: str) -> str:
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 5 and w.endswith("ing"):
-        return w[:-3]
-    if len(w) > 4 and w.endswith("ed"):
-        return w[:-2]
-    if len(w) > 4 and w.endswith(("ches", "shes", "sses", "xes")):
-        return w[:-2]
-    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-        return w[:-1]
-    return w
-
-
-def _stem_de(w: str) -> str:
-    for suf in ("ern", "en", "er", "es", "e", "n", "s"):
-        if len(w) - len(suf) >= 4 and w.endswith(suf):
-            return w[: -len(suf)]
-    return w
-
-
-def _stem_it(w: str) -> str:
-    if len(w) > 4 and w[-1] in "aeio":
-        return w[:-1]
-    return w
-
-
-_STEM: dict[str, Callable[[str], str]] = {
-    "none": lambda w: w,
-    "en": _stem_en,
-    "de": _stem_de,
-    "it": _stem_it,
-}
-
-
-def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
-    """Search tokens of `text`: stopwords dropped, words stemmed per `lang`, CJK as bigrams.
-
-    `compounds` (index side, de only) also emits the compound's tails and heads of >= 4
-    letters, so a query for a part ("kocher", "akku") meets the compound.
-    """
-    folded = fold(text)
-    out: list[str] = []
-    words = _words()
-    w = words.get(lang) or words[_LATIN_FALLBACK]
-    stop, stem, split_compounds = w.stop, w.stem, compounds and w.compounds
-    zh_stop = _stop_chars()
-    for cjk, word in _RUN_RE.findall(folded.replace("'", " ")):
-        if cjk:
-            if len(cjk) == 1:
-                if cjk not in zh_stop:
-                    out.append(cjk)
-                continue
-            for i in range(len(cjk) - 1):
-                bg = cjk[i : i + 2]
-                if not (bg[0] in zh_stop and bg[1] in zh_stop):
-                    out.append(bg)
-            continue
-        if word in stop or (len(word) == 1 and not word.isdigit()):
-            continue
-        s = stem(word)
-        out.append(s)
-        if split_compounds:
-            out.extend(_parts(s))
-    return out
-
-
-_CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
-
-
-def _within(word: str, words: Iterable[str]) -> bool:
-    """Is ``word`` (4 letters or more) part of one of ``words``, or one of them part of it,
-    with 4 or more letters left over ("wash" and "dishwasher", "water" and "waterproof"):
-    closed compounds, any language."""
-    return any(
-        # the rest a word of its own (4+ letters): "free" is not part of "freezer"
-        min(len(w), len(word)) >= 4 and abs(len(w) - len(word)) >= 4 and (w in word or word in w)
-        for w in words
-    )
-
-
-def _related(word: str, words: list[str]) -> bool:
-    """``_within``, or for a CJK bigram a character shared with one of ``words``."""
-    if _CJK_PAIR.fullmatch(word):
-        return any(c in w for w in words for c in word)
-    return _within(word, words)
-
-
-def _parts(s: str) -> list[str]:
-    """A German compound's heads ("kocher" in "wasserkocher") and modifiers ("akku" in
-    "akkulaufzeit") of >= 4 letters; none for a word under 8 letters."""
-    if len(s) < 8:
-        return []
-    return [s[i:] for i in range(3, len(s) - 3)] + [s[:i] for i in range(4, len(s) - 3)]
-
-
-class BM25:
-    """Okapi BM25 over a fixed list of token lists (idf kept positive for tiny collections)."""
-
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.tfs = [Counter(d) for d in docs]
-        self.lens = [len(d) for d in docs]
-        self.avg = (sum(self.lens) / len(docs)) if docs and sum(self.lens) else 1.0
-        df: Counter[str] = Counter()
-        for tf in self.tfs:
-            df.update(tf.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-
-    def scores(self, query: list[str]) -> list[float]:
-        out = []
-        q = [t for t in dict.fromkeys(query) if t in self.idf]
-        for tf, dl in zip(self.tfs, self.lens, strict=True):
-            s = 0.0
-            norm = self.k1 * (1 - self.b + self.b * dl / self.avg)
-            for t in q:
-                f = tf.get(t)
-                if f:
-                    s += self.idf[t] * f * (self.k1 + 1) / (f + norm)
-            out.append(s)
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +66,7 @@ class Retriever:
                 self._faq[(p.id, lang)] = (qs, BM25([sorted(q) for q in qs]))
                 # per entry, per word of its question: the word and its compound parts
                 self._faq_words[(p.id, lang)] = [
-                    [(t, {t, *_parts(t)}) for t in dict.fromkeys(tokenize(e.q(lang), lang))]
+                    [(t, {t, *compound_parts(t)}) for t in dict.fromkeys(tokenize(e.q(lang), lang))]
                     for e in p.faq
                 ]
                 feats, flang = p.features_in(lang)
@@ -308,7 +144,7 @@ class Retriever:
         # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"), or
         # of a short name of the product (电水 in 电水壶 for 电热水壶), is not a word.
         known = [*(q - unknown), *self._names_of(product_id, lang)]
-        unknown = {u for u in unknown if not (_CJK_PAIR.fullmatch(u) and all(
+        unknown = {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
             any(c in k for k in known) for c in u))}  # fmt: skip
         # Words of another product's name ("water" in "how much is the water bottle?") ask
         # about that product, not this one's FAQ ("how long does it take to boil water?").
@@ -326,7 +162,7 @@ class Retriever:
             # sharing only that, the text asks something else, and that entry's answer would be
             # a wrong answer, which is worse than an honest "I'll check".
             content = [t for t, _ in words if not frame(t)]
-            met = [t for t, parts in words if not frame(t) and (parts & q or _within(t, plain))]
+            met = [t for t, parts in words if not frame(t) and (parts & q or within(t, plain))]
             cover = len(met) / max(1, len(content))
             if not met or cover < 0.3 or (best is not None and (s, cover) <= best[:2]):
                 continue
@@ -335,7 +171,7 @@ class Retriever:
             # "dishwasher safe?"): a different question too. A part of one of the entry's
             # words ("wash" in "dishwasher", 含 in 不含) is not such a detail.
             entry = [t for t, _ in words]
-            if len([u for u in unknown if not _related(u, entry)]) >= len(met):
+            if len([u for u in unknown if not related(u, entry)]) >= len(met):
                 continue
             best = (s, cover, i)
         if best is None:
@@ -352,7 +188,7 @@ class Retriever:
         language's asking words (``_question_vocab``), or a CJK bigram with a function
         character (吗, 能, 要 ...), which in a question belongs to its frame."""
         vocab = self._question_vocab.get(lang) or _question_vocab(lang)
-        stop = _stop_chars()
+        stop = stop_chars()
         return lambda t: t in vocab or (len(t) == 2 and (t[0] in stop or t[1] in stop))
 
     def find_faq(self, text: str, product_id: str, lang: str) -> str | None:
@@ -380,6 +216,25 @@ class Retriever:
         names = self._names[lang].idf
         return {t for t in q if t not in known and t not in seen and t not in names}
 
+    def specs_asked(self, text: str, lang: str, product_id: str) -> list[str]:
+        """The product's catalog specs the text asks about (the language file's ``[specs]``
+        words: "how heavy" -> weight), in the catalog's order."""
+        p = self.catalog.products.get(product_id)
+        d = load_languages().get(lang)
+        if p is None or d is None or not p.specs:
+            return []
+        folded = fold(text)
+        rank: dict[str, int] = {}  # spec -> position of the first of its words the text says
+        for name in p.specs:
+            words = d.specs.get(name.lower(), ())
+            hits = [i for i, w in enumerate(words) if says(folded, fold(w), d.script is not None)]
+            if hits:
+                rank[name] = hits[0]
+        # A spec named by its own word (功率, "power") wins over one a general word asks
+        # about (多大, "how big"): "水壶功率多大？" asks for the power, not the capacity.
+        best = min(rank.values(), default=0)
+        return [name for name, i in rank.items() if i == best]
+
     # -- intent ------------------------------------------------------------------------------
 
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:
@@ -394,6 +249,8 @@ class Retriever:
         if weak_price:
             # "how much does it weigh?" is not a price question; a detail we do not know
             # must not be answered with the price.
+            if _has_any(folded, pats["feature_attr"]):
+                return Intent.FEATURE  # "wie viel Liter?", 容量是多少？
             if product_id is not None and self.unknown_terms(text, lang, product_id):
                 return Intent.OTHER
             return Intent.PRICE
@@ -427,12 +284,17 @@ def _intent_patterns() -> dict[str, _Patterns]:
     data = load_languages()
     out: dict[str, _Patterns] = {}
     for key in ("price_strong", "price_weak", "feature", "feature_attr", "greeting", "have"):
+        # words asking about a catalog spec ("litres", 容量) ask about a feature too
+        def of(d: Any, key: str = key) -> tuple[str, ...]:
+            extra = [w for ws in d.specs.values() for w in ws] if key == "feature_attr" else []
+            return (*d.intent[key], *extra)
+
         latin = sorted(
-            {fold(w) for d in data.values() if d.script is None for w in d.intent[key]},
+            {fold(w) for d in data.values() if d.script is None for w in of(d)},
             key=len,
             reverse=True,
         )
-        cjk = [w for d in data.values() if d.script is not None for w in d.intent[key]]
+        cjk = [w for d in data.values() if d.script is not None for w in of(d)]
         lat = (
             re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![^\W_])")
             if latin

@@ -1,0 +1,55 @@
+"""How the words of a viewer's question meet the catalog's: closed-compound parts, CJK
+bigrams, whole-word phrases, and the numbers a spec and a feature share.
+
+In: folded or tokenized text, words; out: booleans and feature indexes. Used by
+``retrieval.Retriever`` (FAQ and spec matching) and the template generator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def spec_features(features: list[str], values: list[str]) -> list[int]:
+    """Indexes of the features that state a number of one of the spec values ("1.7 l" in
+    "a 1.7 litre body", "1,7 Litern", "1.7升"), in feature order; [] when none does."""
+    wanted = {n.replace(",", ".") for v in values for n in _NUMBER.findall(v)}
+    if not wanted:
+        return []
+    return [
+        i
+        for i, f in enumerate(features)
+        if wanted & {n.replace(",", ".") for n in _NUMBER.findall(f)}
+    ]
+
+
+def says(folded: str, word: str, cjk: bool) -> bool:
+    """Does the folded text contain ``word``: anywhere in a language written without spaces,
+    as whole words otherwise."""
+    if cjk:
+        return word in folded
+    return re.search(r"(?<![^\W_])" + re.escape(word) + r"(?![^\W_])", folded) is not None
+
+
+def within(word: str, words: Iterable[str]) -> bool:
+    """Is ``word`` (4 letters or more) part of one of ``words``, or one of them part of it,
+    with 4 or more letters left over ("wash" and "dishwasher", "water" and "waterproof"):
+    closed compounds, any language."""
+    return any(
+        # the rest a word of its own (4+ letters): "free" is not part of "freezer"
+        min(len(w), len(word)) >= 4 and abs(len(w) - len(word)) >= 4 and (w in word or word in w)
+        for w in words
+    )
+
+
+def related(word: str, words: list[str]) -> bool:
+    """``_within``, or for a CJK bigram a character shared with one of ``words``."""
+    if CJK_PAIR.fullmatch(word):
+        return any(c in w for w in words for c in word)
+    return within(word, words)

@@ -1,0 +1,162 @@
+"""Search tokens for catalog retrieval: per-language stopwords and light stemming (en, de,
+it), German compound parts, CJK character bigrams, and BM25 over small token lists.
+
+In: text and a language (the language data files give stopwords, stop characters, stemmer
+and compounds); out: token lists and scores. No downloaded models.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..langdata import load_languages
+from ..language import fold
+
+# CJK runs, then other word characters; a Latin run stops at a CJK character ("BPA吗").
+_RUN_RE = re.compile(
+    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|((?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W_])+)"
+)
+
+# Latin-script words inside the text of a language written in its own script (zh) are
+# tokenized as this language's words: product names and ids are English in any stream.
+_LATIN_FALLBACK = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Per-language tokenizer settings, from the language data files."""
+
+    stop: frozenset[str]
+    stem: Callable[[str], str]
+    compounds: bool
+
+
+@functools.cache
+def _words() -> dict[str, _Words]:
+    data = load_languages()
+    return {
+        lg: _Words(d.stopwords, _STEM[d.stemmer], d.compounds)
+        for lg, d in data.items()
+        if d.script is None
+    }
+
+
+@functools.cache
+def stop_chars() -> frozenset[str]:
+    """CJK characters that carry no content in a bigram (zh: 的, 了, 吗 ...), all languages."""
+    return frozenset().union(*(d.stop_chars for d in load_languages().values()))
+
+
+def __getattr__(name: str) -> object:
+    # STOPWORDS stays importable (the guard reads it) but comes from the data files, on first use.
+    if name == "STOPWORDS":
+        return {lg: w.stop for lg, w in _words().items() if w.stop}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _stem_en(w: str) -> str:
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 5 and w.endswith("ing"):
+        return w[:-3]
+    if len(w) > 4 and w.endswith("ed"):
+        return w[:-2]
+    if len(w) > 4 and w.endswith(("ches", "shes", "sses", "xes")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def _stem_de(w: str) -> str:
+    for suf in ("ern", "en", "er", "es", "e", "n", "s"):
+        if len(w) - len(suf) >= 4 and w.endswith(suf):
+            return w[: -len(suf)]
+    return w
+
+
+def _stem_it(w: str) -> str:
+    if len(w) > 4 and w[-1] in "aeio":
+        return w[:-1]
+    return w
+
+
+_STEM: dict[str, Callable[[str], str]] = {
+    "none": lambda w: w,
+    "en": _stem_en,
+    "de": _stem_de,
+    "it": _stem_it,
+}
+
+
+def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
+    """Search tokens of `text`: stopwords dropped, words stemmed per `lang`, CJK as bigrams.
+
+    `compounds` (index side, de only) also emits the compound's tails and heads of >= 4
+    letters, so a query for a part ("kocher", "akku") meets the compound.
+    """
+    folded = fold(text)
+    out: list[str] = []
+    words = _words()
+    w = words.get(lang) or words[_LATIN_FALLBACK]
+    stop, stem, split_compounds = w.stop, w.stem, compounds and w.compounds
+    zh_stop = stop_chars()
+    for cjk, word in _RUN_RE.findall(folded.replace("'", " ")):
+        if cjk:
+            if len(cjk) == 1:
+                if cjk not in zh_stop:
+                    out.append(cjk)
+                continue
+            for i in range(len(cjk) - 1):
+                bg = cjk[i : i + 2]
+                if not (bg[0] in zh_stop and bg[1] in zh_stop):
+                    out.append(bg)
+            continue
+        if word in stop or (len(word) == 1 and not word.isdigit()):
+            continue
+        s = stem(word)
+        out.append(s)
+        if split_compounds:
+            out.extend(compound_parts(s))
+    return out
+
+
+def compound_parts(s: str) -> list[str]:
+    """A German compound's heads ("kocher" in "wasserkocher") and modifiers ("akku" in
+    "akkulaufzeit") of >= 4 letters; none for a word under 8 letters."""
+    if len(s) < 8:
+        return []
+    return [s[i:] for i in range(3, len(s) - 3)] + [s[:i] for i in range(4, len(s) - 3)]
+
+
+class BM25:
+    """Okapi BM25 over a fixed list of token lists (idf kept positive for tiny collections)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.tfs = [Counter(d) for d in docs]
+        self.lens = [len(d) for d in docs]
+        self.avg = (sum(self.lens) / len(docs)) if docs and sum(self.lens) else 1.0
+        df: Counter[str] = Counter()
+        for tf in self.tfs:
+            df.update(tf.keys())
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+
+    def scores(self, query: list[str]) -> list[float]:
+        out = []
+        q = [t for t in dict.fromkeys(query) if t in self.idf]
+        for tf, dl in zip(self.tfs, self.lens, strict=True):
+            s = 0.0
+            norm = self.k1 * (1 - self.b + self.b * dl / self.avg)
+            for t in q:
+                f = tf.get(t)
+                if f:
+                    s += self.idf[t] * f * (self.k1 + 1) / (f + norm)
+            out.append(s)
+        return out
