@@ -109,6 +109,26 @@ def test_a_spec_no_feature_states_gets_an_honest_answer_not_another_feature(
 
 @pytest.mark.parametrize(
     ("lang", "text"),
+    [("en", "how heavy is the lamp?"), ("de", "Wie schwer ist die Lampe?"),
+     ("it", "Quanto pesa la lampada?"), ("zh", "台灯多重？")],
+)  # fmt: skip
+def test_a_spec_the_product_lacks_is_not_answered_with_its_features(catalog, lang, text) -> None:
+    """The lamp has no weight in the catalog: "I'll check", not a recital of its features."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    said = " ".join(s.text for s in ask(gen, text, "lamp"))
+    feats, _ = catalog.get("lamp").features_in(lang)
+    assert not [f for f in feats if f in said], said
+
+
+@pytest.mark.parametrize(("lang", "text"), [("zh", "台灯多亮？"), ("en", "how bright is it?")])
+def test_a_spec_stated_only_in_an_faq_answer_is_answered_with_it(catalog, lang, text) -> None:
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    said = " ".join(s.text for s in ask(gen, text, "lamp"))
+    assert "800" in said, said  # the lamp's brightness spec, 800 lm, is in its FAQ answer
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
     [("en", "is it on sale?"), ("de", "Ist das im Angebot?"), ("it", "C'è uno sconto?"),
      ("zh", "有优惠吗？")],
 )  # fmt: skip

@@ -20,7 +20,7 @@ from .catalog import Catalog, Product
 from .generator_tables import _EMOTION, _THANKS_KIND
 from .matching import spec_features
 from .picker import TemplatePicker
-from .retrieval import Retriever
+from .retrieval import FaqMatch, Retriever
 from .templates import slots_for_product, user_slots
 from .variety import Variety
 
@@ -237,28 +237,41 @@ class TemplateGenerator:
             # after a lead-in sentence.
             say("answer_price", slots, code)
             return out
-        if intent is Intent.FAQ:
-            m = r.faq_match(text, pid, qlang)
-            if m is not None:
-                say("ask_question", slots, code)
-                answer_text, answer_lang = m.entry.a(lang)
-                out.append(
-                    self._sentence(
-                        answer_text, Source.ANSWER, answer_lang, pid, Emotion.NEUTRAL, event
-                    )
-                )
-                return out
+        asked = r.specs_asked(text, qlang, pid)
+        m = r.faq_match(text, pid, qlang) if intent is Intent.FAQ else None
+        if (
+            m is not None
+            and asked
+            and not set(asked) & set(r.specs_asked(m.entry.q(qlang), qlang, pid))
+        ):
+            # "Passt ein 16-Zoll-Laptop rein?" meets "Wie viel passt hinein?" but asks for a
+            # spec (laptop) that entry is not about: the spec answers it.
+            m = None
         feats, flang = p.features_in(lang)
         wanted = r.matching_features(text, pid, qlang) if feats and flang == lang else []
-        asked = r.specs_asked(text, qlang, pid)
-        if asked:
-            # "How heavy is it?": the feature that gives the spec's value answers it, and
-            # only that one; a spec no feature states gets "I'll check", never another feature.
-            wanted = spec_features(feats if flang == lang else [], [p.specs[a] for a in asked])
-            if not wanted:
-                say("dont_know", {}, "-")
+        if m is None and asked:
+            # "How heavy is it?": the feature that gives the spec's value answers it, and only
+            # that one; else an FAQ answer that states it; a spec nothing states gets "I'll
+            # check", never another feature.
+            if r.unknown_details(text, qlang, pid):
+                say("dont_know", {}, "-")  # "how bright is the *screen*?": another thing
                 return out
-        elif not wanted and r.unknown_terms(text, qlang, pid):
+            values = [p.specs[a] for a in asked]
+            wanted = spec_features(feats if flang == lang else [], values)
+            if not wanted:
+                m = next((FaqMatch(e, i, 0.0) for i, e in enumerate(p.faq)
+                          if spec_features([e.a(lang)[0]], values)), None)  # fmt: skip
+                if m is None:
+                    say("dont_know", {}, "-")
+                    return out
+        if m is not None:
+            say("ask_question", slots, code)
+            answer_text, answer_lang = m.entry.a(lang)
+            out.append(
+                self._sentence(answer_text, Source.ANSWER, answer_lang, pid, Emotion.NEUTRAL, event)
+            )
+            return out
+        if not asked and not wanted and r.unknown_terms(text, qlang, pid):
             # The viewer asks about a detail the catalog lacks ("what colours?"): reciting
             # unrelated features would sound evasive, and guessing is not allowed.
             say("dont_know", {}, "-")

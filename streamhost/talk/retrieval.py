@@ -76,6 +76,20 @@ class Retriever:
             self._names[lang] = BM25(name_docs)
             self._content[lang] = BM25(content_docs)
         self._question_vocab = {lang: _question_vocab(lang) for lang in LANGS}
+        # Words that ask for one of the product's specs ("capacity", 容量) are known words of
+        # a question about it, not details it lacks; for a product without that spec ("how
+        # heavy is the lamp?") they stay unknown.
+        data = load_languages()
+        self._spec_vocab = {
+            (p.id, lg): {
+                t
+                for name in p.specs
+                for w in d.specs.get(name.lower(), ())
+                for t in tokenize(w, lg)
+            }
+            for p in catalog
+            for lg, d in data.items()
+        }
 
     @staticmethod
     def _name_tokens(p: Product, lang: str) -> list[str]:
@@ -138,14 +152,7 @@ class Retriever:
             return None
         scores = bm.scores(sorted(q))
         frame = self._frame(lang)
-        # Content words of the question that this product's catalog entry does not know
-        # ("how long does *shipping* take?"): the question may be about something else.
-        unknown = {t for t in self.unknown_terms(text, lang, product_id) if not frame(t)}
-        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"), or
-        # of a short name of the product (电水 in 电水壶 for 电热水壶), is not a word.
-        known = [*(q - unknown), *self._names_of(product_id, lang)]
-        unknown = {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
-            any(c in k for k in known) for c in u))}  # fmt: skip
+        unknown = self.unknown_details(text, lang, product_id)
         # Words of another product's name ("water" in "how much is the water bottle?") ask
         # about that product, not this one's FAQ ("how long does it take to boil water?").
         named = self.find_product(text, lang, names_only=True)
@@ -162,7 +169,13 @@ class Retriever:
             # sharing only that, the text asks something else, and that entry's answer would be
             # a wrong answer, which is worse than an honest "I'll check".
             content = [t for t, _ in words if not frame(t)]
-            met = [t for t, parts in words if not frame(t) and (parts & q or within(t, plain))]
+            if not content:
+                # An entry asked in frame words only ("Wie viel passt hinein?"): only that
+                # question itself, with nothing the entry does not say but the product's name.
+                names = set(self._name_tokens(self.catalog.get(product_id), lang))
+                if {t for t, _ in words} <= q and not {t for t in plain - names if not frame(t)}:
+                    content = [t for t, _ in words]
+            met = [t for t, parts in words if t in content and (parts & q or within(t, plain))]
             cover = len(met) / max(1, len(content))
             if not met or cover < 0.3 or (best is not None and (s, cover) <= best[:2]):
                 continue
@@ -205,16 +218,31 @@ class Retriever:
 
     def unknown_terms(self, text: str, lang: str, product_id: str) -> set[str]:
         """Content words of the question found neither in the product's features/FAQ nor in
-        any product name nor among question/intent words: a detail the catalog lacks."""
+        any product name nor among question/intent words nor the words asking for one of the
+        product's specs: a detail the catalog lacks."""
         q = set(tokenize(text, lang))
         if not q:
             return set()
         known = self._question_vocab.get(lang) or _question_vocab(lang)
+        known = known | self._spec_vocab.get((product_id, lang), set())
         feats = self._features.get((product_id, lang), [])
         qsets = self._faq.get((product_id, lang), ([], None))[0]
         seen = set().union(*feats, *qsets) if (feats or qsets) else set()
         names = self._names[lang].idf
         return {t for t in q if t not in known and t not in seen and t not in names}
+
+    def unknown_details(self, text: str, lang: str, product_id: str) -> set[str]:
+        """``unknown_terms`` less the frame of a question ("last", 量是): the things asked
+        about that the product's catalog entry does not know ("how long does *shipping*
+        take?", "how bright is the *screen*?")."""
+        frame = self._frame(lang)
+        unknown = {t for t in self.unknown_terms(text, lang, product_id) if not frame(t)}
+        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"), or
+        # of a short name of the product (电水 in 电水壶 for 电热水壶), is not a word.
+        q = set(tokenize(text, lang, compounds=True))
+        known = [*(q - unknown), *self._names_of(product_id, lang)]
+        return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
+            any(c in k for k in known) for c in u))}  # fmt: skip
 
     def specs_asked(self, text: str, lang: str, product_id: str) -> list[str]:
         """The product's catalog specs the text asks about (the language file's ``[specs]``
