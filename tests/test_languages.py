@@ -139,6 +139,13 @@ def test_asking_for_the_deal_is_answered_with_the_price_now(catalog, lang, text)
     assert "39" in said and "90" in said, said
 
 
+def test_another_products_name_does_not_meet_the_faq_on_screen(catalog) -> None:
+    """ "water" in "water bottle" is the bottle's name, not the kettle's "boil water" FAQ."""
+    gen = TemplateGenerator(catalog, "en")
+    said = " ".join(s.text for s in ask(gen, "how much for the water bottle?", "kettle"))
+    assert "24" in said and "boil" not in said, said
+
+
 def test_german_compound_faq_is_not_answered_with_another_feature(catalog) -> None:
     gen = TemplateGenerator(catalog, "de")
     out = ask(gen, "Ist der Reiserucksack wasserdicht?", "kettle")

@@ -155,10 +155,10 @@ class Retriever:
         unknown = self.unknown_details(text, lang, product_id)
         # Words of another product's name ("water" in "how much is the water bottle?") ask
         # about that product, not this one's FAQ ("how long does it take to boil water?").
+        names = set(self._name_tokens(p, lang))
         named = self.find_product(text, lang, names_only=True)
         if named and named[0] != product_id:
-            other = set(self._name_tokens(self.catalog.get(named[0]), lang))
-            q = q - (other - set(self._names_of(product_id, lang)))
+            q = q - set(self._name_tokens(self.catalog.get(named[0]), lang))
         plain = set(tokenize(text, lang)) & q  # whole words: a compound's parts are not
         best: tuple[float, float, int] | None = None
         entries = self._faq_words[(product_id, lang)]
@@ -172,7 +172,6 @@ class Retriever:
             if not content:
                 # An entry asked in frame words only ("Wie viel passt hinein?"): only that
                 # question itself, with nothing the entry does not say but the product's name.
-                names = set(self._name_tokens(self.catalog.get(product_id), lang))
                 if {t for t, _ in words} <= q and not {t for t in plain - names if not frame(t)}:
                     content = [t for t, _ in words]
             met = [t for t, parts in words if t in content and (parts & q or within(t, plain))]
