@@ -98,8 +98,9 @@ class LangData:
 
     ``templates``: family -> templates (file order, which the generator's picks depend on);
     ``intent``: INTENT_KEYS -> words; ``specs``: a catalog spec's name -> the words viewers ask
-    about it with ("capacity": "litres", "how big" ...); ``script``: a compiled character class for a language
-    written in its own script (None for the others), whose keywords match as substrings.
+    about it with ("capacity": "litres", "how big" ...); ``script``: a compiled character class
+    for a language written in its own script (None for the others), whose keywords match as
+    substrings.
     """
 
     lang: str
@@ -276,7 +277,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     for k in raw:
         if k not in ("host", "detect", "words", "intent", "specs", "templates"):
             problems.append(
-                f"{k}: is not a known table (known: host, detect, words, intent, templates)"
+                f"{k}: is not a known table (known: host, detect, words, intent, specs, templates)"
             )
     host = r.table("host", ("a_viewer", "disclosure", "on_break"))
     a_viewer = r.text(host, "a_viewer", "host", None)

@@ -49,7 +49,7 @@ def within(word: str, words: Iterable[str]) -> bool:
 
 
 def related(word: str, words: list[str]) -> bool:
-    """``_within``, or for a CJK bigram a character shared with one of ``words``."""
+    """``within``, or for a CJK bigram a character shared with one of ``words``."""
     if CJK_PAIR.fullmatch(word):
         return any(c in w for w in words for c in word)
     return within(word, words)

@@ -90,6 +90,18 @@ class Retriever:
             for p in catalog
             for lg, d in data.items()
         }
+        # What a question asks that these do not (faq_match), per FAQ entry: its question's
+        # words less the frame of asking, a pure function of the catalog and the language data.
+        self._faq_content = {
+            key: [[t for t, _ in words if not self._frame(key[1])(t)] for words in entries]
+            for key, entries in self._faq_words.items()
+        }
+        # specs_asked: per language, whether it is written without spaces, and each spec's
+        # words folded once
+        self._spec_words = {
+            lg: (d.script is not None, {n: tuple(fold(w) for w in ws) for n, ws in d.specs.items()})
+            for lg, d in data.items()
+        }
 
     @staticmethod
     def _name_tokens(p: Product, lang: str) -> list[str]:
@@ -152,7 +164,7 @@ class Retriever:
             return None
         scores = bm.scores(sorted(q))
         frame = self._frame(lang)
-        unknown = self.unknown_details(text, lang, product_id)
+        unknown = self.unknown_details(text, lang, product_id, q)
         # Words of another product's name ("water" in "how much is the water bottle?") ask
         # about that product, not this one's FAQ ("how long does it take to boil water?").
         names = set(self._name_tokens(p, lang))
@@ -161,14 +173,18 @@ class Retriever:
             q = q - set(self._name_tokens(self.catalog.get(named[0]), lang))
         plain = set(tokenize(text, lang)) & q  # whole words: a compound's parts are not
         best: tuple[float, float, int] | None = None
-        entries = self._faq_words[(product_id, lang)]
-        for i, (s, words) in enumerate(zip(scores, entries, strict=True)):
+        entries = zip(
+            scores,
+            self._faq_words[(product_id, lang)],
+            self._faq_content[(product_id, lang)],
+            strict=True,
+        )
+        for i, (s, words, content) in enumerate(entries):
             # The FAQ question's content words the text meets, itself or by a compound part
             # ("Spülmaschine" meets "spülmaschinenfest", "water proof" "waterproof"); the frame
             # of a question ("how long ...", "can I put ... in it?", 可以...吗) does not count:
             # sharing only that, the text asks something else, and that entry's answer would be
             # a wrong answer, which is worse than an honest "I'll check".
-            content = [t for t, _ in words if not frame(t)]
             if not content:
                 # An entry asked in frame words only ("Wie viel passt hinein?"): only that
                 # question itself, with nothing the entry does not say but the product's name.
@@ -230,15 +246,19 @@ class Retriever:
         names = self._names[lang].idf
         return {t for t in q if t not in known and t not in seen and t not in names}
 
-    def unknown_details(self, text: str, lang: str, product_id: str) -> set[str]:
+    def unknown_details(
+        self, text: str, lang: str, product_id: str, q: set[str] | None = None
+    ) -> set[str]:
         """``unknown_terms`` less the frame of a question ("last", 量是): the things asked
         about that the product's catalog entry does not know ("how long does *shipping*
-        take?", "how bright is the *screen*?")."""
+        take?", "how bright is the *screen*?"). ``q``: the text's compound tokens, when the
+        caller has them."""
         frame = self._frame(lang)
         unknown = {t for t in self.unknown_terms(text, lang, product_id) if not frame(t)}
         # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"), or
         # of a short name of the product (电水 in 电水壶 for 电热水壶), is not a word.
-        q = set(tokenize(text, lang, compounds=True))
+        if q is None:
+            q = set(tokenize(text, lang, compounds=True))
         known = [*(q - unknown), *self._names_of(product_id, lang)]
         return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
             any(c in k for k in known) for c in u))}  # fmt: skip
@@ -247,14 +267,14 @@ class Retriever:
         """The product's catalog specs the text asks about (the language file's ``[specs]``
         words: "how heavy" -> weight), in the catalog's order."""
         p = self.catalog.products.get(product_id)
-        d = load_languages().get(lang)
-        if p is None or d is None or not p.specs:
+        if p is None or not p.specs or lang not in self._spec_words:
             return []
+        cjk, spec_words = self._spec_words[lang]
         folded = fold(text)
         rank: dict[str, int] = {}  # spec -> position of the first of its words the text says
         for name in p.specs:
-            words = d.specs.get(name.lower(), ())
-            hits = [i for i, w in enumerate(words) if says(folded, fold(w), d.script is not None)]
+            words = spec_words.get(name.lower(), ())
+            hits = [i for i, w in enumerate(words) if says(folded, w, cjk)]
             if hits:
                 rank[name] = hits[0]
         # A spec named by its own word (功率, "power") wins over one a general word asks
