@@ -1,10 +1,12 @@
 """What a viewer hears, not how fast (issue 16): FAQ accuracy per language on the catalog's own
-FAQ questions and on tests/data/faq_paraphrases.json, and wrong FAQ answers to the questions of
-tests/data/faq_negatives.json (which no FAQ answers). Used by benchmarks/talk.py."""
+FAQ questions and on tests/data/faq_paraphrases.json, wrong FAQ answers to the questions of
+tests/data/faq_negatives.json (which no FAQ answers), and spec questions
+(tests/data/spec_questions.json) answered with the spec's value. Used by benchmarks/talk.py."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +53,29 @@ def measure_faq(res: Any, catalog: Any, langs: tuple[str, ...]) -> dict[str, Any
         "own_faqs": own_n,
         "paraphrases_per_language": {k: len(v) for k, v in paraphrases.items()},
     }
+
+
+def measure_specs(res: Any, catalog: Any, langs: tuple[str, ...]) -> dict[str, Any]:
+    """spec_value_answered_pct (the lowest language; each beside it): the answer states the
+    asked spec's number and every sentence of it passes the guard."""
+    from streamhost.frames import ChatEvent
+    from streamhost.talk.generator import TemplateGenerator
+    from streamhost.talk.guard import Guard
+
+    questions = json.loads((ROOT / "tests/data/spec_questions.json").read_text("utf-8"))
+    pct: dict[str, float] = {}
+    for lang in langs:
+        gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+        guard = Guard(catalog, lang)
+        hits = 0
+        for pid, spec, text in questions[lang]:
+            out = gen.answer(ChatEvent("viewer", text), pid)
+            said = " ".join(s.text for s in out)
+            number = re.match(r"[\d.]+", catalog.get(pid).specs[spec])
+            assert number is not None, (pid, spec)
+            stated = number.group(0) in said or number.group(0).replace(".", ",") in said
+            hits += stated and all(guard.check(s).ok for s in out)
+        pct[lang] = 100.0 * hits / len(questions[lang])
+        res.add(f"spec_value_answered_{lang}_pct", round(pct[lang], 1), "%", 1)
+    res.add("spec_value_answered_pct", round(min(pct.values()), 1), "%", 1)
+    return {"spec_questions_per_language": {lg: len(questions[lg]) for lg in langs}}

@@ -69,6 +69,7 @@ TARGETS = {
     "template_question_to_text_p95_ms": ("<=", 5.0),
     "faq_accuracy_pct": (">=", 100.0),
     "faq_paraphrase_accuracy_pct": (">=", 90.0),
+    "spec_value_answered_pct": (">=", 90.0),
     "distinct_phrase_pct": (">=", 80.0),
     "questions_silently_dropped": ("<=", 0),
 }
@@ -382,11 +383,12 @@ def main() -> int:
     for lg in LANGS:
         res.add(f"templates_{lg}", counts[lg], "templates", 0)
     res.config["llm"] = measure_llm(res, talks, n_llm, llm_like_answers)
-    from _talk_quality import measure_faq
+    from _talk_quality import measure_faq, measure_specs
     from _talk_questions import measure_questions
     from _talk_variety import measure_variety
 
     res.config["faq"] = measure_faq(res, catalog, LANGS)
+    res.config["specs"] = measure_specs(res, catalog, LANGS)
     res.config["questions"] = measure_questions(res)
     res.config["variety"] = measure_variety(res, cfg, question_bank, vary, minutes=60.0)
 

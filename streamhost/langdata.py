@@ -66,6 +66,8 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+_TABLES = ("host", "detect", "words", "intent", "specs", "spec_answers", "templates")
+
 # Intent word lists (streamhost.talk.retrieval, streamhost.chat.triage).
 INTENT_KEYS: tuple[str, ...] = (
     "price_strong",
@@ -109,6 +111,7 @@ class LangData:
     templates: Mapping[str, tuple[str, ...]]
     intent: Mapping[str, tuple[str, ...]]
     specs: Mapping[str, tuple[str, ...]]  # catalog spec name -> words that ask about it
+    spec_answers: Mapping[str, tuple[str, ...]]  # catalog spec name -> templates with {value}
     stopwords: frozenset[str]
     stop_chars: frozenset[str]
     stemmer: str
@@ -246,6 +249,16 @@ class _Reader:
             return ""
         return v
 
+    def named_lists(
+        self, name: str, check: Callable[[str], str | None] | None = None
+    ) -> dict[str, tuple[str, ...]]:
+        """An optional table of free names (lower-cased) -> lists of texts."""
+        t = self.raw.get(name, {})
+        if not isinstance(t, Mapping):
+            self.problems.append(f"{name}: must be a table, got {type(t).__name__}")
+            return {}
+        return {str(k).strip().lower(): self.words(t, k, name, check) for k in t}
+
     def words(
         self,
         t: Mapping[str, Any],
@@ -275,10 +288,8 @@ class _Reader:
 def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) -> LangData | None:
     r = _Reader(raw, problems)
     for k in raw:
-        if k not in ("host", "detect", "words", "intent", "specs", "templates"):
-            problems.append(
-                f"{k}: is not a known table (known: host, detect, words, intent, specs, templates)"
-            )
+        if k not in _TABLES:
+            problems.append(f"{k}: is not a known table (known: {', '.join(_TABLES)})")
     host = r.table("host", ("a_viewer", "disclosure", "on_break"))
     a_viewer = r.text(host, "a_viewer", "host", None)
     verbatim = {k: r.text(host, k, "host", "").strip() for k in ("disclosure", "on_break")}
@@ -308,13 +319,11 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     intent_t = r.table("intent", INTENT_KEYS)
     intent = {k: r.words(intent_t, k, "intent") for k in INTENT_KEYS}
 
-    # Catalog spec names (as the catalog writes them, any) -> how viewers ask about them.
-    specs_t = raw.get("specs", {})
-    specs: dict[str, tuple[str, ...]] = {}
-    if not isinstance(specs_t, Mapping):
-        problems.append(f"specs: must be a table, got {type(specs_t).__name__}")
-    else:
-        specs = {str(k).strip().lower(): r.words(specs_t, k, "specs") for k in specs_t}
+    # Catalog spec names (as the catalog writes them, any) -> how viewers ask about them, and
+    # how the host states the value ("It weighs {value}.", the value in words: talk/units.py;
+    # a spec without an answer gets "I'll check").
+    specs = r.named_lists("specs")
+    spec_answers = r.named_lists("spec_answers", _spec_answer_problem)
 
     tmpl_t = r.table("templates", FAMILIES)
     templates: dict[str, tuple[str, ...]] = {}
@@ -335,6 +344,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         templates=MappingProxyType(templates),
         intent=MappingProxyType(intent),
         specs=MappingProxyType(specs),
+        spec_answers=MappingProxyType(spec_answers),
         stopwords=frozenset(stopwords),
         stop_chars=frozenset(stop_chars),
         stemmer=stemmer,
@@ -361,7 +371,13 @@ def _char_class(
         return None
 
 
-def template_problem(template: str) -> str | None:
+def _spec_answer_problem(template: str) -> str | None:
+    if "{value}" not in template:
+        return f"must say the spec's {{value}}: {template!r}"
+    return template_problem(template, TEMPLATE_SLOTS | {"value"})
+
+
+def template_problem(template: str, slots: frozenset[str] = TEMPLATE_SLOTS) -> str | None:
     """What is wrong with one template (syntax, unknown slot, digit, alternation), or None."""
     try:
         parts = list(_FORMATTER.parse(template))
@@ -374,10 +390,10 @@ def template_problem(template: str) -> str | None:
             continue
         if spec or conv:
             return f"placeholder {{{field}}} must not have a format spec or conversion"
-        if field not in TEMPLATE_SLOTS:
+        if field not in slots:
             return (
                 f"unknown placeholder {{{field}}} in {template!r} "
-                f"(known: {', '.join(sorted(TEMPLATE_SLOTS))})"
+                f"(known: {', '.join(sorted(slots))})"
             )
     if re.search(r"\d", literal):
         return f"contains a digit (numbers must come from the catalog): {template!r}"

@@ -90,25 +90,6 @@ def test_a_spec_question_is_answered_with_the_feature_that_states_it(catalog, la
 
 @pytest.mark.parametrize(
     ("lang", "text"),
-    [("en", "What's the power of the kettle?"), ("zh", "水壶功率多大？"),
-     ("de", "Welche Leistung hat der Wasserkocher?"), ("it", "Che potenza ha il bollitore?")],
-)  # fmt: skip
-def test_a_spec_no_feature_states_gets_an_honest_answer_not_another_feature(
-    catalog, lang, text
-) -> None:
-    """The kettle's power (2200 W) is a spec no feature states: "I'll check", and the
-    question goes to the operator; never the capacity feature (多大 also asks for a size)."""
-    handed = []
-    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
-    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
-    said = " ".join(s.text for s in ask(gen, text, "kettle"))
-    feats, _ = catalog.get("kettle").features_in(lang)
-    assert not [f for f in feats if f in said], said
-    assert handed == [text]
-
-
-@pytest.mark.parametrize(
-    ("lang", "text"),
     [("en", "how heavy is the lamp?"), ("de", "Wie schwer ist die Lampe?"),
      ("it", "Quanto pesa la lampada?"), ("zh", "台灯多重？")],
 )  # fmt: skip

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from streamhost.config import load_config
-from streamhost.frames import Sentence, Source, Speech, Timing
+from streamhost.frames import ChatEvent, Sentence, Source, Speech, Timing
 from streamhost.talk.assemble import build_talk
 from streamhost.talk.prefetch import as_said, likely_lines
 from streamhost.voice.base import VoiceBase, VoiceInfo
@@ -161,9 +161,13 @@ def test_prefetch_covers_what_the_director_says() -> None:
                 for p in as_said(s, cfg.talk.phrase_chars):
                     v.synthesize(p)
     assert inner.calls == [], inner.calls[:5]
+    # A spec only the catalog's spec list states ("power": "2200 W"), asked anonymously: the
+    # lead-in and the value's sentence are both in the cache.
+    for s in gen.answer(ChatEvent("x", "What's the power of the kettle?", lang="en"), "kettle"):
+        for p in as_said(s, cfg.talk.phrase_chars):
+            v.synthesize(p)
+    assert inner.calls == [], inner.calls
     # A named viewer's unanswerable question: only the sentence with the name is made.
-    from streamhost.frames import ChatEvent
-
     named = build_talk(cfg, lambda: 0.0, lambda name: True).generator
     for i in range(12):
         ask = ChatEvent(f"Anna{'x' * i}", "what is the meaning of life?", lang="en")

@@ -18,10 +18,11 @@ from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, Product
 from .generator_tables import _EMOTION, _THANKS_KIND
-from .matching import spec_features
 from .picker import TemplatePicker
-from .retrieval import FaqMatch, Retriever
+from .reply import catalog_reply
+from .retrieval import Retriever
 from .templates import slots_for_product, user_slots
+from .units import spoken_value
 from .variety import Variety
 
 # Segment families variety limits as a topic (talk/variety.py): a price, a deal (urgency) and
@@ -237,57 +238,32 @@ class TemplateGenerator:
             # after a lead-in sentence.
             say("answer_price", slots, code)
             return out
-        asked = r.specs_asked(text, qlang, pid)
-        m = r.faq_match(text, pid, qlang) if intent is Intent.FAQ else None
-        if (
-            m is not None
-            and asked
-            and not set(asked) & set(r.specs_asked(m.entry.q(qlang), qlang, pid))
-        ):
-            # "Passt ein 16-Zoll-Laptop rein?" meets "Wie viel passt hinein?" but asks for a
-            # spec (laptop) that entry is not about: the spec answers it.
-            m = None
-        feats, flang = p.features_in(lang)
-        wanted = r.matching_features(text, pid, qlang) if feats and flang == lang else []
-        if m is None and asked:
-            # "How heavy is it?": the feature that gives the spec's value answers it, and only
-            # that one; else an FAQ answer that states it; a spec nothing states gets "I'll
-            # check", never another feature.
-            if r.unknown_details(text, qlang, pid):
-                say("dont_know", {}, "-")  # "how bright is the *screen*?": another thing
+        rep = catalog_reply(r, p, text, qlang, lang, intent)
+        if rep.kind == "spec":
+            # Nothing in the catalog's text states it: the spec's value itself, in words
+            # ("2200 watts"), where the language has an answer for that spec.
+            value = spoken_value(p.specs[rep.spec], lang)
+            t = value and self._pick(f"spec:{rep.spec}", lang, {**slots, "value": value}, code)
+            if not t:
+                say("dont_know", {}, "-")
                 return out
-            values = [p.specs[a] for a in asked]
-            wanted = spec_features(feats if flang == lang else [], values)
-            if not wanted:
-                m = next((FaqMatch(e, i, 0.0) for i, e in enumerate(p.faq)
-                          if spec_features([e.a(lang)[0]], values)), None)  # fmt: skip
-                if m is None:
-                    say("dont_know", {}, "-")
-                    return out
-        if m is not None:
             say("ask_question", slots, code)
-            answer_text, answer_lang = m.entry.a(lang)
+            out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
+        elif rep.faq is not None:
+            say("ask_question", slots, code)
+            answer_text, answer_lang = rep.faq.entry.a(lang)
             out.append(
                 self._sentence(answer_text, Source.ANSWER, answer_lang, pid, Emotion.NEUTRAL, event)
             )
-            return out
-        if not asked and not wanted and r.unknown_terms(text, qlang, pid):
-            # The viewer asks about a detail the catalog lacks ("what colours?"): reciting
-            # unrelated features would sound evasive, and guessing is not allowed.
-            say("dont_know", {}, "-")
-            return out
-        if feats and flang == lang:
-            order = wanted + [i for i in range(len(feats)) if i not in wanted]
-            if asked:
-                order = wanted  # the spec's feature alone: no second, unrelated one
-            order = [i for i in order if i < len(feats)]
-            slots["feature"] = feats[order[0]]
-            if len(order) > 1 and not wanted:
-                slots["feature2"] = feats[order[1]]
+        elif rep.features:
+            feats, _ = p.features_in(lang)
+            slots["feature"] = feats[rep.features[0]]
+            if rep.pair:
+                slots["feature2"] = feats[rep.features[1]]
             say("ask_question", slots, code)
             say("answer_feature", slots, code)
-            return out
-        say("dont_know", {}, "-")
+        else:
+            say("dont_know", {}, "-")
         return out
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:

@@ -46,7 +46,7 @@ from .amounts import (
     price_value,
     text_of,
 )
-from .catalog import LANGS, Catalog, Product
+from .catalog import LANGS, Catalog
 from .guard_terms import TOKEN_RE, LanguageCheck, Terms
 
 DEFAULT_FORBIDDEN: dict[str, list[str]] = {
@@ -172,7 +172,8 @@ class Guard:
             valid = {p.price, p.standing_price, *(p._sale_price(x) for x in p.sales)}
             valid |= {Decimal(str(d)) for d in (extra_prices or {}).get(p.id, ())}
             self._prices[p.id] = {(p.currency, d) for d in valid}
-            texts = _product_texts(p) + [c for v in _lang_lists(
+            # A spec's value is a catalog fact the host may state ("1.1 kg" -> "1,1 Kilogramm").
+            texts = p.texts() + list(p.specs.values()) + [c for v in _lang_lists(
                 getattr(p, "allowed_claims", None)).values() for c in v]  # fmt: skip
             texts_all += texts
             pct = {Decimal(p.discount_percent)} if p.discount_percent is not None else set()
@@ -323,17 +324,6 @@ class Guard:
         if amount is None:
             return False
         return any(amount == p and (not cur or cur == c) for c, p in prices)
-
-
-def _product_texts(p: Product) -> list[str]:
-    texts = list(p.names.values())
-    for fl in p.features.values():
-        texts += fl
-    for e in p.faq:
-        texts += list(e.question.values()) + list(e.answer.values())
-    for al in p.aliases.values():
-        texts += al
-    return texts
 
 
 def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -1,7 +1,8 @@
 """Which template the default talk says next: least recently used, never a text said lately.
 
-In: the templates of every family and language (``templates.templates_by_family``), the
-generator's random source (shared, so one seed fixes the whole talk), the repeat window.
+In: the templates of every family and language (``templates.templates_by_family``, and
+``spec_answer_templates`` as families ``spec:<name>``), the generator's random source (shared,
+so one seed fixes the whole talk), the repeat window.
 Out: ``pick(family, lang, slots, code)`` -> the filled text, or None when no template of that
 family has every slot it needs.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 
-from .templates import fill, template_slots, templates_by_family
+from .templates import fill, spec_answer_templates, template_slots, templates_by_family
 from .variety import Variety
 
 
@@ -28,7 +29,7 @@ class TemplatePicker:
         # Slot sets parsed once: picking a template is then a subset test, not a parse.
         self.templates = {
             (fam, lg): [(t, template_slots(t)) for t in ts]
-            for fam, by in templates_by_family().items()
+            for fam, by in (templates_by_family() | spec_answer_templates()).items()
             for lg, ts in by.items()
         }
 

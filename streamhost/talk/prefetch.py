@@ -26,7 +26,15 @@ from typing import Any
 from ..frames import Emotion, Sentence, Source
 from .phrases import first_clause, split_phrases, split_sentences
 from .prices import format_price_spoken
-from .templates import fill, slots_for_product, template_slots, templates_by_family, user_slots
+from .templates import (
+    fill,
+    slots_for_product,
+    spec_answer_templates,
+    template_slots,
+    templates_by_family,
+    user_slots,
+)
+from .units import spoken_value
 
 # The director says these in phrases (talk/director.py ``_split``), so that chat can break into
 # talk sooner and so that a line naming a viewer ("Good question, Anna. I don't have that
@@ -156,7 +164,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     yield from _general_lines(lang)
     for pid in order:
         yield from _product_lines(talk, pid, lang, ANSWER_FAMILIES, Source.ANSWER)
-        yield from _faq_lines(catalog.get(pid), lang)
+        yield from _catalog_answers(catalog.get(pid), lang)
     for pid in order:
         if show is not None:
             yield from _show_lines(show, pid, lang, wall)
@@ -166,7 +174,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
         yield from _general_lines(lg)
         for pid in order:
             yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
-            yield from _faq_lines(catalog.get(pid), lg)
+            yield from _catalog_answers(catalog.get(pid), lg)
 
 
 def _show_lines(show: Any, pid: str, lang: str, wall: datetime) -> Iterator[Sentence]:
@@ -230,11 +238,20 @@ def _product_lines(
                         )
 
 
-def _faq_lines(product: Any, lang: str) -> Iterator[Sentence]:
+def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:
+    """The product's FAQ answers, then each spec's value as the host states it."""
     for entry in getattr(product, "faq", ()):
         text, text_lang = entry.a(lang)
         if text:
             yield Sentence(text, Source.ANSWER, text_lang, product.id)
+    slots = slots_for_product(product, lang)
+    by_family = spec_answer_templates()
+    for name, value in getattr(product, "specs", {}).items():
+        spoken = spoken_value(value, lang)
+        for t in by_family.get(f"spec:{name.lower()}", {}).get(lang, []) if spoken else ():
+            if template_slots(t) <= slots.keys() | {"value"}:
+                text = fill(t, {**slots, "value": spoken}, product.grammar_of(lang), lang)
+                yield Sentence(text, Source.ANSWER, lang, product.id)
 
 
 def _general_lines(lang: str) -> Iterator[Sentence]:

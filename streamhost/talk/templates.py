@@ -30,6 +30,7 @@ __all__ = [
     "fill",
     "resolve_alternations",
     "slots_for_product",
+    "spec_answer_templates",
     "template_count",
     "template_slots",
     "templates_by_family",
@@ -45,6 +46,17 @@ def templates_by_family() -> dict[str, dict[str, list[str]]]:
     """family -> language -> templates, for every language file (read once per process)."""
     data = load_languages()
     return {fam: {lg: list(d.templates[fam]) for lg, d in data.items()} for fam in FAMILIES}
+
+
+@functools.cache
+def spec_answer_templates() -> dict[str, dict[str, list[str]]]:
+    """``spec:<name>`` -> language -> the templates that state that catalog spec's {value}
+    (``[spec_answers]``); a family the picker knows like the others."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for lg, d in load_languages().items():
+        for name, ts in d.spec_answers.items():
+            out.setdefault(f"spec:{name}", {})[lg] = list(ts)
+    return out
 
 
 @functools.cache

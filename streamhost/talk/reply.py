@@ -1,0 +1,79 @@
+"""What a question about one product is answered with, decided from the catalog alone.
+
+In: the retriever, the product, the viewer's text and its language, the answer language and
+the detected intent (not a price, greeting or "do you sell"; the generator answers those
+first). Out: a ``Reply``: an FAQ entry, a spec whose value is to be said, the features to say
+(the asked one first), or nothing the catalog knows ("I'll check", and the operator gets the
+question). The generator turns it into sentences; nothing here picks words or templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..language import Intent
+from .catalog import Product
+from .matching import spec_features
+from .retrieval import FaqMatch, Retriever
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """``kind``: "faq" (``faq``), "spec" (``spec``: the catalog spec whose value nothing in
+    the catalog's text states), "features" (``features``: indexes into the product's features
+    in the answer language, ``pair``: a second one may follow) or "dont_know"."""
+
+    kind: str
+    faq: FaqMatch | None = None
+    spec: str = ""
+    features: tuple[int, ...] = ()
+    pair: bool = False
+
+
+DONT_KNOW = Reply("dont_know")
+
+
+def catalog_reply(
+    r: Retriever, p: Product, text: str, qlang: str, lang: str, intent: Intent
+) -> Reply:
+    """The reply to `text` about `p` (see the module)."""
+    asked = r.specs_asked(text, qlang, p.id)
+    m = r.faq_match(text, p.id, qlang) if intent is Intent.FAQ else None
+    if (
+        m is not None
+        and asked
+        and not set(asked) & set(r.specs_asked(m.entry.q(qlang), qlang, p.id))
+    ):
+        # "Passt ein 16-Zoll-Laptop rein?" meets "Wie viel passt hinein?" but asks for a
+        # spec (laptop) that entry is not about: the spec answers it.
+        m = None
+    feats, flang = p.features_in(lang)
+    feats = feats if flang == lang else []  # never an English feature in a German answer
+    wanted = r.matching_features(text, p.id, qlang) if feats else []
+    if m is None and asked:
+        # "How heavy is it?": the feature that gives the spec's value answers it, and only
+        # that one; else an FAQ answer that states it; else the value itself. Never another
+        # feature.
+        if r.unknown_details(text, qlang, p.id):
+            return DONT_KNOW  # "how bright is the *screen*?": another thing
+        values = [p.specs[a] for a in asked]
+        wanted = spec_features(feats, values)
+        if not wanted:
+            m = next((FaqMatch(e, i, 0.0) for i, e in enumerate(p.faq)
+                      if spec_features([e.a(lang)[0]], values)), None)  # fmt: skip
+            if m is None:
+                return Reply("spec", spec=asked[0])
+    if m is not None:
+        return Reply("faq", faq=m)
+    if not asked and not wanted and r.unknown_terms(text, qlang, p.id):
+        # A detail the catalog lacks ("what colours?"): reciting unrelated features would
+        # sound evasive, and guessing is not allowed.
+        return DONT_KNOW
+    if not feats:
+        return DONT_KNOW
+    if asked:
+        order = wanted  # the spec's feature alone: no second, unrelated one
+    else:
+        order = wanted + [i for i in range(len(feats)) if i not in wanted]
+    order = [i for i in order if i < len(feats)]
+    return Reply("features", features=tuple(order), pair=len(order) > 1 and not wanted)
