@@ -379,3 +379,12 @@ def test_resampler_sweep_has_no_images(src: int) -> None:
     assert 10 * np.log10(power[above].max() / power.max()) < -60
     kept = np.mean(y[len(y) // 20 : -len(y) // 20] ** 2) / np.mean(x.astype(np.float64) ** 2)
     assert abs(10 * np.log10(kept)) < 0.5
+
+
+def test_mandarin_decimals_are_read_with_their_point(tts: EspeakTTS) -> None:
+    # espeak's Mandarin read "满壶1.7升" as "yi qi" (17): the point is said (dian, t'iEn) and
+    # the words keep the text as written.
+    speech = tts.synthesize(Sentence("满壶1.7升，重量是1.25公斤。", "script", lang="zh"))
+    symbols = "".join(p.symbol for p in speech.phonemes)
+    assert symbols.count("t'iEn") == 2, symbols
+    assert "1.7" in "".join(w.symbol for w in speech.words)

@@ -18,6 +18,7 @@ It is zeroed before every synthesis, located through the library's symbol table
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -267,8 +268,16 @@ class EspeakTTS(VoiceBase):
             text = text.rstrip() + ","
         if not text.strip():
             return Speech(sentence, np.zeros(0, dtype=np.int16), self.sample_rate, [], [])
+        if voice == LANG_VOICES["zh"]:
+            # espeak's Mandarin drops a decimal point after a Chinese character ("满壶1.7升"
+            # is read "yi qi"), and elsewhere reads the decimals as a number ("39.90" ->
+            # "dian jiushi"): write them as they are said, 三十九点九零. One character for
+            # one, so the word timings' offsets hold for the text as written.
+            spoken = _DECIMALS.sub(lambda m: "点" + m.group(1).translate(_ZH_DIGITS), text)
+        else:
+            spoken = text
 
-        pcm22, events = self._run_espeak(text, voice)
+        pcm22, events = self._run_espeak(spoken, voice)
         start, stop = _trim_bounds(pcm22, ESPEAK_RATE)
         if stop == start:
             # Nothing audible (e.g. text that is only punctuation): a short silence, so the
@@ -312,6 +321,8 @@ class EspeakTTS(VoiceBase):
         return pcm, col.events
 
 
+_DECIMALS = re.compile(r"(?<=\d)\.(\d+)")
+_ZH_DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 _PHRASE_END = frozenset(",;:.!?…，；：、。！？")
 
 
