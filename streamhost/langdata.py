@@ -40,6 +40,8 @@ FAMILIES: tuple[str, ...] = (
     "cta",
     "ask_price",
     "answer_price",
+    "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
+    "answer_no_deal",  # ... while it is not: no discount now, and the price
     "ask_question",
     "answer_feature",
     "dont_know",
@@ -61,7 +63,7 @@ FAMILIES: tuple[str, ...] = (
 TEMPLATE_SLOTS: frozenset[str] = frozenset(
     {
         "name", "price", "the", "The", "acc", "Acc", "dat", "this", "of_the", "to_the", "on_the",
-        "few_stock", "discount", "feature", "feature2", "shop",
+        "few_stock", "discount", "feature", "feature2", "shop", "regular",
         "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
     }
 )  # fmt: skip
@@ -79,6 +81,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "question_marks",
     "have",  # "do you have / sell": asks for a product, maybe one the shop lacks
     "ask_host",  # addresses the host or shop ("do you ship ...?"): a question, not chatter
+    "deal",  # asks whether there is a deal ("on sale?", 优惠): a price question, answered with it
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ..avatar.studio import PanelInfo
@@ -21,6 +22,7 @@ from .generator import TemplateGenerator
 from .guard import Guard, GuardResult
 from .llm import LlmGenerator, LlmTalk
 from .phrases import split_phrases
+from .prices import format_price_spoken
 from .show import Show
 from .show_parse import load_show
 from .variety import Variety
@@ -58,27 +60,28 @@ class Talk:
     wall_start: datetime
     followups: Followups | None = None
 
-    def price_spoken_now(self, product_id: str, lang: str) -> str:
-        """The price valid now (show flash sale, catalog sale window, standing discount)."""
+    def price_value_now(self, product_id: str) -> Decimal:
+        """What a buyer pays now (show flash sale, catalog sale window, standing discount)."""
         if self.show is not None:
-            return self.show.price_spoken(product_id, lang, self.clock_now(), self.wall_start)
-        return self.catalog.get(product_id).price_spoken_at(datetime.now().astimezone(), lang)
+            return self.show.price_at(product_id, self.clock_now(), self.wall_start)
+        return self.catalog.get(product_id).price_at(datetime.now().astimezone())
+
+    def price_spoken_now(self, product_id: str, lang: str) -> str:
+        """`price_value_now` as the host says it."""
+        p = self.catalog.get(product_id)
+        return format_price_spoken(self.price_value_now(product_id), p.currency, lang)
 
     def panel(self, product_id: str) -> tuple[str, str, list[str], PanelInfo]:
         """(name, price shown now, up to three features, the rest of the panel: picture,
         regular price struck through and percent off when cheaper now, stock, sale end)."""
         p = self.catalog.get(product_id)
         feats, _ = p.features_in(self.lang)
-        now = datetime.now().astimezone()
         ends_at = None
+        price_now = self.price_value_now(product_id)
         if self.show is not None:
-            media_t = self.clock_now()
-            price_now = self.show.price_at(product_id, media_t, self.wall_start)
-            fs = self.show.plan(media_t, self.wall_start).flash_sale
+            fs = self.show.plan(self.clock_now(), self.wall_start).flash_sale
             if fs is not None and fs.product_id == product_id:
                 ends_at = fs.ends_at
-        else:
-            price_now = p.price_at(now)
         price = format_price_display(price_now, p.currency, self.lang)
         off = price_now < p.price
         info = PanelInfo(
@@ -111,6 +114,7 @@ def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str]
     talk = Talk(catalog, generator, show, guard, None, None, clock_now, lang,
                 datetime.now().astimezone())  # fmt: skip
     generator.price_now = talk.price_spoken_now
+    generator.price_value_now = talk.price_value_now
     pc = cfg.talk.phrase_chars
     generator.variety = Variety(clock_now, refrain_s=cfg.talk.refrain_s,
                                 split=lambda text, lg: split_phrases(text, lg, pc))  # fmt: skip

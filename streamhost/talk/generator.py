@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
@@ -96,6 +97,8 @@ class TemplateGenerator:
         # Prices change during a show (standing discounts, flash sales): the engine sets this
         # to the price that is valid now; by default the catalog's regular price is spoken.
         self.price_now: Callable[[str, str], str] | None = None
+        # ... and as a number, to answer "is it on sale?" (None: that gets the price alone).
+        self.price_value_now: Callable[[str], Decimal] | None = None
 
     def _slots(self, pid: str, lang: str) -> dict[str, str]:
         slots = dict(self._product_slots[(pid, lang)])
@@ -236,7 +239,7 @@ class TemplateGenerator:
         if intent is Intent.PRICE:
             # The price comes first: a viewer who asked should hear it within a second, not
             # after a lead-in sentence.
-            say("answer_price", slots, code)
+            say(self._price_family(p, text), {**slots, "regular": p.price_spoken(lang)}, code)
             return out
         rep = catalog_reply(r, p, text, qlang, lang, intent)
         if rep.kind == "spec":
@@ -265,6 +268,12 @@ class TemplateGenerator:
         else:
             say("dont_know", {}, "-")
         return out
+
+    def _price_family(self, p: Product, text: str) -> str:
+        """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""
+        if self.price_value_now is None or not self.retriever.asks_deal(text):
+            return "answer_price"
+        return "answer_deal" if self.price_value_now(p.id) < p.price else "answer_no_deal"
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:

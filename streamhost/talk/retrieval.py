@@ -284,11 +284,15 @@ class Retriever:
 
     # -- intent ------------------------------------------------------------------------------
 
+    def asks_deal(self, text: str) -> bool:
+        """The text asks whether there is a deal ("is it on sale?", 有优惠吗), any language."""
+        return _has_any(fold(text), _intent_patterns()["deal"])
+
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:
         """price > faq > feature > greeting > other; keywords of all languages are checked."""
         folded = fold(text)
         pats = _intent_patterns()
-        if _has_any(folded, pats["price_strong"]):
+        if _has_any(folded, pats["price_strong"]) or _has_any(folded, pats["deal"]):
             return Intent.PRICE
         weak_price = _has_any(folded, pats["price_weak"])
         if product_id is not None and self.faq_match(text, product_id, lang) is not None:
@@ -310,12 +314,16 @@ class Retriever:
         return Intent.OTHER
 
 
+# Intent word lists that say what kind of question it is (each a pattern in _intent_patterns).
+_ASKING_KEYS = ("price_strong", "price_weak", "deal", "feature", "greeting", "have")
+
+
 def _question_vocab(lang: str) -> set[str]:
     d = load_languages().get(lang)
     if d is None:
         return set()
     words: list[str] = []
-    for key in ("question_words", "price_strong", "price_weak", "feature", "greeting", "have"):
+    for key in ("question_words", *_ASKING_KEYS):
         words += d.intent[key]
     return {t for w in words for t in tokenize(w, lang)}
 
@@ -330,7 +338,7 @@ def _intent_patterns() -> dict[str, _Patterns]:
     (anywhere: they are written without spaces)."""
     data = load_languages()
     out: dict[str, _Patterns] = {}
-    for key in ("price_strong", "price_weak", "feature", "feature_attr", "greeting", "have"):
+    for key in (*_ASKING_KEYS, "feature_attr"):
         # words asking about a catalog spec ("litres", 容量) ask about a feature too
         def of(d: Any, key: str = key) -> tuple[str, ...]:
             extra = [w for ws in d.specs.values() for w in ws] if key == "feature_attr" else []

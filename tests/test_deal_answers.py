@@ -1,0 +1,69 @@
+"""'Is it on sale?' is answered with whether it is, now: the price now and the regular one
+while a discount or sale runs, else that there is no discount, and the price. In every
+language, through the engine's own talk wiring (price now from the show and the catalog)."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamhost.config import load_config
+from streamhost.frames import ChatEvent
+from streamhost.talk.assemble import build_talk
+from streamhost.talk.templates import TEMPLATES, fill, slots_for_product
+
+DEAL = {  # the kettle has a standing 20 % discount; the bottle has none
+    "en": ("is the kettle on sale?", "any discount on the bottle?"),
+    "de": ("Ist der Wasserkocher im Angebot?", "Gibt es Rabatt auf die Flasche?"),
+    "it": ("Il bollitore è in offerta?", "C'è uno sconto sulla borraccia?"),
+    "zh": ("电水壶现在打折吗？", "水杯有优惠吗？"),
+}
+
+
+@pytest.fixture(scope="module")
+def talk():
+    return build_talk(load_config(), lambda: 0.0, lambda name: True)
+
+
+def _family_texts(talk, family: str, pid: str, lang: str) -> set[str]:
+    p = talk.catalog.get(pid)
+    slots = {**slots_for_product(p, lang), "price": talk.price_spoken_now(pid, lang),
+             "regular": p.price_spoken(lang)}  # fmt: skip
+    return {fill(t, slots, p.grammar_of(lang), lang) for t in TEMPLATES[family][lang]}
+
+
+@pytest.mark.parametrize("lang", sorted(DEAL))
+def test_on_sale_or_not_is_said_with_the_price_now(talk, lang) -> None:
+    kettle, bottle = talk.catalog.get("kettle"), talk.catalog.get("bottle")
+    assert talk.price_value_now("kettle") < kettle.price  # the demo's standing discount
+    assert talk.price_value_now("bottle") == bottle.price
+    on_sale, no_deal = DEAL[lang]
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", on_sale), "lamp")]
+    assert said and said[0] in _family_texts(talk, "answer_deal", "kettle", lang), said
+    assert talk.price_spoken_now("kettle", lang) in said[0] and kettle.price_spoken(lang) in said[0]
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", no_deal), "lamp")]
+    assert said and said[0] in _family_texts(talk, "answer_no_deal", "bottle", lang), said
+    for s in talk.generator.answer(ChatEvent("ann", on_sale), "lamp"):
+        assert talk.guard.check(s).ok, s.text
+
+
+def test_a_plain_price_question_names_no_regular_price(talk) -> None:
+    said = " ".join(
+        s.text for s in talk.generator.answer(ChatEvent("ann", "how much is the kettle?"), None)
+    )
+    assert "31 euros 92" in said and "39 euros 90" not in said, said
+
+
+def test_without_a_price_now_the_deal_question_gets_the_price(talk) -> None:
+    """A generator nobody told the price now (no engine) cannot know whether there is a deal:
+    it answers with the price, never "no discount"."""
+    from streamhost.talk.generator import TemplateGenerator
+
+    gen = TemplateGenerator(talk.catalog, "en")
+    said = [s.text for s in gen.answer(ChatEvent("ann", "is the kettle on sale?"), None)]
+    assert said and said[0] in _family_texts_plain(talk, "kettle"), said
+
+
+def _family_texts_plain(talk, pid: str) -> set[str]:
+    p = talk.catalog.get(pid)
+    slots = slots_for_product(p, "en")
+    return {fill(t, slots, p.grammar_of("en"), "en") for t in TEMPLATES["answer_price"]["en"]}
