@@ -161,11 +161,16 @@ def test_prefetch_covers_what_the_director_says() -> None:
                 for p in as_said(s, cfg.talk.phrase_chars):
                     v.synthesize(p)
     assert inner.calls == [], inner.calls[:5]
-    # A spec only the catalog's spec list states ("power": "2200 W"), asked anonymously: the
-    # lead-in and the value's sentence are both in the cache.
-    for s in gen.answer(ChatEvent("x", "What's the power of the kettle?", lang="en"), "kettle"):
-        for p in as_said(s, cfg.talk.phrase_chars):
-            v.synthesize(p)
+    # A spec only the catalog's spec list states ("power": "2200 W") and whether there is a
+    # deal, asked anonymously: the lead-in and the answers are all in the cache.
+    for q in (
+        "What's the power of the kettle?",
+        "is the kettle on sale?",
+        "any deal on the bottle?",
+    ):
+        for s in gen.answer(ChatEvent("x", q, lang="en"), "kettle"):
+            for p in as_said(s, cfg.talk.phrase_chars):
+                v.synthesize(p)
     assert inner.calls == [], inner.calls
     # A named viewer's unanswerable question: only the sentence with the name is made.
     named = build_talk(cfg, lambda: 0.0, lambda name: True).generator

@@ -44,7 +44,13 @@ PHRASED = frozenset(
     {Source.SCRIPT, Source.TEMPLATE, Source.LLM, Source.FILLER, Source.ANSWER, Source.THANKS}
 )
 TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta", "faq_talk")
-ANSWER_FAMILIES = ("answer_price", "ask_question", "answer_feature")
+ANSWER_FAMILIES = (
+    "answer_price",
+    "answer_deal",
+    "answer_no_deal",
+    "ask_question",
+    "answer_feature",
+)
 # Families that need no product: said to anyone (a viewer's name only where the template has
 # the anonymous form), also in thanks for follows and gifts.
 GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "thanks_follow",
@@ -205,7 +211,7 @@ def _product_lines(
 ) -> Iterator[Sentence]:
     p = talk.catalog.get(pid)
     code = p.grammar_of(lang)
-    base = slots_for_product(p, lang)
+    base = {**slots_for_product(p, lang), "regular": p.price_spoken(lang)}
     shop = talk.catalog.shop(lang)
     if shop:
         base["shop"] = shop
