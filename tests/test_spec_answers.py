@@ -92,16 +92,20 @@ def test_viewers_spec_questions_get_the_value(catalog, lang) -> None:
     assert hits >= 0.9 * len(QUESTIONS[lang]), (lang, hits)
 
 
-def test_a_value_without_words_in_the_language_gets_ill_check(tmp_path) -> None:
+def _kettle_spec(tmp_path, name: str, value: str):
+    """The demo catalog with one of the kettle's specs changed."""
     raw = json.loads(DEMO.read_text("utf-8"))
-    kettle = next(p for p in raw["products"] if p["id"] == "kettle")
-    kettle["specs"]["power"] = "2200 zorks"
+    next(p for p in raw["products"] if p["id"] == "kettle")["specs"][name] = value
     for p in raw["products"]:
         p.pop("image")  # relative to the demo's folder
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps(raw), "utf-8")
+    return load_catalog(path)
+
+
+def test_a_value_without_words_in_the_language_gets_ill_check(tmp_path) -> None:
     handed: list[str] = []
-    gen = TemplateGenerator(load_catalog(path), "en")
+    gen = TemplateGenerator(_kettle_spec(tmp_path, "power", "2200 zorks"), "en")
     gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
     said = " ".join(s.text for s in _said(gen, "What's the power of the kettle?", "kettle"))
     assert "2200" not in said and "zork" not in said and handed, said
@@ -120,3 +124,14 @@ def test_a_broken_spec_answer_is_named(tmp_path, line, what) -> None:
     with pytest.raises(TalkDataError) as e:
         load_language("en", tmp_path)
     assert any("spec_answers.power" in p and what in p for p in e.value.problems), e.value.problems
+
+
+def test_a_language_without_the_spec_answer_says_the_feature_that_states_it(tmp_path) -> None:
+    """Where the value cannot be said (here: no unit words), the feature that states it
+    answers, and only that feature."""
+    cat = _kettle_spec(tmp_path, "capacity", "1.7 zorks")  # its feature says "1.7 litre"
+    said = " ".join(
+        s.text for s in _said(TemplateGenerator(cat, "en"), "what's the capacity?", "kettle")
+    )
+    feats, _ = cat.get("kettle").features_in("en")
+    assert [f for f in feats if f in said] == [feats[0]] and "1.7 litre" in feats[0], said

@@ -242,14 +242,13 @@ class TemplateGenerator:
             say(self._price_family(p, text), {**slots, "regular": p.price_spoken(lang)}, code)
             return out
         rep = catalog_reply(r, p, text, qlang, lang, intent)
+        t = None
         if rep.kind == "spec":
-            # Nothing in the catalog's text states it: the spec's value itself, in words
-            # ("2200 watts"), where the language has an answer for that spec.
+            # The spec's value in words ("2200 watts"), where the language has an answer for
+            # that spec and words for its unit; else what the reply found that states it.
             value = spoken_value(p.specs[rep.spec], lang)
             t = value and self._pick(f"spec:{rep.spec}", lang, {**slots, "value": value}, code)
-            if not t:
-                say("dont_know", {}, "-")
-                return out
+        if t:
             say("ask_question", slots, code)
             out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
         elif rep.faq is not None:

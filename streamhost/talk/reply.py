@@ -2,7 +2,8 @@
 
 In: the retriever, the product, the viewer's text and its language, the answer language and
 the detected intent (not a price, greeting or "do you sell"; the generator answers those
-first). Out: a ``Reply``: an FAQ entry, a spec whose value is to be said, the features to say
+first). Out: a ``Reply``: an FAQ entry, a spec whose value is to be said (with what states it, for a
+language that cannot say the value), the features to say
 (the asked one first), or nothing the catalog knows ("I'll check", and the operator gets the
 question). The generator turns it into sentences; nothing here picks words or templates.
 """
@@ -19,9 +20,10 @@ from .retrieval import FaqMatch, Retriever
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """``kind``: "faq" (``faq``), "spec" (``spec``: the catalog spec whose value nothing in
-    the catalog's text states), "features" (``features``: indexes into the product's features
-    in the answer language, ``pair``: a second one may follow) or "dont_know"."""
+    """``kind``: "faq" (``faq``), "spec" (``spec``: the catalog spec asked for, whose value is
+    said; where it cannot be, ``features`` that state it, else ``faq``, else "I'll check"),
+    "features" (``features``: indexes into the product's features in the answer language,
+    ``pair``: a second one may follow) or "dont_know"."""
 
     kind: str
     faq: FaqMatch | None = None
@@ -51,18 +53,22 @@ def catalog_reply(
     feats = feats if flang == lang else []  # never an English feature in a German answer
     wanted = r.matching_features(text, p.id, qlang) if feats else []
     if m is None and asked:
-        # "How heavy is it?": the feature that gives the spec's value answers it, and only
-        # that one; else an FAQ answer that states it; else the value itself. Never another
-        # feature.
+        # "How heavy is it?": an FAQ entry that asks it and states the value; else the value
+        # itself ("It weighs 250 grams"), the direct answer; where the language cannot say
+        # it, the feature that gives the value, and only that one, else an FAQ answer that
+        # states it. Never another feature.
         if r.unknown_details(text, qlang, p.id):
             return DONT_KNOW  # "how bright is the *screen*?": another thing
         values = [p.specs[a] for a in asked]
+        stating = [(i, e) for i, e in enumerate(p.faq) if spec_features([e.a(lang)[0]], values)]
+        for i, e in stating:
+            if asked[0] in r.specs_asked(e.q(qlang), qlang, p.id):
+                # The shop's own answer to this very question ("台灯亮不亮？" is its "How
+                # bright is it?"), though the words did not meet.
+                return Reply("faq", faq=FaqMatch(e, i, 0.0))
         wanted = spec_features(feats, values)
-        if not wanted:
-            m = next((FaqMatch(e, i, 0.0) for i, e in enumerate(p.faq)
-                      if spec_features([e.a(lang)[0]], values)), None)  # fmt: skip
-            if m is None:
-                return Reply("spec", spec=asked[0])
+        stated = FaqMatch(stating[0][1], stating[0][0], 0.0) if stating and not wanted else None
+        return Reply("spec", faq=stated, spec=asked[0], features=tuple(wanted))
     if m is not None:
         return Reply("faq", faq=m)
     if not asked and not wanted and r.unknown_terms(text, qlang, p.id):
