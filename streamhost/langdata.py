@@ -20,12 +20,13 @@ import functools
 import re
 import string
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .langdata_reader import TableReader
 from .problems import ProblemsError
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "talk"
@@ -117,6 +118,7 @@ class LangData:
     spec_answers: Mapping[str, tuple[str, ...]]  # catalog spec name -> templates with {value}
     stopwords: frozenset[str]
     stop_chars: frozenset[str]
+    short_forms: Mapping[str, str]  # a chat short form -> the word it stands for
     stemmer: str
     compounds: bool
     hints: frozenset[str]
@@ -221,75 +223,8 @@ def _load(lang: str, folder: str) -> LangData:
     return data
 
 
-class _Reader:
-    """Typed reads from one file's tables; each wrong value becomes one problem naming its key."""
-
-    def __init__(self, raw: Mapping[str, Any], problems: list[str]) -> None:
-        self.raw = raw
-        self.problems = problems
-
-    def table(self, name: str, keys: tuple[str, ...], required: bool = True) -> Mapping[str, Any]:
-        t = self.raw.get(name)
-        if t is None:
-            if required:
-                self.problems.append(f"[{name}]: table is missing")
-            return {}
-        if not isinstance(t, Mapping):
-            self.problems.append(f"{name}: must be a table, got {type(t).__name__}")
-            return {}
-        for k in t:
-            if k not in keys:
-                self.problems.append(f"{name}.{k}: is not a known key (known: {', '.join(keys)})")
-        return t
-
-    def text(self, t: Mapping[str, Any], key: str, where: str, default: str | None) -> str:
-        v = t.get(key, default)
-        if v is None:
-            self.problems.append(f"{where}.{key}: is missing")
-            return ""
-        if not isinstance(v, str) or (default is None and not v.strip()):
-            self.problems.append(f"{where}.{key}: must be a non-empty text, got {v!r}")
-            return ""
-        return v
-
-    def named_lists(
-        self, name: str, check: Callable[[str], str | None] | None = None
-    ) -> dict[str, tuple[str, ...]]:
-        """An optional table of free names (lower-cased) -> lists of texts."""
-        t = self.raw.get(name, {})
-        if not isinstance(t, Mapping):
-            self.problems.append(f"{name}: must be a table, got {type(t).__name__}")
-            return {}
-        return {str(k).strip().lower(): self.words(t, k, name, check) for k in t}
-
-    def words(
-        self,
-        t: Mapping[str, Any],
-        key: str,
-        where: str,
-        check: Callable[[str], str | None] | None = None,
-    ) -> tuple[str, ...]:
-        """A list of non-empty texts (absent: empty); `check` returns a problem or None."""
-        v = t.get(key, [])
-        if not isinstance(v, list):
-            self.problems.append(f"{where}.{key}: must be a list of texts, got {type(v).__name__}")
-            return ()
-        out: list[str] = []
-        for i, w in enumerate(v):
-            msg = None
-            if not isinstance(w, str) or not w.strip():
-                msg = f"must be a non-empty text, got {w!r}"
-            elif check is not None:
-                msg = check(w)
-            if msg:
-                self.problems.append(f"{where}.{key}[{i}]: {msg}")
-            else:
-                out.append(w)
-        return tuple(out)
-
-
 def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) -> LangData | None:
-    r = _Reader(raw, problems)
+    r = TableReader(raw, problems)
     for k in raw:
         if k not in _TABLES:
             problems.append(f"{k}: is not a known table (known: {', '.join(_TABLES)})")
@@ -309,7 +244,9 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         weight = 0.0
     hints = r.words(detect, "hints", "detect")
 
-    words = r.table("words", ("stopwords", "stop_chars", "stemmer", "compounds"), required=False)
+    words = r.table(
+        "words", ("stopwords", "stop_chars", "stemmer", "compounds", "short_forms"), required=False
+    )
     stopwords = r.words(words, "stopwords", "words")
     stop_chars = r.text(words, "stop_chars", "words", "")
     stemmer = r.text(words, "stemmer", "words", "none")
@@ -318,6 +255,13 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     compounds = words.get("compounds", False)
     if not isinstance(compounds, bool):
         problems.append(f"words.compounds: must be true or false, got {compounds!r}")
+    # Chat's short forms of catalog words ("mic" -> "microphone"), one word for one word.
+    short = words.get("short_forms", {})
+    if not isinstance(short, Mapping) or not all(
+        isinstance(v, str) and v.strip() and " " not in v.strip() for v in short.values()
+    ):
+        problems.append(f"words.short_forms: must be a table of word = one word, got {short!r}")
+        short = {}
 
     intent_t = r.table("intent", INTENT_KEYS)
     intent = {k: r.words(intent_t, k, "intent") for k in INTENT_KEYS}
@@ -350,6 +294,9 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         spec_answers=MappingProxyType(spec_answers),
         stopwords=frozenset(stopwords),
         stop_chars=frozenset(stop_chars),
+        short_forms=MappingProxyType(
+            {str(k).strip().lower(): v.strip().lower() for k, v in short.items()}
+        ),
         stemmer=stemmer,
         compounds=bool(compounds),
         hints=frozenset(hints),

@@ -135,3 +135,14 @@ def test_a_language_without_the_spec_answer_says_the_feature_that_states_it(tmp_
     )
     feats, _ = cat.get("kettle").features_in("en")
     assert [f for f in feats if f in said] == [feats[0]] and "1.7 litre" in feats[0], said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "is there a mic?"), ("de", "Haben die ein Mikro?"), ("it", "C'è il micro?")],
+)
+def test_chat_short_forms_meet_the_catalog_words(catalog, lang, text) -> None:
+    """[words] short_forms: "mic" is the FAQ's "microphone" (not a detail the catalog lacks)."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    want = catalog.get("headphones").faq[0].a(lang)[0]
+    assert want in [s.text for s in _said(gen, text, "headphones")]

@@ -34,13 +34,19 @@ class _Words:
     stop: frozenset[str]
     stem: Callable[[str], str]
     compounds: bool
+    short: dict[str, str]  # folded short form -> folded full word
 
 
 @functools.cache
 def _words() -> dict[str, _Words]:
     data = load_languages()
     return {
-        lg: _Words(d.stopwords, _STEM[d.stemmer], d.compounds)
+        lg: _Words(
+            d.stopwords,
+            _STEM[d.stemmer],
+            d.compounds,
+            {fold(k): fold(v) for k, v in d.short_forms.items()},
+        )
         for lg, d in data.items()
         if d.script is None
     }
@@ -117,6 +123,7 @@ def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
                 if not (bg[0] in zh_stop and bg[1] in zh_stop):
                     out.append(bg)
             continue
+        word = w.short.get(word, word)
         if word in stop or (len(word) == 1 and not word.isdigit()):
             continue
         s = stem(word)
