@@ -33,6 +33,7 @@ class Intent(StrEnum):
     FAQ = "faq"
     GREETING = "greeting"
     HAVE = "have"  # "do you have an air fryer?": a product, maybe one the shop does not sell
+    STOCK = "stock"  # "is it in stock?", 还有货吗: answered from the catalog's stock
     OTHER = "other"
 
 

@@ -83,6 +83,8 @@ def make_classifier(
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
+        if intent is Intent.STOCK:
+            return Priority.QUESTION, f"stock:{pid or ''}:{lang}"
         if intent is Intent.FAQ:
             m = retriever.faq_match(text, pid, lang) if pid else None
             return Priority.QUESTION, (f"faq:{pid}:{m.index}:{lang}" if m else None)

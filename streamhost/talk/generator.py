@@ -241,6 +241,9 @@ class TemplateGenerator:
             # after a lead-in sentence.
             say(self._price_family(p, text), {**slots, "regular": p.price_spoken(lang)}, code)
             return out
+        if intent is Intent.STOCK:
+            say(_stock_family(p.stock), slots, code)
+            return out
         rep = catalog_reply(r, p, text, qlang, lang, intent)
         t = None
         if rep.kind == "spec":
@@ -408,3 +411,13 @@ class TemplateGenerator:
             emotion=emotion,
             reply_to=reply_to,
         )
+
+
+def _stock_family(stock: int | None) -> str:
+    """The answer to "is it in stock?": the catalog's stock (the panel's LOW_STOCK of 20 is
+    where "only N left" starts); a product without stock data gets "I'll check"."""
+    if stock is None:
+        return "dont_know"
+    if stock <= 0:
+        return "answer_sold_out"
+    return "answer_few_left" if stock <= 20 else "answer_in_stock"

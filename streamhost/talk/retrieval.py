@@ -294,6 +294,11 @@ class Retriever:
         pats = _intent_patterns()
         if _has_any(folded, pats["price_strong"]) or _has_any(folded, pats["deal"]):
             return Intent.PRICE
+        if _has_any(folded, pats["stock"]):
+            # "is it available in blue?" asks about a detail, not the stock
+            if product_id is not None and self.unknown_details(text, lang, product_id):
+                return Intent.OTHER
+            return Intent.STOCK
         weak_price = _has_any(folded, pats["price_weak"])
         if product_id is not None and self.faq_match(text, product_id, lang) is not None:
             return Intent.FAQ
@@ -315,7 +320,7 @@ class Retriever:
 
 
 # Intent word lists that say what kind of question it is (each a pattern in _intent_patterns).
-_ASKING_KEYS = ("price_strong", "price_weak", "deal", "feature", "greeting", "have")
+_ASKING_KEYS = ("price_strong", "price_weak", "deal", "stock", "feature", "greeting", "have")
 
 
 def _question_vocab(lang: str) -> set[str]:

@@ -1,6 +1,7 @@
 """'Is it on sale?' is answered with whether it is, now: the price now and the regular one
-while a discount or sale runs, else that there is no discount, and the price. In every
-language, through the engine's own talk wiring (price now from the show and the catalog)."""
+while a discount or sale runs, else that there is no discount, and the price; 'is it in
+stock?' from the catalog's stock. In every language, through the engine's own talk wiring
+(price now from the show and the catalog)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,51 @@ def _family_texts_plain(talk, pid: str) -> set[str]:
     p = talk.catalog.get(pid)
     slots = slots_for_product(p, "en")
     return {fill(t, slots, p.grammar_of("en"), "en") for t in TEMPLATES["answer_price"]["en"]}
+
+
+STOCK = {  # kettle 42 in stock, headphones 15 (a few left), bottle: no stock data
+    "en": ("is the kettle in stock?", "are the headphones still available?", "is the bottle in stock?"),
+    "de": ("Ist der Wasserkocher noch da?", "Sind die Kopfhörer noch verfügbar?", "Ist die Flasche auf Lager?"),
+    "it": ("Il bollitore è disponibile?", "Le cuffie sono ancora disponibili?", "La borraccia è disponibile?"),
+    "zh": ("电水壶还有货吗？", "耳机还剩几个？", "水杯有现货吗？"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(STOCK))
+def test_stock_questions_are_answered_from_the_catalogs_stock(talk, lang) -> None:
+    in_stock, few, unknown = STOCK[lang]
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", in_stock), "lamp")]
+    assert said and said[0] in _family_texts(talk, "answer_in_stock", "kettle", lang), said
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", few), "lamp")]
+    assert said and said[0] in _family_texts(talk, "answer_few_left", "headphones", lang), said
+    assert "15" in said[0]
+    # no stock data: never "in stock" or "sold out", an honest "I'll check" for the operator
+    opened = len(talk.followups.pending())
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", unknown), "lamp")]
+    stock_lines = set().union(
+        *(_family_texts(talk, f, "bottle", lang) for f in ("answer_in_stock", "answer_sold_out"))
+    )
+    assert said and not set(said) & stock_lines, said
+    assert len(talk.followups.pending()) == opened + 1
+
+
+def test_a_sold_out_product_says_so_and_a_detail_is_not_a_stock_question(talk) -> None:
+    import dataclasses
+
+    from streamhost.talk.generator import TemplateGenerator
+
+    cat = talk.catalog
+    gone = dataclasses.replace(cat.get("kettle"), stock=0)
+    cat.products["kettle"] = gone
+    try:
+        gen = TemplateGenerator(cat, "en")
+        said = [s.text for s in gen.answer(ChatEvent("ann", "any kettles left?"), None)]
+        assert said and said[0] in _family_texts(talk, "answer_sold_out", "kettle", "en"), said
+    finally:
+        cat.products["kettle"] = dataclasses.replace(gone, stock=42)
+    # "available in white?" names a detail the catalog lacks: not answered "in stock"
+    said = [
+        s.text
+        for s in talk.generator.answer(ChatEvent("ann", "is the lamp available in white?"), None)
+    ]
+    assert not set(said) & _family_texts(talk, "answer_in_stock", "lamp", "en"), said
