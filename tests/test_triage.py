@@ -72,6 +72,10 @@ def test_default_classifier_dedupes_by_intent_and_product(classifier) -> None:
     assert d1.action == "queued" and d2.action == "queued" and d3.action == "merged"
     assert d1.item.key == "price:kettle:en" and d1.item.count == 2
     assert d2.item.key == "price:kettle:de"
+    # Stock questions worded differently are one question per product and language.
+    s1 = t.offer(ev("is the kettle in stock?", "s"), 0.7)
+    s2 = t.offer(ev("any kettles left?", "t"), 0.8)
+    assert s1.action == "queued" and s2.action == "merged" and s1.item.key == "stock:kettle:en"
     assert t.offer(ev("hello!", "d"), 1.0).item.priority is Priority.GREETING
     assert t.offer(ev("lol", "e"), 1.0).action == "ignored"
     assert t.offer(ev("", "f", kind="purchase"), 1.0).item.priority is Priority.THANKS

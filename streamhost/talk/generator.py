@@ -242,7 +242,7 @@ class TemplateGenerator:
             say(self._price_family(p, text), {**slots, "regular": p.price_spoken(lang)}, code)
             return out
         if intent is Intent.STOCK:
-            say(_stock_family(p.stock), slots, code)
+            say(stock_family(p.stock), slots, code)
             return out
         rep = catalog_reply(r, p, text, qlang, lang, intent)
         t = None
@@ -413,7 +413,7 @@ class TemplateGenerator:
         )
 
 
-def _stock_family(stock: int | None) -> str:
+def stock_family(stock: int | None) -> str:
     """The answer to "is it in stock?": the catalog's stock (the panel's LOW_STOCK of 20 is
     where "only N left" starts); a product without stock data gets "I'll check"."""
     if stock is None:

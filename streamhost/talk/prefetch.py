@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
+from .generator import stock_family
 from .phrases import first_clause, split_phrases, split_sentences
 from .prices import format_price_spoken
 from .templates import (
@@ -48,9 +49,13 @@ ANSWER_FAMILIES = (
     "answer_price",
     "answer_deal",
     "answer_no_deal",
+    "answer_in_stock",
+    "answer_few_left",
+    "answer_sold_out",
     "ask_question",
     "answer_feature",
 )
+_STOCK_FAMILIES = frozenset({"answer_in_stock", "answer_few_left", "answer_sold_out"})
 # Families that need no product: said to anyone (a viewer's name only where the template has
 # the anonymous form), also in thanks for follows and gifts.
 GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "thanks_follow",
@@ -227,6 +232,8 @@ def _product_lines(
     faqs = [f for f in faqs if f["question"] and f["answer"]]
     by_family = templates_by_family()
     for fam in families:
+        if fam in _STOCK_FAMILIES and fam != stock_family(p.stock):
+            continue  # the one stock answer this product's stock gives
         for price in _prices(talk, pid, lang):
             if fam == "faq_talk":
                 extras = faqs
