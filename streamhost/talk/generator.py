@@ -22,7 +22,7 @@ from .generator_tables import _EMOTION, _THANKS_KIND
 from .picker import TemplatePicker
 from .reply import catalog_reply
 from .retrieval import Retriever
-from .templates import slots_for_product, user_slots
+from .templates import FEW_STOCK, slots_for_product, user_slots
 from .units import spoken_value
 from .variety import Variety
 
@@ -414,10 +414,10 @@ class TemplateGenerator:
 
 
 def stock_family(stock: int | None) -> str:
-    """The answer to "is it in stock?": the catalog's stock (the panel's LOW_STOCK of 20 is
-    where "only N left" starts); a product without stock data gets "I'll check"."""
+    """The answer to "is it in stock?": the catalog's stock ("only N left" at FEW_STOCK or
+    fewer, as on the product card); a product without stock data gets "I'll check"."""
     if stock is None:
         return "dont_know"
     if stock <= 0:
         return "answer_sold_out"
-    return "answer_few_left" if stock <= 20 else "answer_in_stock"
+    return "answer_few_left" if stock <= FEW_STOCK else "answer_in_stock"

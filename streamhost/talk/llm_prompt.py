@@ -12,6 +12,7 @@ from collections.abc import Callable
 from ..frames import ChatEvent
 from .catalog import Catalog, Product
 from .generator import default_name_ok
+from .templates import FEW_STOCK
 
 LANG_NAMES: dict[str, str] = {"en": "English", "de": "German", "it": "Italian", "zh": "Chinese"}
 DEFAULT_PERSONA = "Mia, a warm, upbeat and honest live-shopping host"
@@ -34,7 +35,7 @@ def product_facts(p: Product, lang: str, price_now: PriceNow | None = None) -> s
         lines.append(f"- price as displayed: {p.price_display(lang)}")
     if p.discount_percent is not None:
         lines.append(f"- current discount: {p.discount_percent} percent")
-    if p.stock is not None and 0 < p.stock <= 20:
+    if p.stock is not None and 0 < p.stock <= FEW_STOCK:
         lines.append(f"- items left in stock: {p.stock}")
     feats, _ = p.features_in(lang)
     if feats:

@@ -27,6 +27,7 @@ from .catalog import Product
 
 __all__ = [
     "FAMILIES",
+    "FEW_STOCK",
     "fill",
     "resolve_alternations",
     "slots_for_product",
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 # The tables themselves are data: assets/talk/<lang>.toml, read by streamhost.langdata.
+
+# At or below this many units the host says how many are left ({few_stock}), as the product
+# card does (avatar/studio.py LOW_STOCK).
+FEW_STOCK = 20
 
 
 @functools.cache
@@ -197,7 +202,7 @@ def slots_for_product(product: Product, lang: str) -> dict[str, str]:
     s["The"] = _cap(s["the"])
     if "acc" in s:
         s["Acc"] = _cap(s["acc"])
-    if product.stock is not None and 0 < product.stock <= 20:
+    if product.stock is not None and 0 < product.stock <= FEW_STOCK:
         s["few_stock"] = str(product.stock)
     if product.discount_percent is not None:
         s["discount"] = str(product.discount_percent)
