@@ -13,6 +13,7 @@ from ..frames import ChatEvent
 from .catalog import Catalog, Product
 from .generator import default_name_ok
 from .templates import FEW_STOCK
+from .units import spoken_value
 
 LANG_NAMES: dict[str, str] = {"en": "English", "de": "German", "it": "Italian", "zh": "Chinese"}
 DEFAULT_PERSONA = "Mia, a warm, upbeat and honest live-shopping host"
@@ -33,10 +34,22 @@ def product_facts(p: Product, lang: str, price_now: PriceNow | None = None) -> s
     ]
     if price_now is None:
         lines.append(f"- price as displayed: {p.price_display(lang)}")
+    elif spoken != p.price_spoken(lang):
+        lines.append(f"- regular price (say it like this): {p.price_spoken(lang)}")
     if p.discount_percent is not None:
         lines.append(f"- current discount: {p.discount_percent} percent")
-    if p.stock is not None and 0 < p.stock <= FEW_STOCK:
-        lines.append(f"- items left in stock: {p.stock}")
+    if p.stock is not None:
+        # the same three answers the template path gives (generator.stock_family)
+        if p.stock <= 0:
+            lines.append("- stock: sold out")
+        elif p.stock <= FEW_STOCK:
+            lines.append(f"- items left in stock: {p.stock}")
+        else:
+            lines.append("- stock: in stock")
+    if p.specs:
+        # as the host says them ("1,7 Liter"), else as the catalog writes them
+        lines.append("- specifications:")
+        lines += [f"  - {k}: {spoken_value(v, lang) or v}" for k, v in p.specs.items()]
     feats, _ = p.features_in(lang)
     if feats:
         lines.append("- features:")
