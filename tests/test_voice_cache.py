@@ -162,13 +162,15 @@ def test_prefetch_covers_what_the_director_says() -> None:
                     v.synthesize(p)
     assert inner.calls == [], inner.calls[:5]
     # A spec only the catalog's spec list states ("power": "2200 W"), whether there is a
-    # deal, and the stock, asked anonymously: the lead-in and the answers are all in the cache.
+    # deal, the stock and shipping, asked anonymously: the lead-in and the answers are all in
+    # the cache.
     for q in (
         "What's the power of the kettle?",
         "is the kettle on sale?",
         "any deal on the bottle?",
         "is the kettle in stock?",
         "any headphones left?",
+        "how long does shipping take?",
     ):
         for s in gen.answer(ChatEvent("x", q, lang="en"), "kettle"):
             for p in as_said(s, cfg.talk.phrase_chars):

@@ -11,7 +11,9 @@ to rerun the check once per typo. `load_catalog` picks the format by extension (
 both end in the same row validator (`validate_rows`), so both accept exactly the same products.
 Files are UTF-8; a byte-order mark (as spreadsheet programs write it) is tolerated.
 
-JSON: ``{"shop": {"name": {lang: text}, "currency": "EUR"}, "products": [row, ...]}``, a row:
+JSON: ``{"shop": {"name": {lang: text}, "currency": "EUR", "faq": [...]}, "products": [row,
+...]}``; the shop's ``faq`` (same form as a product's) answers questions about the shop itself
+(shipping, returns, payment). A row:
 
 - ``id`` (letters, digits, ``_-.``), ``names`` ``{lang: text}``, ``price`` (the regular price),
   ``currency`` (or the shop's), ``stock`` (whole number >= 0);
@@ -50,7 +52,7 @@ from typing import Any
 # The model, validation and price formatting live in their own modules; this one reads files
 # and stays the import point for all of them.
 from .catalog_csv import CSV_COLUMNS, parse_catalog_csv
-from .catalog_rows import CatalogError, lang_strings, validate_rows
+from .catalog_rows import CatalogError, lang_strings, parse_faq, validate_rows
 from .prices import (
     _CURRENCIES,
     CURRENCIES,
@@ -128,11 +130,13 @@ def parse_catalog(data: Any, source: str = "<memory>") -> Catalog:
         raise CatalogError(source, ['top level must be an object with a "products" list'])
     shop = data.get("shop", {}) or {}
     shop_name: dict[str, str] = {}
+    shop_faq: list[FaqEntry] = []
     default_currency: str | None = None
     if not isinstance(shop, Mapping):
         problems.append("shop must be an object")
     else:
         shop_name = lang_strings(shop.get("name", {}), "shop.name", problems)
+        shop_faq = parse_faq(shop.get("faq", []), "shop", problems)
         if "currency" in shop:
             c = shop["currency"]
             if isinstance(c, str) and c.upper() in CURRENCIES:
@@ -148,4 +152,4 @@ def parse_catalog(data: Any, source: str = "<memory>") -> Catalog:
     products = validate_rows(rows, problems, default_currency)
     if problems:
         raise CatalogError(source, problems)
-    return Catalog(products, shop_name, source)
+    return Catalog(products, shop_name, source, shop_faq)

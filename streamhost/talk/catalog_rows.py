@@ -113,7 +113,7 @@ def validate_rows(
 
         features = _lang_lists(row.get("features", {}), "features", where, problems)
         aliases = _lang_lists(row.get("aliases", {}), "aliases", where, problems)
-        faq = _parse_faq(row.get("faq", []), where, problems)
+        faq = parse_faq(row.get("faq", []), where, problems)
 
         image = row.get("image", "")
         if not isinstance(image, str) or (image and not image.lower().endswith(IMAGE_EXTS)):
@@ -372,7 +372,8 @@ def _lang_lists(value: Any, name: str, where: str, problems: list[str]) -> dict[
     return out
 
 
-def _parse_faq(value: Any, where: str, problems: list[str]) -> list[FaqEntry]:
+def parse_faq(value: Any, where: str, problems: list[str]) -> list[FaqEntry]:
+    """A product's (or the shop's) FAQ list; each problem names `where` and the entry."""
     if not isinstance(value, list):
         problems.append(f'{where}: faq must be a list of {{"q": ..., "a": ...}} objects')
         return []

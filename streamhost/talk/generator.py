@@ -20,9 +20,10 @@ from ..language import Intent, detect_language
 from .catalog import Catalog, Product
 from .generator_tables import _EMOTION, _THANKS_KIND
 from .picker import TemplatePicker
-from .reply import catalog_reply
+from .reply import catalog_reply, stock_family
 from .retrieval import Retriever
-from .templates import FEW_STOCK, slots_for_product, user_slots
+from .rotation import ProductRotation, feature_key
+from .templates import slots_for_product, user_slots
 from .units import spoken_value
 from .variety import Variety
 
@@ -32,16 +33,12 @@ _TOPICS = frozenset({"price", "intro", "cta", "urgency"})
 _NAME_RE = re.compile(r"\w{1,20}")
 
 
-def _feature_key(product_id: str, feature: str) -> str:  # NUL: in no id and no feature text
-    return f"{product_id}\0{feature}"
-
-
 def default_name_ok(name: str) -> bool:
     """Say a display name only if it is 1-20 letters, digits or '_' (no spaces, no URLs)."""
     return bool(_NAME_RE.fullmatch(name))
 
 
-class TemplateGenerator:
+class TemplateGenerator(ProductRotation):
     """Product talk, answers and thanks from templates and the catalog.
 
     In: a `Catalog`, the stream language, a seed; per call a product id or a `ChatEvent`.
@@ -155,7 +152,7 @@ class TemplateGenerator:
                     if topic:
                         v.topic_said(topic, about)
                     elif fam == "feature":
-                        v.topic_said("feature", _feature_key(p.id, slots["feature"]))
+                        v.topic_said("feature", feature_key(p.id, slots["feature"]))
                 out.append(
                     self._sentence(
                         text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)
@@ -218,6 +215,15 @@ class TemplateGenerator:
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
+        shop = r.shop_faq_match(text, qlang) if intent is Intent.FAQ else None
+        if shop is not None and (pid is None or r.faq_match(text, pid, qlang) is None):
+            # About the shop, not a product ("can I return it?"): the shop's own answer,
+            # after a lead-in that names no product.
+            say("ask_question", {}, "-")
+            answer_text, answer_lang = shop.entry.a(lang)
+            out.append(self._sentence(answer_text, Source.ANSWER, answer_lang, None,
+                                      Emotion.NEUTRAL, event))  # fmt: skip
+            return out
         if intent is Intent.GREETING and not named:
             say("greeting", {}, "-", Emotion.HAPPY)
             return out
@@ -336,53 +342,6 @@ class TemplateGenerator:
             ok = False  # a broken policy must fail closed, not speak the name
         return name if ok else None
 
-    def _next_feature(self, p: Product, lang: str, refrain: bool = False) -> str | None:
-        """The product's next feature in turn that variety lets product talk say now."""
-        feats, flang = p.features_in(lang)
-        if not feats or flang != lang:
-            return None  # never mix an English feature into a German sentence
-        key = (p.id, lang)
-        i = self._feature_cursor.get(key)
-        if i is None:
-            i = self._rng.randrange(len(feats))
-        v = self.variety
-        for k in range(i, i + len(feats)):
-            f = feats[k % len(feats)]
-            if v is None or v.topic_allowed("feature", _feature_key(p.id, f), refrain):
-                self._feature_cursor[key] = k + 1
-                return f
-        return None
-
-    def _next_faq(self, p: Product, lang: str) -> tuple[str, str] | None:
-        """The product's next FAQ entry in ``lang`` (question, answer), in turn; None when it
-        has none written in that language (never an English answer in a German sentence)."""
-        entries = [(e.question.get(lang, ""), e.answer.get(lang, "")) for e in p.faq]
-        entries = [(q, a) for q, a in entries if q and a and self._faq_sayable(p, lang, q, a)]
-        if not entries:
-            return None
-        key = (p.id, lang, "faq")
-        i = self._feature_cursor.get(key, 0)
-        self._feature_cursor[key] = i + 1
-        return entries[i % len(entries)]
-
-    def _faq_sayable(self, p: Product, lang: str, q: str, a: str) -> bool:
-        """An FAQ entry said unprompted must pass the claims guard as it stands: "Is it
-        dishwasher safe? ... keep it out of the dishwasher" names a forbidden claim in its
-        question, and the guard cannot tell a question from a claim (asked by a viewer, the
-        answer alone is said, which passes)."""
-        key = (p.id, lang, q)
-        ok = self._faq_ok.get(key)
-        if ok is None:
-            from .guard import Guard  # built once per language, on the first FAQ entry
-
-            guard = self._faq_guards.get(lang)
-            if guard is None:
-                guard = self._faq_guards[lang] = Guard(self.catalog, lang)
-            ok = self._faq_ok[key] = guard.check(
-                Sentence(f"{q} {a}", Source.TEMPLATE, lang, p.id)
-            ).ok
-        return ok
-
     def _pick(
         self, family: str, lang: str, slots: dict[str, str], code: str, *,
         fresh: bool = False, last: bool = False, refrain: bool = False,
@@ -411,13 +370,3 @@ class TemplateGenerator:
             emotion=emotion,
             reply_to=reply_to,
         )
-
-
-def stock_family(stock: int | None) -> str:
-    """The answer to "is it in stock?": the catalog's stock ("only N left" at FEW_STOCK or
-    fewer, as on the product card); a product without stock data gets "I'll check"."""
-    if stock is None:
-        return "dont_know"
-    if stock <= 0:
-        return "answer_sold_out"
-    return "answer_few_left" if stock <= FEW_STOCK else "answer_in_stock"

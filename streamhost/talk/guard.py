@@ -187,7 +187,7 @@ class Guard:
         self._all_percents = set().union(*self._percents.values()) if self._percents else set()
         # Decimal values the catalog writes ("1.7", "1,7", "39.90"): "2.5" is invented even
         # though "2" and "5" are catalog digit runs.
-        texts_all += list(catalog.shop_name.values())
+        texts_all += catalog.shop_texts()
         for p in catalog:
             texts_all += [p.price_display(lg) for lg in LANGS] + [
                 p.price_spoken(lg) for lg in LANGS

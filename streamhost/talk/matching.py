@@ -9,8 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .products import FaqEntry
 
 CJK_PAIR = re.compile(r"[\u3400-\u9fff]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class FaqMatch:
+    """An FAQ entry a question asks: the entry, its index in its list, its BM25 score."""
+
+    entry: FaqEntry
+    index: int
+    score: float
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

@@ -7,8 +7,9 @@ generator's rotation and the show's counters are untouched).
 
 Order: the AI disclosure (the show opens with it) and the first slot's advertiser script; then
 the answers a viewer's question gets in the stream's language (greeting, don't-know, thanks
-without a name; per product, in the show's rotation order and the catalog's for the rest: price,
-key specs, FAQ answers), because a viewer waits for those; then per product its calls to action
+without a name, the shop FAQ's answers; per product, in the show's rotation order and the
+catalog's for the rest: price, deal, stock, key specs, FAQ answers), because a viewer waits
+for those; then per product its calls to action
 and countdown-free show lines and the product talk templates with every feature; the later
 slots' scripts; then the answers in each other language the stream answers in. Lines that carry
 a viewer's name are not predictable and are left out: they are synthesized, phrase by phrase,
@@ -24,9 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
-from .generator import stock_family
 from .phrases import first_clause, split_phrases, split_sentences
 from .prices import format_price_spoken
+from .reply import stock_family
 from .templates import (
     fill,
     slots_for_product,
@@ -173,6 +174,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     # The stream's own language first: most viewers ask in it, and a cache that fills up
     # should lose the other languages' answers, not the host's own talk.
     yield from _general_lines(lang)
+    yield from _shop_answers(catalog, lang)
     for pid in order:
         yield from _product_lines(talk, pid, lang, ANSWER_FAMILIES, Source.ANSWER)
         yield from _catalog_answers(catalog.get(pid), lang)
@@ -183,6 +185,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     yield from scripts  # likely_lines says each line once: the first slot's are not repeated
     for lg in langs[1:]:
         yield from _general_lines(lg)
+        yield from _shop_answers(catalog, lg)
         for pid in order:
             yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
             yield from _catalog_answers(catalog.get(pid), lg)
@@ -265,6 +268,13 @@ def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:
             if template_slots(t) <= slots.keys() | {"value"}:
                 text = fill(t, {**slots, "value": spoken}, product.grammar_of(lang), lang)
                 yield Sentence(text, Source.ANSWER, lang, product.id)
+
+
+def _shop_answers(catalog: Any, lang: str) -> Iterator[Sentence]:
+    """The shop FAQ's answers (shipping, returns, payment)."""
+    for entry in getattr(catalog, "shop_faq", ()):
+        text, text_lang = entry.a(lang)
+        yield Sentence(text, Source.ANSWER, text_lang)
 
 
 def _general_lines(lang: str) -> Iterator[Sentence]:

@@ -206,9 +206,11 @@ class Catalog:
     """
 
     def __init__(self, products: list[Product], shop_name: dict[str, str] | None = None,
-                 source: str = "<memory>") -> None:  # fmt: skip
+                 source: str = "<memory>", shop_faq: list[FaqEntry] | None = None) -> None:  # fmt: skip
         self.products: dict[str, Product] = {p.id: p for p in products}
         self.shop_name: dict[str, str] = dict(shop_name or {})
+        # Questions about the shop itself (shipping, returns, payment), answered as written.
+        self.shop_faq: list[FaqEntry] = list(shop_faq or [])
         self.source = source
         self._numbers: frozenset[str] | None = None
         # Product pictures resolved against the catalog's folder; a missing or unreadable file
@@ -243,6 +245,11 @@ class Catalog:
     def ids(self) -> list[str]:
         return list(self.products)
 
+    def shop_texts(self) -> list[str]:
+        """The shop's own texts, all languages: its name and its FAQ."""
+        faq = [t for e in self.shop_faq for t in (*e.question.values(), *e.answer.values())]
+        return [*self.shop_name.values(), *faq]
+
     def shop(self, lang: str) -> str:
         return _pick(self.shop_name, lang) if self.shop_name else ""
 
@@ -267,7 +274,7 @@ class Catalog:
                     texts.append(str(p.stock))
                 if p.discount_percent is not None:
                     texts.append(str(p.discount_percent))
-            texts += list(self.shop_name.values())
+            texts += self.shop_texts()
             self._numbers = frozenset(n for t in texts for n in re.findall(r"\d+", t))
         return self._numbers
 

@@ -16,6 +16,7 @@ from ..language import Intent
 from .catalog import Product
 from .matching import spec_features
 from .retrieval import FaqMatch, Retriever
+from .templates import FEW_STOCK
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +84,13 @@ def catalog_reply(
         order = wanted + [i for i in range(len(feats)) if i not in wanted]
     order = [i for i in order if i < len(feats)]
     return Reply("features", features=tuple(order), pair=len(order) > 1 and not wanted)
+
+
+def stock_family(stock: int | None) -> str:
+    """The answer to "is it in stock?": the catalog's stock ("only N left" at FEW_STOCK or
+    fewer, as on the product card); a product without stock data gets "I'll check"."""
+    if stock is None:
+        return "dont_know"
+    if stock <= 0:
+        return "answer_sold_out"
+    return "answer_few_left" if stock <= FEW_STOCK else "answer_in_stock"

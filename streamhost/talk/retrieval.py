@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..langdata import load_languages
 from ..language import Intent, detect_language, fold
-from .catalog import LANGS, Catalog, FaqEntry, Product
-from .matching import CJK_PAIR, related, says, within
+from .catalog import LANGS, Catalog, Product
+from .matching import CJK_PAIR, FaqMatch, related, says, within
+from .shop_faq import ShopFaq
 from .tokens import BM25, compound_parts, stop_chars, tokenize
 
 # Intent, detect_language and fold live in streamhost.language (chat needs them too); they
@@ -32,13 +32,6 @@ __all__ = [
     "fold",
     "tokenize",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FaqMatch:
-    entry: FaqEntry
-    index: int
-    score: float
 
 
 class Retriever:
@@ -102,6 +95,21 @@ class Retriever:
             lg: (d.script is not None, {n: tuple(fold(w) for w in ws) for n, ws in d.specs.items()})
             for lg, d in data.items()
         }
+        # The shop's own FAQ (shipping, returns, payment): what a question about no product
+        # is matched against (talk/shop_faq.py).
+        product_words = {
+            lg: set().union(*(f for p in catalog for f in self._features[(p.id, lg)]),
+                            *(q for p in catalog for q in self._faq[(p.id, lg)][0]))
+            for lg in LANGS
+        }  # fmt: skip
+        self._shop = ShopFaq(catalog, self._frame, product_words) if catalog.shop_faq else None
+
+    def shop_faq_match(self, text: str, lang: str) -> FaqMatch | None:
+        """The shop FAQ entry a question about no product asks ("how long does shipping
+        take?", "can I return it?"), or None."""
+        if self._shop is None:
+            return None
+        return self._shop.match(text, lang, self._names[lang].idf.keys())
 
     @staticmethod
     def _name_tokens(p: Product, lang: str) -> list[str]:
@@ -292,6 +300,10 @@ class Retriever:
         """price > faq > feature > greeting > other; keywords of all languages are checked."""
         folded = fold(text)
         pats = _intent_patterns()
+        if self.shop_faq_match(text, lang) is not None:
+            # "how long does shipping take?", "Was kostet der Versand?": the shop's own FAQ
+            # (a question naming only a product has no word left for it)
+            return Intent.FAQ
         if _has_any(folded, pats["price_strong"]) or _has_any(folded, pats["deal"]):
             return Intent.PRICE
         if _has_any(folded, pats["stock"]):

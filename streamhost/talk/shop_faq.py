@@ -1,0 +1,66 @@
+"""Questions about the shop itself (shipping, returns, payment), matched to the shop's FAQ.
+
+In: the catalog's ``shop.faq`` entries, the retriever's frame test (how a question is asked, per
+language) and every product's feature and FAQ words. Out: ``match(text, lang, names)`` -> the
+entry a viewer's question asks, or None.
+
+A product FAQ is matched on its question's words alone; a shop FAQ entry is short and its
+answer carries the words viewers use ("can I pay with PayPal?" against "Which payment methods
+do you accept?" / "... card, PayPal or bank transfer"), so an entry's words are those of its
+question and its answer; entries are ranked with the frame of asking too ("how much is
+shipping?" is the entry asked "how much"). A question that uses a product's word the shop FAQ
+lacks ("does the kettle ship with a *filter*?") is about that product, not the shop; one that
+names more unknown things than it meets ("do you ship to Mars and Venus?") is not this
+entry's question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .matching import FaqMatch
+from .products import LANGS, Catalog
+from .tokens import BM25, tokenize
+
+
+class ShopFaq:
+    """The shop's FAQ entries indexed per language (question and answer words)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        frame: Callable[[str], Callable[[str], bool]],
+        product_words: dict[str, set[str]],
+    ) -> None:
+        self.entries = catalog.shop_faq
+        self._frame = frame
+        self._product_words = product_words
+        self._words: dict[str, list[set[str]]] = {}
+        self._bm25: dict[str, BM25] = {}
+        for lang in LANGS:
+            is_frame = frame(lang)
+            docs = [tokenize(f"{e.q(lang)} {e.a(lang)[0]}", lang, compounds=True)
+                    for e in self.entries]  # fmt: skip
+            self._words[lang] = [{t for t in d if not is_frame(t)} for d in docs]
+            # Ranked with the frame too: "how much is shipping?" is the entry asked "how
+            # much", "how long does shipping take?" the one asked "how long".
+            self._bm25[lang] = BM25(docs)
+
+    def match(self, text: str, lang: str, names: Iterable[str]) -> FaqMatch | None:
+        """The entry `text` asks about (see the module), or None; `names`: product name
+        tokens, which say which product, not what is asked."""
+        words = self._words.get(lang)
+        if not words:
+            return None
+        is_frame = self._frame(lang)
+        tokens = set(tokenize(text, lang, compounds=True)) - set(names)
+        q = {t for t in tokens if not is_frame(t)}
+        known = set().union(*words)
+        if not q or (q & self._product_words.get(lang, set())) - known:
+            return None  # a product's word the shop FAQ lacks: a question about the product
+        scores = self._bm25[lang].scores(sorted(tokens))
+        best = max(range(len(words)), key=lambda i: (len(q & words[i]), scores[i]))
+        met = q & words[best]
+        if not met or len(q - known) > len(met):
+            return None
+        return FaqMatch(self.entries[best], best, scores[best])

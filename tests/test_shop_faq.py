@@ -1,0 +1,91 @@
+"""The shop's own FAQ (catalog ``shop.faq``): shipping, returns and payment questions are
+answered in the viewer's language; product questions and questions the shop FAQ does not
+cover are not hijacked by it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streamhost.frames import ChatEvent
+from streamhost.talk.catalog import CatalogError, load_catalog, parse_catalog
+from streamhost.talk.generator import TemplateGenerator
+from streamhost.talk.guard import Guard
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "assets" / "catalog" / "demo.json"
+
+ASKED = {  # (question, index of the shop FAQ entry that answers it)
+    "en": [("how long does shipping take?", 0), ("when will my order arrive?", 0),
+           ("how much is shipping?", 1), ("is shipping free?", 1),
+           ("do you ship to Austria?", 2), ("can I return the kettle?", 3),
+           ("what's the return policy?", 3), ("can I pay with PayPal?", 4)],
+    "de": [("Wie lange dauert der Versand?", 0), ("Was kostet der Versand?", 1),
+           ("Liefert ihr in die Schweiz?", 2), ("Kann ich den Rucksack zurückgeben?", 3),
+           ("Kann ich mit PayPal bezahlen?", 4)],
+    "it": [("Quanto tempo ci vuole per la spedizione?", 0), ("Quanto costa la spedizione?", 1),
+           ("Spedite in Austria?", 2), ("Posso restituire lo zaino?", 3),
+           ("Posso pagare con PayPal?", 4)],
+    "zh": [("多久发货？", 0), ("运费多少？", 1), ("可以寄到国外吗？", 2), ("可以退货吗？", 3),
+           ("能用PayPal付款吗？", 4)],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(DEMO)
+
+
+def _said(gen: TemplateGenerator, text: str, pid: str | None = "kettle") -> list:
+    return gen.answer(ChatEvent(user="ann", text=text), pid)
+
+
+@pytest.mark.parametrize("lang", sorted(ASKED))
+def test_shop_questions_get_the_shops_answer(catalog, lang) -> None:
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    guard = Guard(catalog, lang)
+    for text, i in ASKED[lang]:
+        out = _said(gen, text)
+        want = catalog.shop_faq[i].a(lang)[0]
+        assert [s.text for s in out][-1:] == [want], (text, [s.text for s in out])
+        assert all(guard.check(s).ok for s in out), [guard.check(s).reason for s in out]
+        # the lead-in names the viewer, not the product on screen
+        assert catalog.get("kettle").name(lang) not in out[0].text, out[0].text
+    assert handed == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how long does it take to boil water?", "does the kettle ship with a filter?",
+     "how much is the kettle?", "do you offer gift wrapping?", "what colours does the bottle come in?"],
+)  # fmt: skip
+def test_product_questions_and_unknown_shop_questions_are_not_hijacked(catalog, text) -> None:
+    gen = TemplateGenerator(catalog, "en")
+    shop_answers = {e.a("en")[0] for e in catalog.shop_faq}
+    said = [s.text for s in _said(gen, text)]
+    assert not set(said) & shop_answers, (text, said)
+
+
+def test_a_catalog_without_a_shop_faq_hands_shop_questions_to_the_operator() -> None:
+    raw = json.loads(DEMO.read_text("utf-8"))
+    del raw["shop"]["faq"]
+    for p in raw["products"]:
+        p.pop("image")
+    gen = TemplateGenerator(parse_catalog(raw), "en")
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    _said(gen, "how long does shipping take?")
+    assert handed == ["how long does shipping take?"]
+
+
+def test_a_broken_shop_faq_is_named() -> None:
+    raw = json.loads(DEMO.read_text("utf-8"))
+    raw["shop"]["faq"] = [{"q": {"en": "Shipping?"}}, "free shipping"]
+    with pytest.raises(CatalogError) as e:
+        parse_catalog(raw)
+    text = str(e.value)
+    assert "shop: faq[0].a is missing" in text and "shop: faq[1] must be an object" in text
