@@ -146,3 +146,17 @@ def test_chat_short_forms_meet_the_catalog_words(catalog, lang, text) -> None:
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
     want = catalog.get("headphones").faq[0].a(lang)[0]
     assert want in [s.text for s in _said(gen, text, "headphones")]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("it", "Il bollitore funziona a 110 volt?"), ("de", "Wie lange hält der Akku?"),
+     ("en", "does the kettle work with 110 volts?")],
+)  # fmt: skip
+def test_the_frame_of_a_question_does_not_pick_a_feature(catalog, lang, text) -> None:
+    """'funziona' (works) is how the question is asked, not the kettle's 'funzione
+    mantenimento in caldo'; 'hält' not its keep-warm feature: "I'll check", no feature."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    said = " ".join(s.text for s in _said(gen, text, "kettle"))
+    feats, _ = catalog.get("kettle").features_in(lang)
+    assert not [f for f in feats if f in said], said

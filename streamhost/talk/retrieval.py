@@ -235,7 +235,10 @@ class Retriever:
     def matching_features(self, text: str, product_id: str, lang: str) -> list[int]:
         """Indexes of the product's features sharing words with the text, best first."""
         feats = self._features.get((product_id, lang), [])
-        q = set(tokenize(text, lang))
+        # how a question is asked is not what it asks about: "funziona a 110 volt?" does not
+        # ask for the "funzione mantenimento in caldo"
+        frame = self._frame(lang)
+        q = {t for t in tokenize(text, lang) if not frame(t)}
         hits = [(len(q & f), i) for i, f in enumerate(feats) if q & f]
         return [i for _, i in sorted(hits, key=lambda h: (-h[0], h[1]))]
 
