@@ -72,7 +72,11 @@ def catalog_reply(
         return Reply("spec", faq=stated, spec=asked[0], features=tuple(wanted))
     if m is not None:
         return Reply("faq", faq=m)
-    if not asked and not wanted and r.unknown_terms(text, qlang, p.id):
+    if (
+        not asked
+        and not wanted
+        and (r.unknown_details(text, qlang, p.id) or r.unknown_chars(text, qlang, p.id))
+    ):
         # A detail the catalog lacks ("what colours?"): reciting unrelated features would
         # sound evasive, and guessing is not allowed.
         return DONT_KNOW

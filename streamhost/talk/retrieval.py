@@ -265,14 +265,37 @@ class Retriever:
         take?", "how bright is the *screen*?"). ``q``: the text's compound tokens, when the
         caller has them."""
         frame = self._frame(lang)
-        unknown = {t for t in self.unknown_terms(text, lang, product_id) if not frame(t)}
-        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"), or
-        # of a short name of the product (电水 in 电水壶 for 电热水壶), is not a word.
+        raw = self.unknown_terms(text, lang, product_id)
+        unknown = {t for t in raw if not frame(t)}
+        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"; 率大
+        # in 功率大吗), or of a short name of the product (电水 in 电水壶 for 电热水壶), is not
+        # a word: each character is in a known token, one of them in a real word. 白色 in
+        # 有白色的吗 is: its characters appear only in the frame's bigrams (有白, 色的).
         if q is None:
             q = set(tokenize(text, lang, compounds=True))
-        known = [*(q - unknown), *self._names_of(product_id, lang)]
+        names = self._names_of(product_id, lang)
+        known = [*(q - unknown), *names]
+        words = [*(q - raw), *names]
         return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
-            any(c in k for k in known) for c in u))}  # fmt: skip
+            any(c in k for k in known) for c in u) and any(c in w for w in words for c in u))}  # fmt: skip
+
+    def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
+        """In a language written without spaces, the content characters the question has
+        only beside a function character (锁 in 有锁吗, 重 in 有多重): details too, which
+        ``unknown_details`` leaves with the frame's bigrams."""
+        if lang not in self._spec_words or not self._spec_words[lang][0]:
+            return set()
+        q = set(tokenize(text, lang, compounds=True))
+        raw = self.unknown_terms(text, lang, product_id)
+        words = [*(q - raw), *self._names_of(product_id, lang)]
+        stop = stop_chars()
+        out = set()
+        for t in raw:
+            if len(t) == 2 and (t[0] in stop) != (t[1] in stop):
+                c = t[1] if t[0] in stop else t[0]
+                if not any(c in w for w in words):
+                    out.add(c)
+        return out
 
     def specs_asked(self, text: str, lang: str, product_id: str) -> list[str]:
         """The product's catalog specs the text asks about (the language file's ``[specs]``
