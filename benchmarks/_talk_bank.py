@@ -37,13 +37,13 @@ FEATURE_KW = {
            "bottle": "保温"},
 }  # fmt: skip
 UNKNOWN = {
-    "en": ("what colours does the {p} come in?", "do you ship to Mars?",
+    "en": ("what colours does the {p} come in?", "do you offer gift wrapping?",
            "who designed the {p}?", "is there a {p} in red?"),
-    "de": ("Gibt es {p} in Rot?", "Liefert ihr auf den Mars?", "Wer hat {p} entworfen?",
+    "de": ("Gibt es {p} in Rot?", "Verpackt ihr als Geschenk?", "Wer hat {p} entworfen?",
            "Welche Farben hat {p}?"),
-    "it": ("{p} c'è in rosso?", "spedite su Marte?", "chi ha disegnato {p}?",
+    "it": ("{p} c'è in rosso?", "avete la confezione regalo?", "chi ha disegnato {p}?",
            "di che colori è {p}?"),
-    "zh": ("{p}有红色的吗？", "能寄到火星吗？", "{p}是谁设计的？", "{p}有几种颜色？"),
+    "zh": ("{p}有红色的吗？", "你们有礼品包装吗？", "{p}是谁设计的？", "{p}有几种颜色？"),
 }  # fmt: skip
 PREFIX = {
     "en": ("", "", "hey ", "@host ", "quick question: ", "hi! "),

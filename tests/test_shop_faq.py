@@ -70,6 +70,14 @@ def test_product_questions_and_unknown_shop_questions_are_not_hijacked(catalog, 
     assert not set(said) & shop_answers, (text, said)
 
 
+def test_a_word_only_in_a_shop_answer_does_not_carry_an_unknown_one(catalog) -> None:
+    """'confezione' is in the returns answer ('nella confezione originale'), but 'avete la
+    confezione regalo?' asks about gift wrapping: not the returns answer."""
+    gen = TemplateGenerator(catalog, "it")
+    said = [s.text for s in _said(gen, "avete la confezione regalo?")]
+    assert catalog.shop_faq[3].a("it")[0] not in said, said
+
+
 def test_a_catalog_without_a_shop_faq_hands_shop_questions_to_the_operator() -> None:
     raw = json.loads(DEMO.read_text("utf-8"))
     del raw["shop"]["faq"]

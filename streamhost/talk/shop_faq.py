@@ -8,7 +8,9 @@ A product FAQ is matched on its question's words alone; a shop FAQ entry is shor
 answer carries the words viewers use ("can I pay with PayPal?" against "Which payment methods
 do you accept?" / "... card, PayPal or bank transfer"), so an entry's words are those of its
 question and its answer; entries are ranked with the frame of asking too ("how much is
-shipping?" is the entry asked "how much"). A question that uses a product's word the shop FAQ
+shipping?" is the entry asked "how much"). Meeting a word of the entry's question, the text may
+name as many unknown things ("do you ship to *Austria*?"); meeting only words of its answer,
+none ("can I pay with PayPal?" yes, "avete la confezione *regalo*?" no). A question that uses a product's word the shop FAQ
 lacks ("does the kettle ship with a *filter*?") is about that product, not the shop; one that
 names more unknown things than it meets ("do you ship to Mars and Venus?") is not this
 entry's question.
@@ -36,12 +38,17 @@ class ShopFaq:
         self._frame = frame
         self._product_words = product_words
         self._words: dict[str, list[set[str]]] = {}
+        self._asked: dict[str, list[set[str]]] = {}  # the words of each entry's question
         self._bm25: dict[str, BM25] = {}
         for lang in LANGS:
             is_frame = frame(lang)
             docs = [tokenize(f"{e.q(lang)} {e.a(lang)[0]}", lang, compounds=True)
                     for e in self.entries]  # fmt: skip
             self._words[lang] = [{t for t in d if not is_frame(t)} for d in docs]
+            self._asked[lang] = [
+                {t for t in tokenize(e.q(lang), lang, compounds=True) if not is_frame(t)}
+                for e in self.entries
+            ]
             # Ranked with the frame too: "how much is shipping?" is the entry asked "how
             # much", "how long does shipping take?" the one asked "how long".
             self._bm25[lang] = BM25(docs)
@@ -61,6 +68,10 @@ class ShopFaq:
         scores = self._bm25[lang].scores(sorted(tokens))
         best = max(range(len(words)), key=lambda i: (len(q & words[i]), scores[i]))
         met = q & words[best]
-        if not met or len(q - known) > len(met):
+        unknown = len(q - known)
+        # A word of the entry's question ("ship" in "Do you ship to other countries?") may
+        # come with as many unknown ones ("Austria"); one found only in its answer
+        # ("confezione" in the returns answer) with none ("avete la confezione *regalo*?").
+        if not met or unknown > (len(met) if met & self._asked[lang][best] else 0):
             return None
         return FaqMatch(self.entries[best], best, scores[best])
