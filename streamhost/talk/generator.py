@@ -17,7 +17,7 @@ from typing import Any
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
-from .catalog import Catalog, Product
+from .catalog import Catalog, FaqEntry, Product
 from .generator_tables import _EMOTION, _THANKS_KIND
 from .picker import TemplatePicker
 from .reply import catalog_reply, stock_family
@@ -220,9 +220,7 @@ class TemplateGenerator(ProductRotation):
             # About the shop, not a product ("can I return it?"): the shop's own answer,
             # after a lead-in that names no product.
             say("ask_question", {}, "-")
-            answer_text, answer_lang = shop.entry.a(lang)
-            out.append(self._sentence(answer_text, Source.ANSWER, answer_lang, None,
-                                      Emotion.NEUTRAL, event))  # fmt: skip
+            out.append(self._entry_answer(shop.entry, lang, None, event))
             return out
         if intent is Intent.GREETING and not named:
             say("greeting", {}, "-", Emotion.HAPPY)
@@ -262,10 +260,7 @@ class TemplateGenerator(ProductRotation):
             out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
         elif rep.faq is not None:
             say("ask_question", slots, code)
-            answer_text, answer_lang = rep.faq.entry.a(lang)
-            out.append(
-                self._sentence(answer_text, Source.ANSWER, answer_lang, pid, Emotion.NEUTRAL, event)
-            )
+            out.append(self._entry_answer(rep.faq.entry, lang, pid, event))
         elif rep.features:
             feats, _ = p.features_in(lang)
             slots["feature"] = feats[rep.features[0]]
@@ -276,6 +271,14 @@ class TemplateGenerator(ProductRotation):
         else:
             say("dont_know", {}, "-")
         return out
+
+    def _entry_answer(
+        self, entry: FaqEntry, lang: str, pid: str | None, event: ChatEvent
+    ) -> Sentence:
+        """An FAQ entry's answer (a product's or the shop's), as written, in `lang` or the
+        language the catalog has it in."""
+        text, text_lang = entry.a(lang)
+        return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
 
     def _price_family(self, p: Product, text: str) -> str:
         """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""

@@ -174,7 +174,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     # The stream's own language first: most viewers ask in it, and a cache that fills up
     # should lose the other languages' answers, not the host's own talk.
     yield from _general_lines(lang)
-    yield from _shop_answers(catalog, lang)
+    yield from _faq_answers(catalog.shop_faq, lang)
     for pid in order:
         yield from _product_lines(talk, pid, lang, ANSWER_FAMILIES, Source.ANSWER)
         yield from _catalog_answers(catalog.get(pid), lang)
@@ -185,7 +185,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     yield from scripts  # likely_lines says each line once: the first slot's are not repeated
     for lg in langs[1:]:
         yield from _general_lines(lg)
-        yield from _shop_answers(catalog, lg)
+        yield from _faq_answers(catalog.shop_faq, lg)
         for pid in order:
             yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
             yield from _catalog_answers(catalog.get(pid), lg)
@@ -256,10 +256,7 @@ def _product_lines(
 
 def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:
     """The product's FAQ answers, then each spec's value as the host states it."""
-    for entry in getattr(product, "faq", ()):
-        text, text_lang = entry.a(lang)
-        if text:
-            yield Sentence(text, Source.ANSWER, text_lang, product.id)
+    yield from _faq_answers(getattr(product, "faq", ()), lang, product.id)
     slots = slots_for_product(product, lang)
     by_family = spec_answer_templates()
     for name, value in getattr(product, "specs", {}).items():
@@ -270,11 +267,12 @@ def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:
                 yield Sentence(text, Source.ANSWER, lang, product.id)
 
 
-def _shop_answers(catalog: Any, lang: str) -> Iterator[Sentence]:
-    """The shop FAQ's answers (shipping, returns, payment)."""
-    for entry in getattr(catalog, "shop_faq", ()):
+def _faq_answers(entries: Any, lang: str, pid: str | None = None) -> Iterator[Sentence]:
+    """FAQ answers as the generator says them: as written, in `lang` or the catalog's."""
+    for entry in entries:
         text, text_lang = entry.a(lang)
-        yield Sentence(text, Source.ANSWER, text_lang)
+        if text:
+            yield Sentence(text, Source.ANSWER, text_lang, pid)
 
 
 def _general_lines(lang: str) -> Iterator[Sentence]:

@@ -103,13 +103,22 @@ class Retriever:
             for lg in LANGS
         }  # fmt: skip
         self._shop = ShopFaq(catalog, self._frame, product_words) if catalog.shop_faq else None
+        self._name_words = {lg: frozenset(self._names[lg].idf) for lg in LANGS}
+        # The same question is asked about the shop by triage, intent detection and the
+        # generator in turn: the last answer is kept.
+        self._shop_last: tuple[str, str, FaqMatch | None] | None = None
 
     def shop_faq_match(self, text: str, lang: str) -> FaqMatch | None:
         """The shop FAQ entry a question about no product asks ("how long does shipping
         take?", "can I return it?"), or None."""
         if self._shop is None:
             return None
-        return self._shop.match(text, lang, self._names[lang].idf.keys())
+        last = self._shop_last
+        if last is not None and last[0] == text and last[1] == lang:
+            return last[2]
+        m = self._shop.match(text, lang, self._name_words[lang])
+        self._shop_last = (text, lang, m)
+        return m
 
     @staticmethod
     def _name_tokens(p: Product, lang: str) -> list[str]:

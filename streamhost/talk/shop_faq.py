@@ -18,7 +18,8 @@ entry's question.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
 from .matching import FaqMatch
 from .products import LANGS, Catalog
@@ -53,14 +54,14 @@ class ShopFaq:
             # much", "how long does shipping take?" the one asked "how long".
             self._bm25[lang] = BM25(docs)
 
-    def match(self, text: str, lang: str, names: Iterable[str]) -> FaqMatch | None:
+    def match(self, text: str, lang: str, names: AbstractSet[str]) -> FaqMatch | None:
         """The entry `text` asks about (see the module), or None; `names`: product name
         tokens, which say which product, not what is asked."""
         words = self._words.get(lang)
         if not words:
             return None
         is_frame = self._frame(lang)
-        tokens = set(tokenize(text, lang, compounds=True)) - set(names)
+        tokens = set(tokenize(text, lang, compounds=True)) - names
         q = {t for t in tokens if not is_frame(t)}
         known = set().union(*words)
         if not q or (q & self._product_words.get(lang, set())) - known:
