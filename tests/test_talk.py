@@ -168,6 +168,42 @@ def test_detect_language(text, lang):
     assert detect_language(text) == lang
 
 
+@pytest.mark.parametrize(
+    "text,lang",
+    [
+        # no stopword or hint of any language: told by the language files' character statistics
+        ("Vendete ombrelli?", "it"),
+        ("Impermeabile?", "it"),
+        ("Wasserdicht?", "de"),
+        ("Spülmaschinenfest?", "de"),
+        ("Versandkosten?", "de"),
+        ("waterproof?", "en"),
+        ("refund policy?", "en"),
+        # "in" is a stopword of en, de and it: the tie is broken the same way
+        ("Spedite in Svizzera?", "it"),
+        ("Lavabile in lavastoviglie?", "it"),
+    ],
+)
+@pytest.mark.parametrize("stream", ["en", "de", "it", "zh"])
+def test_detect_language_without_stopwords(text, lang, stream):
+    assert detect_language(text, stream) == lang
+
+
+@pytest.mark.parametrize("text", ["lol", "mega", "Anna", "first!", "😍😍", "1", "??"])
+@pytest.mark.parametrize("stream", ["en", "de", "it"])
+def test_short_chatter_keeps_the_stream_language(text, stream):
+    # under six letters a text says too little about its language
+    assert detect_language(text, stream) == stream
+
+
+@pytest.mark.parametrize("stream", ["de", "it"])
+def test_a_near_tie_keeps_the_stream_language(stream):
+    # German fits "wireless charging" a little better than English does, but not by the margin
+    # it needs to take an English text away from an English stream; elsewhere it is German.
+    assert detect_language("wireless charging?", "en") == "en"
+    assert detect_language("Ricarica wireless?", stream) == stream
+
+
 def test_find_product_and_faq(catalog):
     r = Retriever(catalog)
     assert r.find_product("was kostet der Kocher", "de")[0] == "kettle"  # compound head

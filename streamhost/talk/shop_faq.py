@@ -23,7 +23,7 @@ from collections.abc import Set as AbstractSet
 
 from .matching import FaqMatch
 from .products import LANGS, Catalog
-from .tokens import BM25, tokenize
+from .tokens import BM25, compound_parts, tokenize
 
 
 class ShopFaq:
@@ -64,6 +64,12 @@ class ShopFaq:
         tokens = set(tokenize(text, lang, compounds=True)) - names
         q = {t for t in tokens if not is_frame(t)}
         known = set().union(*words)
+        # A compound made of known words ("Versandkosten": versand + kosten) is known, and
+        # its other parts ("vers", "sandkost") are no unknown things. Other compounds keep
+        # their parts: "Lieferumfang" asks about the box, not the delivery.
+        for t in tokenize(text, lang):
+            if t in q and t not in known and self._known_compound(t, known, is_frame):
+                q -= {t, *compound_parts(t)} - known
         if not q or (q & self._product_words.get(lang, set())) - known:
             return None  # a product's word the shop FAQ lacks: a question about the product
         scores = self._bm25[lang].scores(sorted(tokens))
@@ -76,3 +82,17 @@ class ShopFaq:
         if not met or unknown > (len(met) if met & self._asked[lang][best] else 0):
             return None
         return FaqMatch(self.entries[best], best, scores[best])
+
+    @staticmethod
+    def _known_compound(t: str, known: set[str], is_frame: Callable[[str], bool]) -> bool:
+        """Whether `t` splits into two known words (or frame words: "kost" in "versandkost"),
+        the first maybe with a linking s ("auslands|versand")."""
+        if len(t) < 8:
+            return False
+        for i in range(4, len(t) - 2):
+            head, tail = t[:i], t[i:]
+            if (tail in known or is_frame(tail)) and (
+                head in known or (head.endswith("s") and head[:-1] in known)
+            ):
+                return True
+        return False
