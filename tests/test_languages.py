@@ -155,6 +155,9 @@ def test_a_question_is_answered_in_its_language_with_that_language_on_the_senten
         ("Habt ihr eine Heißluftfritteuse?", "de"),
         ("Avete una friggitrice ad aria?", "it"),
         ("你们有空气炸锅吗？", "zh"),
+        ("有扫地机器人吗？", "zh"),  # 有…吗 / 卖…吗: the thing asked for sits inside the frame
+        ("卖雨伞吗？", "zh"),
+        ("你们卖咖啡机吗？", "zh"),
     ],
 )
 def test_a_product_the_shop_does_not_sell_gets_an_answer_not_silence(catalog, text, lang):
@@ -165,6 +168,16 @@ def test_a_product_the_shop_does_not_sell_gets_an_answer_not_silence(catalog, te
     stems = [f.split("{")[0][:12] for f in families]
     assert any(out[0].text.startswith(st) for st in stems), out[0].text
     assert "fritt" not in out[0].text.lower() and "fryer" not in out[0].text  # chat is data
+
+
+def test_a_thing_described_with_de_is_no_product_asked_for(catalog) -> None:
+    # 有白色的吗 ("is there a white one?") asks about the product on screen, not for a product
+    gen = TemplateGenerator(catalog, "zh")
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    out = ask(gen, "有白色的吗？", "lamp")
+    assert handed == ["有白色的吗？"], [s.text for s in out]
+    assert not any(s.text in TEMPLATES["not_carried"]["zh"] for s in out)
 
 
 def test_a_viewer_name_starts_a_sentence_capitalized(catalog) -> None:

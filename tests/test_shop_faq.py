@@ -72,8 +72,8 @@ def test_product_questions_and_unknown_shop_questions_are_not_hijacked(catalog, 
 
 @pytest.mark.parametrize("text", ["Lieferumfang?", "Was ist im Lieferumfang?", "Lieferzeit?"])
 def test_a_compound_with_an_unknown_part_is_not_a_shop_question(catalog, text) -> None:
-    """"Lieferumfang" (what is in the box) shares "liefer" with "Liefert ihr ins Ausland?"
-    but its other part is unknown: not the shipping-countries answer."""
+    """The compound "Lieferumfang" (what is in the box) shares "liefer" with "Liefert ihr ins
+    Ausland?" but its other part is unknown: not the shipping-countries answer."""
     gen = TemplateGenerator(catalog, "de")
     shop_answers = {e.a("de")[0] for e in catalog.shop_faq}
     said = [s.text for s in _said(gen, text)]

@@ -407,8 +407,16 @@ def _intent_patterns() -> dict[str, _Patterns]:
             if latin
             else None
         )
-        out[key] = (lat, re.compile("|".join(re.escape(w) for w in cjk)) if cjk else None)
+        out[key] = (lat, re.compile("|".join(map(_cjk_pattern, cjk))) if cjk else None)
     return out
+
+
+def _cjk_pattern(word: str) -> str:
+    """A word of a language written without spaces as a pattern; "…" stands for what the
+    viewer names in between (有…吗: 有扫地机器人吗, "do you have a robot vacuum?"), never a
+    thing described by 的 (有白色的吗, "is there a white one?", asks about the product on
+    screen)."""
+    return r"[^，。？?！!]{1,12}?(?<!的)".join(re.escape(part) for part in word.split("…"))
 
 
 def _has_any(folded: str, pats: _Patterns) -> bool:
