@@ -84,6 +84,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "question_words",
     "question_marks",
     "have",  # "do you have / sell": asks for a product, maybe one the shop lacks
+    "have_it",  # "do you have *it* in black?": the product on screen, not another one
     "ask_host",  # addresses the host or shop ("do you ship ...?"): a question, not chatter
     "deal",  # asks whether there is a deal ("on sale?", 优惠): a price question, answered with it
     "stock",  # asks whether it is in stock ("any left?", 还有货吗)

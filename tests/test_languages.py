@@ -180,6 +180,32 @@ def test_a_thing_described_with_de_is_no_product_asked_for(catalog) -> None:
     assert not any(s.text in TEMPLATES["not_carried"]["zh"] for s in out)
 
 
+@pytest.mark.parametrize(
+    "text,lang",
+    [
+        ("do you have it in black?", "en"),
+        ("Habt ihr den auch in Schwarz?", "de"),
+        ("Ce l'avete anche in nero?", "it"),
+        ("这个有黑色吗？", "zh"),
+    ],
+)
+def test_a_have_question_about_the_product_on_screen_is_no_product_asked_for(
+    catalog, text, lang
+) -> None:
+    """ "Do you have *it* in black?" asks about the lamp on screen (a colour the catalog does
+    not list): "I'll check" and the operator, never "we don't have that tonight"."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    out = ask(gen, text, "lamp")
+    assert handed == [text], [s.text for s in out]
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "lamp")
+    assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION  # not chatter
+
+
 def test_a_viewer_name_starts_a_sentence_capitalized(catalog) -> None:
     gen = TemplateGenerator(catalog, "en")
     for _ in range(8):

@@ -205,6 +205,8 @@ class TemplateGenerator(ProductRotation):
             # whose own FAQ the question is.
             pid, named = on_screen, None
         intent = r.detect_intent(text, qlang, pid)
+        if intent is Intent.HAVE and not named and r.asks_about_it(text):
+            intent = Intent.OTHER  # "do you have it in black?": the product on screen
         user = user_slots(self._display(event.user), lang)
 
         def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:

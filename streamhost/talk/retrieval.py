@@ -9,14 +9,12 @@ compound-head matching for de ("Kocher" finds "Wasserkocher"), character bigrams
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
-from typing import Any
 
 from ..langdata import load_languages
 from ..language import Intent, detect_language, fold
 from .catalog import LANGS, Catalog, Product
+from .intent_words import has_any, intent_patterns, question_vocab
 from .matching import CJK_PAIR, FaqMatch, related, says, within
 from .shop_faq import ShopFaq
 from .tokens import BM25, compound_parts, stop_chars, tokenize
@@ -68,7 +66,7 @@ class Retriever:
                 ]
             self._names[lang] = BM25(name_docs)
             self._content[lang] = BM25(content_docs)
-        self._question_vocab = {lang: _question_vocab(lang) for lang in LANGS}
+        self._question_vocab = {lang: question_vocab(lang) for lang in LANGS}
         # Words that ask for one of the product's specs ("capacity", 容量) are known words of
         # a question about it, not details it lacks; for a product without that spec ("how
         # heavy is the lamp?") they stay unknown.
@@ -230,9 +228,9 @@ class Retriever:
 
     def _frame(self, lang: str) -> Callable[[str], bool]:
         """Is a token part of how a question is asked rather than what it asks about: the
-        language's asking words (``_question_vocab``), or a CJK bigram with a function
+        language's asking words (``question_vocab``), or a CJK bigram with a function
         character (吗, 能, 要 ...), which in a question belongs to its frame."""
-        vocab = self._question_vocab.get(lang) or _question_vocab(lang)
+        vocab = self._question_vocab.get(lang) or question_vocab(lang)
         stop = stop_chars()
         return lambda t: t in vocab or (len(t) == 2 and (t[0] in stop or t[1] in stop))
 
@@ -258,7 +256,7 @@ class Retriever:
         q = set(tokenize(text, lang))
         if not q:
             return set()
-        known = self._question_vocab.get(lang) or _question_vocab(lang)
+        known = self._question_vocab.get(lang) or question_vocab(lang)
         known = known | self._spec_vocab.get((product_id, lang), set())
         feats = self._features.get((product_id, lang), [])
         qsets = self._faq.get((product_id, lang), ([], None))[0]
@@ -327,98 +325,45 @@ class Retriever:
 
     # -- intent ------------------------------------------------------------------------------
 
+    def asks_about_it(self, text: str) -> bool:
+        """A have question about the product on screen ("do you have *it* in black?", 这个有
+        黑色吗): a detail the catalog may lack, not a product the shop may not sell."""
+        return has_any(fold(text), intent_patterns()["have_it"])
+
     def asks_deal(self, text: str) -> bool:
         """The text asks whether there is a deal ("is it on sale?", 有优惠吗), any language."""
-        return _has_any(fold(text), _intent_patterns()["deal"])
+        return has_any(fold(text), intent_patterns()["deal"])
 
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:
         """price > faq > feature > greeting > other; keywords of all languages are checked."""
         folded = fold(text)
-        pats = _intent_patterns()
+        pats = intent_patterns()
         if self.shop_faq_match(text, lang) is not None:
             # "how long does shipping take?", "Was kostet der Versand?": the shop's own FAQ
             # (a question naming only a product has no word left for it)
             return Intent.FAQ
-        if _has_any(folded, pats["price_strong"]) or _has_any(folded, pats["deal"]):
+        if has_any(folded, pats["price_strong"]) or has_any(folded, pats["deal"]):
             return Intent.PRICE
-        if _has_any(folded, pats["stock"]):
+        if has_any(folded, pats["stock"]):
             # "is it available in blue?" asks about a detail, not the stock
             if product_id is not None and self.unknown_details(text, lang, product_id):
                 return Intent.OTHER
             return Intent.STOCK
-        weak_price = _has_any(folded, pats["price_weak"])
+        weak_price = has_any(folded, pats["price_weak"])
         if product_id is not None and self.faq_match(text, product_id, lang) is not None:
             return Intent.FAQ
         if weak_price:
             # "how much does it weigh?" is not a price question; a detail we do not know
             # must not be answered with the price.
-            if _has_any(folded, pats["feature_attr"]):
+            if has_any(folded, pats["feature_attr"]):
                 return Intent.FEATURE  # "wie viel Liter?", 容量是多少？
             if product_id is not None and self.unknown_terms(text, lang, product_id):
                 return Intent.OTHER
             return Intent.PRICE
-        if _has_any(folded, pats["feature"]) or _has_any(folded, pats["feature_attr"]):
+        if has_any(folded, pats["feature"]) or has_any(folded, pats["feature_attr"]):
             return Intent.FEATURE
-        if _has_any(folded, pats["have"]):
+        if has_any(folded, pats["have"]):
             return Intent.HAVE
-        if _has_any(folded, pats["greeting"]):
+        if has_any(folded, pats["greeting"]):
             return Intent.GREETING
         return Intent.OTHER
-
-
-# Intent word lists that say what kind of question it is (each a pattern in _intent_patterns).
-_ASKING_KEYS = ("price_strong", "price_weak", "deal", "stock", "feature", "greeting", "have")
-
-
-def _question_vocab(lang: str) -> set[str]:
-    d = load_languages().get(lang)
-    if d is None:
-        return set()
-    words: list[str] = []
-    for key in ("question_words", *_ASKING_KEYS):
-        words += d.intent[key]
-    return {t for w in words for t in tokenize(w, lang)}
-
-
-_Patterns = tuple[re.Pattern[str] | None, re.Pattern[str] | None]
-
-
-@functools.cache
-def _intent_patterns() -> dict[str, _Patterns]:
-    """Per intent word list: one pattern over the folded words of all languages written with
-    spaces (whole words only) and one over the words of languages with their own script
-    (anywhere: they are written without spaces)."""
-    data = load_languages()
-    out: dict[str, _Patterns] = {}
-    for key in (*_ASKING_KEYS, "feature_attr"):
-        # words asking about a catalog spec ("litres", 容量) ask about a feature too
-        def of(d: Any, key: str = key) -> tuple[str, ...]:
-            extra = [w for ws in d.specs.values() for w in ws] if key == "feature_attr" else []
-            return (*d.intent[key], *extra)
-
-        latin = sorted(
-            {fold(w) for d in data.values() if d.script is None for w in of(d)},
-            key=len,
-            reverse=True,
-        )
-        cjk = [w for d in data.values() if d.script is not None for w in of(d)]
-        lat = (
-            re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![^\W_])")
-            if latin
-            else None
-        )
-        out[key] = (lat, re.compile("|".join(map(_cjk_pattern, cjk))) if cjk else None)
-    return out
-
-
-def _cjk_pattern(word: str) -> str:
-    """A word of a language written without spaces as a pattern; "…" stands for what the
-    viewer names in between (有…吗: 有扫地机器人吗, "do you have a robot vacuum?"), never a
-    thing described by 的 (有白色的吗, "is there a white one?", asks about the product on
-    screen)."""
-    return r"[^，。？?！!]{1,12}?(?<!的)".join(re.escape(part) for part in word.split("…"))
-
-
-def _has_any(folded: str, pats: _Patterns) -> bool:
-    lat, zh = pats
-    return bool((lat is not None and lat.search(folded)) or (zh is not None and zh.search(folded)))
