@@ -155,7 +155,7 @@ class Retriever:
         order = [lang] + [x for x in LANGS if x != lang]
         for index in (self._names,) if names_only else (self._names, self._content):
             for lg in order:
-                q = tokenize(text, lg)
+                q = tokenize(text, lg, written_in=lang)
                 if not q:
                     continue
                 scores = index[lg].scores(q)

@@ -100,17 +100,23 @@ _STEM: dict[str, Callable[[str], str]] = {
 }
 
 
-def tokenize(text: str, lang: str, *, compounds: bool = False) -> list[str]:
+def tokenize(
+    text: str, lang: str, *, compounds: bool = False, written_in: str | None = None
+) -> list[str]:
     """Search tokens of `text`: stopwords dropped, words stemmed per `lang`, CJK as bigrams.
 
     `compounds` (index side, de only) also emits the compound's tails and heads of >= 4
-    letters, so a query for a part ("kocher", "akku") meets the compound.
+    letters, so a query for a part ("kocher", "akku") meets the compound. `written_in`: the
+    language the text is in, when it is tokenized as another's; its stopwords go too (English
+    "there" stemmed as German is "ther", the stem of "Thermosflasche").
     """
     folded = fold(text)
     out: list[str] = []
     words = _words()
     w = words.get(lang) or words[_LATIN_FALLBACK]
     stop, stem, split_compounds = w.stop, w.stem, compounds and w.compounds
+    if written_in in words and written_in != lang:
+        stop = stop | words[written_in].stop
     zh_stop = stop_chars()
     for cjk, word in _RUN_RE.findall(folded.replace("'", " ")):
         if cjk:
