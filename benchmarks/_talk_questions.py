@@ -72,3 +72,38 @@ def measure_questions(res: Any) -> dict[str, Any]:
     res.add("questions_outcome_as_labelled_pct",
             round(100.0 * sum(r["outcome"] == r["expect"] for r in out) / len(out), 1), "%", 1)  # fmt: skip
     return {"questions": len(out), "dropped": [r["text"] for r in out if r["outcome"] == "dropped"]}
+
+
+LANGUAGE_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "language_questions.json"
+
+
+def language_outcomes(path: Path = LANGUAGE_DATA) -> dict[str, int]:
+    """Each short question of `path` asked on an en, de and it stream: how many of the
+    foreign-language cases get their own language, and how many of the stream-language cases
+    are taken away from the stream's."""
+    from streamhost.language import detect_language
+
+    data = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k[0] != "_"}
+    streams = ("en", "de", "it")
+    out = {"foreign": 0, "foreign_found": 0, "own": 0, "own_switched": 0}
+    for lang, texts in data.items():
+        for text in texts:
+            for stream in streams:
+                got = detect_language(text, stream)
+                if lang == stream:
+                    out["own"] += 1
+                    out["own_switched"] += got != lang
+                else:
+                    out["foreign"] += 1
+                    out["foreign_found"] += got == lang
+    return out
+
+
+def measure_language(res: Any) -> dict[str, int]:
+    """language_foreign_found_pct / language_own_switched_pct on tests/data/language_questions."""
+    o = language_outcomes()
+    res.add(
+        "language_foreign_found_pct", round(100.0 * o["foreign_found"] / o["foreign"], 1), "%", 1
+    )
+    res.add("language_own_switched_pct", round(100.0 * o["own_switched"] / o["own"], 1), "%", 1)
+    return o

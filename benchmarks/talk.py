@@ -36,6 +36,11 @@ requests with the consumer iterating, half with it busy elsewhere for 200 ms).
 (e) ``templates_per_language_min``: the fewest templates any language has
 (``TemplateGenerator.template_counts()``), with each language's count.
 
+(f) ``language_foreign_found_pct`` / ``language_own_switched_pct``: the short questions of
+tests/data/language_questions.json (en/de/it, most without a stopword) asked on an en, de and
+it stream: the share of foreign-language cases detected as their language, and of
+stream-language cases taken away from the stream's language.
+
     python benchmarks/talk.py [--json PATH] [--quick] [--questions N] [--llm-requests N]
 """
 
@@ -384,12 +389,13 @@ def main() -> int:
         res.add(f"templates_{lg}", counts[lg], "templates", 0)
     res.config["llm"] = measure_llm(res, talks, n_llm, llm_like_answers)
     from _talk_quality import measure_faq, measure_specs
-    from _talk_questions import measure_questions
+    from _talk_questions import measure_language, measure_questions
     from _talk_variety import measure_variety
 
     res.config["faq"] = measure_faq(res, catalog, LANGS)
     res.config["specs"] = measure_specs(res, catalog, LANGS)
     res.config["questions"] = measure_questions(res)
+    res.config["language"] = measure_language(res)
     res.config["variety"] = measure_variety(res, cfg, question_bank, vary, minutes=60.0)
 
     print_table(res)

@@ -551,3 +551,17 @@ def test_product_talk_answers_the_catalogs_faq_unprompted(lang: str) -> None:
             assert s.lang == lang
         now[0] += 120.0  # two minutes of show per segment: the variety windows move on
     assert heard == answers
+
+
+def test_short_questions_are_told_apart_by_language() -> None:
+    """tests/data/language_questions.json on an en, de and it stream (benchmarks/talk.py
+    reports the same figures): with stopwords alone 157 of 360 foreign cases were found."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from _talk_questions import language_outcomes
+
+    o = language_outcomes()
+    assert o["foreign"] == 360 and o["own"] == 180
+    assert o["foreign_found"] >= 300, o
+    assert o["own_switched"] <= 6, o
