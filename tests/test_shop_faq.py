@@ -61,7 +61,8 @@ def test_shop_questions_get_the_shops_answer(catalog, lang) -> None:
 @pytest.mark.parametrize(
     "text",
     ["how long does it take to boil water?", "does the kettle ship with a filter?",
-     "how much is the kettle?", "do you offer gift wrapping?", "what colours does the bottle come in?"],
+     "how much is the kettle?", "do you offer gift wrapping?", "what colours does the bottle come in?",
+     "what's in the box with the headphones?"],  # "box" is only in the returns answer
 )  # fmt: skip
 def test_product_questions_and_unknown_shop_questions_are_not_hijacked(catalog, text) -> None:
     gen = TemplateGenerator(catalog, "en")

@@ -10,7 +10,9 @@ do you accept?" / "... card, PayPal or bank transfer"), so an entry's words are 
 question and its answer; entries are ranked with the frame of asking too ("how much is
 shipping?" is the entry asked "how much"). Meeting a word of the entry's question, the text may
 name as many unknown things ("do you ship to *Austria*?"); meeting only words of its answer,
-none ("can I pay with PayPal?" yes, "avete la confezione *regalo*?" no). A question that uses a product's word the shop FAQ
+none ("can I pay with PayPal?" yes, "avete la confezione *regalo*?" no); a question that
+names a product must meet a word of the entry's question ("can I return the kettle?" yes,
+"what's in the box with the headphones?" no). A question that uses a product's word the shop FAQ
 lacks ("does the kettle ship with a *filter*?") is about that product, not the shop; one that
 names more unknown things than it meets ("do you ship to Mars and Venus?") is not this
 entry's question.
@@ -61,7 +63,9 @@ class ShopFaq:
         if not words:
             return None
         is_frame = self._frame(lang)
-        tokens = set(tokenize(text, lang, compounds=True)) - names
+        tokens = set(tokenize(text, lang, compounds=True))
+        named = bool(tokens & names)
+        tokens -= names
         q = {t for t in tokens if not is_frame(t)}
         known = set().union(*words)
         # A compound made of known words ("Versandkosten": versand + kosten) is known, and
@@ -79,7 +83,12 @@ class ShopFaq:
         # A word of the entry's question ("ship" in "Do you ship to other countries?") may
         # come with as many unknown ones ("Austria"); one found only in its answer
         # ("confezione" in the returns answer) with none ("avete la confezione *regalo*?").
-        if not met or unknown > (len(met) if met & self._asked[lang][best] else 0):
+        asked = met & self._asked[lang][best]
+        if not met or unknown > (len(met) if asked else 0):
+            return None
+        if named and not asked:
+            # "what's in the box with the headphones?" meets only the returns answer's
+            # "original box": a question about the product named, not about returns
             return None
         return FaqMatch(self.entries[best], best, scores[best])
 
