@@ -43,6 +43,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_price",
     "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
     "answer_no_deal",  # ... while it is not: no discount now, and the price
+    "answer_cheapest",  # "what's the cheapest thing tonight?": the lowest price now, and where
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
     "answer_sold_out",  # ... none left
@@ -88,6 +89,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_host",  # addresses the host or shop ("do you ship ...?"): a question, not chatter
     "deal",  # asks whether there is a deal ("on sale?", 优惠): a price question, answered with it
     "stock",  # asks whether it is in stock ("any left?", 还有货吗)
+    "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

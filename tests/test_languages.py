@@ -279,3 +279,40 @@ def test_talk_breaks_off_at_a_word_boundary_never_inside_a_number() -> None:
     assert mouth.stops and abs(mouth.stops[-1] - 2.25) < 0.05
     # Nothing to cut while nothing plays.
     assert p.cut_at_word(0.1, lambda s: True) is None
+
+
+@pytest.mark.parametrize(
+    "text,lang",
+    [
+        ("what's the cheapest thing tonight?", "en"),
+        ("Was ist heute am billigsten?", "de"),
+        ("Qual è il prodotto più economico?", "it"),
+        ("今晚什么最便宜？", "zh"),
+    ],
+)
+def test_the_cheapest_product_of_the_show_is_named_with_its_price(catalog, text, lang) -> None:
+    """Whatever is on screen (the kettle), the answer names the cheapest product (the bottle,
+    EUR 24.90) and passes the guard; a sold-out product is not offered."""
+    from streamhost.chat.triage import make_classifier
+    from streamhost.talk.catalog import parse_catalog
+    from streamhost.talk.guard import Guard
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    out = ask(gen, text, "kettle")
+    assert len(out) == 1 and out[0].product_id == "bottle", [(s.product_id, s.text) for s in out]
+    bottle = catalog.get("bottle")
+    assert bottle.name(lang) in out[0].text and "24" in out[0].text, out[0].text
+    assert Guard(catalog, lang).check(out[0]).ok
+    # dedupes with other askers of the same, not with "how much?" for the product on screen
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang))[1] == f"cheapest:{lang}"
+    raw = json.loads((ROOT / "assets" / "catalog" / "demo.json").read_text(encoding="utf-8"))
+    for p in raw["products"]:
+        p.pop("image", None)  # relative to the demo catalog's folder
+        if p["id"] == "bottle":
+            p["stock"] = 0
+    sold_out = parse_catalog(raw)
+    out = ask(TemplateGenerator(sold_out, lang, answer_in_question_language=True), text, "kettle")
+    prices = sorted((p.price, p.id) for p in sold_out if p.id != "bottle")
+    assert out[0].product_id == prices[0][1], out[0].text

@@ -82,6 +82,8 @@ def make_classifier(
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:
+            if retriever.asks_cheapest(text):
+                return Priority.QUESTION, f"cheapest:{lang}"  # not the product on screen's price
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
         if intent is Intent.STOCK:
             return Priority.QUESTION, f"stock:{pid or ''}:{lang}"

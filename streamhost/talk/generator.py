@@ -236,6 +236,14 @@ class TemplateGenerator(ProductRotation):
             code = self.catalog.get(pid).grammar_of(lang) if pid else "-"
             say("not_carried", slots, code, Emotion.NEUTRAL)
             return out
+        if intent is Intent.PRICE and r.asks_cheapest(text):
+            # "what's the cheapest thing tonight?": the product that costs least now (a
+            # sale counts), whichever is on screen; the guard checks its price.
+            pid = self._cheapest()
+            if pid is not None:
+                slots = self._slots(pid, lang)
+                say("answer_cheapest", slots, self.catalog.get(pid).grammar_of(lang))
+                return out
         if pid is None or intent is Intent.GREETING or (intent is Intent.OTHER and not named):
             say("dont_know", {}, "-")
             return out
@@ -287,6 +295,12 @@ class TemplateGenerator(ProductRotation):
         if self.price_value_now is None or not self.retriever.asks_deal(text):
             return "answer_price"
         return "answer_deal" if self.price_value_now(p.id) < p.price else "answer_no_deal"
+
+    def _cheapest(self) -> str | None:
+        """The product on sale tonight (not sold out) with the lowest price now."""
+        now = self.price_value_now or (lambda pid: self.catalog.get(pid).price)
+        ids = [p.id for p in self.catalog if p.stock != 0]
+        return min(ids, key=lambda pid: (now(pid), pid), default=None)
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:

@@ -16,7 +16,9 @@ from ..language import fold
 from .tokens import tokenize
 
 # Intent word lists that say what kind of question it is (each a pattern in intent_patterns).
-ASKING_KEYS = ("price_strong", "price_weak", "deal", "stock", "feature", "greeting", "have")
+ASKING_KEYS = (
+    "price_strong", "price_weak", "deal", "stock", "cheapest", "feature", "greeting", "have",
+)  # fmt: skip
 
 
 def question_vocab(lang: str) -> set[str]:

@@ -50,6 +50,7 @@ ANSWER_FAMILIES = (
     "answer_price",
     "answer_deal",
     "answer_no_deal",
+    "answer_cheapest",
     "answer_in_stock",
     "answer_few_left",
     "answer_sold_out",

@@ -330,6 +330,10 @@ class Retriever:
         黑色吗): a detail the catalog may lack, not a product the shop may not sell."""
         return has_any(fold(text), intent_patterns()["have_it"])
 
+    def asks_cheapest(self, text: str) -> bool:
+        """The text asks which product of the show costs least ("what's the cheapest?")."""
+        return has_any(fold(text), intent_patterns()["cheapest"])
+
     def asks_deal(self, text: str) -> bool:
         """The text asks whether there is a deal ("is it on sale?", 有优惠吗), any language."""
         return has_any(fold(text), intent_patterns()["deal"])
@@ -342,6 +346,8 @@ class Retriever:
             # "how long does shipping take?", "Was kostet der Versand?": the shop's own FAQ
             # (a question naming only a product has no word left for it)
             return Intent.FAQ
+        if has_any(folded, pats["cheapest"]):
+            return Intent.PRICE  # the show's cheapest product: a price answer
         if has_any(folded, pats["price_strong"]) or has_any(folded, pats["deal"]):
             return Intent.PRICE
         if has_any(folded, pats["stock"]):
