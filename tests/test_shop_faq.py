@@ -29,7 +29,8 @@ ASKED = {  # (question, index of the shop FAQ entry that answers it)
            ("Spedite in Austria?", 2), ("Posso restituire lo zaino?", 3),
            ("Posso pagare con PayPal?", 4)],
     "zh": [("多久发货？", 0), ("运费多少？", 1), ("可以寄到国外吗？", 2), ("可以退货吗？", 3),
-           ("能用PayPal付款吗？", 4)],
+           ("能用PayPal付款吗？", 4), ("可以刷卡吗？", 4),
+           ("能寄到法国吗？", 2)],  # 到法 straddles 寄到 and 法国: one unknown thing, not two
 }  # fmt: skip
 
 
