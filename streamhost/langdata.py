@@ -44,6 +44,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
     "answer_no_deal",  # ... while it is not: no discount now, and the price
     "answer_cheapest",  # "what's the cheapest thing tonight?": the lowest price now, and where
+    "answer_ai",  # "are you a bot?": yes, an AI host, and a person from the shop reads chat
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
     "answer_sold_out",  # ... none left
@@ -90,6 +91,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "deal",  # asks whether there is a deal ("on sale?", 优惠): a price question, answered with it
     "stock",  # asks whether it is in stock ("any left?", 还有货吗)
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
+    "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
+    "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

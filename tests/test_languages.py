@@ -316,3 +316,51 @@ def test_the_cheapest_product_of_the_show_is_named_with_its_price(catalog, text,
     out = ask(TemplateGenerator(sold_out, lang, answer_in_question_language=True), text, "kettle")
     prices = sorted((p.price, p.id) for p in sold_out if p.id != "bottle")
     assert out[0].product_id == prices[0][1], out[0].text
+
+
+@pytest.mark.parametrize(
+    "text,lang",
+    [
+        ("are you a real person?", "en"),
+        ("are you a bot?", "en"),
+        ("Bist du eine KI?", "de"),
+        ("Sei una persona vera?", "it"),
+        ("你是真人吗？", "zh"),
+    ],
+)
+def test_asked_whether_the_host_is_an_ai_it_says_so(catalog, text, lang) -> None:
+    """Never "I'll check" (nor ignored as chatter): the host says it is an AI."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    out = ask(gen, text, "kettle")
+    assert handed == [] and len(out) == 1, [s.text for s in out]
+    assert out[0].text in TEMPLATES["answer_ai"][lang] and out[0].lang == lang
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"ai:{lang}")
+
+
+@pytest.mark.parametrize(
+    "text,lang",
+    [
+        ("how do I order?", "en"),
+        ("what's the link?", "en"),
+        ("Wie kann ich bestellen?", "de"),
+        ("Come ordino?", "it"),  # not the shop FAQ's "... per ogni ordine"
+        ("怎么下单？", "zh"),
+    ],
+)
+def test_how_to_buy_is_answered_with_how_to_buy_the_product(catalog, text, lang) -> None:
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    out = ask(gen, text, "lamp")
+    assert len(out) == 1 and out[0].product_id == "lamp", [s.text for s in out]
+    shop = {e.a(lang)[0] for e in catalog.shop_faq}
+    assert out[0].text not in shop
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "lamp")
+    assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"buy:lamp:{lang}")

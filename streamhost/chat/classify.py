@@ -78,6 +78,10 @@ def make_classifier(
         pid = named[0] if named else on_screen
         if pid is not None and pid not in catalog:
             pid = None
+        if retriever.asks_ai(text):
+            return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
+        if pid is not None and retriever.asks_how_to_buy(text):
+            return Priority.QUESTION, f"buy:{pid}:{lang}"
         intent = retriever.detect_intent(text, lang, pid)
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.

@@ -217,6 +217,15 @@ class TemplateGenerator(ProductRotation):
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
+        if r.asks_ai(text):
+            # Asked whether the host is a person: the honest answer, never "I'll check".
+            say("answer_ai", {}, "-")
+            return out
+        if pid is not None and r.asks_how_to_buy(text):
+            # "how do I order?", "where's the link?": how to buy the product asked about
+            # (before the shop FAQ, whose answers speak of orders: "Come ordino?")
+            say("cta", self._slots(pid, lang), self.catalog.get(pid).grammar_of(lang))
+            return out
         shop = r.shop_faq_match(text, qlang) if intent is Intent.FAQ else None
         if shop is not None and (pid is None or r.faq_match(text, pid, qlang) is None):
             # About the shop, not a product ("can I return it?"): the shop's own answer,

@@ -330,6 +330,14 @@ class Retriever:
         黑色吗): a detail the catalog may lack, not a product the shop may not sell."""
         return has_any(fold(text), intent_patterns()["have_it"])
 
+    def asks_ai(self, text: str) -> bool:
+        """The text asks whether the host is an AI or a person ("are you a bot?")."""
+        return has_any(fold(text), intent_patterns()["ask_ai"])
+
+    def asks_how_to_buy(self, text: str) -> bool:
+        """The text asks how or where to order ("how do I order?", "where's the link?")."""
+        return has_any(fold(text), intent_patterns()["how_to_buy"])
+
     def asks_cheapest(self, text: str) -> bool:
         """The text asks which product of the show costs least ("what's the cheapest?")."""
         return has_any(fold(text), intent_patterns()["cheapest"])
