@@ -364,3 +364,10 @@ def test_how_to_buy_is_answered_with_how_to_buy_the_product(catalog, text, lang)
     assert out[0].text not in shop
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "lamp")
     assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"buy:lamp:{lang}")
+
+
+@pytest.mark.parametrize("text,lang", [("the link doesn't work", "en"), ("link non funziona", "it")])
+def test_a_complaint_about_the_link_is_no_request_for_it(catalog, text, lang) -> None:
+    from streamhost.talk.retrieval import Retriever
+
+    assert not Retriever(catalog).asks_how_to_buy(text)
