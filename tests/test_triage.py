@@ -268,3 +268,20 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         ("你们包邮吗？", "zh"),
     ]:
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
+
+
+def test_the_simulators_chatter_is_never_a_question() -> None:
+    """A flood of "Will ich haben" ("I want it") once queued a how-to-buy answer per message
+    (chat_load.py: flood answers 5 s late); chatter in any language stays chatter."""
+    from pathlib import Path
+
+    from streamhost.chat.simulator import CHATTER
+    from streamhost.talk.catalog import load_catalog
+    from streamhost.talk.retrieval import Retriever
+
+    cat = load_catalog(Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json")
+    classify = make_classifier(Retriever(cat), cat, current_product=lambda: "kettle")
+    for lang, texts in CHATTER.items():
+        for text in texts:
+            got = classify(ChatEvent("a", text, lang=lang))[0]
+            assert got is not Priority.QUESTION, (lang, text)
