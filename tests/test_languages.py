@@ -366,7 +366,9 @@ def test_how_to_buy_is_answered_with_how_to_buy_the_product(catalog, text, lang)
     assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"buy:lamp:{lang}")
 
 
-@pytest.mark.parametrize("text,lang", [("the link doesn't work", "en"), ("link non funziona", "it")])
+@pytest.mark.parametrize(
+    "text,lang", [("the link doesn't work", "en"), ("link non funziona", "it")]
+)
 def test_a_complaint_about_the_link_is_no_request_for_it(catalog, text, lang) -> None:
     from streamhost.talk.retrieval import Retriever
 
