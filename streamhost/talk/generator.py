@@ -306,9 +306,9 @@ class TemplateGenerator(ProductRotation):
         return "answer_deal" if self.price_value_now(p.id) < p.price else "answer_no_deal"
 
     def _cheapest(self) -> str | None:
-        """The product on sale tonight (not sold out) with the lowest price now."""
+        """The product of the show with the lowest price now, sold-out ones left out."""
         now = self.price_value_now or (lambda pid: self.catalog.get(pid).price)
-        ids = [p.id for p in self.catalog if p.stock != 0]
+        ids = [p.id for p in self.catalog if p.stock is None or p.stock > 0]
         return min(ids, key=lambda pid: (now(pid), pid), default=None)
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
