@@ -12,10 +12,10 @@ shipping?" is the entry asked "how much"). Meeting a word of the entry's questio
 name as many unknown things ("do you ship to *Austria*?"); meeting only words of its answer,
 none ("can I pay with PayPal?" yes, "avete la confezione *regalo*?" no); a question that
 names a product must meet a word of the entry's question ("can I return the kettle?" yes,
-"what's in the box with the headphones?" no). A question that uses a product's word the shop FAQ
-lacks ("does the kettle ship with a *filter*?") is about that product, not the shop; one that
-names more unknown things than it meets ("do you ship to Mars and Venus?") is not this
-entry's question.
+"what's in the box with the headphones?" no). A question that uses a product's word the
+shop FAQ lacks ("does the kettle ship with a *filter*?") is about that product, not the shop;
+one that names more unknown things than it meets ("do you ship to Mars and Venus?") is not
+this entry's question.
 """
 
 from __future__ import annotations
