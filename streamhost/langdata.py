@@ -43,8 +43,8 @@ FAMILIES: tuple[str, ...] = (
     "answer_price",
     "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
     "answer_no_deal",  # ... while it is not: no discount now, and the price
-    "answer_cheapest",  # "what's the cheapest thing tonight?": the lowest price now, and where
-    "answer_ai",  # "are you a bot?": yes, an AI host, and a person from the shop reads chat
+    "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
+    "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
     "answer_sold_out",  # ... none left
