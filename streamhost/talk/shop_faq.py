@@ -11,8 +11,9 @@ question and its answer; entries are ranked with the frame of asking too ("how m
 shipping?" is the entry asked "how much"). Meeting a word of the entry's question, the text may
 name as many unknown things ("do you ship to *Austria*?"); meeting only words of its answer,
 none ("can I pay with PayPal?" yes, "avete la confezione *regalo*?" no); a question that
-names a product must meet a word of the entry's question ("can I return the kettle?" yes,
-"what's in the box with the headphones?" no). A question that uses a product's word the
+names a product must meet a word of the entry's question and be asked in the shop FAQ's
+frame ("can I return the kettle?" yes; "what's in the box with the headphones?", "can I *use*
+the kettle abroad?" no). A question that uses a product's word the
 shop FAQ lacks ("does the kettle ship with a *filter*?") is about that product, not the shop;
 one that names more unknown things than it meets ("do you ship to Mars and Venus?") is not
 this entry's question.
@@ -89,10 +90,16 @@ class ShopFaq:
         asked = met & self._asked[lang][best]
         if not met or unknown > (len(met) if asked else 0):
             return None
-        if named and not asked:
-            # "what's in the box with the headphones?" meets only the returns answer's
-            # "original box": a question about the product named, not about returns
-            return None
+        if named:
+            # About the product named, not the shop: "what's in the box with the headphones?"
+            # meets only the returns answer's "original box"; "Kann man den Wasserkocher im
+            # Ausland benutzen?" asks how it is used, a frame no shop entry has (words only:
+            # 机可 in 耳机可以退货吗 is a bigram across the product's name).
+            shop_tokens = self._bm25[lang].idf
+            if not asked or any(
+                t.isascii() and is_frame(t) and t not in shop_tokens for t in tokens
+            ):
+                return None
         return FaqMatch(self.entries[best], best, scores[best])
 
     @staticmethod
