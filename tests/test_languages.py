@@ -372,4 +372,4 @@ def test_how_to_buy_is_answered_with_how_to_buy_the_product(catalog, text, lang)
 def test_a_complaint_about_the_link_is_no_request_for_it(catalog, text, lang) -> None:
     from streamhost.talk.retrieval import Retriever
 
-    assert not Retriever(catalog).asks_how_to_buy(text)
+    assert not Retriever(catalog).asks(text, "how_to_buy")

@@ -78,15 +78,15 @@ def make_classifier(
         pid = named[0] if named else on_screen
         if pid is not None and pid not in catalog:
             pid = None
-        if retriever.asks_ai(text):
+        if retriever.asks(text, "ask_ai"):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
-        if pid is not None and retriever.asks_how_to_buy(text):
+        if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
         intent = retriever.detect_intent(text, lang, pid)
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:
-            if retriever.asks_cheapest(text):
+            if retriever.asks(text, "cheapest"):
                 return Priority.QUESTION, f"cheapest:{lang}"  # not the product on screen's price
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
         if intent is Intent.STOCK:

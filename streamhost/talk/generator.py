@@ -205,7 +205,7 @@ class TemplateGenerator(ProductRotation):
             # whose own FAQ the question is.
             pid, named = on_screen, None
         intent = r.detect_intent(text, qlang, pid)
-        if intent is Intent.HAVE and not named and r.asks_about_it(text):
+        if intent is Intent.HAVE and not named and r.asks(text, "have_it"):
             intent = Intent.OTHER  # "do you have it in black?": the product on screen
         user = user_slots(self._display(event.user), lang)
 
@@ -217,11 +217,11 @@ class TemplateGenerator(ProductRotation):
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
-        if r.asks_ai(text):
+        if r.asks(text, "ask_ai"):
             # Asked whether the host is a person: the honest answer, never "I'll check".
             say("answer_ai", {}, "-")
             return out
-        if pid is not None and r.asks_how_to_buy(text):
+        if pid is not None and r.asks(text, "how_to_buy"):
             # "how do I order?", "where's the link?": how to buy the product asked about
             # (before the shop FAQ, whose answers speak of orders: "Come ordino?")
             say("cta", self._slots(pid, lang), self.catalog.get(pid).grammar_of(lang))
@@ -245,7 +245,7 @@ class TemplateGenerator(ProductRotation):
             code = self.catalog.get(pid).grammar_of(lang) if pid else "-"
             say("not_carried", slots, code, Emotion.NEUTRAL)
             return out
-        if intent is Intent.PRICE and r.asks_cheapest(text):
+        if intent is Intent.PRICE and r.asks(text, "cheapest"):
             # "what's the cheapest thing tonight?": the product that costs least now (a
             # sale counts), whichever is on screen; the guard checks its price.
             pid = self._cheapest()
@@ -301,7 +301,7 @@ class TemplateGenerator(ProductRotation):
 
     def _price_family(self, p: Product, text: str) -> str:
         """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""
-        if self.price_value_now is None or not self.retriever.asks_deal(text):
+        if self.price_value_now is None or not self.retriever.asks(text, "deal"):
             return "answer_price"
         return "answer_deal" if self.price_value_now(p.id) < p.price else "answer_no_deal"
 

@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-from ..langdata import load_languages
+from ..langdata import INTENT_KEYS, load_languages
 from ..language import fold
 from .tokens import tokenize
 
@@ -42,7 +42,7 @@ def intent_patterns() -> dict[str, Patterns]:
     (anywhere: they are written without spaces)."""
     data = load_languages()
     out: dict[str, Patterns] = {}
-    for key in (*ASKING_KEYS, "feature_attr", "have_it", "ask_ai", "how_to_buy"):
+    for key in INTENT_KEYS:
         # words asking about a catalog spec ("litres", 容量) ask about a feature too
         def of(d: Any, key: str = key) -> tuple[str, ...]:
             extra = [w for ws in d.specs.values() for w in ws] if key == "feature_attr" else []

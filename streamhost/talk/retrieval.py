@@ -325,26 +325,13 @@ class Retriever:
 
     # -- intent ------------------------------------------------------------------------------
 
-    def asks_about_it(self, text: str) -> bool:
-        """A have question about the product on screen ("do you have *it* in black?", 这个有
-        黑色吗): a detail the catalog may lack, not a product the shop may not sell."""
-        return has_any(fold(text), intent_patterns()["have_it"])
-
-    def asks_ai(self, text: str) -> bool:
-        """The text asks whether the host is an AI or a person ("are you a bot?")."""
-        return has_any(fold(text), intent_patterns()["ask_ai"])
-
-    def asks_how_to_buy(self, text: str) -> bool:
-        """The text asks how or where to order ("how do I order?", "where's the link?")."""
-        return has_any(fold(text), intent_patterns()["how_to_buy"])
-
-    def asks_cheapest(self, text: str) -> bool:
-        """The text asks which product of the show costs least ("what's the cheapest?")."""
-        return has_any(fold(text), intent_patterns()["cheapest"])
-
-    def asks_deal(self, text: str) -> bool:
-        """The text asks whether there is a deal ("is it on sale?", 有优惠吗), any language."""
-        return has_any(fold(text), intent_patterns()["deal"])
+    @staticmethod
+    def asks(text: str, key: str) -> bool:
+        """Whether the text says a word of the language files' ``[intent] key`` list, any
+        language: "deal" ("is it on sale?", 有优惠吗), "cheapest", "ask_ai" ("are you a
+        bot?"), "how_to_buy" ("where's the link?"), "have_it" ("do you have *it* in black?",
+        a detail of the product on screen, not a product the shop may not sell)."""
+        return has_any(fold(text), intent_patterns()[key])
 
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:
         """price > faq > feature > greeting > other; keywords of all languages are checked."""

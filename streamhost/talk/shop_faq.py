@@ -13,10 +13,9 @@ name as many unknown things ("do you ship to *Austria*?"); meeting only words of
 none ("can I pay with PayPal?" yes, "avete la confezione *regalo*?" no); a question that
 names a product must meet a word of the entry's question and be asked in the shop FAQ's
 frame ("can I return the kettle?" yes; "what's in the box with the headphones?", "can I *use*
-the kettle abroad?" no). A question that uses a product's word the
-shop FAQ lacks ("does the kettle ship with a *filter*?") is about that product, not the shop;
-one that names more unknown things than it meets ("do you ship to Mars and Venus?") is not
-this entry's question.
+the kettle abroad?" no). A question that uses a product's word the shop FAQ lacks ("does the
+kettle ship with a *filter*?") is about that product, not the shop; one that names more
+unknown things than it meets ("do you ship to Mars and Venus?") is not this entry's question.
 """
 
 from __future__ import annotations

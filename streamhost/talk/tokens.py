@@ -53,6 +53,13 @@ def _words() -> dict[str, _Words]:
 
 
 @functools.cache
+def _stop_union(lang: str, other: str) -> frozenset[str]:
+    """Both languages' stopwords (a name looked up in `lang`, the text written in `other`)."""
+    words = _words()
+    return words[lang].stop | words[other].stop
+
+
+@functools.cache
 def stop_chars() -> frozenset[str]:
     """CJK characters that carry no content in a bigram (zh: 的, 了, 吗 ...), all languages."""
     return frozenset().union(*(d.stop_chars for d in load_languages().values()))
@@ -116,7 +123,7 @@ def tokenize(
     w = words.get(lang) or words[_LATIN_FALLBACK]
     stop, stem, split_compounds = w.stop, w.stem, compounds and w.compounds
     if written_in in words and written_in != lang:
-        stop = stop | words[written_in].stop
+        stop = _stop_union(lang if lang in words else _LATIN_FALLBACK, written_in)
     zh_stop = stop_chars()
     for cjk, word in _RUN_RE.findall(folded.replace("'", " ")):
         if cjk:
