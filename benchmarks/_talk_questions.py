@@ -107,3 +107,42 @@ def measure_language(res: Any) -> dict[str, int]:
     )
     res.add("language_own_switched_pct", round(100.0 * o["own_switched"] / o["own"], 1), "%", 1)
     return o
+
+
+SHOP_DATA = ROOT / "tests" / "data" / "shop_questions.json"
+
+
+def shop_outcomes(path: Path = SHOP_DATA) -> dict[str, Any]:
+    """Each question of `path` (about shipping, returns, payment) through moderation, triage
+    and the generator: ``right`` when the host said the answer of one of its entries; ``wrong``
+    when it answered something else (another entry, the product's price, a feature, "not in
+    the show"), or any shop answer to a row whose entries are null; the rest went to the
+    operator or were dropped (``misses``)."""
+    from streamhost.talk.catalog import load_catalog
+
+    rows = json.loads(path.read_text(encoding="utf-8"))["questions"]
+    shop = load_catalog(ROOT / "assets" / "catalog" / "demo.json").shop_faq
+    answers = [{e.a(lg)[0] for lg in ("en", "de", "it", "zh")} for e in shop]
+    items = [{"lang": lg, "user": "viewer", "text": t, "expect": "answered"} for lg, t, _ in rows]
+    out: dict[str, Any] = {"asked": 0, "right": 0, "wrong": 0, "misses": [], "wrongs": []}
+    for (_, text, want), row in zip(rows, account_questions(items), strict=True):
+        said = row.get("said", "")
+        got = {i for i, a in enumerate(answers) if any(x in said for x in a)}
+        right = bool(want) and bool(got & set(want))
+        out["asked"] += bool(want)
+        out["right"] += right
+        if (got - set(want or ())) or (want and not right and row["outcome"] == "answered"):
+            out["wrong"] += 1
+            out["wrongs"].append(text)
+        elif want and not right:
+            out["misses"].append(text)
+    out["rows"] = len(rows)
+    return out
+
+
+def measure_shop(res: Any) -> dict[str, Any]:
+    """shop_faq_answered_pct (right entry) / shop_faq_wrong_pct on tests/data/shop_questions."""
+    o = shop_outcomes()
+    res.add("shop_faq_answered_pct", round(100.0 * o["right"] / o["asked"], 1), "%", 1)
+    res.add("shop_faq_wrong_pct", round(100.0 * o["wrong"] / o["rows"], 1), "%", 1)
+    return o

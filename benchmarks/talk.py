@@ -41,6 +41,12 @@ tests/data/language_questions.json (en/de/it, most without a stopword) asked on 
 it stream: the share of foreign-language cases detected as their language, and of
 stream-language cases taken away from the stream's language.
 
+(g) ``shop_faq_answered_pct`` / ``shop_faq_wrong_pct``: the questions about shipping, returns
+and payment of tests/data/shop_questions.json (four languages, chat's own words: "Lieferzeit?",
+"refund policy?", 几天到货？) through moderation, triage and the generator: the share of those
+with a right entry that get it, and of all that get a wrong answer (another entry, a price, a
+feature) rather than the right one or the operator.
+
     python benchmarks/talk.py [--json PATH] [--quick] [--questions N] [--llm-requests N]
 """
 
@@ -77,6 +83,7 @@ TARGETS = {
     "spec_value_answered_pct": (">=", 90.0),
     "distinct_phrase_pct": (">=", 80.0),
     "questions_silently_dropped": ("<=", 0),
+    "shop_faq_wrong_pct": ("<=", 0.0),
 }
 
 # -- the engine's talk objects, per stream language ----------------------------------------------
@@ -389,13 +396,14 @@ def main() -> int:
         res.add(f"templates_{lg}", counts[lg], "templates", 0)
     res.config["llm"] = measure_llm(res, talks, n_llm, llm_like_answers)
     from _talk_quality import measure_faq, measure_specs
-    from _talk_questions import measure_language, measure_questions
+    from _talk_questions import measure_language, measure_questions, measure_shop
     from _talk_variety import measure_variety
 
     res.config["faq"] = measure_faq(res, catalog, LANGS)
     res.config["specs"] = measure_specs(res, catalog, LANGS)
     res.config["questions"] = measure_questions(res)
     res.config["language"] = measure_language(res)
+    res.config["shop"] = measure_shop(res)
     res.config["variety"] = measure_variety(res, cfg, question_bank, vary, minutes=60.0)
 
     print_table(res)

@@ -93,6 +93,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
+    "use_it",  # asks how the product is used ("can I use it abroad?"): never a shop question
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")
@@ -129,6 +130,7 @@ class LangData:
     stopwords: frozenset[str]
     stop_chars: frozenset[str]
     short_forms: Mapping[str, str]  # a chat short form -> the word it stands for
+    synonyms: Mapping[str, str]  # how chat says a shop's thing -> the words shops write for it
     stemmer: str
     compounds: bool
     hints: frozenset[str]
@@ -255,7 +257,9 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     hints = r.words(detect, "hints", "detect")
 
     words = r.table(
-        "words", ("stopwords", "stop_chars", "stemmer", "compounds", "short_forms"), required=False
+        "words",
+        ("stopwords", "stop_chars", "stemmer", "compounds", "short_forms", "synonyms"),
+        required=False,
     )
     stopwords = r.words(words, "stopwords", "words")
     stop_chars = r.text(words, "stop_chars", "words", "")
@@ -272,6 +276,15 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     ):
         problems.append(f"words.short_forms: must be a table of word = one word, got {short!r}")
         short = {}
+    # What chat calls a shop's things -> the words a shop writes for them ("refund" ->
+    # "return", 到货 -> 发货): a phrase, replaced by one or more words before matching.
+    synonyms = words.get("synonyms", {})
+    if not isinstance(synonyms, Mapping) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+        for k, v in synonyms.items()
+    ):
+        problems.append(f"words.synonyms: must be a table of phrase = words, got {synonyms!r}")
+        synonyms = {}
 
     intent_t = r.table("intent", INTENT_KEYS)
     intent = {k: r.words(intent_t, k, "intent") for k in INTENT_KEYS}
@@ -306,6 +319,9 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         stop_chars=frozenset(stop_chars),
         short_forms=MappingProxyType(
             {str(k).strip().lower(): v.strip().lower() for k, v in short.items()}
+        ),
+        synonyms=MappingProxyType(
+            {k.strip().lower(): v.strip().lower() for k, v in synonyms.items()}
         ),
         stemmer=stemmer,
         compounds=bool(compounds),

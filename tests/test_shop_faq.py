@@ -24,7 +24,8 @@ ASKED = {  # (question, index of the shop FAQ entry that answers it)
            ("what's the return policy?", 3), ("can I pay with PayPal?", 4)],
     "de": [("Wie lange dauert der Versand?", 0), ("Was kostet der Versand?", 1),
            ("Versandkosten?", 1), ("Liefert ihr in die Schweiz?", 2), ("Auslandsversand?", 2), ("Kann ich den Rucksack zurückgeben?", 3),
-           ("Kann ich mit PayPal bezahlen?", 4)],
+           ("Kann ich mit PayPal bezahlen?", 4),
+           ("Lieferzeit?", 0)],  # a synonym of the shop's words ([words] synonyms), not "liefer"
     "it": [("Quanto tempo ci vuole per la spedizione?", 0), ("Quanto costa la spedizione?", 1),
            ("Spedite in Austria?", 2), ("Posso restituire lo zaino?", 3),
            ("Posso pagare con PayPal?", 4)],
@@ -64,7 +65,8 @@ def test_shop_questions_get_the_shops_answer(catalog, lang) -> None:
     ["how long does it take to boil water?", "does the kettle ship with a filter?",
      "how much is the kettle?", "do you offer gift wrapping?", "what colours does the bottle come in?",
      "what's in the box with the headphones?",  # "box" is only in the returns answer
-     "Kann man den Wasserkocher im Ausland benutzen?"],  # how it is used, not shipping
+     "Kann man den Wasserkocher im Ausland benutzen?",  # how it is used, not shipping
+     "can I use it abroad?", "does it work in other countries?"],  # [intent] use_it
 )  # fmt: skip
 def test_product_questions_and_unknown_shop_questions_are_not_hijacked(catalog, text) -> None:
     gen = TemplateGenerator(catalog, "en")
@@ -73,7 +75,7 @@ def test_product_questions_and_unknown_shop_questions_are_not_hijacked(catalog, 
     assert not set(said) & shop_answers, (text, said)
 
 
-@pytest.mark.parametrize("text", ["Lieferumfang?", "Was ist im Lieferumfang?", "Lieferzeit?"])
+@pytest.mark.parametrize("text", ["Lieferumfang?", "Was ist im Lieferumfang?"])
 def test_a_compound_with_an_unknown_part_is_not_a_shop_question(catalog, text) -> None:
     """The compound "Lieferumfang" (what is in the box) shares "liefer" with "Liefert ihr ins
     Ausland?" but its other part is unknown: not the shipping-countries answer."""
@@ -110,3 +112,49 @@ def test_a_broken_shop_faq_is_named() -> None:
         parse_catalog(raw)
     text = str(e.value)
     assert "shop: faq[0].a is missing" in text and "shop: faq[1] must be an object" in text
+
+
+def test_the_shop_questions_chat_asks_get_the_right_answer_and_never_a_wrong_one() -> None:
+    """tests/data/shop_questions.json (163 questions about shipping, returns and payment in
+    four languages, as chat writes them: "Lieferzeit?", "refund policy?", 几天到货？) through
+    moderation, triage and the generator (benchmarks/talk.py reports the same figures). On
+    the code before the [words] synonyms: 59 of 145 right, 21 answered wrong (the kettle's
+    price for "quanto costa la consegna?", the backpack's back pocket for "can I send it
+    back?")."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _talk_questions import shop_outcomes
+
+    o = shop_outcomes()
+    assert o["rows"] == 163 and o["asked"] == 145
+    assert o["wrong"] == 0, o["wrongs"]
+    assert o["right"] >= 138, o["misses"]  # 95 %
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "i"),
+    [("de", "Liefert ihr nach Österreich?", 2),  # the compound's parts are one unknown word
+     ("de", "Wie funktioniert die Rückgabe?", 3),  # "funk" of "funktioniert" names no product
+     ("it", "si può restituire?", 3)],  # stopwords meet folded text: "può" is "puo"
+)  # fmt: skip
+def test_words_are_counted_whole(catalog, lang, text, i) -> None:
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    assert [s.text for s in _said(gen, text)][-1:] == [catalog.shop_faq[i].a(lang)[0]]
+
+
+def test_synonyms_apply_to_the_shops_own_words_too() -> None:
+    """A shop whose FAQ says "refund" and "delivery" meets chat's "refund" and "delivery":
+    the synonyms replace the same words on both sides."""
+    raw = json.loads(DEMO.read_text("utf-8"))
+    raw["shop"]["faq"] = [
+        {"q": {"en": "How long does delivery take?"}, "a": {"en": "Two days."}},
+        {"q": {"en": "Do you give refunds?"}, "a": {"en": "Within 14 days."}},
+    ]
+    for p in raw["products"]:
+        p.pop("image")
+    gen = TemplateGenerator(parse_catalog(raw), "en")
+    for text, want in [("how long is delivery?", "Two days."), ("shipping time?", "Two days."),
+                       ("can I get a refund?", "Within 14 days."),
+                       ("can I send it back?", "Within 14 days.")]:  # fmt: skip
+        assert [s.text for s in _said(gen, text)][-1:] == [want], text

@@ -181,3 +181,18 @@ def test_what_is_special_gets_features_and_an_unknown_detail_does_not(
     said = " ".join(s.text for s in _said(gen, text, pid))
     feats, _ = catalog.get(pid).features_in(lang)
     assert bool([f for f in feats if f in said]) is features, said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "has", "lacks"),
+    [("en", "refund policy?", "return", "refund"),
+     ("en", "can I send it back?", "return", "back"),  # a phrase, before the words
+     ("de", "Lieferzeit?", "versand", "lieferzeit"),
+     ("zh", "几天到货？", "发货", "天发")],  # set apart: no bigram straddles the synonym
+)  # fmt: skip
+def test_synonyms_replace_chat_words_with_the_shops(lang, has, lacks, text) -> None:
+    """[words] synonyms: how chat names a shop's things -> the words a shop writes."""
+    from streamhost.talk.tokens import tokenize
+
+    toks = tokenize(text, lang)
+    assert has in toks and lacks not in toks, toks

@@ -70,6 +70,8 @@ def _problems(tmp_path: Path, text: str, lang: str = "en") -> list[str]:
         ("[specs]", '[specs]\nsize = ["big", 3]', "specs.size[1]", "non-empty text"),
         ('mic = "microphone"', 'mic = "micro phone"', "words.short_forms", "one word"),
         ("short_forms = {", 'short_forms = ["mic"]\nunused = {', "words.short_forms", "table"),
+        ('postage = "shipping"', 'postage = ""', "words.synonyms", "phrase = words"),
+        ("synonyms = {", 'synonyms = ["refund"]\nunused = {', "words.synonyms", "table"),
     ],
 )
 def test_a_broken_file_names_the_file_and_the_key(tmp_path, old, new, key, what):

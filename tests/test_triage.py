@@ -266,6 +266,10 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         ("Liefert ihr auch nach Österreich?", "de"),
         ("Spedite anche in Svizzera?", "it"),
         ("你们包邮吗？", "zh"),
+        ("Funktioniert er auch in den USA?", "de"),  # how it is used ([intent] use_it)
+        ("does it work in the US?", "en"),
+        ("Lieferzeit?", "de"),  # the shop's FAQ through [words] synonyms
+        ("几天到货？", "zh"),
     ]:
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
 

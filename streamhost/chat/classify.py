@@ -110,8 +110,8 @@ def make_classifier(
             # A real question to the host with no product in it ("do you ship to Austria?")
             # is answered honestly and handed to the operator, never ignored; two-word
             # chatter ("up late?", "anyone here?") stays chatter.
-            if ask_host.search(fold(text)):
-                return Priority.QUESTION, None
+            if ask_host.search(fold(text)) or retriever.asks(text, "use_it"):
+                return Priority.QUESTION, None  # ... or how the product is used
         return Priority.OTHER, None
 
     def classify(ev: ChatEvent) -> tuple[Priority, str | None]:

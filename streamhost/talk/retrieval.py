@@ -109,8 +109,8 @@ class Retriever:
     def shop_faq_match(self, text: str, lang: str) -> FaqMatch | None:
         """The shop FAQ entry a question about no product asks ("how long does shipping
         take?", "can I return it?"), or None."""
-        if self._shop is None:
-            return None
+        if self._shop is None or self.asks(text, "use_it"):
+            return None  # "can I use it abroad?" asks about the product, not shipping abroad
         last = self._shop_last
         if last is not None and last[0] == text and last[1] == lang:
             return last[2]

@@ -15,7 +15,10 @@ names a product must meet a word of the entry's question and be asked in the sho
 frame ("can I return the kettle?" yes; "what's in the box with the headphones?", "can I *use*
 the kettle abroad?" no). A question that uses a product's word the shop FAQ lacks ("does the
 kettle ship with a *filter*?") is about that product, not the shop; one that names more
-unknown things than it meets ("do you ship to Mars and Venus?") is not this entry's question.
+unknown things than it meets ("do you ship to Mars and Venus?") is not this entry's question;
+unknown things are whole words (the parts of "Österreich" are one). Chat's own words for the
+shop's things ("Lieferzeit", "refund", 到货) meet the shop's through the language files'
+``[words] synonyms``, which the tokenizer applies.
 """
 
 from __future__ import annotations
@@ -64,7 +67,9 @@ class ShopFaq:
             return None
         is_frame = self._frame(lang)
         tokens = set(tokenize(text, lang, compounds=True))
-        named = bool(tokens & names)
+        plain = set(tokenize(text, lang))
+        # whole words: "funk" (a product's word) in "funktioniert" names no product
+        named = bool(plain & names)
         tokens -= names
         q = {t for t in tokens if not is_frame(t)}
         known = set().union(*words)
@@ -82,7 +87,9 @@ class ShopFaq:
         # A CJK bigram that shares a character with a met one straddles the word boundary
         # (到法 in 能寄到法国吗, beside 寄到): the unknown thing is 法国 alone.
         met_chars = {c for t in met if _is_cjk_pair(t) for c in t}
-        unknown = sum(not (_is_cjk_pair(t) and met_chars & set(t)) for t in q - known)
+        # Whole words: the parts of an unknown compound ("oster", "reich" of "Österreich")
+        # are one unknown thing, not nine.
+        unknown = sum(not (_is_cjk_pair(t) and met_chars & set(t)) for t in (q - known) & plain)
         # A word of the entry's question ("ship" in "Do you ship to other countries?") may
         # come with as many unknown ones ("Austria"); one found only in its answer
         # ("confezione" in the returns answer) with none ("avete la confezione *regalo*?").

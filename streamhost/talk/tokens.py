@@ -1,5 +1,6 @@
-"""Search tokens for catalog retrieval: per-language stopwords and light stemming (en, de,
-it), German compound parts, CJK character bigrams, and BM25 over small token lists.
+"""Search tokens for catalog retrieval: per-language short forms and synonyms, stopwords and
+light stemming (en, de, it), German compound parts, CJK character bigrams, and BM25 over small
+token lists.
 
 In: text and a language (the language data files give stopwords, stop characters, stemmer
 and compounds); out: token lists and scores. No downloaded models.
@@ -17,10 +18,9 @@ from dataclasses import dataclass
 from ..langdata import load_languages
 from ..language import fold
 
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # CJK runs, then other word characters; a Latin run stops at a CJK character ("BPA吗").
-_RUN_RE = re.compile(
-    r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|((?:(?![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])[^\W_])+)"
-)
+_RUN_RE = re.compile(f"([{_CJK}]+)|((?:(?![{_CJK}])[^\\W_])+)")
 
 # Latin-script words inside the text of a language written in its own script (zh) are
 # tokenized as this language's words: product names and ids are English in any stream.
@@ -34,7 +34,6 @@ class _Words:
     stop: frozenset[str]
     stem: Callable[[str], str]
     compounds: bool
-    short: dict[str, str]  # folded short form -> folded full word
 
 
 @functools.cache
@@ -42,14 +41,38 @@ def _words() -> dict[str, _Words]:
     data = load_languages()
     return {
         lg: _Words(
-            d.stopwords,
+            frozenset(fold(s) for s in d.stopwords),  # "può" meets the folded "puo"
             _STEM[d.stemmer],
             d.compounds,
-            {fold(k): fold(v) for k, v in d.short_forms.items()},
         )
         for lg, d in data.items()
         if d.script is None
     }
+
+
+@functools.cache
+def _synonyms(lang: str) -> Callable[[str], str] | None:
+    """The language's short forms and synonyms as one substitution over folded text ("bt" ->
+    "bluetooth", "send it back" -> "return", 到货 -> 发货), longest phrase first; words match
+    whole, CJK phrases anywhere (set apart by spaces, so no bigram straddles them). Applied to
+    the catalog's text and chat's alike, so a shop that writes "refund" meets "refund"."""
+    d = load_languages().get(lang)
+    if d is None:
+        return None
+    table = {fold(k): fold(v) for k, v in {**d.short_forms, **d.synonyms}.items()}
+    if not table:
+        return None
+    keys = sorted(table, key=len, reverse=True)
+    cjk = re.compile(f"[{_CJK}]")
+    alts = [re.escape(k) if cjk.search(k) else rf"(?<![^\W_]){re.escape(k)}(?![^\W_])"
+            for k in keys]  # fmt: skip
+    pattern = re.compile("|".join(alts))
+
+    def sub(m: re.Match[str]) -> str:
+        v = table[m.group(0)]
+        return f" {v} " if cjk.search(v) else v
+
+    return lambda text: pattern.sub(sub, text)
 
 
 @functools.cache
@@ -118,6 +141,9 @@ def tokenize(
     "there" stemmed as German is "ther", the stem of "Thermosflasche").
     """
     folded = fold(text)
+    synonyms = _synonyms(lang)
+    if synonyms is not None:
+        folded = synonyms(folded)
     out: list[str] = []
     words = _words()
     w = words.get(lang) or words[_LATIN_FALLBACK]
@@ -136,7 +162,6 @@ def tokenize(
                 if not (bg[0] in zh_stop and bg[1] in zh_stop):
                     out.append(bg)
             continue
-        word = w.short.get(word, word)
         if word in stop or (len(word) == 1 and not word.isdigit()):
             continue
         s = stem(word)
