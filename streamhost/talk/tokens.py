@@ -64,8 +64,10 @@ def _synonyms(lang: str) -> Callable[[str], str] | None:
         return None
     keys = sorted(table, key=len, reverse=True)
     cjk = re.compile(f"[{_CJK}]")
-    alts = [re.escape(k) if cjk.search(k) else rf"(?<![^\W_]){re.escape(k)}(?![^\W_])"
-            for k in keys]  # fmt: skip
+    words = "|".join(re.escape(k) for k in keys if not cjk.search(k))
+    alts = [re.escape(k) for k in keys if cjk.search(k)]
+    if words:  # one word-start test for all of them, not one per key
+        alts.append(rf"(?<![^\W_])(?:{words})(?![^\W_])")
     pattern = re.compile("|".join(alts))
 
     def sub(m: re.Match[str]) -> str:
