@@ -43,6 +43,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_price",
     "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
     "answer_no_deal",  # ... while it is not: no discount now, and the price
+    "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
@@ -94,6 +95,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
     "use_it",  # asks how the product is used ("can I use it abroad?"): never a shop question
+    "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

@@ -116,3 +116,58 @@ def test_a_sold_out_product_says_so_and_a_detail_is_not_a_stock_question(talk) -
         for s in talk.generator.answer(ChatEvent("ann", "is the lamp available in white?"), None)
     ]
     assert not set(said) & _family_texts(talk, "answer_in_stock", "lamp", "en"), said
+
+
+DEAL_ENDS = {  # asked with the kettle on screen
+    "en": ["when does the sale end?", "how long is the deal?"],
+    "de": ["Wie lange gilt das Angebot?", "Bis wann?"],
+    "it": ["Fino a quando vale lo sconto?", "Quando finisce l'offerta?"],
+    "zh": ["优惠到什么时候？", "还有多久结束？"],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(DEAL_ENDS))
+def test_when_the_deal_ends_is_the_flash_sales_time_left(lang) -> None:
+    """During the demo show's flash sale on the kettle (minutes 30-45) "when does the sale
+    end?" gets the show's countdown line (12 minutes left at minute 33); before it, the
+    standing discount's price now "for as long as the offer runs" (it has no end the host
+    could say; not "Yes!", the start of some "is it on sale?" answers); never "I'll check"."""
+    now = [33 * 60.0]
+    talk = build_talk(load_config(), lambda: now[0], lambda name: True)
+    talk.generator.on_unanswered = lambda ev, lg: pytest.fail(f"handed over: {ev.text}")
+    want = talk.sale_countdown("kettle", lang)
+    assert want is not None and "12" in want and "27" in want, want
+    assert talk.sale_countdown("lamp", lang) is None
+    for text in DEAL_ENDS[lang]:
+        said = talk.generator.answer(ChatEvent("ann", text), "kettle")
+        assert [s.text for s in said] == [want], (text, [s.text for s in said])
+        assert all(talk.guard.check(s).ok for s in said), [talk.guard.check(s) for s in said]
+    now[0] = 0.0
+    deal = _family_texts(talk, "answer_deal_open", "kettle", lang)
+    for text in DEAL_ENDS[lang]:
+        said = [s.text for s in talk.generator.answer(ChatEvent("ann", text), "kettle")]
+        assert said and said[0] in deal, (text, said)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "Wie lange gilt die Garantie?"), ("en", "how long does the battery last?"),
+     ("it", "fino a quando posso restituirlo?"), ("zh", "还有多久发货？")],
+)  # fmt: skip
+def test_other_how_long_questions_are_not_about_the_deal(talk, lang, text) -> None:
+    """A warranty, a battery, the returns window, the shipping time: not the deal's end."""
+    deal = _family_texts(talk, "answer_deal_open", "kettle", lang)
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", text), "kettle")]
+    assert not set(said) & deal, said
+    assert not talk.generator.retriever.asks_deal_end(text, lang, "kettle")
+
+
+def test_deal_end_askers_merge_per_product(talk) -> None:
+    from streamhost.chat.triage import Priority, make_classifier
+
+    r = talk.generator.retriever
+    classify = make_classifier(r, talk.catalog, current_product=lambda: "kettle")
+    a = classify(ChatEvent("a", "when does the sale end?", lang="en"))
+    b = classify(ChatEvent("b", "how long is the deal?", lang="en"))
+    c = classify(ChatEvent("c", "how much is it?", lang="en"))
+    assert a == b == (Priority.QUESTION, "deal_ends:kettle:en") and c[1] != a[1]

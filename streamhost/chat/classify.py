@@ -83,6 +83,12 @@ def make_classifier(
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
         intent = retriever.detect_intent(text, lang, pid)
+        if (
+            pid is not None
+            and intent is not Intent.FAQ
+            and retriever.asks_deal_end(text, lang, pid)
+        ):
+            return Priority.QUESTION, f"deal_ends:{pid}:{lang}"  # not "how much?" on screen
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:

@@ -66,6 +66,14 @@ class Talk:
             return self.show.price_at(product_id, self.clock_now(), self.wall_start)
         return self.catalog.get(product_id).price_at(datetime.now().astimezone())
 
+    def sale_countdown(self, product_id: str, lang: str) -> str | None:
+        """The show's countdown line for the flash sale on `product_id` running now, or None."""
+        if self.show is None:
+            return None
+        plan = self.show.plan(self.clock_now(), self.wall_start)
+        fs = plan.flash_sale
+        return plan.countdown_text(lang) if fs is not None and fs.product_id == product_id else None
+
     def price_spoken_now(self, product_id: str, lang: str) -> str:
         """`price_value_now` as the host says it."""
         p = self.catalog.get(product_id)
@@ -115,6 +123,7 @@ def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str]
                 datetime.now().astimezone())  # fmt: skip
     generator.price_now = talk.price_spoken_now
     generator.price_value_now = talk.price_value_now
+    generator.sale_countdown = talk.sale_countdown
     pc = cfg.talk.phrase_chars
     generator.variety = Variety(clock_now, refrain_s=cfg.talk.refrain_s,
                                 split=lambda text, lg: split_phrases(text, lg, pc))  # fmt: skip

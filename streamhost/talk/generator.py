@@ -18,7 +18,7 @@ from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, FaqEntry, Product
-from .generator_tables import _EMOTION, _THANKS_KIND
+from .generator_tables import _EMOTION
 from .picker import TemplatePicker
 from .reply import catalog_reply, stock_family
 from .retrieval import Retriever
@@ -26,6 +26,7 @@ from .rotation import ProductRotation, feature_key
 from .templates import slots_for_product, user_slots
 from .units import spoken_value
 from .variety import Variety
+from .viewer_lines import ViewerLines
 
 # Segment families variety limits as a topic (talk/variety.py): a price, a deal (urgency) and
 # an intro per product, a call to action whichever product it names.
@@ -38,7 +39,7 @@ def default_name_ok(name: str) -> bool:
     return bool(_NAME_RE.fullmatch(name))
 
 
-class TemplateGenerator(ProductRotation):
+class TemplateGenerator(ViewerLines, ProductRotation):
     """Product talk, answers and thanks from templates and the catalog.
 
     In: a `Catalog`, the stream language, a seed; per call a product id or a `ChatEvent`.
@@ -96,6 +97,9 @@ class TemplateGenerator(ProductRotation):
         self.price_now: Callable[[str, str], str] | None = None
         # ... and as a number, to answer "is it on sale?" (None: that gets the price alone).
         self.price_value_now: Callable[[str], Decimal] | None = None
+        # (product id, language) -> the running flash sale's countdown line for that product
+        # ("Only 5 minutes left on ..."), None when none runs: "when does the deal end?"
+        self.sale_countdown: Callable[[str, str], str | None] | None = None
 
     def _slots(self, pid: str, lang: str) -> dict[str, str]:
         slots = dict(self._product_slots[(pid, lang)])
@@ -233,6 +237,9 @@ class TemplateGenerator(ProductRotation):
             say("ask_question", {}, "-")
             out.append(self._entry_answer(shop.entry, lang, None, event))
             return out
+        if pid is not None and r.asks_deal_end(text, qlang, pid):
+            self._deal_ends(pid, lang, event, out)
+            return out
         if intent is Intent.GREETING and not named:
             say("greeting", {}, "-", Emotion.HAPPY)
             return out
@@ -299,6 +306,23 @@ class TemplateGenerator(ProductRotation):
         text, text_lang = entry.a(lang)
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
 
+    def _deal_ends(self, pid: str, lang: str, event: ChatEvent, out: list[Sentence]) -> None:
+        """ "When does the sale end?": the flash sale's time left and price, where one runs
+        for the product; else whether it is on offer now (a catalog discount has no end the
+        host could say)."""
+        line = self.sale_countdown(pid, lang) if self.sale_countdown is not None else None
+        if line:
+            out.append(self._sentence(line, Source.ANSWER, lang, pid, Emotion.SURPRISED, event))
+            return
+        p = self.catalog.get(pid)
+        now = self.price_value_now(pid) if self.price_value_now is not None else p.price
+        slots = {**self._slots(pid, lang), **user_slots(self._display(event.user), lang)}
+        slots["regular"] = p.price_spoken(lang)
+        fam = "answer_deal_open" if now < p.price else "answer_no_deal"
+        t = self._pick(fam, lang, slots, p.grammar_of(lang))
+        if t is not None:
+            out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
+
     def _price_family(self, p: Product, text: str) -> str:
         """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""
         if self.price_value_now is None or not self.retriever.asks(text, "deal"):
@@ -314,47 +338,6 @@ class TemplateGenerator(ProductRotation):
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:
             self.on_unanswered(event, lang)
-
-    def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
-        """The lead-in before an operator's answer to `event` (answered), or the closing line
-        of a question nobody answered in time; in `lang`, naming the viewer."""
-        fam = "followup_lead" if answered else "followup_timeout"
-        user = user_slots(self._display(event.user), lang)
-        t = self._pick(fam, lang, user, "-")
-        if t is None:
-            return None
-        return self._sentence(t, Source.ANSWER, lang, None, Emotion.NEUTRAL, event)
-
-    def barge_in(self, event: ChatEvent, lang: str) -> Sentence | None:
-        """ "Oh, a question from Anna!": the lead-in when a question breaks into talk."""
-        user = user_slots(self._display(event.user), lang)
-        t = self._pick("barge_in", lang, user, "-")
-        if t is None:
-            return None
-        return self._sentence(t, Source.ANSWER, lang, None, Emotion.SURPRISED, event)
-
-    def thanks(self, event: ChatEvent) -> list[Sentence]:
-        """Thank a viewer for a follow, gift or purchase; other event kinds give []."""
-        fam = _THANKS_KIND.get(event.kind)
-        if fam is None:
-            return []
-        lang = self.lang
-        slots: dict[str, str] = {}
-        code = "-"
-        pid = None
-        raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
-        if fam == "thanks_purchase" and isinstance(raw_pid, str) and raw_pid in self.catalog:
-            pid = raw_pid
-            p = self.catalog.get(pid)
-            slots = self._slots(pid, lang)
-            code = p.grammar_of(lang)
-            # Thanks must not repeat the price: a gift/purchase sentence is not an ad.
-            slots.pop("price", None)
-        slots.update(user_slots(self._display(event.user), lang))
-        t = self._pick(fam, lang, slots, code)
-        if t is None:
-            return []
-        return [self._sentence(t, Source.THANKS, lang, pid, Emotion.HAPPY, event)]
 
     def template_counts(self) -> dict[str, int]:
         """Number of templates per language."""

@@ -9,6 +9,7 @@ compound-head matching for de ("Kocher" finds "Wasserkocher"), character bigrams
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from ..langdata import load_languages
@@ -333,6 +334,22 @@ class Retriever:
         a detail of the product on screen, not a product the shop may not sell)."""
         return has_any(fold(text), intent_patterns()[key])
 
+    def asks_deal_end(self, text: str, lang: str, product_id: str) -> bool:
+        """ "When does the sale end?", "Bis wann?", 优惠到什么时候？ about the product: the
+        ``[intent] deal_ends`` words, with nothing else asked but the product's name ("Wie
+        lange gilt die *Garantie*?" asks about a warranty, "how long does the *battery*
+        last?" about the battery) and no FAQ entry of the product."""
+        if not self.asks(text, "deal_ends") or self.faq_match(text, product_id, lang):
+            return False
+        deal, frame = _deal_tokens(lang), self._frame(lang)
+        chars = {c for t in deal for c in t} | stop_chars()
+        names = set(self._name_tokens(self.catalog.get(product_id), lang))
+        rest = {
+            t for t in tokenize(text, lang) if t not in deal and t not in names and not frame(t)
+        }
+        # a CJK bigram across two of those words (惠到 in 优惠到什么时候) is no word of its own
+        return not {t for t in rest if not (CJK_PAIR.fullmatch(t) and set(t) <= chars)}
+
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:
         """price > faq > feature > greeting > other; keywords of all languages are checked."""
         folded = fold(text)
@@ -368,3 +385,11 @@ class Retriever:
         if has_any(folded, pats["greeting"]):
             return Intent.GREETING
         return Intent.OTHER
+
+
+@functools.cache
+def _deal_tokens(lang: str) -> frozenset[str]:
+    """The search tokens of the language's deal and deal-end words ("sale", "end", 什么时候)."""
+    d = load_languages().get(lang)
+    words = [*d.intent["deal"], *d.intent["deal_ends"]] if d is not None else []
+    return frozenset(t for w in words for t in tokenize(w, lang))

@@ -1,0 +1,69 @@
+"""Lines addressed to one viewer: the lead-in before an operator's answer, the closing line of
+a question nobody answered, the "a question from Anna!" lead-in, and thanks for a follow, gift
+or purchase.
+
+A mixin of the template generator (``talk/generator.py``), which owns what it reads:
+``catalog``, the stream language and the template picker (``_pick``, ``_slots``,
+``_display``, ``_sentence``). In: a `ChatEvent` (and a language); out: `Sentence` s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..frames import ChatEvent, Emotion, Sentence, Source
+from .catalog import Catalog
+from .generator_tables import _THANKS_KIND
+from .templates import user_slots
+
+
+class ViewerLines:
+    """Follow-ups, barge-in lead-ins and thanks (see the module)."""
+
+    catalog: Catalog
+    lang: str
+    _pick: Any
+    _slots: Any
+    _display: Any
+    _sentence: Any
+
+    def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
+        """The lead-in before an operator's answer to `event` (answered), or the closing line
+        of a question nobody answered in time; in `lang`, naming the viewer."""
+        fam = "followup_lead" if answered else "followup_timeout"
+        user = user_slots(self._display(event.user), lang)
+        t = self._pick(fam, lang, user, "-")
+        if t is None:
+            return None
+        return self._sentence(t, Source.ANSWER, lang, None, Emotion.NEUTRAL, event)
+
+    def barge_in(self, event: ChatEvent, lang: str) -> Sentence | None:
+        """ "Oh, a question from Anna!": the lead-in when a question breaks into talk."""
+        user = user_slots(self._display(event.user), lang)
+        t = self._pick("barge_in", lang, user, "-")
+        if t is None:
+            return None
+        return self._sentence(t, Source.ANSWER, lang, None, Emotion.SURPRISED, event)
+
+    def thanks(self, event: ChatEvent) -> list[Sentence]:
+        """Thank a viewer for a follow, gift or purchase; other event kinds give []."""
+        fam = _THANKS_KIND.get(event.kind)
+        if fam is None:
+            return []
+        lang = self.lang
+        slots: dict[str, str] = {}
+        code = "-"
+        pid = None
+        raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
+        if fam == "thanks_purchase" and isinstance(raw_pid, str) and raw_pid in self.catalog:
+            pid = raw_pid
+            p = self.catalog.get(pid)
+            slots = self._slots(pid, lang)
+            code = p.grammar_of(lang)
+            # Thanks must not repeat the price: a gift/purchase sentence is not an ad.
+            slots.pop("price", None)
+        slots.update(user_slots(self._display(event.user), lang))
+        t = self._pick(fam, lang, slots, code)
+        if t is None:
+            return []
+        return [self._sentence(t, Source.THANKS, lang, pid, Emotion.HAPPY, event)]
