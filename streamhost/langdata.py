@@ -45,6 +45,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_no_deal",  # ... while it is not: no discount now, and the price
     "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
+    "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
@@ -71,6 +72,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
     {
         "name", "price", "the", "The", "acc", "Acc", "dat", "this", "of_the", "to_the", "on_the",
         "few_stock", "discount", "feature", "feature2", "shop", "regular",
+        "the2", "acc2", "price2",
         "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
     }
 )  # fmt: skip
@@ -96,6 +98,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
     "use_it",  # asks how the product is used ("can I use it abroad?"): never a shop question
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
+    "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

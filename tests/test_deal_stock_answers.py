@@ -171,3 +171,68 @@ def test_deal_end_askers_merge_per_product(talk) -> None:
     b = classify(ChatEvent("b", "how long is the deal?", lang="en"))
     c = classify(ChatEvent("c", "how much is it?", lang="en"))
     assert a == b == (Priority.QUESTION, "deal_ends:kettle:en") and c[1] != a[1]
+
+
+COMPARE = {  # the lamp costs less than the kettle now, in either order of asking
+    "en": ["which is cheaper, the kettle or the lamp?", "is the lamp more expensive than the kettle?"],
+    "de": ["Was ist günstiger, der Wasserkocher oder die Lampe?", "Ist die Lampe teurer als der Wasserkocher?"],
+    "it": ["Costa meno il bollitore o la lampada?", "La lampada è più cara del bollitore?"],
+    "zh": ["水壶和台灯哪个便宜？", "台灯比水壶更贵吗？"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(COMPARE))
+def test_which_of_two_is_cheaper_names_the_cheaper_one_first(talk, lang) -> None:
+    """ "Which is cheaper, X or Y?": the cheaper one with its price now, then the other's (both
+    prices the guard knows); asked either way round, the same answer. Before: the operator."""
+    lamp, kettle = talk.price_spoken_now("lamp", lang), talk.price_spoken_now("kettle", lang)
+    assert talk.price_value_now("lamp") < talk.price_value_now("kettle")
+    lamp_name = talk.catalog.get("lamp").name(lang)
+    for text in COMPARE[lang]:
+        said = talk.generator.answer(ChatEvent("ann", text), "bottle")
+        assert len(said) == 1, (text, [s.text for s in said])
+        t = said[0].text
+        assert lamp_name in t and t.index(lamp) < t.index(kettle), (text, t)
+        assert talk.guard.check(said[0]).ok, talk.guard.check(said[0])
+
+
+def test_a_comparison_needs_two_products_and_merges_per_pair(talk) -> None:
+    from streamhost.chat.triage import Priority, make_classifier
+
+    classify = make_classifier(
+        talk.generator.retriever, talk.catalog, current_product=lambda: "kettle"
+    )
+    a = classify(ChatEvent("a", "which is cheaper, the kettle or the lamp?", lang="en"))
+    b = classify(ChatEvent("b", "is the lamp cheaper than the kettle?", lang="en"))
+    assert a == b == (Priority.QUESTION, "compare:kettle:lamp:en")
+    # one product: not a comparison ("is it cheaper than on Amazon?" is the operator's)
+    said = [
+        s.text
+        for s in talk.generator.answer(ChatEvent("c", "is it cheaper than on Amazon?"), "kettle")
+    ]
+    assert not any(talk.catalog.get("lamp").name("en") in s for s in said), said
+
+
+def test_two_products_at_the_same_price_get_each_price() -> None:
+    import json
+    from pathlib import Path
+
+    from streamhost.talk.catalog import parse_catalog
+    from streamhost.talk.generator import TemplateGenerator
+
+    raw = json.loads(
+        (Path(__file__).resolve().parents[1] / "assets/catalog/demo.json").read_text("utf-8")
+    )
+    for p in raw["products"]:
+        p.pop("image")
+        p.pop("discount_percent", None)
+        p.pop("sales", None)
+        if p["id"] in ("lamp", "kettle"):
+            p["price"] = 30.0
+    gen = TemplateGenerator(parse_catalog(raw), "en")
+    said = [
+        s.text
+        for s in gen.answer(ChatEvent("ann", "which is cheaper, the kettle or the lamp?"), None)
+    ]
+    assert len(said) == 2 and all("30 euros" in s for s in said), said
+    assert not any("cheaper" in s.lower() for s in said), said

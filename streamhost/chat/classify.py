@@ -80,6 +80,10 @@ def make_classifier(
             pid = None
         if retriever.asks(text, "ask_ai"):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
+        if retriever.asks(text, "compare_price"):
+            pair = sorted(retriever.named_products(text, lang)[:2])
+            if len(pair) == 2:
+                return Priority.QUESTION, f"compare:{pair[0]}:{pair[1]}:{lang}"
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
         intent = retriever.detect_intent(text, lang, pid)

@@ -17,9 +17,10 @@ from typing import Any
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
-from .catalog import Catalog, FaqEntry, Product
+from .catalog import Catalog, FaqEntry
 from .generator_tables import _EMOTION
 from .picker import TemplatePicker
+from .price_answers import PriceAnswers
 from .reply import catalog_reply, stock_family
 from .retrieval import Retriever
 from .rotation import ProductRotation, feature_key
@@ -39,7 +40,7 @@ def default_name_ok(name: str) -> bool:
     return bool(_NAME_RE.fullmatch(name))
 
 
-class TemplateGenerator(ViewerLines, ProductRotation):
+class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
     """Product talk, answers and thanks from templates and the catalog.
 
     In: a `Catalog`, the stream language, a seed; per call a product id or a `ChatEvent`.
@@ -225,6 +226,12 @@ class TemplateGenerator(ViewerLines, ProductRotation):
             # Asked whether the host is a person: the honest answer, never "I'll check".
             say("answer_ai", {}, "-")
             return out
+        if r.asks(text, "compare_price"):
+            pair = r.named_products(text, qlang)[:2]
+            if len(pair) == 2:
+                # "which is cheaper, the kettle or the lamp?": the cheaper one first
+                self._compare(pair, lang, event, out)
+                return out
         if pid is not None and r.asks(text, "how_to_buy"):
             # "how do I order?", "where's the link?": how to buy the product asked about
             # (before the shop FAQ, whose answers speak of orders: "Come ordino?")
@@ -305,35 +312,6 @@ class TemplateGenerator(ViewerLines, ProductRotation):
         language the catalog has it in."""
         text, text_lang = entry.a(lang)
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
-
-    def _deal_ends(self, pid: str, lang: str, event: ChatEvent, out: list[Sentence]) -> None:
-        """ "When does the sale end?": the flash sale's time left and price, where one runs
-        for the product; else whether it is on offer now (a catalog discount has no end the
-        host could say)."""
-        line = self.sale_countdown(pid, lang) if self.sale_countdown is not None else None
-        if line:
-            out.append(self._sentence(line, Source.ANSWER, lang, pid, Emotion.SURPRISED, event))
-            return
-        p = self.catalog.get(pid)
-        now = self.price_value_now(pid) if self.price_value_now is not None else p.price
-        slots = {**self._slots(pid, lang), **user_slots(self._display(event.user), lang)}
-        slots["regular"] = p.price_spoken(lang)
-        fam = "answer_deal_open" if now < p.price else "answer_no_deal"
-        t = self._pick(fam, lang, slots, p.grammar_of(lang))
-        if t is not None:
-            out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
-
-    def _price_family(self, p: Product, text: str) -> str:
-        """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""
-        if self.price_value_now is None or not self.retriever.asks(text, "deal"):
-            return "answer_price"
-        return "answer_deal" if self.price_value_now(p.id) < p.price else "answer_no_deal"
-
-    def _cheapest(self) -> str | None:
-        """The product of the show with the lowest price now, sold-out ones left out."""
-        now = self.price_value_now or (lambda pid: self.catalog.get(pid).price)
-        ids = [p.id for p in self.catalog if p.stock is None or p.stock > 0]
-        return min(ids, key=lambda pid: (now(pid), pid), default=None)
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:

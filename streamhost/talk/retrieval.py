@@ -16,8 +16,9 @@ from ..langdata import load_languages
 from ..language import Intent, detect_language, fold
 from .catalog import LANGS, Catalog, Product
 from .intent_words import has_any, intent_patterns, question_vocab
-from .matching import CJK_PAIR, FaqMatch, related, says, within
+from .matching import CJK_PAIR, FaqMatch, related, within
 from .shop_faq import ShopFaq
+from .spec_lookup import SpecLookup
 from .tokens import BM25, compound_parts, stop_chars, tokenize
 
 # Intent, detect_language and fold live in streamhost.language (chat needs them too); they
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-class Retriever:
+class Retriever(SpecLookup):
     """Indexes one catalog per language at construction; answers lookups in microseconds.
 
     In: catalog; per call the viewer text and a language. Out: product ids, FAQ entries,
@@ -165,6 +166,18 @@ class Retriever:
                     return self._ids[best], scores[best]
         return None
 
+    def named_products(self, text: str, lang: str) -> list[str]:
+        """Every product the text names (names and aliases, its language first, then the
+        others), best first: "which is cheaper, the kettle or the lamp?" names two."""
+        for lg in [lang] + [x for x in LANGS if x != lang]:
+            q = tokenize(text, lg, written_in=lang)
+            if q:
+                scores = self._names[lg].scores(q)
+                hits = sorted((-s, i) for i, s in enumerate(scores) if s > 0.5)
+                if hits:
+                    return [self._ids[i] for _, i in hits]
+        return []
+
     # -- FAQ and features --------------------------------------------------------------------
 
     def faq_match(self, text: str, product_id: str, lang: str) -> FaqMatch | None:
@@ -286,43 +299,6 @@ class Retriever:
         words = [*(q - raw), *names]
         return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
             any(c in k for k in known) for c in u) and any(c in w for w in words for c in u))}  # fmt: skip
-
-    def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
-        """In a language written without spaces, the content characters the question has
-        only beside a function character (锁 in 有锁吗, 重 in 有多重): details too, which
-        ``unknown_details`` leaves with the frame's bigrams."""
-        if lang not in self._spec_words or not self._spec_words[lang][0]:
-            return set()
-        q = set(tokenize(text, lang, compounds=True))
-        raw = self.unknown_terms(text, lang, product_id)
-        words = [*(q - raw), *self._names_of(product_id, lang)]
-        stop = stop_chars()
-        out = set()
-        for t in raw:
-            if len(t) == 2 and (t[0] in stop) != (t[1] in stop):
-                c = t[1] if t[0] in stop else t[0]
-                if not any(c in w for w in words):
-                    out.add(c)
-        return out
-
-    def specs_asked(self, text: str, lang: str, product_id: str) -> list[str]:
-        """The product's catalog specs the text asks about (the language file's ``[specs]``
-        words: "how heavy" -> weight), in the catalog's order."""
-        p = self.catalog.products.get(product_id)
-        if p is None or not p.specs or lang not in self._spec_words:
-            return []
-        cjk, spec_words = self._spec_words[lang]
-        folded = fold(text)
-        rank: dict[str, int] = {}  # spec -> position of the first of its words the text says
-        for name in p.specs:
-            words = spec_words.get(name.lower(), ())
-            hits = [i for i, w in enumerate(words) if says(folded, w, cjk)]
-            if hits:
-                rank[name] = hits[0]
-        # A spec named by its own word (功率, "power") wins over one a general word asks
-        # about (多大, "how big"): "水壶功率多大？" asks for the power, not the capacity.
-        best = min(rank.values(), default=0)
-        return [name for name, i in rank.items() if i == best]
 
     # -- intent ------------------------------------------------------------------------------
 

@@ -1,0 +1,63 @@
+"""Which of a product's specs a question asks for ("how heavy is it?" -> weight), and the
+details a question in a language written without spaces asks beside a function character (锁
+in 有锁吗).
+
+A mixin of the retriever (``talk/retrieval.py``), which owns what it reads: the catalog, each
+language's spec words (``_spec_words``) and its unknown-term and frame tests. In: a question,
+its language and a product id; out: spec names or characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..language import fold
+from .catalog import Catalog
+from .matching import says
+from .tokens import stop_chars, tokenize
+
+
+class SpecLookup:
+    """Spec and detail lookups of the retriever (see the module)."""
+
+    catalog: Catalog
+    _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
+    unknown_terms: Any
+    _names_of: Any
+
+    def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
+        """In a language written without spaces, the content characters the question has
+        only beside a function character (锁 in 有锁吗, 重 in 有多重): details too, which
+        ``unknown_details`` leaves with the frame's bigrams."""
+        if lang not in self._spec_words or not self._spec_words[lang][0]:
+            return set()
+        q = set(tokenize(text, lang, compounds=True))
+        raw = self.unknown_terms(text, lang, product_id)
+        words = [*(q - raw), *self._names_of(product_id, lang)]
+        stop = stop_chars()
+        out = set()
+        for t in raw:
+            if len(t) == 2 and (t[0] in stop) != (t[1] in stop):
+                c = t[1] if t[0] in stop else t[0]
+                if not any(c in w for w in words):
+                    out.add(c)
+        return out
+
+    def specs_asked(self, text: str, lang: str, product_id: str) -> list[str]:
+        """The product's catalog specs the text asks about (the language file's ``[specs]``
+        words: "how heavy" -> weight), in the catalog's order."""
+        p = self.catalog.products.get(product_id)
+        if p is None or not p.specs or lang not in self._spec_words:
+            return []
+        cjk, spec_words = self._spec_words[lang]
+        folded = fold(text)
+        rank: dict[str, int] = {}  # spec -> position of the first of its words the text says
+        for name in p.specs:
+            words = spec_words.get(name.lower(), ())
+            hits = [i for i, w in enumerate(words) if says(folded, w, cjk)]
+            if hits:
+                rank[name] = hits[0]
+        # A spec named by its own word (功率, "power") wins over one a general word asks
+        # about (多大, "how big"): "水壶功率多大？" asks for the power, not the capacity.
+        best = min(rank.values(), default=0)
+        return [name for name, i in rank.items() if i == best]
