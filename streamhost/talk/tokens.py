@@ -142,6 +142,13 @@ def tokenize(
     language the text is in, when it is tokenized as another's; its stopwords go too (English
     "there" stemmed as German is "ther", the stem of "Thermosflasche").
     """
+    return list(_tokens(text, lang, compounds, written_in))
+
+
+# One question is tokenized the same way a dozen times (product lookup in every language, FAQ,
+# shop FAQ, unknown details): a pure function of its arguments, so a bounded LRU.
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str, lang: str, compounds: bool, written_in: str | None) -> tuple[str, ...]:
     folded = fold(text)
     synonyms = _synonyms(lang)
     if synonyms is not None:
@@ -170,7 +177,7 @@ def tokenize(
         out.append(s)
         if split_compounds:
             out.extend(compound_parts(s))
-    return out
+    return tuple(out)
 
 
 def compound_parts(s: str) -> list[str]:
