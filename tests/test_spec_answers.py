@@ -196,3 +196,24 @@ def test_synonyms_replace_chat_words_with_the_shops(lang, has, lacks, text) -> N
 
     toks = tokenize(text, lang)
     assert has in toks and lacks not in toks, toks
+
+
+@pytest.mark.parametrize(
+    ("lang", "other", "own"),
+    [("en", "is there a warranty on the headphones?", "what is the warranty?"),
+     ("de", "Haben die Kopfhörer Garantie?", "Wie lange ist die Garantie?"),
+     ("it", "Quanto dura la garanzia delle cuffie?", "Quanto dura la garanzia?"),
+     ("zh", "耳机保修多久？", "保修多久？")],
+)  # fmt: skip
+def test_a_whole_name_keeps_its_product(catalog, lang, other, own) -> None:
+    """The kettle (on screen) has a warranty FAQ and the headphones none: a question naming the
+    headphones whole is theirs ("I'll check"), not the kettle's warranty; only a part of a
+    name ("water" of "water bottle") gives way to the product on screen's FAQ."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    warranty = catalog.get("kettle").faq[2].a(lang)[0]
+    said = [s.text for s in gen.answer(ChatEvent("ann", other), "kettle")]
+    assert warranty not in said and handed == [other], said
+    said = [s.text for s in gen.answer(ChatEvent("ann", own), "kettle")]
+    assert said[-1] == warranty, said

@@ -205,9 +205,11 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             and pid != on_screen
             and r.faq_match(text, pid, qlang) is None
             and r.faq_match(text, on_screen, qlang) is not None
+            and not r.names_whole(text, qlang, pid)
         ):
             # A weak name hit ("water" in "water bottle") loses to the product on screen
-            # whose own FAQ the question is.
+            # whose own FAQ the question is; a whole name does not: "is there a warranty on
+            # the headphones?" is not the kettle's warranty.
             pid, named = on_screen, None
         intent = r.detect_intent(text, qlang, pid)
         if intent is Intent.HAVE and not named and r.asks(text, "have_it"):

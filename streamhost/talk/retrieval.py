@@ -166,6 +166,14 @@ class Retriever(SpecLookup):
                     return self._ids[best], scores[best]
         return None
 
+    def names_whole(self, text: str, lang: str, product_id: str) -> bool:
+        """Whether the text says one of the product's names or aliases whole (in `lang` or
+        English): "the headphones", 耳机; not "water" of "water bottle"."""
+        p = self.catalog.get(product_id)
+        said = set(tokenize(text, lang))
+        names = [*self._names_of(product_id, lang), *p.aliases.get("en", [])]
+        return any((toks := set(tokenize(n, lang))) and toks <= said for n in names if n)
+
     def named_products(self, text: str, lang: str) -> list[str]:
         """Every product the text names (names and aliases, its language first, then the
         others), best first: "which is cheaper, the kettle or the lamp?" names two."""
