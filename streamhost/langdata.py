@@ -46,6 +46,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
+    "answer_what_is",  # "what is this?": the product on screen and its price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
@@ -99,6 +100,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "use_it",  # asks how the product is used ("can I use it abroad?"): never a shop question
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
+    "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

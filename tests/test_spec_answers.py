@@ -217,3 +217,33 @@ def test_a_whole_name_keeps_its_product(catalog, lang, other, own) -> None:
     assert warranty not in said and handed == [other], said
     said = [s.text for s in gen.answer(ChatEvent("ann", own), "kettle")]
     assert said[-1] == warranty, said
+
+
+WHAT_IS = {
+    "en": ["what is this?", "whats that"],
+    "de": ["Was ist das?", "Was ist das hier?"],
+    "it": ["Cos'è?", "Che cos'è questo?"],
+    "zh": ["这是什么？", "这个是啥"],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(WHAT_IS))
+def test_what_is_this_presents_the_product_on_screen(catalog, lang) -> None:
+    """Someone who just joined asks what is on screen: the product's name and price, then a
+    feature; never "I'll check" and never ignored as chatter. "What is it made of?" asks
+    something else."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    gen.on_unanswered = lambda ev, lg: pytest.fail(f"handed over: {ev.text}")
+    lamp = catalog.get("lamp")
+    feats, _ = lamp.features_in(lang)
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "lamp")
+    for text in WHAT_IS[lang]:
+        said = [s.text for s in gen.answer(ChatEvent("ann", text), "lamp")]
+        assert len(said) == 2 and lamp.name(lang) in said[0], (text, said)
+        assert lamp.price_spoken(lang) in said[0] and feats[0] in said[1], (text, said)
+        assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"what:lamp:{lang}")
+    assert not gen.retriever.asks_what_it_is("what is it made of?", "en", "lamp")
+    assert not gen.retriever.asks_what_it_is("Was ist das für ein Material?", "de", "lamp")

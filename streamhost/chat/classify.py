@@ -87,12 +87,12 @@ def make_classifier(
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
         intent = retriever.detect_intent(text, lang, pid)
-        if (
-            pid is not None
-            and intent is not Intent.FAQ
-            and retriever.asks_deal_end(text, lang, pid)
-        ):
-            return Priority.QUESTION, f"deal_ends:{pid}:{lang}"  # not "how much?" on screen
+        if pid is not None and intent is not Intent.FAQ:
+            # "what is this?" x 20 is one answer; "when does the sale end?" not "how much?"
+            if retriever.asks_what_it_is(text, lang, pid):
+                return Priority.QUESTION, f"what:{pid}:{lang}"
+            if retriever.asks_deal_end(text, lang, pid):
+                return Priority.QUESTION, f"deal_ends:{pid}:{lang}"
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:

@@ -246,6 +246,16 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             say("ask_question", {}, "-")
             out.append(self._entry_answer(shop.entry, lang, None, event))
             return out
+        if pid is not None and r.asks_what_it_is(text, qlang, pid):
+            # "what is this?" (someone who just joined): the product, its price, two features
+            p = self.catalog.get(pid)
+            slots, code = {**self._slots(pid, lang), **user}, p.grammar_of(lang)
+            feats, _ = p.features_in(lang)
+            slots.update(zip(("feature", "feature2"), feats[:2], strict=False))
+            say("answer_what_is", slots, code)
+            if feats:
+                say("answer_feature", slots, code)
+            return out
         if pid is not None and r.asks_deal_end(text, qlang, pid):
             self._deal_ends(pid, lang, event, out)
             return out

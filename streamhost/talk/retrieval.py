@@ -323,14 +323,22 @@ class Retriever(SpecLookup):
         ``[intent] deal_ends`` words, with nothing else asked but the product's name ("Wie
         lange gilt die *Garantie*?" asks about a warranty, "how long does the *battery*
         last?" about the battery) and no FAQ entry of the product."""
-        if not self.asks(text, "deal_ends") or self.faq_match(text, product_id, lang):
+        return self._asks_only(text, lang, product_id, ("deal_ends", "deal"))
+
+    def asks_what_it_is(self, text: str, lang: str, product_id: str) -> bool:
+        """ "What is this?", "Was ist das?", "Cos'è?", 这是什么？: the ``[intent] what_is_it``
+        words and nothing else ("what is it *made* of?" asks something else)."""
+        return self._asks_only(text, lang, product_id, ("what_is_it",))
+
+    def _asks_only(self, text: str, lang: str, product_id: str, keys: tuple[str, ...]) -> bool:
+        """The text says a word of ``[intent] keys[0]`` and nothing but words of those lists,
+        the product's name and the frame of asking; and it is none of the product's FAQ."""
+        if not self.asks(text, keys[0]) or self.faq_match(text, product_id, lang):
             return False
-        deal, frame = _deal_tokens(lang), self._frame(lang)
-        chars = {c for t in deal for c in t} | stop_chars()
+        own, frame = _intent_tokens(lang, keys), self._frame(lang)
+        chars = {c for t in own for c in t} | stop_chars()
         names = set(self._name_tokens(self.catalog.get(product_id), lang))
-        rest = {
-            t for t in tokenize(text, lang) if t not in deal and t not in names and not frame(t)
-        }
+        rest = {t for t in tokenize(text, lang) if t not in own and t not in names and not frame(t)}
         # a CJK bigram across two of those words (惠到 in 优惠到什么时候) is no word of its own
         return not {t for t in rest if not (CJK_PAIR.fullmatch(t) and set(t) <= chars)}
 
@@ -372,8 +380,8 @@ class Retriever(SpecLookup):
 
 
 @functools.cache
-def _deal_tokens(lang: str) -> frozenset[str]:
-    """The search tokens of the language's deal and deal-end words ("sale", "end", 什么时候)."""
+def _intent_tokens(lang: str, keys: tuple[str, ...]) -> frozenset[str]:
+    """The search tokens of the language's words for those intents ("sale", "end", 什么时候)."""
     d = load_languages().get(lang)
-    words = [*d.intent["deal"], *d.intent["deal_ends"]] if d is not None else []
+    words = [w for k in keys for w in d.intent[k]] if d is not None else []
     return frozenset(t for w in words for t in tokenize(w, lang))
