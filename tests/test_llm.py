@@ -262,6 +262,28 @@ def test_build_messages_tasks_and_languages() -> None:
         build_messages("poem", CATALOG, None, "en")
 
 
+def test_the_prompt_knows_when_the_flash_sale_ends() -> None:
+    """With the engine's wiring (build_talk) during the demo show's flash sale on the kettle,
+    the LLM gets the same countdown line the template path answers "when does the deal end?"
+    with; before the sale, none."""
+    from streamhost.config import load_config
+    from streamhost.talk.assemble import build_talk
+
+    now = [33 * 60.0]
+    cfg = load_config().with_overrides(talk={"generator": "llm"})
+    talk = build_talk(cfg, lambda: now[0], lambda name: True)
+    assert talk.llm_talk is not None and talk.llm_talk.sale_countdown is not None
+    line = talk.sale_countdown("kettle", "de")
+    assert line and "12" in line
+    msgs = build_messages("answer", talk.catalog, "lamp", "de", ChatEvent("a", "Bis wann?"),
+                          sale_note=talk.llm_talk.sale_countdown)  # fmt: skip
+    assert line in msgs[0]["content"] and "Flash sale running now" in msgs[0]["content"]
+    now[0] = 0.0
+    msgs = build_messages("answer", talk.catalog, "kettle", "de", ChatEvent("a", "Bis wann?"),
+                          sale_note=talk.llm_talk.sale_countdown)  # fmt: skip
+    assert "Flash sale" not in msgs[0]["content"]
+
+
 async def test_guard_on_the_llm_path_stops_a_hallucinated_price() -> None:
     text = "Let me tell you about the electric kettle. Today it costs only 19 euros 90! Grab it."
     async with FakeLlmServer(Script(text)) as srv:

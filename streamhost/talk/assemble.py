@@ -143,4 +143,5 @@ def build_talk(cfg: Any, clock_now: Callable[[], float], name_ok: Callable[[str]
         )
         talk.llm_talk = LlmTalk(talk.llm, catalog, lang, name_ok=name_ok)
         talk.llm_talk.price_now = talk.price_spoken_now
+        talk.llm_talk.sale_countdown = talk.sale_countdown
     return talk

@@ -287,6 +287,8 @@ class LlmTalk:
         self.last_ttft: float | None = None
         # The price valid now (set by the engine: show flash sales, catalog sales, discounts).
         self.price_now: PriceNow | None = None  # seconds to the first sentence of the last call
+        # The running flash sale's countdown line per product (set by the engine), or None.
+        self.sale_countdown: Callable[[str, str], str | None] | None = None
 
     async def next_segment(
         self, product_id: str, cancel: asyncio.Event | None = None
@@ -294,7 +296,7 @@ class LlmTalk:
         """Present one product."""
         msgs = build_messages("segment", self.catalog, product_id, self.lang,
                               persona=self.persona, name_ok=self.name_ok,
-                              price_now=self.price_now)  # fmt: skip
+                              price_now=self.price_now, sale_note=self.sale_countdown)  # fmt: skip
         async for s in self._run(msgs, product_id, None, Emotion.NEUTRAL, cancel):
             yield s
 
@@ -308,7 +310,7 @@ class LlmTalk:
         pid = self._product_for(event.text or "", current_product_id)
         msgs = build_messages("answer", self.catalog, pid, self.lang, event,
                               persona=self.persona, name_ok=self.name_ok,
-                              price_now=self.price_now)  # fmt: skip
+                              price_now=self.price_now, sale_note=self.sale_countdown)  # fmt: skip
         async for s in self._run(msgs, pid, event, Emotion.NEUTRAL, cancel):
             yield s
 
@@ -320,7 +322,7 @@ class LlmTalk:
         pid = raw_pid if isinstance(raw_pid, str) and raw_pid in self.catalog else None
         msgs = build_messages("thanks", self.catalog, pid, self.lang, event,
                               persona=self.persona, name_ok=self.name_ok,
-                              price_now=self.price_now)  # fmt: skip
+                              price_now=self.price_now, sale_note=self.sale_countdown)  # fmt: skip
         async for s in self._run(msgs, pid, event, Emotion.HAPPY, cancel):
             yield s
 

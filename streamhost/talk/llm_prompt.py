@@ -90,12 +90,15 @@ def build_messages(
     name_ok: Callable[[str], bool] | None = None,
     max_sentences: int = 4,
     price_now: PriceNow | None = None,
+    sale_note: Callable[[str, str], str | None] | None = None,
 ) -> list[dict[str, str]]:
     """System prompt (persona, language policy, rules, catalog excerpt) + one user message.
 
     task: "segment" (present `product_id`), "answer" (answer `event`'s question, quoted as
     JSON data), "thanks" (thank `event`'s user for a follow/gift/purchase). The viewer's
     text never enters the system prompt; the display name only where `name_ok` allows it.
+    ``sale_note(pid, lang)``: the show's countdown line while a flash sale runs on a product
+    (what the template path answers to "when does the deal end?"), else None.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -129,6 +132,11 @@ def build_messages(
         p = catalog.get(product_id)
         system.append(f"Current product ({p.id}):")
         system.append(product_facts(p, lang, price_now))
+    for p in catalog:
+        note = sale_note(p.id, lang) if sale_note is not None else None
+        if note:
+            system.append(f"Flash sale running now on {p.name(lang)} (if asked when it "
+                          f"ends, say it like this): {note}")  # fmt: skip
     others = [p for p in catalog if p.id != product_id]
     if others:
         system.append("Other products in the shop (name: price):")
