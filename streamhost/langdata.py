@@ -97,7 +97,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
-    "use_it",  # asks how the product is used ("can I use it abroad?"): never a shop question
+    "use_it",  # about the product itself: how it is used, what is in its box; never the shop's
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two

@@ -212,8 +212,13 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # the headphones?" is not the kettle's warranty.
             pid, named = on_screen, None
         intent = r.detect_intent(text, qlang, pid)
-        if intent is Intent.HAVE and not named and r.asks(text, "have_it"):
-            intent = Intent.OTHER  # "do you have it in black?": the product on screen
+        if (
+            intent is Intent.HAVE
+            and not named
+            and (r.asks(text, "have_it") or r.asks(text, "use_it"))
+        ):
+            # "do you have it in black?", "cosa c'è nella confezione?": the product on screen
+            intent = Intent.OTHER
         user = user_slots(self._display(event.user), lang)
 
         def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:
