@@ -252,3 +252,14 @@ def test_what_is_this_presents_the_product_on_screen(catalog, lang) -> None:
         assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"what:lamp:{lang}")
     assert not gen.retriever.asks_what_it_is("what is it made of?", "en", "lamp")
     assert not gen.retriever.asks_what_it_is("Was ist das für ein Material?", "de", "lamp")
+
+
+def test_what_size_asks_for_the_capacity(catalog) -> None:
+    """ "What size is the bottle?" is its volume (750 ml), not its first two features."""
+    gen = TemplateGenerator(catalog, "en")
+    said = " ".join(s.text for s in gen.answer(ChatEvent("ann", "what size is the bottle?"), None))
+    assert "750 millilitres" in said, said
+    said = " ".join(
+        s.text for s in gen.answer(ChatEvent("ann", "what size is the backpack?"), None)
+    )
+    assert "28 litres" in said, said

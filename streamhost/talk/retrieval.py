@@ -116,7 +116,8 @@ class Retriever(SpecLookup):
         last = self._shop_last
         if last is not None and last[0] == text and last[1] == lang:
             return last[2]
-        m = self._shop.match(text, lang, self._name_words[lang])
+        about_it = has_any(fold(text), intent_patterns()["feature"])  # "is it ...?"
+        m = self._shop.match(text, lang, self._name_words[lang], about_it)
         self._shop_last = (text, lang, m)
         return m
 

@@ -59,9 +59,13 @@ class ShopFaq:
             # much", "how long does shipping take?" the one asked "how long".
             self._bm25[lang] = BM25(docs)
 
-    def match(self, text: str, lang: str, names: AbstractSet[str]) -> FaqMatch | None:
+    def match(
+        self, text: str, lang: str, names: AbstractSet[str], about_it: bool = False
+    ) -> FaqMatch | None:
         """The entry `text` asks about (see the module), or None; `names`: product name
-        tokens, which say which product, not what is asked."""
+        tokens, which say which product, not what is asked; `about_it`: the text asks about
+        the product ("is it ...?"), so a word found only in an entry's answer is no match
+        ("is it original?" is not the returns answer's "original box")."""
         words = self._words.get(lang)
         if not words:
             return None
@@ -94,7 +98,7 @@ class ShopFaq:
         # come with as many unknown ones ("Austria"); one found only in its answer
         # ("confezione" in the returns answer) with none ("avete la confezione *regalo*?").
         asked = met & self._asked[lang][best]
-        if not met or unknown > (len(met) if asked else 0):
+        if not met or unknown > (len(met) if asked else 0) or (about_it and not asked):
             return None
         if named:
             # About the product named, not the shop: "what's in the box with the headphones?"
