@@ -101,6 +101,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
+    "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

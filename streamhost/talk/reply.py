@@ -80,7 +80,8 @@ def catalog_reply(
         # A detail the catalog lacks ("what colours?"): reciting unrelated features would
         # sound evasive, and guessing is not allowed.
         return DONT_KNOW
-    if not feats:
+    if not feats or (not asked and not wanted and r.asks(text, "ask_when")):
+        # "When will I get the headphones?" asks a time, which no feature says.
         return DONT_KNOW
     if asked:
         order = wanted  # the spec's feature alone: no second, unrelated one
