@@ -169,14 +169,15 @@ def test_the_frame_of_a_question_does_not_pick_a_feature(catalog, lang, text) ->
      ("it", "headphones", "Cosa hanno di speciale le cuffie?", True),
      ("zh", "headphones", "耳机有什么特别的？", True), ("zh", "lamp", "介绍一下台灯", True),
      ("zh", "lamp", "台灯有白色的吗？", False), ("zh", "backpack", "背包有锁吗？", False),
-     ("zh", "lamp", "台灯有多重？", False)],
+     ("zh", "lamp", "台灯有多重？", False),
+     ("en", "headphones", "what size are the headphones?", False)],  # no size in the catalog
 )  # fmt: skip
 def test_what_is_special_gets_features_and_an_unknown_detail_does_not(
     catalog, lang, pid, text, features
 ) -> None:
     """'What's special?' is answered with the product's highlights; a detail the catalog lacks
-    (white, a lock, the lamp's weight), in Chinese only beside a function character (有白,
-    有锁, 多重), gets "I'll check" instead of a recital."""
+    (white, a lock, the lamp's weight, the headphones' size), in Chinese only beside a
+    function character (有白, 有锁, 多重), gets "I'll check" instead of a recital."""
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
     said = " ".join(s.text for s in _said(gen, text, pid))
     feats, _ = catalog.get(pid).features_in(lang)
