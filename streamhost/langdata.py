@@ -102,6 +102,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
     "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
+    "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight
+    "shop_service",  # the shop's premises or services ("a store in Berlin?"): never "not carried"
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

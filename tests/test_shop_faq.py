@@ -179,11 +179,13 @@ def test_what_is_in_the_box_is_a_question_about_the_product(catalog, lang, text)
 @pytest.mark.parametrize(
     ("lang", "text"),
     [("en", "when will I get the headphones?"), ("de", "Wann bekomme ich den Rucksack?"),
-     ("zh", "耳机什么时候到？"), ("en", "when does the lamp turn off?")],
+     ("zh", "耳机什么时候到？"), ("en", "when does the lamp turn off?"),
+     ("it", "Dove viene prodotto il bollitore?"), ("en", "where is the kettle made?")],
 )  # fmt: skip
-def test_a_question_asking_when_never_gets_a_highlight(catalog, lang, text) -> None:
-    """ "When will I get the headphones?" asks a time; a product highlight ("active noise
-    cancelling ...") would be no answer, so "I'll check" and the operator ([intent] ask_when)."""
+def test_a_question_asking_when_or_where_never_gets_a_highlight(catalog, lang, text) -> None:
+    """ "When will I get the headphones?" asks a time, "Dove viene prodotto il bollitore?" a
+    place; a product highlight ("active noise cancelling ...", "un corpo in acciaio inox")
+    would be no answer, so "I'll check" and the operator ([intent] ask_when, ask_where)."""
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
     handed: list[str] = []
     gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
@@ -191,3 +193,24 @@ def test_a_question_asking_when_never_gets_a_highlight(catalog, lang, text) -> N
     assert handed == [text], said
     feats = [f for pid in catalog.ids for f in catalog.get(pid).features_in(lang)[0]]
     assert not any(f in said for f in feats), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "do you have a store in Berlin?"), ("en", "is there a limit per order?"),
+     ("de", "Habt ihr einen Laden in München?"), ("it", "avete un negozio a Milano?"),
+     ("it", "avete la confezione regalo?"), ("zh", "你们有实体店吗？")],
+)  # fmt: skip
+def test_the_shops_premises_and_services_are_not_products_it_lacks(catalog, lang, text) -> None:
+    """A store, a limit per order, gift wrapping ([intent] shop_service) are no product the
+    shop does not sell: "we don't have that tonight" would be a guess about the shop, so
+    "I'll check" and the operator."""
+    from streamhost.langdata import load_languages
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = [s.text for s in _said(gen, text)]
+    not_carried = {t.split("{")[0] for t in load_languages()[lang].templates["not_carried"]}
+    assert handed == [text], said
+    assert not any(s.startswith(t) for s in said for t in not_carried if t), said

@@ -257,7 +257,8 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         ("is it good for tea?", "en"),
     ]:
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
-    for text in ("anyone here?", "lol", "nice stream", "who else is up this late?"):
+    for text in ("anyone here?", "lol", "nice stream", "who else is up this late?",
+                 "where is everyone?"):  # fmt: skip
         assert classify(ChatEvent("a", text, lang="en"))[0] is Priority.OTHER, text
     # Questions to the host with no product in them are questions (answered honestly, or
     # handed to the operator), in every language.
@@ -270,6 +271,11 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         ("does it work in the US?", "en"),
         ("Lieferzeit?", "de"),  # the shop's FAQ through [words] synonyms
         ("几天到货？", "zh"),
+        ("can I pick it up?", "en"),  # where, when and pickup ([intent] ask_host)
+        ("will I get it before the weekend?", "en"),
+        ("Woher kommt das Produkt?", "de"),
+        ("da dove viene?", "it"),
+        ("可以自提吗？", "zh"),
     ]:
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
 

@@ -268,6 +268,11 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             say("greeting", {}, "-", Emotion.HAPPY)
             return out
         if intent is Intent.HAVE and not named:
+            if r.asks(text, "shop_service"):
+                # "Do you have a store in Berlin?": not a product; "we don't have that
+                # tonight" would be a guess about the shop.
+                say("dont_know", {}, "-")
+                return out
             # A product the shop does not sell: say so, and offer the closest one it does
             # (content match, else none). The viewer's words are not repeated (chat is data).
             hit = r.find_product(text, qlang)

@@ -80,8 +80,11 @@ def catalog_reply(
         # A detail the catalog lacks ("what colours?"): reciting unrelated features would
         # sound evasive, and guessing is not allowed.
         return DONT_KNOW
-    if not feats or (not asked and not wanted and r.asks(text, "ask_when")):
-        # "When will I get the headphones?" asks a time, which no feature says.
+    if not feats or (
+        not asked and not wanted and (r.asks(text, "ask_when") or r.asks(text, "ask_where"))
+    ):
+        # "When will I get the headphones?", "where is it made?" ask a time or a place, which
+        # no feature says.
         return DONT_KNOW
     if asked:
         order = wanted  # the spec's feature alone: no second, unrelated one
