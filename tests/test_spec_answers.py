@@ -264,3 +264,21 @@ def test_what_size_asks_for_the_capacity(catalog) -> None:
         s.text for s in gen.answer(ChatEvent("ann", "what size is the backpack?"), None)
     )
     assert "28 litres" in said, said
+
+
+@pytest.mark.parametrize(
+    ("lang", "pid", "text", "has"),
+    [("en", "lamp", "is the lamp dimmable?", "touch dimmer"),  # [words] synonyms
+     ("en", "kettle", "how much 4 the kettle", "39 euros 90"),  # chat's "4", no question mark
+     ("it", "bottle", "quanto tempo resta fredda la bevanda nella borraccia?", "24 ore")],
+)  # fmt: skip
+def test_chats_spelling_meets_the_catalogs_words(catalog, lang, pid, text, has) -> None:
+    """How chat writes ("dimmable", "4" for "for", "fredda" beside "fredde") still finds the
+    catalog's answer, through the triage a comment without a question mark passes too."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: pid)
+    assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    assert has in " ".join(s.text for s in _said(gen, text, pid))

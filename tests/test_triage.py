@@ -276,6 +276,7 @@ def test_product_questions_the_keyword_tables_miss_are_still_questions() -> None
         ("Woher kommt das Produkt?", "de"),
         ("da dove viene?", "it"),
         ("可以自提吗？", "zh"),
+        ("gibts das in blau?", "de"),  # gibt's: gibt es
     ]:
         assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
 
