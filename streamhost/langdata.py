@@ -48,6 +48,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
     "answer_what_is",  # "what is this?": the product on screen and its price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
+    "answer_order_help",  # "my order didn't arrive": the shop's team takes it (the operator)
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
     "answer_sold_out",  # ... none left
@@ -104,6 +105,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
     "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight
     "shop_service",  # the shop's premises or services ("a store in Berlin?"): never "not carried"
+    "order_help",  # a viewer's own order or a fault ("my order didn't arrive"): for the team
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

@@ -214,3 +214,29 @@ def test_the_shops_premises_and_services_are_not_products_it_lacks(catalog, lang
     not_carried = {t.split("{")[0] for t in load_languages()[lang].templates["not_carried"]}
     assert handed == [text], said
     assert not any(s.startswith(t) for s in said for t in not_carried if t), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "my order didn't arrive"), ("en", "where is my order?"),
+     ("en", "the kettle I bought is broken"), ("en", "can I cancel my order?"),
+     ("de", "Meine Bestellung ist nicht angekommen"), ("de", "Der Wasserkocher ist kaputt"),
+     ("it", "Dov'è il mio ordine?"), ("zh", "我的订单还没到")],
+)  # fmt: skip
+def test_a_viewers_own_order_goes_to_the_team(catalog, lang, text) -> None:
+    """A late, lost or broken order ([intent] order_help) is no question for the catalog or
+    the shop FAQ ("when will my order arrive?" still is): it is a question for triage (it
+    was dropped as chatter), the host says the team takes it (``answer_order_help``), and
+    the operator gets it."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.langdata import load_languages
+    from streamhost.talk.retrieval import Retriever
+
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = [s.text for s in _said(gen, text)]
+    assert handed == [text], said
+    assert said and set(said) <= set(load_languages()[lang].templates["answer_order_help"]), said

@@ -48,25 +48,34 @@ def _llm_cfg(url: str) -> dict[str, Any]:
     }
 
 
+@contextlib.asynccontextmanager
+async def _llm_stream(
+    tmp_path: Path, script: Script, duration: float | None, pause: float
+) -> AsyncIterator[tuple[Any, Any, Any, FakeLlmServer]]:
+    """A virtual-clock engine whose talk is the fake LLM server's; (engine, stream, task, llm)
+    once the stream runs, its clock lent to the server."""
+    holder = _Clock()
+    async with FakeLlmServer(script, sleep=holder.sleep, now=holder.now) as llm:
+        async with running_engine(
+            tmp_path, virtual=True, duration=duration,
+            talk={"generator": "llm", "show": "", "segment_pause_s": pause}, llm=_llm_cfg(llm.base_url),
+        ) as (engine, url, task):  # fmt: skip
+            holder.clock = engine.primary.clock
+            yield engine, engine.primary, task, llm
+
+
 @pytest.mark.timeout(120)
 async def test_llm_answer_first_audio_within_450ms_of_the_question(tmp_path) -> None:
-    holder = _Clock()
     script = Script(
         text="Good question! The electric kettle is 31 euros 92 right now.",
         ttft=0.3,
         tokens_per_s=100,
     )
-    async with FakeLlmServer(script, sleep=holder.sleep, now=holder.now) as llm:
-        async with running_engine(
-            tmp_path, virtual=True, duration=6,
-            talk={"generator": "llm", "show": "", "segment_pause_s": 3.0}, llm=_llm_cfg(llm.base_url),
-        ) as (engine, url, task):  # fmt: skip
-            st = engine.primary
-            holder.clock = st.clock
-            await _after_disclosure(st)  # the host is idle: nothing queued or playing
-            ev, decision = st.submit_chat({"user": "ann", "text": "how much is the kettle?"})
-            assert decision == "queued"
-            await task
+    async with _llm_stream(tmp_path, script, 6, 3.0) as (engine, st, task, llm):
+        await _after_disclosure(st)  # the host is idle: nothing queued or playing
+        ev, decision = st.submit_chat({"user": "ann", "text": "how much is the kettle?"})
+        assert decision == "queued"
+        await task
     store = _store(tmp_path)
     answers = [ln for ln in store.transcript() if ln.reply_to == ev.trace_id]
     store.close()
@@ -377,3 +386,25 @@ async def test_dead_air_is_bounded_by_a_recap(tmp_path, max_quiet_s: float) -> N
             assert ln.aired_at - heard[ln.text] >= 30.0, (ln.text, heard[ln.text], ln.aired_at)
         heard[ln.text] = end
     assert repeats > 0  # the recap did bring lines back
+
+
+@pytest.mark.timeout(120)
+async def test_an_order_problem_goes_to_the_team_not_the_llm(tmp_path) -> None:
+    """ "Where is my order?" with an LLM configured: no LLM can see orders, so the host says
+    the team takes it (``answer_order_help``) and the question waits for the operator; the
+    LLM server gets no request for it."""
+    from streamhost.langdata import load_languages
+
+    script = Script(text="Your order is on its way!", ttft=0.1, tokens_per_s=100)
+    async with _llm_stream(tmp_path, script, 6, 30.0) as (engine, st, task, llm):
+        await _after_disclosure(st)
+        sent = len(llm.records)
+        ev, decision = st.submit_chat({"user": "ann", "text": "where is my order?"})
+        assert decision == "queued"
+        await task
+        pending = [q.event.text for q in st.talk.followups.pending()]
+    store = _store(tmp_path)
+    answers = [ln.text for ln in store.transcript() if ln.reply_to == ev.trace_id]
+    store.close()
+    assert answers and set(answers) <= set(load_languages()["en"].templates["answer_order_help"])
+    assert len(llm.records) == sent and pending == ["where is my order?"]

@@ -80,6 +80,9 @@ def make_classifier(
             pid = None
         if retriever.asks(text, "ask_ai"):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
+        if retriever.asks(text, "order_help"):
+            # "my order didn't arrive": a viewer's own problem, never chatter, never merged
+            return Priority.QUESTION, None
         if retriever.asks(text, "compare_price"):
             pair = sorted(retriever.named_products(text, lang)[:2])
             if len(pair) == 2:

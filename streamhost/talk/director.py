@@ -236,11 +236,10 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
         elif item.priority in (Priority.QUESTION, Priority.GREETING):
             if item.priority is Priority.GREETING:
                 self._last_greeting = self.clock.now()
-            if self.llm is not None and item.priority is Priority.QUESTION:
+            llm = None if self.gen.for_the_team(ev) else self.llm  # no LLM sees orders
+            if llm is not None and item.priority is Priority.QUESTION:
                 pid = self.current_product
-                self._start_llm(
-                    lambda c: self.llm.answer(ev, pid, c), lambda: self.gen.answer(ev, pid)
-                )
+                self._start_llm(lambda c: llm.answer(ev, pid, c), lambda: self.gen.answer(ev, pid))
                 return None
             out = self.gen.answer(ev, self.current_product)
         else:

@@ -233,6 +233,12 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # Asked whether the host is a person: the honest answer, never "I'll check".
             say("answer_ai", {}, "-")
             return out
+        if r.asks(text, "order_help"):
+            # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
+            # catalog or policy answer fits; the shop's team (the operator) takes it.
+            say("answer_order_help", {}, "-")
+            self._unanswered(event, lang)
+            return out
         if r.asks(text, "compare_price"):
             pair = r.named_products(text, qlang)[:2]
             if len(pair) == 2:
@@ -334,6 +340,12 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         language the catalog has it in."""
         text, text_lang = entry.a(lang)
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
+
+    def for_the_team(self, event: ChatEvent) -> bool:
+        """Whether the viewer writes about their own order or a fault ("where is my order?"):
+        the shop's team answers that, so the host says so and hands it on, also where an LLM
+        answers the rest (it cannot see orders either)."""
+        return self.retriever.asks(event.text, "order_help")
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:

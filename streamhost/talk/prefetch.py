@@ -61,7 +61,7 @@ _STOCK_FAMILIES = frozenset({"answer_in_stock", "answer_few_left", "answer_sold_
 # Families that need no product: said to anyone (a viewer's name only where the template has
 # the anonymous form), also in thanks for follows and gifts.
 GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "thanks_follow",
-                    "thanks_gift", "answer_ai")  # fmt: skip
+                    "thanks_gift", "answer_ai", "answer_order_help")  # fmt: skip
 
 
 # Stands in for a viewer's name in the templates only used with one ("Good question, {name}.
