@@ -106,6 +106,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight
     "shop_service",  # the shop's premises or services ("a store in Berlin?"): never "not carried"
     "order_help",  # a viewer's own order or a fault ("my order didn't arrive"): for the team
+    "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

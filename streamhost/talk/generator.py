@@ -18,6 +18,7 @@ from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, FaqEntry
+from .compound import answer_parts, split_question
 from .generator_tables import _EMOTION
 from .picker import TemplatePicker
 from .price_answers import PriceAnswers
@@ -76,6 +77,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         # Called with (event, answer language) when the catalog has no answer: the question
         # goes to the operator (talk/followup.py) in the same moment the host says so.
         self.on_unanswered: Callable[[ChatEvent, str], None] | None = None
+        self.skip_lead_in = False  # the second question of one message (talk/compound.py)
         # Media-time memory of product talk (talk/variety.py); None: no time-based rules.
         self.variety: Variety | None = None
         self.retriever = Retriever(catalog)
@@ -177,7 +179,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         text = event.text or ""
         qlang = event.lang or detect_language(text, default=self.lang)
         lang = qlang if qlang in self.answer_languages else self.lang
-        out = self._answer(event, text, qlang, lang, current_product_id)
+        out = answer_parts(self, event, split_question(text),
+                           lambda t, p: self._answer(event, t, qlang, lang, p), current_product_id)  # fmt: skip
         if lang != qlang and out:
             note = self._pick("other_language", lang, {}, "-")
             if note is not None:
@@ -224,6 +227,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:
             if fam == "dont_know":
                 self._unanswered(event, lang)
+            elif fam == "ask_question" and self.skip_lead_in:
+                return
             t = self._pick(fam, lang, {**slots, **user}, code)
             if t is not None:
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))

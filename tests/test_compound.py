@@ -1,0 +1,58 @@
+"""Two questions in one message (talk/compound.py): both are answered, the second about the
+product the first named, with one lead-in; a message with an unanswerable part goes to the
+operator once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamhost.frames import ChatEvent
+from streamhost.talk.catalog import load_catalog
+from streamhost.talk.compound import split_question
+from streamhost.talk.generator import TemplateGenerator
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(DEMO)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "has"),
+    [("en", "how much is the kettle and does it have a warranty?", ["39 euros 90", "2 year"]),
+     ("de", "Was kostet der Wasserkocher und hat er Garantie?", ["39 Euro 90", "2 Jahre"]),
+     ("it", "quanto costa il bollitore e che garanzia ha?", ["39 euro e 90", "2 anni"]),
+     # the second part is about the product the first one named, not the one on screen
+     ("en", "how much are the headphones and how long does the battery last?",
+      ["89 euros", "35 hours"])],
+)  # fmt: skip
+def test_both_questions_of_one_message_are_answered(catalog, lang, text, has) -> None:
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    ev = ChatEvent(user="ann", text=text)
+    out = gen.answer(ev, "lamp")
+    said = " ".join(s.text for s in out)
+    assert all(h in said for h in has), said
+    assert handed == [] and all(s.reply_to is ev for s in out)
+    assert len(out) <= 3, said  # at most one lead-in
+
+
+def test_a_message_with_one_unanswerable_part_is_handed_on_once(catalog) -> None:
+    gen = TemplateGenerator(catalog, "en")
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    text = "how much is the lamp and does it have a timer?"
+    said = " ".join(s.text for s in gen.answer(ChatEvent(user="ann", text=text), "kettle"))
+    assert "euros" in said and handed == [text], said
+
+
+@pytest.mark.parametrize(
+    "text", ["black and white?", "salt and pepper grinder?", "and does it?", "rock and roll"]
+)
+def test_a_plain_and_splits_nothing(text) -> None:
+    assert split_question(text) == [text]
