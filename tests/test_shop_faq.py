@@ -44,6 +44,14 @@ def _said(gen: TemplateGenerator, text: str, pid: str | None = "kettle") -> list
     return gen.answer(ChatEvent(user="ann", text=text), pid)
 
 
+def _handed_and_said(catalog, lang: str, text: str) -> tuple[list[str], list[str]]:
+    """What the operator got and what the host said, asked with the kettle on screen."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    return handed, [s.text for s in _said(gen, text)]
+
+
 @pytest.mark.parametrize("lang", sorted(ASKED))
 def test_shop_questions_get_the_shops_answer(catalog, lang) -> None:
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
@@ -168,10 +176,7 @@ def test_synonyms_apply_to_the_shops_own_words_too() -> None:
 def test_what_is_in_the_box_is_a_question_about_the_product(catalog, lang, text) -> None:
     """Not the returns answer ("... in its original box"), not "we don't have that tonight"
     (c'è, "there is"): the catalog does not say, so "I'll check" and the operator."""
-    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
-    handed: list[str] = []
-    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
-    said = [s.text for s in _said(gen, text)]
+    handed, said = _handed_and_said(catalog, lang, text)
     assert handed == [text], said
     assert not set(said) & {e.a(lang)[0] for e in catalog.shop_faq}, said
 
@@ -186,10 +191,8 @@ def test_a_question_asking_when_or_where_never_gets_a_highlight(catalog, lang, t
     """ "When will I get the headphones?" asks a time, "Dove viene prodotto il bollitore?" a
     place; a product highlight ("active noise cancelling ...", "un corpo in acciaio inox")
     would be no answer, so "I'll check" and the operator ([intent] ask_when, ask_where)."""
-    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
-    handed: list[str] = []
-    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
-    said = " ".join(s.text for s in _said(gen, text))
+    handed, lines = _handed_and_said(catalog, lang, text)
+    said = " ".join(lines)
     assert handed == [text], said
     feats = [f for pid in catalog.ids for f in catalog.get(pid).features_in(lang)[0]]
     assert not any(f in said for f in feats), said
@@ -207,10 +210,7 @@ def test_the_shops_premises_and_services_are_not_products_it_lacks(catalog, lang
     "I'll check" and the operator."""
     from streamhost.langdata import load_languages
 
-    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
-    handed: list[str] = []
-    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
-    said = [s.text for s in _said(gen, text)]
+    handed, said = _handed_and_said(catalog, lang, text)
     not_carried = {t.split("{")[0] for t in load_languages()[lang].templates["not_carried"]}
     assert handed == [text], said
     assert not any(s.startswith(t) for s in said for t in not_carried if t), said
@@ -234,9 +234,6 @@ def test_a_viewers_own_order_goes_to_the_team(catalog, lang, text) -> None:
 
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
     assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
-    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
-    handed: list[str] = []
-    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
-    said = [s.text for s in _said(gen, text)]
+    handed, said = _handed_and_said(catalog, lang, text)
     assert handed == [text], said
     assert said and set(said) <= set(load_languages()[lang].templates["answer_order_help"]), said

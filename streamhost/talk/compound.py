@@ -38,15 +38,15 @@ def split_question(text: str) -> list[str]:
 
 def answer_parts(
     gen: Any,
-    event: ChatEvent,
     parts: list[str],
-    answer: Callable[[str, str | None], list[Sentence]],
     current_product_id: str | None,
+    answer: Callable[[str, str | None, bool], list[Sentence]],
 ) -> list[Sentence]:
-    """`answer(text, product)` for each part; the later parts without their lead-in and
-    about the product the first answer was about (the one on screen where it named none)."""
+    """`answer(text, product, lead_in)` for each part; the later parts without their lead-in
+    and about the product the first answer was about (the one on screen where it named
+    none). `gen.on_unanswered` is called once for the message, however many parts miss."""
     if len(parts) == 1:
-        return answer(parts[0], current_product_id)
+        return answer(parts[0], current_product_id, True)
     handed = False
     hand_on = gen.on_unanswered
 
@@ -61,11 +61,9 @@ def answer_parts(
     pid = current_product_id
     try:
         for i, part in enumerate(parts):
-            gen.skip_lead_in = i > 0
-            said = answer(part, pid)
+            said = answer(part, pid, i == 0)
             pid = next((s.product_id for s in said if s.product_id), pid)
             out += said
     finally:
-        gen.skip_lead_in = False
         gen.on_unanswered = hand_on
     return out

@@ -19,7 +19,7 @@ from ..langdata import available_languages
 from ..language import Intent, detect_language
 from .catalog import Catalog, FaqEntry
 from .compound import answer_parts, split_question
-from .generator_tables import _EMOTION
+from .generator_tables import _EMOTION, _HANDED_ON
 from .picker import TemplatePicker
 from .price_answers import PriceAnswers
 from .reply import catalog_reply, stock_family
@@ -77,7 +77,6 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         # Called with (event, answer language) when the catalog has no answer: the question
         # goes to the operator (talk/followup.py) in the same moment the host says so.
         self.on_unanswered: Callable[[ChatEvent, str], None] | None = None
-        self.skip_lead_in = False  # the second question of one message (talk/compound.py)
         # Media-time memory of product talk (talk/variety.py); None: no time-based rules.
         self.variety: Variety | None = None
         self.retriever = Retriever(catalog)
@@ -179,8 +178,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         text = event.text or ""
         qlang = event.lang or detect_language(text, default=self.lang)
         lang = qlang if qlang in self.answer_languages else self.lang
-        out = answer_parts(self, event, split_question(text),
-                           lambda t, p: self._answer(event, t, qlang, lang, p), current_product_id)  # fmt: skip
+        out = answer_parts(self, split_question(text), current_product_id,
+                           lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead))  # fmt: skip
         if lang != qlang and out:
             note = self._pick("other_language", lang, {}, "-")
             if note is not None:
@@ -191,8 +190,9 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         return out
 
     def _answer(
-        self, event: ChatEvent, text: str, qlang: str, lang: str, current_product_id: str | None
-    ) -> list[Sentence]:
+        self, event: ChatEvent, text: str, qlang: str, lang: str,
+        current_product_id: str | None, lead_in: bool = True,
+    ) -> list[Sentence]:  # fmt: skip
         r = self.retriever
         named = r.find_product(text, qlang, names_only=True)
         pid = named[0] if named else current_product_id
@@ -225,10 +225,10 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         user = user_slots(self._display(event.user), lang)
 
         def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:
-            if fam == "dont_know":
+            if fam in _HANDED_ON:
                 self._unanswered(event, lang)
-            elif fam == "ask_question" and self.skip_lead_in:
-                return
+            elif fam == "ask_question" and not lead_in:
+                return  # the second question of one message (talk/compound.py)
             t = self._pick(fam, lang, {**slots, **user}, code)
             if t is not None:
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
@@ -242,7 +242,6 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
             # catalog or policy answer fits; the shop's team (the operator) takes it.
             say("answer_order_help", {}, "-")
-            self._unanswered(event, lang)
             return out
         if r.asks(text, "compare_price"):
             pair = r.named_products(text, qlang)[:2]

@@ -27,3 +27,6 @@ _THANKS_KIND = {
     "purchase": "thanks_purchase",
     "order": "thanks_purchase",
 }
+
+# Answers that hand the question to the operator as they are said.
+_HANDED_ON = frozenset({"dont_know", "answer_order_help"})
