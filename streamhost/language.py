@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .langdata import LangData, load_languages
+from .zh_variants import traditional_to_simplified
 
 __all__ = ["Intent", "detect_language", "fold"]
 
@@ -37,6 +38,7 @@ MIN_NGRAM_LETTERS = 6
 # 0.15 (7 at 0.10) and 316 of the 360 foreign ones are found (292 at 0.25).
 NGRAM_MARGIN = 0.15
 _NGRAM_SIZES = (1, 2, 3, 4)
+_FIRST_HAN = "\u3400"  # below it no character has a traditional form
 
 
 class Intent(StrEnum):
@@ -52,11 +54,14 @@ class Intent(StrEnum):
 
 
 def fold(text: str) -> str:
-    """Lowercase, NFKC, strip accents/umlauts (ä -> a, ß -> ss) so spellings without them match."""
+    """Lowercase, NFKC, strip accents/umlauts (ä -> a, ß -> ss) so spellings without them
+    match; traditional Chinese characters become simplified (這個 -> 这个)."""
     if text.isascii():
         # NFKC/NFD leave ASCII alone and it has no combining marks, "ß" or "’": same result.
         return text.lower()
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
+    if max(text) >= _FIRST_HAN:
+        text = text.translate(traditional_to_simplified())
     text = text.replace("’", "'")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))

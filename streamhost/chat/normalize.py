@@ -11,6 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from ..zh_variants import traditional_to_simplified
+
 # ---------------------------------------------------------------------------------------------
 # normalization tables (built once)
 
@@ -53,7 +55,8 @@ _HOMOGLYPHS = str.maketrans(
     }
 )  # fmt: skip
 # One translate pass for non-ASCII text: invisibles vanish, look-alikes become Latin.
-_FOLD_TABLE = {**dict.fromkeys(_INVISIBLE), **_HOMOGLYPHS}
+# Traditional Chinese is folded too: 腦殘 meets the blocklist's 脑残.
+_FOLD_TABLE = {**traditional_to_simplified(), **dict.fromkeys(_INVISIBLE), **_HOMOGLYPHS}
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
                        "$": "s", "!": "i", "|": "i"})  # fmt: skip
 
