@@ -107,6 +107,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "shop_service",  # the shop's premises or services ("a store in Berlin?"): never "not carried"
     "order_help",  # a viewer's own order or a fault ("my order didn't arrive"): for the team
     "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
+    "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")
@@ -152,6 +153,7 @@ class LangData:
     script: re.Pattern[str] | None
     disclosure: str = ""  # the spoken AI disclosure, verbatim ("" = none in this language)
     on_break: str = ""  # the "on a short break" card's text
+    materials: tuple[str, ...] = ()  # what things are made of ("stainless steel", 不锈钢)
 
 
 def _folder(folder: str | Path | None) -> Path:
@@ -271,10 +273,11 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
 
     words = r.table(
         "words",
-        ("stopwords", "stop_chars", "stemmer", "compounds", "short_forms", "synonyms"),
+        ("stopwords", "stop_chars", "stemmer", "compounds", "short_forms", "synonyms", "materials"),
         required=False,
     )
     stopwords = r.words(words, "stopwords", "words")
+    materials = r.words(words, "materials", "words")
     stop_chars = r.text(words, "stop_chars", "words", "")
     stemmer = r.text(words, "stemmer", "words", "none")
     if stemmer and stemmer not in STEMMERS:
@@ -342,6 +345,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         marks=marks,
         mark_weight=float(weight),
         script=script,
+        materials=materials,
         **verbatim,
     )
 

@@ -282,3 +282,47 @@ def test_chats_spelling_meets_the_catalogs_words(catalog, lang, pid, text, has) 
     assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
     assert has in " ".join(s.text for s in _said(gen, text, pid))
+
+
+@pytest.mark.parametrize(
+    ("lang", "pid", "text", "material"),
+    [("en", "kettle", "what is the kettle made of?", "stainless steel"),
+     ("en", "kettle", "is the kettle plastic?", "stainless steel"),  # only a material asked
+     ("en", "headphones", "what material are the ear cushions?", "memory foam"),
+     ("de", "backpack", "Woraus ist der Rucksack?", "Stoff aus recyceltem Material"),
+     ("de", "kettle", "Ist der Wasserkocher aus Plastik?", "Edelstahl"),
+     ("it", "kettle", "Di che materiale è il bollitore?", "acciaio inox"),
+     ("it", "backpack", "Di cosa è fatto lo zaino?", "tessuto riciclato"),
+     ("zh", "kettle", "电热水壶是什么材质？", "不锈钢"),
+     ("zh", "kettle", "水壶是塑料的吗？", "不锈钢"),
+     ("zh", "headphones", "耳机是什么材料做的？", "记忆棉")],
+)  # fmt: skip
+def test_what_it_is_made_of_is_the_feature_naming_its_material(
+    catalog, lang, pid, text, material
+) -> None:
+    """Before [intent] ask_material these got "I'll check" (the material word met nothing),
+    or a recital: 电热水壶是什么材质？ got the keep-warm mode, "Aus was sind die Kopfhörer?"
+    the noise cancelling. Now the feature that names the material, and no other."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = [s.text for s in _said(gen, text, pid)]
+    assert material in said[-1] and handed == [], said
+    feats = catalog.get(pid).features_in(lang)[0]
+    assert sum(f in " ".join(said) for f in feats) == 1, said
+
+
+@pytest.mark.parametrize(
+    ("pid", "text"),
+    [("lamp", "what's the lamp made of?"),  # no feature names a material
+     ("bottle", "is the bottle stainless steel?"),
+     ("bottle", "what is the bottle's lid made of?"),  # the lid's feature names none either
+     ("kettle", "does the kettle have a glass window?")],  # a detail beside the material
+)  # fmt: skip
+def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
+    gen = TemplateGenerator(catalog, "en")
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = [s.text for s in _said(gen, text, pid)]
+    assert handed == [text], said
+    assert not any(f in " ".join(said) for f in catalog.get(pid).features_in("en")[0]), said

@@ -72,6 +72,11 @@ def catalog_reply(
         return Reply("spec", faq=stated, spec=asked[0], features=tuple(wanted))
     if m is not None:
         return Reply("faq", faq=m)
+    if not asked and feats and r.asks_material(text, qlang, p.id):
+        # "What is it made of?", "is it plastic?": the features that name its material and
+        # only those (a recital of the others would dodge the question); none: "I'll check".
+        made = r.material_features(p.id, lang)
+        return Reply("features", features=tuple(made)) if made else DONT_KNOW
     if (
         not asked
         and not wanted

@@ -1,6 +1,6 @@
-"""Which of a product's specs a question asks for ("how heavy is it?" -> weight), and the
-details a question in a language written without spaces asks beside a function character (锁
-in 有锁吗).
+"""Which of a product's specs a question asks for ("how heavy is it?" -> weight), what it is
+made of (the features naming a material), and the details a question in a language written
+without spaces asks beside a function character (锁 in 有锁吗).
 
 A mixin of the retriever (``talk/retrieval.py``), which owns what it reads: the catalog, each
 language's spec words (``_spec_words``) and its unknown-term and frame tests. In: a question,
@@ -9,8 +9,10 @@ its language and a product id; out: spec names or characters.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from ..langdata import load_languages
 from ..language import fold
 from .catalog import Catalog
 from .matching import says
@@ -23,7 +25,10 @@ class SpecLookup:
     catalog: Catalog
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
+    unknown_details: Any
+    asks: Any
     _names_of: Any
+    _features: dict[tuple[str, str], list[set[str]]]
 
     def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
         """In a language written without spaces, the content characters the question has
@@ -61,3 +66,37 @@ class SpecLookup:
         # about (多大, "how big"): "水壶功率多大？" asks for the power, not the capacity.
         best = min(rank.values(), default=0)
         return [name for name, i in rank.items() if i == best]
+
+    def asks_material(self, text: str, lang: str, product_id: str) -> bool:
+        """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]
+        ask_material``), or a question whose only details the catalog lacks are materials
+        ("is the kettle plastic?", 水壶是塑料的吗？)."""
+        if self.asks(text, "ask_material"):
+            return True
+        unknown = self.unknown_details(text, lang, product_id)
+        return bool(unknown) and unknown <= _material_tokens(lang)
+
+    def material_features(self, product_id: str, lang: str) -> list[int]:
+        """Indexes of the product's features in ``lang`` that name a material (``[words]
+        materials``: "brushed stainless steel", 记忆棉), in the catalog's order."""
+        p = self.catalog.products.get(product_id)
+        d = load_languages().get(lang)
+        if p is None or d is None:
+            return []
+        feats, flang = p.features_in(lang)
+        if flang != lang:
+            return []
+        words, cjk = _materials(lang), d.script is not None
+        return [i for i, f in enumerate(feats) if any(says(fold(f), w, cjk) for w in words)]
+
+
+@functools.cache
+def _materials(lang: str) -> tuple[str, ...]:
+    d = load_languages().get(lang)
+    return tuple(fold(w) for w in d.materials) if d is not None else ()
+
+
+@functools.cache
+def _material_tokens(lang: str) -> frozenset[str]:
+    """The search tokens of the language's material words ("plastic", 塑料)."""
+    return frozenset(t for w in _materials(lang) for t in tokenize(w, lang))
