@@ -16,6 +16,7 @@ retrieval run per chat message and must not touch the disk.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import string
@@ -79,7 +80,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-_TABLES = ("host", "detect", "words", "intent", "specs", "spec_answers", "templates")
+_TABLES = ("host", "detect", "words", "intent", "specs", "spec_about", "spec_answers", "templates")
 
 # Intent word lists (streamhost.talk.retrieval, streamhost.chat.triage).
 INTENT_KEYS: tuple[str, ...] = (
@@ -154,6 +155,10 @@ class LangData:
     disclosure: str = ""  # the spoken AI disclosure, verbatim ("" = none in this language)
     on_break: str = ""  # the "on a short break" card's text
     materials: tuple[str, ...] = ()  # what things are made of ("stainless steel", 不锈钢)
+    # catalog spec name -> what it is about without asking for it ("hot": tea, coffee)
+    spec_about: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 def _folder(folder: str | Path | None) -> Path:
@@ -309,6 +314,13 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     # how the host states the value ("It weighs {value}.", the value in words: talk/units.py;
     # a spec without an answer gets "I'll check").
     specs = r.named_lists("specs")
+    # What a spec is about without asking for it ("hot": tea, coffee): a question about the
+    # product that names one ("does it keep *tea* hot?") names no detail the catalog lacks,
+    # and on its own ("good for tea?") asks for that spec.
+    spec_about = r.named_lists("spec_about")
+    for name in spec_about:
+        if name not in specs:
+            problems.append(f"spec_about.{name}: is no spec of [specs] (known: {', '.join(specs)})")
     spec_answers = r.named_lists("spec_answers", _spec_answer_problem)
 
     tmpl_t = r.table("templates", FAMILIES)
@@ -330,6 +342,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         templates=MappingProxyType(templates),
         intent=MappingProxyType(intent),
         specs=MappingProxyType(specs),
+        spec_about=MappingProxyType(spec_about),
         spec_answers=MappingProxyType(spec_answers),
         stopwords=frozenset(stopwords),
         stop_chars=frozenset(stop_chars),

@@ -326,3 +326,32 @@ def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
     said = [s.text for s in _said(gen, text, pid)]
     assert handed == [text], said
     assert not any(f in " ".join(said) for f in catalog.get(pid).features_in("en")[0]), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "has"),
+    [("en", "does the bottle keep coffee hot?", "12 hours"),  # [spec_about] hot: coffee
+     ("en", "is the bottle good for tea?", "12 hours"),  # on its own it asks for the spec
+     ("en", "does the bottle keep iced coffee cold?", "24 hours"),  # the spec's own word wins
+     ("de", "Hält die Flasche Tee warm?", "12 Stunden"),
+     ("it", "La borraccia tiene caldo il caffè?", "12 ore"),
+     ("zh", "保温杯能保温茶吗？", "12小时")],
+)  # fmt: skip
+def test_what_a_spec_is_about_is_no_detail_the_catalog_lacks(catalog, lang, text, has) -> None:
+    """Before [spec_about], "tea" and "coffee" were details the bottle's catalog entry lacks:
+    "does the bottle keep coffee hot?" got "I'll check". They are no asking words
+    (feature_attr), so "do you sell coffee machines?" still gets "not tonight"."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    said = " ".join(s.text for s in _said(gen, text, "bottle"))
+    assert has in said, said
+    said = " ".join(s.text for s in _said(gen, "do you sell coffee machines?", "bottle"))
+    assert "tonight" in said and "coffee" not in said, said
+
+
+def test_spec_about_a_spec_the_file_does_not_know_is_named(tmp_path) -> None:
+    en = (ROOT / "assets" / "talk" / "en.toml").read_text("utf-8")
+    en = en.replace("[spec_about]\n", '[spec_about]\nwarmth = ["tea"]\n')
+    (tmp_path / "en.toml").write_text(en, "utf-8")
+    with pytest.raises(TalkDataError) as e:
+        load_language("en", tmp_path)
+    assert any("spec_about.warmth" in p for p in e.value.problems), e.value.problems

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from ..langdata import load_languages
+from ..langdata import LangData, load_languages
 from ..language import Intent, detect_language, fold
 from .catalog import LANGS, Catalog, Product
 from .intent_words import has_any, intent_patterns, question_vocab
@@ -77,7 +77,7 @@ class Retriever(SpecLookup):
             (p.id, lg): {
                 t
                 for name in p.specs
-                for w in d.specs.get(name.lower(), ())
+                for w in _spec_words_of(d, name.lower())
                 for t in tokenize(w, lg)
             }
             for p in catalog
@@ -92,7 +92,7 @@ class Retriever(SpecLookup):
         # specs_asked: per language, whether it is written without spaces, and each spec's
         # words folded once
         self._spec_words = {
-            lg: (d.script is not None, {n: tuple(fold(w) for w in ws) for n, ws in d.specs.items()})
+            lg: (d.script is not None, {n: tuple(map(fold, _spec_words_of(d, n))) for n in d.specs})
             for lg, d in data.items()
         }
         # The shop's own FAQ (shipping, returns, payment): what a question about no product
@@ -378,6 +378,11 @@ class Retriever(SpecLookup):
         if has_any(folded, pats["greeting"]):
             return Intent.GREETING
         return Intent.OTHER
+
+
+def _spec_words_of(d: LangData, name: str) -> tuple[str, ...]:
+    """The words that ask for a spec, then what it is about (``[spec_about]``, ranked after)."""
+    return (*d.specs.get(name, ()), *d.spec_about.get(name, ()))
 
 
 @functools.cache
