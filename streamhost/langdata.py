@@ -268,8 +268,8 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
             problems.append(f"host.{k}: is used verbatim, no {{placeholders}}: {v!r}")
 
     detect = r.table("detect", ("script", "hints", "marks", "mark_weight"), required=False)
-    script = _char_class(r.text(detect, "script", "detect", ""), "detect.script", problems)
-    marks = _char_class(r.text(detect, "marks", "detect", ""), "detect.marks", problems, True)
+    script = r.char_class(r.text(detect, "script", "detect", ""), "detect.script")
+    marks = r.char_class(r.text(detect, "marks", "detect", ""), "detect.marks", literal=True)
     weight = detect.get("mark_weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
         problems.append(f"detect.mark_weight: must be a number >= 0, got {weight!r}")
@@ -361,20 +361,6 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         materials=materials,
         **verbatim,
     )
-
-
-def _char_class(
-    chars: str, key: str, problems: list[str], literal: bool = False
-) -> re.Pattern[str] | None:
-    """``[chars]`` compiled; `literal` escapes the characters, otherwise ranges (a-z) work."""
-    if not chars:
-        return None
-    body = "".join(re.escape(c) for c in chars) if literal else chars
-    try:
-        return re.compile(f"[{body}]")
-    except re.error as e:
-        problems.append(f"{key}: not a valid character range ({e})")
-        return None
 
 
 def _spec_answer_problem(template: str) -> str | None:

@@ -7,6 +7,7 @@ file is found in one pass (``streamhost.langdata`` reads the language files with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -76,3 +77,14 @@ class TableReader:
             else:
                 out.append(w)
         return tuple(out)
+
+    def char_class(self, chars: str, key: str, literal: bool = False) -> re.Pattern[str] | None:
+        """``[chars]`` compiled; `literal` escapes the characters, otherwise ranges (a-z) work."""
+        if not chars:
+            return None
+        body = "".join(re.escape(c) for c in chars) if literal else chars
+        try:
+            return re.compile(f"[{body}]")
+        except re.error as e:
+            self.problems.append(f"{key}: not a valid character range ({e})")
+            return None
