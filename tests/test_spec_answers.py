@@ -355,3 +355,35 @@ def test_spec_about_a_spec_the_file_does_not_know_is_named(tmp_path) -> None:
     with pytest.raises(TalkDataError) as e:
         load_language("en", tmp_path)
     assert any("spec_about.warmth" in p for p in e.value.problems), e.value.problems
+
+
+@pytest.mark.parametrize(
+    ("lang", "pid", "text", "has"),
+    [("en", "headphones", "which bluetooth version do the headphones have?", "Bluetooth 5.3"),
+     ("de", "headphones", "Welche Bluetooth-Version haben die Kopfhörer?", "Bluetooth 5,3"),
+     ("it", "headphones", "Che versione bluetooth hanno le cuffie?", "5,3"),
+     ("zh", "headphones", "耳机是蓝牙几？", "5.3"),  # the spec: before, a feature
+     ("en", "bottle", "how many litres is the bottle?", "750 millilitres"),  # volume in litres
+     ("it", "bottle", "Quanti litri tiene la borraccia?", "750 millilitri"),
+     ("de", "kettle", "Hat der Wasserkocher eine Abschaltautomatik?", "automatische Abschaltung"),
+     ("de", "kettle", "Wie schnell kocht der Wasserkocher?", "4 Minuten"),
+     ("it", "kettle", "Il bollitore si spegne da solo?", "spegnimento automatico")],
+)  # fmt: skip
+def test_specs_and_features_asked_in_other_words(catalog, lang, pid, text, has) -> None:
+    """Each got "I'll check" or another answer before (the Bluetooth feature for the version,
+    the boiling time for "Abschaltautomatik", through the kettle's own name)."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    said = " ".join(s.text for s in _said(gen, text, pid))
+    assert has in said, said
+
+
+def test_the_products_own_name_meets_no_faq_by_its_parts(catalog) -> None:
+    """ "kocher" of "Wasserkocher" is not the boiling FAQ's "Kochen"; "Kochen" said is."""
+    from streamhost.talk.retrieval import Retriever
+
+    r = Retriever(catalog)
+    assert (
+        r.faq_match("Hat der Wasserkocher eine automatische Abschaltung?", "kettle", "de") is None
+    )
+    m = r.faq_match("Wie lange braucht der Wasserkocher zum Kochen?", "kettle", "de")
+    assert m is not None and m.index == 1

@@ -210,6 +210,11 @@ class Retriever(SpecLookup):
         if named and named[0] != product_id:
             q = q - set(self._name_tokens(self.catalog.get(named[0]), lang))
         plain = set(tokenize(text, lang)) & q  # whole words: a compound's parts are not
+        # The product's own name met by its parts asks nothing ("kocher" of "Wasserkocher"
+        # is not the boiling FAQ's "Kochen": "Hat der Wasserkocher eine automatische
+        # Abschaltung?" got the boiling time).
+        own = {c for t in plain & names for c in compound_parts(t)} - plain
+        q, plain_other = q - own, plain - names
         best: tuple[float, float, int] | None = None
         entries = zip(
             scores,
@@ -228,7 +233,9 @@ class Retriever(SpecLookup):
                 # question itself, with nothing the entry does not say but the product's name.
                 if {t for t, _ in words} <= q and not {t for t in plain - names if not frame(t)}:
                     content = [t for t, _ in words]
-            met = [t for t, parts in words if t in content and (parts & q or within(t, plain))]
+            met = [
+                t for t, parts in words if t in content and (parts & q or within(t, plain_other))
+            ]
             cover = len(met) / max(1, len(content))
             if not met or cover < 0.3 or (best is not None and (s, cover) <= best[:2]):
                 continue
