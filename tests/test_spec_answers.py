@@ -335,6 +335,7 @@ def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
      ("en", "does the bottle keep iced coffee cold?", "24 hours"),  # the spec's own word wins
      ("de", "Hält die Flasche Tee warm?", "12 Stunden"),
      ("it", "La borraccia tiene caldo il caffè?", "12 ore"),
+     ("it", "la borraccia tiene fredda l'acqua?", "24 ore"),  # acqua: no word of its text
      ("zh", "保温杯能保温茶吗？", "12小时")],
 )  # fmt: skip
 def test_what_a_spec_is_about_is_no_detail_the_catalog_lacks(catalog, lang, text, has) -> None:
