@@ -158,9 +158,14 @@ async def test_voice_and_renderer_raise_and_hang(tmp_path: Path) -> None:
     print(f"restarts {restarts}; render faults {st.render_faults}, hung {st.render_hung}")
     assert s.supervisor.restarts.get("director") == 2, s.supervisor.restarts
     stages = [stage for stage, _ in restarts]
-    assert stages.count("director") == 2 and stages.count("render") == 2, restarts
-    assert any("TimeoutError" in e for _, e in restarts)
-    assert st.render_hung == 1 and 10 <= st.render_faults <= 30, st
+    assert stages.count("director") == 2, restarts
+    # The injected raise and hang each restart the renderer once. On the loaded 2-core CI
+    # machine a real render can also stall past the 0.2 s deadline (seen once: t=1.44 s);
+    # it is handled the same way, so one more timeout is allowed, not more.
+    render = [e for stage, e in restarts if stage == "render"]
+    assert sum("renderer exploded" in e for e in render) == 1, restarts
+    assert 1 <= sum("TimeoutError" in e for e in render) <= 2 and len(render) <= 3, restarts
+    assert 1 <= st.render_hung <= 2 and 10 <= st.render_faults <= 30, st
     # the host spoke again after the hung voice was given up
     store = Store(tmp_path / "data", "default")
     aired = [ln.aired_at for ln in store.transcript() if ln.aired_at is not None]
