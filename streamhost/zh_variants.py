@@ -39,27 +39,20 @@ def _pairs(name: str) -> dict[str, str]:
 
 @functools.cache
 def traditional_to_simplified() -> dict[int, str]:
-    """{ord(traditional): simplified} for ``str.translate``; raises ImportError naming the
-    package when it is not installed (it is a dependency of streamhost)."""
-    try:
-        variants: dict[str, str] = {}
-        for name in _VARIANTS:
-            variants.update(_pairs(name))
-        simple = _pairs(_TO_SIMPLIFIED)
-        # Characters simplified Chinese writes itself stay as they are: the Taiwan variant
-        # table turns 么 into 幺, which would make every 什么 a 什幺.
-        to_trad = _rows(_FROM_SIMPLIFIED)
-        keep = {k for k, _ in to_trad}
-        # A traditional form OpenCC only writes, never reads back (揹 of 背, as in 揹包).
-        for k, vs in to_trad:
-            for v in vs:
-                if len(k) == 1 and len(v) == 1 and v not in keep:
-                    simple.setdefault(v, k)
-    except ModuleNotFoundError as e:  # pragma: no cover - the package is a dependency
-        raise ImportError(
-            "traditional Chinese needs the opencc-python-reimplemented package "
-            "(pip install opencc-python-reimplemented)"
-        ) from e
+    """{ord(traditional): simplified} for ``str.translate``."""
+    variants: dict[str, str] = {}
+    for name in _VARIANTS:
+        variants.update(_pairs(name))
+    simple = _pairs(_TO_SIMPLIFIED)
+    # Characters simplified Chinese writes itself stay as they are: the Taiwan variant table
+    # turns 么 into 幺, which would make every 什么 a 什幺.
+    to_trad = _rows(_FROM_SIMPLIFIED)
+    keep = {k for k, _ in to_trad}
+    # A traditional form OpenCC only writes, never reads back (揹 of 背, as in 揹包).
+    for k, vs in to_trad:
+        for v in vs:
+            if len(k) == 1 and len(v) == 1 and v not in keep:
+                simple.setdefault(v, k)
     table: dict[int, str] = {}
     for ch in {*variants, *simple} - keep:
         std = variants.get(ch, ch)

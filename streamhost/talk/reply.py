@@ -53,12 +53,13 @@ def catalog_reply(
     feats, flang = p.features_in(lang)
     feats = feats if flang == lang else []  # never an English feature in a German answer
     wanted = r.matching_features(text, p.id, qlang) if feats else []
+    unknown = r.unknown_details(text, qlang, p.id)  # details the catalog lacks
     if m is None and asked:
         # "How heavy is it?": an FAQ entry that asks it and states the value; else the value
         # itself ("It weighs 250 grams"), the direct answer; where the language cannot say
         # it, the feature that gives the value, and only that one, else an FAQ answer that
         # states it. Never another feature.
-        if r.unknown_details(text, qlang, p.id):
+        if unknown:
             return DONT_KNOW  # "how bright is the *screen*?": another thing
         values = [p.specs[a] for a in asked]
         stating = [(i, e) for i, e in enumerate(p.faq) if spec_features([e.a(lang)[0]], values)]
@@ -72,16 +73,12 @@ def catalog_reply(
         return Reply("spec", faq=stated, spec=asked[0], features=tuple(wanted))
     if m is not None:
         return Reply("faq", faq=m)
-    if not asked and feats and r.asks_material(text, qlang, p.id):
+    if not asked and feats and r.asks_material(text, qlang, unknown):
         # "What is it made of?", "is it plastic?": the features that name its material and
         # only those (a recital of the others would dodge the question); none: "I'll check".
         made = r.material_features(p.id, lang)
         return Reply("features", features=tuple(made)) if made else DONT_KNOW
-    if (
-        not asked
-        and not wanted
-        and (r.unknown_details(text, qlang, p.id) or r.unknown_chars(text, qlang, p.id))
-    ):
+    if not asked and not wanted and (unknown or r.unknown_chars(text, qlang, p.id)):
         # A detail the catalog lacks ("what colours?"): reciting unrelated features would
         # sound evasive, and guessing is not allowed.
         return DONT_KNOW

@@ -231,7 +231,7 @@ class Retriever(SpecLookup):
             if not content:
                 # An entry asked in frame words only ("Wie viel passt hinein?"): only that
                 # question itself, with nothing the entry does not say but the product's name.
-                if {t for t, _ in words} <= q and not {t for t in plain - names if not frame(t)}:
+                if {t for t, _ in words} <= q and not {t for t in plain_other if not frame(t)}:
                     content = [t for t, _ in words]
             met = [
                 t for t, parts in words if t in content and (parts & q or within(t, plain_other))

@@ -25,7 +25,6 @@ class SpecLookup:
     catalog: Catalog
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
-    unknown_details: Any
     asks: Any
     _names_of: Any
     _features: dict[tuple[str, str], list[set[str]]]
@@ -67,13 +66,12 @@ class SpecLookup:
         best = min(rank.values(), default=0)
         return [name for name, i in rank.items() if i == best]
 
-    def asks_material(self, text: str, lang: str, product_id: str) -> bool:
+    def asks_material(self, text: str, lang: str, unknown: set[str]) -> bool:
         """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]
-        ask_material``), or a question whose only details the catalog lacks are materials
-        ("is the kettle plastic?", 水壶是塑料的吗？)."""
+        ask_material``), or a question whose only details the catalog lacks (`unknown`, as
+        ``unknown_details`` gives them) are materials ("is the kettle plastic?", 是塑料的吗？)."""
         if self.asks(text, "ask_material"):
             return True
-        unknown = self.unknown_details(text, lang, product_id)
         return bool(unknown) and unknown <= _material_tokens(lang)
 
     def material_features(self, product_id: str, lang: str) -> list[int]:
@@ -87,7 +85,8 @@ class SpecLookup:
         if flang != lang:
             return []
         words, cjk = _materials(lang), d.script is not None
-        return [i for i, f in enumerate(feats) if any(says(fold(f), w, cjk) for w in words)]
+        folded = [fold(f) for f in feats]
+        return [i for i, f in enumerate(folded) if any(says(f, w, cjk) for w in words)]
 
 
 @functools.cache
