@@ -312,9 +312,11 @@ def test_compositor_places_head_panel_and_label(
     rgb = _to_rgb(compositor.compose(tile)).astype(int)
     bg = compositor.background_rgb.astype(int)
     x, y = compositor.tile_xy
-    # Forehead skin at the tile centre column; the background there is not skin-coloured.
+    # Forehead skin at the tile centre column, brightened a little by the face's key light
+    # (never darker, never white, still R > G > B); the background there is not skin-coloured.
     px = rgb[y + 165, x + 184]
-    assert np.abs(px - np.array([250, 212, 184])).max() < 14, px
+    lift = px - np.array([250, 212, 184])
+    assert lift.min() > -6 and lift.max() < 24 and px[0] > px[1] > px[2], px
     assert np.abs(px - bg[y + 165, x + 184]).sum() > 30
     # Transparent tile corners keep the background.
     assert np.abs(rgb[y + 2, x + 2] - bg[y + 2, x + 2]).max() < 6
@@ -372,21 +374,19 @@ def test_preview_and_timings(compositor: Compositor, renderer: OnnxRenderer) -> 
 
 
 # Stock face detectors (OpenCV's Haar cascade at its default scaleFactor 1.1, minNeighbors 3) must
-# find the drawn face. Issue 15's target is 95 % of frames for every look; reached: 96 % for ava,
-# kai and mei (floor asserted below), about 9 % for zuri (dark skin), whom MediaPipe's BlazeFace
-# finds in every frame (benchmarks/face_detect.py runs the other detectors).
-_HAAR_FLOOR = {"ava": 0.8, "kai": 0.8, "mei": 0.8}
+# find the drawn face. Issue 15's target is 95 % of frames for every look; measured 96-100 % on
+# the teal studio wall with the face's key light (benchmarks/face_detect.py). The floor leaves a
+# few frames of margin; before that wall and light, zuri (the darkest skin) was found in 9 %.
+_HAAR_FLOOR = 0.9
 
 
 @pytest.mark.parametrize("look", ["ava", "kai", "mei", "zuri"])
 def test_stock_face_detector_finds_the_face(look: str) -> None:
     import cv2
 
-    if look not in _HAAR_FLOOR:
-        pytest.xfail(f"look {look}: the stock Haar cascade does not find this face yet")
     casc = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     hits, n = 0, 75  # three seconds on the virtual clock, speaking then idle
     for bgr in load_bench("face_detect").look_frames(look, n):
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         hits += len(casc.detectMultiScale(gray)) > 0
-    assert hits / n >= _HAAR_FLOOR[look], f"{look}: face found in {hits}/{n} frames"
+    assert hits / n >= _HAAR_FLOOR, f"{look}: face found in {hits}/{n} frames"
