@@ -210,6 +210,11 @@ def test_find_product_and_faq(catalog):
     assert r.find_product("quanto costano le cuffie", "it")[0] == "headphones"
     assert r.find_product("耳机多少钱", "zh")[0] == "headphones"
     assert r.find_product("how much is it?", "en") is None
+    # German compounds split, English names indexed beside them do not: "phones" is no name
+    # of the headphones (in any language's index), nor "pack" of the backpack.
+    assert r.find_product("do you sell phones?", "en", names_only=True) is None
+    assert r.find_product("any packs?", "en", names_only=True) is None
+    assert r.find_product("Kopfhörer?", "en", names_only=True)[0] == "headphones"
     assert "dishwasher" in r.find_faq("can the kettle go in the dishwasher?", "kettle", "en")
     assert r.find_faq("what is the meaning of life", "kettle", "en") is None
     assert r.detect_intent("hello everyone!", "en") is Intent.GREETING
