@@ -216,6 +216,9 @@ class AvatarConfig:
     skin: str = _spec("", is_colour, '"#rrggbb", or empty for the look\'s own')
     hair: str = _spec("", is_colour, '"#rrggbb", or empty for the look\'s own')
     outfit: str = _spec("", is_colour, '"#rrggbb", or empty for the look\'s own')
+    # The studio wall behind the host (a shop's brand colour); a pale one hides darker skin
+    # from stock face detectors (README "Default host").
+    wall: str = _spec("", is_colour, '"#rrggbb", or empty for the default deep teal')
 
 
 @dataclass(frozen=True)

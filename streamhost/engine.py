@@ -22,6 +22,7 @@ from .avatar.base import FaceContext
 from .avatar.compositor import Compositor
 from .avatar.driver import FaceDriver
 from .avatar.figure import studio_figure
+from .avatar.looks import parse_colour
 from .avatar.ort_session import resolve_threads
 from .avatar.pack import load_pack
 from .avatar.registry import build_face
@@ -130,6 +131,7 @@ class Stream:
             fmt, tile_xy=self.pack.tile_xy(fmt.width, fmt.height),
             label=a.label, label_corner=a.label_corner, figure=studio_figure(self.pack, a, fmt),
             title=s.title or self.catalog.shop(s.language) or "LIVE SHOP",
+            wall=parse_colour(a.wall) if a.wall else None,
         )  # fmt: skip
 
     def _build_controls(self) -> StreamControls:

@@ -211,6 +211,25 @@ def test_looks_configurable_and_framing_compact(renderer) -> None:
     assert frame.shape == (H, W, 3)
 
 
+def test_the_studio_wall_takes_a_shops_colour_and_the_title_stays_readable() -> None:
+    from streamhost.config import ConfigError, config_from_dict
+
+    assert config_from_dict({"avatar": {"wall": "#f4e9dc"}}).avatar.wall == "#f4e9dc"
+    with pytest.raises(ConfigError, match='avatar.wall = "beige"'):
+        config_from_dict({"avatar": {"wall": "beige"}})
+    title = (slice(44, 72), slice(140, 300))  # "LIVE SHOP" beside the LIVE badge
+    pale = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]), wall=(244, 233, 220))
+    teal = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]))
+    corner = (slice(H // 2, H // 2 + 40), slice(0, 30))  # beside the body, above the panel
+    assert np.abs(pale.background_rgb[corner].astype(int) - (244, 233, 220)).max() < 25
+    assert teal.background_rgb[corner].astype(int).mean() < 90  # the deep default
+    # the title is dark on the pale wall, light on the teal one, and stands out on each
+    for c, bright in ((pale, False), (teal, True)):
+        ink = c.background_rgb[title].astype(float) @ [0.299, 0.587, 0.114]
+        wall = float(np.median(ink))
+        assert (ink.max() - wall > 100) if bright else (wall - ink.min() > 100)
+
+
 def test_panel_shows_picture_struck_price_stock_and_countdown(renderer) -> None:
     comp = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]), title="Nordlicht Home")
     plain = Compositor(StreamFormat(W, H), figure=Figure(LOOKS["ava"]), title="Nordlicht Home")

@@ -28,10 +28,20 @@ DEFAULT_TILE_XY = (176, 140)
 
 
 LABEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
-# The studio: a deep teal wall, lighter at the top, and the show title in near-white on it.
-_WALL_TOP = np.array([40, 96, 110], np.float32)
-_WALL_BOTTOM = np.array([20, 66, 66], np.float32)
-_TITLE = (236, 242, 246)
+# The studio: a deep teal wall, lighter at the top, and the show title in near-white on it
+# (dark on a pale wall a shop chose).
+_WALL_TOP = (40, 96, 110)
+_WALL_BOTTOM = (20, 66, 66)
+_TITLE_LIGHT, _TITLE_DARK = (236, 242, 246), (60, 40, 70)
+
+
+def wall_colours(wall: tuple[int, int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(top, bottom) RGB of the studio wall's gradient: the default teal, or from ``wall``
+    (``[avatar] wall``): that colour at the bottom, a little lighter at the top."""
+    if wall is None:
+        return np.array(_WALL_TOP, np.float32), np.array(_WALL_BOTTOM, np.float32)
+    c = np.array(wall, np.float32)
+    return c + (255.0 - c) * 0.15, c
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,7 @@ class Compositor:
         label: str = "AI-generated",
         label_corner: str = "top-right",
         figure: Figure | None = None,
+        wall: tuple[int, int, int] | None = None,
     ) -> None:
         fmt = fmt or StreamFormat()
         width, height = fmt.width, fmt.height
@@ -116,6 +127,9 @@ class Compositor:
         self._tile_cache: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         self._info = PanelInfo()
         self._badge: tuple[int, Placed] | None = None
+        self._wall = wall_colours(wall)
+        top_luma = float(self._wall[0] @ np.array([0.299, 0.587, 0.114], np.float32))
+        self._title_fill = _TITLE_LIGHT if top_luma < 150 else _TITLE_DARK
         self._base = self._backdrop()
         self._bg = self._render_background("", "", [])
 
@@ -166,9 +180,11 @@ class Compositor:
         t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
         # A deep wall, darker than any built-in skin tone, with no bright halo behind the head:
         # against the former pale wall with a white glow, OpenCV's Haar cascade found the
-        # darkest look (zuri) in 9 % of frames; here every look is found in 96-100 % (README
-        # "Default host"; benchmarks/face_detect.py), the way a studio lights a presenter.
-        img = _WALL_TOP * (1.0 - t) + _WALL_BOTTOM * t
+        # darkest look (zuri) in 9 % of frames; on the default wall every look is found in
+        # 97-100 % (README "Default host"; benchmarks/face_detect.py), the way a studio lights
+        # a presenter. A wall a shop picks (`[avatar] wall`) is its own choice.
+        top, bottom = self._wall
+        img = top * (1.0 - t) + bottom * t
         img = np.broadcast_to(img, (h, w, 3))
         if self.figure is not None:
             body = self.figure.body
@@ -184,7 +200,7 @@ class Compositor:
         # Header: LIVE badge, show title, AI disclosure label (must stay readable).
         d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=(226, 40, 60))
         d.text((74, 58), "LIVE", font=_font(24), fill=(255, 255, 255), anchor="mm")
-        d.text((140, 58), self.title, font=_font(26, self.title), fill=_TITLE, anchor="lm")
+        d.text((140, 58), self.title, font=_font(26, self.title), fill=self._title_fill, anchor="lm")
         if self.label:
             lx0, ly0, lx1, ly1 = self.label_box
             d.rounded_rectangle((lx0, ly0, lx1, ly1), radius=12, fill=(20, 20, 30))
