@@ -200,7 +200,9 @@ class Compositor:
         # Header: LIVE badge, show title, AI disclosure label (must stay readable).
         d.rounded_rectangle((24, 36, 124, 80), radius=12, fill=(226, 40, 60))
         d.text((74, 58), "LIVE", font=_font(24), fill=(255, 255, 255), anchor="mm")
-        d.text((140, 58), self.title, font=_font(26, self.title), fill=self._title_fill, anchor="lm")
+        d.text(
+            (140, 58), self.title, font=_font(26, self.title), fill=self._title_fill, anchor="lm"
+        )
         if self.label:
             lx0, ly0, lx1, ly1 = self.label_box
             d.rounded_rectangle((lx0, ly0, lx1, ly1), radius=12, fill=(20, 20, 30))
