@@ -23,6 +23,7 @@ from .control.events import EventBus
 from .frames import ChatEvent, Sentence, Speech
 from .store import HEALTH_COLUMNS, Store
 from .trace import TraceBook
+from .zh_variants import to_traditional, written_traditional
 
 CAPTIONS_WAITING = 64  # committed, not yet aired lines kept for captions
 CAPTION_LATEST_S = 0.3  # a caption whose frame the encoder never reported goes out after this
@@ -66,7 +67,8 @@ class Observer:
         self.store.add_sentence(s, self.clock.now(), speech.duration)
         self.sentences += 1
         self._captions[s.trace_id] = {
-            "trace_id": s.trace_id, "text": s.text, "lang": s.lang, "source": str(s.source),
+            "trace_id": s.trace_id, "text": caption_text(s), "lang": s.lang,
+            "source": str(s.source),
             "duration": round(speech.duration, 3),
             "reply_to": s.reply_to.trace_id if s.reply_to else None,
         }  # fmt: skip
@@ -276,6 +278,15 @@ class Observer:
         out["rss_mb"] = round(rss_mb(), 1)
         out["latency"] = snap["latency"]  # {stage: {p50, p95, count}} in ms, see trace.py
         return out
+
+
+def caption_text(s: Sentence) -> str:
+    """What the viewer page shows for a line: its text, in traditional characters when it
+    answers a viewer who wrote in them (the host speaks, and the store keeps, the language
+    file's simplified Chinese; a reader in Taiwan or Hong Kong reads traditional)."""
+    if s.lang == "zh" and s.reply_to is not None and written_traditional(s.reply_to.text):
+        return to_traditional(s.text)
+    return s.text
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -11,6 +11,11 @@ downloaded): the Taiwan and Hong Kong variant forms first (為 -> 爲), then tra
 simplified (爲 -> 为). Character by character, not phrase by phrase: chat is matched on
 characters and bigrams, and a character whose simplified form is itself among its readings
 (乾, 於) keeps its first reading on both sides, chat and catalog alike.
+
+The other way, for what viewers read: ``written_traditional`` tells a message written in
+traditional characters, and ``to_traditional`` converts the host's (simplified) answer to it
+for the captions, with OpenCC's own phrase-level converter (Taiwan standard, ``s2tw``: 头发 ->
+頭髮, not 頭發), as the wheel ships it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-__all__ = ["traditional_to_simplified"]
+__all__ = ["to_traditional", "traditional_to_simplified", "written_traditional"]
 
 _PACKAGE = "opencc"
 _VARIANTS = ("TWVariantsRev.txt", "HKVariantsRev.txt")
@@ -60,3 +65,21 @@ def traditional_to_simplified() -> dict[int, str]:
         if out != ch:
             table[ord(ch)] = out
     return table
+
+
+def written_traditional(text: str) -> bool:
+    """Whether the text uses a character that only traditional Chinese writes (這, 錢)."""
+    table = traditional_to_simplified()
+    return any(ord(c) in table for c in text if c >= "\u3400")
+
+
+@functools.cache
+def _converter():  # noqa: ANN202 (opencc has no type information)
+    from opencc import OpenCC
+
+    return OpenCC("s2tw")
+
+
+def to_traditional(text: str) -> str:
+    """Simplified Chinese text in traditional characters (Taiwan standard)."""
+    return _converter().convert(text)

@@ -107,3 +107,32 @@ def test_taiwan_and_hong_kong_spellings_meet_the_catalog(text, answer) -> None:
 def test_traditional_insults_meet_the_simplified_blocklist(text) -> None:
     m = Moderator(load_blocklists(ROOT / "assets" / "moderation"))
     assert not m.check(ChatEvent(user="troll", text=text)).allowed
+
+
+async def test_a_viewer_who_writes_traditional_reads_the_answer_in_traditional(tmp_path) -> None:
+    """The host speaks (and the store keeps) simplified Chinese; the caption of an answer to a
+    viewer who wrote 這個耳機多少錢？ is in traditional characters, phrase by phrase (髮, not
+    發, for 发 of 头发); an answer to a simplified question and a line of the show stay as said."""
+    import numpy as np
+
+    from streamhost.clock import VirtualClock
+    from streamhost.frames import Sentence, Speech
+    from streamhost.observe import Observer
+    from streamhost.store import Store
+
+    obs = Observer(Store(tmp_path, "s"), VirtualClock(), "")
+    sub = obs.events.add()
+    sub.subscribe(["caption"])
+    said = "无线降噪耳机79欧元就能买到，头发也不会被夹住。"
+    lines = [
+        Sentence(said, "chat", "zh", reply_to=ChatEvent(user="tw", text="這個耳機多少錢？")),
+        Sentence(said, "chat", "zh", reply_to=ChatEvent(user="cn", text="这个耳机多少钱？")),
+        Sentence(said, "script", "zh"),
+    ]
+    for i, s in enumerate(lines):
+        obs.commit(s, Speech(s, np.zeros(2400, np.int16), 24000, [], []))
+        obs.aired(s.trace_id, float(i))
+    obs.frame_out(10.0)
+    got = [e["text"] for e in await sub.wait()]
+    assert got == ["無線降噪耳機79歐元就能買到，頭髮也不會被夾住。", said, said]
+    assert [t.text for t in obs.store.transcript()] == [said] * 3  # what was spoken
