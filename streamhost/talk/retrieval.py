@@ -103,13 +103,6 @@ class Retriever(SpecLookup):
             for lg in LANGS
         }  # fmt: skip
         self._shop = ShopFaq(catalog, self._frame, product_words) if catalog.shop_faq else None
-        # A question that asks for a deal is the offer's, not the shop's ("when will I get a
-        # *discount*?" is no shipping question, though "when will I get" asks one), unless
-        # the shop's FAQ itself speaks of deals.
-        deal = intent_patterns()["deal"]
-        self._shop_deals = any(
-            has_any(fold(f"{e.q(lg)} {e.a(lg)[0]}"), deal) for e in catalog.shop_faq for lg in LANGS
-        )
         self._name_words = {lg: frozenset(self._names[lg].idf) for lg in LANGS}
         # The same question is asked about the shop by triage, intent detection and the
         # generator in turn: the last answer is kept.
@@ -125,24 +118,19 @@ class Retriever(SpecLookup):
             return last[2]
         folded, pats = fold(text), intent_patterns()
         about_it = has_any(folded, pats["feature"])  # "is it ...?"
-        if has_any(folded, pats["deal"]) and not self._shop_deals:
-            m = None
-        else:
-            m = self._shop.match(text, lang, self._name_words[lang], about_it)
+        deal = has_any(folded, pats["deal"]) and not self._shop.names_deals  # the offer's
+        m = None if deal else self._shop.match(text, lang, self._name_words[lang], about_it)
         self._shop_last = (text, lang, m)
         return m
 
     @staticmethod
     def _name_tokens(p: Product, lang: str) -> list[str]:
-        toks: list[str] = []
-        for t in [p.names.get(lang, ""), *p.aliases.get(lang, [])]:
-            toks += tokenize(t, lang, compounds=True)
+        own = [p.names.get(lang, ""), *p.aliases.get(lang, [])]
+        toks = [t for n in own for t in tokenize(n, lang, compounds=True)]
         # Viewers often use the English name in any stream (and product ids are English). Not
         # split as a German compound: "headphones" would offer "phones" as a name.
         english = [p.names.get("en", ""), *p.aliases.get("en", [])] if lang != "en" else []
-        for t in [*english, p.id]:
-            toks += tokenize(t, lang)
-        return toks
+        return toks + [t for n in [*english, p.id] for t in tokenize(n, lang)]
 
     @staticmethod
     def _content_tokens(p: Product, lang: str) -> list[str]:

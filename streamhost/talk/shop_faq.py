@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
+from ..language import fold
+from .intent_words import has_any, intent_patterns
 from .matching import FaqMatch
 from .products import LANGS, Catalog
 from .tokens import BM25, compound_parts, tokenize
@@ -58,6 +60,12 @@ class ShopFaq:
             # Ranked with the frame too: "how much is shipping?" is the entry asked "how
             # much", "how long does shipping take?" the one asked "how long".
             self._bm25[lang] = BM25(docs)
+        # Whether an entry speaks of deals: only then is a question for one ("when will I get
+        # a *discount*?") the shop's, not the offer's.
+        deal = intent_patterns()["deal"]
+        self.names_deals = any(
+            has_any(fold(f"{e.q(lg)} {e.a(lg)[0]}"), deal) for e in self.entries for lg in LANGS
+        )
 
     def match(
         self, text: str, lang: str, names: AbstractSet[str], about_it: bool = False
