@@ -33,10 +33,10 @@ _LETTERS_RE = re.compile(r"[^\W\d_]+")
 MIN_NGRAM_LETTERS = 6
 # How much more likely (summed log10 word frequency, word_frequency.py) one language must make
 # a text than every other to decide it outright: "made in China?" is English by 2.2 even on an
-# Italian stream, "wireless charging?" by 2.7, "Edelstahl?" German by 1.5. On tests/data/language_questions.json (180 short
-# questions, each on an en, de and it stream) with this stage first: 356 of the 360 foreign
-# cases found and 2 of the 180 stream-language ones switched (316 and 6 without it); the same
-# at 0.3, 355 at 1.0, 351 at 1.5.
+# Italian stream, "wireless charging?" by 2.7, "Edelstahl?" German by 1.5. On
+# tests/data/language_questions.json (180 short questions, each on an en, de and it stream)
+# with this stage first: 356 of the 360 foreign cases found and 2 of the 180 stream-language
+# ones switched (316 and 6 without it); the same at 0.3, 355 at 1.0, 351 at 1.5.
 WORD_FREQ_MARGIN = 0.5
 # How much better per gram (log probability) another language must fit than the stream's,
 # where the words did not decide (compounds no list has: "Ladezeit?", "Spülmaschinenfest?").
@@ -77,6 +77,7 @@ class _Scoring:
     scripts: tuple[tuple[str, re.Pattern[str]], ...]  # a match decides the language outright
     # word languages: (lang, stopwords | hints counted per occurrence, marks, mark weight)
     words: tuple[tuple[str, frozenset[str], frozenset[str], re.Pattern[str] | None, float], ...]
+    word_langs: tuple[str, ...]  # their codes, for the word-frequency stage
 
 
 @functools.cache
@@ -89,6 +90,7 @@ def _scoring() -> _Scoring:
             for lg, d in data.items()
             if d.script is None
         ),
+        word_langs=tuple(lg for lg, d in data.items() if d.script is None),
     )
 
 
@@ -152,22 +154,21 @@ def _by_characters(folded: str, default: str) -> str | None:
 def detect_language(text: str, default: str = "en") -> str:
     """A language written in its own script if any of its characters occur (zh: any CJK);
     else the language whose common words the text uses clearly more than any other's
-    (``WORD_FREQ_MARGIN``, texts of 6 letters or more); else the best stopword/hint/mark score; where nothing scores or
-    languages tie, the language whose file's character statistics fit best (texts of 6 letters
-    or more); else `default` (on a tie that leaves it out, `TIE_LANGUAGE` among the tied)."""
+    (``WORD_FREQ_MARGIN``, texts of 6 letters or more); else the best stopword/hint/mark
+    score; where nothing scores or languages tie, the language whose file's character
+    statistics fit best (texts of 6 letters or more); else `default` (on a tie that leaves it
+    out, `TIE_LANGUAGE` among the tied)."""
     sc = _scoring()
     for lang, script in sc.scripts:
         if script.search(text):
             return lang
     raw = text.lower()
     folded = fold(text)
-    letters = sum(map(len, _LETTERS_RE.findall(folded)))
     # Short chatter ("lol", "first!") stays the stream's, whatever list has the word.
-    freq = log_frequencies(text, tuple(lg for lg, *_ in sc.words))
-    if freq and letters >= MIN_NGRAM_LETTERS:
-        best, *rest = sorted(freq.values(), reverse=True)
-        if best - rest[0] > WORD_FREQ_MARGIN:
-            return max(freq, key=freq.__getitem__)
+    if sum(map(len, _LETTERS_RE.findall(folded))) >= MIN_NGRAM_LETTERS:
+        ranked = sorted(log_frequencies(text, sc.word_langs).items(), key=lambda kv: -kv[1])
+        if ranked and ranked[0][1] - ranked[1][1] > WORD_FREQ_MARGIN:
+            return ranked[0][0]
     words = _WORD_RE.findall(folded)
     scores: dict[str, float] = {}
     for lang, stop, hints, marks, weight in sc.words:

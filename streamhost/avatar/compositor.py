@@ -128,8 +128,8 @@ class Compositor:
         self._info = PanelInfo()
         self._badge: tuple[int, Placed] | None = None
         self._wall = wall_colours(wall)
-        top_luma = float(self._wall[0] @ np.array([0.299, 0.587, 0.114], np.float32))
-        self._title_fill = _TITLE_LIGHT if top_luma < 150 else _TITLE_DARK
+        top_y = float(self._wall[0] / 255.0 @ _YUV[0, :3] + 16.0)  # the wall's top, as luma
+        self._title_fill = _TITLE_LIGHT if top_y < 145 else _TITLE_DARK
         self._base = self._backdrop()
         self._bg = self._render_background("", "", [])
 
