@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .langdata_reader import TableReader
+from .langdata_reader import TableReader, one_gap
 from .problems import ProblemsError
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "talk"
@@ -47,6 +47,11 @@ FAMILIES: tuple[str, ...] = (
     "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
+    "answer_budget",  # "anything under 30 euros?": the one product within it
+    "answer_budget_two",  # ... the two products within it ({the2}, {price2})
+    "answer_budget_many",  # ... more, not all: the two most affordable as examples
+    "answer_budget_all",  # ... every product of the show: the most affordable
+    "answer_budget_none",  # ... none: the most affordable, honestly above it
     "answer_what_is",  # "what is this?": the product on screen and its price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_order_help",  # "my order didn't arrive": the shop's team takes it (the operator)
@@ -109,6 +114,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "order_help",  # a viewer's own order or a fault ("my order didn't arrive"): for the team
     "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
+    "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py
+    "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")
@@ -290,25 +297,16 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     compounds = words.get("compounds", False)
     if not isinstance(compounds, bool):
         problems.append(f"words.compounds: must be true or false, got {compounds!r}")
-    # Chat's short forms of catalog words ("mic" -> "microphone"), one word for one word.
-    short = words.get("short_forms", {})
-    if not isinstance(short, Mapping) or not all(
-        isinstance(v, str) and v.strip() and " " not in v.strip() for v in short.values()
-    ):
-        problems.append(f"words.short_forms: must be a table of word = one word, got {short!r}")
-        short = {}
-    # What chat calls a shop's things -> the words a shop writes for them ("refund" ->
-    # "return", 到货 -> 发货): a phrase, replaced by one or more words before matching.
-    synonyms = words.get("synonyms", {})
-    if not isinstance(synonyms, Mapping) or not all(
-        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
-        for k, v in synonyms.items()
-    ):
-        problems.append(f"words.synonyms: must be a table of phrase = words, got {synonyms!r}")
-        synonyms = {}
+    # Chat's short forms of catalog words ("mic" -> "microphone"), one word for one word; what
+    # chat calls a shop's things -> the words a shop writes for them ("refund" -> "return",
+    # 到货 -> 发货): a phrase, replaced by one or more words before matching.
+    short = r.text_table(words, "short_forms", "words", "word = one word", one_word=True)
+    synonyms = r.text_table(words, "synonyms", "words", "phrase = words")
 
     intent_t = r.table("intent", INTENT_KEYS)
-    intent = {k: r.words(intent_t, k, "intent") for k in INTENT_KEYS}
+    intent = {
+        k: r.words(intent_t, k, "intent", one_gap if k == "budget" else None) for k in INTENT_KEYS
+    }
 
     # Catalog spec names (as the catalog writes them, any) -> how viewers ask about them, and
     # how the host states the value ("It weighs {value}.", the value in words: talk/units.py;

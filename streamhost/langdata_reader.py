@@ -53,6 +53,20 @@ class TableReader:
             return {}
         return {str(k).strip().lower(): self.words(t, k, name, check) for k in t}
 
+    def text_table(
+        self, t: Mapping[str, Any], key: str, where: str, shape: str, one_word: bool = False
+    ) -> Mapping[str, str]:
+        """A table of non-empty texts (absent: empty); `one_word`: each value one word."""
+        v = t.get(key, {})
+        if not isinstance(v, Mapping) or not all(
+            isinstance(k, str) and k.strip() and isinstance(x, str) and x.strip()
+            and not (one_word and " " in x.strip())
+            for k, x in v.items()
+        ):  # fmt: skip
+            self.problems.append(f"{where}.{key}: must be a table of {shape}, got {v!r}")
+            return {}
+        return v
+
     def words(
         self,
         t: Mapping[str, Any],
@@ -88,3 +102,9 @@ class TableReader:
         except re.error as e:
             self.problems.append(f"{key}: not a valid character range ({e})")
             return None
+
+
+def one_gap(phrase: str) -> str | None:
+    """A phrase with exactly one "…" (where the viewer's amount or words stand), or the problem."""
+    n = phrase.count("…")
+    return None if n == 1 else f'needs exactly one "…" where the amount stands, has {n}: {phrase!r}'

@@ -72,6 +72,8 @@ def _problems(tmp_path: Path, text: str, lang: str = "en") -> list[str]:
         ("short_forms = {", 'short_forms = ["mic"]\nunused = {', "words.short_forms", "table"),
         ('postage = "shipping"', 'postage = ""', "words.synonyms", "phrase = words"),
         ("synonyms = {", 'synonyms = ["refund"]\nunused = {', "words.synonyms", "table"),
+        ('"under …"', '"under"', "intent.budget[0]", "exactly one"),
+        ('"under …"', '"under … or …"', "intent.budget[0]", "exactly one"),
     ],
 )
 def test_a_broken_file_names_the_file_and_the_key(tmp_path, old, new, key, what):

@@ -83,6 +83,9 @@ def make_classifier(
         if retriever.asks(text, "order_help"):
             # "my order didn't arrive": a viewer's own problem, never chatter, never merged
             return Priority.QUESTION, None
+        cap = retriever.budget_cap(text)
+        if cap is not None and not named:
+            return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"
         if retriever.asks(text, "compare_price"):
             pair = sorted(retriever.named_products(text, lang)[:2])
             if len(pair) == 2:

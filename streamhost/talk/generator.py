@@ -222,6 +222,9 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         ):
             # "do you have it in black?", "cosa c'è nella confezione?": the product on screen
             intent = Intent.OTHER
+        cap = r.budget_cap(text)
+        if cap is not None and named:
+            intent = Intent.PRICE  # "is the bottle under 30 euros?": its price answers it
         user = user_slots(self._display(event.user), lang)
 
         def say(fam: str, slots: dict[str, str], code: str, emotion: str = Emotion.NEUTRAL) -> None:
@@ -242,6 +245,9 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
             # catalog or policy answer fits; the shop's team (the operator) takes it.
             say("answer_order_help", {}, "-")
+            return out
+        if cap is not None and not named:
+            self._budget(cap, lang, event, out)  # "anything under 30 euros?", 30欧以下的
             return out
         if r.asks(text, "compare_price"):
             pair = r.named_products(text, qlang)[:2]
@@ -360,14 +366,6 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         return {lg: self._picker.count(lg) for lg in self.languages}
 
     # -- internals -----------------------------------------------------------------------------
-
-    def _display(self, name: str) -> str | None:
-        name = (name or "").strip()
-        try:
-            ok = bool(name) and self.name_ok(name)
-        except Exception:
-            ok = False  # a broken policy must fail closed, not speak the name
-        return name if ok else None
 
     def _pick(
         self, family: str, lang: str, slots: dict[str, str], code: str, *,

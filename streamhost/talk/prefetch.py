@@ -30,6 +30,7 @@ from .prices import format_price_spoken
 from .reply import stock_family
 from .templates import (
     fill,
+    second_product,
     slots_for_product,
     spec_answer_templates,
     template_slots,
@@ -57,6 +58,9 @@ ANSWER_FAMILIES = (
     "ask_question",
     "answer_feature",
 )
+# "Anything under 30 euros?": the most affordable product first, the next one second.
+BUDGET_FAMILIES = ("answer_budget", "answer_budget_two", "answer_budget_many",
+                   "answer_budget_all", "answer_budget_none")  # fmt: skip
 _STOCK_FAMILIES = frozenset({"answer_in_stock", "answer_few_left", "answer_sold_out"})
 # Families that need no product: said to anyone (a viewer's name only where the template has
 # the anonymous form), also in thanks for follows and gifts.
@@ -176,6 +180,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     # should lose the other languages' answers, not the host's own talk.
     yield from _general_lines(lang)
     yield from _faq_answers(catalog.shop_faq, lang)
+    yield from _budget_lines(talk, lang)
     for pid in order:
         yield from _product_lines(talk, pid, lang, ANSWER_FAMILIES, Source.ANSWER)
         yield from _catalog_answers(catalog.get(pid), lang)
@@ -187,6 +192,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     for lg in langs[1:]:
         yield from _general_lines(lg)
         yield from _faq_answers(catalog.shop_faq, lg)
+        yield from _budget_lines(talk, lg)
         for pid in order:
             yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
             yield from _catalog_answers(catalog.get(pid), lg)
@@ -253,6 +259,24 @@ def _product_lines(
                         yield Sentence(
                             fill(t, full, code, lang), source, lang, pid, Emotion.NEUTRAL
                         )
+
+
+def _budget_lines(talk: Any, lang: str) -> Iterator[Sentence]:
+    """The answers to a viewer's budget, as the order of the prices now makes them."""
+    ids = talk.generator.products_by_price()
+    if not ids:
+        return
+    p = talk.catalog.get(ids[0])
+    slots = {**slots_for_product(p, lang), "price": talk.price_spoken_now(ids[0], lang)}
+    if len(ids) > 1:
+        q = talk.catalog.get(ids[1])
+        slots.update(second_product({**slots_for_product(q, lang),
+                                     "price": talk.price_spoken_now(ids[1], lang)}))  # fmt: skip
+    by_family = templates_by_family()
+    for fam in BUDGET_FAMILIES:
+        for t in by_family.get(fam, {}).get(lang, []):
+            if template_slots(t) <= slots.keys():
+                yield Sentence(fill(t, slots, p.grammar_of(lang), lang), Source.ANSWER, lang, p.id)
 
 
 def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:

@@ -1,5 +1,6 @@
 """Answers about what things cost beyond "how much?": whether there is a deal now, when it
-ends, which of two products is cheaper, and the cheapest product of the show.
+ends, which of two products is cheaper, the cheapest product of the show, and what fits a
+viewer's budget ("anything under 30 euros?").
 
 A mixin of the template generator (``talk/generator.py``), which owns what it reads: the
 catalog, its retriever, the price now (``price_value_now``, set by the engine), the flash
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from .catalog import Catalog, Product
-from .templates import user_slots
+from .templates import second_product, user_slots
 
 
 class PriceAnswers:
@@ -50,7 +51,7 @@ class PriceAnswers:
     def _compare(self, pair: list[str], lang: str, event: ChatEvent, out: list[Sentence]) -> None:
         """The cheaper of two named products with its price now, then the other's; at the
         same price, each one's price answer."""
-        now = self.price_value_now or (lambda pid: self.catalog.get(pid).price)
+        now = self._now()
         a, b = sorted(pair, key=lambda pid: (now(pid), pid))
         if now(a) == now(b):
             for pid in (a, b):
@@ -59,9 +60,7 @@ class PriceAnswers:
                 if t is not None:
                     out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
             return
-        other = self._slots(b, lang)
-        slots = {**self._slots(a, lang), "price2": other["price"], "the2": other["the"],
-                 "acc2": other.get("acc", other["the"])}  # fmt: skip
+        slots = {**self._slots(a, lang), **second_product(self._slots(b, lang))}
         t = self._pick("answer_compare", lang, slots, self.catalog.get(a).grammar_of(lang))
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, a, Emotion.NEUTRAL, event))
@@ -74,6 +73,32 @@ class PriceAnswers:
 
     def _cheapest(self) -> str | None:
         """The product of the show with the lowest price now, sold-out ones left out."""
-        now = self.price_value_now or (lambda pid: self.catalog.get(pid).price)
+        return next(iter(self.products_by_price()), None)
+
+    def _budget(self, cap: Decimal, lang: str, event: ChatEvent, out: list[Sentence]) -> None:
+        """ "Anything under 30 euros?": the products whose price now is within `cap`, the
+        most affordable first - one, two, two of several, or all; with none, the most
+        affordable one, honestly above it. The ceiling itself is never said (the guard holds
+        every amount the host says to the catalog's)."""
+        ids = self.products_by_price()
+        if not ids:
+            return
+        now = self._now()
+        n = sum(1 for pid in ids if now(pid) <= cap)
+        fam = ("answer_budget_none", "answer_budget", "answer_budget_two")[n] if n < 3 else (
+            "answer_budget_all" if n == len(ids) else "answer_budget_many")  # fmt: skip
+        slots = self._slots(ids[0], lang)
+        if n >= 2:
+            slots.update(second_product(self._slots(ids[1], lang)))
+        t = self._pick(fam, lang, slots, self.catalog.get(ids[0]).grammar_of(lang))
+        if t is not None:
+            out.append(self._sentence(t, Source.ANSWER, lang, ids[0], Emotion.NEUTRAL, event))
+
+    def _now(self) -> Callable[[str], Decimal]:
+        return self.price_value_now or (lambda pid: self.catalog.get(pid).price)
+
+    def products_by_price(self) -> list[str]:
+        """The products in stock, the lowest price now first."""
+        now = self._now()
         ids = [p.id for p in self.catalog if p.stock is None or p.stock > 0]
-        return min(ids, key=lambda pid: (now(pid), pid), default=None)
+        return sorted(ids, key=lambda pid: (now(pid), pid))

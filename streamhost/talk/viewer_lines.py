@@ -3,12 +3,13 @@ a question nobody answered, the "a question from Anna!" lead-in, and thanks for 
 or purchase.
 
 A mixin of the template generator (``talk/generator.py``), which owns what it reads:
-``catalog``, the stream language and the template picker (``_pick``, ``_slots``,
-``_display``, ``_sentence``). In: a `ChatEvent` (and a language); out: `Sentence` s.
+``catalog``, the stream language, the display-name policy (``name_ok``) and the template
+picker (``_pick``, ``_slots``, ``_sentence``). In: a `ChatEvent` (and a language); out: `Sentence` s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
@@ -22,10 +23,19 @@ class ViewerLines:
 
     catalog: Catalog
     lang: str
+    name_ok: Callable[[str], bool]
     _pick: Any
     _slots: Any
-    _display: Any
     _sentence: Any
+
+    def _display(self, name: str) -> str | None:
+        """The viewer's name as the host may say it, or None (the policy says no)."""
+        name = (name or "").strip()
+        try:
+            ok = bool(name) and self.name_ok(name)
+        except Exception:
+            ok = False  # a broken policy must fail closed, not speak the name
+        return name if ok else None
 
     def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
         """The lead-in before an operator's answer to `event` (answered), or the closing line
