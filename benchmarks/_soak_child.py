@@ -145,6 +145,11 @@ def soak_worker(spec: dict[str, Any]) -> None:
             "encoder": stream.encoder.stats.as_dict(),
             "rtmp": [p.stats() for p in stream.rtmp],
         }
+        # The garbage the engine's freezes kept from the collector all night (gc_pauses.py);
+        # last, as it unfreezes everything
+        from streamhost.gc_pauses import collect_frozen
+
+        final["frozen_cyclic_garbage"] = collect_frozen()
         if traced and "warm" in marks:
             end = tracemalloc.take_snapshot()
             final["tracemalloc_growth"] = traced_growth(marks["warm"], end)

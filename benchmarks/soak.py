@@ -293,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     res.add("late_frames", last["late_frames"], "frames", 0)
     res.add("stalls", last["stalls"], "", 0)
     res.add("stage_restarts", last["stage_restarts"], "", 0)
+    if "frozen_cyclic_garbage" in final:  # what the engine's gc freezes kept all night
+        res.add("frozen_cyclic_garbage", final["frozen_cyclic_garbage"], "objects", 0)
     res.add("frames", last["frames"], "frames", 0)
     res.add("media_seconds", media, "s", 1)
     res.add("wall_seconds", wall, "s", 1)

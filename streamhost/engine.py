@@ -37,6 +37,7 @@ from .control.commands import CommandError, execute
 from .control.takeover import Takeover
 from .controls import StreamControls
 from .frames import AVFrame
+from .gc_pauses import settle, settle_forever
 from .heap import huge_pages_on, steady_malloc, trim_forever
 from .observe import Observer
 from .output.encoder import Encoder
@@ -367,15 +368,19 @@ class Engine:
         self.running = True
         try:
             await asyncio.gather(*(s.prepare() for s in self.streams))
+            # What start-up built stays for the night: out of every later collection's walk
+            # (a full one stopped the stream for 46-141 ms; gc_pauses.py)
+            log.info("gc: settled start-up in %.0f ms", settle())
             self.clock.restart()  # media time starts when every stream is ready for frame 0
             for s in self.streams:
                 s.talk.wall_start = s.director.wall_start = datetime.now().astimezone()
-            trimmer = asyncio.create_task(trim_forever())
+            chores = [asyncio.create_task(trim_forever()), asyncio.create_task(settle_forever())]
             try:
                 await asyncio.gather(*(s.run(duration_s) for s in self.streams))
             finally:
-                trimmer.cancel()
-                await asyncio.gather(trimmer, return_exceptions=True)
+                for c in chores:
+                    c.cancel()
+                await asyncio.gather(*chores, return_exceptions=True)
         finally:
             self.running = False
             if self.pool is not None:

@@ -4,6 +4,7 @@ skip is a failure (a CI image that lost a package or a peer must not turn green 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -66,6 +67,16 @@ async def running_engine(
 def data_env(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("STREAMHOST_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+@pytest.fixture(autouse=True)
+def _thawed_gc():
+    """An engine run freezes the process's objects out of the collector's walk
+    (streamhost/gc_pauses.py), in the test process as on air: thawed after each test, so that
+    later tests' cyclic garbage made of them is still collected."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)
