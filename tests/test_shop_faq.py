@@ -35,7 +35,9 @@ ASKED = {  # (question, index of the shop FAQ entry that answers it)
     "zh": [("多久发货？", 0), ("运费多少？", 1), ("可以寄到国外吗？", 2), ("可以退货吗？", 3),
            ("能用PayPal付款吗？", 4), ("可以刷卡吗？", 4),
            ("耳机什么时候到？", 0),
-           ("能寄到法国吗？", 2)],  # 到法 straddles 寄到 and 法国: one unknown thing, not two
+           ("能寄到法国吗？", 2),  # 到法 straddles 寄到 and 法国: one unknown thing, not two
+           ("发货到瑞士吗？", 2), ("可以送到德国吗？", 2),  # 发货到/送到 a place: where it ships
+           ("什么时候送到？", 0), ("几天能送到？", 0)],  # ... but when it arrives: the time
 }  # fmt: skip
 
 

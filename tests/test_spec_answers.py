@@ -225,6 +225,22 @@ def test_a_whole_name_keeps_its_product(catalog, lang, other, own) -> None:
         assert warranty in said[-1], said
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "pid", "said"),
+    [("zh", "水杯装热水能保温多久", "bottle", "12小时"),  # 装热水 "filled with hot water" is the frame
+     ("zh", "水杯可以装热水吗？", "kettle", "12小时"),  # 水杯 whole beats 热水 of 电热水壶
+     ("it", "La borraccia tiene caldo il tè?", "kettle", "12 ore"),
+     ("it", "La borraccia mantiene caldo il tè?", "kettle", "12 ore"),
+     ("zh", "耳机充电要多久？", "kettle", "快充10分钟")],  # charging time: the quick charge
+)  # fmt: skip
+def test_how_viewers_ask_about_keeping_warm_and_charging(catalog, lang, text, pid, said) -> None:
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    out = [s.text for s in gen.answer(ChatEvent("ann", text), pid)]
+    assert handed == [] and out and said in out[-1], out
+
+
 WHAT_IS = {
     "en": ["what is this?", "whats that"],
     "de": ["Was ist das?", "Was ist das hier?"],
