@@ -116,6 +116,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
     "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py
     "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget
+    "cheaper",  # "anything *cheaper* than the kettle?": with budget_any and one product named
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

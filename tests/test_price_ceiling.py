@@ -119,3 +119,35 @@ def test_budget_askers_merge_per_ceiling_and_language(talk) -> None:
     d = classify(ChatEvent("d", "Habt ihr was unter 30 Euro?", lang="de"))
     assert a == b == (Priority.QUESTION, "budget:30:en")
     assert c == (Priority.QUESTION, "budget:25:en") and d == (Priority.QUESTION, "budget:30:de")
+
+
+CHEAPER = {  # the bottle (24.90) and the lamp (29.71) cost less than the kettle (31.92) now
+    "en": ["anything cheaper than the kettle?", "do you have something cheaper?"],
+    "de": ["Gibt es was Günstigeres als den Wasserkocher?", "Habt ihr was Billigeres?"],
+    "it": ["C'è qualcosa di più economico del bollitore?", "Avete qualcosa di più economico?"],
+    "zh": ["有比水壶便宜的吗？", "有没有更便宜的？"],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CHEAPER))
+def test_something_cheaper_gets_what_costs_less_than_that_product(talk, lang) -> None:
+    """ "Anything cheaper than the kettle?" (or, none named, than the product on screen): the
+    products below its price now. Before: its own price, "we don't carry that", the operator."""
+    want = _texts(talk, "answer_budget_two", lang, "bottle", "lamp")
+    for text in CHEAPER[lang]:
+        said = talk.generator.answer(ChatEvent("ann", text), "kettle")
+        assert len(said) == 1 and said[0].text in want, (text, [s.text for s in said])
+        assert talk.guard.check(said[0]).ok
+
+
+def test_cheaper_askers_merge_per_product_and_two_products_stay_a_comparison(talk) -> None:
+    from streamhost.chat.triage import Priority, make_classifier
+
+    classify = make_classifier(
+        talk.generator.retriever, talk.catalog, current_product=lambda: "kettle"
+    )
+    a = classify(ChatEvent("a", "anything cheaper than the kettle?", lang="en"))
+    b = classify(ChatEvent("b", "do you have something cheaper?", lang="en"))
+    c = classify(ChatEvent("c", "is the lamp cheaper than the kettle?", lang="en"))
+    assert a == b == (Priority.QUESTION, "cheaper:kettle:en")
+    assert c == (Priority.QUESTION, "compare:kettle:lamp:en")

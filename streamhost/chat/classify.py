@@ -86,6 +86,8 @@ def make_classifier(
         cap = retriever.budget_cap(text)
         if cap is not None and not named:
             return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"
+        if cap is None and (than := retriever.cheaper_than(text, lang, pid)) is not None:
+            return Priority.QUESTION, f"cheaper:{than}:{lang}"  # "anything cheaper than X?"
         if retriever.asks(text, "compare_price"):
             pair = sorted(retriever.named_products(text, lang)[:2])
             if len(pair) == 2:

@@ -1,7 +1,9 @@
 """A price ceiling in a viewer's question: "anything under 30 euros?", "Habt ihr was unter
-30 €?", "qualcosa sotto i 30 euro?", 有30欧以下的吗？ - a budget, not a product's detail.
+30 €?", "qualcosa sotto i 30 euro?", 有30欧以下的吗？ - a budget, not a product's detail; and
+"anything cheaper than the kettle?", whose ceiling is that product's price now.
 
-In: the viewer's text. Out: the ceiling as a `Decimal`, or None. The phrases come from the
+In: the viewer's text. Out: the ceiling as a `Decimal`, or None (``budget_cap``); the product
+another should cost less than, or None (``BudgetQuestions.cheaper_than``). The phrases come from the
 language files' ``[intent] budget`` lists, each with one "…" where the amount stands ("under
 …", "… or less", "…以内"). An amount counts when it carries a currency ("30 euros", "€30",
 "30欧"), or when it ends a clause and the text asks for some product ("anything below 25?",
@@ -14,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from decimal import Decimal
+from typing import Any
 
 from ..langdata import load_languages
 from ..language import fold
@@ -73,3 +76,23 @@ def budget_cap(text: str) -> Decimal | None:
                     continue
             return value
     return None
+
+
+class BudgetQuestions:
+    """The retriever's budget questions (a mixin of ``talk.retrieval.Retriever``)."""
+
+    budget_cap = staticmethod(budget_cap)  # "anything under 30 euros?" -> 30
+
+    def cheaper_than(self, text: str, lang: str, on_screen: str | None = None) -> str | None:
+        """ "Anything cheaper than the kettle?", "有比水壶便宜的吗？": the one product named, or
+        the one on screen where none is ("do you have something cheaper?"), when the text asks
+        for some other product that costs less (``[intent] cheaper`` and ``budget_any``); "is
+        the lamp cheaper than the kettle?" names two (a comparison)."""
+        pats = intent_patterns()
+        folded = fold(text)
+        if not (has_any(folded, pats["cheaper"]) and has_any(folded, pats["budget_any"])):
+            return None
+        named = self.named_products(text, lang)
+        return named[0] if len(named) == 1 else None if named else on_screen
+
+    named_products: Any

@@ -75,6 +75,22 @@ class PriceAnswers:
         """The product of the show with the lowest price now, sold-out ones left out."""
         return next(iter(self.products_by_price()), None)
 
+    def _budget_answer(self, text: str, lang: str, qlang: str, on_screen: str | None,
+                       event: ChatEvent, out: list[Sentence]) -> bool:  # fmt: skip
+        """Whether the text asks for products within a budget, answered into `out` if so:
+        "anything under 30 euros?" with no product named, or "anything cheaper than the
+        kettle?" (the ceiling a cent under its price now)."""
+        r = self.retriever
+        cap = r.budget_cap(text)
+        if cap is not None and r.find_product(text, qlang, names_only=True):
+            return False  # "is the bottle under 30 euros?": its price answers it
+        if cap is None and (pid := r.cheaper_than(text, qlang, on_screen)) is not None:
+            cap = self._now()(pid) - Decimal("0.01")
+        if cap is None:
+            return False
+        self._budget(cap, lang, event, out)
+        return True
+
     def _budget(self, cap: Decimal, lang: str, event: ChatEvent, out: list[Sentence]) -> None:
         """ "Anything under 30 euros?": the products whose price now is within `cap`, the
         most affordable first - one, two, two of several, or all; with none, the most

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ..langdata import LangData, load_languages
 from ..language import Intent, detect_language, fold
-from .budget import budget_cap
+from .budget import BudgetQuestions
 from .catalog import LANGS, Catalog, Product
 from .intent_words import has_any, intent_patterns, question_vocab
 from .matching import CJK_PAIR, FaqMatch, related, within
@@ -27,7 +27,7 @@ from .tokens import BM25, compound_parts, stop_chars, tokenize
 __all__ = ["BM25", "FaqMatch", "Intent", "Retriever", "detect_language", "fold", "tokenize"]
 
 
-class Retriever(SpecLookup):
+class Retriever(SpecLookup, BudgetQuestions):
     """Indexes one catalog per language at construction; answers lookups in microseconds.
 
     In: catalog; per call the viewer text and a language. Out: product ids, FAQ entries,
@@ -321,8 +321,6 @@ class Retriever(SpecLookup):
         bot?"), "how_to_buy" ("where's the link?"), "have_it" ("do you have *it* in black?",
         a detail of the product on screen, not a product the shop may not sell)."""
         return has_any(fold(text), intent_patterns()[key])
-
-    budget_cap = staticmethod(budget_cap)  # "anything under 30 euros?" -> 30 (talk/budget.py)
 
     def asks_deal_end(self, text: str, lang: str, product_id: str) -> bool:
         """ "When does the sale end?", "Bis wann?", 优惠到什么时候？ about the product: the

@@ -120,7 +120,9 @@ def _stem_de(w: str) -> str:
 
 def _stem_it(w: str) -> str:
     if len(w) > 4 and w[-1] in "aeio":
-        return w[:-1]
+        w = w[:-1]
+        if len(w) > 4 and w[-1] == "i" and w[-2] in "cg":
+            w = w[:-1]  # -cia/-gia lose the i in the plural: borraccia, borracce; valigia, valige
     return w
 
 
