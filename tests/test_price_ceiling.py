@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from streamhost.chat.triage import Priority, make_classifier
 from streamhost.config import load_config
 from streamhost.frames import ChatEvent
 from streamhost.talk.assemble import build_talk
@@ -107,16 +108,17 @@ def test_the_ceiling_is_read_in_every_way_it_is_written() -> None:
     assert budget_cap("Ich habe nur 20 €, was empfehlt ihr?") == 20
 
 
-def test_budget_askers_merge_per_ceiling_and_language(talk) -> None:
-    from streamhost.chat.triage import Priority, make_classifier
-
+def _keys(talk, *asked: tuple[str, str]) -> list[tuple[Priority, str | None]]:
+    """Chat triage's priority and dedupe key of each (text, language), the kettle on screen."""
     classify = make_classifier(
         talk.generator.retriever, talk.catalog, current_product=lambda: "kettle"
     )
-    a = classify(ChatEvent("a", "anything under 30 euros?", lang="en"))
-    b = classify(ChatEvent("b", "something below €30?", lang="en"))
-    c = classify(ChatEvent("c", "anything below 25?", lang="en"))
-    d = classify(ChatEvent("d", "Habt ihr was unter 30 Euro?", lang="de"))
+    return [classify(ChatEvent("a", text, lang=lang)) for text, lang in asked]
+
+
+def test_budget_askers_merge_per_ceiling_and_language(talk) -> None:
+    a, b, c, d = _keys(talk, ("anything under 30 euros?", "en"), ("something below €30?", "en"),
+                       ("anything below 25?", "en"), ("Habt ihr was unter 30 Euro?", "de"))  # fmt: skip
     assert a == b == (Priority.QUESTION, "budget:30:en")
     assert c == (Priority.QUESTION, "budget:25:en") and d == (Priority.QUESTION, "budget:30:de")
 
@@ -141,13 +143,8 @@ def test_something_cheaper_gets_what_costs_less_than_that_product(talk, lang) ->
 
 
 def test_cheaper_askers_merge_per_product_and_two_products_stay_a_comparison(talk) -> None:
-    from streamhost.chat.triage import Priority, make_classifier
-
-    classify = make_classifier(
-        talk.generator.retriever, talk.catalog, current_product=lambda: "kettle"
-    )
-    a = classify(ChatEvent("a", "anything cheaper than the kettle?", lang="en"))
-    b = classify(ChatEvent("b", "do you have something cheaper?", lang="en"))
-    c = classify(ChatEvent("c", "is the lamp cheaper than the kettle?", lang="en"))
+    a, b, c = _keys(talk, ("anything cheaper than the kettle?", "en"),
+                    ("do you have something cheaper?", "en"),
+                    ("is the lamp cheaper than the kettle?", "en"))  # fmt: skip
     assert a == b == (Priority.QUESTION, "cheaper:kettle:en")
     assert c == (Priority.QUESTION, "compare:kettle:lamp:en")
