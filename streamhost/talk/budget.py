@@ -29,52 +29,75 @@ _CURRENCY = sorted({*CUR_WORDS, "欧"}, key=len, reverse=True)
 _CUR = "|".join(
     re.escape(w) + (r"(?![^\W\d_])" if w[0].isascii() and w[0].isalpha() else "") for w in _CURRENCY
 )
-# The amount: a number with its currency before or after it, or neither; "30,-" is a price.
-_AMOUNT = (
-    rf"(?:(?P<cur1>{_CUR})\s?)?(?<![\d.,])(?P<num>{NUM})(?:,-)?"
-    rf"(?:\s*(?P<cur2>{_CUR}))?"
-)
+# The amount: a number ("30,-" is a price) with its currency before or after it, or neither;
+# the currency is looked for next to each number found, not tried at every position of the text.
+_NUMBER = re.compile(rf"(?<![\d.,])(?P<num>{NUM})(?:,-)?")
+_CUR_BEFORE = re.compile(rf"(?:{_CUR})\s?\Z")
+_CUR_AFTER = re.compile(rf"\s*(?:{_CUR})")
 # What may follow a bare number for it to end a clause ("anything below 25?").
 # 的 ends one in Chinese: 30以下的 is "ones under 30".
 _CLAUSE_END = re.compile(r"\s*(?:[?？!！.。,，;；的]|$)")
 
 
+_NEVER = re.compile("(?!)")
+
+
 @functools.cache
-def _patterns() -> tuple[re.Pattern[str], ...]:
-    """One pattern per ``[intent] budget`` phrase of every language, the amount at its "…"."""
-    out = []
+def _phrases() -> tuple[re.Pattern[str], re.Pattern[str], tuple[tuple[re.Pattern[str], ...], ...]]:
+    """The ``[intent] budget`` phrases of every language as three kinds: words before the
+    amount (one pattern over the *reversed* text, matched once at the amount: a search
+    backwards from it tried every alternative at every position, 15 us an amount), words
+    after it (one pattern, matched from it), and the few with words on both sides (a pair
+    each)."""
+    befores, afters, both = [], [], []
     for d in load_languages().values():
+        latin = d.script is None
         for phrase in d.intent["budget"]:
             # fold() turns "…" into "...": split first
             before, after = (fold(part) for part in phrase.split("…"))
-            edge = r"(?<![^\W_])" if d.script is None else ""
-            tail = r"(?![^\W_])" if d.script is None and after else ""
-            out.append(
-                re.compile(
-                    edge + re.escape(before) + r"\s*" + _AMOUNT
-                    + (r"\s*" + re.escape(after) if after else "") + tail
-                )
-            )  # fmt: skip
-    return tuple(out)
+            b = r"\s*" + re.escape(before[::-1]) + (r"(?![^\W_])" if latin else "")
+            a = r"\s*" + re.escape(after) + (r"(?![^\W_])" if latin else "")
+            if before and after:
+                both.append((re.compile(b), re.compile(a)))
+            elif before:
+                befores.append(b)
+            elif after:
+                afters.append(a)
+
+    def one(alts: list[str]) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{x})" for x in alts)) if alts else _NEVER
+
+    return one(befores), one(afters), tuple(both)
 
 
 def budget_cap(text: str) -> Decimal | None:
     """The most the viewer wants to pay, where the text sets one (see the module)."""
     folded = fold(text)
     if not any(ch.isdigit() for ch in folded):
-        return None  # most chat names no amount: skip the phrase patterns
+        return None  # most chat names no amount
+    before, after, both = _phrases()
+    back = folded[::-1]  # back[len(folded) - i:] is folded[:i] read backwards
     asks_any: bool | None = None
-    for pat in _patterns():
-        for m in pat.finditer(folded):
-            value = parse_number(m.group("num"))
-            if value is None or value <= 0:
+    for m in _NUMBER.finditer(folded):
+        cur1 = _CUR_BEFORE.search(folded, max(0, m.start() - 12), m.start())
+        cur2 = _CUR_AFTER.match(folded, m.end())
+        start, stop = (cur1.start() if cur1 else m.start()), (cur2.end() if cur2 else m.end())
+        end = stop if before.match(back, len(folded) - start) else None
+        if end is None and (a := after.match(folded, stop)):
+            end = a.end()
+        for b, a2 in both if end is None else ():
+            if b.match(back, len(folded) - start) and (a := a2.match(folded, stop)):
+                end = a.end()
+                break
+        value = parse_number(m.group("num")) if end is not None else None
+        if value is None or value <= 0:
+            continue
+        if not (cur1 or cur2):
+            if asks_any is None:
+                asks_any = has_any(folded, intent_patterns()["budget_any"])
+            if not (asks_any and _CLAUSE_END.match(folded, end)):
                 continue
-            if not (m.group("cur1") or m.group("cur2")):
-                if asks_any is None:
-                    asks_any = has_any(folded, intent_patterns()["budget_any"])
-                if not (asks_any and _CLAUSE_END.match(folded, m.end())):
-                    continue
-            return value
+        return value
     return None
 
 

@@ -43,6 +43,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         self._faq: dict[tuple[str, str], tuple[list[set[str]], BM25]] = {}
         self._features: dict[tuple[str, str], list[set[str]]] = {}
         self._faq_words: dict[tuple[str, str], list[list[tuple[str, set[str]]]]] = {}
+        self._whole: dict[tuple[str, str], list[frozenset[str]]] = {}  # names_whole's token sets
         for lang in LANGS:
             name_docs, content_docs = [], []
             for p in catalog:
@@ -166,10 +167,13 @@ class Retriever(SpecLookup, BudgetQuestions):
     def names_whole(self, text: str, lang: str, product_id: str) -> bool:
         """Whether the text says one of the product's names or aliases whole (in `lang` or
         English): "the headphones", 耳机; not "water" of "water bottle"."""
-        p = self.catalog.get(product_id)
+        if (names := self._whole.get((product_id, lang))) is None:  # tokenized once
+            en = self.catalog.get(product_id).aliases.get("en", [])
+            names = [t for n in [*self._names_of(product_id, lang), *en] if n
+                     and (t := frozenset(tokenize(n, lang)))]  # fmt: skip
+            self._whole[(product_id, lang)] = names
         said = set(tokenize(text, lang))
-        names = [*self._names_of(product_id, lang), *p.aliases.get("en", [])]
-        return any((toks := set(tokenize(n, lang))) and toks <= said for n in names if n)
+        return any(toks <= said for toks in names)
 
     def named_products(self, text: str, lang: str) -> list[str]:
         """Every product the text names (names and aliases, its language first, then the
