@@ -2,13 +2,13 @@
 30 €?", "qualcosa sotto i 30 euro?", 有30欧以下的吗？ - a budget, not a product's detail; and
 "anything cheaper than the kettle?", whose ceiling is that product's price now.
 
-In: the viewer's text. Out: the ceiling as a `Decimal`, or None (``budget_cap``); the product
-another should cost less than, or None (``BudgetQuestions.cheaper_than``). The phrases come from the
-language files' ``[intent] budget`` lists, each with one "…" where the amount stands ("under
-…", "… or less", "…以内"). An amount counts when it carries a currency ("30 euros", "€30",
-"30欧"), or when it ends a clause and the text asks for some product ("anything below 25?",
-``[intent] budget_any``): "heats up to 100?", "for kids under 5?" and "up to 16 inch?" are no
-budget.
+In: the viewer's text. Out: the ceiling as a `Decimal`, or None (``budget_cap``); the
+product another should cost less than, or None (``BudgetQuestions.cheaper_than``). The
+phrases come from the language files' ``[intent] budget`` lists, each with one "…" where the
+amount stands ("under …", "… or less", "…以内"). An amount counts when it carries a currency
+("30 euros", "€30", "30欧"), or when it ends a clause and the text asks for some product
+("anything below 25?", ``[intent] budget_any``): "heats up to 100?", "for kids under 5?"
+and "up to 16 inch?" are no budget.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ _CUR_AFTER = re.compile(rf"\s*(?:{_CUR})")
 # What may follow a bare number for it to end a clause ("anything below 25?").
 # 的 ends one in Chinese: 30以下的 is "ones under 30".
 _CLAUSE_END = re.compile(r"\s*(?:[?？!！.。,，;；的]|$)")
-
-
 _NEVER = re.compile("(?!)")
 
 
