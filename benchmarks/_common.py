@@ -373,3 +373,17 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
         return math.nan, math.nan
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
     return slope, my - slope * mx
+
+
+def engine_without_gc_settling() -> None:
+    """Make this process's Engine run as before streamhost/gc_pauses.py: its start-up settle
+    and its every-30-s settles become no-ops (for before/after runs of the same code)."""
+    import asyncio
+
+    import streamhost.engine as eng
+
+    async def never() -> None:
+        await asyncio.Event().wait()
+
+    eng.settle = lambda: 0.0  # type: ignore[assignment]
+    eng.settle_forever = never  # type: ignore[assignment]

@@ -31,6 +31,10 @@ def soak_worker(spec: dict[str, Any]) -> None:
     from streamhost.engine import Engine
     from streamhost.output.encoder import VIDEO
 
+    if not spec.get("gc_settle", True):
+        from _common import engine_without_gc_settling
+
+        engine_without_gc_settling()  # the engine before streamhost/gc_pauses.py
     traced = int(spec.get("tracemalloc") or 0)
     if traced:
         import tracemalloc

@@ -26,7 +26,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import Results, arg_parser, machine_info, percentile, report  # noqa: E402
+from _common import (  # noqa: E402
+    Results,
+    arg_parser,
+    engine_without_gc_settling,
+    machine_info,
+    percentile,
+    report,
+)
 
 
 def child(arm: str, seconds: float, chat_rate: float) -> None:
@@ -40,12 +47,7 @@ def child(arm: str, seconds: float, chat_rate: float) -> None:
     from streamhost.gc_pauses import collect_frozen
 
     if arm == "off":
-
-        async def never() -> None:
-            await asyncio.Event().wait()
-
-        eng.settle = lambda: 0.0  # type: ignore[assignment]
-        eng.settle_forever = never  # type: ignore[assignment]
+        engine_without_gc_settling()
     pauses: list[tuple[int, float, float]] = []  # (generation, ms, when)
     began: list[float] = []
 

@@ -102,6 +102,7 @@ def run_soak(
     prefill_lines: int | None = 0,
     tracemalloc_frames: int = 0,
     warmup_s: float = 300.0,
+    gc_settle: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``prefill_lines``: virtual clock only, how many likely lines go into the speech cache
     before the night (None: all of them, as the real clock's prefetcher would; 0: none)."""
@@ -120,6 +121,7 @@ def run_soak(
             "prefill_lines": prefill_lines if virtual else 0,
             "tracemalloc": tracemalloc_frames,
             "warmup": warmup_s,
+            "gc_settle": gc_settle,
         }
         env = {**os.environ, "STREAMHOST_DATA_DIR": data_dir.name, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen(
@@ -215,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-prefill", action="store_true", help="virtual clock: start with an empty speech cache"
     )
     ap.add_argument(
+        "--no-gc-settle", action="store_true",
+        help="the engine without its garbage-collector settling (streamhost/gc_pauses.py)",
+    )  # fmt: skip
+    ap.add_argument(
         "--tracemalloc", type=int, default=0, metavar="FRAMES",
         help="trace Python allocations (FRAMES deep; slower) and report the sites that grew "
         "after the warm-up",
@@ -245,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         samples, final = run_soak(
             duration, virtual, every, record, rtmp=not args.no_rtmp, chat_rate=args.chat_rate,
             prefill_lines=0 if args.no_prefill else (30 if args.quick else None),
-            tracemalloc_frames=args.tracemalloc, warmup_s=warmup,
+            tracemalloc_frames=args.tracemalloc, warmup_s=warmup, gc_settle=not args.no_gc_settle,
         )  # fmt: skip
         rec = recording_segments(record) if record else None
     finally:
@@ -263,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             "rss_warmup_media_seconds": warmup,
             "rtmp": not args.no_rtmp,
             "chat_rate_per_media_s": args.chat_rate,
+            "gc_settle": not args.no_gc_settle,
             "tracemalloc_frames": args.tracemalloc,
             "recorded": bool(record),
             "av_offset": "encoder pts: audio timeline end - video timeline end, every frame",
