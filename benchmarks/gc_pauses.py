@@ -17,6 +17,7 @@ engine before the change.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def main() -> None:
     ap = arg_parser(__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=180.0, help="air time per arm")
     ap.add_argument("--chat-rate", type=float, default=1.0, help="chat messages a second")
-    ap.add_argument("--_child", nargs=3, help=argparse_hidden())
+    ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
         child(args._child[0], float(args._child[1]), float(args._child[2]))
@@ -126,12 +127,6 @@ def main() -> None:
         if arm == "on":
             res.add("frozen_cyclic_garbage", r["frozen_garbage"], "objects")
     report(res, args.json, machine)
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

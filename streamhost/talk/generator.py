@@ -246,7 +246,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # catalog or policy answer fits; the shop's team (the operator) takes it.
             say("answer_order_help", {}, "-")
             return out
-        if self._budget_answer(text, lang, qlang, on_screen, event, out):
+        if self._budget_answer(text, cap, bool(named), qlang, lang, on_screen, event, out):
             return out  # "anything under 30 euros?", "anything cheaper than the kettle?"
         if r.asks(text, "compare_price"):
             pair = r.named_products(text, qlang)[:2]

@@ -75,16 +75,14 @@ class PriceAnswers:
         """The product of the show with the lowest price now, sold-out ones left out."""
         return next(iter(self.products_by_price()), None)
 
-    def _budget_answer(self, text: str, lang: str, qlang: str, on_screen: str | None,
-                       event: ChatEvent, out: list[Sentence]) -> bool:  # fmt: skip
+    def _budget_answer(self, text: str, cap: Decimal | None, named: bool, qlang: str, lang: str,
+                       on_screen: str | None, event: ChatEvent, out: list[Sentence]) -> bool:  # fmt: skip
         """Whether the text asks for products within a budget, answered into `out` if so:
-        "anything under 30 euros?" with no product named, or "anything cheaper than the
-        kettle?" (the ceiling a cent under its price now)."""
-        r = self.retriever
-        cap = r.budget_cap(text)
-        if cap is not None and r.find_product(text, qlang, names_only=True):
+        "anything under 30 euros?" (`cap`, the text's ceiling) with no product `named`, or
+        "anything cheaper than the kettle?" (the ceiling a cent under its price now)."""
+        if cap is not None and named:
             return False  # "is the bottle under 30 euros?": its price answers it
-        if cap is None and (pid := r.cheaper_than(text, qlang, on_screen)) is not None:
+        if cap is None and (pid := self.retriever.cheaper_than(text, qlang, on_screen)) is not None:
             cap = self._now()(pid) - Decimal("0.01")
         if cap is None:
             return False

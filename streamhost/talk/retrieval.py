@@ -158,7 +158,7 @@ class Retriever(SpecLookup, BudgetQuestions):
                 if scores[best] > 0.5:
                     if index is self._names and not self.names_whole(text, lang, self._ids[best]):
                         # 水杯可以装热水吗: 水杯 says the bottle whole, 热水 only part of 电热水壶
-                        whole = [i for i, s in enumerate(scores) if s > 0.5
+                        whole = [i for i, s in enumerate(scores) if s > 0.5 and i != best
                                  and self.names_whole(text, lang, self._ids[i])]  # fmt: skip
                         best = max(whole, key=scores.__getitem__, default=best)
                     return self._ids[best], scores[best]

@@ -4,7 +4,8 @@ or purchase.
 
 A mixin of the template generator (``talk/generator.py``), which owns what it reads:
 ``catalog``, the stream language, the display-name policy (``name_ok``) and the template
-picker (``_pick``, ``_slots``, ``_sentence``). In: a `ChatEvent` (and a language); out: `Sentence` s.
+picker (``_pick``, ``_slots``, ``_sentence``). In: a `ChatEvent` (and a language); out:
+`Sentence` s.
 """
 
 from __future__ import annotations
