@@ -160,8 +160,8 @@ def measure_render_compose(
 
 
 def measure_colour(res: Results, cfg: Any, tiles: list[Any], comp_pack: Any) -> None:
-    """RGB->YUV: the compositor's per-frame conversion of the head tile (its own coefficients,
-    the same numpy ops compose() runs) vs a full-frame rgb24->yuv420p through PyAV's reformat."""
+    """RGB->YUV: the compositor's per-frame conversion of the head tile (``tile_yuv``, which
+    compose() runs) vs a full-frame rgb24->yuv420p through PyAV's reformat."""
     import av
     import numpy as np
 
@@ -173,14 +173,8 @@ def measure_colour(res: Results, cfg: Any, tiles: list[Any], comp_pack: Any) -> 
     for _ in range(reps):
         for rgba in tiles:
             c0 = time.thread_time()
-            # --- the colour-conversion part of Compositor.compose (Y full-res, UV from 2x2 sums)
-            tile = np.asarray(rgba, dtype=np.float32)
-            _, th, tw = tile.shape
-            y_fg = (cm._YUV[0] @ tile.reshape(4, -1)).reshape(th, tw)
-            t2 = tile[:, 0::2, 0::2] + tile[:, 1::2, 0::2]
-            t2 += tile[:, 0::2, 1::2]
-            t2 += tile[:, 1::2, 1::2]
-            uv = (cm._UV4 @ t2.reshape(4, -1)).reshape(2, th // 2, tw // 2)
+            # --- the colour-conversion part of Compositor.compose (Y full-res, UV of 2x2 means)
+            y_fg, uv, _ = cm.tile_yuv(np.asarray(rgba, dtype=np.float32))
             tile_ms.append(ms(time.thread_time() - c0))
             del y_fg, uv
     res.add("colour_conversion_ms_per_frame", mean(tile_ms), "ms", 4)

@@ -305,6 +305,34 @@ def test_compositor_background_round_trips(compositor: Compositor) -> None:
     assert compositor.compose(empty).max() > 0
 
 
+def test_compositor_blends_in_yuv_as_the_bt601_formula_says(compositor: Compositor) -> None:
+    # A random premultiplied tile (soft alpha everywhere) over the background, against the
+    # formula in float64: Y per pixel, chroma from each 2x2 block's mean, truncation after
+    # adding 0.5 (rounding). The fast path may differ by float32 rounding only (1 level).
+    rng = np.random.default_rng(7)
+    a = rng.random((1, 400, 368))
+    tile = np.concatenate([rng.random((3, 400, 368)) * a, a]).astype(np.float32)
+    out = compositor.compose(tile).astype(np.float64)
+    bg = compositor.compose(np.zeros_like(tile)).astype(np.float64)
+    x, y = compositor.tile_xy
+    k = np.array(
+        [[65.481, 128.553, 24.966, 16.0], [-37.797, -74.203, 112.0, 128.0],
+         [112.0, -93.786, -18.214, 128.0]]
+    )  # fmt: skip
+    t = tile.astype(np.float64)
+    bg_y = bg[y : y + 400, x : x + 368]
+    want_y = np.floor(np.einsum("c,chw->hw", k[0], t) + bg_y * (1 - t[3]) + 0.5)
+    assert np.abs(out[y : y + 400, x : x + 368] - want_y).max() <= 1
+    m2 = t.reshape(4, 200, 2, 184, 2).mean(axis=(2, 4))
+    h, w = 1280, 720
+    for i, row in ((1, h), (2, h + h // 4)):
+        plane = bg[row : row + h // 4].reshape(h // 2, w // 2)[y // 2 : y // 2 + 200, x // 2 :]
+        want = np.floor(np.einsum("c,chw->hw", k[i], m2) + plane[:, :184] * (1 - m2[3]) + 0.5)
+        got = out[row : row + h // 4].reshape(h // 2, w // 2)[y // 2 : y // 2 + 200, x // 2 :]
+        assert np.abs(got[:, :184] - want).max() <= 1, i
+        assert (got[:, :184] != want).mean() < 0.01
+
+
 def test_compositor_places_head_panel_and_label(
     compositor: Compositor, renderer: OnnxRenderer
 ) -> None:

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..frames import StreamFormat
 from .figure import Figure, Placed
-from .sprite import _UV4, _YUV, Sprite
+from .sprite import _YUV, Sprite
 from .studio import PanelInfo, countdown_patch, draw_panel
 from .studio_fonts import _font
 
@@ -330,6 +330,23 @@ class Compositor:
         return i420
 
 
+def tile_yuv(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A (4, h, w) premultiplied float32 tile in colour, not yet blended: Y (h, w) on the
+    0..255 scale with 16 * alpha in it, the chroma (2, h/2, w/2) of each 2x2 block with
+    128 * alpha in it, and that block's mean alpha (h/2, w/2)."""
+    _, th, tw = tile.shape
+    y = (_YUV[0] @ tile.reshape(4, -1)).reshape(th, tw)
+    # Chroma from the 2x2 mean of the premultiplied tile (alpha averaged the same way).
+    # OpenCV's area resize at exactly half size is that mean, one vectorised pass per plane:
+    # 0.14 ms for the head tile against 0.5 for numpy's strided adds (which read every other
+    # float of every row four times).
+    m2 = np.empty((4, th // 2, tw // 2), np.float32)
+    for c in range(4):
+        cv2.resize(tile[c], (tw // 2, th // 2), dst=m2[c], interpolation=cv2.INTER_AREA)
+    uv = (_YUV[1:] @ m2.reshape(4, -1)).reshape(2, th // 2, tw // 2)
+    return y, uv, m2[3]
+
+
 def _blend(
     out: np.ndarray, tile: np.ndarray, x: int, y: int, planes: tuple[np.ndarray, ...] | None = None
 ) -> None:
@@ -350,24 +367,18 @@ def _blend(
             _v_plane(out, H, W)[cs, cx].astype(np.float32),
         )
     bg_y, bg_u, bg_v = planes
-    a = tile[3]
-    # Y at full resolution: out = bg * (1 - a) + (K . rgb_premul + 16 a).
-    y_out = (_YUV[0] @ tile.reshape(4, -1)).reshape(th, tw)
-    y_out += bg_y - bg_y * a
+    y_out, uv, a2 = tile_yuv(tile)
+    # out = bg * (1 - a) + (K . rgb_premul + 16 a), per plane.
+    y_out += bg_y - bg_y * tile[3]
     y_out += 0.5
-    # Chroma from the 2x2 mean of the premultiplied tile (alpha averaged the same way).
-    # (strided adds beat .mean over axes (2, 4), which numpy reduces slowly)
-    t2 = tile[:, 0::2, 0::2] + tile[:, 1::2, 0::2]
-    t2 += tile[:, 0::2, 1::2]
-    t2 += tile[:, 1::2, 1::2]
-    uv = (_UV4 @ t2.reshape(4, -1)).reshape(2, th // 2, tw // 2)
-    inv_a2 = 1.0 - 0.25 * t2[3]
+    inv_a2 = 1.0 - a2
     uv[0] += bg_u * inv_a2
     uv[1] += bg_v * inv_a2
     uv += 0.5
-    out[ys, xs] = y_out.astype(np.uint8)
-    _u_plane(out, H, W)[cs, cx] = uv[0].astype(np.uint8)
-    _v_plane(out, H, W)[cs, cx] = uv[1].astype(np.uint8)
+    # Assignment truncates to uint8 like astype, without the temporary.
+    out[ys, xs] = y_out
+    _u_plane(out, H, W)[cs, cx] = uv[0]
+    _v_plane(out, H, W)[cs, cx] = uv[1]
 
 
 def _blend_sprite(out: np.ndarray, sp: Sprite, x: int, y: int) -> None:
