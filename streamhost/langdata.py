@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .langdata_reader import TableReader, one_gap
+from .langdata_reader import TableReader, gap_pair, one_gap
 from .problems import ProblemsError
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "talk"
@@ -303,6 +303,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     # 到货 -> 发货): a phrase, replaced by one or more words before matching.
     short = r.text_table(words, "short_forms", "words", "word = one word", one_word=True)
     synonyms = r.text_table(words, "synonyms", "words", "phrase = words")
+    problems += [f"words.synonyms: {m}" for k, v in synonyms.items() if (m := gap_pair(k, v))]
 
     intent_t = r.table("intent", INTENT_KEYS)
     intent = {

@@ -104,6 +104,19 @@ class TableReader:
             return None
 
 
+def gap_pair(phrase: str, words: str) -> str | None:
+    """A synonym with a gap ("when will … arrive" = "how long does shipping take for …": the
+    viewer's words in the gap are kept where the replacement's "…" stands): at most one "…"
+    in the phrase, with words around it, and the replacement has one exactly when the phrase
+    has. None, or the problem."""
+    n, m = phrase.count("…"), words.count("…")
+    if n > 1 or m != n:
+        return f'{phrase!r} = {words!r}: a "…" in both or in neither, at most one'
+    if n and not (phrase.split("…")[0].strip() or phrase.split("…")[1].strip()):
+        return f'{phrase!r}: words must stand beside the "…"'
+    return None
+
+
 def one_gap(phrase: str) -> str | None:
     """A phrase with exactly one "…" (where the viewer's amount or words stand), or the problem."""
     n = phrase.count("…")

@@ -22,22 +22,29 @@ ASKED = {  # (question, index of the shop FAQ entry that answers it)
            ("when will I get the headphones?", 0), ("how long until I get the kettle?", 0),
            ("how much is shipping?", 1), ("is shipping free?", 1),
            ("do you ship to Austria?", 2), ("can I return the kettle?", 3),
-           ("what's the return policy?", 3), ("can I pay with PayPal?", 4)],
+           ("what's the return policy?", 3), ("can I pay with PayPal?", 4),
+           ("when will the kettle arrive?", 0), ("how long until the lamp arrives?", 0),
+           ("is there a discount on shipping?", 1)],  # a deal word about the shop's thing
     "de": [("Wie lange dauert der Versand?", 0), ("Was kostet der Versand?", 1),
            ("Versandkosten?", 1), ("Liefert ihr in die Schweiz?", 2), ("Auslandsversand?", 2), ("Kann ich den Rucksack zurückgeben?", 3),
            ("Kann ich mit PayPal bezahlen?", 4),
            ("Wann bekomme ich den Rucksack?", 0),
-           ("Lieferzeit?", 0)],  # a synonym of the shop's words ([words] synonyms), not "liefer"
+           ("Lieferzeit?", 0),  # a synonym of the shop's words ([words] synonyms), not "liefer"
+           # a synonym with a gap for the product's name ("wann kommt … an")
+           ("Wann kommt der Wasserkocher an?", 0), ("Wie schnell ist der Rucksack da?", 0),
+           ("Gibt es Rabatt auf den Versand?", 1)],
     "it": [("Quanto tempo ci vuole per la spedizione?", 0), ("Quanto costa la spedizione?", 1),
            ("Spedite in Austria?", 2), ("Posso restituire lo zaino?", 3),
-           ("Quando arrivano le cuffie?", 0),
+           ("Quando arrivano le cuffie?", 0), ("In quanto tempo arriva il bollitore?", 0),
+           ("C'è uno sconto sulla spedizione?", 1),
            ("Posso pagare con PayPal?", 4)],
     "zh": [("多久发货？", 0), ("运费多少？", 1), ("可以寄到国外吗？", 2), ("可以退货吗？", 3),
            ("能用PayPal付款吗？", 4), ("可以刷卡吗？", 4),
            ("耳机什么时候到？", 0),
            ("能寄到法国吗？", 2),  # 到法 straddles 寄到 and 法国: one unknown thing, not two
            ("发货到瑞士吗？", 2), ("可以送到德国吗？", 2),  # 发货到/送到 a place: where it ships
-           ("什么时候送到？", 0), ("几天能送到？", 0)],  # ... but when it arrives: the time
+           ("什么时候送到？", 0), ("几天能送到？", 0),  # ... but when it arrives: the time
+           ("运费有优惠吗？", 1)],
 }  # fmt: skip
 
 
@@ -249,7 +256,8 @@ def test_a_viewers_own_order_goes_to_the_team(catalog, lang, text) -> None:
     ("lang", "text"),
     [("de", "Hallo an alle!"), ("de", "Wo sind alle?"), ("de", "alles gut?"),
      ("en", "when will I get a discount?"), ("de", "Wann bekomme ich einen Rabatt?"),
-     ("it", "quando arriva lo sconto?")],
+     ("it", "quando arriva lo sconto?"), ("en", "any discount on the kettle shipping?"),
+     ("de", "Wann kommt der Rabatt an?")],
 )  # fmt: skip
 def test_greetings_and_deal_questions_never_get_a_shop_answer(catalog, lang, text) -> None:
     """ "alle" (everyone) is in the shipping answer's "alle Länder" but asks nothing of it; a
@@ -258,3 +266,23 @@ def test_greetings_and_deal_questions_never_get_a_shop_answer(catalog, lang, tex
     handed, said = _handed_and_said(catalog, lang, text)
     shop_answers = {e.a(lang)[0] for e in catalog.shop_faq}
     assert not set(said) & shop_answers, (text, said)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "words"),
+    [
+        ("when will … arrive … now", "how long for …"),
+        ("when can … arrive", "how long"),
+        ("when", "how long for …"),
+        ("…", "shipping …"),
+    ],
+)
+def test_a_synonym_with_a_broken_gap_is_named(tmp_path, phrase, words) -> None:
+    from streamhost.langdata import TalkDataError, load_language
+
+    src = (ROOT / "assets" / "talk" / "en.toml").read_text("utf-8")
+    bad = src.replace("synonyms = { ", f'synonyms = {{ "{phrase}" = "{words}", ', 1)
+    assert bad != src
+    (tmp_path / "en.toml").write_text(bad, "utf-8")
+    with pytest.raises(TalkDataError, match="words.synonyms"):
+        load_language("en", tmp_path)

@@ -404,3 +404,29 @@ def test_the_products_own_name_meets_no_faq_by_its_parts(catalog) -> None:
     )
     m = r.faq_match("Wie lange braucht der Wasserkocher zum Kochen?", "kettle", "de")
     assert m is not None and m.index == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "answered"),
+    [("en", "is the lamp good for reading?", True), ("en", "is the lamp ok for drawing?", True),
+     ("de", "Ist die Lampe zum Lesen geeignet?", True),
+     ("it", "La lampada va bene per leggere?", True), ("zh", "台灯适合看书吗？", True),
+     # every detail asked must be in the answer: "reading *music*" is not
+     ("en", "is the lamp good for reading music?", False),
+     ("en", "is the bottle good for hiking?", False),
+     ("de", "Ist die Lampe zum Lesen im Zelt geeignet?", False), ("zh", "台灯适合看电影吗？", False)],
+)  # fmt: skip
+def test_a_detail_an_faq_answer_says_gets_that_answer(catalog, lang, text, answered) -> None:
+    """ "Good for reading?" names nothing of the lamp's features or FAQ questions, but the
+    answer to "How bright is it?" says it ("plenty for reading and drawing"): that answer,
+    not "I'll check" and the operator."""
+    pid = "bottle" if "bottle" in text else "lamp"
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = [s.text for s in _said(gen, text, pid)]
+    if answered:
+        assert said[-1:] == [catalog.get(pid).faq[0].a(lang)[0]] and not handed, said
+    else:
+        assert handed == [text], said
+        assert not set(said) & {e.a(lang)[0] for e in catalog.get(pid).faq}, said

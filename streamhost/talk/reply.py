@@ -79,9 +79,12 @@ def catalog_reply(
         made = r.material_features(p.id, lang)
         return Reply("features", features=tuple(made)) if made else DONT_KNOW
     if not asked and not wanted and (unknown or r.unknown_chars(text, qlang, p.id)):
-        # A detail the catalog lacks ("what colours?"): reciting unrelated features would
-        # sound evasive, and guessing is not allowed.
-        return DONT_KNOW
+        # A detail no feature and no FAQ question names may still be in an FAQ answer ("good
+        # for reading?": "800 lumens, plenty for reading"); else the catalog lacks it ("what
+        # colours?"): reciting unrelated features would sound evasive, and guessing is not
+        # allowed.
+        said = r.answer_covering(text, p.id, qlang, unknown) if qlang == lang else None
+        return Reply("faq", faq=said) if said is not None else DONT_KNOW
     if not feats or (
         not asked and not wanted and (r.asks(text, "ask_when") or r.asks(text, "ask_where"))
     ):

@@ -112,8 +112,8 @@ class Retriever(SpecLookup, BudgetQuestions):
             return last[2]
         folded, pats = fold(text), intent_patterns()
         about_it = has_any(folded, pats["feature"])  # "is it ...?"
-        deal = has_any(folded, pats["deal"]) and not self._shop.names_deals  # the offer's
-        m = None if deal else self._shop.match(text, lang, self._name_words[lang], about_it)
+        deal = has_any(folded, pats["deal"]) and not self._shop.names_deals
+        m = self._shop.match(text, lang, self._name_words[lang], about_it, deal)
         self._shop_last = (text, lang, m)
         return m
 

@@ -68,15 +68,37 @@ class ShopFaq:
         )
 
     def match(
-        self, text: str, lang: str, names: AbstractSet[str], about_it: bool = False
+        self,
+        text: str,
+        lang: str,
+        names: AbstractSet[str],
+        about_it: bool = False,
+        deal: bool = False,
     ) -> FaqMatch | None:
         """The entry `text` asks about (see the module), or None; `names`: product name
         tokens, which say which product, not what is asked; `about_it`: the text asks about
         the product ("is it ...?"), so a word found only in an entry's answer is no match
-        ("is it original?" is not the returns answer's "original box")."""
+        ("is it original?" is not the returns answer's "original box"); `deal`: it says a
+        deal word, which asks about the offer ("when will I get a *discount*?"), unless it
+        names the entry's thing in its own words and no product ("a discount on *shipping*?":
+        what shipping costs)."""
         words = self._words.get(lang)
-        if not words:
+        if not words or (deal and not self.says_own_words(text, lang)):
             return None
+        m = self._match(text, lang, names, about_it, words)
+        if m is not None and deal:
+            named = set(tokenize(text, lang)) & names
+            return m if self.says_own_words(text, lang, m) and not named else None
+        return m
+
+    def _match(
+        self,
+        text: str,
+        lang: str,
+        names: AbstractSet[str],
+        about_it: bool,
+        words: list[set[str]],
+    ) -> FaqMatch | None:
         is_frame = self._frame(lang)
         tokens = set(tokenize(text, lang, compounds=True))
         plain = set(tokenize(text, lang))
@@ -119,6 +141,15 @@ class ShopFaq:
             ):
                 return None
         return FaqMatch(self.entries[best], best, scores[best])
+
+    def says_own_words(self, text: str, lang: str, m: FaqMatch | None = None) -> bool:
+        """Whether the text names, in a word and not through a ``[words] synonyms`` phrase,
+        what the entry's question (any entry's, without ``m``) asks about: "is there a
+        discount on *shipping*?" (or *delivery*) does for "How much is shipping?"; "when will
+        I get a discount?" (a phrase for "how long does shipping take") does not."""
+        asked = self._asked.get(lang, [])
+        own = asked[m.index] if m is not None else set().union(*asked)
+        return bool(own & set(tokenize(text, lang, compounds=True, phrases=False)))
 
     @staticmethod
     def _known_compound(t: str, known: set[str], is_frame: Callable[[str], bool]) -> bool:

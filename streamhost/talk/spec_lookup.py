@@ -1,6 +1,7 @@
 """Which of a product's specs a question asks for ("how heavy is it?" -> weight), what it is
-made of (the features naming a material), and the details a question in a language written
-without spaces asks beside a function character (锁 in 有锁吗).
+made of (the features naming a material), the details a question in a language written
+without spaces asks beside a function character (锁 in 有锁吗), and the FAQ answer that says
+such details.
 
 A mixin of the retriever (``talk/retrieval.py``), which owns what it reads: the catalog, each
 language's spec words (``_spec_words``) and its unknown-term and frame tests. In: a question,
@@ -15,7 +16,7 @@ from typing import Any
 from ..langdata import load_languages
 from ..language import fold
 from .catalog import Catalog
-from .matching import says
+from .matching import CJK_PAIR, FaqMatch, says
 from .tokens import stop_chars, tokenize
 
 
@@ -87,6 +88,35 @@ class SpecLookup:
         words, cjk = _materials(lang), d.script is not None
         folded = [fold(f) for f in feats]
         return [i for i, f in enumerate(folded) if any(says(f, w, cjk) for w in words)]
+
+    def answer_covering(
+        self, text: str, product_id: str, lang: str, details: set[str]
+    ) -> FaqMatch | None:
+        """The product's first FAQ entry whose answer, in ``lang``, says the ``details`` of
+        the question ``text`` (what it asks that the features and FAQ questions do not, as
+        ``unknown_details`` gives them), or None: "is the lamp good for *reading*?" is
+        answered by "How bright is it?": "... plenty for reading and drawing"."""
+        p = self.catalog.products.get(product_id)
+        if p is None or not details:
+            return None
+        q = tokenize(text, lang, compounds=True)
+        for i, e in enumerate(p.faq):
+            answer, alang = e.a(lang)
+            if alang != lang:
+                continue
+            covered = details & set(tokenize(answer, lang, compounds=True))
+            if not covered:
+                continue
+            # In a language written without spaces a bigram across two words (合看 in
+            # 适合看书) is no detail of its own: each of its characters is in a word the
+            # answer says or the question asks with.
+            words = [t for t in q if t not in details or t in covered]
+            if all(
+                CJK_PAIR.fullmatch(u) and all(any(c in w for w in words) for c in u)
+                for u in details - covered
+            ):
+                return FaqMatch(e, i, 0.0)
+        return None
 
 
 @functools.cache

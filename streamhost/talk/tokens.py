@@ -51,30 +51,52 @@ def _words() -> dict[str, _Words]:
 
 
 @functools.cache
-def _synonyms(lang: str) -> Callable[[str], str] | None:
+def _synonyms(lang: str, phrases: bool = True) -> Callable[[str], str] | None:
     """The language's short forms and synonyms as one substitution over folded text ("bt" ->
     "bluetooth", "send it back" -> "return", 到货 -> 发货), longest phrase first; words match
-    whole, CJK phrases anywhere (set apart by spaces, so no bigram straddles them). Applied to
-    the catalog's text and chat's alike, so a shop that writes "refund" meets "refund"."""
+    whole, CJK phrases anywhere (set apart by spaces, so no bigram straddles them). A synonym
+    with a gap ("when will … arrive") keeps the viewer's words in it and is tried before the
+    others ("when will the kettle arrive?" is no "when will i get"). Applied to the catalog's
+    text and chat's alike, so a shop that writes "refund" meets "refund". `phrases` False:
+    one-word synonyms only ("delivery" -> "shipping", not "when will i get" -> "how long does
+    shipping take for")."""
     d = load_languages().get(lang)
     if d is None:
         return None
-    table = {fold(k): fold(v) for k, v in {**d.short_forms, **d.synonyms}.items()}
-    if not table:
+    raw = {**d.short_forms, **d.synonyms}
+    if not phrases:
+        raw = {k: v for k, v in raw.items() if " " not in k.strip() and "…" not in k}
+    if not raw:
         return None
+    # split at the gap before folding, which spells "…" as "..."
+    gaps = [(_gap_pattern(k), [fold(x) for x in v.split("…")]) for k, v in raw.items() if "…" in k]
+    table = {fold(k): fold(v) for k, v in raw.items() if "…" not in k}
     keys = sorted(table, key=len, reverse=True)
     cjk = re.compile(f"[{_CJK}]")
     words = "|".join(re.escape(k) for k in keys if not cjk.search(k))
+    # One pattern, one pass: a gap's words are its alternative's only group (m.lastindex).
     alts = [re.escape(k) for k in keys if cjk.search(k)]
-    if words:  # one word-start test for all of them, not one per key
-        alts.append(rf"(?<![^\W_])(?:{words})(?![^\W_])")
+    latin = "|".join([p for p, _ in gaps] + ([words] if words else []))
+    if latin:  # one word-start test for all of them, not one per key
+        alts.insert(0, rf"(?<![^\W_])(?:{latin})(?![^\W_])")
     pattern = re.compile("|".join(alts))
 
     def sub(m: re.Match[str]) -> str:
+        if m.lastindex is not None:
+            before, after = gaps[m.lastindex - 1][1]
+            return before + m.group(m.lastindex) + after
         v = table[m.group(0)]
         return f" {v} " if cjk.search(v) else v
 
     return lambda text: pattern.sub(sub, text)
+
+
+def _gap_pattern(phrase: str) -> str:
+    """A synonym with a gap ("wann kommt … an") as a pattern (whole words where it is used),
+    with one to four words in the gap as its one group."""
+    before, after = (re.escape(fold(x).strip()) for x in phrase.split("…"))
+    gap = r"([^\W_]+(?:[ '-][^\W_]+){0,3}?)"
+    return r"\s+".join(x for x in (before, gap, after) if x)
 
 
 @functools.cache
@@ -135,24 +157,32 @@ _STEM: dict[str, Callable[[str], str]] = {
 
 
 def tokenize(
-    text: str, lang: str, *, compounds: bool = False, written_in: str | None = None
+    text: str,
+    lang: str,
+    *,
+    compounds: bool = False,
+    written_in: str | None = None,
+    phrases: bool = True,
 ) -> list[str]:
     """Search tokens of `text`: stopwords dropped, words stemmed per `lang`, CJK as bigrams.
 
     `compounds` (index side, de only) also emits the compound's tails and heads of >= 4
     letters, so a query for a part ("kocher", "akku") meets the compound. `written_in`: the
     language the text is in, when it is tokenized as another's; its stopwords go too (English
-    "there" stemmed as German is "ther", the stem of "Thermosflasche").
+    "there" stemmed as German is "ther", the stem of "Thermosflasche"). `phrases` False: the
+    language's ``[words] synonyms`` of one word apply, its phrases do not.
     """
-    return list(_tokens(text, lang, compounds, written_in))
+    return list(_tokens(text, lang, compounds, written_in, phrases))
 
 
 # One question is tokenized the same way a dozen times (product lookup in every language, FAQ,
 # shop FAQ, unknown details): a pure function of its arguments, so a bounded LRU.
 @functools.lru_cache(maxsize=4096)
-def _tokens(text: str, lang: str, compounds: bool, written_in: str | None) -> tuple[str, ...]:
+def _tokens(
+    text: str, lang: str, compounds: bool, written_in: str | None, phrases: bool
+) -> tuple[str, ...]:
     folded = fold(text)
-    synonyms = _synonyms(lang)
+    synonyms = _synonyms(lang, phrases)
     if synonyms is not None:
         folded = synonyms(folded)
     out: list[str] = []
