@@ -286,7 +286,11 @@ def test_what_size_asks_for_the_capacity(catalog) -> None:
     ("lang", "pid", "text", "has"),
     [("en", "lamp", "is the lamp dimmable?", "touch dimmer"),  # [words] synonyms
      ("en", "kettle", "how much 4 the kettle", "39 euros 90"),  # chat's "4", no question mark
-     ("it", "bottle", "quanto tempo resta fredda la bevanda nella borraccia?", "24 ore")],
+     ("it", "bottle", "quanto tempo resta fredda la bevanda nella borraccia?", "24 ore"),
+     # a phone's make is a phone, "caricare" the catalog's "ricaricare"
+     ("en", "lamp", "can the lamp charge my iphone?", "Qi wireless"),
+     ("de", "lamp", "Kann ich mein iPhone auf der Lampe laden?", "Qi"),
+     ("it", "lamp", "Posso caricare l'iPhone sulla lampada?", "Qi")],
 )  # fmt: skip
 def test_chats_spelling_meets_the_catalogs_words(catalog, lang, pid, text, has) -> None:
     """How chat writes ("dimmable", "4" for "for", "fredda" beside "fredde") still finds the
