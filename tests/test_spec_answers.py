@@ -434,3 +434,37 @@ def test_a_detail_an_faq_answer_says_gets_that_answer(catalog, lang, text, answe
     else:
         assert handed == [text], said
         assert not set(said) & {e.a(lang)[0] for e in catalog.get(pid).faq}, said
+
+
+@pytest.mark.parametrize(
+    ("lang", "pid", "text", "has"),
+    [("en", "backpack", "does the backpack fit a 15 inch laptop?", "16 inches"),
+     ("de", "backpack", "Passt ein 15 Zoll Laptop in den Rucksack?", "16 Zoll"),
+     ("it", "backpack", "Lo zaino entra un portatile da 15 pollici?", "16 pollici"),
+     ("en", "backpack", "is the backpack ok as hand luggage?", "cabin luggage"),
+     ("de", "backpack", "Ist der Rucksack als Handgepäck erlaubt?", "Handgepäck"),
+     ("zh", "backpack", "背包可以当登机箱吗？", "随身行李"),
+     ("it", "headphones", "Le cuffie sono pesanti?", "250 grammi"),
+     ("de", "bottle", "Passt die Flasche in den Getränkehalter im Auto?", "Getränkehalter")],
+)  # fmt: skip
+def test_questions_in_viewers_words_get_the_catalogs_answer(catalog, lang, pid, text, has) -> None:
+    """A number beside a spec asked ("a *15* inch laptop") is compared by the viewer with
+    the value said ("up to 16 inches"); "hand luggage", 登机箱 are the FAQ's "cabin luggage";
+    "pesanti" asks for the weight; "Getränkehalter" meets the feature by both its parts."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    assert has in " ".join(s.text for s in _said(gen, text, pid))
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [("can i boil milk in the kettle?", "boil-dry"),  # one word met, one unknown
+     ("how many cups can the kettle hold?", "keep-warm"),
+     ("does the kettle have a light?", "stainless steel")],  # the lamp's name, said whole
+)  # fmt: skip
+def test_a_feature_met_by_a_word_is_no_answer_to_what_it_does_not_say(catalog, text, wrong) -> None:
+    """A feature that shares a word with the question ("boil" of "boil-dry protection") but
+    not the thing asked ("milk"), or any feature when the question names another product,
+    would be a wrong answer: never that feature."""
+    gen = TemplateGenerator(catalog, "en")
+    said = " ".join(s.text for s in _said(gen, text, "kettle"))
+    assert wrong not in said, said

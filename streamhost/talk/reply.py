@@ -54,12 +54,21 @@ def catalog_reply(
     feats = feats if flang == lang else []  # never an English feature in a German answer
     wanted = r.matching_features(text, p.id, qlang) if feats else []
     unknown = r.unknown_details(text, qlang, p.id)  # details the catalog lacks
+    if any(o != p.id and r.names_whole(text, qlang, o) for o in r.named_products(text, qlang)):
+        # another product named whole ("does the kettle have a *light*?", the lamp's name; not
+        # 热水 of 电热水壶): a thing this product's entry does not say
+        unknown = unknown | {"\0other-product"}
+    if wanted and len(unknown) >= r.feature_words_met(text, p.id, qlang, wanted[0]):
+        # "can I boil *milk* in it?" meets "boil-dry protection" by one word and asks a
+        # detail no feature says: that feature would be a wrong answer.
+        wanted = []
     if m is None and asked:
         # "How heavy is it?": an FAQ entry that asks it and states the value; else the value
         # itself ("It weighs 250 grams"), the direct answer; where the language cannot say
         # it, the feature that gives the value, and only that one, else an FAQ answer that
-        # states it. Never another feature.
-        if unknown:
+        # states it. Never another feature. A number is no other thing: the value answers
+        # "does a *15*-inch laptop fit?" ("up to 16 inches").
+        if {u for u in unknown if not u.replace(".", "").replace(",", "").isdigit()}:
             return DONT_KNOW  # "how bright is the *screen*?": another thing
         values = [p.specs[a] for a in asked]
         stating = [(i, e) for i, e in enumerate(p.faq) if spec_features([e.a(lang)[0]], values)]

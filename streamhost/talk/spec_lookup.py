@@ -28,6 +28,7 @@ class SpecLookup:
     unknown_terms: Any
     asks: Any
     _names_of: Any
+    _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
 
     def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
@@ -88,6 +89,14 @@ class SpecLookup:
         words, cjk = _materials(lang), d.script is not None
         folded = [fold(f) for f in feats]
         return [i for i, f in enumerate(folded) if any(says(f, w, cjk) for w in words)]
+
+    def feature_words_met(self, text: str, product_id: str, lang: str, index: int) -> int:
+        """How many of the question's words (not its frame) the product's feature ``index``
+        says, a compound's parts each ("Getränkehalter": a drink and a holder)."""
+        frame = self._frame(lang)
+        q = {t for t in tokenize(text, lang, compounds=True) if not frame(t)}
+        feats = self._features.get((product_id, lang), [])
+        return len(q & feats[index]) if 0 <= index < len(feats) else 0
 
     def answer_covering(
         self, text: str, product_id: str, lang: str, details: set[str]
