@@ -34,7 +34,8 @@ from streamhost.frames import ChatEvent
 from streamhost.talk.catalog import LANGS, Catalog, load_catalog
 from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.retrieval import Retriever, detect_language
-from streamhost.talk.templates import TEMPLATES, fill, slots_for_product
+from streamhost.talk.templates import TEMPLATES, fill, slots_for_product, spec_answer_templates
+from streamhost.talk.units import spoken_value
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_PATH = ROOT / "tests" / "data" / "adversarial_chat.jsonl"
@@ -92,6 +93,12 @@ def _allowed_text(catalog: Catalog, lang: str) -> str:
                         parts.append(fill(t, s, code, lang))
                 else:
                     parts.append(fill(t, base, code, lang))
+        # the sentences that state a spec's value ("The electric kettle holds 1.7 litres.")
+        for name, value in p.specs.items():
+            spoken = spoken_value(value, lang)
+            for t in spec_answer_templates().get(f"spec:{name.lower()}", {}).get(lang, []):
+                if spoken:
+                    parts.append(fill(t, _Blank(base, value=spoken), code, lang))
     return "\n".join(parts)
 
 

@@ -441,6 +441,10 @@ def test_a_detail_an_faq_answer_says_gets_that_answer(catalog, lang, text, answe
     [("en", "backpack", "does the backpack fit a 15 inch laptop?", "16 inches"),
      ("de", "backpack", "Passt ein 15 Zoll Laptop in den Rucksack?", "16 Zoll"),
      ("it", "backpack", "Lo zaino entra un portatile da 15 pollici?", "16 pollici"),
+     ("zh", "backpack", "背包能放15寸电脑吗？", "16英寸"),  # 寸电: the unit and 电脑's 电
+     ("en", "kettle", "how many cups can the kettle hold?", "1.7 litres"),  # the capacity
+     ("de", "kettle", "Wie viele Tassen passen in den Wasserkocher?", "1,7 Liter"),
+     ("zh", "kettle", "水壶能装几杯水？", "1.7升"),
      ("en", "backpack", "is the backpack ok as hand luggage?", "cabin luggage"),
      ("de", "backpack", "Ist der Rucksack als Handgepäck erlaubt?", "Handgepäck"),
      ("zh", "backpack", "背包可以当登机箱吗？", "随身行李"),
@@ -449,7 +453,7 @@ def test_a_detail_an_faq_answer_says_gets_that_answer(catalog, lang, text, answe
 )  # fmt: skip
 def test_questions_in_viewers_words_get_the_catalogs_answer(catalog, lang, pid, text, has) -> None:
     """A number beside a spec asked ("a *15* inch laptop") is compared by the viewer with
-    the value said ("up to 16 inches"); "hand luggage", 登机箱 are the FAQ's "cabin luggage";
+    the value said ("up to 16 inches"); "how many cups" asks for the capacity; "hand luggage", 登机箱 are the FAQ's "cabin luggage";
     "pesanti" asks for the weight; "Getränkehalter" meets the feature by both its parts."""
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
     assert has in " ".join(s.text for s in _said(gen, text, pid))

@@ -10,11 +10,12 @@ question). The generator turns it into sentences; nothing here picks words or te
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..language import Intent
 from .catalog import Product
-from .matching import spec_features
+from .matching import CJK_PAIR, spec_features
 from .retrieval import FaqMatch, Retriever
 from .templates import FEW_STOCK
 
@@ -68,7 +69,7 @@ def catalog_reply(
         # it, the feature that gives the value, and only that one, else an FAQ answer that
         # states it. Never another feature. A number is no other thing: the value answers
         # "does a *15*-inch laptop fit?" ("up to 16 inches").
-        if {u for u in unknown if not u.replace(".", "").replace(",", "").isdigit()}:
+        if {u for u in unknown if not _number_said(u, text)}:
             return DONT_KNOW  # "how bright is the *screen*?": another thing
         values = [p.specs[a] for a in asked]
         stating = [(i, e) for i, e in enumerate(p.faq) if spec_features([e.a(lang)[0]], values)]
@@ -116,3 +117,11 @@ def stock_family(stock: int | None) -> str:
     if stock <= 0:
         return "answer_sold_out"
     return "answer_few_left" if stock <= FEW_STOCK else "answer_in_stock"
+
+
+def _number_said(token: str, text: str) -> bool:
+    """A number ("15", "1,5"), or in a language written without spaces the bigram of the
+    unit after a number and the next word's first character (寸电 in 能放15寸电脑吗)."""
+    if token.replace(".", "").replace(",", "").isdigit():
+        return True
+    return bool(CJK_PAIR.fullmatch(token)) and re.search(rf"\d{re.escape(token)}", text) is not None
