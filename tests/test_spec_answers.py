@@ -462,6 +462,7 @@ def test_questions_in_viewers_words_get_the_catalogs_answer(catalog, lang, pid, 
 @pytest.mark.parametrize(
     ("text", "wrong"),
     [("can i boil milk in the kettle?", "boil-dry"),  # one word met, one unknown
+     ("waterproof?", "boils"),  # "water" of "waterproof" is not the boiling FAQ's water
      ("how many cups can the kettle hold?", "keep-warm"),
      ("does the kettle have a light?", "stainless steel")],  # the lamp's name, said whole
 )  # fmt: skip
@@ -472,3 +473,22 @@ def test_a_feature_met_by_a_word_is_no_answer_to_what_it_does_not_say(catalog, t
     gen = TemplateGenerator(catalog, "en")
     said = " ".join(s.text for s in _said(gen, text, "kettle"))
     assert wrong not in said, said
+
+
+def test_a_word_inside_another_is_not_that_word() -> None:
+    """ "phone" is no part of the headphones' "microphone" FAQ (English closed compounds are
+    not split as German ones are); "water proof" written apart still meets "waterproof"."""
+    from streamhost.talk.retrieval import Retriever
+
+    catalog = load_catalog(DEMO)
+    gen = TemplateGenerator(catalog, "en")
+    said = " ".join(
+        s.text for s in _said(gen, "can i connect the headphones to two phones?", "headphones")
+    )
+    assert "two devices" in said and "microphones" not in said, said
+    r = Retriever(catalog)
+    assert r.faq_match("do the headphones work with my phone?", "headphones", "en") is None
+    assert r.faq_match("is the backpack water proof?", "backpack", "en").index == 1
+    # ... with the backpack on screen, though "water" is also the water bottle's name
+    said = [s.text for s in _said(gen, "is it water proof?", "backpack")]
+    assert said[-1:] == [catalog.get("backpack").faq[1].a("en")[0]], said

@@ -60,6 +60,14 @@ def within(word: str, words: Iterable[str]) -> bool:
     )
 
 
+def spelled(word: str, words: Iterable[str]) -> bool:
+    """Is ``word`` a closed compound the text writes apart, both parts of 4+ letters among
+    ``words`` ("waterproof" in "is it water proof?"); one part alone is not enough: "phone"
+    is no "microphone" nor "headphone"."""
+    ws = {w for w in words if len(w) >= 4}
+    return any(word.startswith(w) and word[len(w) :].lstrip("-") in ws for w in ws)
+
+
 def related(word: str, words: list[str]) -> bool:
     """``within``, or for a CJK bigram a character shared with one of ``words``."""
     if CJK_PAIR.fullmatch(word):

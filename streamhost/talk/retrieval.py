@@ -17,10 +17,10 @@ from ..language import Intent, detect_language, fold
 from .budget import BudgetQuestions
 from .catalog import LANGS, Catalog, Product
 from .intent_words import has_any, intent_patterns, question_vocab
-from .matching import CJK_PAIR, FaqMatch, related, within
+from .matching import CJK_PAIR, FaqMatch, related, spelled
 from .shop_faq import ShopFaq
 from .spec_lookup import SpecLookup
-from .tokens import BM25, compound_parts, stop_chars, tokenize
+from .tokens import BM25, compound_parts, splits_compounds, stop_chars, tokenize
 
 # Intent, detect_language and fold live in streamhost.language (chat needs them too); they
 # stay importable from here.
@@ -51,9 +51,10 @@ class Retriever(SpecLookup, BudgetQuestions):
                 content_docs.append(self._content_tokens(p, lang))
                 qs = [set(tokenize(e.q(lang), lang, compounds=True)) for e in p.faq]
                 self._faq[(p.id, lang)] = (qs, BM25([sorted(q) for q in qs]))
-                # per entry, per word of its question: the word and its compound parts
+                # per entry, per question word: it and its compound parts (not "mic"+"phone")
+                split = compound_parts if splits_compounds(lang) else lambda t: []
                 self._faq_words[(p.id, lang)] = [
-                    [(t, {t, *compound_parts(t)}) for t in dict.fromkeys(tokenize(e.q(lang), lang))]
+                    [(t, {t, *split(t)}) for t in dict.fromkeys(tokenize(e.q(lang), lang))]
                     for e in p.faq
                 ]
                 feats, flang = p.features_in(lang)
@@ -203,8 +204,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         scores = bm.scores(sorted(q))
         frame = self._frame(lang)
         unknown = self.unknown_details(text, lang, product_id, q)
-        # Words of another product's name ("water" in "how much is the water bottle?") ask
-        # about that product, not this one's FAQ ("how long does it take to boil water?").
+        # Another product's name ("water" of "water bottle") asks about it, not this FAQ.
         names = set(self._name_tokens(p, lang))
         named = self.find_product(text, lang, names_only=True)
         if named and named[0] != product_id:
@@ -214,7 +214,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         # is not the boiling FAQ's "Kochen": "Hat der Wasserkocher eine automatische
         # Abschaltung?" got the boiling time).
         own = {c for t in plain & names for c in compound_parts(t)} - plain
-        q, plain_other = q - own, plain - names
+        q, plain_other, said = q - own, plain - names, tokenize(text, lang)
         best: tuple[float, float, int] | None = None
         entries = zip(
             scores,
@@ -233,9 +233,8 @@ class Retriever(SpecLookup, BudgetQuestions):
                 # question itself, with nothing the entry does not say but the product's name.
                 if {t for t, _ in words} <= q and not {t for t in plain_other if not frame(t)}:
                     content = [t for t, _ in words]
-            met = [
-                t for t, parts in words if t in content and (parts & q or within(t, plain_other))
-            ]
+            # (a compound written apart counts whole: "water" of "water proof" names no bottle)
+            met = [t for t, parts in words if t in content and (parts & q or spelled(t, said))]
             cover = len(met) / max(1, len(content))
             if not met or cover < 0.3 or (best is not None and (s, cover) <= best[:2]):
                 continue

@@ -212,6 +212,12 @@ def _tokens(
     return tuple(out)
 
 
+def splits_compounds(lang: str) -> bool:
+    """Whether the language writes compounds closed and the tokenizer splits them (de)."""
+    w = _words().get(lang)
+    return bool(w and w.compounds)
+
+
 def compound_parts(s: str) -> list[str]:
     """A German compound's heads ("kocher" in "wasserkocher") and modifiers ("akku" in
     "akkulaufzeit") of >= 4 letters; none for a word under 8 letters."""
