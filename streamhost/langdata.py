@@ -53,6 +53,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_budget_all",  # ... every product of the show: the most affordable
     "answer_budget_none",  # ... none: the most affordable, honestly above it
     "answer_what_is",  # "what is this?": the product on screen and its price now
+    "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_order_help",  # "my order didn't arrive": the shop's team takes it (the operator)
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
@@ -117,6 +118,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py
     "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget
     "cheaper",  # "anything *cheaper* than the kettle?": with budget_any and one product named
+    "recommend",  # "what do you recommend?", "is it worth it?": the product named or on screen
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

@@ -94,6 +94,8 @@ def make_classifier(
                 return Priority.QUESTION, f"compare:{pair[0]}:{pair[1]}:{lang}"
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
+        if (rec := retriever.recommendation(text, lang, pid)) is not None:
+            return Priority.QUESTION, f"recommend:{rec}:{lang}"  # "what do you recommend?"
         intent = retriever.detect_intent(text, lang, pid)
         if pid is not None and intent is not Intent.FAQ:
             # "what is this?" x 20 is one answer; "when does the sale end?" not "how much?"

@@ -1,6 +1,7 @@
 """A price ceiling in a viewer's question: "anything under 30 euros?", "Habt ihr was unter
 30 €?", "qualcosa sotto i 30 euro?", 有30欧以下的吗？ - a budget, not a product's detail; and
-"anything cheaper than the kettle?", whose ceiling is that product's price now.
+"anything cheaper than the kettle?", whose ceiling is that product's price now; and "what do
+you recommend?", the product to present.
 
 In: the viewer's text. Out: the ceiling as a `Decimal`, or None (``budget_cap``); the
 product another should cost less than, or None (``BudgetQuestions.cheaper_than``). The
@@ -116,4 +117,17 @@ class BudgetQuestions:
         named = self.named_products(text, lang)
         return named[0] if len(named) == 1 else None if named else on_screen
 
+    def recommendation(self, text: str, lang: str, on_screen: str | None) -> str | None:
+        """ "What do you recommend?", "is the kettle worth it?", 你推荐哪个？ (``[intent]
+        recommend``): the product named, else the one the wish's words find ("what do you
+        recommend for *travel*?": the travel backpack), else the one on screen; None when the
+        text asks for no recommendation."""
+        if not has_any(fold(text), intent_patterns()["recommend"]):
+            return None
+        named = self.named_products(text, lang) or [
+            hit[0] for hit in [self.find_product(text, lang)] if hit and hit[1] >= 1.1
+        ]
+        return named[0] if named else on_screen
+
     named_products: Any
+    find_product: Any

@@ -266,13 +266,17 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             say("ask_question", {}, "-")
             out.append(self._entry_answer(shop.entry, lang, None, event))
             return out
-        if pid is not None and r.asks_what_it_is(text, qlang, pid):
-            # "what is this?" (someone who just joined): the product, its price, two features
+        if rec := r.recommendation(text, qlang, pid):  # "what do you recommend?"
+            pid = rec
+        if pid is not None and (rec or r.asks_what_it_is(text, qlang, pid)):
+            # ... or "what is this?": the product, its price, a feature (the one asked first)
             p = self.catalog.get(pid)
             slots, code = {**self._slots(pid, lang), **user}, p.grammar_of(lang)
             feats, _ = p.features_in(lang)
+            first = r.matching_features(text, pid, qlang)[:1] if rec and feats else []
+            feats = [feats[i] for i in first] + [f for i, f in enumerate(feats) if i not in first]
             slots.update(zip(("feature", "feature2"), feats[:2], strict=False))
-            say("answer_what_is", slots, code)
+            say("answer_recommend" if rec else "answer_what_is", slots, code)
             if feats:
                 say("answer_feature", slots, code)
             return out
