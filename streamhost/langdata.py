@@ -119,6 +119,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget
     "cheaper",  # "anything *cheaper* than the kettle?": with budget_any and one product named
     "recommend",  # "what do you recommend?", "is it worth it?": the product named or on screen
+    "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
+    "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

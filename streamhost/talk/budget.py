@@ -23,6 +23,7 @@ from ..langdata import load_languages
 from ..language import fold
 from .amounts import CUR_WORDS, NUM, parse_number
 from .intent_words import has_any, intent_patterns
+from .tokens import tokenize
 
 # 欧 alone is how Chinese chat writes euros ("30欧"); the guard's table keeps 欧元 only, since
 # a generated sentence always writes it out.
@@ -127,7 +128,24 @@ class BudgetQuestions:
         named = self.named_products(text, lang) or [
             hit[0] for hit in [self.find_product(text, lang)] if hit and hit[1] >= 1.1
         ]
+        if not named:
+            # a wish only an FAQ answer speaks of ("for *reading*": the lamp's "800 lumens,
+            # plenty for reading")
+            own = _recommend_tokens(lang)
+            for pid in self.catalog.ids:
+                wish = self.unknown_details(text, lang, pid) - own
+                if wish and self.answer_covering(text, pid, lang, wish) is not None:
+                    return pid
         return named[0] if named else on_screen
 
+    catalog: Any
     named_products: Any
     find_product: Any
+    unknown_details: Any
+    answer_covering: Any
+
+
+@functools.cache
+def _recommend_tokens(lang: str) -> frozenset[str]:
+    d = load_languages().get(lang)
+    return frozenset(t for w in (d.intent["recommend"] if d else ()) for t in tokenize(w, lang))

@@ -63,7 +63,8 @@ def answer_parts(
         for i, part in enumerate(parts):
             said = answer(part, pid, i == 0)
             pid = next((s.product_id for s in said if s.product_id), pid)
-            out += said
+            # both parts may find one answer ("how bright is it and is it good for reading?")
+            out += [s for s in said if all(s.text != o.text for o in out)]
     finally:
         gen.on_unanswered = hand_on
     return out

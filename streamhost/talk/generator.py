@@ -20,6 +20,7 @@ from ..language import Intent, detect_language
 from .catalog import Catalog, FaqEntry
 from .compound import answer_parts, split_question
 from .generator_tables import _EMOTION, _HANDED_ON
+from .open_question import answer_to
 from .picker import TemplatePicker
 from .price_answers import PriceAnswers
 from .reply import catalog_reply, stock_family
@@ -350,8 +351,9 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         self, entry: FaqEntry, lang: str, pid: str | None, event: ChatEvent
     ) -> Sentence:
         """An FAQ entry's answer (a product's or the shop's), as written, in `lang` or the
-        language the catalog has it in."""
+        language the catalog has it in; no leading yes to an open question (open_question)."""
         text, text_lang = entry.a(lang)
+        text = answer_to(event.text, event.lang or detect_language(event.text), text, text_lang)
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
 
     def for_the_team(self, event: ChatEvent) -> bool:
@@ -390,11 +392,4 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         emotion: str,
         reply_to: ChatEvent | None = None,
     ) -> Sentence:
-        return Sentence(
-            text=text,
-            source=source,
-            lang=lang,
-            product_id=product_id,
-            emotion=emotion,
-            reply_to=reply_to,
-        )
+        return Sentence(text, source, lang, product_id, emotion=emotion, reply_to=reply_to)

@@ -69,9 +69,14 @@ def catalog_reply(
         # it, the feature that gives the value, and only that one, else an FAQ answer that
         # states it. Never another feature. A number is no other thing: the value answers
         # "does a *15*-inch laptop fit?" ("up to 16 inches").
-        if {u for u in unknown if not _number_said(u, text)}:
-            return DONT_KNOW  # "how bright is the *screen*?": another thing
         values = [p.specs[a] for a in asked]
+        if other := {u for u in unknown if not _number_said(u, text)}:
+            # "how bright is the *screen*?": another thing; unless an FAQ answer that states
+            # the value says it too ("how bright, good for *reading*?": "800 lumens, plenty
+            # for reading")
+            said = r.answer_covering(text, p.id, qlang, other) if qlang == lang else None
+            ok = said is not None and spec_features([said.entry.a(lang)[0]], values)
+            return Reply("faq", faq=said) if ok else DONT_KNOW
         stating = [(i, e) for i, e in enumerate(p.faq) if spec_features([e.a(lang)[0]], values)]
         for i, e in stating:
             if asked[0] in r.specs_asked(e.q(qlang), qlang, p.id):

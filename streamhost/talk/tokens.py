@@ -134,13 +134,26 @@ def _stem_en(w: str) -> str:
 
 
 def _stem_de(w: str) -> str:
-    for suf in ("ern", "en", "er", "es", "e", "n", "s"):
+    for suf in ("ern", "en", "er", "es", "em", "e", "n", "s"):
+        if len(w) - len(suf) >= 4 and w.endswith(suf):
+            w = w[: -len(suf)]
+            break
+    # An adjective's base can end in -er or -en itself: "auslaufsicherer" and "auslaufsicher",
+    # "offenen" and "offen" lose both layers to meet on one stem.
+    for suf in ("er", "en"):
         if len(w) - len(suf) >= 4 and w.endswith(suf):
             return w[: -len(suf)]
     return w
 
 
+# The infinitive (with a clitic pronoun) and the participle meet the present: "si può piegare" /
+# "si piega", "collegare" / "collegati", "ricaricarlo" / "ricarica"; -ari, the plural of -are
+# adjectives, keeps them on one stem.
+_IT_ARE = re.compile(r"(?<=\w{4})a(?:r(?:e|i|[lmst]i|l[aeo]|ne)|t[aeio])$")
+
+
 def _stem_it(w: str) -> str:
+    w = _IT_ARE.sub("a", w)
     if len(w) > 4 and w[-1] in "aeio":
         w = w[:-1]
         if len(w) > 4 and w[-1] == "i" and w[-2] in "cg":
