@@ -95,3 +95,15 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = _ask(catalog, lang, text)
     assert not handed and feature in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how bright is the lamp, is it good for reading?",  # a spec and a detail its FAQ answer says
+     "how bright is the lamp and is it good for reading?",  # two parts, one answer: said once
+     "does the lamp give enough light for reading?"],
+)  # fmt: skip
+def test_a_detail_the_faq_answer_says_is_answered_once(catalog, text) -> None:
+    handed, out = _ask(catalog, "en", text)
+    answer = catalog.get("lamp").faq[0].a("en")[0]
+    assert not handed and out.count(answer) == 1 and out[-1] == answer, out

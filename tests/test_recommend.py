@@ -29,6 +29,8 @@ def catalog():
     ("lang", "text", "pid"),
     [("en", "what do you recommend?", "kettle"), ("en", "which one should i buy?", "kettle"),
      ("en", "is the lamp worth it?", "lamp"), ("en", "what do you recommend for travel?", "backpack"),
+     ("en", "what do you recommend for reading?", "lamp"),  # the lamp's FAQ answer says reading
+     ("de", "Was empfiehlst du zum Lesen?", "lamp"),
      ("de", "Was empfiehlst du?", "kettle"), ("de", "Lohnt sich der Wasserkocher?", "kettle"),
      ("it", "Cosa mi consigli?", "kettle"), ("it", "Qual è il prodotto migliore?", "kettle"),
      ("zh", "你推荐哪个？", "kettle"), ("zh", "耳机值得买吗？", "headphones")],
