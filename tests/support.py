@@ -40,3 +40,15 @@ async def until(cond: Callable[[], object], timeout: float, what: str, step: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(step)
+
+
+def ask_host(catalog, lang: str, text: str, on_screen: str = "kettle") -> tuple[list, list]:
+    """What the operator was handed and what the host said (texts) for a viewer's `text`,
+    answered in the question's language with `on_screen` on screen."""
+    from streamhost.frames import ChatEvent
+    from streamhost.talk.generator import TemplateGenerator
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    return handed, [s.text for s in gen.answer(ChatEvent("ann", text), on_screen)]

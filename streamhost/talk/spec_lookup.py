@@ -98,6 +98,16 @@ class SpecLookup:
         feats = self._features.get((product_id, lang), [])
         return len(q & feats[index]) if 0 <= index < len(feats) else 0
 
+    def faq_words_met(self, text: str, product_id: str, lang: str, index: int) -> int:
+        """How many of the question's words (not its frame) the product's FAQ entry ``index``
+        says, in its question or its answer."""
+        p = self.catalog.products.get(product_id)
+        if p is None or not 0 <= index < len(p.faq):
+            return 0
+        frame, e = self._frame(lang), p.faq[index]
+        q = {t for t in tokenize(text, lang, compounds=True) if not frame(t)}
+        return len(q & set(tokenize(f"{e.q(lang)} {e.a(lang)[0]}", lang, compounds=True)))
+
     def answer_covering(
         self, text: str, product_id: str, lang: str, details: set[str]
     ) -> FaqMatch | None:

@@ -122,25 +122,27 @@ def __getattr__(name: str) -> object:
 def _stem_en(w: str) -> str:
     if len(w) > 4 and w.endswith("ies"):
         return w[:-3] + "y"
-    if len(w) > 5 and w.endswith("ing"):
-        return w[:-3]
-    if len(w) > 4 and w.endswith("ed"):
-        return w[:-2]
     if len(w) > 4 and w.endswith(("ches", "shes", "sses", "xes")):
         return w[:-2]
     if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-        return w[:-1]
-    return w
+        w = w[:-1]  # "settings" goes on to "sett", as "setting" does
+    if len(w) > 5 and w.endswith("ing"):
+        w = w[:-3]
+    elif len(w) > 4 and w.endswith("ed"):
+        w = w[:-2]
+    # a final e goes so that "charge" meets "charging" and "cable" "cabling" (a doubled
+    # consonant stays: "ship" and "shipping" ask different things of a shop)
+    return w[:-1] if len(w) > 4 and w.endswith("e") else w
 
 
 def _stem_de(w: str) -> str:
-    for suf in ("ern", "en", "er", "es", "em", "e", "n", "s"):
+    for suf in ("ern", "en", "er", "es", "em", "et", "e", "n", "s"):
         if len(w) - len(suf) >= 4 and w.endswith(suf):
             w = w[: -len(suf)]
             break
     # An adjective's base can end in -er or -en itself: "auslaufsicherer" and "auslaufsicher",
-    # "offenen" and "offen" lose both layers to meet on one stem.
-    for suf in ("er", "en"):
+    # "offenen" and "offen" lose both layers to meet on one stem; "öffnet" meets "öffnen".
+    for suf in ("er", "en", "et"):
         if len(w) - len(suf) >= 4 and w.endswith(suf):
             return w[: -len(suf)]
     return w

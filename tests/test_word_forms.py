@@ -1,0 +1,59 @@
+"""Word forms the light stemmers did not join and words that only frame a question: Italian
+infinitives and participles ("si può piegare?" / "si piega"), German adjectives whose base ends
+in -er and verbs in -et ("auslaufsicher" / "auslaufsicherer", "öffnet" / "öffnen"), English
+plurals of -ing nouns and a final e ("settings" / "setting", "charge" / "charging"); "is there a
+*place* for my passport?", "Quanto ci mettono ... a caricarsi?" (a time, not a price). And a
+feature that says more of the question than the FAQ entry sharing one word ("does the kettle
+keep the water warm?": the keep-warm mode, not the boiling time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support import ask_host
+
+from streamhost.talk.catalog import load_catalog
+from streamhost.talk.tokens import tokenize
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(DEMO)
+
+
+@pytest.mark.parametrize(
+    ("lang", "a", "b"),
+    [("it", "piegare", "piega"), ("it", "collegare", "collegati"),
+     ("it", "ricaricarlo", "ricarica"), ("it", "viaggiare", "viaggio"),
+     ("it", "rettangolare", "rettangolari"), ("it", "portabicchiere", "portabicchieri"),
+     ("de", "auslaufsicher", "auslaufsicherer"), ("de", "sicheren", "sicher"),
+     ("de", "Wasserkocher", "Wasserkochern"), ("de", "leisem", "leiser"),
+     ("de", "öffnet", "öffnen"), ("de", "Tablet", "Tablets"),
+     ("en", "settings", "setting"), ("en", "charge", "charging"), ("en", "cables", "cable")],
+)  # fmt: skip
+def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
+    assert tokenize(a, lang) == tokenize(b, lang)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "feature"),
+    [("it", "La lampada si può piegare?", "un braccio che si piega completamente"),
+     ("it", "Posso collegare le cuffie a due telefoni?", "Bluetooth con due dispositivi collegati"),
+     ("de", "Ist die Flasche auslaufsicher?", "ein auslaufsicherer Deckel"),
+     ("de", "Kann ich die Kopfhörer mit zwei Handys verbinden?", "zwei Geräte gleichzeitig"),
+     ("de", "Kann man die Flasche mit einer Hand öffnen?", "den man mit einer Hand öffnet"),
+     ("en", "can I set the temperature on the kettle?", "five temperature settings"),
+     ("en", "can I dim the lamp?", "a touch dimmer"), ("en", "is the bottle slippery?", "not slip"),
+     ("en", "is there a place for my passport in the backpack?", "back pocket for your passport"),
+     ("en", "does the backpack have a laptop compartment?", "16 inches"),
+     ("en", "does the kettle keep the water warm?", "keep-warm mode"),
+     ("it", "Quanto ci mettono le cuffie a caricarsi?", "10 minuti per 5 ore"),
+     ("it", "Lo zaino si aggancia al trolley?", "manico del trolley"),
+     ("it", "Posso telefonare con le cuffie?", "microfoni integrati")],
+)  # fmt: skip
+def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
+    handed, out = ask_host(catalog, lang, text)
+    assert not handed and feature in " ".join(out), out
