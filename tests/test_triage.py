@@ -296,3 +296,16 @@ def test_the_simulators_chatter_is_never_a_question() -> None:
         for text in texts:
             got = classify(ChatEvent("a", text, lang=lang))[0]
             assert got is not Priority.QUESTION, (lang, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("whats the warranty on the headphones", True),  # typed without "?": still a question
+     ("Whats the battery life of the headphones", True),
+     ("wie lange hält der akku der kopfhörer", True),
+     ("whats up", False),  # no product, nobody addressed: chatter
+     ("what a great show", False)],
+)  # fmt: skip
+def test_a_message_starting_with_a_question_word_is_a_question(classifier, text, question) -> None:
+    prio, _ = classifier(ChatEvent("a", text))
+    assert (prio is Priority.QUESTION) is question, prio

@@ -52,7 +52,13 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("en", "does the kettle keep the water warm?", "keep-warm mode"),
      ("it", "Quanto ci mettono le cuffie a caricarsi?", "10 minuti per 5 ore"),
      ("it", "Lo zaino si aggancia al trolley?", "manico del trolley"),
-     ("it", "Posso telefonare con le cuffie?", "microfoni integrati")],
+     ("it", "Posso telefonare con le cuffie?", "microfoni integrati"),
+     ("en", "does the kettle turn off by itself?", "automatic shut-off"),
+     ("de", "Schaltet sich der Wasserkocher von selbst ab?", "automatische Abschaltung"),
+     ("de", "Ist der Wasserkocher innen aus Plastik?", "Edelstahl"),  # "innen" frames it
+     ("it", "Il bollitore è di plastica dentro?", "acciaio inox"),
+     ("zh", "水壶里面是塑料的吗？", "不锈钢"),
+     ("it", "La borraccia è grande?", "750 millilitri")],
 )  # fmt: skip
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = ask_host(catalog, lang, text)

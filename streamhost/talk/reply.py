@@ -63,9 +63,12 @@ def catalog_reply(
         # "can I boil *milk* in it?" meets "boil-dry protection" by one word and asks a
         # detail no feature says: that feature would be a wrong answer.
         wanted = []
-    if m is not None and wanted and r.feature_words_met(
-        text, p.id, qlang, wanted[0]
-    ) > r.faq_words_met(text, p.id, qlang, m.index):
+    if (
+        m is not None
+        and wanted
+        and r.feature_words_met(text, p.id, qlang, wanted[0])
+        > r.faq_words_met(text, p.id, qlang, m.index)
+    ):
         # A feature says more of what is asked ("does it keep the water warm?": the keep-warm
         # mode, not the boiling time's FAQ entry, which shares only "water").
         m = None
