@@ -34,19 +34,13 @@ DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "talk"
 
 # Template families the generator and the show know by name; every language has all of them.
 FAMILIES: tuple[str, ...] = (
-    "intro",
-    "feature",
-    "price",
-    "urgency",
-    "social",
-    "cta",
-    "ask_price",
-    "answer_price",
+    "intro", "feature", "price", "urgency", "social", "cta", "ask_price", "answer_price",
     "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
     "answer_no_deal",  # ... while it is not: no discount now, and the price
     "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
+    "answer_total",  # "how much for X and Y together?": both prices now and their {total}
     "answer_budget",  # "anything under 30 euros?": the one product within it
     "answer_budget_two",  # ... the two products within it ({the2}, {price2})
     "answer_budget_many",  # ... more, not all: the two most affordable as examples
@@ -72,7 +66,7 @@ FAMILIES: tuple[str, ...] = (
     "followup_timeout",  # nobody answered it in time
     "barge_in",  # a question breaks into talk
     "faq_talk",  # product talk: one of the catalog's FAQ entries, asked and answered unprompted
-)
+)  # fmt: skip
 
 # Slots the generator can fill (streamhost.talk.templates.slots_for_product / user_slots, the
 # generator's features). A slot outside this set could never be filled: the template would be
@@ -83,6 +77,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
         "few_stock", "discount", "feature", "feature2", "shop", "regular",
         "the2", "acc2", "price2",
         "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
+        "total",
     }
 )  # fmt: skip
 
@@ -108,6 +103,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "use_it",  # about the product itself: how it is used, what is in its box; never the shop's
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
+    "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
     "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
     "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight

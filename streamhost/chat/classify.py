@@ -93,10 +93,17 @@ def make_classifier(
             return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"
         if cap is None and (than := retriever.cheaper_than(text, lang, pid)) is not None:
             return Priority.QUESTION, f"cheaper:{than}:{lang}"  # "anything cheaper than X?"
-        if retriever.asks(text, "compare_price"):
-            pair = sorted(retriever.named_products(text, lang)[:2])
+        if (compare := retriever.asks(text, "compare_price")) or (
+            retriever.asks(text, "together")
+            and retriever.detect_intent(text, lang, pid) is Intent.PRICE
+        ):
+            named_whole = [x for x in retriever.named_products(text, lang)
+                           if retriever.names_whole(text, lang, x)]  # fmt: skip
+            pair = sorted(named_whole[:2])
             if len(pair) == 2:
-                return Priority.QUESTION, f"compare:{pair[0]}:{pair[1]}:{lang}"
+                # "how much for both together?" is not "how much is the kettle?": its own key
+                kind = "compare" if compare else "total"
+                return Priority.QUESTION, f"{kind}:{pair[0]}:{pair[1]}:{lang}"
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
         if (rec := retriever.recommendation(text, lang, pid)) is not None:

@@ -25,6 +25,7 @@ Everything is compiled at construction; a check takes tens of microseconds.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -258,8 +259,10 @@ class Guard:
 
         # Which prices/percents are right: this product's, unless others are named too.
         if pid is not None:
-            others = any(v != pid for v, _f, _i in self._mentions.matches(tokens, folded))
-            prices = self._all_prices if others else self._prices[pid]
+            named = {pid, *(v for v, _f, _i in self._mentions.matches(tokens, folded))}
+            others = len(named) > 1
+            # two products named: their total too ("54 euros 61 together", answer_total)
+            prices = self._all_prices | self._sums(named) if others else self._prices[pid]
             percents = self._all_percents if others else self._percents[pid]
         else:
             prices, percents = self._all_prices, self._all_percents
@@ -318,6 +321,14 @@ class Guard:
         return _OK
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _sums(self, named: set[str]) -> set[tuple[str, Decimal]]:
+        """Each pair of the named products' valid prices added, in one currency."""
+        out: set[tuple[str, Decimal]] = set()
+        for x, y in itertools.combinations(sorted(named), 2):
+            px, py = self._prices.get(x, set()), self._prices.get(y, set())
+            out |= {(c, a + b) for c, a in px for c2, b in py if c == c2}
+        return out
 
     @staticmethod
     def _price_ok(amount: Decimal | None, cur: str, prices: set[tuple[str, Decimal]]) -> bool:

@@ -18,6 +18,7 @@ from .tokens import tokenize
 # Intent word lists that say what kind of question it is (each a pattern in intent_patterns).
 ASKING_KEYS = (
     "price_strong", "price_weak", "deal", "stock", "cheapest", "feature", "greeting", "have",
+    "together",
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from .catalog import Catalog, Product
+from .prices import format_price_spoken
 from .templates import second_product, user_slots
 
 
@@ -48,20 +49,29 @@ class PriceAnswers:
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
 
-    def _compare(self, pair: list[str], lang: str, event: ChatEvent, out: list[Sentence]) -> None:
+    def _compare(
+        self, pair: list[str], lang: str, event: ChatEvent, out: list[Sentence], total: bool
+    ) -> None:
         """The cheaper of two named products with its price now, then the other's; at the
-        same price, each one's price answer."""
+        same price, each one's price answer. ``total``: both prices and their sum (where both
+        are in one currency)."""
         now = self._now()
         a, b = sorted(pair, key=lambda pid: (now(pid), pid))
-        if now(a) == now(b):
+        currencies = {self.catalog.get(pid).currency for pid in pair}
+        slots = {**self._slots(a, lang), **second_product(self._slots(b, lang))}
+        if total and len(currencies) == 1:
+            slots["total"] = format_price_spoken(now(a) + now(b), currencies.pop(), lang)
+            fam = "answer_total"
+        elif now(a) == now(b) or total:  # (a total in two currencies: each price)
             for pid in (a, b):
                 t = self._pick("answer_price", lang, self._slots(pid, lang),
                                self.catalog.get(pid).grammar_of(lang))  # fmt: skip
                 if t is not None:
                     out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
             return
-        slots = {**self._slots(a, lang), **second_product(self._slots(b, lang))}
-        t = self._pick("answer_compare", lang, slots, self.catalog.get(a).grammar_of(lang))
+        else:
+            fam = "answer_compare"
+        t = self._pick(fam, lang, slots, self.catalog.get(a).grammar_of(lang))
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, a, Emotion.NEUTRAL, event))
 
