@@ -58,7 +58,10 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("de", "Ist der Wasserkocher innen aus Plastik?", "Edelstahl"),  # "innen" frames it
      ("it", "Il bollitore è di plastica dentro?", "acciaio inox"),
      ("zh", "水壶里面是塑料的吗？", "不锈钢"),
-     ("it", "La borraccia è grande?", "750 millilitri")],
+     ("it", "La borraccia è grande?", "750 millilitri"),
+     ("en", "do the headphones have anc?", "active noise cancelling"),
+     ("en", "the kettle doesn't have a warranty?", "2 year warranty"),  # "doesn" asks nothing
+     ("zh", "17寸电脑能放进背包吗", "16英寸")],  # 放进 frames it
 )  # fmt: skip
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = ask_host(catalog, lang, text)
