@@ -22,7 +22,8 @@ def load_questions(path: Path = DATA) -> list[dict[str, str]]:
 
 
 def account_questions(items: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Each item with its ``outcome`` and ``reason`` (moderation's or triage's)."""
+    """Each item with its ``outcome`` and ``reason`` (moderation's or triage's; "guarded":
+    answered, but the guard stops a sentence of it, with the guard's reason)."""
     from streamhost.chat.inlet import build_triage
     from streamhost.chat.moderation import Moderator, load_blocklists
     from streamhost.config import load_config
@@ -58,6 +59,10 @@ def account_questions(items: list[dict[str, str]]) -> list[dict[str, Any]]:
         elif any(s.reply_to is ev for s in said):
             row["outcome"] = "answered"
             row["said"] = " ".join(s.text for s in said)
+            # On air the guard checks every sentence: one it stops was never heard.
+            stopped = [r.reason for s in said if not (r := talk.guard.check(s)).ok]
+            if stopped:
+                row["outcome"], row["reason"] = "guarded", stopped[0]
     return out
 
 
@@ -65,9 +70,9 @@ def measure_questions(res: Any) -> dict[str, Any]:
     """questions_silently_dropped (and how the rest ended) on the mixed set."""
     out = account_questions(load_questions())
     counts = {k: sum(r["outcome"] == k for r in out) for k in
-              ("answered", "operator", "moderation", "dropped")}  # fmt: skip
+              ("answered", "operator", "moderation", "dropped", "guarded")}  # fmt: skip
     res.add("questions_silently_dropped", counts["dropped"], "questions", 0)
-    for k in ("answered", "operator", "moderation"):
+    for k in ("answered", "operator", "moderation", "guarded"):
         res.add(f"questions_{k}", counts[k], "questions", 0)
     res.add("questions_outcome_as_labelled_pct",
             round(100.0 * sum(r["outcome"] == r["expect"] for r in out) / len(out), 1), "%", 1)  # fmt: skip
@@ -135,7 +140,7 @@ def shop_outcomes(path: Path = SHOP_DATA) -> dict[str, Any]:
     items = [{"lang": lg, "user": "viewer", "text": t, "expect": "answered"} for lg, t, _ in rows]
     out: dict[str, Any] = {"asked": 0, "right": 0, "wrong": 0, "misses": [], "wrongs": []}
     for (_, text, want), row in zip(rows, account_questions(items), strict=True):
-        said = row.get("said", "")
+        said = row.get("said", "") if row["outcome"] == "answered" else ""
         got = {i for i, a in enumerate(answers) if any(x in said for x in a)}
         right = bool(want) and bool(got & set(want))
         out["asked"] += bool(want)
