@@ -117,6 +117,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "recommend",  # "what do you recommend?", "is it worth it?": the product named or on screen
     "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
     "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
+    "ask_yes_no",  # opens a yes-no question ("hat die lampe usb", typed without "?"): triage
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
 STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")

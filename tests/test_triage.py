@@ -303,6 +303,11 @@ def test_the_simulators_chatter_is_never_a_question() -> None:
     [("whats the warranty on the headphones", True),  # typed without "?": still a question
      ("Whats the battery life of the headphones", True),
      ("wie lange hält der akku der kopfhörer", True),
+     ("hat die lampe einen usb anschluss", True),  # a German yes-no question opens with its verb
+     ("ist die lampe dimmbar", True),
+     ("si puo decalcificare il bollitore", True),
+     ("does the bottle come in blue", True),
+     ("is anyone here", False),  # opens like a question, names no product: chatter
      ("whats up", False),  # no product, nobody addressed: chatter
      ("what a great show", False)],
 )  # fmt: skip

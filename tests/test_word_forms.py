@@ -61,7 +61,12 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("it", "La borraccia è grande?", "750 millilitri"),
      ("en", "do the headphones have anc?", "active noise cancelling"),
      ("en", "the kettle doesn't have a warranty?", "2 year warranty"),  # "doesn" asks nothing
-     ("zh", "17寸电脑能放进背包吗", "16英寸")],  # 放进 frames it
+     ("zh", "17寸电脑能放进背包吗", "16英寸"),  # 放进 frames it
+     ("de", "Ist die Lampe dimmbar?", "Touch-Dimmer"),
+     ("it", "La lampada è dimmerabile?", "dimmer touch"),
+     ("de", "Kann man den Wasserkocher entkalken?", "Kalkfilter"),
+     ("it", "Si può decalcificare il bollitore?", "filtro anticalcare"),
+     ("en", "can I descale the kettle?", "limescale filter")],
 )  # fmt: skip
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = ask_host(catalog, lang, text)

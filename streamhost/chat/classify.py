@@ -36,11 +36,12 @@ _THANKS_KINDS = frozenset({"gift", "purchase", "follow", "subscribe", "order", "
 def _question_mark() -> re.Pattern[str]:
     """A question mark, or a word that makes a message a question in a language that has such
     words instead (zh 吗, 怎么 ...; ``[intent] question_marks`` of the language files), or a
-    message that starts with a question word ("whats the warranty on the kettle", typed
-    without "?"; ``[intent] ask_open``)."""
+    message that starts with a question word ("whats the warranty on the kettle", "hat die
+    lampe einen usb anschluss", typed without "?"; ``[intent] ask_open`` and ``ask_yes_no``)."""
     data = load_languages().values()
     words = [w for d in data for w in d.intent["question_marks"]]
-    opens = sorted({w for d in data if d.script is None for w in d.intent["ask_open"]}, key=len)
+    opens = {w for d in data if d.script is None for w in d.intent["ask_open"]}
+    opens = sorted(opens | {w for d in data for w in d.intent["ask_yes_no"]}, key=len)
     start = rf"(?i:^\W*(?:{'|'.join(map(re.escape, opens[::-1]))})(?![^\W_]))" if opens else ""
     return re.compile("|".join(["[?？]", *(re.escape(w) for w in words), *[start] * bool(start)]))
 
