@@ -66,8 +66,24 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("it", "La lampada è dimmerabile?", "dimmer touch"),
      ("de", "Kann man den Wasserkocher entkalken?", "Kalkfilter"),
      ("it", "Si può decalcificare il bollitore?", "filtro anticalcare"),
-     ("en", "can I descale the kettle?", "limescale filter")],
+     ("en", "can I descale the kettle?", "limescale filter"),
+     ("zh", "水壶烧水要多久？", "4分钟"),  # 烧水 is the FAQ's 烧开水
+     ("de", "Ist der Rucksack handgepäcktauglich?", "Handgepäck"),
+     ("de", "Kann ich Kaffee in die Flasche füllen?", "12 Stunden")],
 )  # fmt: skip
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = ask_host(catalog, lang, text)
     assert not handed and feature in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "how long does the lamp last?"), ("de", "Wie lange braucht der Wasserkocher?"),
+     ("it", "Quanto ci mette il bollitore?")],
+)  # fmt: skip
+def test_a_duration_no_feature_says_is_no_recital_of_features(catalog, lang, text) -> None:
+    """ "How long does the lamp last?" asks a lifetime the catalog does not hold: "I'll check",
+    not the lamp's highlights (``[intent] ask_when`` holds "how long", "wie lange")."""
+    handed, said = ask_host(catalog, lang, text)
+    feats = [f for p in catalog for f in p.features_in(lang)[0]]
+    assert handed and not any(f in s for s in said for f in feats), said
