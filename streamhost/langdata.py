@@ -27,100 +27,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .langdata_keys import FAMILIES as FAMILIES
+from .langdata_keys import INTENT_KEYS as INTENT_KEYS
+from .langdata_keys import STEMMERS as STEMMERS
+from .langdata_keys import TEMPLATE_SLOTS as TEMPLATE_SLOTS
 from .langdata_reader import TableReader, gap_pair, one_gap
 from .problems import ProblemsError
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "talk"
 
-# Template families the generator and the show know by name; every language has all of them.
-FAMILIES: tuple[str, ...] = (
-    "intro", "feature", "price", "urgency", "social", "cta", "ask_price", "answer_price",
-    "answer_deal",  # "is it on sale?" while it is: the price now and the regular one
-    "answer_no_deal",  # ... while it is not: no discount now, and the price
-    "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
-    "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
-    "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
-    "answer_total",  # "how much for X and Y together?": both prices now and their {total}
-    "answer_budget",  # "anything under 30 euros?": the one product within it
-    "answer_budget_two",  # ... the two products within it ({the2}, {price2})
-    "answer_budget_many",  # ... more, not all: the two most affordable as examples
-    "answer_budget_all",  # ... every product of the show: the most affordable
-    "answer_budget_none",  # ... none: the most affordable, honestly above it
-    "answer_what_is",  # "what is this?": the product on screen and its price now
-    "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
-    "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
-    "answer_order_help",  # "my order didn't arrive": the shop's team takes it (the operator)
-    "answer_in_stock",  # "is it in stock?": yes (more than a few left)
-    "answer_few_left",  # ... only {few_stock} left
-    "answer_sold_out",  # ... none left
-    "ask_question",
-    "answer_feature",
-    "dont_know",
-    "greeting",
-    "thanks_follow",
-    "thanks_gift",
-    "thanks_purchase",
-    "not_carried",  # a product the shop does not sell (+ the closest one it does)
-    "other_language",  # the question's language is not an answer language
-    "followup_lead",  # before an operator's answer to an earlier question
-    "followup_timeout",  # nobody answered it in time
-    "barge_in",  # a question breaks into talk
-    "faq_talk",  # product talk: one of the catalog's FAQ entries, asked and answered unprompted
-)  # fmt: skip
-
-# Slots the generator can fill (streamhost.talk.templates.slots_for_product / user_slots, the
-# generator's features). A slot outside this set could never be filled: the template would be
-# silently dead, so it is an error.
-TEMPLATE_SLOTS: frozenset[str] = frozenset(
-    {
-        "name", "price", "the", "The", "acc", "Acc", "dat", "this", "of_the", "to_the", "on_the",
-        "few_stock", "discount", "feature", "feature2", "shop", "regular",
-        "the2", "acc2", "price2",
-        "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
-        "total",
-    }
-)  # fmt: skip
-
 _TABLES = ("host", "detect", "words", "intent", "specs", "spec_about", "spec_answers", "templates")
-
-# Intent word lists (streamhost.talk.retrieval, streamhost.chat.triage).
-INTENT_KEYS: tuple[str, ...] = (
-    "price_strong",
-    "price_weak",
-    "feature",
-    "feature_attr",
-    "greeting",
-    "question_words",
-    "question_marks",
-    "have",  # "do you have / sell": asks for a product, maybe one the shop lacks
-    "have_it",  # "do you have *it* in black?": the product on screen, not another one
-    "ask_host",  # addresses the host or shop ("do you ship ...?"): a question, not chatter
-    "deal",  # asks whether there is a deal ("on sale?", 优惠): a price question, answered with it
-    "stock",  # asks whether it is in stock ("any left?", 还有货吗)
-    "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
-    "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
-    "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
-    "use_it",  # about the product itself: how it is used, what is in its box; never the shop's
-    "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
-    "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
-    "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
-    "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
-    "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
-    "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight
-    "shop_service",  # the shop's premises or services ("a store in Berlin?"): never "not carried"
-    "order_help",  # a viewer's own order or a fault ("my order didn't arrive"): for the team
-    "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
-    "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
-    "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py
-    "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget
-    "cheaper",  # "anything *cheaper* than the kettle?": with budget_any and one product named
-    "recommend",  # "what do you recommend?", "is it worth it?": the product named or on screen
-    "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
-    "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
-    "ask_yes_no",  # opens a yes-no question ("hat die lampe usb", typed without "?"): triage
-)
-# Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.
-STEMMERS: tuple[str, ...] = ("none", "en", "de", "it")
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}$")
 _ALT_RE = re.compile(r"\[([^\[\]]*)\]")
