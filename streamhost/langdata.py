@@ -79,6 +79,8 @@ class LangData:
     script: re.Pattern[str] | None
     disclosure: str = ""  # the spoken AI disclosure, verbatim ("" = none in this language)
     on_break: str = ""  # the "on a short break" card's text
+    list_sep: str = ", "  # between the items of a list the host says ("kettle, lamp and bottle")
+    list_and: str = ", "  # ... before its last item
     materials: tuple[str, ...] = ()  # what things are made of ("stainless steel", 不锈钢)
     # catalog spec name -> what it is about without asking for it ("hot": tea, coffee)
     spec_about: Mapping[str, tuple[str, ...]] = dataclasses.field(
@@ -185,8 +187,12 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     for k in raw:
         if k not in _TABLES:
             problems.append(f"{k}: is not a known table (known: {', '.join(_TABLES)})")
-    host = r.table("host", ("a_viewer", "disclosure", "on_break"))
+    host = r.table("host", ("a_viewer", "disclosure", "on_break", "list_sep", "list_and"))
     a_viewer = r.text(host, "a_viewer", "host", None)
+    list_sep, list_and = (
+        r.text(host, "list_sep", "host", ", "),
+        r.text(host, "list_and", "host", ", "),
+    )
     verbatim = {k: r.text(host, k, "host", "").strip() for k in ("disclosure", "on_break")}
     for k, v in verbatim.items():
         if "{" in v or "}" in v:  # said or drawn as written: a placeholder would go on air
@@ -256,6 +262,8 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         lang=lang,
         source=source,
         a_viewer=a_viewer,
+        list_sep=list_sep,
+        list_and=list_and,
         templates=MappingProxyType(templates),
         intent=MappingProxyType(intent),
         specs=MappingProxyType(specs),

@@ -16,6 +16,8 @@ FAMILIES: tuple[str, ...] = (
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
     "answer_total",  # "how much for X and Y together?": both prices now and their {total}
+    "answer_lineup",  # "what do you sell tonight?": the show's products ({names}, all of them)
+    "answer_lineup_many",  # ... more than talk.lineup's limit: the first ones, as examples
     "answer_budget",  # "anything under 30 euros?": the one product within it
     "answer_budget_two",  # ... the two products within it ({the2}, {price2})
     "answer_budget_many",  # ... more, not all: the two most affordable as examples
@@ -52,7 +54,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
         "few_stock", "discount", "feature", "feature2", "shop", "regular",
         "the2", "acc2", "price2",
         "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
-        "total",
+        "total", "names",
     }
 )  # fmt: skip
 
@@ -77,6 +79,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
+    "ask_lineup",  # "what do you sell tonight?", "welche Produkte habt ihr?": the show's products
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
     "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
     "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight

@@ -156,7 +156,8 @@ def _leaks(text: str, user: str, out: str, lang: str, w: dict) -> list[str]:
     mod: Moderator = w["mod"]
     name = user.strip()
     name_ok = mod.name_ok(user)
-    masked = out.replace(name, "\n") if (name_ok and name) else out
+    # {User} capitalises the name at a sentence's start ("bob" -> "Bob is now following")
+    masked = re.sub(re.escape(name), "\n", out, flags=re.I) if (name_ok and name) else out
     allowed_simple, allowed_norm = w["allowed"][lang]
     for msg, o, allowed in (
         (_simple_norm(text), _simple_norm(masked), allowed_simple),

@@ -15,9 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
+from ..langdata import load_languages
 from .catalog import Catalog, Product
 from .prices import format_price_spoken
 from .templates import second_product, user_slots
+
+# A list read out longer than this loses the viewer: the first ones, "and more".
+LINEUP_NAMES = 5
 
 
 class PriceAnswers:
@@ -74,6 +78,16 @@ class PriceAnswers:
         t = self._pick(fam, lang, slots, self.catalog.get(a).grammar_of(lang))
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, a, Emotion.NEUTRAL, event))
+
+    def _lineup(self, lang: str) -> tuple[str, dict[str, str]]:
+        """ "What do you sell tonight?": the family and {names} slot naming the products in
+        stock, in catalog order; more than LINEUP_NAMES: the first ones, as examples."""
+        d = load_languages()[lang]
+        ids = [p.id for p in self.catalog if p.stock is None or p.stock > 0] or self.catalog.ids
+        names = [self._slots(pid, lang)["the"] for pid in ids[:LINEUP_NAMES]]
+        said = d.list_sep.join(names[:-1]) + d.list_and + names[-1] if names[1:] else names[0]
+        fam = "answer_lineup" if len(ids) <= LINEUP_NAMES else "answer_lineup_many"
+        return fam, {"names": said}
 
     def _price_family(self, p: Product, text: str) -> str:
         """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""

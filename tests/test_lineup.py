@@ -1,0 +1,70 @@
+""" "What do you sell tonight?", "Welche Produkte habt ihr?", "Cosa vendete stasera?",
+今晚卖什么？ (``[intent] ask_lineup``): the show's products in stock, named as a list in the
+viewer's language (``answer_lineup``, the language file's ``[host] list_sep`` / ``list_and``);
+more than ``LINEUP_NAMES``: the first ones and "and more" (``answer_lineup_many``). Before, the
+host said "We don't have that here tonight" or handed it to the operator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import ask_host
+
+from streamhost.chat.triage import Priority, make_classifier
+from streamhost.frames import ChatEvent
+from streamhost.talk.catalog import load_catalog, parse_catalog
+from streamhost.talk.price_answers import LINEUP_NAMES
+from streamhost.talk.retrieval import Retriever
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(DEMO)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "joined"),
+    [("en", "what products do you have?", "the LED desk lamp and the insulated water bottle"),
+     ("en", "what are you selling tonight?", "the electric kettle, the wireless headphones, "),
+     ("de", "Welche Produkte habt ihr?", "die Schreibtischlampe und die Thermo-Trinkflasche"),
+     ("it", "Cosa vendete stasera?", "la lampada da scrivania e la borraccia termica"),
+     ("zh", "今晚卖什么？", "电热水壶、无线降噪耳机、旅行双肩包、LED护眼台灯和保温水杯")],
+)  # fmt: skip
+def test_the_lineup_names_every_product_in_a_list(catalog, lang, text, joined) -> None:
+    handed, said = ask_host(catalog, lang, text)
+    assert not handed and len(said) == 1 and joined in said[0], said
+    assert all(p.name(lang) in said[0] for p in catalog), said
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"lineup:{lang}")
+
+
+def test_sold_out_products_are_left_out_and_a_long_lineup_gives_examples() -> None:
+    raw = json.loads(DEMO.read_text(encoding="utf-8"))
+    raw["products"][0]["stock"] = 0  # the kettle
+    base = raw["products"][1]
+    for i in range(LINEUP_NAMES):  # more products than the host reads out
+        extra = json.loads(json.dumps(base))
+        extra["id"], extra["names"] = f"extra{i}", {"en": f"gadget number {i}"}
+        extra["aliases"] = {}
+        raw["products"].append(extra)
+    cat = parse_catalog(raw, str(DEMO))
+    _, said = ask_host(cat, "en", "what do you sell?", on_screen="lamp")
+    assert "electric kettle" not in said[0] and "more" in said[0], said
+    assert said[0].count(", ") + said[0].count(" and ") >= LINEUP_NAMES - 1, said
+    assert "gadget number 4" not in said[0], said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "who makes these headphones?"), ("en", "what brand is the kettle?"),
+     ("de", "Welche Marke ist der Wasserkocher?"), ("it", "Che marca sono le cuffie?"),
+     ("zh", "耳机是什么牌子？")],
+)  # fmt: skip
+def test_a_maker_the_catalog_does_not_name_is_no_recital_of_features(catalog, lang, text) -> None:
+    handed, said = ask_host(catalog, lang, text)
+    feats = [f for p in catalog for f in p.features_in(lang)[0]]
+    assert handed and not any(f in s for s in said for f in feats), said
