@@ -63,6 +63,17 @@ async def running_engine(
         await runner.cleanup()
 
 
+DEMO_CATALOG = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    """The shipped demo catalog, loaded once (a test module's own ``catalog`` fixture wins)."""
+    from streamhost.talk.catalog import load_catalog
+
+    return load_catalog(DEMO_CATALOG)
+
+
 @pytest.fixture
 def data_env(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("STREAMHOST_DATA_DIR", str(tmp_path / "data"))

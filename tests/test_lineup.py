@@ -7,23 +7,16 @@ host said "We don't have that here tonight" or handed it to the operator."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import DEMO_CATALOG as DEMO
 from support import ask_host
 
 from streamhost.chat.triage import Priority, make_classifier
 from streamhost.frames import ChatEvent
-from streamhost.talk.catalog import load_catalog, parse_catalog
+from streamhost.talk.catalog import parse_catalog
 from streamhost.talk.price_answers import LINEUP_NAMES
 from streamhost.talk.retrieval import Retriever
-
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(DEMO)
 
 
 @pytest.mark.parametrize(

@@ -5,20 +5,10 @@ answer says ("good for reading?") answered once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from support import ask_host
 
-from streamhost.talk.catalog import load_catalog
 from streamhost.talk.open_question import answer_to, without_yes
-
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(DEMO)
 
 
 @pytest.mark.parametrize(

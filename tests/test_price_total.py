@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from conftest import DEMO_CATALOG as DEMO
 from support import ask_host
 
 from streamhost.chat.triage import Priority, make_classifier
 from streamhost.frames import ChatEvent, Sentence
-from streamhost.talk.catalog import load_catalog, parse_catalog
+from streamhost.talk.catalog import parse_catalog
 from streamhost.talk.guard import Guard
 from streamhost.talk.prices import format_price_spoken
 from streamhost.talk.retrieval import Retriever
-
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(DEMO)
 
 
 @pytest.mark.parametrize(

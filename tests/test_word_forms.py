@@ -8,20 +8,10 @@ keep the water warm?": the keep-warm mode, not the boiling time)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from support import ask_host
 
-from streamhost.talk.catalog import load_catalog
 from streamhost.talk.tokens import tokenize
-
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(DEMO)
 
 
 @pytest.mark.parametrize(
