@@ -61,3 +61,14 @@ def test_a_maker_the_catalog_does_not_name_is_no_recital_of_features(catalog, la
     handed, said = ask_host(catalog, lang, text)
     feats = [f for p in catalog for f in p.features_in(lang)[0]]
     assert handed and not any(f in s for s in said for f in feats), said
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what else do you have in black?",  # a colour
+     "which products are on sale?",  # the deals
+     "what products do you recommend?"],  # a recommendation
+)  # fmt: skip
+def test_a_lineup_phrase_with_something_else_asked_is_no_lineup(catalog, text) -> None:
+    _, said = ask_host(catalog, "en", text)
+    assert not any("wireless headphones, the travel backpack" in s for s in said), said

@@ -90,7 +90,7 @@ def make_classifier(
             # "my order didn't arrive": a viewer's own problem, never chatter, never merged
             return Priority.QUESTION, None
         cap = retriever.budget_cap(text)
-        if cap is None and retriever.asks(text, "ask_lineup"):
+        if cap is None and retriever.asks_lineup(text, lang, pid):
             return Priority.QUESTION, f"lineup:{lang}"  # "what do you sell tonight?"
         if cap is not None and not named:
             return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"

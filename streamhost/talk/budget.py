@@ -138,7 +138,17 @@ class BudgetQuestions:
                     return pid
         return named[0] if named else on_screen
 
+    def asks_lineup(self, text: str, lang: str, on_screen: str | None) -> bool:
+        """ "What do you sell tonight?" (``[intent] ask_lineup``) with nothing else asked:
+        "what else do you have *in black*?" asks for a colour, "which products are *on sale*?"
+        for the deals."""
+        if has_any(fold(text), intent_patterns()["deal"]):
+            return False  # "what's for sale" is the lineup, "which products are on sale" deals
+        pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
+        return self._asks_only(text, lang, pid, ("ask_lineup",))
+
     catalog: Any
+    _asks_only: Any
     named_products: Any
     find_product: Any
     unknown_details: Any

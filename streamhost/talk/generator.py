@@ -257,7 +257,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
                 # much for both together?": both and the total (not "water" of "water bottle")
                 self._compare(pair, lang, event, out, total=not compare)
                 return out
-        if r.asks(text, "ask_lineup"):  # "what do you sell tonight?": the show's products
+        if r.asks_lineup(text, qlang, pid):  # "what do you sell tonight?": the show's products
             say(*self._lineup(lang), "-")
             return out
         if pid is not None and r.asks(text, "how_to_buy"):
