@@ -18,6 +18,8 @@ FAMILIES: tuple[str, ...] = (
     "answer_total",  # "how much for X and Y together?": both prices now and their {total}
     "answer_lineup",  # "what do you sell tonight?": the show's products ({names}, all of them)
     "answer_lineup_many",  # ... more than talk.lineup's limit: the first ones, as examples
+    "answer_deals",  # "what's on sale tonight?": the products ({names}) whose price now is lower
+    "answer_no_deals",  # ... none: every price is the regular one
     "answer_budget",  # "anything under 30 euros?": the one product within it
     "answer_budget_two",  # ... the two products within it ({the2}, {price2})
     "answer_budget_many",  # ... more, not all: the two most affordable as examples

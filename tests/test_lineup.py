@@ -72,3 +72,36 @@ def test_a_maker_the_catalog_does_not_name_is_no_recital_of_features(catalog, la
 def test_a_lineup_phrase_with_something_else_asked_is_no_lineup(catalog, text) -> None:
     _, said = ask_host(catalog, "en", text)
     assert not any("wireless headphones, the travel backpack" in s for s in said), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "joined"),
+    [("en", "what's on sale tonight?", "the wireless headphones and the LED desk lamp"),
+     ("en", "any deals?", "the electric kettle, the wireless headphones and the LED desk lamp"),
+     ("de", "Was ist heute im Angebot?", "die Funkkopfhörer und die Schreibtischlampe"),
+     ("it", "Cosa c'è in offerta?", "le cuffie wireless e la lampada da scrivania"),
+     ("zh", "有什么优惠？", "电热水壶、无线降噪耳机和LED护眼台灯")],
+)  # fmt: skip
+def test_the_deals_name_the_products_below_their_regular_price(catalog, lang, text, joined):
+    """The demo's standing discounts: kettle, headphones and lamp; bottle and backpack none."""
+    handed, said = ask_host(catalog, lang, text)
+    assert not handed and len(said) == 1 and joined in said[0], said
+    assert catalog.get("bottle").name(lang) not in said[0], said
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"deals:{lang}")
+
+
+def test_no_deal_is_said_so() -> None:
+    raw = json.loads(DEMO.read_text(encoding="utf-8"))
+    for p in raw["products"]:
+        p.pop("discount", None)
+        p.pop("sale", None)
+    cat = parse_catalog(raw, str(DEMO))
+    _, said = ask_host(cat, "en", "what's on sale tonight?")
+    assert said == ["Nothing is on offer right now; every price is the regular one."], said
+
+
+def test_a_named_product_is_no_lineup_question(catalog) -> None:
+    """耳机有什么特别的？ ("what's special about the headphones?") asks about them."""
+    _, said = ask_host(catalog, "zh", "耳机有什么特别的？")
+    assert not any("旅行双肩包" in s for s in said) and "主动降噪" in " ".join(said), said

@@ -90,8 +90,8 @@ def make_classifier(
             # "my order didn't arrive": a viewer's own problem, never chatter, never merged
             return Priority.QUESTION, None
         cap = retriever.budget_cap(text)
-        if cap is None and retriever.asks_lineup(text, lang, pid):
-            return Priority.QUESTION, f"lineup:{lang}"  # "what do you sell tonight?"
+        if cap is None and (kind := retriever.lineup_asked(text, lang, pid)):
+            return Priority.QUESTION, f"{kind}:{lang}"  # "what do you sell?", "what's on sale?"
         if cap is not None and not named:
             return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"
         if cap is None and (than := retriever.cheaper_than(text, lang, pid)) is not None:

@@ -138,14 +138,16 @@ class BudgetQuestions:
                     return pid
         return named[0] if named else on_screen
 
-    def asks_lineup(self, text: str, lang: str, on_screen: str | None) -> bool:
+    def lineup_asked(self, text: str, lang: str, on_screen: str | None) -> str | None:
         """ "What do you sell tonight?" (``[intent] ask_lineup``) with nothing else asked:
-        "what else do you have *in black*?" asks for a colour, "which products are *on sale*?"
-        for the deals."""
-        if has_any(fold(text), intent_patterns()["deal"]):
-            return False  # "what's for sale" is the lineup, "which products are on sale" deals
+        "lineup"; with a deal word ("what's on sale?", 有什么优惠): "deals"; else None ("what
+        else do you have *in black*?" asks for a colour)."""
+        if self.named_products(text, lang):
+            return None  # "耳机有什么特别的？" asks about the headphones
         pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
-        return self._asks_only(text, lang, pid, ("ask_lineup",))
+        if has_any(fold(text), intent_patterns()["deal"]):
+            return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
+        return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
     catalog: Any
     _asks_only: Any

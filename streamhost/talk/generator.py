@@ -257,8 +257,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
                 # much for both together?": both and the total (not "water" of "water bottle")
                 self._compare(pair, lang, event, out, total=not compare)
                 return out
-        if r.asks_lineup(text, qlang, pid):  # "what do you sell tonight?": the show's products
-            say(*self._lineup(lang), "-")
+        if kind := r.lineup_asked(text, qlang, pid):  # "what do you sell?", "what's on sale?"
+            say(*self._lineup(lang, kind), "-")
             return out
         if pid is not None and r.asks(text, "how_to_buy"):
             # "how do I order?", "where's the link?": how to buy the product asked about

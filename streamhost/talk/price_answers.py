@@ -79,14 +79,21 @@ class PriceAnswers:
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, a, Emotion.NEUTRAL, event))
 
-    def _lineup(self, lang: str) -> tuple[str, dict[str, str]]:
+    def _lineup(self, lang: str, kind: str = "lineup") -> tuple[str, dict[str, str]]:
         """ "What do you sell tonight?": the family and {names} slot naming the products in
-        stock, in catalog order; more than LINEUP_NAMES: the first ones, as examples."""
+        stock, in catalog order; more than LINEUP_NAMES: the first ones, as examples. ``kind``
+        "deals": those whose price now is below the regular one (none: answer_no_deals)."""
         d = load_languages()[lang]
         ids = [p.id for p in self.catalog if p.stock is None or p.stock > 0] or self.catalog.ids
+        if kind == "deals":
+            now = self.price_value_now or (lambda pid: self.catalog.get(pid).standing_price)
+            ids = [pid for pid in ids if now(pid) < self.catalog.get(pid).price]
+            if not ids:
+                return "answer_no_deals", {}
         names = [self._slots(pid, lang)["the"] for pid in ids[:LINEUP_NAMES]]
         said = d.list_sep.join(names[:-1]) + d.list_and + names[-1] if names[1:] else names[0]
-        fam = "answer_lineup" if len(ids) <= LINEUP_NAMES else "answer_lineup_many"
+        many = len(ids) > LINEUP_NAMES
+        fam = "answer_deals" if kind == "deals" else f"answer_lineup{'_many' * many}"
         return fam, {"names": said}
 
     def _price_family(self, p: Product, text: str) -> str:
