@@ -142,10 +142,13 @@ class BudgetQuestions:
         """ "What do you sell tonight?" (``[intent] ask_lineup``) with nothing else asked:
         "lineup"; with a deal word ("what's on sale?", 有什么优惠): "deals"; else None ("what
         else do you have *in black*?" asks for a colour)."""
+        folded, pats = fold(text), intent_patterns()
+        if not has_any(folded, pats["ask_lineup"]):
+            return None  # (every chat message comes here: the pattern first)
         if self.named_products(text, lang):
             return None  # "耳机有什么特别的？" asks about the headphones
         pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
-        if has_any(fold(text), intent_patterns()["deal"]):
+        if has_any(folded, pats["deal"]):
             return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
         return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
