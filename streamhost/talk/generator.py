@@ -258,7 +258,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
                 self._compare(pair, lang, event, out, total=not compare)
                 return out
         if kind := r.lineup_asked(text, qlang, pid):  # "what do you sell?", "what's on sale?"
-            say(*self._lineup(lang, kind), "-")
+            say(*self.lineup_answer(lang, kind), "-")
             return out
         if pid is not None and r.asks(text, "how_to_buy"):
             # "how do I order?", "where's the link?": how to buy the product asked about

@@ -7,8 +7,9 @@ generator's rotation and the show's counters are untouched).
 
 Order: the AI disclosure (the show opens with it) and the first slot's advertiser script; then
 the answers a viewer's question gets in the stream's language (greeting, don't-know, thanks
-without a name, the shop FAQ's answers; per product, in the show's rotation order and the
-catalog's for the rest: price, deal, stock, key specs, FAQ answers), because a viewer waits
+without a name, the shop FAQ's answers, a budget's, the lineup and the deals; per product, in
+the show's rotation order and the catalog's for the rest: price, deal, stock, key specs, FAQ
+answers), because a viewer waits
 for those; then per product its calls to action
 and countdown-free show lines and the product talk templates with every feature; the later
 slots' scripts; then the answers in each other language the stream answers in. Lines that carry
@@ -181,6 +182,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
     yield from _general_lines(lang)
     yield from _faq_answers(catalog.shop_faq, lang)
     yield from _budget_lines(talk, lang)
+    yield from _lineup_lines(talk, lang)
     for pid in order:
         yield from _product_lines(talk, pid, lang, ANSWER_FAMILIES, Source.ANSWER)
         yield from _catalog_answers(catalog.get(pid), lang)
@@ -193,6 +195,7 @@ def _lines(talk: Any, wall: datetime) -> Iterator[Sentence]:
         yield from _general_lines(lg)
         yield from _faq_answers(catalog.shop_faq, lg)
         yield from _budget_lines(talk, lg)
+        yield from _lineup_lines(talk, lg)
         for pid in order:
             yield from _product_lines(talk, pid, lg, ANSWER_FAMILIES, Source.ANSWER)
             yield from _catalog_answers(catalog.get(pid), lg)
@@ -277,6 +280,17 @@ def _budget_lines(talk: Any, lang: str) -> Iterator[Sentence]:
         for t in by_family.get(fam, {}).get(lang, []):
             if template_slots(t) <= slots.keys():
                 yield Sentence(fill(t, slots, p.grammar_of(lang), lang), Source.ANSWER, lang, p.id)
+
+
+def _lineup_lines(talk: Any, lang: str) -> Iterator[Sentence]:
+    """ "What do you sell tonight?" and "what's on sale?", as the catalog's stock and the
+    prices now make them at the start (a later deal is said when asked, from the voice)."""
+    by_family = templates_by_family()
+    for kind in ("lineup", "deals"):
+        fam, slots = talk.generator.lineup_answer(lang, kind)
+        for t in by_family.get(fam, {}).get(lang, []):
+            if template_slots(t) <= slots.keys():
+                yield Sentence(fill(t, slots, "-", lang), Source.ANSWER, lang)
 
 
 def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:

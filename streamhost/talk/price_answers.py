@@ -79,7 +79,7 @@ class PriceAnswers:
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, a, Emotion.NEUTRAL, event))
 
-    def _lineup(self, lang: str, kind: str = "lineup") -> tuple[str, dict[str, str]]:
+    def lineup_answer(self, lang: str, kind: str = "lineup") -> tuple[str, dict[str, str]]:
         """ "What do you sell tonight?": the family and {names} slot naming the products in
         stock, in catalog order; more than LINEUP_NAMES: the first ones, as examples. ``kind``
         "deals": those whose price now is below the regular one (none: answer_no_deals)."""
