@@ -105,3 +105,14 @@ def test_a_named_product_is_no_lineup_question(catalog) -> None:
     """耳机有什么特别的？ ("what's special about the headphones?") asks about them."""
     _, said = ask_host(catalog, "zh", "耳机有什么特别的？")
     assert not any("旅行双肩包" in s for s in said) and "主动降噪" in " ".join(said), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "wheres the link"), ("en", "add to cart how?"), ("it", "come faccio a comprare")],
+)  # fmt: skip
+def test_how_to_buy_typed_loosely_gets_the_call_to_action(catalog, lang, text) -> None:
+    handed, said = ask_host(catalog, lang, text)
+    assert not handed and said, said
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION

@@ -59,7 +59,12 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("en", "can I descale the kettle?", "limescale filter"),
      ("zh", "水壶烧水要多久？", "4分钟"),  # 烧水 is the FAQ's 烧开水
      ("de", "Ist der Rucksack handgepäcktauglich?", "Handgepäck"),
-     ("de", "Kann ich Kaffee in die Flasche füllen?", "12 Stunden")],
+     ("de", "Kann ich Kaffee in die Flasche füllen?", "12 Stunden"),
+     ("en", "is the bottle leakproof", "leak-proof lid"),
+     ("it", "la borraccia perde?", "tappo antigoccia"), ("zh", "水杯漏水吗", "防漏杯盖"),
+     ("en", "are the headphones comfortable?", "soft memory foam"),
+     ("de", "sind die kopfhörer bequem?", "weiche Ohrpolster"),
+     ("it", "le cuffie sono comode?", "cuscinetti morbidi")],
 )  # fmt: skip
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = ask_host(catalog, lang, text)
@@ -77,3 +82,12 @@ def test_a_duration_no_feature_says_is_no_recital_of_features(catalog, lang, tex
     handed, said = ask_host(catalog, lang, text)
     feats = [f for p in catalog for f in p.features_in(lang)[0]]
     assert handed and not any(f in s for s in said for f in feats), said
+
+
+def test_an_italian_feature_answer_agrees_with_a_plural_feature(catalog) -> None:
+    """ "C'è {feature}" made "C'è cuscinetti morbidi": the product has it, in its number."""
+    from streamhost.langdata import load_languages
+
+    it = load_languages()["it"].templates
+    assert not any(t.lower().startswith(("c'è {feature}", "inoltre c'è")) for t in
+                   [*it["answer_feature"], *it["feature"]])  # fmt: skip
