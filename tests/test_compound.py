@@ -28,7 +28,12 @@ def catalog():
      ("it", "quanto costa il bollitore e che garanzia ha?", ["39 euro e 90", "2 anni"]),
      # the second part is about the product the first one named, not the one on screen
      ("en", "how much are the headphones and how long does the battery last?",
-      ["89 euros", "35 hours"])],
+      ["89 euros", "35 hours"]),
+     # two questions, each with its own mark; in Chinese a comma may end the first
+     ("en", "how much is the kettle? does it have a warranty?", ["39 euros 90", "2 year"]),
+     ("zh", "耳机多少钱？续航多久？", ["89欧元", "35小时"]),
+     ("zh", "水壶多少钱，有保修吗？", ["39.90欧元", "保修2年"]),
+     ("zh", "运费多少，几天到？", ["包邮", "2到4个工作日"])],
 )  # fmt: skip
 def test_both_questions_of_one_message_are_answered(catalog, lang, text, has) -> None:
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
@@ -56,3 +61,15 @@ def test_a_message_with_one_unanswerable_part_is_handed_on_once(catalog) -> None
 )
 def test_a_plain_and_splits_nothing(text) -> None:
     assert split_question(text) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [("how much is it? does it have a warranty?", ["how much is it?", "does it have a warranty?"]),
+     ("水壶多少钱，有保修吗？", ["水壶多少钱", "有保修吗？"]),
+     ("Is it on sale? I want one", ["Is it on sale? I want one"]),  # the rest asks nothing
+     ("好的，多少钱？", ["好的，多少钱？"]),  # 好的 ("OK") asks nothing
+     ("台灯多少钱？？？", ["台灯多少钱？？？"])],
+)  # fmt: skip
+def test_two_marked_questions_split_and_nothing_else_does(text, parts) -> None:
+    assert split_question(text) == parts

@@ -9,10 +9,13 @@ operator once if any part has no answer.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 from ..frames import ChatEvent, Sentence
+from ..langdata import load_languages
 from ..language import fold
 from .intent_words import intent_patterns
 
@@ -21,7 +24,11 @@ MIN_PART_CHARS = 4  # "and is it?" alone asks nothing: both sides must say somet
 
 def split_question(text: str) -> list[str]:
     """The questions of `text`: itself, or two folded parts around the first ``and_ask``
-    phrase (its conjunction dropped: "and does it ..." -> "does it ...")."""
+    phrase (its conjunction dropped: "and does it ..." -> "does it ..."), or two questions
+    each with its own mark ("how much is it? does it have a warranty?", 耳机多少钱？续航多久？;
+    in Chinese a comma may end the first: 水壶多少钱，有保修吗？)."""
+    if two := _two_marked(text):
+        return two
     lat, _ = intent_patterns()["and_ask"]
     if lat is None:
         return [text]
@@ -68,3 +75,31 @@ def answer_parts(
     finally:
         gen.on_unanswered = hand_on
     return out
+
+
+@functools.cache
+def _zh_asks() -> re.Pattern[str]:
+    """A word that makes a Chinese clause a question (``[intent] question_marks``: 吗, 多少)."""
+    words = [w for d in load_languages().values() if d.script is not None
+             for w in d.intent["question_marks"]]  # fmt: skip
+    return re.compile("|".join(map(re.escape, words)) or r"(?!)")
+
+
+def _two_marked(text: str) -> list[str] | None:
+    """A question, its mark (or, in Chinese, a comma after a clause that asks), then a second
+    question that ends with its own mark: the two, else None. "Is it on sale? I want one"
+    is one question: the rest is no question and would only be handed to the operator."""
+    t = text.strip()
+    m = _FIRST_END.search(t)
+    if m is None:
+        return None
+    first, second = t[: m.start()].strip(), t[m.end() :].strip()
+    if m.group().strip(" ") in ("，", ",") and not _zh_asks().search(first):
+        return None
+    if len(first) < MIN_PART_CHARS or len(second) < MIN_PART_CHARS or second[-1] not in "?？":
+        return None
+    return [first + m.group().strip(" ，,") or first, second]
+
+
+# The end of a first question: its mark(s), or a Chinese comma (checked: the clause asks).
+_FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]$)")
