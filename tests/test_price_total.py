@@ -86,3 +86,19 @@ def test_a_word_of_another_name_is_no_second_product(catalog) -> None:
 def test_triage_keeps_totals_apart_from_single_prices(catalog, lang, text, key) -> None:
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
     assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, key)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "has"),
+    [("en", "which is lighter, the headphones or the backpack?",
+      ["The wireless headphones weigh 250 grams.", "The travel backpack weighs 1.1 kilograms."]),
+     ("en", "which holds more, the kettle or the bottle?",
+      ["The electric kettle holds 1.7 litres.", "The insulated water bottle holds 750 millilitres."]),
+     ("de", "Was ist leichter, die Kopfhörer oder der Rucksack?",
+      ["Die Funkkopfhörer wiegen 250 Gramm.", "Der Reiserucksack wiegt 1,1 Kilogramm."]),
+     ("zh", "耳机和背包哪个轻？", ["无线降噪耳机重250克。", "旅行双肩包重1.1公斤。"])],
+)  # fmt: skip
+def test_a_spec_of_two_products_gets_each_ones_value(catalog, lang, text, has) -> None:
+    """No verdict ("lighter") the units would have to make: each value, each product named."""
+    handed, said = ask_host(catalog, lang, text)
+    assert not handed and sorted(said) == sorted(has), said

@@ -249,14 +249,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             return out
         if self._budget_answer(text, cap, bool(named), qlang, lang, on_screen, event, out):
             return out  # "anything under 30 euros?", "anything cheaper than the kettle?"
-        compare = r.asks(text, "compare_price")
-        if compare or (intent is Intent.PRICE and r.asks(text, "together")):
-            pair = [x for x in r.named_products(text, qlang) if r.names_whole(text, qlang, x)][:2]
-            if len(pair) == 2:
-                # "which is cheaper, the kettle or the lamp?": the cheaper one first; "how
-                # much for both together?": both and the total (not "water" of "water bottle")
-                self._compare(pair, lang, event, out, total=not compare)
-                return out
+        if self._pair_answer(text, qlang, lang, intent is Intent.PRICE, event, out):
+            return out  # "which is cheaper, the kettle or the lamp?", "... together?"
         if kind := r.lineup_asked(text, qlang, pid):  # "what do you sell?", "what's on sale?"
             say(*self.lineup_answer(lang, kind), "-")
             return out

@@ -18,7 +18,8 @@ from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import load_languages
 from .catalog import Catalog, Product
 from .prices import format_price_spoken
-from .templates import second_product, user_slots
+from .templates import fill, second_product, user_slots
+from .units import spoken_value
 
 # A list read out longer than this loses the viewer: the first ones, "and more".
 LINEUP_NAMES = 5
@@ -52,6 +53,40 @@ class PriceAnswers:
         t = self._pick(fam, lang, slots, p.grammar_of(lang))
         if t is not None:
             out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
+
+    def _pair_answer(
+        self, text: str, qlang: str, lang: str, price: bool, event: ChatEvent, out: list[Sentence]
+    ) -> bool:
+        """Two products named whole ("water" of "water bottle" names no kettle), answered
+        into `out`: "which is cheaper, the kettle or the lamp?" (the cheaper one first); a
+        price question with "together" (both and the total); a spec both have ("which is
+        lighter, the headphones or the backpack?": each one's value, no verdict the units
+        would have to make). False where it is none of these."""
+        r = self.retriever
+        compare, together = r.asks(text, "compare_price"), price and r.asks(text, "together")
+        pair = [x for x in r.named_products(text, qlang) if r.names_whole(text, qlang, x)][:2]
+        if len(pair) < 2:
+            return False
+        if compare or together:
+            self._compare(pair, lang, event, out, total=not compare)
+            return True
+        specs = [r.specs_asked(text, qlang, pid)[:1] for pid in pair]
+        if price or not all(specs):
+            return False
+        said = []
+        for pid, (spec,) in zip(pair, specs, strict=True):
+            p = self.catalog.get(pid)
+            value = spoken_value(p.specs[spec], lang)
+            # each sentence names its product: "It weighs 1.1 kilograms" would leave which?
+            named = [t for t in load_languages()[lang].spec_answers.get(spec, ())
+                     if "{The}" in t or "{the}" in t]  # fmt: skip
+            if not value or not named:
+                return False
+            slots = {**self._slots(pid, lang), "value": value}
+            said.append(self._sentence(fill(named[0], slots, p.grammar_of(lang), lang),
+                                       Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))  # fmt: skip
+        out += said
+        return True
 
     def _compare(
         self, pair: list[str], lang: str, event: ChatEvent, out: list[Sentence], total: bool
