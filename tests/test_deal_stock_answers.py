@@ -236,3 +236,32 @@ def test_two_products_at_the_same_price_get_each_price() -> None:
     ]
     assert len(said) == 2 and all("30 euros" in s for s in said), said
     assert not any("cheaper" in s.lower() for s in said), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "what's the original price?"),  # got the returns answer ("original box")
+     ("en", "how much was it before?"), ("en", "how much do I save?"),
+     ("de", "Wie viel spare ich?"), ("de", "Was war der alte Preis?"),
+     ("it", "Quanto risparmio?"), ("it", "Qual era il prezzo prima?"),
+     ("zh", "原价多少？"), ("zh", "能省多少钱？")],
+)  # fmt: skip
+def test_the_price_before_and_the_saving_get_both_prices(talk, lang, text) -> None:
+    """The regular price and the price now, and no "Yes!" to an open question."""
+    said = [s.text for s in talk.generator.answer(ChatEvent("x", text, lang=lang), "kettle")]
+    kettle = talk.catalog.get("kettle")
+    joined = " ".join(said)
+    assert kettle.price_spoken(lang) in joined and talk.price_spoken_now("kettle", lang) in joined
+    assert not joined.startswith(("Yes", "Ja", "Sì")), said
+
+
+def test_a_word_of_a_deal_phrase_is_still_a_detail_asked(talk) -> None:
+    """ "original price" asks a deal; "is it original?" asks something the catalog lacks."""
+    handed: list[str] = []
+    gen = talk.generator
+    before, gen.on_unanswered = gen.on_unanswered, lambda ev, lg: handed.append(ev.text)
+    try:
+        said = [s.text for s in gen.answer(ChatEvent("x", "is it original?", lang="en"), "kettle")]
+    finally:
+        gen.on_unanswered = before
+    assert handed and not any("stainless" in s for s in said), said

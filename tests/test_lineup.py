@@ -116,3 +116,20 @@ def test_how_to_buy_typed_loosely_gets_the_call_to_action(catalog, lang, text) -
     assert not handed and said, said
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
     assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "feature"),
+    [("zh", "有滤网吗？", "可拆卸除垢滤网"),  # "is there a filter?": the kettle's, not "we lack it"
+     ("en", "do you have a filter?", "removable limescale filter"),
+     ("de", "Habt ihr einen Filter?", "Kalkfilter")],
+)  # fmt: skip
+def test_have_asks_about_the_product_on_screen_when_a_feature_says_it(catalog, lang, text, feature):
+    handed, said = ask_host(catalog, lang, text)
+    assert not handed and feature in " ".join(said), said
+
+
+def test_a_thing_only_part_of_a_feature_is_still_not_carried(catalog) -> None:
+    """有咖啡机吗？ ("a coffee machine?") is not the kettle's 咖啡 (coffee) setting."""
+    handed, said = ask_host(catalog, "zh", "有咖啡机吗？")
+    assert not any("五档温度" in s for s in said), said

@@ -314,3 +314,13 @@ def test_the_simulators_chatter_is_never_a_question() -> None:
 def test_a_message_starting_with_a_question_word_is_a_question(classifier, text, question) -> None:
     prio, _ = classifier(ChatEvent("a", text))
     assert (prio is Priority.QUESTION) is question, prio
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "Kann man 80 Grad einstellen?"), ("it", "Si può impostare a 80 gradi?"),
+     ("zh", "能调到80度吗？")],
+)  # fmt: skip
+def test_a_question_about_using_the_product_is_no_chatter(classifier, lang, text) -> None:
+    """No product named, but "kann man", "si può", 能…吗 ask how the one on screen is used."""
+    assert classifier(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION

@@ -152,7 +152,23 @@ class BudgetQuestions:
             return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
         return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
+    def on_screen_has(self, text: str, lang: str, pid: str | None) -> bool:
+        """Whether "有滤网吗？" ("is there a filter?" / "do you have filters?") asks about the
+        product on screen: a feature of it says every detail asked (the kettle's limescale
+        filter), so it is no product the shop lacks."""
+        if pid is None:
+            return False
+        frame = self._frame(lang)
+        names = set(self._name_tokens(self.catalog.get(pid), lang))
+        q = {t for t in tokenize(text, lang, compounds=True) if not frame(t) and t not in names}
+        # every word asked in one feature: 有咖啡机吗 ("a coffee machine?") is not the kettle's
+        # "咖啡" (tea, coffee and baby formula)
+        return bool(q) and any(q <= f for f in self._features.get((pid, lang), []))
+
     catalog: Any
+    _features: Any
+    _frame: Any
+    _name_tokens: Any
     _asks_only: Any
     named_products: Any
     find_product: Any

@@ -234,7 +234,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             elif fam == "ask_question" and not lead_in:
                 return  # the second question of one message (talk/compound.py)
             t = self._pick(fam, lang, {**slots, **user}, code)
-            if t is not None:
+            if t is not None:  # "how much do I save?" takes no "Yes!" (talk/open_question.py)
+                t = answer_to(text, qlang, t, lang)
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
@@ -286,7 +287,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         if intent is Intent.GREETING and not named:
             say("greeting", {}, "-", Emotion.HAPPY)
             return out
-        if intent is Intent.HAVE and not named:
+        if intent is Intent.HAVE and not named and not r.on_screen_has(text, qlang, pid):
             if r.asks(text, "shop_service"):
                 # "Do you have a store in Berlin?": not a product; "we don't have that
                 # tonight" would be a guess about the shop.

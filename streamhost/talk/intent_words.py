@@ -17,8 +17,7 @@ from .tokens import tokenize
 
 # Intent word lists that say what kind of question it is (each a pattern in intent_patterns).
 ASKING_KEYS = (
-    "price_strong", "price_weak", "deal", "stock", "cheapest", "feature", "greeting", "have",
-    "together",
+    "price_strong", "price_weak", "stock", "cheapest", "feature", "greeting", "have", "together",
 )  # fmt: skip
 
 
@@ -30,7 +29,10 @@ def question_vocab(lang: str) -> set[str]:
     words: list[str] = []
     for key in ("question_words", *ASKING_KEYS):
         words += d.intent[key]
-    return {t for w in words for t in tokenize(w, lang)}
+    out = {t for w in words for t in tokenize(w, lang)}
+    # A deal is asked in one word ("on sale": sale) or through a price ("original price", "how
+    # much do I save"), whose other words are things asked about too ("is it *original*?")
+    return out | {t for w in d.intent["deal"] if len(toks := tokenize(w, lang)) == 1 for t in toks}
 
 
 Patterns = tuple[re.Pattern[str] | None, re.Pattern[str] | None]
