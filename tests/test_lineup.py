@@ -22,6 +22,7 @@ from streamhost.talk.retrieval import Retriever
 @pytest.mark.parametrize(
     ("lang", "text", "joined"),
     [("en", "what products do you have?", "the LED desk lamp and the insulated water bottle"),
+     ("en", "what's for sale tonight?", "the travel backpack, "),  # sold, not on offer
      ("en", "what are you selling tonight?", "the electric kettle, the wireless headphones, "),
      ("de", "Welche Produkte habt ihr?", "die Schreibtischlampe und die Thermo-Trinkflasche"),
      ("it", "Cosa vendete stasera?", "la lampada da scrivania e la borraccia termica"),

@@ -148,7 +148,8 @@ class BudgetQuestions:
         if self.named_products(text, lang):
             return None  # "耳机有什么特别的？" asks about the headphones
         pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
-        if has_any(folded, pats["deal"]):
+        # "for sale" is what is sold, though "Sale" is a German deal word
+        if has_any(folded.replace("for sale", " "), pats["deal"]):
             return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
         return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
