@@ -16,6 +16,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import load_languages
+from ..language import fold
 from .catalog import Catalog, Product
 from .prices import format_price_spoken
 from .templates import fill, second_product, user_slots
@@ -74,7 +75,13 @@ class PriceAnswers:
         if price or not all(specs):
             return False
         said = []
-        for pid, (spec,) in zip(pair, specs, strict=True):
+        folded = fold(text)
+
+        def first_said(item: tuple[str, list[str]]) -> int:  # in the order the viewer named them
+            at = [folded.find(fold(n)) for n in r.names_of(item[0], qlang) if n]
+            return min([i for i in at if i >= 0], default=len(folded))
+
+        for pid, (spec,) in sorted(zip(pair, specs, strict=True), key=first_said):
             p = self.catalog.get(pid)
             value = spoken_value(p.specs[spec], lang)
             # each sentence names its product: "It weighs 1.1 kilograms" would leave which?

@@ -170,7 +170,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         English): "the headphones", 耳机; not "water" of "water bottle"."""
         if (names := self._whole.get((product_id, lang))) is None:  # tokenized once
             en = self.catalog.get(product_id).aliases.get("en", [])
-            names = [t for n in [*self._names_of(product_id, lang), *en] if n
+            names = [t for n in [*self.names_of(product_id, lang), *en] if n
                      and (t := frozenset(tokenize(n, lang)))]  # fmt: skip
             self._whole[(product_id, lang)] = names
         said = set(tokenize(text, lang))
@@ -250,7 +250,7 @@ class Retriever(SpecLookup, BudgetQuestions):
             return None
         return FaqMatch(p.faq[best[2]], best[2], best[0])
 
-    def _names_of(self, product_id: str, lang: str) -> list[str]:
+    def names_of(self, product_id: str, lang: str) -> list[str]:
         """The product's own name and aliases in ``lang`` (and English), as written."""
         p = self.catalog.get(product_id)
         return [p.names.get(lang, ""), *p.aliases.get(lang, []), p.names.get("en", "")]
@@ -309,7 +309,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         # 有白色的吗 is: its characters appear only in the frame's bigrams (有白, 色的).
         if q is None:
             q = set(tokenize(text, lang, compounds=True))
-        names = self._names_of(product_id, lang)
+        names = self.names_of(product_id, lang)
         known = [*(q - unknown), *names]
         words = [*(q - raw), *names]
         return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(

@@ -27,7 +27,7 @@ class SpecLookup:
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
     asks: Any
-    _names_of: Any
+    names_of: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
 
@@ -39,7 +39,7 @@ class SpecLookup:
             return set()
         q = set(tokenize(text, lang, compounds=True))
         raw = self.unknown_terms(text, lang, product_id)
-        words = [*(q - raw), *self._names_of(product_id, lang)]
+        words = [*(q - raw), *self.names_of(product_id, lang)]
         stop = stop_chars()
         out = set()
         for t in raw:
