@@ -4,21 +4,11 @@ operator once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from streamhost.frames import ChatEvent
-from streamhost.talk.catalog import load_catalog
 from streamhost.talk.compound import split_question
 from streamhost.talk.generator import TemplateGenerator
-
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(DEMO)
 
 
 @pytest.mark.parametrize(

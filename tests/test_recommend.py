@@ -6,23 +6,13 @@ as chatter."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support import ask_host
 
 from streamhost.chat.triage import Priority, make_classifier
 from streamhost.frames import ChatEvent
 from streamhost.langdata import load_languages
-from streamhost.talk.catalog import load_catalog
-from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.retrieval import Retriever
-
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog(DEMO)
 
 
 @pytest.mark.parametrize(
@@ -42,10 +32,7 @@ def test_a_recommendation_presents_a_product_and_its_price(catalog, lang, text, 
         Priority.QUESTION,
         f"recommend:{pid}:{lang}",
     )
-    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
-    handed: list[str] = []
-    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
-    said = [s.text for s in gen.answer(ChatEvent("ann", text), "kettle")]
+    handed, said = ask_host(catalog, lang, text)
     p = catalog.get(pid)
     assert not handed and p.price_spoken(lang) in said[0], said
     heads = {t.split("{")[0] for t in load_languages()[lang].templates["answer_recommend"]}

@@ -100,9 +100,7 @@ def make_classifier(
             retriever.asks(text, "together")
             and retriever.detect_intent(text, lang, pid) is Intent.PRICE
         ):
-            named_whole = [x for x in retriever.named_products(text, lang)
-                           if retriever.names_whole(text, lang, x)]  # fmt: skip
-            pair = sorted(named_whole[:2])
+            pair = sorted(retriever.products_named_whole(text, lang)[:2])
             if len(pair) == 2:
                 # "how much for both together?" is not "how much is the kettle?": its own key
                 kind = "compare" if compare else "total"

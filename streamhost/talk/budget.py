@@ -22,8 +22,7 @@ from typing import Any
 from ..langdata import load_languages
 from ..language import fold
 from .amounts import CUR_WORDS, NUM, parse_number
-from .intent_words import has_any, intent_patterns
-from .tokens import tokenize
+from .intent_words import has_any, intent_patterns, intent_tokens
 
 # 欧 alone is how Chinese chat writes euros ("30欧"); the guard's table keeps 欧元 only, since
 # a generated sentence always writes it out.
@@ -131,7 +130,7 @@ class BudgetQuestions:
         if not named:
             # a wish only an FAQ answer speaks of ("for *reading*": the lamp's "800 lumens,
             # plenty for reading")
-            own = _recommend_tokens(lang)
+            own = intent_tokens(lang, ("recommend",))
             for pid in self.catalog.ids:
                 wish = self.unknown_details(text, lang, pid) - own
                 if wish and self.answer_covering(text, pid, lang, wish) is not None:
@@ -153,31 +152,29 @@ class BudgetQuestions:
             return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
         return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
+    def products_named_whole(self, text: str, lang: str) -> list[str]:
+        """The products the text names by a whole name or alias, best first: "which is
+        cheaper, the kettle or the lamp?"; not the kettle for "water" of "water bottle"."""
+        return [x for x in self.named_products(text, lang) if self.names_whole(text, lang, x)]
+
     def on_screen_has(self, text: str, lang: str, pid: str | None) -> bool:
         """Whether "有滤网吗？" ("is there a filter?" / "do you have filters?") asks about the
         product on screen: a feature of it says every detail asked (the kettle's limescale
         filter), so it is no product the shop lacks."""
         if pid is None:
             return False
-        frame = self._frame(lang)
-        names = set(self._name_tokens(self.catalog.get(pid), lang))
-        q = {t for t in tokenize(text, lang, compounds=True) if not frame(t) and t not in names}
+        q = self.asked_words(text, lang) - set(self._name_tokens(self.catalog.get(pid), lang))
         # every word asked in one feature: 有咖啡机吗 ("a coffee machine?") is not the kettle's
         # "咖啡" (tea, coffee and baby formula)
         return bool(q) and any(q <= f for f in self._features.get((pid, lang), []))
 
     catalog: Any
     _features: Any
-    _frame: Any
     _name_tokens: Any
+    asked_words: Any
+    names_whole: Any
     _asks_only: Any
     named_products: Any
     find_product: Any
     unknown_details: Any
     answer_covering: Any
-
-
-@functools.cache
-def _recommend_tokens(lang: str) -> frozenset[str]:
-    d = load_languages().get(lang)
-    return frozenset(t for w in (d.intent["recommend"] if d else ()) for t in tokenize(w, lang))

@@ -78,3 +78,11 @@ def has_any(folded: str, pats: Patterns) -> bool:
     """Whether a folded text says any word of one intent list."""
     lat, zh = pats
     return bool((lat is not None and lat.search(folded)) or (zh is not None and zh.search(folded)))
+
+
+@functools.cache
+def intent_tokens(lang: str, keys: tuple[str, ...]) -> frozenset[str]:
+    """The search tokens of the language's words for those intents ("sale", "end", 什么时候)."""
+    d = load_languages().get(lang)
+    words = [w for k in keys for w in d.intent[k]] if d is not None else []
+    return frozenset(t for w in words for t in tokenize(w, lang))

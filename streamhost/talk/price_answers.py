@@ -65,7 +65,7 @@ class PriceAnswers:
         would have to make). False where it is none of these."""
         r = self.retriever
         compare, together = r.asks(text, "compare_price"), price and r.asks(text, "together")
-        pair = [x for x in r.named_products(text, qlang) if r.names_whole(text, qlang, x)][:2]
+        pair = r.products_named_whole(text, qlang)[:2]
         if len(pair) < 2:
             return False
         if compare or together:

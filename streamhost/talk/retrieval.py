@@ -9,14 +9,13 @@ compound-head matching for de ("Kocher" finds "Wasserkocher"), character bigrams
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from ..langdata import LangData, load_languages
 from ..language import Intent, detect_language, fold
 from .budget import BudgetQuestions
 from .catalog import LANGS, Catalog, Product
-from .intent_words import has_any, intent_patterns, question_vocab
+from .intent_words import has_any, intent_patterns, intent_tokens, question_vocab
 from .matching import CJK_PAIR, FaqMatch, related, spelled
 from .shop_faq import ShopFaq
 from .spec_lookup import SpecLookup
@@ -342,7 +341,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         the product's name and the frame of asking; and it is none of the product's FAQ."""
         if not self.asks(text, keys[0]) or self.faq_match(text, product_id, lang):
             return False
-        own, frame = _intent_tokens(lang, keys), self._frame(lang)
+        own, frame = intent_tokens(lang, keys), self._frame(lang)
         chars = {c for t in own for c in t} | stop_chars()
         names = set(self._name_tokens(self.catalog.get(product_id), lang))
         rest = {t for t in tokenize(text, lang) if t not in own and t not in names and not frame(t)}
@@ -389,11 +388,3 @@ class Retriever(SpecLookup, BudgetQuestions):
 def _spec_words_of(d: LangData, name: str) -> tuple[str, ...]:
     """The words that ask for a spec, then what it is about (``[spec_about]``, ranked after)."""
     return (*d.specs.get(name, ()), *d.spec_about.get(name, ()))
-
-
-@functools.cache
-def _intent_tokens(lang: str, keys: tuple[str, ...]) -> frozenset[str]:
-    """The search tokens of the language's words for those intents ("sale", "end", 什么时候)."""
-    d = load_languages().get(lang)
-    words = [w for k in keys for w in d.intent[k]] if d is not None else []
-    return frozenset(t for w in words for t in tokenize(w, lang))

@@ -90,13 +90,16 @@ class SpecLookup:
         folded = [fold(f) for f in feats]
         return [i for i, f in enumerate(folded) if any(says(f, w, cjk) for w in words)]
 
+    def asked_words(self, text: str, lang: str) -> set[str]:
+        """The question's search tokens, compound parts included, less its frame of asking."""
+        frame = self._frame(lang)
+        return {t for t in tokenize(text, lang, compounds=True) if not frame(t)}
+
     def feature_words_met(self, text: str, product_id: str, lang: str, index: int) -> int:
         """How many of the question's words (not its frame) the product's feature ``index``
         says, a compound's parts each ("Getränkehalter": a drink and a holder)."""
-        frame = self._frame(lang)
-        q = {t for t in tokenize(text, lang, compounds=True) if not frame(t)}
         feats = self._features.get((product_id, lang), [])
-        return len(q & feats[index]) if 0 <= index < len(feats) else 0
+        return len(self.asked_words(text, lang) & feats[index]) if 0 <= index < len(feats) else 0
 
     def faq_words_met(self, text: str, product_id: str, lang: str, index: int) -> int:
         """How many of the question's words (not its frame) the product's FAQ entry ``index``
@@ -104,9 +107,9 @@ class SpecLookup:
         p = self.catalog.products.get(product_id)
         if p is None or not 0 <= index < len(p.faq):
             return 0
-        frame, e = self._frame(lang), p.faq[index]
-        q = {t for t in tokenize(text, lang, compounds=True) if not frame(t)}
-        return len(q & set(tokenize(f"{e.q(lang)} {e.a(lang)[0]}", lang, compounds=True)))
+        e = p.faq[index]
+        said = set(tokenize(f"{e.q(lang)} {e.a(lang)[0]}", lang, compounds=True))
+        return len(self.asked_words(text, lang) & said)
 
     def answer_covering(
         self, text: str, product_id: str, lang: str, details: set[str]
