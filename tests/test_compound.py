@@ -23,7 +23,11 @@ from streamhost.talk.generator import TemplateGenerator
      ("en", "how much is the kettle? does it have a warranty?", ["39 euros 90", "2 year"]),
      ("zh", "耳机多少钱？续航多久？", ["89欧元", "35小时"]),
      ("zh", "水壶多少钱，有保修吗？", ["39.90欧元", "保修2年"]),
-     ("zh", "运费多少，几天到？", ["包邮", "2到4个工作日"])],
+     ("zh", "运费多少，几天到？", ["包邮", "2到4个工作日"]),
+     # a second question about the shop topic the first one named ("it" is the shipping)
+     ("en", "how much is shipping and how long does it take?", ["free", "2 to 4 working days"]),
+     ("de", "Was kostet der Versand und wie lange dauert es?", ["kostenlos", "2 bis 4 Werktagen"]),
+     ("it", "Quanto costa la spedizione e quanto ci vuole?", ["gratuita", "2 o 4 giorni"])],
 )  # fmt: skip
 def test_both_questions_of_one_message_are_answered(catalog, lang, text, has) -> None:
     gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
@@ -44,6 +48,25 @@ def test_a_message_with_one_unanswerable_part_is_handed_on_once(catalog) -> None
     text = "how much is the lamp and does it have a timer?"
     said = " ".join(s.text for s in gen.answer(ChatEvent(user="ann", text=text), "kettle"))
     assert "euros" in said and handed == [text], said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "has"),
+    [  # the first part asks about a product, not the shop: nothing to lend
+        ("en", "how much is the kettle and how long does it take?", "39 euros 90"),
+        # the shop's topic does not answer what the second part asks
+        ("en", "how much is shipping and is it waterproof?", "free"),
+        # 运费 (the shipping *cost*) lent to 要多久 finds the answer the first part already
+        # gave: the second part is handed on, not dropped as said
+        ("zh", "运费多少？要多久？", "包邮"),
+    ],
+)
+def test_a_lent_topic_that_does_not_answer_hands_on(catalog, lang, text, has) -> None:
+    gen = TemplateGenerator(catalog, lang)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = " ".join(s.text for s in gen.answer(ChatEvent(user="ann", text=text), "lamp"))
+    assert has in said and handed == [text], said
 
 
 @pytest.mark.parametrize(

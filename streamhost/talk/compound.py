@@ -48,32 +48,41 @@ def answer_parts(
     parts: list[str],
     current_product_id: str | None,
     answer: Callable[[str, str | None, bool], list[Sentence]],
+    shop_topic: Callable[[str], str] = lambda _: "",
 ) -> list[Sentence]:
     """`answer(text, product, lead_in)` for each part; the later parts without their lead-in
     and about the product the first answer was about (the one on screen where it named
-    none). `gen.on_unanswered` is called once for the message, however many parts miss."""
+    none). A part answered about the shop lends its topic (`shop_topic`: "shipping") to the
+    next one that has no answer of its own: "how much is shipping and how long does it
+    take?". `gen.on_unanswered` is called once for the message, however many parts miss."""
     if len(parts) == 1:
         return answer(parts[0], current_product_id, True)
-    handed = False
     hand_on = gen.on_unanswered
-
-    def once(ev: ChatEvent, lang: str) -> None:
-        nonlocal handed
-        if not handed and hand_on is not None:
-            hand_on(ev, lang)
-        handed = True
-
-    gen.on_unanswered = once
+    missed: list[tuple[ChatEvent, str]] = []
+    gen.on_unanswered = lambda ev, lang: missed.append((ev, lang))
     out: list[Sentence] = []
     pid = current_product_id
+    topic = ""
     try:
         for i, part in enumerate(parts):
+            n = len(missed)
             said = answer(part, pid, i == 0)
+            if len(missed) > n and topic:
+                m = len(missed)
+                again = answer(f"{part} {topic}", pid, False)
+                new = [s for s in again if all(s.text != o.text for o in out)]
+                if len(missed) == m and new:  # answered with the topic: no miss after all
+                    said, missed[n:] = again, []
+                else:
+                    del missed[m:]
+            topic = shop_topic(part) if len(missed) == n and said else ""
             pid = next((s.product_id for s in said if s.product_id), pid)
             # both parts may find one answer ("how bright is it and is it good for reading?")
             out += [s for s in said if all(s.text != o.text for o in out)]
     finally:
         gen.on_unanswered = hand_on
+    if missed and hand_on is not None:
+        hand_on(*missed[0])
     return out
 
 

@@ -180,7 +180,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         qlang = event.lang or detect_language(text, default=self.lang)
         lang = qlang if qlang in self.answer_languages else self.lang
         out = answer_parts(self, split_question(text), current_product_id,
-                           lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead))  # fmt: skip
+                           lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead),
+                           lambda t: self.retriever.shop_topic(t, qlang))  # fmt: skip
         if lang != qlang and out:
             note = self._pick("other_language", lang, {}, "-")
             if note is not None:

@@ -102,6 +102,13 @@ class Retriever(SpecLookup, BudgetQuestions):
         # generator in turn: the last answer is kept.
         self._shop_last: tuple[str, str, FaqMatch | None] | None = None
 
+    def shop_topic(self, text: str, lang: str) -> str:
+        """What of the shop `text` asks about, in its own words ("shipping" of "how much is
+        shipping?"), or "" where it asks the shop nothing."""
+        if self._shop is None or self.shop_faq_match(text, lang) is None:
+            return ""
+        return self._shop.topic_words(text, lang)
+
     def shop_faq_match(self, text: str, lang: str) -> FaqMatch | None:
         """The shop FAQ entry a question about no product asks ("how long does shipping
         take?", "can I return it?"), or None."""

@@ -23,6 +23,7 @@ shop's things ("Lieferzeit", "refund", 到货) meet the shop's through the langu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
@@ -151,6 +152,19 @@ class ShopFaq:
         own = asked[m.index] if m is not None else set().union(*asked)
         return bool(own & set(tokenize(text, lang, compounds=True, phrases=False)))
 
+    def topic_words(self, text: str, lang: str) -> str:
+        """The words of `text` that an entry's question asks about, as the text wrote them
+        ("shipping" of "how much is shipping?", 运费 of 运费多少): what a second question
+        ("... and how long does it take?") may be about; "" when it names none."""
+        asked = set().union(*self._asked.get(lang, [set()]))
+        if not asked:
+            return ""
+        if _CJK.search(text):  # unspaced script: the bigrams the tokenizer makes
+            return " ".join(t for t in tokenize(text, lang, compounds=True) if t in asked)
+        return " ".join(
+            w for w in _WORD.findall(text) if set(tokenize(w, lang, compounds=True)) & asked
+        )
+
     @staticmethod
     def _known_compound(t: str, known: set[str], is_frame: Callable[[str], bool]) -> bool:
         """Whether `t` splits into two known words (or frame words: "kost" in "versandkost"),
@@ -164,6 +178,10 @@ class ShopFaq:
             ):
                 return True
         return False
+
+
+_WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u9fff]")
 
 
 def _is_cjk_pair(token: str) -> bool:
