@@ -1,8 +1,9 @@
 """Do stock face detectors find the drawn host, look by look?
 
 Platforms and auditors check frames with off-the-shelf detectors, so each built-in look
-(``streamhost/avatar/looks.py``) speaks the same line (three seconds: speaking, then idle) and
-every frame goes to the detectors available: OpenCV's Haar cascades (``frontalface_default``,
+(``streamhost/avatar/looks.py``) speaks the same line (three seconds) and idles on to ten, in
+three takes whose head motion, gaze and gestures differ (the driver's seed), and every frame
+goes to the detectors available: OpenCV's Haar cascades (``frontalface_default``,
 as ``tests/test_avatar.py`` uses it, and ``alt2``), dlib's HOG frontal face detector, and
 MediaPipe's BlazeFace (short- and full-range models). The figure per look and detector is the
 share of frames with a face found (and the mean confidence where the detector gives one).
@@ -20,6 +21,7 @@ detector that cannot be imported is listed under ``config.missing``, never score
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,8 +37,9 @@ LOOKS = ("ava", "kai", "mei", "zuri")
 FPS = 25
 
 
-def look_frames(look: str, n: int) -> Iterator[Any]:
-    """``n`` BGR frames of ``look`` saying the test's line (tests/test_avatar.py), then idling."""
+def look_frames(look: str, n: int, seed: int = 1) -> Iterator[Any]:
+    """``n`` BGR frames of ``look`` saying the test's line (tests/test_avatar.py), then idling;
+    ``seed`` picks the idle head motion, gaze and gestures (the driver's)."""
     import cv2
 
     from streamhost.avatar.compositor import Compositor
@@ -49,7 +52,7 @@ def look_frames(look: str, n: int) -> Iterator[Any]:
     renderer = OnnxRenderer(REPO / "assets/avatar/default/puppet.onnx")
     comp = Compositor(figure=Figure(BUILT_IN[look]))
     comp.set_product("Electric kettle", "29.90", ["1.7 l", "brushed steel"])
-    driver = FaceDriver(fps=FPS, seed=1)
+    driver = FaceDriver(fps=FPS, seed=seed)
     driver.set_look(BUILT_IN[look].params())
     visemes = [(k * 0.09, k * 0.09 + 0.09, 1 + k % 5) for k in range(33)]
     driver.start_speech(0.0, visemes, Sentence("This kettle boils in a minute", "script",
@@ -106,14 +109,22 @@ def detectors() -> tuple[dict[str, Detector], list[str]]:
     return found, missing
 
 
-def write_frames(root: Path, n: int) -> None:
+def takes(look: str, n: int, seeds: list[int]) -> Iterator[tuple[str, Any]]:
+    """(file stem, BGR frame) for every frame of every seed's take of ``look``."""
+    for seed in seeds:
+        for i, bgr in enumerate(look_frames(look, n, seed)):
+            yield f"{seed}_{i:04d}", bgr
+
+
+def write_frames(root: Path, n: int, seeds: list[int]) -> None:
     import cv2
 
     for look in LOOKS:
         (root / look).mkdir(parents=True, exist_ok=True)
-        for i, bgr in enumerate(look_frames(look, n)):
-            cv2.imwrite(str(root / look / f"{i:03d}.png"), bgr)
-    print(f"wrote {n} frames per look under {root}")
+        for stem, bgr in takes(look, n, seeds):
+            cv2.imwrite(str(root / look / f"{stem}.png"), bgr)
+    (root / "takes.json").write_text(json.dumps({"frames_per_take": n, "seeds": seeds}))
+    print(f"wrote {n} frames per look and seed ({seeds}) under {root}")
 
 
 def read_frames(root: Path, look: str) -> list[Any]:
@@ -129,16 +140,22 @@ def main(argv: list[str] | None = None) -> None:
     ap = arg_parser(__doc__.splitlines()[0])
     ap.add_argument("--frames", type=Path, help="score frames written by --write-frames")
     ap.add_argument("--write-frames", type=Path, metavar="DIR", help="render frames and stop")
-    ap.add_argument("--count", type=int, default=75, help="frames per look (default 75: 3 s)")
+    ap.add_argument(
+        "--count", type=int, default=250, help="frames per take (default 250: 10 s, 7 of them idle)"
+    )
+    ap.add_argument("--seeds", default="1,2,3", help="driver seeds, one take each (default 1,2,3)")
     args = ap.parse_args(argv)
     n = 15 if args.quick else args.count
+    seeds = [1] if args.quick else [int(s) for s in args.seeds.split(",")]
     if args.write_frames:
-        write_frames(args.write_frames, n)
+        write_frames(args.write_frames, n, seeds)
         return
     found, missing = detectors()
     res = Results(NAME)
     res.config = {
-        "line": "tests/test_avatar.py's: 33 visemes of 90 ms, then idle; 720x1280",
+        "line": "tests/test_avatar.py's: 33 visemes of 90 ms (3 s), then idle; 720x1280",
+        "frames_per_take": n,
+        "seeds": seeds,
         "frames_per_look": None,
         "detectors": list(found),
         "missing": missing,
@@ -147,12 +164,17 @@ def main(argv: list[str] | None = None) -> None:
         "mediapipe": "0.10.x solutions API, min_detection_confidence 0.5",
     }
     if args.frames:
+        takes_file = args.frames / "takes.json"  # absent in folders written before it existed
+        takes = json.loads(takes_file.read_text()) if takes_file.exists() else {}
+        res.config.update(frames_per_take=takes.get("frames_per_take"), seeds=takes.get("seeds"))
         res.config["notes"] = [
             f"frames rendered by --write-frames (the project's environment) into {args.frames} "
             "and scored in this one: the machine's versions below are the scoring environment's"
         ]
     for look in LOOKS:
-        frames = read_frames(args.frames, look) if args.frames else list(look_frames(look, n))
+        frames = (
+            read_frames(args.frames, look) if args.frames else [f for _, f in takes(look, n, seeds)]
+        )
         res.config["frames_per_look"] = len(frames)
         for name, detect in found.items():
             scores = [detect(f) for f in frames]

@@ -403,18 +403,49 @@ def test_preview_and_timings(compositor: Compositor, renderer: OnnxRenderer) -> 
 
 # Stock face detectors (OpenCV's Haar cascade at its default scaleFactor 1.1, minNeighbors 3) must
 # find the drawn face. Issue 15's target is 95 % of frames for every look; measured 96-100 % on
-# the teal studio wall with the face's key light (benchmarks/face_detect.py). The floor leaves a
-# few frames of margin; before that wall and light, zuri (the darkest skin) was found in 9 %.
+# the teal studio wall with the face's key light (benchmarks/face_detect.py, three 10 s takes).
+# The floor leaves a few frames of margin; before that wall and light, zuri (the darkest skin)
+# was found in 9 %.
 _HAAR_FLOOR = 0.9
 
 
-@pytest.mark.parametrize("look", ["ava", "kai", "mei", "zuri"])
-def test_stock_face_detector_finds_the_face(look: str) -> None:
+@pytest.mark.parametrize(
+    ("look", "n", "seed"),
+    [("ava", 75, 1), ("kai", 75, 1), ("mei", 75, 1), ("zuri", 75, 1),
+     # ten seconds, seven of them idle, with another head motion: before her lips were
+     # darkened and a dark skin's key light lifted, zuri was found in 84.8 % (now 94.4)
+     ("zuri", 250, 2)],
+)  # fmt: skip
+def test_stock_face_detector_finds_the_face(look: str, n: int, seed: int) -> None:
     import cv2
 
     casc = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    hits, n = 0, 75  # three seconds on the virtual clock, speaking then idle
-    for bgr in load_bench("face_detect").look_frames(look, n):
+    hits = 0  # n frames on the virtual clock: the line (3 s), then idle
+    for bgr in load_bench("face_detect").look_frames(look, n, seed):
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         hits += len(casc.detectMultiScale(gray)) > 0
     assert hits / n >= _HAAR_FLOOR, f"{look}: face found in {hits}/{n} frames"
+
+
+def test_a_dark_skin_gets_a_stronger_key_light(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model lifts its key light on skin darker than model._DARK_LUMA (zuri): brighter
+    there, never darker anywhere; the lighter looks are drawn exactly as without the lift."""
+    import torch
+
+    import streamhost.avatar.model as model
+    from streamhost.avatar.looks import LOOKS
+    from streamhost.avatar.params import LOOK_SLICE
+
+    p = np.stack([make(mouth_open=0.3) for _ in LOOKS])
+    p[:, LOOK_SLICE] = np.stack([look.params() for look in LOOKS.values()])
+    with torch.no_grad():
+        lit = model.PuppetModel()(torch.from_numpy(p)).numpy()
+        monkeypatch.setattr(model, "_DARK_LIFT", 0.0)
+        flat = model.PuppetModel()(torch.from_numpy(p)).numpy()
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gain = np.einsum("c,bchw->bhw", luma, lit[:, :3] - flat[:, :3])
+    for i, name in enumerate(LOOKS):
+        if name == "zuri":
+            assert gain[i].min() >= -1e-6 and gain[i].max() > 0.05, gain[i].max()
+        else:
+            assert np.array_equal(lit[i], flat[i]), name

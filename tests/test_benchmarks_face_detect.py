@@ -12,9 +12,9 @@ fd = load_bench("face_detect")
 
 
 def test_frames_written_then_scored(tmp_path: Path) -> None:
-    fd.main(["--write-frames", str(tmp_path / "looks"), "--count", "6"])
-    assert sorted(p.name for p in (tmp_path / "looks").iterdir()) == sorted(fd.LOOKS)
-    assert len(list((tmp_path / "looks" / "ava").glob("*.png"))) == 6
+    fd.main(["--write-frames", str(tmp_path / "looks"), "--count", "3", "--seeds", "1,2"])
+    assert sorted(p.name for p in (tmp_path / "looks").iterdir() if p.is_dir()) == sorted(fd.LOOKS)
+    assert len(list((tmp_path / "looks" / "ava").glob("*.png"))) == 6  # two takes of 3
 
     out = tmp_path / "fd.json"
     fd.main(["--frames", str(tmp_path / "looks"), "--json", str(out)])
@@ -23,6 +23,8 @@ def test_frames_written_then_scored(tmp_path: Path) -> None:
     ran = doc["config"]["detectors"]
     assert {"haar_default", "haar_alt2"} <= set(ran)
     assert doc["config"]["frames_per_look"] == 6
+    # what was rendered is said by the scoring run, which was not told it
+    assert (doc["config"]["frames_per_take"], doc["config"]["seeds"]) == (3, [1, 2])
     for look in fd.LOOKS:
         for name in ran:
             assert 0 <= rows[f"{look}_{name}_found"] <= 100
