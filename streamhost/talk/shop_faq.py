@@ -136,9 +136,12 @@ class ShopFaq:
             # meets only the returns answer's "original box"; "Kann man den Wasserkocher im
             # Ausland benutzen?" asks how it is used, a frame no shop entry has (words only:
             # 机可 in 耳机可以退货吗 is a bigram across the product's name).
+            # A condition says when, not what is asked: "can I return the kettle *if I don't
+            # like it*?" asks the returns entry ("like" is no frame word of the shop's).
             shop_tokens = self._bm25[lang].idf
+            asking = set(tokenize(_without_condition(text), lang, compounds=True)) - names
             if not asked or any(
-                t.isascii() and is_frame(t) and t not in shop_tokens for t in tokens
+                t.isascii() and is_frame(t) and t not in shop_tokens for t in asking
             ):
                 return None
         return FaqMatch(self.entries[best], best, scores[best])
@@ -180,6 +183,19 @@ class ShopFaq:
         return False
 
 
+def _without_condition(text: str) -> str:
+    """`text` less a condition clause (``[intent] condition``: "if ...", "wenn ...", 如果...),
+    up to the next comma or the end; the text as it was where it has none."""
+    folded = fold(text)
+    lat, cjk = intent_patterns()["condition"]
+    m = (lat and lat.search(folded)) or (cjk and cjk.search(folded))
+    if not m:
+        return folded
+    end = _CLAUSE_END.search(folded, m.end())
+    return folded[: m.start()] + (folded[end.start() :] if end else "")
+
+
+_CLAUSE_END = re.compile(r"[,，;；]")
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u9fff]")
 
