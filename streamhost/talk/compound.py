@@ -70,20 +70,24 @@ def answer_parts(
             if len(missed) > n and topic:
                 m = len(missed)
                 again = answer(f"{part} {topic}", pid, False)
-                new = [s for s in again if all(s.text != o.text for o in out)]
-                if len(missed) == m and new:  # answered with the topic: no miss after all
+                if len(missed) == m and _unsaid(again, out):  # answered with the topic after all
                     said, missed[n:] = again, []
                 else:
                     del missed[m:]
             topic = shop_topic(part) if len(missed) == n and said else ""
             pid = next((s.product_id for s in said if s.product_id), pid)
             # both parts may find one answer ("how bright is it and is it good for reading?")
-            out += [s for s in said if all(s.text != o.text for o in out)]
+            out += _unsaid(said, out)
     finally:
         gen.on_unanswered = hand_on
     if missed and hand_on is not None:
         hand_on(*missed[0])
     return out
+
+
+def _unsaid(said: list[Sentence], out: list[Sentence]) -> list[Sentence]:
+    """The sentences of `said` whose text `out` does not hold yet."""
+    return [s for s in said if all(s.text != o.text for o in out)]
 
 
 @functools.cache

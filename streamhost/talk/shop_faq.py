@@ -29,7 +29,7 @@ from collections.abc import Set as AbstractSet
 
 from ..language import fold
 from .intent_words import has_any, intent_patterns
-from .matching import FaqMatch
+from .matching import CJK_PAIR, FaqMatch
 from .products import LANGS, Catalog
 from .tokens import BM25, compound_parts, tokenize
 
@@ -48,6 +48,7 @@ class ShopFaq:
         self._product_words = product_words
         self._words: dict[str, list[set[str]]] = {}
         self._asked: dict[str, list[set[str]]] = {}  # the words of each entry's question
+        self._asked_any: dict[str, set[str]] = {}  # ... of any entry's
         self._bm25: dict[str, BM25] = {}
         for lang in LANGS:
             is_frame = frame(lang)
@@ -58,6 +59,7 @@ class ShopFaq:
                 {t for t in tokenize(e.q(lang), lang, compounds=True) if not is_frame(t)}
                 for e in self.entries
             ]
+            self._asked_any[lang] = set().union(*self._asked[lang])
             # Ranked with the frame too: "how much is shipping?" is the entry asked "how
             # much", "how long does shipping take?" the one asked "how long".
             self._bm25[lang] = BM25(docs)
@@ -151,18 +153,17 @@ class ShopFaq:
         what the entry's question (any entry's, without ``m``) asks about: "is there a
         discount on *shipping*?" (or *delivery*) does for "How much is shipping?"; "when will
         I get a discount?" (a phrase for "how long does shipping take") does not."""
-        asked = self._asked.get(lang, [])
-        own = asked[m.index] if m is not None else set().union(*asked)
+        own = self._asked[lang][m.index] if m is not None else self._asked_any.get(lang, set())
         return bool(own & set(tokenize(text, lang, compounds=True, phrases=False)))
 
     def topic_words(self, text: str, lang: str) -> str:
         """The words of `text` that an entry's question asks about, as the text wrote them
         ("shipping" of "how much is shipping?", 运费 of 运费多少): what a second question
         ("... and how long does it take?") may be about; "" when it names none."""
-        asked = set().union(*self._asked.get(lang, [set()]))
+        asked = self._asked_any.get(lang)
         if not asked:
             return ""
-        if _CJK.search(text):  # unspaced script: the bigrams the tokenizer makes
+        if CJK_PAIR.search(text):  # unspaced script: the bigrams the tokenizer makes
             return " ".join(t for t in tokenize(text, lang, compounds=True) if t in asked)
         return " ".join(
             w for w in _WORD.findall(text) if set(tokenize(w, lang, compounds=True)) & asked
@@ -197,7 +198,6 @@ def _without_condition(text: str) -> str:
 
 _CLAUSE_END = re.compile(r"[,，;；]")
 _WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u9fff]")
 
 
 def _is_cjk_pair(token: str) -> bool:
