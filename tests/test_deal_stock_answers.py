@@ -96,6 +96,20 @@ def test_stock_questions_are_answered_from_the_catalogs_stock(talk, lang) -> Non
     assert len(talk.followups.pending()) == opened + 1
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "family", "pid"),
+    [("de", "gibts die kopfhörer noch", "answer_few_left", "headphones"),
+     ("de", "Gibt es den Wasserkocher noch?", "answer_in_stock", "kettle"),
+     ("it", "ci sono ancora cuffie?", "answer_few_left", "headphones"),
+     ("it", "C'è ancora il bollitore?", "answer_in_stock", "kettle")],
+)  # fmt: skip
+def test_still_there_as_chat_asks_it_is_a_stock_question(talk, lang, text, family, pid) -> None:
+    """ "gibts … noch", "ci sono ancora" ask whether it can still be had; before, they got a
+    highlight of the product ("aktive Geräuschunterdrückung")."""
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", text), "lamp")]
+    assert said and said[0] in _family_texts(talk, family, pid, lang), said
+
+
 def test_a_sold_out_product_says_so_and_a_detail_is_not_a_stock_question(talk) -> None:
     import dataclasses
 

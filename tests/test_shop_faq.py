@@ -114,6 +114,29 @@ def test_a_condition_beside_a_product_named_still_asks_the_shop(catalog, lang, t
     assert handed == [] and said[-1:] == [want], said
 
 
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "can I get a refund on the lamp if it breaks?"),
+     ("en", "can I return the kettle if it stops working?"),
+     ("de", "Kann ich die Lampe zurückgeben, wenn sie kaputtgeht?"),
+     ("it", "Posso restituire la lampada se si rompe?"), ("zh", "台灯如果坏掉可以退吗？")],
+)  # fmt: skip
+def test_a_fault_is_not_the_returns_entry_s_question(catalog, lang, text) -> None:
+    """The returns entry says "unused, in its original box": what a lamp that breaks brings
+    (``[intent] fault``) is the team's to say, not that answer."""
+    handed, said = _handed_and_said(catalog, lang, text)
+    assert handed == [text] and catalog.shop_faq[3].a(lang)[0] not in " ".join(said), said
+
+
+def test_a_shop_entry_that_speaks_of_faults_answers_them() -> None:
+    raw = json.loads(DEMO.read_text("utf-8"))
+    for p in raw["products"]:
+        p.pop("image")
+    raw["shop"]["faq"][3]["a"]["en"] = "Yes, within 30 days; a faulty item is replaced for free."
+    handed, said = _handed_and_said(parse_catalog(raw), "en", "can I return it if it breaks?")
+    assert handed == [] and "replaced for free" in said[-1], said
+
+
 @pytest.mark.parametrize("text", ["Lieferumfang?", "Was ist im Lieferumfang?"])
 def test_a_compound_with_an_unknown_part_is_not_a_shop_question(catalog, text) -> None:
     """The compound "Lieferumfang" (what is in the box) shares "liefer" with "Liefert ihr ins

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from streamhost.chat.triage import Priority, make_classifier
 from streamhost.frames import ChatEvent
 from streamhost.langdata import TalkDataError, load_language
 from streamhost.talk.catalog import load_catalog
 from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.guard import Guard
+from streamhost.talk.retrieval import Retriever
 from streamhost.talk.units import spoken_value
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,8 +297,6 @@ def test_what_size_asks_for_the_capacity(catalog) -> None:
 def test_chats_spelling_meets_the_catalogs_words(catalog, lang, pid, text, has) -> None:
     """How chat writes ("dimmable", "4" for "for", "fredda" beside "fredde") still finds the
     catalog's answer, through the triage a comment without a question mark passes too."""
-    from streamhost.chat.triage import Priority, make_classifier
-    from streamhost.talk.retrieval import Retriever
 
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: pid)
     assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
@@ -334,9 +334,9 @@ def test_what_it_is_made_of_is_the_feature_naming_its_material(
 
 @pytest.mark.parametrize(
     ("pid", "text"),
-    [("lamp", "what's the lamp made of?"),  # no feature names a material
-     ("bottle", "is the bottle stainless steel?"),
-     ("bottle", "what is the bottle's lid made of?"),  # the lid's feature names none either
+    [("lamp", "what's the lamp made of?"),  # no feature nor FAQ answer names a material
+     # its FAQ answer names the body's material, not the lid's ("... the lid is BPA free")
+     ("bottle", "what is the bottle's lid made of?"),
      ("kettle", "does the kettle have a glass window?")],  # a detail beside the material
 )  # fmt: skip
 def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
@@ -346,6 +346,32 @@ def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
     said = [s.text for s in _said(gen, text, pid)]
     assert handed == [text], said
     assert not any(f in " ".join(said) for f in catalog.get(pid).features_in("en")[0]), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("en", "what is the bottle made of", "It is made from food-grade stainless steel"),
+     ("en", "is the bottle plastic?", "It is made from food-grade stainless steel"),
+     ("en", "is the bottle stainless steel?", "It is made from food-grade stainless steel"),
+     ("de", "woraus ist die flasche", "Sie ist aus lebensmittelechtem Edelstahl"),
+     ("de", "Ist die Flasche aus Plastik?", "Sie ist aus lebensmittelechtem Edelstahl"),
+     ("it", "di che materiale è la borraccia?", "È in acciaio inox per alimenti"),
+     ("zh", "水杯是塑料的吗？", "杯身是食品级不锈钢")],
+)  # fmt: skip
+def test_a_material_only_an_faq_answer_names_is_said_without_its_yes(
+    catalog, lang, text, said
+) -> None:
+    """No feature of the bottle names its material; its "Is it BPA free?" answer does ("Yes,
+    it is made from food-grade stainless steel ..."): that, less the yes, which answered
+    another question and would say "yes" to "is it plastic?". Before: "I'll check", and "woraus
+    ist die flasche" (no "?") was dropped as chatter."""
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "bottle")
+    assert classify(ChatEvent("a", text, lang=lang))[0] is Priority.QUESTION, text
+    out = [s.text for s in _said(gen, text, "bottle")]
+    assert out[-1].startswith(said) and handed == [], out
 
 
 @pytest.mark.parametrize(
@@ -386,6 +412,10 @@ def test_spec_about_a_spec_the_file_does_not_know_is_named(tmp_path) -> None:
      ("zh", "headphones", "耳机是蓝牙几？", "5.3"),  # the spec: before, a feature
      ("en", "bottle", "how many litres is the bottle?", "750 millilitres"),  # volume in litres
      ("it", "bottle", "Quanti litri tiene la borraccia?", "750 millilitri"),
+     ("en", "bottle", "how much does the bottle hold?", "750 millilitres"),  # not its price
+     ("it", "bottle", "Quanto tiene la borraccia?", "750 millilitri"),
+     ("de", "backpack", "Welches Volumen hat der Rucksack?", "28 Liter"),  # its capacity
+     ("it", "kettle", "Quanto tiene caldo il bollitore?", "30 minuti"),  # not its capacity
      ("de", "kettle", "Hat der Wasserkocher eine Abschaltautomatik?", "automatische Abschaltung"),
      ("de", "kettle", "Wie schnell kocht der Wasserkocher?", "4 Minuten"),
      ("it", "kettle", "Il bollitore si spegne da solo?", "spegnimento automatico")],

@@ -40,6 +40,7 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("en", "is there a place for my passport in the backpack?", "back pocket for your passport"),
      ("en", "does the backpack have a laptop compartment?", "16 inches"),
      ("en", "does the kettle keep the water warm?", "keep-warm mode"),
+     ("it", "Il bollitore mantiene l'acqua calda?", "mantenimento in caldo"),
      ("it", "Quanto ci mettono le cuffie a caricarsi?", "10 minuti per 5 ore"),
      ("it", "Lo zaino si aggancia al trolley?", "manico del trolley"),
      ("it", "Posso telefonare con le cuffie?", "microfoni integrati"),
@@ -83,6 +84,22 @@ def test_a_duration_no_feature_says_is_no_recital_of_features(catalog, lang, tex
     handed, said = ask_host(catalog, lang, text)
     feats = [f for p in catalog for f in p.features_in(lang)[0]]
     assert handed and not any(f in s for s in said for f in feats), said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("it", "Si può bollire il latte?"), ("it", "Si può bollire il latte nel bollitore?"),
+     ("en", "can I boil milk in the kettle?"), ("de", "Kann man Milch im Wasserkocher kochen?")],
+)  # fmt: skip
+def test_a_question_split_between_an_faq_entry_and_a_feature_is_handed_on(
+    catalog, lang, text
+) -> None:
+    """ "Si può bollire il latte?": the boiling time's entry says "bollire", the kettle's
+    temperatures "latte (per neonati)"; neither says whether milk may be boiled in it."""
+    handed, said = ask_host(catalog, lang, text)
+    kettle = next(p for p in catalog if p.id == "kettle")
+    told = [*kettle.features_in(lang)[0], *(e.a(lang)[0] for e in kettle.faq)]
+    assert handed and not any(t in s for s in said for t in told), said
 
 
 def test_an_italian_feature_answer_agrees_with_a_plural_feature(catalog) -> None:

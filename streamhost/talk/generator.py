@@ -20,7 +20,7 @@ from ..language import Intent, detect_language
 from .catalog import Catalog, FaqEntry
 from .compound import answer_parts, split_question
 from .generator_tables import _EMOTION, _HANDED_ON
-from .open_question import answer_to
+from .open_question import answer_to, without_yes
 from .picker import TemplatePicker
 from .price_answers import PriceAnswers
 from .reply import catalog_reply, stock_family
@@ -336,7 +336,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             out.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
         elif rep.faq is not None:
             say("ask_question", slots, code)
-            out.append(self._entry_answer(rep.faq.entry, lang, pid, event))
+            out.append(self._entry_answer(rep.faq.entry, lang, pid, event, rep.bare))
         elif rep.features:
             feats, _ = p.features_in(lang)
             slots["feature"] = feats[rep.features[0]]
@@ -349,12 +349,16 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         return out
 
     def _entry_answer(
-        self, entry: FaqEntry, lang: str, pid: str | None, event: ChatEvent
+        self, entry: FaqEntry, lang: str, pid: str | None, event: ChatEvent, bare: bool = False
     ) -> Sentence:
         """An FAQ entry's answer (a product's or the shop's), as written, in `lang` or the
-        language the catalog has it in; no leading yes to an open question (open_question)."""
+        language the catalog has it in; no leading yes to an open question (open_question)
+        nor, `bare`, to one the entry does not ask."""
         text, text_lang = entry.a(lang)
-        text = answer_to(event.text, event.lang or detect_language(event.text), text, text_lang)
+        qlang = event.lang or detect_language(event.text)
+        text = (
+            without_yes(text, text_lang) if bare else answer_to(event.text, qlang, text, text_lang)
+        )
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
 
     def for_the_team(self, event: ChatEvent) -> bool:

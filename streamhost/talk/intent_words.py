@@ -13,6 +13,7 @@ from typing import Any
 
 from ..langdata import INTENT_KEYS, load_languages
 from ..language import fold
+from .matching import latin_words
 from .tokens import tokenize
 
 # Intent word lists that say what kind of question it is (each a pattern in intent_patterns).
@@ -58,7 +59,7 @@ def intent_patterns() -> dict[str, Patterns]:
         )
         cjk = [w for d in data.values() if d.script is not None for w in of(d)]
         lat = (
-            re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![^\W_])")
+            re.compile(r"(?<![^\W_])(?:" + "|".join(map(latin_words, latin)) + r")(?![^\W_])")
             if latin
             else None
         )

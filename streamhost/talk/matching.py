@@ -7,6 +7,7 @@ In: folded or tokenized text, words; out: booleans and feature indexes. Used by
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,10 +44,23 @@ def spec_features(features: list[str], values: list[str]) -> list[int]:
 
 def says(folded: str, word: str, cjk: bool) -> bool:
     """Does the folded text contain ``word``: anywhere in a language written without spaces,
-    as whole words otherwise."""
+    as whole words otherwise; a folded gap ("how much does ... hold") stands for one to four
+    words (a product's name: "how much does the bottle hold")."""
     if cjk:
         return word in folded
-    return re.search(r"(?<![^\W_])" + re.escape(word) + r"(?![^\W_])", folded) is not None
+    return _word_pattern(word).search(folded) is not None
+
+
+@functools.cache
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![^\W_])" + latin_words(word) + r"(?![^\W_])")
+
+
+def latin_words(word: str) -> str:
+    """A folded word or phrase of a language written with spaces as a pattern body, its gap
+    ("...") one to four words."""
+    parts = [re.escape(w.strip()) for w in word.split("...")]
+    return r"\s+[^\W_]+(?:[ '-][^\W_]+){0,3}?\s+".join(parts)
 
 
 def within(word: str, words: Iterable[str]) -> bool:

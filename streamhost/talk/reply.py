@@ -25,13 +25,15 @@ class Reply:
     """``kind``: "faq" (``faq``), "spec" (``spec``: the catalog spec asked for, whose value is
     said; where it cannot be, ``features`` that state it, else ``faq``, else "I'll check"),
     "features" (``features``: indexes into the product's features in the answer language,
-    ``pair``: a second one may follow) or "dont_know"."""
+    ``pair``: a second one may follow) or "dont_know"; ``bare``: the FAQ answer is said
+    without its leading yes, as it answers another question than the one asked."""
 
     kind: str
     faq: FaqMatch | None = None
     spec: str = ""
     features: tuple[int, ...] = ()
     pair: bool = False
+    bare: bool = False
 
 
 DONT_KNOW = Reply("dont_know")
@@ -59,19 +61,21 @@ def catalog_reply(
         # another product named whole ("does the kettle have a *light*?", the lamp's name; not
         # 热水 of 电热水壶): a thing this product's entry does not say
         unknown = unknown | {"\0other-product"}
-    if wanted and len(unknown) >= r.feature_words_met(text, p.id, qlang, wanted[0]):
+    by_feature = r.feature_words_met(text, p.id, qlang, wanted[0]) if wanted else set()
+    if wanted and len(unknown) >= len(by_feature):
         # "can I boil *milk* in it?" meets "boil-dry protection" by one word and asks a
         # detail no feature says: that feature would be a wrong answer.
         wanted = []
-    if (
-        m is not None
-        and wanted
-        and r.feature_words_met(text, p.id, qlang, wanted[0])
-        > r.faq_words_met(text, p.id, qlang, m.index)
-    ):
-        # A feature says more of what is asked ("does it keep the water warm?": the keep-warm
-        # mode, not the boiling time's FAQ entry, which shares only "water").
-        m = None
+    if m is not None and wanted:
+        by_faq = r.faq_words_met(text, p.id, qlang, m.index)
+        if len(by_feature) > len(by_faq):
+            # A feature says more of what is asked ("does it keep the water warm?": the
+            # keep-warm mode, not the boiling time's FAQ entry, which shares only "water").
+            m = None
+        elif len(by_feature) == len(by_faq) and not by_feature & by_faq and not asked:
+            # "Si può bollire il *latte*?": the boiling time's entry says "bollire", a feature
+            # says "latte" (per neonati); each is half the question and neither answers it.
+            return DONT_KNOW
     if m is None and asked:
         # "How heavy is it?": an FAQ entry that asks it and states the value; else the value
         # itself ("It weighs 250 grams"), the direct answer; where the language cannot say
@@ -99,9 +103,17 @@ def catalog_reply(
         return Reply("faq", faq=m)
     if not asked and feats and r.asks_material(text, qlang, unknown):
         # "What is it made of?", "is it plastic?": the features that name its material and
-        # only those (a recital of the others would dodge the question); none: "I'll check".
-        made = r.material_features(p.id, lang)
-        return Reply("features", features=tuple(made)) if made else DONT_KNOW
+        # only those (a recital of the others would dodge the question); else an FAQ answer
+        # that names it, less its yes to another question ("Is it BPA free?": "Yes, it is
+        # made from food-grade stainless steel" is no yes to "is it plastic?"); none: "I'll
+        # check".
+        if made := r.material_features(p.id, lang):
+            return Reply("features", features=tuple(made))
+        # of the product as a whole: "what is the bottle's *lid* made of?" asks about a part
+        # that answer does not give the material of ("... and the lid is BPA free")
+        whole = not r.matching_features(text, p.id, qlang)
+        said = r.material_answer(p.id, lang) if whole else None
+        return Reply("faq", faq=said, bare=True) if said is not None else DONT_KNOW
     if not asked and not wanted and (unknown or r.unknown_chars(text, qlang, p.id)):
         # A detail no feature and no FAQ question names may still be in an FAQ answer ("good
         # for reading?": "800 lumens, plenty for reading"); else the catalog lacks it ("what

@@ -89,6 +89,13 @@ class ShopFaq:
         if not words or (deal and not self.says_own_words(text, lang)):
             return None
         m = self._match(text, lang, names, about_it, words)
+        fault = intent_patterns()["fault"]
+        if m is not None and has_any(fold(text), fault):
+            # "a refund on the lamp *if it breaks*?": the returns entry ("unused, in its
+            # original box") does not say what a fault brings, unless it speaks of one.
+            e = m.entry
+            if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), fault):
+                return None
         if m is not None and deal:
             named = set(tokenize(text, lang)) & names
             return m if self.says_own_words(text, lang, m) and not named else None

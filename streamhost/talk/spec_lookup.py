@@ -57,16 +57,24 @@ class SpecLookup:
             return []
         cjk, spec_words = self._spec_words[lang]
         folded = fold(text)
+        own = {n.lower() for n in p.specs}
+        # words that ask for one of the product's specs ("Volumen" is its capacity too)
+        theirs = {w for n in own for w in spec_words.get(n, ())}
         rank: dict[str, int] = {}  # spec -> position of the first of its words the text says
-        for name in p.specs:
-            words = spec_words.get(name.lower(), ())
-            hits = [i for i, w in enumerate(words) if says(folded, w, cjk)]
+        for name, words in spec_words.items():
+            hits = [
+                i
+                for i, w in enumerate(words)
+                if (name in own or w not in theirs) and says(folded, w, cjk)
+            ]
             if hits:
                 rank[name] = hits[0]
         # A spec named by its own word (功率, "power") wins over one a general word asks
-        # about (多大, "how big"): "水壶功率多大？" asks for the power, not the capacity.
+        # about (多大, "how big"): "水壶功率多大？" asks for the power, not the capacity; and
+        # so does one the product lacks: "Quanto tiene *caldo* il bollitore?" asks how long
+        # it keeps warm (its keep-warm feature), not its capacity ("quanto tiene").
         best = min(rank.values(), default=0)
-        return [name for name, i in rank.items() if i == best]
+        return [n for n in p.specs if rank.get(n.lower()) == best]
 
     def asks_material(self, text: str, lang: str, unknown: set[str]) -> bool:
         """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]
@@ -80,36 +88,43 @@ class SpecLookup:
         """Indexes of the product's features in ``lang`` that name a material (``[words]
         materials``: "brushed stainless steel", 记忆棉), in the catalog's order."""
         p = self.catalog.products.get(product_id)
-        d = load_languages().get(lang)
-        if p is None or d is None:
+        if p is None:
             return []
         feats, flang = p.features_in(lang)
         if flang != lang:
             return []
-        words, cjk = _materials(lang), d.script is not None
-        folded = [fold(f) for f in feats]
-        return [i for i, f in enumerate(folded) if any(says(f, w, cjk) for w in words)]
+        return [i for i, f in enumerate(feats) if _names_material(f, lang)]
+
+    def material_answer(self, product_id: str, lang: str) -> FaqMatch | None:
+        """The product's first FAQ entry whose answer, in ``lang``, names a material ("...
+        made from food-grade stainless steel"), or None."""
+        p = self.catalog.products.get(product_id)
+        for i, e in enumerate(p.faq if p is not None else ()):
+            answer, alang = e.a(lang)
+            if alang == lang and _names_material(answer, lang):
+                return FaqMatch(e, i, 0.0)
+        return None
 
     def asked_words(self, text: str, lang: str) -> set[str]:
         """The question's search tokens, compound parts included, less its frame of asking."""
         frame = self._frame(lang)
         return {t for t in tokenize(text, lang, compounds=True) if not frame(t)}
 
-    def feature_words_met(self, text: str, product_id: str, lang: str, index: int) -> int:
-        """How many of the question's words (not its frame) the product's feature ``index``
-        says, a compound's parts each ("Getränkehalter": a drink and a holder)."""
+    def feature_words_met(self, text: str, product_id: str, lang: str, index: int) -> set[str]:
+        """The question's words (not its frame) that the product's feature ``index`` says, a
+        compound's parts each ("Getränkehalter": a drink and a holder)."""
         feats = self._features.get((product_id, lang), [])
-        return len(self.asked_words(text, lang) & feats[index]) if 0 <= index < len(feats) else 0
+        return self.asked_words(text, lang) & feats[index] if 0 <= index < len(feats) else set()
 
-    def faq_words_met(self, text: str, product_id: str, lang: str, index: int) -> int:
-        """How many of the question's words (not its frame) the product's FAQ entry ``index``
-        says, in its question or its answer."""
+    def faq_words_met(self, text: str, product_id: str, lang: str, index: int) -> set[str]:
+        """The question's words (not its frame) that the product's FAQ entry ``index`` says,
+        in its question or its answer."""
         p = self.catalog.products.get(product_id)
         if p is None or not 0 <= index < len(p.faq):
-            return 0
+            return set()
         e = p.faq[index]
         said = set(tokenize(f"{e.q(lang)} {e.a(lang)[0]}", lang, compounds=True))
-        return len(self.asked_words(text, lang) & said)
+        return self.asked_words(text, lang) & said
 
     def answer_covering(
         self, text: str, product_id: str, lang: str, details: set[str]
@@ -145,6 +160,12 @@ class SpecLookup:
 def _materials(lang: str) -> tuple[str, ...]:
     d = load_languages().get(lang)
     return tuple(fold(w) for w in d.materials) if d is not None else ()
+
+
+def _names_material(text: str, lang: str) -> bool:
+    d = load_languages().get(lang)
+    folded = fold(text)
+    return d is not None and any(says(folded, w, d.script is not None) for w in _materials(lang))
 
 
 @functools.cache
