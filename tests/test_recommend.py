@@ -23,7 +23,13 @@ from streamhost.talk.retrieval import Retriever
      ("de", "Was empfiehlst du zum Lesen?", "lamp"),
      ("de", "Was empfiehlst du?", "kettle"), ("de", "Lohnt sich der Wasserkocher?", "kettle"),
      ("it", "Cosa mi consigli?", "kettle"), ("it", "Qual è il prodotto migliore?", "kettle"),
-     ("zh", "你推荐哪个？", "kettle"), ("zh", "耳机值得买吗？", "headphones")],
+     ("zh", "你推荐哪个？", "kettle"), ("zh", "耳机值得买吗？", "headphones"),
+     # a gift asked for is a recommendation (these were dropped as chatter)
+     ("en", "good gift for my mom?", "kettle"), ("en", "any gift ideas?", "kettle"),
+     ("de", "geschenkidee für meine mutter?", "kettle"),
+     ("de", "was kann ich meiner mutter schenken?", "kettle"),
+     ("it", "idea regalo per mia mamma?", "kettle"), ("zh", "送妈妈什么好？", "kettle"),
+     ("en", "is the lamp a good gift for a student?", "lamp")],
 )  # fmt: skip
 def test_a_recommendation_presents_a_product_and_its_price(catalog, lang, text, pid) -> None:
     retriever = Retriever(catalog)
@@ -47,3 +53,16 @@ def test_a_budget_is_no_recommendation(catalog) -> None:
     text = "my budget is 30 euros, what do you recommend?"
     assert classify(ChatEvent("a", text, lang="en"))[1] == "budget:30:en"
     assert Retriever(catalog).recommendation("how much is the kettle?", "en", "kettle") is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "Verpackt ihr die Flasche als Geschenk?"),
+     ("it", "Fate la confezione regalo per la borraccia?"), ("en", "can you gift wrap the lamp?"),
+     ("zh", "运送什么时候到？")],
+)  # fmt: skip
+def test_gift_wrapping_and_shipping_are_no_recommendation(catalog, lang, text) -> None:
+    """The shop's services ([intent] shop_service) are the team's to answer, never a pitch."""
+    assert Retriever(catalog).recommendation(text, lang, "kettle") is None
+    handed, _ = ask_host(catalog, lang, text)
+    assert handed == [text]

@@ -122,8 +122,9 @@ class BudgetQuestions:
         recommend``): the product named, else the one the wish's words find ("what do you
         recommend for *travel*?": the travel backpack), else the one on screen; None when the
         text asks for no recommendation."""
-        if not has_any(fold(text), intent_patterns()["recommend"]):
-            return None
+        folded, pats = fold(text), intent_patterns()
+        if not has_any(folded, pats["recommend"]) or has_any(folded, pats["shop_service"]):
+            return None  # "Fate la confezione *regalo* per la borraccia?" asks for a service
         named = self.named_products(text, lang) or [
             hit[0] for hit in [self.find_product(text, lang)] if hit and hit[1] >= 1.1
         ]
