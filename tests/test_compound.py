@@ -24,6 +24,10 @@ from streamhost.talk.generator import TemplateGenerator
      ("zh", "耳机多少钱？续航多久？", ["89欧元", "35小时"]),
      ("zh", "水壶多少钱，有保修吗？", ["39.90欧元", "保修2年"]),
      ("zh", "运费多少，几天到？", ["包邮", "2到4个工作日"]),
+     # a second part that names nothing and says no asking word (漏水吗？) is asked again
+     # with the product the first part was answered about
+     ("zh", "水杯多少钱？漏水吗？", ["24.90欧元", "防漏杯盖"]),
+     ("it", "quanto costa la borraccia? perde?", ["24 euro e 90", "antigoccia"]),
      # a second question about the shop topic the first one named ("it" is the shipping)
      ("en", "how much is shipping and how long does it take?", ["free", "2 to 4 working days"]),
      ("de", "Was kostet der Versand und wie lange dauert es?", ["kostenlos", "2 bis 4 Werktagen"]),

@@ -348,6 +348,16 @@ def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
     assert not any(f in " ".join(said) for f in catalog.get(pid).features_in("en")[0]), said
 
 
+def test_a_spec_word_inside_the_products_name_asks_for_nothing(catalog) -> None:
+    """保温杯重吗？ (is the thermos cup heavy?) got the bottle's warmth (保温, of its name
+    保温杯): the bottle has no weight in the catalog, so "I'll check"."""
+    gen = TemplateGenerator(catalog, "zh")
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = " ".join(s.text for s in _said(gen, "保温杯重吗？", "bottle"))
+    assert handed == ["保温杯重吗？"] and "12小时" not in said, said
+
+
 @pytest.mark.parametrize(
     ("lang", "text", "said"),
     [("en", "what is the bottle made of", "It is made from food-grade stainless steel"),
@@ -416,6 +426,7 @@ def test_spec_about_a_spec_the_file_does_not_know_is_named(tmp_path) -> None:
      ("it", "bottle", "Quanto tiene la borraccia?", "750 millilitri"),
      ("de", "backpack", "Welches Volumen hat der Rucksack?", "28 Liter"),  # its capacity
      ("it", "kettle", "Quanto tiene caldo il bollitore?", "30 minuti"),  # not its capacity
+     ("zh", "bottle", "保温杯漏水吗？", "防漏杯盖"),  # 保温 of its name asks for no warmth
      ("de", "kettle", "Hat der Wasserkocher eine Abschaltautomatik?", "automatische Abschaltung"),
      ("de", "kettle", "Wie schnell kocht der Wasserkocher?", "4 Minuten"),
      ("it", "kettle", "Il bollitore si spegne da solo?", "spegnimento automatico")],

@@ -48,13 +48,14 @@ def answer_parts(
     parts: list[str],
     current_product_id: str | None,
     answer: Callable[[str, str | None, bool], list[Sentence]],
-    shop_topic: Callable[[str], str] = lambda _: "",
+    topic_of: Callable[[str, str | None], str] = lambda _, __: "",
 ) -> list[Sentence]:
     """`answer(text, product, lead_in)` for each part; the later parts without their lead-in
     and about the product the first answer was about (the one on screen where it named
-    none). A part answered about the shop lends its topic (`shop_topic`: "shipping") to the
-    next one that has no answer of its own: "how much is shipping and how long does it
-    take?". `gen.on_unanswered` is called once for the message, however many parts miss."""
+    none). An answered part lends its topic (`topic_of(part, product answered about)`: the
+    shop's "shipping", else the product's name) to the next one that has no answer of its
+    own: "how much is shipping and how long does it take?", 水杯多少钱？漏水吗？.
+    `gen.on_unanswered` is called once for the message, however many parts miss."""
     if len(parts) == 1:
         return answer(parts[0], current_product_id, True)
     hand_on = gen.on_unanswered
@@ -74,8 +75,9 @@ def answer_parts(
                     said, missed[n:] = again, []
                 else:
                     del missed[m:]
-            topic = shop_topic(part) if len(missed) == n and said else ""
-            pid = next((s.product_id for s in said if s.product_id), pid)
+            about = next((s.product_id for s in said if s.product_id), None)
+            topic = topic_of(part, about) if len(missed) == n and said else ""
+            pid = about or pid
             # both parts may find one answer ("how bright is it and is it good for reading?")
             out += _unsaid(said, out)
     finally:

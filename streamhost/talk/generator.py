@@ -181,7 +181,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         lang = qlang if qlang in self.answer_languages else self.lang
         out = answer_parts(self, split_question(text), current_product_id,
                            lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead),
-                           lambda t: self.retriever.shop_topic(t, qlang))  # fmt: skip
+                           lambda t, p: self.retriever.topic(t, qlang, p))  # fmt: skip
         if lang != qlang and out:
             note = self._pick("other_language", lang, {}, "-")
             if note is not None:

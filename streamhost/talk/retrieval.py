@@ -102,12 +102,12 @@ class Retriever(SpecLookup, BudgetQuestions):
         # generator in turn: the last answer is kept.
         self._shop_last: tuple[str, str, FaqMatch | None] | None = None
 
-    def shop_topic(self, text: str, lang: str) -> str:
+    def topic(self, text: str, lang: str, product_id: str | None = None) -> str:
         """What of the shop `text` asks about, in its own words ("shipping" of "how much is
-        shipping?"), or "" where it asks the shop nothing."""
-        if self._shop is None or self.shop_faq_match(text, lang) is None:
-            return ""
-        return self._shop.topic_words(text, lang)
+        shipping?"); else the name of the product it was answered about; else ""."""
+        if self._shop is not None and self.shop_faq_match(text, lang) is not None:
+            return self._shop.topic_words(text, lang)
+        return self.names_of(product_id, lang)[0] if product_id in self.catalog else ""
 
     def shop_faq_match(self, text: str, lang: str) -> FaqMatch | None:
         """The shop FAQ entry a question about no product asks ("how long does shipping
@@ -280,7 +280,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         # how a question is asked is not what it asks about: "funziona a 110 volt?" does not
         # ask for the "funzione mantenimento in caldo"
         frame = self._frame(lang)
-        q = {t for t in tokenize(text, lang) if not frame(t)}
+        q = {t for t in tokenize(self.unnamed(text, lang, product_id), lang) if not frame(t)}
         hits = [(len(q & f), i) for i, f in enumerate(feats) if q & f]
         return [i for _, i in sorted(hits, key=lambda h: (-h[0], h[1]))]
 

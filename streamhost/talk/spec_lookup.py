@@ -11,6 +11,7 @@ its language and a product id; out: spec names or characters.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from ..langdata import load_languages
@@ -56,7 +57,7 @@ class SpecLookup:
         if p is None or not p.specs or lang not in self._spec_words:
             return []
         cjk, spec_words = self._spec_words[lang]
-        folded = fold(text)
+        folded = self.unnamed(text, lang, product_id)
         own = {n.lower() for n in p.specs}
         # words that ask for one of the product's specs ("Volumen" is its capacity too)
         theirs = {w for n in own for w in spec_words.get(n, ())}
@@ -75,6 +76,19 @@ class SpecLookup:
         # it keeps warm (its keep-warm feature), not its capacity ("quanto tiene").
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
+
+    def unnamed(self, text: str, lang: str, product_id: str) -> str:
+        """The folded text with the product's names and aliases blanked: a name says which
+        product, not what is asked (保温杯漏水吗？ asks whether it leaks, not how long it keeps
+        warm, 保温)."""
+        folded = fold(text)
+        cjk = lang in self._spec_words and self._spec_words[lang][0]
+        for name in sorted({fold(n) for n in self.names_of(product_id, lang) if n}, key=len)[::-1]:
+            if cjk:
+                folded = folded.replace(name, " ")
+            else:
+                folded = re.sub(rf"(?<![^\W_]){re.escape(name)}(?![^\W_])", " ", folded)
+        return folded
 
     def asks_material(self, text: str, lang: str, unknown: set[str]) -> bool:
         """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]
