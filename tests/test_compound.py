@@ -90,3 +90,31 @@ def test_a_plain_and_splits_nothing(text) -> None:
 )  # fmt: skip
 def test_two_marked_questions_split_and_nothing_else_does(text, parts) -> None:
     assert split_question(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "has"),
+    [("en", "hello from brazil! how much is the lamp?", "lamp"),
+     ("de", "Hallo aus Wien! Was kostet die Lampe?", "lamp"),
+     ("it", "Ciao da Roma! Quanto costa la lampada?", "lamp"),
+     ("en", "hi! how much is the kettle and does it have a warranty?", "2 year")],
+)  # fmt: skip
+def test_a_greeting_before_a_question_asks_nothing(catalog, lang, text, has) -> None:
+    """ "hello from brazil!" got "I'll check" (Brazil, a detail the catalog lacks)."""
+    has = catalog.get(has).price_spoken(lang) if has in catalog else has
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    said = " ".join(s.text for s in gen.answer(ChatEvent(user="ann", text=text), "kettle"))
+    assert has in said and handed == [], said
+
+
+def test_a_greeting_before_chatter_stays_a_greeting(catalog) -> None:
+    assert split_question("Hi everyone! Anyone here from Spain?") == [
+        "Hi everyone! Anyone here from Spain?"
+    ]
+    gen = TemplateGenerator(catalog, "en")
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    gen.answer(ChatEvent(user="ann", text="Hi everyone! Anyone here from Spain?"), "kettle")
+    assert handed == []

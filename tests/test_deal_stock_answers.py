@@ -96,6 +96,11 @@ def test_stock_questions_are_answered_from_the_catalogs_stock(talk, lang) -> Non
     assert len(talk.followups.pending()) == opened + 1
 
 
+def test_a_money_emoji_asks_the_price(talk) -> None:
+    said = [s.text for s in talk.generator.answer(ChatEvent("ann", "kettle 💰?"), "lamp")]
+    assert "31 euros 92" in " ".join(said), said
+
+
 @pytest.mark.parametrize(
     ("lang", "text", "family", "pid"),
     [("de", "gibts die kopfhörer noch", "answer_few_left", "headphones"),

@@ -331,6 +331,12 @@ def test_the_cheapest_product_of_the_show_is_named_with_its_price(catalog, text,
         ("ist das live?", "de"),
         ("è in diretta?", "it"),
         ("是直播吗？", "zh"),
+        ("is this real or AI?", "en"),  # was dropped as chatter
+        # its name: the host has none of its own and says what it is ("I'll check" before)
+        ("what's your name?", "en"),
+        ("wie heißt du?", "de"),
+        ("come ti chiami?", "it"),
+        ("你叫什么名字？", "zh"),
     ],
 )
 def test_asked_whether_the_host_is_an_ai_it_says_so(catalog, text, lang) -> None:

@@ -348,6 +348,14 @@ def test_a_material_no_feature_names_gets_ill_check(catalog, pid, text) -> None:
     assert not any(f in " ".join(said) for f in catalog.get(pid).features_in("en")[0]), said
 
 
+@pytest.mark.parametrize("lang,text", [("en", "can I buy 2 kettles?"), ("zh", "可以买2个水壶吗？")])
+def test_a_number_alone_meets_no_faq_answer(catalog, lang, text) -> None:
+    """ "can I buy *2* kettles?" got "It comes with a 2 year warranty."."""
+    gen = TemplateGenerator(catalog, lang)
+    warranty = catalog.get("kettle").faq[2].a(lang)[0]
+    assert warranty not in " ".join(s.text for s in _said(gen, text, "kettle"))
+
+
 def test_a_spec_word_inside_the_products_name_asks_for_nothing(catalog) -> None:
     """保温杯重吗？ (is the thermos cup heavy?) got the bottle's warmth (保温, of its name
     保温杯): the bottle has no weight in the catalog, so "I'll check"."""

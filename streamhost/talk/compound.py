@@ -17,7 +17,7 @@ from typing import Any
 from ..frames import ChatEvent, Sentence
 from ..langdata import load_languages
 from ..language import fold
-from .intent_words import intent_patterns
+from .intent_words import has_any, intent_patterns
 
 MIN_PART_CHARS = 4  # "and is it?" alone asks nothing: both sides must say something
 
@@ -26,7 +26,9 @@ def split_question(text: str) -> list[str]:
     """The questions of `text`: itself, or two folded parts around the first ``and_ask``
     phrase (its conjunction dropped: "and does it ..." -> "does it ..."), or two questions
     each with its own mark ("how much is it? does it have a warranty?", 耳机多少钱？续航多久？;
-    in Chinese a comma may end the first: 水壶多少钱，有保修吗？)."""
+    in Chinese a comma may end the first: 水壶多少钱，有保修吗？); a greeting before them is no
+    question ("hello from brazil! how much is the lamp?": Brazil is asked nothing)."""
+    text = _without_greeting(text)
     if two := _two_marked(text):
         return two
     lat, _ = intent_patterns()["and_ask"]
@@ -115,6 +117,42 @@ def _two_marked(text: str) -> list[str] | None:
         return None
     return [first + m.group().strip(" ，,") or first, second]
 
+
+def _without_greeting(text: str) -> str:
+    """`text` less a first sentence that greets (``[intent] greeting``), where a question for
+    the host follows: one with its mark that opens as a question does ("how much ...", "is
+    the ...": ``[intent] ask_open``, ``ask_yes_no``) or asks a price, the stock or a deal.
+    "Hi everyone! Anyone here from Spain?" stays a greeting."""
+    m = _GREETING_END.search(text)
+    if m is None:
+        return text
+    first, rest = text[: m.start()], text[m.end() :].strip()
+    pats = intent_patterns()
+    if len(rest) < MIN_PART_CHARS or rest[-1] not in "?？":
+        return text
+    if not has_any(fold(first), pats["greeting"]):
+        return text
+    folded = fold(rest)
+    asks = _opens_question().match(folded) or any(
+        has_any(folded, pats[k]) for k in ("price_strong", "price_weak", "stock", "deal")
+    )
+    return rest if asks else text
+
+
+@functools.cache
+def _opens_question() -> re.Pattern[str]:
+    """The start of a question ("how", "ist", "quanto", 什么): ``[intent] ask_open`` and
+    ``ask_yes_no`` words at the start, or a Chinese one anywhere."""
+    data = load_languages().values()
+    lat = sorted({fold(w) for d in data if d.script is None
+                  for k in ("ask_open", "ask_yes_no") for w in d.intent[k]}, key=len)[::-1]  # fmt: skip
+    cjk = [w for d in data if d.script is not None for w in d.intent["ask_open"]]
+    alts = [rf"\W*(?:{'|'.join(map(re.escape, lat))})(?![^\W_])"] if lat else []
+    alts += [rf".*?(?:{'|'.join(map(re.escape, cjk))})"] if cjk else []
+    return re.compile("|".join(alts) or r"(?!)")
+
+
+_GREETING_END = re.compile(r"[!.！。~]+\s*(?=\S)")
 
 # The end of a first question: its mark(s), or a Chinese comma (checked: the clause asks).
 _FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]$)")

@@ -156,8 +156,8 @@ class SpecLookup:
             if alang != lang:
                 continue
             covered = details & set(tokenize(answer, lang, compounds=True))
-            if not covered:
-                continue
+            if not covered or all(t.replace(".", "").replace(",", "").isdigit() for t in covered):
+                continue  # a number alone says nothing: "can I buy *2* kettles?" is no "2 year"
             # In a language written without spaces a bigram across two words (合看 in
             # 适合看书) is no detail of its own: each of its characters is in a word the
             # answer says or the question asks with.
