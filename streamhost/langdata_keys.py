@@ -14,6 +14,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_no_deal",  # ... while it is not: no discount now, and the price
     "answer_deal_open",  # "when does the deal end?" with no flash sale's countdown to give
     "answer_cheapest",  # "what's the cheapest thing tonight?": the product with the lowest price
+    "answer_priciest",  # "what's the most expensive thing?": the product with the highest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
     "answer_total",  # "how much for X and Y together?": both prices now and their {total}
     "answer_lineup",  # "what do you sell tonight?": the show's products ({names}, all of them)
@@ -75,6 +76,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "deal",  # asks whether there is a deal ("on sale?", 优惠): a price question, answered with it
     "stock",  # asks whether it is in stock ("any left?", 还有货吗)
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
+    "priciest",  # asks for the show's most expensive product ("most expensive?", 最贵)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
     "use_it",  # about the product itself: how it is used, what is in its box; never the shop's

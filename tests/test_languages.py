@@ -321,6 +321,33 @@ def test_the_cheapest_product_of_the_show_is_named_with_its_price(catalog, text,
 @pytest.mark.parametrize(
     "text,lang",
     [
+        ("what's the most expensive thing?", "en"),
+        ("was ist das teuerste?", "de"),  # not "what is this?" (the kettle presented)
+        ("qual è il prodotto più caro?", "it"),
+        ("最贵的是哪个？", "zh"),
+    ],
+)
+def test_the_most_expensive_product_of_the_show_is_named_with_its_price(
+    catalog, text, lang
+) -> None:
+    """The headphones (EUR 89, or less on their sale), whatever is on screen: before, the
+    kettle's price was said (or, in German, the kettle presented)."""
+    from streamhost.chat.triage import make_classifier
+    from streamhost.talk.guard import Guard
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, lang, answer_in_question_language=True)
+    out = ask(gen, text, "kettle")
+    assert len(out) == 1 and out[0].product_id == "headphones", [s.text for s in out]
+    assert catalog.get("headphones").name(lang) in out[0].text, out[0].text
+    assert Guard(catalog, lang).check(out[0]).ok
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang))[1] == f"priciest:{lang}"
+
+
+@pytest.mark.parametrize(
+    "text,lang",
+    [
         ("are you a real person?", "en"),
         ("are you a bot?", "en"),
         ("Bist du eine KI?", "de"),

@@ -26,7 +26,10 @@ from streamhost.talk.retrieval import Retriever
      ("en", "what are you selling tonight?", "the electric kettle, the wireless headphones, "),
      ("de", "Welche Produkte habt ihr?", "die Schreibtischlampe und die Thermo-Trinkflasche"),
      ("it", "Cosa vendete stasera?", "la lampada da scrivania e la borraccia termica"),
-     ("zh", "今晚卖什么？", "电热水壶、无线降噪耳机、旅行双肩包、LED护眼台灯和保温水杯")],
+     ("zh", "今晚卖什么？", "电热水壶、无线降噪耳机、旅行双肩包、LED护眼台灯和保温水杯"),
+     # how many: the list says it ("That's not something we have in the show" before)
+     ("en", "how many products do you have?", "the LED desk lamp and the insulated water bottle"),
+     ("it", "quanti prodotti avete?", "la lampada da scrivania e la borraccia termica")],
 )  # fmt: skip
 def test_the_lineup_names_every_product_in_a_list(catalog, lang, text, joined) -> None:
     handed, said = ask_host(catalog, lang, text)
@@ -81,7 +84,10 @@ def test_a_lineup_phrase_with_something_else_asked_is_no_lineup(catalog, text) -
      ("en", "any deals?", "the electric kettle, the wireless headphones and the LED desk lamp"),
      ("de", "Was ist heute im Angebot?", "die Funkkopfhörer und die Schreibtischlampe"),
      ("it", "Cosa c'è in offerta?", "le cuffie wireless e la lampada da scrivania"),
-     ("zh", "有什么优惠？", "电热水壶、无线降噪耳机和LED护眼台灯")],
+     ("zh", "有什么优惠？", "电热水壶、无线降噪耳机和LED护眼台灯"),
+     # "today" is no detail asked (the kettle's deal alone before)
+     ("en", "which products are on sale today?", "the wireless headphones and the LED desk lamp"),
+     ("it", "quali prodotti sono in offerta oggi?", "le cuffie wireless e la lampada da scrivania")],
 )  # fmt: skip
 def test_the_deals_name_the_products_below_their_regular_price(catalog, lang, text, joined):
     """The demo's standing discounts: kettle, headphones and lamp; bottle and backpack none."""

@@ -29,7 +29,8 @@ from streamhost.talk.retrieval import Retriever
      ("de", "geschenkidee für meine mutter?", "kettle"),
      ("de", "was kann ich meiner mutter schenken?", "kettle"),
      ("it", "idea regalo per mia mamma?", "kettle"), ("zh", "送妈妈什么好？", "kettle"),
-     ("en", "is the lamp a good gift for a student?", "lamp")],
+     ("en", "is the lamp a good gift for a student?", "lamp"),
+     ("en", "any suggestions for travel?", "backpack"), ("zh", "有什么建议吗？", "kettle")],
 )  # fmt: skip
 def test_a_recommendation_presents_a_product_and_its_price(catalog, lang, text, pid) -> None:
     retriever = Retriever(catalog)

@@ -66,7 +66,9 @@ def test_word_forms_meet_on_one_stem(lang, a, b) -> None:
      ("en", "are the headphones comfortable?", "soft memory foam"),
      ("de", "sind die kopfhörer bequem?", "weiche Ohrpolster"),
      ("it", "le cuffie sono comode?", "cuscinetti morbidi"),
-     ("zh", "耳机戴着舒服吗", "柔软的记忆棉耳垫")],  # 戴着 frames it
+     ("zh", "耳机戴着舒服吗", "柔软的记忆棉耳垫"),  # 戴着 frames it
+     ("de", "flackert die lampe nicht?", "flimmerfreies Licht"),
+     ("it", "la lampada non sfarfalla?", "senza sfarfallio"), ("zh", "台灯会闪烁吗？", "无频闪")],
 )  # fmt: skip
 def test_a_feature_asked_in_another_word_form_is_answered(catalog, lang, text, feature) -> None:
     handed, out = ask_host(catalog, lang, text)

@@ -119,8 +119,8 @@ def make_classifier(
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:
-            if retriever.asks(text, "cheapest"):
-                return Priority.QUESTION, f"cheapest:{lang}"  # not the product on screen's price
+            if end := retriever.price_end(text):  # "cheapest?", "most expensive?"
+                return Priority.QUESTION, f"{end}:{lang}"  # not the product on screen's price
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
         if intent is Intent.STOCK:
             return Priority.QUESTION, f"stock:{pid or ''}:{lang}"

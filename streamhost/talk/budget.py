@@ -117,6 +117,12 @@ class BudgetQuestions:
         named = self.named_products(text, lang)
         return named[0] if len(named) == 1 else None if named else on_screen
 
+    def price_end(self, text: str) -> str:
+        """ "cheapest" for "what's the cheapest thing tonight?" (``[intent] cheapest``),
+        "priciest" for "... the most expensive?" (``priciest``), else ""."""
+        folded, pats = fold(text), intent_patterns()
+        return next((k for k in ("cheapest", "priciest") if has_any(folded, pats[k])), "")
+
     def recommendation(self, text: str, lang: str, on_screen: str | None) -> str | None:
         """ "What do you recommend?", "is the kettle worth it?", 你推荐哪个？ (``[intent]
         recommend``): the product named, else the one the wish's words find ("what do you

@@ -302,13 +302,13 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             code = self.catalog.get(pid).grammar_of(lang) if pid else "-"
             say("not_carried", slots, code, Emotion.NEUTRAL)
             return out
-        if intent is Intent.PRICE and r.asks(text, "cheapest"):
-            # "what's the cheapest thing tonight?": the product that costs least now (a
-            # sale counts), whichever is on screen; the guard checks its price.
-            pid = self._cheapest()
-            if pid is not None:
-                slots = self._slots(pid, lang)
-                say("answer_cheapest", slots, self.catalog.get(pid).grammar_of(lang))
+        if intent is Intent.PRICE and (end := r.price_end(text)):
+            # "what's the cheapest thing tonight?" (or the most expensive): the product that
+            # costs least (most) now, a sale counts, whichever is on screen; the guard checks
+            # its price.
+            if ids := self.products_by_price():
+                pid = ids[0] if end == "cheapest" else ids[-1]
+                say(f"answer_{end}", self._slots(pid, lang), self.catalog.get(pid).grammar_of(lang))
                 return out
         if pid is None or intent is Intent.GREETING or (intent is Intent.OTHER and not named):
             say("dont_know", {}, "-")

@@ -144,10 +144,6 @@ class PriceAnswers:
             return "answer_price"
         return "answer_deal" if self.price_value_now(p.id) < p.price else "answer_no_deal"
 
-    def _cheapest(self) -> str | None:
-        """The product of the show with the lowest price now, sold-out ones left out."""
-        return next(iter(self.products_by_price()), None)
-
     def _budget_answer(self, text: str, cap: Decimal | None, named: bool, qlang: str, lang: str,
                        on_screen: str | None, event: ChatEvent, out: list[Sentence]) -> bool:  # fmt: skip
         """Whether the text asks for products within a budget, answered into `out` if so:

@@ -340,8 +340,9 @@ class Retriever(SpecLookup, BudgetQuestions):
 
     def asks_what_it_is(self, text: str, lang: str, product_id: str) -> bool:
         """ "What is this?", "Was ist das?", "Cos'è?", 这是什么？: the ``[intent] what_is_it``
-        words and nothing else ("what is it *made* of?" asks something else)."""
-        return self._asks_only(text, lang, product_id, ("what_is_it",))
+        words and nothing else ("what is it *made* of?", "was ist das *teuerste*?" ask
+        something else)."""
+        return not self.price_end(text) and self._asks_only(text, lang, product_id, ("what_is_it",))
 
     def _asks_only(self, text: str, lang: str, product_id: str, keys: tuple[str, ...]) -> bool:
         """The text says a word of ``[intent] keys[0]`` and nothing but words of those lists,
@@ -363,8 +364,8 @@ class Retriever(SpecLookup, BudgetQuestions):
             # "how long does shipping take?", "Was kostet der Versand?": the shop's own FAQ
             # (a question naming only a product has no word left for it)
             return Intent.FAQ
-        if has_any(folded, pats["cheapest"]):
-            return Intent.PRICE  # the show's cheapest product: a price answer
+        if self.price_end(text):
+            return Intent.PRICE  # the show's cheapest (priciest) product: a price answer
         if has_any(folded, pats["price_strong"]) or has_any(folded, pats["deal"]):
             return Intent.PRICE
         if has_any(folded, pats["stock"]):
