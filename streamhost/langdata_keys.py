@@ -92,6 +92,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
     "condition",  # "... if I don't like it": a condition, not what is asked (talk/shop_faq.py)
     "fault",  # "... if it breaks": a product failing, which no shop entry but its own answers
+    "bought",  # "just bought the kettle!": a viewer says they ordered; thanked like a purchase
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
     "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py
     "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget

@@ -417,6 +417,30 @@ def test_thanks_and_name_policy(catalog):
     )
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "pid"),
+    [("en", "just bought the kettle!", "kettle"), ("en", "ordered 2 lamps 🎉", "lamp"),
+     ("de", "hab gerade den wasserkocher gekauft!", "kettle"),
+     ("it", "ho appena comprato il bollitore!", "kettle"), ("zh", "刚买了水壶！", "kettle")],
+)  # fmt: skip
+def test_a_viewer_saying_they_bought_is_thanked(catalog, lang, text, pid) -> None:
+    """ "just bought the kettle!" was dropped as chatter: now thanked as an order is (a burst
+    of them merges into one thanks), never as a question, and never while it asks one."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "bottle")
+    assert classify(ChatEvent("anna", text, lang=lang)) == (Priority.THANKS, f"bought:{lang}")
+    gen = TemplateGenerator(catalog, "en")
+    thanks = [gen.thanks(ChatEvent("Anna", text, lang=lang)) for _ in range(6)]
+    assert all(len(t) == 1 and t[0].source == Source.THANKS for t in thanks)
+    assert any(t[0].product_id == pid for t in thanks), [t[0].text for t in thanks]
+    assert "euro" not in " ".join(t[0].text for t in thanks)  # no price in a thanks
+    for asked in ("i bought the kettle yesterday, when will it ship?", "has anyone bought one?",
+                  "I bought the kettle and it arrived broken"):  # fmt: skip
+        assert classify(ChatEvent("anna", asked, lang="en"))[0] is not Priority.THANKS, asked
+
+
 def test_deterministic_per_seed(catalog):
     def run(seed):
         g = TemplateGenerator(catalog, "it", seed=seed)

@@ -89,6 +89,9 @@ def make_classifier(
         if retriever.asks(text, "order_help"):
             # "my order didn't arrive": a viewer's own problem, never chatter, never merged
             return Priority.QUESTION, None
+        if retriever.asks(text, "bought") and not question_mark.search(text):
+            # "just bought the kettle!": thanked as an order is; a burst of them, once
+            return Priority.THANKS, f"bought:{lang}"
         cap = retriever.budget_cap(text)
         if cap is None and (kind := retriever.lineup_asked(text, lang, pid)):
             return Priority.QUESTION, f"{kind}:{lang}"  # "what do you sell?", "what's on sale?"

@@ -23,6 +23,7 @@ class ViewerLines:
     """Follow-ups, barge-in lead-ins and thanks (see the module)."""
 
     catalog: Catalog
+    retriever: Any
     lang: str
     name_ok: Callable[[str], bool]
     _pick: Any
@@ -57,15 +58,20 @@ class ViewerLines:
         return self._sentence(t, Source.ANSWER, lang, None, Emotion.SURPRISED, event)
 
     def thanks(self, event: ChatEvent) -> list[Sentence]:
-        """Thank a viewer for a follow, gift or purchase; other event kinds give []."""
+        """Thank a viewer for a follow, gift or purchase, or for a comment saying they bought
+        ("just bought the kettle!", ``[intent] bought``); other events give []."""
         fam = _THANKS_KIND.get(event.kind)
+        raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
+        if fam is None and event.kind == "comment" and self.retriever.asks(event.text, "bought"):
+            fam = "thanks_purchase"
+            named = self.retriever.find_product(event.text, self.lang, names_only=True)
+            raw_pid = named[0] if named else None
         if fam is None:
             return []
         lang = self.lang
         slots: dict[str, str] = {}
         code = "-"
         pid = None
-        raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
         if fam == "thanks_purchase" and isinstance(raw_pid, str) and raw_pid in self.catalog:
             pid = raw_pid
             p = self.catalog.get(pid)
