@@ -28,6 +28,9 @@ from streamhost.talk.generator import TemplateGenerator
      # with the product the first part was answered about
      ("zh", "水杯多少钱？漏水吗？", ["24.90欧元", "防漏杯盖"]),
      ("it", "quanto costa la borraccia? perde?", ["24 euro e 90", "antigoccia"]),
+     # Italian joins a second question with "e" and its verb ("ed è", "e va")
+     ("it", "quanto costa lo zaino ed è impermeabile?", ["64 euro e 50", "idrorepellente"]),
+     ("it", "quanto costa il bollitore e va in lavastoviglie?", ["39 euro e 90", "lavastoviglie"]),
      # a second question about the shop topic the first one named ("it" is the shipping)
      ("en", "how much is shipping and how long does it take?", ["free", "2 to 4 working days"]),
      ("de", "Was kostet der Versand und wie lange dauert es?", ["kostenlos", "2 bis 4 Werktagen"]),
