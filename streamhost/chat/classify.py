@@ -80,6 +80,7 @@ def make_classifier(
     # pure function of (text, language, product on screen) over a fixed catalog: bounded LRU.
     @functools.lru_cache(maxsize=8192)
     def comment(text: str, lang: str, on_screen: str | None) -> tuple[Priority, str | None]:
+        text = retriever.respell(text)  # "backpak price?" names the backpack
         named = retriever.find_product(text, lang, names_only=True)
         pid = named[0] if named else on_screen
         if pid is not None and pid not in catalog:

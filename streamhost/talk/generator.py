@@ -176,7 +176,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
     def answer(self, event: ChatEvent, current_product_id: str | None) -> list[Sentence]:
         """Answer a viewer's question from the catalog (price, feature, FAQ), greet, or say
         "let me check". The viewer's words are never part of the output."""
-        text = event.text or ""
+        text = self.retriever.respell(event.text or "")
         qlang = event.lang or detect_language(text, default=self.lang)
         lang = qlang if qlang in self.answer_languages else self.lang
         out = answer_parts(self, split_question(text), current_product_id,

@@ -19,6 +19,7 @@ from .intent_words import has_any, intent_patterns, intent_tokens, question_voca
 from .matching import CJK_PAIR, FaqMatch, related, spelled
 from .shop_faq import ShopFaq
 from .spec_lookup import SpecLookup
+from .spelling import NameSpeller
 from .tokens import BM25, compound_parts, splits_compounds, stop_chars, tokenize
 
 # Intent, detect_language and fold live in streamhost.language (chat needs them too); they
@@ -98,6 +99,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         }  # fmt: skip
         self._shop = ShopFaq(catalog, self._frame, product_words) if catalog.shop_faq else None
         self._name_words = {lg: frozenset(self._names[lg].idf) for lg in LANGS}
+        self.respell = NameSpeller(catalog).correct  # "backpak price?": the backpack's
         # The same question is asked about the shop by triage, intent detection and the
         # generator in turn: the last answer is kept.
         self._shop_last: tuple[str, str, FaqMatch | None] | None = None
