@@ -81,6 +81,9 @@ class LangData:
     on_break: str = ""  # the "on a short break" card's text
     list_sep: str = ", "  # between the items of a list the host says ("kettle, lamp and bottle")
     list_and: str = ", "  # ... before its last item
+    language_names: Mapping[str, str] = dataclasses.field(  # "de" -> "German", as this one says
+        default_factory=lambda: MappingProxyType({})
+    )
     materials: tuple[str, ...] = ()  # what things are made of ("stainless steel", 不锈钢)
     # catalog spec name -> what it is about without asking for it ("hot": tea, coffee)
     spec_about: Mapping[str, tuple[str, ...]] = dataclasses.field(
@@ -187,7 +190,10 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
     for k in raw:
         if k not in _TABLES:
             problems.append(f"{k}: is not a known table (known: {', '.join(_TABLES)})")
-    host = r.table("host", ("a_viewer", "disclosure", "on_break", "list_sep", "list_and"))
+    host = r.table(
+        "host", ("a_viewer", "disclosure", "on_break", "list_sep", "list_and", "languages")
+    )
+    language_names = r.text_table(host, "languages", "host", "code = name")
     a_viewer = r.text(host, "a_viewer", "host", None)
     list_sep, list_and = (
         r.text(host, "list_sep", "host", ", "),
@@ -264,6 +270,7 @@ def _parse(lang: str, source: str, raw: Mapping[str, Any], problems: list[str]) 
         a_viewer=a_viewer,
         list_sep=list_sep,
         list_and=list_and,
+        language_names=MappingProxyType(dict(language_names)),
         templates=MappingProxyType(templates),
         intent=MappingProxyType(intent),
         specs=MappingProxyType(specs),

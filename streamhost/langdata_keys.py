@@ -29,6 +29,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_what_is",  # "what is this?": the product on screen and its price now
     "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
+    "answer_languages",  # "can you speak German?": the languages it answers in ({names})
     "answer_order_help",  # "my order didn't arrive": the shop's team takes it (the operator)
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
     "answer_few_left",  # ... only {few_stock} left
@@ -78,6 +79,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
     "priciest",  # asks for the show's most expensive product ("most expensive?", 最贵)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
+    "ask_language",  # asks which languages the host speaks ("do you speak German?", 会说中文吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
     "use_it",  # about the product itself: how it is used, what is in its box; never the shop's
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left

@@ -346,6 +346,35 @@ def test_the_most_expensive_product_of_the_show_is_named_with_its_price(
 
 
 @pytest.mark.parametrize(
+    ("text", "lang", "names"),
+    [
+        ("can you speak german?", "en", ["English", "German", "Italian", "Chinese"]),
+        ("what languages do you speak?", "en", ["English", "German", "Italian", "Chinese"]),
+        ("sprichst du englisch?", "de", ["Englisch", "Deutsch", "Italienisch", "Chinesisch"]),
+        ("parli italiano?", "it", ["inglese", "tedesco", "italiano", "cinese"]),
+        ("你会说中文吗？", "zh", ["英语", "德语", "意大利语", "中文"]),
+    ],
+)
+def test_asked_which_languages_it_speaks_the_host_names_those_it_answers_in(
+    catalog, text, lang, names
+) -> None:
+    """ "can you speak german?" went to the operator ("parli italiano?" was dropped as
+    chatter): the host names, in the viewer's language, the languages it answers in."""
+    from streamhost.chat.triage import Priority, make_classifier
+    from streamhost.talk.retrieval import Retriever
+
+    gen = TemplateGenerator(catalog, "en", answer_in_question_language=True)
+    handed: list[str] = []
+    gen.on_unanswered = lambda ev, lg: handed.append(ev.text)
+    out = ask(gen, text, "kettle")
+    assert handed == [] and len(out) == 1 and out[0].lang == lang, [s.text for s in out]
+    assert all(n in out[0].text for n in names), out[0].text
+    assert out[0].text.index(names[0]) < out[0].text.index(names[1])  # the stream's first
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("a", text, lang=lang)) == (Priority.QUESTION, f"languages:{lang}")
+
+
+@pytest.mark.parametrize(
     "text,lang",
     [
         ("are you a real person?", "en"),

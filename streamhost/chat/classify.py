@@ -87,6 +87,8 @@ def make_classifier(
             pid = None
         if retriever.asks(text, "ask_ai"):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
+        if retriever.asks(text, "ask_language"):
+            return Priority.QUESTION, f"languages:{lang}"  # "do you speak German?"
         if retriever.asks(text, "order_help"):
             # "my order didn't arrive": a viewer's own problem, never chatter, never merged
             return Priority.QUESTION, None

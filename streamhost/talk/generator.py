@@ -240,9 +240,10 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
-        if r.asks(text, "ask_ai"):
-            # Asked whether the host is a person: the honest answer, never "I'll check".
-            say("answer_ai", {}, "-")
+        if (ai := r.asks(text, "ask_ai")) or r.asks(text, "ask_language"):
+            # Asked whether the host is a person (the honest answer, never "I'll check"), or
+            # which languages it speaks: those it answers in.
+            say("answer_ai" if ai else "answer_languages", {} if ai else self.spoken(lang), "-")
             return out
         if r.asks(text, "order_help"):
             # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
@@ -355,10 +356,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         language the catalog has it in; no leading yes to an open question (open_question)
         nor, `bare`, to one the entry does not ask."""
         text, text_lang = entry.a(lang)
-        qlang = event.lang or detect_language(event.text)
-        text = (
-            without_yes(text, text_lang) if bare else answer_to(event.text, qlang, text, text_lang)
-        )
+        q = event.lang or detect_language(event.text)
+        text = without_yes(text, text_lang) if bare else answer_to(event.text, q, text, text_lang)
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
 
     def for_the_team(self, event: ChatEvent) -> bool:

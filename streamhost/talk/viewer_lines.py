@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
+from ..langdata import load_languages
 from .catalog import Catalog
 from .generator_tables import _THANKS_KIND
 from .templates import user_slots
@@ -25,6 +26,7 @@ class ViewerLines:
     catalog: Catalog
     retriever: Any
     lang: str
+    answer_languages: tuple[str, ...]
     name_ok: Callable[[str], bool]
     _pick: Any
     _slots: Any
@@ -38,6 +40,15 @@ class ViewerLines:
         except Exception:
             ok = False  # a broken policy must fail closed, not speak the name
         return name if ok else None
+
+    def spoken(self, lang: str) -> dict[str, str]:
+        """The {names} slot of answer_languages: the languages the host answers in, as `lang`
+        names them ("English, German, Italian and Chinese")."""
+        d = load_languages()[lang]
+        order = sorted(self.answer_languages, key=lambda x: x != self.lang)  # the stream's first
+        names = [d.language_names.get(x, x) for x in order]
+        said = d.list_sep.join(names[:-1]) + d.list_and + names[-1] if names[1:] else names[0]
+        return {"names": said}
 
     def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
         """The lead-in before an operator's answer to `event` (answered), or the closing line
