@@ -436,6 +436,11 @@ def test_spec_about_a_spec_the_file_does_not_know_is_named(tmp_path) -> None:
      ("de", "backpack", "Welches Volumen hat der Rucksack?", "28 Liter"),  # its capacity
      ("it", "kettle", "Quanto tiene caldo il bollitore?", "30 minuti"),  # not its capacity
      ("zh", "bottle", "保温杯漏水吗？", "防漏杯盖"),  # 保温 of its name asks for no warmth
+     # a laptop by its make; "mio" frames it; water resistant is the fabric's water-repellent
+     ("en", "backpack", "will my 15 inch macbook fit in the backpack?", "16 inches"),
+     ("de", "backpack", "passt mein 15 zoll macbook in den rucksack?", "16 Zoll"),
+     ("it", "backpack", "il mio portatile da 15 pollici entra nello zaino?", "16 pollici"),
+     ("en", "backpack", "is the backpack water resistant?", "water-repellent"),
      ("de", "kettle", "Hat der Wasserkocher eine Abschaltautomatik?", "automatische Abschaltung"),
      ("de", "kettle", "Wie schnell kocht der Wasserkocher?", "4 Minuten"),
      ("it", "kettle", "Il bollitore si spegne da solo?", "spegnimento automatico")],
