@@ -9,6 +9,7 @@ compound-head matching for de ("Kocher" finds "Wasserkocher"), character bigrams
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..langdata import LangData, load_languages
@@ -44,6 +45,7 @@ class Retriever(SpecLookup, BudgetQuestions):
         self._features: dict[tuple[str, str], list[set[str]]] = {}
         self._faq_words: dict[tuple[str, str], list[list[tuple[str, set[str]]]]] = {}
         self._whole: dict[tuple[str, str], list[frozenset[str]]] = {}  # names_whole's token sets
+        self._unnamed: dict[tuple[str, str], re.Pattern[str]] = {}  # unnamed's, per product
         for lang in LANGS:
             name_docs, content_docs = [], []
             for p in catalog:
@@ -258,11 +260,6 @@ class Retriever(SpecLookup, BudgetQuestions):
             return None
         return FaqMatch(p.faq[best[2]], best[2], best[0])
 
-    def names_of(self, product_id: str, lang: str) -> list[str]:
-        """The product's own name and aliases in ``lang`` (and English), as written."""
-        p = self.catalog.get(product_id)
-        return [p.names.get(lang, ""), *p.aliases.get(lang, []), p.names.get("en", "")]
-
     def _frame(self, lang: str) -> Callable[[str], bool]:
         """Is a token part of how a question is asked rather than what it asks about: the
         language's asking words (``question_vocab``), or a CJK bigram with a function
@@ -290,7 +287,10 @@ class Retriever(SpecLookup, BudgetQuestions):
         """Content words of the question found neither in the product's features/FAQ nor in
         any product name nor among question/intent words nor the words asking for one of the
         product's specs: a detail the catalog lacks."""
-        q = set(tokenize(text, lang))
+        # a name in any language is no detail ("bollitore?"); not blanked where words run
+        # together, which would leave 电 of 电水壶 a word of its own
+        cjk = self._spec_words.get(lang, (True,))[0]
+        q = set(tokenize(text if cjk else self.unnamed(text, lang, product_id), lang))
         if not q:
             return set()
         known = self._question_vocab.get(lang) or question_vocab(lang)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..langdata import load_languages
 from ..language import fold
-from .catalog import Catalog
+from .catalog import LANGS, Catalog
 from .matching import CJK_PAIR, FaqMatch, says
 from .tokens import stop_chars, tokenize
 
@@ -28,9 +28,9 @@ class SpecLookup:
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
     asks: Any
-    names_of: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
+    _unnamed: dict[tuple[str, str], re.Pattern[str]]  # (product, lang) -> its names, compiled
 
     def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
         """In a language written without spaces, the content characters the question has
@@ -77,18 +77,24 @@ class SpecLookup:
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
 
+    def names_of(self, product_id: str, lang: str) -> list[str]:
+        """The product's own name and aliases in ``lang``, then in the other languages (a
+        viewer names it as they know it: "bollitore?" on an English stream), as written."""
+        p = self.catalog.get(product_id)
+        other = [
+            n for lg in LANGS if lg != lang for n in (p.names.get(lg, ""), *p.aliases.get(lg, []))
+        ]
+        return [p.names.get(lang, ""), *p.aliases.get(lang, []), *other]
+
     def unnamed(self, text: str, lang: str, product_id: str) -> str:
         """The folded text with the product's names and aliases blanked: a name says which
         product, not what is asked (保温杯漏水吗？ asks whether it leaks, not how long it keeps
         warm, 保温)."""
-        folded = fold(text)
-        cjk = lang in self._spec_words and self._spec_words[lang][0]
-        for name in sorted({fold(n) for n in self.names_of(product_id, lang) if n}, key=len)[::-1]:
-            if cjk:
-                folded = folded.replace(name, " ")
-            else:
-                folded = re.sub(rf"(?<![^\W_]){re.escape(name)}(?![^\W_])", " ", folded)
-        return folded
+        if (pat := self._unnamed.get((product_id, lang))) is None:
+            cjk = lang in self._spec_words and self._spec_words[lang][0]
+            names = sorted({fold(n) for n in self.names_of(product_id, lang) if n}, key=len)
+            pat = self._unnamed[(product_id, lang)] = _names_pattern(tuple(names[::-1]), cjk)
+        return pat.sub(" ", fold(text))
 
     def asks_material(self, text: str, lang: str, unknown: set[str]) -> bool:
         """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]
@@ -174,6 +180,13 @@ class SpecLookup:
 def _materials(lang: str) -> tuple[str, ...]:
     d = load_languages().get(lang)
     return tuple(fold(w) for w in d.materials) if d is not None else ()
+
+
+def _names_pattern(names: tuple[str, ...], cjk: bool) -> re.Pattern[str]:
+    """Any of `names` (longest first): anywhere in a language written without spaces, else as
+    whole words."""
+    alts = "|".join(map(re.escape, names)) or r"(?!)"
+    return re.compile(alts if cjk else rf"(?<![^\W_])(?:{alts})(?![^\W_])")
 
 
 def _names_material(text: str, lang: str) -> bool:
