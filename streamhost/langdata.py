@@ -90,6 +90,11 @@ class LangData:
         default_factory=lambda: MappingProxyType({})
     )
 
+    def said_list(self, items: list[str]) -> str:
+        """A list as the host says it: "the kettle, the lamp and the bottle" (list_sep,
+        list_and); one item alone."""
+        return self.list_sep.join(items[:-1]) + self.list_and + items[-1] if items[1:] else items[0]
+
 
 def _folder(folder: str | Path | None) -> Path:
     return Path(folder) if folder is not None else DEFAULT_FOLDER

@@ -133,7 +133,7 @@ class PriceAnswers:
             if not ids:
                 return "answer_no_deals", {}
         names = [self._slots(pid, lang)["the"] for pid in ids[:LINEUP_NAMES]]
-        said = d.list_sep.join(names[:-1]) + d.list_and + names[-1] if names[1:] else names[0]
+        said = d.said_list(names)
         many = len(ids) > LINEUP_NAMES
         fam = "answer_deals" if kind == "deals" else f"answer_lineup{'_many' * many}"
         return fam, {"names": said}

@@ -176,11 +176,10 @@ class Retriever(SpecLookup, BudgetQuestions):
         return None
 
     def names_whole(self, text: str, lang: str, product_id: str) -> bool:
-        """Whether the text says one of the product's names or aliases whole (in `lang` or
-        English): "the headphones", 耳机; not "water" of "water bottle"."""
+        """Whether the text says one of the product's names or aliases whole (in any
+        language, `lang`'s first): "the headphones", 耳机; not "water" of "water bottle"."""
         if (names := self._whole.get((product_id, lang))) is None:  # tokenized once
-            en = self.catalog.get(product_id).aliases.get("en", [])
-            names = [t for n in [*self.names_of(product_id, lang), *en] if n
+            names = [t for n in self.names_of(product_id, lang) if n
                      and (t := frozenset(tokenize(n, lang)))]  # fmt: skip
             self._whole[(product_id, lang)] = names
         said = set(tokenize(text, lang))

@@ -47,8 +47,7 @@ class ViewerLines:
         d = load_languages()[lang]
         order = sorted(self.answer_languages, key=lambda x: x != self.lang)  # the stream's first
         names = [d.language_names.get(x, x) for x in order]
-        said = d.list_sep.join(names[:-1]) + d.list_and + names[-1] if names[1:] else names[0]
-        return {"names": said}
+        return {"names": d.said_list(names)}
 
     def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
         """The lead-in before an operator's answer to `event` (answered), or the closing line
