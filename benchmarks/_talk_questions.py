@@ -53,7 +53,7 @@ def account_questions(items: list[dict[str, str]]) -> list[dict[str, Any]]:
         if d.action not in ("queued", "merged"):
             continue
         item = triage.pop(now[0])
-        said = talk.generator.answer(item.event, pid) if item is not None else []
+        said = _respond(talk.generator, item, pid)
         if ev.trace_id in handed:
             row["outcome"] = "operator"
         elif any(s.reply_to is ev for s in said):
@@ -64,6 +64,18 @@ def account_questions(items: list[dict[str, str]]) -> list[dict[str, Any]]:
             if stopped:
                 row["outcome"], row["reason"] = "guarded", stopped[0]
     return out
+
+
+def _respond(gen: Any, item: Any, pid: str) -> list[Any]:
+    """What the director says to a triaged item: thanks for a purchase ("just bought the
+    kettle!" is THANKS), an answer to the rest."""
+    from streamhost.chat.triage import Priority
+
+    if item is None:
+        return []
+    if item.priority in (Priority.OPERATOR, Priority.THANKS):
+        return gen.thanks(item.event)
+    return gen.answer(item.event, pid)
 
 
 def measure_questions(res: Any) -> dict[str, Any]:

@@ -89,6 +89,9 @@ class Sentence:
     # More of the same sentence follows (it was cut into phrases so chat can break in sooner):
     # the voice keeps a rising, unfinished intonation at the end.
     continues: bool = False
+    # A viewer asked to see this product ("show me the lamp"): the panel shows it as it is said,
+    # as a segment's product is shown (an answer about another product leaves the panel be).
+    show: bool = False
 
 
 @dataclass(frozen=True, slots=True)

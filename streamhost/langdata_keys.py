@@ -27,6 +27,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_budget_all",  # ... every product of the show: the most affordable
     "answer_budget_none",  # ... none: the most affordable, honestly above it
     "answer_what_is",  # "what is this?": the product on screen and its price now
+    "answer_show",  # "show me the lamp": the product, now on screen, and its price
     "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
     "answer_languages",  # "can you speak German?": the languages it answers in ({names})
@@ -86,6 +87,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
     "ask_lineup",  # "what do you sell tonight?", "welche Produkte habt ihr?": the show's products
+    "show_me",  # "show me the lamp": the product named goes on screen and is presented
+    "again",  # "... again": a request repeated ("show the backpack again"), nothing asked
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two
     "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
     "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight
@@ -94,6 +97,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
     "condition",  # "... if I don't like it": a condition, not what is asked (talk/shop_faq.py)
     "fault",  # "... if it breaks": a product failing, which no shop entry but its own answers
+    "what_if",  # "what if it breaks?" with a fault word: the product's warranty, not a fault
+    "warranty",  # the words naming a warranty, first one appended to a "what if it breaks?"
     "bought",  # "just bought the kettle!": a viewer says they ordered; thanked like a purchase
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
     "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py

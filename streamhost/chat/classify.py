@@ -89,6 +89,10 @@ def make_classifier(
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
         if retriever.asks(text, "ask_language"):
             return Priority.QUESTION, f"languages:{lang}"  # "do you speak German?"
+        if pid is not None and retriever.asks_to_see(text, lang, pid):
+            return Priority.QUESTION, f"show:{pid}:{lang}"  # "show me the lamp"
+        if retriever.asks_if_broken(text):
+            return Priority.QUESTION, f"warranty:{pid}:{lang}"  # "what if it breaks?"
         if retriever.asks(text, "order_help"):
             # "my order didn't arrive": a viewer's own problem, never chatter, never merged
             return Priority.QUESTION, None

@@ -384,7 +384,9 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
                         # Paused while it was being synthesized: it waits for resume.
                         self._resume.append((speech, visemes))
                         continue
-                    if s.source in (Source.SCRIPT, Source.TEMPLATE, Source.LLM) and s.product_id:
+                    if s.product_id and (
+                        s.show or s.source in (Source.SCRIPT, Source.TEMPLATE, Source.LLM)
+                    ):
                         self._switch(s.product_id)
                     gap = 0.0 if self.player.idle else self.gap_s
                     if self._after_phrase:

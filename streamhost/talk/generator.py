@@ -196,6 +196,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         current_product_id: str | None, lead_in: bool = True,
     ) -> list[Sentence]:  # fmt: skip
         r = self.retriever
+        text = r.with_warranty(text, qlang)  # "what if it breaks?": its warranty
         named = r.find_product(text, qlang, names_only=True)
         pid = named[0] if named else current_product_id
         if pid is not None and pid not in self.catalog:
@@ -245,7 +246,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # which languages it speaks: those it answers in.
             say("answer_ai" if ai else "answer_languages", {} if ai else self.spoken(lang), "-")
             return out
-        if r.asks(text, "order_help"):
+        if r.asks(text, "order_help") and not r.asks_if_broken(text):
             # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
             # catalog or policy answer fits; the shop's team (the operator) takes it.
             say("answer_order_help", {}, "-")
@@ -268,6 +269,17 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # after a lead-in that names no product.
             say("ask_question", {}, "-")
             out.append(self._entry_answer(shop.entry, lang, None, event))
+            return out
+        if pid is not None and r.asks_to_see(text, qlang, pid):
+            # "show me the lamp": it goes on screen as the host presents it, with a feature
+            slots, code = {**self._slots(pid, lang), **user}, self.catalog.get(pid).grammar_of(lang)
+            feats, _ = self.catalog.get(pid).features_in(lang)
+            slots.update(zip(("feature",), feats[:1], strict=False))
+            say("answer_show", slots, code, Emotion.HAPPY)
+            if feats:
+                say("answer_feature", slots, code)
+            for s in out:
+                s.show = True
             return out
         if rec := r.recommendation(text, qlang, pid):  # "what do you recommend?"
             pid = rec
@@ -364,7 +376,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
         """Whether the viewer writes about their own order or a fault ("where is my order?"):
         the shop's team answers that, so the host says so and hands it on, also where an LLM
         answers the rest (it cannot see orders either)."""
-        return self.retriever.asks(event.text, "order_help")
+        r = self.retriever
+        return r.asks(event.text, "order_help") and not r.asks_if_broken(event.text)
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:
@@ -379,12 +392,13 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
     def _pick(
         self, family: str, lang: str, slots: dict[str, str], code: str, *,
         fresh: bool = False, last: bool = False, refrain: bool = False,
+        prefer: frozenset[str] = frozenset(),
     ) -> str | None:  # fmt: skip
         """`fresh`: only a text `variety` allows now (`last`: the hard window alone;
-        `refrain`: the refrain window)."""
+        `refrain`: the refrain window); `prefer`: see `TemplatePicker.pick`."""
         variety = self.variety if fresh else None
         return self._picker.pick(
-            family, lang, slots, code, variety=variety, last=last, refrain=refrain
+            family, lang, slots, code, variety=variety, last=last, refrain=refrain, prefer=prefer
         )
 
     def _sentence(

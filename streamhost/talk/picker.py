@@ -47,11 +47,16 @@ class TemplatePicker:
         variety: Variety | None = None,
         last: bool = False,
         refrain: bool = False,
+        prefer: frozenset[str] = frozenset(),
     ) -> str | None:
         """Render the least recently used eligible template whose text is not in the window.
         With ``variety``: only a text it allows now (``last``: its hard window alone;
-        ``refrain``: its refrain window)."""
-        cands = [t for t, need in self.templates.get((family, lang), ()) if need <= slots.keys()]
+        ``refrain``: its refrain window). ``prefer``: of the templates that fit, those using
+        one of these slots when there are any (a purchase with its product names it)."""
+        fits = [
+            (t, need) for t, need in self.templates.get((family, lang), ()) if need <= slots.keys()
+        ]
+        cands = [t for t, need in fits if need & prefer] or [t for t, _need in fits]
         if not cands:
             return None
         best: tuple[int, int, float] | None = None

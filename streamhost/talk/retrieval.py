@@ -351,10 +351,10 @@ class Retriever(SpecLookup, BudgetQuestions):
         if not self.asks(text, keys[0]) or self.faq_match(text, product_id, lang):
             return False
         own, frame = intent_tokens(lang, keys), self._frame(lang)
-        chars = {c for t in own for c in t} | stop_chars()
         names = set(self._name_tokens(self.catalog.get(product_id), lang))
+        chars = {c for t in (*own, *names) for c in t} | stop_chars()
         rest = {t for t in tokenize(text, lang) if t not in own and t not in names and not frame(t)}
-        # a CJK bigram across two of those words (惠到 in 优惠到什么时候) is no word of its own
+        # a CJK bigram across two of those words (惠到 in 优惠到什么时候, 看台 in 看看台灯) is no word
         return not {t for t in rest if not (CJK_PAIR.fullmatch(t) and set(t) <= chars)}
 
     def detect_intent(self, text: str, lang: str, product_id: str | None = None) -> Intent:

@@ -17,8 +17,9 @@ from typing import Any
 from ..langdata import load_languages
 from ..language import fold
 from .catalog import LANGS, Catalog
+from .intent_words import intent_patterns
 from .matching import CJK_PAIR, FaqMatch, says
-from .tokens import stop_chars, tokenize
+from .tokens import stop_chars, tokenize, with_synonyms
 
 
 class SpecLookup:
@@ -28,6 +29,8 @@ class SpecLookup:
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
     asks: Any
+    _asks_only: Any
+    shop_faq_match: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
     _unnamed: dict[tuple[str, str], re.Pattern[str]]  # (product, lang) -> its names, compiled
@@ -77,6 +80,38 @@ class SpecLookup:
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
 
+    def asks_to_see(self, text: str, lang: str, product_id: str) -> bool:
+        """ "Show me the lamp", "Zeig mal die Lampe", 给我看看台灯: ``[intent] show_me`` words
+        and nothing else but the product's name and the frame of asking."""
+        return not self.asks(text, "price_strong") and self._asks_only(
+            text, lang, product_id, ("show_me", "again")
+        )  # 看看台灯多少钱 asks the price
+
+    def asks_if_broken(self, text: str) -> bool:
+        """ "What if the kettle breaks?", "Was ist, wenn er kaputtgeht?", 坏了怎么办？: a fault
+        under a condition (``[intent] what_if`` and ``fault``), which asks what the warranty
+        covers; not a viewer's own broken order ("it arrived broken")."""
+        return self.asks(text, "what_if") and self.asks(text, "fault")
+
+    def with_warranty(self, text: str, lang: str) -> str:
+        """The text as a warranty question where it asks what happens if the product breaks
+        (see `asks_if_broken`), folded: the language's first ``[intent] warranty`` word in
+        place of its fault words and its condition words dropped, so the product's warranty
+        entry or spec answers it (none: "I'll check")."""
+        d = load_languages().get(lang)
+        if d is None or not d.intent["warranty"] or not self.asks_if_broken(text):
+            return text
+        if self.shop_faq_match(text, lang) is not None:
+            return text  # the shop's own entry speaks of faults ("a faulty item is replaced")
+        out = fold(text)
+        pats = intent_patterns()
+        # the fault is what the warranty covers and the condition frames it: no details
+        for key, put in (("fault", f" {d.intent['warranty'][0]} "), ("what_if", " ")):
+            for pat in pats[key]:
+                if pat is not None:
+                    out = pat.sub(put, out)
+        return out
+
     def names_of(self, product_id: str, lang: str) -> list[str]:
         """The product's own name and aliases in ``lang``, then in the other languages (a
         viewer names it as they know it: "bollitore?" on an English stream), as written."""
@@ -89,12 +124,12 @@ class SpecLookup:
     def unnamed(self, text: str, lang: str, product_id: str) -> str:
         """The folded text with the product's names and aliases blanked: a name says which
         product, not what is asked (保温杯漏水吗？ asks whether it leaks, not how long it keeps
-        warm, 保温)."""
+        warm, 保温); synonyms applied first, as a phrase may hold a name ("regolare la luce")."""
         if (pat := self._unnamed.get((product_id, lang))) is None:
             cjk = lang in self._spec_words and self._spec_words[lang][0]
             names = sorted({fold(n) for n in self.names_of(product_id, lang) if n}, key=len)
             pat = self._unnamed[(product_id, lang)] = _names_pattern(tuple(names[::-1]), cjk)
-        return pat.sub(" ", fold(text))
+        return pat.sub(" ", with_synonyms(fold(text), lang))
 
     def asks_material(self, text: str, lang: str, unknown: set[str]) -> bool:
         """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]

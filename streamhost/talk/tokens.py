@@ -50,6 +50,14 @@ def _words() -> dict[str, _Words]:
     }
 
 
+def with_synonyms(folded: str, lang: str) -> str:
+    """A folded text with the language's short forms and synonyms applied (see `_synonyms`):
+    what `tokenize` reads, before a caller blanks product names in it ("regolare la luce" is
+    the dimmer before "luce", a name of the lamp, goes)."""
+    sub = _synonyms(lang)
+    return folded if sub is None else sub(folded)
+
+
 @functools.cache
 def _synonyms(lang: str, phrases: bool = True) -> Callable[[str], str] | None:
     """The language's short forms and synonyms as one substitution over folded text ("bt" ->

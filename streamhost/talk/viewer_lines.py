@@ -15,6 +15,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import load_languages
+from ..language import detect_language
 from .catalog import Catalog
 from .generator_tables import _THANKS_KIND
 from .templates import user_slots
@@ -72,13 +73,17 @@ class ViewerLines:
         ("just bought the kettle!", ``[intent] bought``); other events give []."""
         fam = _THANKS_KIND.get(event.kind)
         raw_pid = (event.raw or {}).get("product_id") if isinstance(event.raw, dict) else None
+        lang = self.lang
         if fam is None and event.kind == "comment" and self.retriever.asks(event.text, "bought"):
             fam = "thanks_purchase"
-            named = self.retriever.find_product(event.text, self.lang, names_only=True)
+            # A viewer who writes "Hab gerade den Wasserkocher gekauft!" is thanked in German,
+            # as their question would be answered.
+            said = event.lang or detect_language(event.text, default=self.lang)
+            lang = said if said in self.answer_languages else self.lang
+            named = self.retriever.find_product(event.text, said, names_only=True)
             raw_pid = named[0] if named else None
         if fam is None:
             return []
-        lang = self.lang
         slots: dict[str, str] = {}
         code = "-"
         pid = None
@@ -89,8 +94,9 @@ class ViewerLines:
             code = p.grammar_of(lang)
             # Thanks must not repeat the price: a gift/purchase sentence is not an ad.
             slots.pop("price", None)
+        named_slots = frozenset(slots)
         slots.update(user_slots(self._display(event.user), lang))
-        t = self._pick(fam, lang, slots, code)
+        t = self._pick(fam, lang, slots, code, prefer=named_slots)
         if t is None:
             return []
         return [self._sentence(t, Source.THANKS, lang, pid, Emotion.HAPPY, event)]
