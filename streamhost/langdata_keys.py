@@ -87,6 +87,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
     "ask_lineup",  # "what do you sell tonight?", "welche Produkte habt ihr?": the show's products
+    "this_one",  # refers to the product on screen ("is *it* waterproof?"): never another's detail
     "show_me",  # "show me the lamp": the product named goes on screen and is presented
     "again",  # "... again": a request repeated ("show the backpack again"), nothing asked
     "what_is_it",  # "what is this?": the product on screen, presented in a sentence or two

@@ -187,3 +187,41 @@ def test_wordings_the_catalog_answers(catalog, lang, text, said) -> None:
     counted in German and Chinese, a gift or a pick asked as "what would you buy", a
     carry-on bag, a dimmer, a phone by its make, a money-back guarantee (the returns policy)."""
     assert said in _answered(catalog, lang, text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "pid", "name", "said"),
+    [("en", "what bluetooth version?", "headphones", "wireless headphones", "5.3"),
+     ("en", "how many lumens?", "lamp", "LED desk lamp", "800"),
+     ("de", "Wie lange hält der Akku?", "headphones", "Funkkopfhörer", "35"),
+     ("it", "quanti lumen?", "lamp", "lampada da scrivania", "800"),
+     ("zh", "电池能用多久？", "headphones", "无线降噪耳机", "35"),
+     ("zh", "蓝牙是什么版本？", "headphones", "无线降噪耳机", "5.3")],
+)  # fmt: skip
+def test_a_detail_only_another_product_has_is_answered_about_it_by_name(
+    catalog, lang, text, pid, name, said
+) -> None:
+    """With the kettle on screen, "what bluetooth version?" can only mean the headphones (the
+    one product whose catalog says it): answered about them, the lead-in naming them every
+    time, where it went to the operator."""
+    for _ in range(6):  # the lead-in templates rotate; each must name the product
+        gen, handed = _gen(catalog)
+        out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+        assert not handed and all(s.product_id == pid for s in out), [s.text for s in out]
+        assert name in out[0].text and said in out[-1].text, [s.text for s in out]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "is it BPA free?"), ("en", "how heavy is it?"), ("zh", "它防水吗？"),
+     ("en", "does it have a screen?")],
+)  # fmt: skip
+def test_a_question_about_the_product_on_screen_is_not_moved_to_another(
+    catalog, lang, text
+) -> None:
+    """ "is *it* BPA free?" points at the kettle, whose catalog does not say (the bottle's
+    does): "I'll check", not the bottle's answer; "how heavy is it?" has two products with a
+    weight and none on screen; a screen no product has."""
+    gen, handed = _gen(catalog)
+    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    assert handed == [text] and all(s.product_id in (None, "kettle") for s in out), out

@@ -217,6 +217,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             # whose own FAQ the question is; a whole name does not: "is there a warranty on
             # the headphones?" is not the kettle's warranty.
             pid, named = on_screen, None
+        if not named and pid is not None and (owner := r.owner_of_detail(text, qlang, pid)):
+            pid = owner  # "what bluetooth version?" with the kettle on screen: the headphones'
         intent = r.detect_intent(text, qlang, pid)
         if (
             intent is Intent.HAVE
@@ -235,7 +237,11 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
                 self._unanswered(event, lang)
             elif fam == "ask_question" and not lead_in:
                 return  # the second question of one message (talk/compound.py)
-            t = self._pick(fam, lang, {**slots, **user}, code)
+            # A question answered about another product than the one on screen ("what
+            # bluetooth version?" with the kettle there) is led in with that product's name.
+            other = fam == "ask_question" and pid != on_screen
+            prefer = frozenset(slots) if other else frozenset()
+            t = self._pick(fam, lang, {**slots, **user}, code, prefer=prefer)
             if t is not None:  # "how much do I save?" takes no "Yes!" (talk/open_question.py)
                 t = answer_to(text, qlang, t, lang)
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))

@@ -31,6 +31,9 @@ class SpecLookup:
     asks: Any
     _asks_only: Any
     shop_faq_match: Any
+    faq_match: Any
+    unknown_details: Any
+    matching_features: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
     _unnamed: dict[tuple[str, str], re.Pattern[str]]  # (product, lang) -> its names, compiled
@@ -79,6 +82,31 @@ class SpecLookup:
         # it keeps warm (its keep-warm feature), not its capacity ("quanto tiene").
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
+
+    def owner_of_detail(self, text: str, lang: str, product_id: str) -> str | None:
+        """The one other product whose catalog says all that the question asks, a spec or an
+        FAQ entry of it, where the product on screen (`product_id`) says none of it and the
+        question does not point at it (``[intent] this_one``): "what bluetooth version?" with
+        the kettle on screen asks about the headphones, "is *it* BPA free?" about the kettle,
+        which the catalog does not say. None where
+        no product or more than one does ("how heavy is it?": the headphones and the backpack
+        both have a weight; the kettle's own is asked then)."""
+        if self.asks(text, "this_one"):
+            return None  # "is *it* BPA free?" asks about the kettle on screen: "I'll check"
+        if (
+            self.specs_asked(text, lang, product_id)
+            or self.faq_match(text, product_id, lang)
+            or self.matching_features(text, product_id, lang)
+        ):
+            return None
+        owners = [
+            o
+            for o in self.catalog.ids
+            if o != product_id
+            and (self.specs_asked(text, lang, o) or self.faq_match(text, o, lang))
+            and not self.unknown_details(text, lang, o)
+        ]
+        return owners[0] if len(owners) == 1 else None
 
     def asks_to_see(self, text: str, lang: str, product_id: str) -> bool:
         """ "Show me the lamp", "Zeig mal die Lampe", 给我看看台灯: ``[intent] show_me`` words
