@@ -27,6 +27,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_budget_all",  # ... every product of the show: the most affordable
     "answer_budget_none",  # ... none: the most affordable, honestly above it
     "answer_what_is",  # "what is this?": the product on screen and its price now
+    "answer_quantity",  # "how much for two?": the total for that many, and the price of each
     "answer_show",  # "show me the lamp": the product, now on screen, and its price
     "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
@@ -59,7 +60,7 @@ TEMPLATE_SLOTS: frozenset[str] = frozenset(
         "few_stock", "discount", "feature", "feature2", "shop", "regular",
         "the2", "acc2", "price2",
         "user", "User", "user_vocative_free", "User_vocative_free", "user_dat_free", "question", "answer",
-        "total", "names",
+        "total", "names", "count",
     }
 )  # fmt: skip
 
@@ -87,6 +88,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
     "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
     "ask_lineup",  # "what do you sell tonight?", "welche Produkte habt ihr?": the show's products
+    "counts",  # the words for two to ten, in order: "how much for *two*?" (talk/quantity.py)
+    "count_units",  # after a number, a measure and not a count ("2 *litres*", "2 *Jahre*")
     "this_one",  # refers to the product on screen ("is *it* waterproof?"): never another's detail
     "show_me",  # "show me the lamp": the product named goes on screen and is presented
     "again",  # "... again": a request repeated ("show the backpack again"), nothing asked

@@ -31,8 +31,10 @@ from hypothesis import strategies as st
 from streamhost.chat.moderation import Moderator, normalize
 from streamhost.chat.triage import Priority, Triage, make_classifier
 from streamhost.frames import ChatEvent
+from streamhost.language import fold
 from streamhost.talk.catalog import LANGS, Catalog, load_catalog
 from streamhost.talk.generator import TemplateGenerator
+from streamhost.talk.quantity import counts_said
 from streamhost.talk.retrieval import Retriever, detect_language
 from streamhost.talk.templates import TEMPLATES, fill, slots_for_product, spec_answer_templates
 from streamhost.talk.units import spoken_value
@@ -145,9 +147,22 @@ def world() -> dict:
         "allowed": allowed,
         "prices": prices,
         "numbers": catalog.numbers(),
+        "amounts": {pid: (catalog.get(pid).currency, amts) for pid, amts in amounts.items()},
         "gens": gens,
         "retriever": Retriever(catalog),
     }
+
+
+def _totals(amounts: dict, counts: set[int], lang: str) -> list[str]:
+    from streamhost.talk.catalog import format_price_display, format_price_spoken
+
+    return [
+        f(a * k, cur, lang)
+        for cur, amts in amounts.values()
+        for a in amts
+        for k in counts
+        for f in (format_price_spoken, format_price_display)
+    ]
 
 
 def _leaks(text: str, user: str, out: str, lang: str, w: dict) -> list[str]:
@@ -168,11 +183,14 @@ def _leaks(text: str, user: str, out: str, lang: str, w: dict) -> list[str]:
             if win.strip() and win in o and win not in allowed:
                 problems.append(f"window {win!r} of the message is in the output")
                 break
+    # "For three, you pay 119 euros 70": a price times the count the sentence says in words
+    totals = _totals(w["amounts"], counts_said(fold(masked), lang), lang)
+    numbers = w["numbers"] | {n for t in totals for n in re.findall(r"\d+", t)}
     for n in re.findall(r"\d+", masked):
-        if n not in w["numbers"]:
+        if n not in numbers:
             problems.append(f"number {n!r} is not from the catalog")
     rest = masked
-    for p in w["prices"][lang]:
+    for p in sorted(totals, key=len, reverse=True) + w["prices"][lang]:
         rest = rest.replace(p, "\n")
     if _CURRENCY_NEAR_DIGIT.search(rest):
         problems.append(f"a price that is not the catalog's: {rest!r}")

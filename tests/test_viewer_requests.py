@@ -9,7 +9,7 @@ import pytest
 from conftest import running_engine
 
 from streamhost.chat.triage import Priority, make_classifier
-from streamhost.frames import ChatEvent, Source
+from streamhost.frames import ChatEvent, Sentence, Source
 from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.retrieval import Retriever
 
@@ -225,3 +225,66 @@ def test_a_question_about_the_product_on_screen_is_not_moved_to_another(
     gen, handed = _gen(catalog)
     out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
     assert handed == [text] and all(s.product_id in (None, "kettle") for s in out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "n"),
+    [("en", "how much for two bottles?", 2), ("en", "price for 3 kettles", 3),
+     ("en", "how much for 2?", 2), ("de", "Was kosten zwei Flaschen?", 2),
+     ("de", "was kosten 3 Wasserkocher?", 3), ("it", "quanto costano due borracce?", 2),
+     ("zh", "两个水杯多少钱？", 2), ("zh", "买3个水壶多少钱", 3),
+     ("en", "how much is the 2 litre kettle?", None), ("en", "anything under 30 euros?", None),
+     ("en", "2 year warranty, how much?", None), ("de", "Kostet der zwei Euro?", None),
+     ("en", "how much for 11?", None), ("en", "how much?", None), ("zh", "一个多少钱？", None)],
+)  # fmt: skip
+def test_the_count_a_price_question_asks_for(lang, text, n) -> None:
+    """Two to ten of a product; a number with a unit or a currency is a measure or a budget."""
+    from streamhost.talk.quantity import quantity_asked
+
+    assert quantity_asked(text, lang) == n
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "pid", "said"),
+    [("en", "how much for two bottles?", "bottle", ["insulated water bottle", "49 euros 80",
+                                                    "24 euros 90"]),
+     ("de", "Was kosten zwei Flaschen?", "bottle", ["Thermo-Trinkflasche", "49 Euro 80",
+                                                    "24 Euro 90"]),
+     ("it", "quanto costano 2 lampade?", "lamp", ["lampada da scrivania", "69 euro e 90",
+                                                  "34 euro e 95"]),
+     ("zh", "买3个水壶多少钱", "kettle", ["电热水壶", "119.70欧元", "39.90欧元"])],
+)  # fmt: skip
+def test_how_much_for_two_is_the_total_and_each(catalog, lang, text, pid, said) -> None:
+    """ "How much for two bottles?" went to the operator: the total at the price now and the
+    price of each, which the guard lets through (the price times the count the sentence says)
+    and triage does not merge with "how much is it?"."""
+    from streamhost.talk.guard import Guard
+
+    gen, handed = _gen(catalog)
+    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    assert not handed and len(out) == 1 and out[0].product_id == pid
+    assert all(s in out[0].text for s in said), out[0].text
+    assert Guard(catalog, lang).check(out[0]).ok
+    n = 3 if "3" in text else 2
+    assert _classify(catalog)(ChatEvent("anna", text, lang=lang)) in (
+        (Priority.QUESTION, f"price:{pid}:x{n}:{lang}"), (Priority.QUESTION, None),
+    )  # fmt: skip
+
+
+def test_more_than_are_left_is_answered_with_how_many_are(catalog) -> None:
+    gen, handed = _gen(catalog)
+    out = gen.answer(ChatEvent("anna", "how much for 10 backpacks?", lang="en"), "kettle")
+    assert not handed and "8" in out[0].text and "euro" not in out[0].text, out
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [("The insulated water bottle: two come to 49 euros 80, at 24 euros 90 each.", True),
+     ("The insulated water bottle costs 49 euros 80.", False),
+     ("The insulated water bottle: three come to 49 euros 80.", False)],
+)  # fmt: skip
+def test_the_guard_lets_a_total_stand_only_with_its_count(catalog, text, ok) -> None:
+    from streamhost.talk.guard import Guard
+
+    result = Guard(catalog, "en").check(Sentence(text, Source.ANSWER, "en", "bottle"))
+    assert result.ok is ok, result

@@ -131,6 +131,8 @@ def make_classifier(
         if intent is Intent.PRICE:
             if end := retriever.price_end(text):  # "cheapest?", "most expensive?"
                 return Priority.QUESTION, f"{end}:{lang}"  # not the product on screen's price
+            if n := retriever.count_asked(text, lang):  # "how much for two?": not the price of one
+                return Priority.QUESTION, f"price:{pid or ''}:x{n}:{lang}"
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
         if intent is Intent.STOCK:
             return Priority.QUESTION, f"stock:{pid or ''}:{lang}"

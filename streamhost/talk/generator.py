@@ -23,6 +23,7 @@ from .generator_tables import _EMOTION, _HANDED_ON
 from .open_question import answer_to, without_yes
 from .picker import TemplatePicker
 from .price_answers import PriceAnswers
+from .product_requests import ProductRequests
 from .reply import catalog_reply, stock_family
 from .retrieval import Retriever
 from .rotation import ProductRotation, feature_key
@@ -42,7 +43,7 @@ def default_name_ok(name: str) -> bool:
     return bool(_NAME_RE.fullmatch(name))
 
 
-class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
+class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotation):
     """Product talk, answers and thanks from templates and the catalog.
 
     In: a `Catalog`, the stream language, a seed; per call a product id or a `ChatEvent`.
@@ -261,6 +262,8 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             return out  # "anything under 30 euros?", "anything cheaper than the kettle?"
         if self._pair_answer(text, qlang, lang, intent is Intent.PRICE, event, out):
             return out  # "which is cheaper, the kettle or the lamp?", "... together?"
+        if pid is not None and cap is None and (n := self._count_asked(text, qlang, pid)):
+            return self._quantity_answer(pid, n, lang, user, event)  # "how much for two?"
         if kind := r.lineup_asked(text, qlang, pid):  # "what do you sell?", "what's on sale?"
             say(*self.lineup_answer(lang, kind), "-")
             return out
@@ -277,16 +280,7 @@ class TemplateGenerator(PriceAnswers, ViewerLines, ProductRotation):
             out.append(self._entry_answer(shop.entry, lang, None, event))
             return out
         if pid is not None and r.asks_to_see(text, qlang, pid):
-            # "show me the lamp": it goes on screen as the host presents it, with a feature
-            slots, code = {**self._slots(pid, lang), **user}, self.catalog.get(pid).grammar_of(lang)
-            feats, _ = self.catalog.get(pid).features_in(lang)
-            slots.update(zip(("feature",), feats[:1], strict=False))
-            say("answer_show", slots, code, Emotion.HAPPY)
-            if feats:
-                say("answer_feature", slots, code)
-            for s in out:
-                s.show = True
-            return out
+            return self._show_answer(pid, lang, user, event)  # "show me the lamp"
         if rec := r.recommendation(text, qlang, pid):  # "what do you recommend?"
             pid = rec
         if pid is not None and (rec or r.asks_what_it_is(text, qlang, pid)):

@@ -49,6 +49,7 @@ from .amounts import (
 )
 from .catalog import LANGS, Catalog
 from .guard_terms import TOKEN_RE, LanguageCheck, Terms
+from .quantity import counts_said
 
 DEFAULT_FORBIDDEN: dict[str, list[str]] = {
     "en": [
@@ -263,6 +264,9 @@ class Guard:
             others = len(named) > 1
             # two products named: their total too ("54 euros 61 together", answer_total)
             prices = self._all_prices | self._sums(named) if others else self._prices[pid]
+            if not others and (said := counts_said(folded, sentence.lang)):
+                # "For two, you pay 63 euros 84": the price times a count the sentence says
+                prices = prices | {(c, d * k) for c, d in prices for k in said}
             percents = self._all_percents if others else self._percents[pid]
         else:
             prices, percents = self._all_prices, self._all_percents

@@ -19,6 +19,7 @@ from ..language import fold
 from .catalog import LANGS, Catalog
 from .intent_words import intent_patterns
 from .matching import CJK_PAIR, FaqMatch, says
+from .quantity import quantity_asked
 from .tokens import stop_chars, tokenize, with_synonyms
 
 
@@ -114,6 +115,12 @@ class SpecLookup:
         return not self.asks(text, "price_strong") and self._asks_only(
             text, lang, product_id, ("show_me", "again")
         )  # 看看台灯多少钱 asks the price
+
+    @staticmethod
+    def count_asked(text: str, lang: str) -> int | None:
+        """How many of a product the text asks about ("how much for *two*?"): see
+        ``talk/quantity.py``."""
+        return quantity_asked(text, lang)
 
     def asks_if_broken(self, text: str) -> bool:
         """ "What if the kettle breaks?", "Was ist, wenn er kaputtgeht?", 坏了怎么办？: a fault

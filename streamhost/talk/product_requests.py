@@ -1,0 +1,75 @@
+"""Answers that present one product on a viewer's request: "show me the lamp" (it goes on
+screen as the host presents it) and "how much for two?" (the total for that many).
+
+A mixin of the template generator (``talk/generator.py``), which owns what it reads: the
+catalog, the price now (``_now``, from ``price_answers.py``), the template picker and the slot
+maker. In: a product id, the answer language, the viewer's name slots and event; out: the
+`Sentence` s of the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..frames import ChatEvent, Emotion, Sentence, Source
+from .catalog import Catalog
+from .prices import format_price_spoken
+from .quantity import count_word
+from .reply import stock_family
+
+
+class ProductRequests:
+    """Show-me and how-much-for-N answers (see the module)."""
+
+    catalog: Catalog
+    retriever: Any
+    _now: Any
+    _pick: Any
+    _slots: Any
+    _sentence: Any
+
+    def _said(
+        self, fams: list[str], slots: dict[str, str], pid: str, lang: str, event: ChatEvent,
+        emotion: str = Emotion.NEUTRAL,
+    ) -> list[Sentence]:  # fmt: skip
+        code = self.catalog.get(pid).grammar_of(lang)
+        texts = [self._pick(fam, lang, slots, code) for fam in fams]
+        return [self._sentence(t, Source.ANSWER, lang, pid, emotion, event) for t in texts if t]
+
+    def _show_answer(
+        self, pid: str, lang: str, user: dict[str, str], event: ChatEvent
+    ) -> list[Sentence]:
+        """ "Show me the lamp": the product and its price now, then its first feature; each
+        sentence marked ``show``, which puts the product on screen as it is said."""
+        slots = {**self._slots(pid, lang), **user}
+        feats, _ = self.catalog.get(pid).features_in(lang)
+        slots.update(zip(("feature",), feats[:1], strict=False))
+        fams = ["answer_show", *(["answer_feature"] if feats else [])]
+        out = self._said(fams, slots, pid, lang, event, Emotion.HAPPY)
+        for s in out:
+            s.show = True
+        return out
+
+    def _count_asked(self, text: str, lang: str, pid: str) -> int | None:
+        """How many of the product a price question asks for ("how much for two bottles?"),
+        or None: no count, no price words, a deal asked about, or a spec ("how much do two bottles
+        hold?")."""
+        r = self.retriever
+        if not (r.asks(text, "price_strong") or r.asks(text, "price_weak")) or r.asks(text, "deal"):
+            return None  # "if I buy two, is there a discount?" asks about the offer
+        n = r.count_asked(text, lang)
+        return n if n is not None and not r.specs_asked(text, lang, pid) else None
+
+    def _quantity_answer(
+        self, pid: str, n: int, lang: str, user: dict[str, str], event: ChatEvent
+    ) -> list[Sentence]:
+        """ "How much for two?": the total for `n` at the price now, and the price of each;
+        where fewer than `n` are left, how many are (a total the viewer cannot buy is no
+        answer)."""
+        p = self.catalog.get(pid)
+        slots = {**self._slots(pid, lang), **user}
+        if p.stock is not None and p.stock < n:
+            return self._said([stock_family(p.stock)], slots, pid, lang, event)
+        slots["count"] = count_word(n, lang)
+        slots["total"] = format_price_spoken(self._now()(pid) * n, p.currency, lang)
+        return self._said(["answer_quantity"], slots, pid, lang, event)
