@@ -408,3 +408,25 @@ async def test_an_order_problem_goes_to_the_team_not_the_llm(tmp_path) -> None:
     store.close()
     assert answers and set(answers) <= set(load_languages()["en"].templates["answer_order_help"])
     assert len(llm.records) == sent and pending == ["where is my order?"]
+
+
+@pytest.mark.timeout(120)
+async def test_show_me_is_answered_by_the_templates_where_an_llm_talks(tmp_path) -> None:
+    """An LLM answers questions, but its words cannot put a product on screen: "show me the
+    bottle" is the template answer, which does, and the LLM is not asked."""
+    script = Script(text="The insulated water bottle keeps drinks cold.", ttft=0.3)
+    async with _llm_stream(tmp_path, script, 12, 30.0) as (engine, st, task, llm):
+        await _after_disclosure(st)
+        asked = len(llm.records)
+        ev, decision = st.submit_chat({"user": "ann", "text": "show me the bottle"})
+        assert decision == "queued"
+        while st.clock.now() < 10.0 and st.director.current_product != "bottle":
+            await st.clock.sleep(0.05)
+        assert st.director.current_product == "bottle"
+        await task
+    store = _store(tmp_path)
+    answers = [ln for ln in store.transcript() if ln.reply_to == ev.trace_id]
+    store.close()
+    assert answers and all(a.source == "answer" for a in answers), answers
+    assert "insulated water bottle" in answers[0].text
+    assert len(llm.records) == asked  # the LLM was not asked to answer it

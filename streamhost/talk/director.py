@@ -236,7 +236,10 @@ class Director(OperatorInputs, ShowTurns, LlmTurns, Acceptance, Synthesis):
         elif item.priority in (Priority.QUESTION, Priority.GREETING):
             if item.priority is Priority.GREETING:
                 self._last_greeting = self.clock.now()
-            llm = None if self.gen.for_the_team(ev) else self.llm  # no LLM sees orders
+            # No LLM sees orders; "show me the lamp" is the template answer, which puts the
+            # product on screen (an LLM's words cannot).
+            ours = self.gen.for_the_team(ev) or self.gen.shows(ev, self.current_product)
+            llm = None if ours else self.llm
             if llm is not None and item.priority is Priority.QUESTION:
                 pid = self.current_product
                 self._start_llm(lambda c: llm.answer(ev, pid, c), lambda: self.gen.answer(ev, pid))

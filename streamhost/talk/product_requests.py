@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
+from ..language import detect_language
 from .catalog import Catalog
 from .prices import format_price_spoken
 from .quantity import count_word
@@ -23,6 +24,7 @@ class ProductRequests:
 
     catalog: Catalog
     retriever: Any
+    lang: str
     _now: Any
     _pick: Any
     _slots: Any
@@ -35,6 +37,16 @@ class ProductRequests:
         code = self.catalog.get(pid).grammar_of(lang)
         texts = [self._pick(fam, lang, slots, code) for fam in fams]
         return [self._sentence(t, Source.ANSWER, lang, pid, emotion, event) for t in texts if t]
+
+    def shows(self, event: ChatEvent, current_product_id: str | None) -> bool:
+        """Whether `event` asks to see a product ("show me the lamp"; the one on screen when it
+        names none): the answer that puts it on screen is this generator's."""
+        r = self.retriever
+        text = event.text or ""
+        lang = event.lang or detect_language(text, default=self.lang)
+        named = r.find_product(text, lang, names_only=True)
+        pid = named[0] if named else current_product_id
+        return pid in self.catalog and r.asks_to_see(text, lang, pid)
 
     def _show_answer(
         self, pid: str, lang: str, user: dict[str, str], event: ChatEvent
