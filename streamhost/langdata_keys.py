@@ -28,6 +28,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_budget_none",  # ... none: the most affordable, honestly above it
     "answer_what_is",  # "what is this?": the product on screen and its price now
     "answer_quantity",  # "how much for two?": the total for that many, and the price of each
+    "answer_small_talk",  # "how are you?", "love your voice": thanks, and back to the products
     "answer_show",  # "show me the lamp": the product, now on screen, and its price
     "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
@@ -81,6 +82,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
     "priciest",  # asks for the show's most expensive product ("most expensive?", 最贵)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
+    "small_talk",  # to the host, about nothing on sale ("how are you?", "love your voice")
     "ask_language",  # asks which languages the host speaks ("do you speak German?", 会说中文吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")
     "use_it",  # about the product itself: how it is used, what is in its box; never the shop's
@@ -110,6 +112,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheaper",  # "anything *cheaper* than the kettle?": with budget_any and one product named
     "recommend",  # "what do you recommend?", "is it worth it?": the product named or on screen
     "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
+    "no_yes",  # a yes to it would claim what no catalog says ("is this the lowest price?")
     "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
     "ask_yes_no",  # opens a yes-no question ("hat die lampe usb", typed without "?"): triage
 )

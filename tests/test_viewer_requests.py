@@ -288,3 +288,96 @@ def test_the_guard_lets_a_total_stand_only_with_its_count(catalog, text, ok) -> 
 
     result = Guard(catalog, "en").check(Sentence(text, Source.ANSWER, "en", "bottle"))
     assert result.ok is ok, result
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "name"),
+    [("en", "are you selling anything else?", "travel backpack"),
+     ("en", "what's next?", "travel backpack"), ("de", "Was kommt als nächstes?", "Reiserucksack"),
+     ("it", "Cos'altro vendete?", "zaino da viaggio"), ("zh", "还有别的吗？", "旅行双肩包")],
+)  # fmt: skip
+def test_anything_else_is_the_lineup(catalog, lang, text, name) -> None:
+    """ "are you selling anything else?" got the returns policy ("anywhere else" of the
+    shipping entry), "Cos'altro vendete?" "not in tonight's show": the products of the show."""
+    said = _answered(catalog, lang, text)
+    assert name in said and "30" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "family"),
+    [("en", "how are you?", "answer_small_talk"), ("en", "love your voice", "answer_small_talk"),
+     ("en", "what time is it there?", "answer_small_talk"),
+     ("de", "Wie geht es dir?", "answer_small_talk"), ("zh", "你好吗？", "answer_small_talk"),
+     ("it", "ciao, come stai?", "answer_small_talk"),
+     ("en", "are you live?", "answer_ai"), ("en", "do you use it yourself?", "answer_ai"),
+     ("en", "where are you from?", "answer_ai"), ("de", "Benutzt du den selbst?", "answer_ai"),
+     ("it", "Sei in diretta?", "answer_ai"), ("zh", "你自己用吗？", "answer_ai")],
+)  # fmt: skip
+def test_talk_to_the_host_gets_the_host_s_answer(catalog, lang, text, family) -> None:
+    """ "what time is it there?" got the kettle's features, "how are you?" was ignored, "do
+    you use it yourself?" went to the operator: small talk gets a friendly line back to the
+    products (a greeting's priority, so a flood of it is rare on air); a question about the
+    host herself, the honest AI answer."""
+    from streamhost.talk.templates import TEMPLATES, fill
+
+    prio, key = _classify(catalog)(ChatEvent("anna", text, lang=lang))
+    small = family == "answer_small_talk"
+    assert (prio, key) == ((Priority.GREETING, f"smalltalk:{lang}") if small else
+                           (Priority.QUESTION, f"ai:{lang}"))  # fmt: skip
+    gen, handed = _gen(catalog)
+    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    lines = {fill(t, {}, "-", lang) for t in TEMPLATES[family][lang]}
+    assert not handed and [s.text for s in out][-1] in lines, [s.text for s in out]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("en", "how are you shipping it?", "Shipping is free"),
+     ("en", "love your voice! how much is the kettle?", "39 euros 90"),
+     ("zh", "声音真好听！水壶多少钱？", "39.90欧元")],
+)  # fmt: skip
+def test_small_talk_words_in_a_real_question_do_not_hide_it(catalog, lang, text, said) -> None:
+    assert said in _answered(catalog, lang, text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "Welche Farbe hat die Lampe?"), ("it", "Di che colore è la lampada?"),
+     ("en", "how many colours does the lamp come in?")],
+)  # fmt: skip
+def test_a_colour_is_not_a_colour_temperature(catalog, lang, text) -> None:
+    """The lamp's "five colour temperatures" said nothing about the colour it comes in."""
+    gen, handed = _gen(catalog)
+    gen.answer(ChatEvent("anna", text, lang=lang), "lamp")
+    assert handed == [text]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("en", "how many colour temperatures does the lamp have?", "five colour temperatures"),
+     ("de", "Wie viele Farbtemperaturen hat die Lampe?", "fünf Farbtemperaturen"),
+     ("en", "does the lamp have warm light?", "five colour temperatures"),
+     ("zh", "台灯有暖光吗？", "五种色温")],
+)  # fmt: skip
+def test_colour_temperatures_are_still_found(catalog, lang, text, said) -> None:
+    assert said in _answered(catalog, lang, text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "yes"),
+    [("en", "is this the lowest price?", "Yes"), ("it", "È il prezzo più basso?", "Sì"),
+     ("de", "Ist das der niedrigste Preis?", "Ja")],
+)  # fmt: skip
+def test_is_this_the_lowest_price_is_the_deal_without_a_yes(catalog, lang, text, yes) -> None:
+    """It got the show's cheapest product; now the price on screen against the regular one,
+    and never "Yes!": no catalog says a price is the lowest there will be."""
+    for _ in range(4):  # every deal template in turn
+        said = _answered(catalog, lang, text)
+        assert "39" in said and not said.startswith(yes), said
+
+
+def test_a_number_in_a_wish_is_no_feature(catalog) -> None:
+    """ "a gift for a 10 year old?" chose the headphones for their "5 hours in 10 minutes"."""
+    gen, _ = _gen(catalog)
+    out = gen.answer(ChatEvent("anna", "gift for a 10 year old?", lang="en"), "kettle")
+    assert out and out[0].product_id == "kettle", [s.text for s in out]

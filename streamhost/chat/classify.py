@@ -89,6 +89,9 @@ def make_classifier(
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
         if retriever.asks(text, "ask_language"):
             return Priority.QUESTION, f"languages:{lang}"  # "do you speak German?"
+        if not named and retriever.asks_small_talk(text, lang):
+            # "how are you?", "love your voice": a greeting's priority, and as rare on air
+            return Priority.GREETING, f"smalltalk:{lang}"
         if pid is not None and retriever.asks_to_see(text, lang, pid):
             return Priority.QUESTION, f"show:{pid}:{lang}"  # "show me the lamp"
         if retriever.asks_if_broken(text):

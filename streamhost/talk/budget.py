@@ -132,7 +132,10 @@ class BudgetQuestions:
         if not has_any(folded, pats["recommend"]) or has_any(folded, pats["shop_service"]):
             return None  # "Fate la confezione *regalo* per la borraccia?" asks for a service
         named = self.named_products(text, lang) or [
-            hit[0] for hit in [self.find_product(text, lang)] if hit and hit[1] >= 1.1
+            # a number is no wish ("a gift for a *10* year old" is not "5 hours in *10* minutes")
+            hit[0]
+            for hit in [self.find_product(re.sub(r"\d+", " ", text), lang)]
+            if hit and hit[1] >= 1.1
         ]
         if not named:
             # a wish only an FAQ answer speaks of ("for *reading*": the lamp's "800 lumens,

@@ -119,7 +119,7 @@ def _two_marked(text: str) -> list[str] | None:
 
 
 def _without_greeting(text: str) -> str:
-    """`text` less a first sentence that greets (``[intent] greeting``), where a question for
+    """`text` less a first sentence that greets (``[intent] greeting``, ``small_talk``), where a question for
     the host follows: one with its mark that opens as a question does ("how much ...", "is
     the ...": ``[intent] ask_open``, ``ask_yes_no``) or asks a price, the stock or a deal.
     "Hi everyone! Anyone here from Spain?" stays a greeting."""
@@ -130,8 +130,8 @@ def _without_greeting(text: str) -> str:
     pats = intent_patterns()
     if len(rest) < MIN_PART_CHARS or rest[-1] not in "?？":
         return text
-    if not has_any(fold(first), pats["greeting"]):
-        return text
+    if not (has_any(fold(first), pats["greeting"]) or has_any(fold(first), pats["small_talk"])):
+        return text  # "Love your voice! How much is the kettle?" drops its compliment too
     folded = fold(rest)
     asks = _opens_question().match(folded) or any(
         has_any(folded, pats[k]) for k in ("price_strong", "price_weak", "stock", "deal")

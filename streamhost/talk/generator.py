@@ -253,6 +253,9 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             # which languages it speaks: those it answers in.
             say("answer_ai" if ai else "answer_languages", {} if ai else self.spoken(lang), "-")
             return out
+        if not named and r.asks_small_talk(text, qlang):  # "how are you?": back to the products
+            say("answer_small_talk", {}, "-", Emotion.HAPPY)
+            return out
         if r.asks(text, "order_help") and not r.asks_if_broken(text):
             # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
             # catalog or policy answer fits; the shop's team (the operator) takes it.

@@ -15,6 +15,7 @@ import re
 
 from ..langdata import load_languages
 from ..language import fold
+from .intent_words import has_any, intent_patterns
 
 
 @functools.cache
@@ -35,9 +36,13 @@ def _patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
 
 def answer_to(question: str, qlang: str, answer: str, alang: str) -> str:
     """``answer`` as said to ``question``: without its leading yes (``without_yes``) where the
-    question, in ``qlang``, is open."""
+    question, in ``qlang``, is open, or where a yes would claim what no catalog says ("is this
+    the *lowest price*?", ``[intent] no_yes``)."""
     asking = _patterns(qlang)
-    if asking is None or not asking[0].search(fold(question).strip()):
+    if asking is None:
+        return answer
+    folded = fold(question).strip()
+    if not asking[0].search(folded) and not has_any(folded, intent_patterns()["no_yes"]):
         return answer
     return without_yes(answer, alang)
 

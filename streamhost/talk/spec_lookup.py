@@ -122,6 +122,16 @@ class SpecLookup:
         ``talk/quantity.py``."""
         return quantity_asked(text, lang)
 
+    def asks_small_talk(self, text: str, lang: str) -> bool:
+        """ "How are you?", "love your voice", 你好吗: ``[intent] small_talk`` and nothing else
+        but greetings and the frame of asking ("how are you *shipping* it?" asks something)."""
+        if not self.asks(text, "small_talk"):
+            return False
+        return any(
+            self._asks_only(text, lang, pid, ("small_talk", "greeting"))
+            for pid in self.catalog.ids[:1]
+        )
+
     def asks_if_broken(self, text: str) -> bool:
         """ "What if the kettle breaks?", "Was ist, wenn er kaputtgeht?", 坏了怎么办？: a fault
         under a condition (``[intent] what_if`` and ``fault``), which asks what the warranty
