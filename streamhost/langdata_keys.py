@@ -73,6 +73,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "feature_attr",
     "greeting",
     "question_words",
+    "places",  # countries: where the shop ships is its entries' business, no unknown thing
     "question_marks",
     "have",  # "do you have / sell": asks for a product, maybe one the shop lacks
     "have_it",  # "do you have *it* in black?": the product on screen, not another one

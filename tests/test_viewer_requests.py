@@ -381,3 +381,29 @@ def test_a_number_in_a_wish_is_no_feature(catalog) -> None:
     gen, _ = _gen(catalog)
     out = gen.answer(ChatEvent("anna", "gift for a 10 year old?", lang="en"), "kettle")
     assert out and out[0].product_id == "kettle", [s.text for s in out]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("it", "La spedizione in Austria è gratis?", "gratuita"),
+     ("zh", "寄到奥地利包邮吗？", "包邮"), ("zh", "寄到德国包邮吗？", "包邮"),
+     ("de", "Passt ein 17 Zoll Laptop rein?", "16 Zoll"),
+     ("en", "does a 17 inch laptop fit?", "16 inches")],
+)  # fmt: skip
+def test_a_country_or_a_number_asked_is_no_unknown_detail(catalog, lang, text, said) -> None:
+    """A country in a shipping question is the shop's entries' business, and a laptop's size
+    is the value the backpack's spec answers ("up to 16 inches"): these went to the operator."""
+    assert said in _answered(catalog, lang, text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("zh", "水壶是无线的吗？"), ("it", "Il bollitore è prodotto in Germania?"),
+     ("en", "is it made in germany?")],
+)  # fmt: skip
+def test_what_the_catalog_does_not_say_is_still_handed_on(catalog, lang, text) -> None:
+    """无线 (of the headphones' name) asks whether the kettle is cordless, which its catalog
+    does not say: it got the kettle's features. A country is a detail of where it is made."""
+    gen, handed = _gen(catalog)
+    gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    assert handed == [text]

@@ -297,7 +297,13 @@ class Retriever(SpecLookup, BudgetQuestions):
         feats = self._features.get((product_id, lang), [])
         qsets = self._faq.get((product_id, lang), ([], None))[0]
         seen = set().union(*feats, *qsets) if (feats or qsets) else set()
-        names = self._names[lang].idf
+        # another product's name word is no detail of this one where words run together
+        # (水壶是*无线*的吗？: 无线 of the headphones' name asks whether the kettle is cordless)
+        names = (
+            set(self._name_tokens(self.catalog.get(product_id), lang))
+            if cjk
+            else self._names[lang].idf
+        )
         return {t for t in q if t not in known and t not in seen and t not in names}
 
     def unknown_details(

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
+from ..langdata import load_languages
 from ..language import fold
 from .intent_words import has_any, intent_patterns
 from .matching import CJK_PAIR, FaqMatch
@@ -49,6 +50,7 @@ class ShopFaq:
         self._words: dict[str, list[set[str]]] = {}
         self._asked: dict[str, list[set[str]]] = {}  # the words of each entry's question
         self._asked_any: dict[str, set[str]] = {}  # ... of any entry's
+        self._places: dict[str, set[str]] = {}  # country words: "do you ship to *Austria*?"
         self._bm25: dict[str, BM25] = {}
         for lang in LANGS:
             is_frame = frame(lang)
@@ -60,6 +62,12 @@ class ShopFaq:
                 for e in self.entries
             ]
             self._asked_any[lang] = set().union(*self._asked[lang])
+            d = load_languages().get(lang)
+            self._places[lang] = {
+                t
+                for w in (d.intent["places"] if d else ())
+                for t in tokenize(w, lang, compounds=True)
+            }
             # Ranked with the frame too: "how much is shipping?" is the entry asked "how
             # much", "how long does shipping take?" the one asked "how long".
             self._bm25[lang] = BM25(docs)
@@ -115,7 +123,9 @@ class ShopFaq:
         # whole words: "funk" (a product's word) in "funktioniert" names no product
         named = bool(plain & names)
         tokens -= names
-        q = {t for t in tokens if not is_frame(t)}
+        # where the shop ships is its entries' business: a country is no unknown thing
+        places = set(tokens) & self._places.get(lang, set())
+        q = {t for t in tokens if not is_frame(t)} - places
         known = set().union(*words)
         # A compound made of known words ("Versandkosten": versand + kosten) is known, and
         # its other parts ("vers", "sandkost") are no unknown things. Other compounds keep
@@ -130,7 +140,7 @@ class ShopFaq:
         met = q & words[best]
         # A CJK bigram that shares a character with a met one straddles the word boundary
         # (到法 in 能寄到法国吗, beside 寄到): the unknown thing is 法国 alone.
-        met_chars = {c for t in met if _is_cjk_pair(t) for c in t}
+        met_chars = {c for t in met | places if _is_cjk_pair(t) for c in t}
         # Whole words: the parts of an unknown compound ("oster", "reich" of "Österreich")
         # are one unknown thing, not nine.
         unknown = sum(not (_is_cjk_pair(t) and met_chars & set(t)) for t in (q - known) & plain)

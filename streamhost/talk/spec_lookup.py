@@ -105,7 +105,8 @@ class SpecLookup:
             for o in self.catalog.ids
             if o != product_id
             and (self.specs_asked(text, lang, o) or self.faq_match(text, o, lang))
-            and not self.unknown_details(text, lang, o)
+            # a number is the value asked about ("a *17* inch laptop"), which the spec answers
+            and not {u for u in self.unknown_details(text, lang, o) if not u.isdigit()}
         ]
         return owners[0] if len(owners) == 1 else None
 
