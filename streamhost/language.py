@@ -64,6 +64,13 @@ def fold(text: str) -> str:
     if text.isascii():
         # NFKC/NFD leave ASCII alone and it has no combining marks, "ß" or "’": same result.
         return text.lower()
+    return _fold_wide(text)
+
+
+# One chat message is folded a score of times on its way through triage and the generator
+# (each intent list, each tokenization): the per-character pass once, then a bounded LRU.
+@functools.lru_cache(maxsize=4096)
+def _fold_wide(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
     if max(text) >= _FIRST_HAN:
         text = text.translate(traditional_to_simplified())
