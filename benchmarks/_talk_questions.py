@@ -14,6 +14,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "questions_mixed.json"
+# What live-shopping chat asks beside specs and prices (show me, what if it breaks, how much for
+# two, small talk, purchases, a detail of another product), written for session 35 and tuned
+# against: a regression guard, its misses the known gaps (benchmarks/talk.py reports them).
+VIEWER_REQUESTS = ROOT / "tests" / "data" / "viewer_requests.json"
 
 
 def load_questions(path: Path = DATA) -> list[dict[str, str]]:
@@ -76,6 +80,16 @@ def _respond(gen: Any, item: Any, pid: str) -> list[Any]:
     if item.priority in (Priority.OPERATOR, Priority.THANKS):
         return gen.thanks(item.event)
     return gen.answer(item.event, pid)
+
+
+def measure_viewer_requests(res: Any) -> dict[str, Any]:
+    """viewer_requests_as_labelled_pct on tests/data/viewer_requests.json, and its misses."""
+    out = account_questions(load_questions(VIEWER_REQUESTS))
+    hits = sum(r["outcome"] == r["expect"] for r in out)
+    res.add("viewer_requests_as_labelled_pct", round(100.0 * hits / len(out), 1), "%", 1)
+    misses = [f"{r['lang']}|{r['text']}: {r['outcome']}, labelled {r['expect']}"
+              for r in out if r["outcome"] != r["expect"]]  # fmt: skip
+    return {"questions": len(out), "misses": misses}
 
 
 def measure_questions(res: Any) -> dict[str, Any]:

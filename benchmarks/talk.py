@@ -41,6 +41,12 @@ tests/data/language_questions.json (en/de/it, most without a stopword) asked on 
 it stream: the share of foreign-language cases detected as their language, and of
 stream-language cases taken away from the stream's language.
 
+(h) ``viewer_requests_as_labelled_pct``: tests/data/viewer_requests.json (301 chat messages
+in four languages beside specs and prices: "show me the lamp", "what if it breaks?", "how much
+for two?", small talk, purchases, a detail only another product has), each labelled with the
+outcome a viewer would expect; the misses are listed in the JSON's config. Written and tuned
+against in one session: a regression guard more than a blind measure.
+
 (g) ``shop_faq_answered_pct`` / ``shop_faq_wrong_pct``: the questions about shipping, returns
 and payment of tests/data/shop_questions.json (four languages, chat's own words: "Lieferzeit?",
 "refund policy?", 几天到货？) through moderation, triage and the generator: the share of those
@@ -396,12 +402,18 @@ def main() -> int:
         res.add(f"templates_{lg}", counts[lg], "templates", 0)
     res.config["llm"] = measure_llm(res, talks, n_llm, llm_like_answers)
     from _talk_quality import measure_faq, measure_specs
-    from _talk_questions import measure_language, measure_questions, measure_shop
+    from _talk_questions import (
+        measure_language,
+        measure_questions,
+        measure_shop,
+        measure_viewer_requests,
+    )
     from _talk_variety import measure_variety
 
     res.config["faq"] = measure_faq(res, catalog, LANGS)
     res.config["specs"] = measure_specs(res, catalog, LANGS)
     res.config["questions"] = measure_questions(res)
+    res.config["viewer_requests"] = measure_viewer_requests(res)
     res.config["language"] = measure_language(res)
     res.config["shop"] = measure_shop(res)
     res.config["variety"] = measure_variety(res, cfg, question_bank, vary, minutes=60.0)

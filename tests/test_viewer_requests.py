@@ -407,3 +407,21 @@ def test_what_the_catalog_does_not_say_is_still_handed_on(catalog, lang, text) -
     gen, handed = _gen(catalog)
     gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
     assert handed == [text]
+
+
+def test_the_labelled_viewer_requests_keep_their_outcomes() -> None:
+    """tests/data/viewer_requests.json through moderation, triage and the generator as the
+    inlet runs them: every message ends as labelled but for the known gaps (payment by a
+    word alone or by bitcoin, which the spam list blocks; a spam line read as chatter; a
+    laptop size in Chinese; a return after a number of weeks; "any coupons?")."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from _talk_questions import VIEWER_REQUESTS, account_questions, load_questions
+
+    out = account_questions(load_questions(VIEWER_REQUESTS))
+    misses = {r["text"] for r in out if r["outcome"] != r["expect"]}
+    assert len(out) == 301 and not [r for r in out if r["outcome"] == "guarded"]
+    assert misses <= {"klarna?", "do you accept bitcoin?", "follow me for free followers",
+                      "17寸电脑能放吗？", "can I return it after 2 weeks?", "any coupons?"}, misses  # fmt: skip
