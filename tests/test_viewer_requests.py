@@ -411,9 +411,7 @@ def test_what_the_catalog_does_not_say_is_still_handed_on(catalog, lang, text) -
 
 def test_the_labelled_viewer_requests_keep_their_outcomes() -> None:
     """tests/data/viewer_requests.json through moderation, triage and the generator as the
-    inlet runs them: every message ends as labelled but for the known gaps (payment by a
-    word alone or by bitcoin, which the spam list blocks; a spam line read as chatter; a
-    laptop size in Chinese; a return after a number of weeks; "any coupons?")."""
+    inlet runs them: every message ends as labelled, and no answer is stopped by the guard."""
     import sys
     from pathlib import Path
 
@@ -421,7 +419,33 @@ def test_the_labelled_viewer_requests_keep_their_outcomes() -> None:
     from _talk_questions import VIEWER_REQUESTS, account_questions, load_questions
 
     out = account_questions(load_questions(VIEWER_REQUESTS))
-    misses = {r["text"] for r in out if r["outcome"] != r["expect"]}
-    assert len(out) == 301 and not [r for r in out if r["outcome"] == "guarded"]
-    assert misses <= {"klarna?", "do you accept bitcoin?", "follow me for free followers",
-                      "17寸电脑能放吗？", "can I return it after 2 weeks?", "any coupons?"}, misses  # fmt: skip
+    assert len(out) == 301
+    assert [(r["text"], r["outcome"]) for r in out if r["outcome"] != r["expect"]] == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("en", "klarna?", "card, PayPal"), ("en", "do you accept bitcoin?", "card, PayPal"),
+     ("en", "any coupons?", "39 euros 90"),
+     ("en", "can I return it after 3 months?", "within 30 days"),
+     ("zh", "两周之后可以退货吗？", "30天内"),
+     ("zh", "15寸的macbook能放吗？", "16英寸"), ("zh", "17寸电脑能放吗？", "16英寸"),
+     ("de", "Was ist dein Lieblingsprodukt?", "Wasserkocher"),
+     ("it", "Qual è il tuo preferito?", "bollitore"), ("zh", "你最喜欢哪个？", "电热水壶")],
+)  # fmt: skip
+def test_the_gaps_left_by_the_labelled_set(catalog, lang, text, said) -> None:
+    """A payment method named alone, or by bitcoin (a question, not crypto spam); coupons; a
+    return after a time (its words a condition, no unknown thing, and no "Yes" granting the
+    viewer's 3 months); a laptop size in Chinese, "macbook" beside Chinese characters; a
+    favourite asked for."""
+    said_ = _answered(catalog, lang, text)
+    assert said in said_ and not any(y in said_ for y in ("Yes,", "Ja,", "Sì,")), said_
+
+
+def test_spam_still_blocked_beside_a_payment_question() -> None:
+    from streamhost.chat.moderation import Moderator
+
+    mod = Moderator()
+    assert mod.check(ChatEvent("a", "do you accept bitcoin?")).allowed
+    for spam in ("buy bitcoin now", "follow me for free followers"):
+        assert not mod.check(ChatEvent("a", spam)).allowed, spam

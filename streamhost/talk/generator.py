@@ -219,7 +219,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             # the headphones?" is not the kettle's warranty.
             pid, named = on_screen, None
         if not named and pid is not None and (owner := r.owner_of_detail(text, qlang, pid)):
-            pid = owner  # "what bluetooth version?" with the kettle on screen: the headphones'
+            # "what bluetooth version?" with the kettle on screen: the detail names the headphones
+            pid, named = owner, (owner, 0.0)
         intent = r.detect_intent(text, qlang, pid)
         if (
             intent is Intent.HAVE

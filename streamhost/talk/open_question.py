@@ -17,6 +17,8 @@ from ..langdata import load_languages
 from ..language import fold
 from .intent_words import has_any, intent_patterns
 
+_NUMBER = re.compile(r"\d+")
+
 
 @functools.cache
 def _patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
@@ -37,14 +39,18 @@ def _patterns(lang: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
 def answer_to(question: str, qlang: str, answer: str, alang: str) -> str:
     """``answer`` as said to ``question``: without its leading yes (``without_yes``) where the
     question, in ``qlang``, is open, or where a yes would claim what no catalog says ("is this
-    the *lowest price*?", ``[intent] no_yes``)."""
+    the *lowest price*?", ``[intent] no_yes``; "... after *3* months?", a number the answer
+    does not state)."""
     asking = _patterns(qlang)
     if asking is None:
         return answer
     folded = fold(question).strip()
-    if not asking[0].search(folded) and not has_any(folded, intent_patterns()["no_yes"]):
-        return answer
-    return without_yes(answer, alang)
+    # "can I return it after 3 months?": a yes would grant the viewer's number, which the
+    # answer ("within 30 days") does not say
+    asked = set(_NUMBER.findall(folded)) - set(_NUMBER.findall(answer))
+    if asked or asking[0].search(folded) or has_any(folded, intent_patterns()["no_yes"]):
+        return without_yes(answer, alang)
+    return answer
 
 
 def without_yes(answer: str, lang: str) -> str:

@@ -143,7 +143,10 @@ class ShopFaq:
         met_chars = {c for t in met | places if _is_cjk_pair(t) for c in t}
         # Whole words: the parts of an unknown compound ("oster", "reich" of "Österreich")
         # are one unknown thing, not nine.
-        unknown = sum(not (_is_cjk_pair(t) and met_chars & set(t)) for t in (q - known) & plain)
+        # A condition says when, not what ("can I return it *after 3 months*?"): its words
+        # are no unknown thing (a fault in it is, above).
+        said = plain & set(tokenize(_without_condition(text), lang))
+        unknown = sum(not (_is_cjk_pair(t) and met_chars & set(t)) for t in (q - known) & said)
         # A word of the entry's question ("ship" in "Do you ship to other countries?") may
         # come with as many unknown ones ("Austria"); one found only in its answer
         # ("confezione" in the returns answer) with none ("avete la confezione *regalo*?").

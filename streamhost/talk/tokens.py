@@ -86,7 +86,9 @@ def _synonyms(lang: str, phrases: bool = True) -> Callable[[str], str] | None:
     alts = [re.escape(k) for k in keys if cjk.search(k)]
     latin = "|".join([p for p, _ in gaps] + ([words] if words else []))
     if latin:  # one word-start test for all of them, not one per key
-        alts.insert(0, rf"(?<![^\W_])(?:{latin})(?![^\W_])")
+        # word edges of the Latin script: "15寸的macbook" says "macbook" though 的 is a word
+        # character too
+        alts.insert(0, rf"(?<![^\W_{_CJK}])(?:{latin})(?![^\W_{_CJK}])")
     pattern = re.compile("|".join(alts))
 
     def sub(m: re.Match[str]) -> str:
