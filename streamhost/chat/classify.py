@@ -118,6 +118,13 @@ def make_classifier(
                 # "how much for both together?" is not "how much is the kettle?": its own key
                 kind = "compare" if compare else "total"
                 return Priority.QUESTION, f"{kind}:{pair[0]}:{pair[1]}:{lang}"
+        if (
+            pid is not None
+            and (retriever.asks(text, "price_strong") or retriever.asks(text, "price_weak"))
+            and not retriever.asks(text, "deal")
+            and (n := retriever.count_asked(text, lang))
+        ):
+            return Priority.QUESTION, f"price:{pid}:x{n}:{lang}"  # "2 kettles how much": not one's
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"
         if (rec := retriever.recommendation(text, lang, pid)) is not None:
@@ -134,8 +141,6 @@ def make_classifier(
         if intent is Intent.PRICE:
             if end := retriever.price_end(text):  # "cheapest?", "most expensive?"
                 return Priority.QUESTION, f"{end}:{lang}"  # not the product on screen's price
-            if n := retriever.count_asked(text, lang):  # "how much for two?": not the price of one
-                return Priority.QUESTION, f"price:{pid or ''}:x{n}:{lang}"
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
         if intent is Intent.STOCK:
             return Priority.QUESTION, f"stock:{pid or ''}:{lang}"
