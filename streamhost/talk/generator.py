@@ -17,10 +17,10 @@ from typing import Any
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language
-from .catalog import Catalog, FaqEntry
+from .catalog import Catalog
 from .compound import answer_parts, split_question
 from .generator_tables import _EMOTION, _HANDED_ON
-from .open_question import answer_to, without_yes
+from .open_question import answer_to
 from .picker import TemplatePicker
 from .price_answers import PriceAnswers
 from .product_requests import ProductRequests
@@ -364,24 +364,6 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         else:
             say("dont_know", {}, "-")
         return out
-
-    def _entry_answer(
-        self, entry: FaqEntry, lang: str, pid: str | None, event: ChatEvent, bare: bool = False
-    ) -> Sentence:
-        """An FAQ entry's answer (a product's or the shop's), as written, in `lang` or the
-        language the catalog has it in; no leading yes to an open question (open_question)
-        nor, `bare`, to one the entry does not ask."""
-        text, text_lang = entry.a(lang)
-        q = event.lang or detect_language(event.text)
-        text = without_yes(text, text_lang) if bare else answer_to(event.text, q, text, text_lang)
-        return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
-
-    def for_the_team(self, event: ChatEvent) -> bool:
-        """Whether the viewer writes about their own order or a fault ("where is my order?"):
-        the shop's team answers that, so the host says so and hands it on, also where an LLM
-        answers the rest (it cannot see orders either)."""
-        r = self.retriever
-        return r.asks(event.text, "order_help") and not r.asks_if_broken(event.text)
 
     def _unanswered(self, event: ChatEvent, lang: str) -> None:
         if self.on_unanswered is not None:

@@ -1,5 +1,6 @@
 """Answers that present one product on a viewer's request: "show me the lamp" (it goes on
-screen as the host presents it) and "how much for two?" (the total for that many).
+screen as the host presents it) and "how much for two?" (the total for that many); an FAQ
+entry's answer as said to the question; and which messages are not an LLM's to answer.
 
 A mixin of the template generator (``talk/generator.py``), which owns what it reads: the
 catalog, the price now (``_now``, from ``price_answers.py``), the template picker and the slot
@@ -13,14 +14,16 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..language import detect_language
-from .catalog import Catalog
+from .catalog import Catalog, FaqEntry
+from .open_question import answer_to, without_yes
 from .prices import format_price_spoken
 from .quantity import count_word
 from .reply import stock_family
 
 
 class ProductRequests:
-    """Show-me and how-much-for-N answers (see the module)."""
+    """Show-me, how-much-for-N and FAQ-entry answers; the team's and the templates' share of
+    the chat (see the module)."""
 
     catalog: Catalog
     retriever: Any
@@ -85,3 +88,21 @@ class ProductRequests:
         slots["count"] = count_word(n, lang)
         slots["total"] = format_price_spoken(self._now()(pid) * n, p.currency, lang)
         return self._said(["answer_quantity"], slots, pid, lang, event)
+
+    def _entry_answer(
+        self, entry: FaqEntry, lang: str, pid: str | None, event: ChatEvent, bare: bool = False
+    ) -> Sentence:
+        """An FAQ entry's answer (a product's or the shop's), as written, in `lang` or the
+        language the catalog has it in; no leading yes to an open question (open_question)
+        nor, `bare`, to one the entry does not ask."""
+        text, text_lang = entry.a(lang)
+        q = event.lang or detect_language(event.text)
+        text = without_yes(text, text_lang) if bare else answer_to(event.text, q, text, text_lang)
+        return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
+
+    def for_the_team(self, event: ChatEvent) -> bool:
+        """Whether the viewer writes about their own order or a fault ("where is my order?"):
+        the shop's team answers that, so the host says so and hands it on, also where an LLM
+        answers the rest (it cannot see orders either)."""
+        r = self.retriever
+        return r.asks(event.text, "order_help") and not r.asks_if_broken(event.text)

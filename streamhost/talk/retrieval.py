@@ -18,6 +18,7 @@ from .budget import BudgetQuestions
 from .catalog import LANGS, Catalog, Product
 from .intent_words import has_any, intent_patterns, intent_tokens, question_vocab
 from .matching import CJK_PAIR, FaqMatch, related, spelled
+from .request_kinds import RequestKinds
 from .shop_faq import ShopFaq
 from .spec_lookup import SpecLookup
 from .spelling import NameSpeller
@@ -28,7 +29,7 @@ from .tokens import BM25, compound_parts, splits_compounds, stop_chars, tokenize
 __all__ = ["BM25", "FaqMatch", "Intent", "Retriever", "detect_language", "fold", "tokenize"]
 
 
-class Retriever(SpecLookup, BudgetQuestions):
+class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
     """Indexes one catalog per language at construction; answers lookups in microseconds.
 
     In: catalog; per call the viewer text and a language. Out: product ids, FAQ entries,
@@ -337,19 +338,6 @@ class Retriever(SpecLookup, BudgetQuestions):
         bot?"), "how_to_buy" ("where's the link?"), "have_it" ("do you have *it* in black?",
         a detail of the product on screen, not a product the shop may not sell)."""
         return has_any(fold(text), intent_patterns()[key])
-
-    def asks_deal_end(self, text: str, lang: str, product_id: str) -> bool:
-        """ "When does the sale end?", "Bis wann?", 优惠到什么时候？ about the product: the
-        ``[intent] deal_ends`` words, with nothing else asked but the product's name ("Wie
-        lange gilt die *Garantie*?" asks about a warranty, "how long does the *battery*
-        last?" about the battery) and no FAQ entry of the product."""
-        return self._asks_only(text, lang, product_id, ("deal_ends", "deal"))
-
-    def asks_what_it_is(self, text: str, lang: str, product_id: str) -> bool:
-        """ "What is this?", "Was ist das?", "Cos'è?", 这是什么？: the ``[intent] what_is_it``
-        words and nothing else ("what is it *made* of?", "was ist das *teuerste*?" ask
-        something else)."""
-        return not self.price_end(text) and self._asks_only(text, lang, product_id, ("what_is_it",))
 
     def _asks_only(self, text: str, lang: str, product_id: str, keys: tuple[str, ...]) -> bool:
         """The text says a word of ``[intent] keys[0]`` and nothing but words of those lists,

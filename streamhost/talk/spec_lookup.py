@@ -17,9 +17,7 @@ from typing import Any
 from ..langdata import load_languages
 from ..language import fold
 from .catalog import LANGS, Catalog
-from .intent_words import intent_patterns
 from .matching import CJK_PAIR, FaqMatch, says
-from .quantity import quantity_asked
 from .tokens import stop_chars, tokenize, with_synonyms
 
 
@@ -30,11 +28,6 @@ class SpecLookup:
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
     asks: Any
-    _asks_only: Any
-    shop_faq_match: Any
-    faq_match: Any
-    unknown_details: Any
-    matching_features: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
     _unnamed: dict[tuple[str, str], re.Pattern[str]]  # (product, lang) -> its names, compiled
@@ -83,80 +76,6 @@ class SpecLookup:
         # it keeps warm (its keep-warm feature), not its capacity ("quanto tiene").
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
-
-    def owner_of_detail(self, text: str, lang: str, product_id: str) -> str | None:
-        """The one other product whose catalog says all that the question asks, a spec or an
-        FAQ entry of it, where the product on screen (`product_id`) says none of it and the
-        question does not point at it (``[intent] this_one``): "what bluetooth version?" with
-        the kettle on screen asks about the headphones, "is *it* BPA free?" about the kettle,
-        which the catalog does not say. None where
-        no product or more than one does ("how heavy is it?": the headphones and the backpack
-        both have a weight; the kettle's own is asked then)."""
-        if self.asks(text, "this_one"):
-            return None  # "is *it* BPA free?" asks about the kettle on screen: "I'll check"
-        if (
-            self.specs_asked(text, lang, product_id)
-            or self.faq_match(text, product_id, lang)
-            or self.matching_features(text, product_id, lang)
-        ):
-            return None
-        owners = [
-            o
-            for o in self.catalog.ids
-            if o != product_id
-            and (self.specs_asked(text, lang, o) or self.faq_match(text, o, lang))
-            # a number is the value asked about ("a *17* inch laptop"), which the spec answers
-            and not {u for u in self.unknown_details(text, lang, o) if not u.isdigit()}
-        ]
-        return owners[0] if len(owners) == 1 else None
-
-    def asks_to_see(self, text: str, lang: str, product_id: str) -> bool:
-        """ "Show me the lamp", "Zeig mal die Lampe", 给我看看台灯: ``[intent] show_me`` words
-        and nothing else but the product's name and the frame of asking."""
-        return not self.asks(text, "price_strong") and self._asks_only(
-            text, lang, product_id, ("show_me", "again")
-        )  # 看看台灯多少钱 asks the price
-
-    @staticmethod
-    def count_asked(text: str, lang: str) -> int | None:
-        """How many of a product the text asks about ("how much for *two*?"): see
-        ``talk/quantity.py``."""
-        return quantity_asked(text, lang)
-
-    def asks_small_talk(self, text: str, lang: str) -> bool:
-        """ "How are you?", "love your voice", 你好吗: ``[intent] small_talk`` and nothing else
-        but greetings and the frame of asking ("how are you *shipping* it?" asks something)."""
-        if not self.asks(text, "small_talk"):
-            return False
-        return any(
-            self._asks_only(text, lang, pid, ("small_talk", "greeting"))
-            for pid in self.catalog.ids[:1]
-        )
-
-    def asks_if_broken(self, text: str) -> bool:
-        """ "What if the kettle breaks?", "Was ist, wenn er kaputtgeht?", 坏了怎么办？: a fault
-        under a condition (``[intent] what_if`` and ``fault``), which asks what the warranty
-        covers; not a viewer's own broken order ("it arrived broken")."""
-        return self.asks(text, "what_if") and self.asks(text, "fault")
-
-    def with_warranty(self, text: str, lang: str) -> str:
-        """The text as a warranty question where it asks what happens if the product breaks
-        (see `asks_if_broken`), folded: the language's first ``[intent] warranty`` word in
-        place of its fault words and its condition words dropped, so the product's warranty
-        entry or spec answers it (none: "I'll check")."""
-        d = load_languages().get(lang)
-        if d is None or not d.intent["warranty"] or not self.asks_if_broken(text):
-            return text
-        if self.shop_faq_match(text, lang) is not None:
-            return text  # the shop's own entry speaks of faults ("a faulty item is replaced")
-        out = fold(text)
-        pats = intent_patterns()
-        # the fault is what the warranty covers and the condition frames it: no details
-        for key, put in (("fault", f" {d.intent['warranty'][0]} "), ("what_if", " ")):
-            for pat in pats[key]:
-                if pat is not None:
-                    out = pat.sub(put, out)
-        return out
 
     def names_of(self, product_id: str, lang: str) -> list[str]:
         """The product's own name and aliases in ``lang``, then in the other languages (a

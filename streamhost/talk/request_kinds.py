@@ -1,0 +1,120 @@
+"""What kind of request a chat message is, beyond its intent: "what is this?", "when does the
+sale end?", "show me the lamp", small talk to the host, "how much for two?", "what if it
+breaks?" (its warranty), and a detail only another product has ("what bluetooth version?"
+with the kettle on screen).
+
+A mixin of the retriever (``talk/retrieval.py``), which owns what it reads: the catalog, its
+phrase lists (``asks``), the "nothing else asked" test (``_asks_only``) and the spec, FAQ,
+feature and unknown-detail lookups. In: a message, its language and the product on screen;
+out: a yes/no, a count, a product id or the message as a warranty question.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..langdata import load_languages
+from ..language import fold
+from .catalog import Catalog
+from .intent_words import intent_patterns
+from .quantity import quantity_asked
+
+
+class RequestKinds:
+    """Request tests of the retriever (see the module)."""
+
+    catalog: Catalog
+    asks: Any
+    _asks_only: Any
+    price_end: Any
+    faq_match: Any
+    shop_faq_match: Any
+    specs_asked: Any
+    matching_features: Any
+    unknown_details: Any
+
+    def asks_deal_end(self, text: str, lang: str, product_id: str) -> bool:
+        """ "When does the sale end?", "Bis wann?", 优惠到什么时候？ about the product: the
+        ``[intent] deal_ends`` words, with nothing else asked but the product's name ("Wie
+        lange gilt die *Garantie*?" asks about a warranty, "how long does the *battery*
+        last?" about the battery) and no FAQ entry of the product."""
+        return self._asks_only(text, lang, product_id, ("deal_ends", "deal"))
+
+    def asks_what_it_is(self, text: str, lang: str, product_id: str) -> bool:
+        """ "What is this?", "Was ist das?", "Cos'è?", 这是什么？: the ``[intent] what_is_it``
+        words and nothing else ("what is it *made* of?", "was ist das *teuerste*?" ask
+        something else)."""
+        return not self.price_end(text) and self._asks_only(text, lang, product_id, ("what_is_it",))
+
+    def owner_of_detail(self, text: str, lang: str, product_id: str) -> str | None:
+        """The one other product whose catalog says all that the question asks, a spec or an
+        FAQ entry of it, where the product on screen (`product_id`) says none of it and the
+        question does not point at it (``[intent] this_one``): "what bluetooth version?" with
+        the kettle on screen asks about the headphones, "is *it* BPA free?" about the kettle,
+        which the catalog does not say. None where no product or more than one does ("how
+        heavy is it?": the headphones and the backpack both have a weight)."""
+        if self.asks(text, "this_one"):
+            return None  # "is *it* BPA free?" asks about the kettle on screen: "I'll check"
+        if (
+            self.specs_asked(text, lang, product_id)
+            or self.faq_match(text, product_id, lang)
+            or self.matching_features(text, product_id, lang)
+        ):
+            return None
+        owners = [
+            o
+            for o in self.catalog.ids
+            if o != product_id
+            and (self.specs_asked(text, lang, o) or self.faq_match(text, o, lang))
+            # a number is the value asked about ("a *17* inch laptop"), which the spec answers
+            and not {u for u in self.unknown_details(text, lang, o) if not u.isdigit()}
+        ]
+        return owners[0] if len(owners) == 1 else None
+
+    def asks_to_see(self, text: str, lang: str, product_id: str) -> bool:
+        """ "Show me the lamp", "Zeig mal die Lampe", 给我看看台灯: ``[intent] show_me`` words
+        and nothing else but the product's name and the frame of asking."""
+        return not self.asks(text, "price_strong") and self._asks_only(
+            text, lang, product_id, ("show_me", "again")
+        )  # 看看台灯多少钱 asks the price
+
+    def asks_small_talk(self, text: str, lang: str) -> bool:
+        """ "How are you?", "love your voice", 你好吗: ``[intent] small_talk`` and nothing else
+        but greetings and the frame of asking ("how are you *shipping* it?" asks something)."""
+        if not self.asks(text, "small_talk"):
+            return False
+        return any(
+            self._asks_only(text, lang, pid, ("small_talk", "greeting"))
+            for pid in self.catalog.ids[:1]
+        )
+
+    @staticmethod
+    def count_asked(text: str, lang: str) -> int | None:
+        """How many of a product the text asks about ("how much for *two*?"): see
+        ``talk/quantity.py``."""
+        return quantity_asked(text, lang)
+
+    def asks_if_broken(self, text: str) -> bool:
+        """ "What if the kettle breaks?", "Was ist, wenn er kaputtgeht?", 坏了怎么办？: a fault
+        under a condition (``[intent] what_if`` and ``fault``), which asks what the warranty
+        covers; not a viewer's own broken order ("it arrived broken")."""
+        return self.asks(text, "what_if") and self.asks(text, "fault")
+
+    def with_warranty(self, text: str, lang: str) -> str:
+        """The text as a warranty question where it asks what happens if the product breaks
+        (see `asks_if_broken`), folded: the language's first ``[intent] warranty`` word in
+        place of its fault words and its condition words dropped, so the product's warranty
+        entry or spec answers it (none: "I'll check")."""
+        d = load_languages().get(lang)
+        if d is None or not d.intent["warranty"] or not self.asks_if_broken(text):
+            return text
+        if self.shop_faq_match(text, lang) is not None:
+            return text  # the shop's own entry speaks of faults ("a faulty item is replaced")
+        out = fold(text)
+        pats = intent_patterns()
+        # the fault is what the warranty covers and the condition frames it: no details
+        for key, put in (("fault", f" {d.intent['warranty'][0]} "), ("what_if", " ")):
+            for pat in pats[key]:
+                if pat is not None:
+                    out = pat.sub(put, out)
+        return out
