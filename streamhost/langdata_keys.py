@@ -105,7 +105,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "condition",  # "... if I don't like it": a condition, not what is asked (talk/shop_faq.py)
     "fault",  # "... if it breaks": a product failing, which no shop entry but its own answers
     "what_if",  # "what if it breaks?" with a fault word: the product's warranty, not a fault
-    "warranty",  # the words naming a warranty, first one appended to a "what if it breaks?"
+    "warranty",  # words naming a warranty; the first replaces the fault of "what if it breaks?"
     "bought",  # "just bought the kettle!": a viewer says they ordered; thanked like a purchase
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
     "budget",  # a price ceiling, "…" where the amount stands ("under …", "…以内"): talk/budget.py

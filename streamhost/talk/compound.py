@@ -119,10 +119,11 @@ def _two_marked(text: str) -> list[str] | None:
 
 
 def _without_greeting(text: str) -> str:
-    """`text` less a first sentence that greets (``[intent] greeting``, ``small_talk``), where a question for
-    the host follows: one with its mark that opens as a question does ("how much ...", "is
-    the ...": ``[intent] ask_open``, ``ask_yes_no``) or asks a price, the stock or a deal.
-    "Hi everyone! Anyone here from Spain?" stays a greeting."""
+    """`text` less a first sentence that greets or chats (``[intent] greeting``,
+    ``small_talk``), where a question for the host follows: one with its mark that opens as a
+    question does ("how much ...", "is the ...": ``[intent] ask_open``, ``ask_yes_no``) or
+    asks a price, the stock or a deal. "Hi everyone! Anyone here from Spain?" stays a
+    greeting."""
     m = _GREETING_END.search(text)
     if m is None:
         return text
