@@ -309,6 +309,7 @@ def test_anything_else_is_the_lineup(catalog, lang, text, name) -> None:
      ("en", "what time is it there?", "answer_small_talk"),
      ("de", "Wie geht es dir?", "answer_small_talk"), ("zh", "你好吗？", "answer_small_talk"),
      ("it", "ciao, come stai?", "answer_small_talk"),
+     ("en", "thanks for the info!", "answer_small_talk"), ("zh", "谢谢主播！", "answer_small_talk"),
      ("en", "are you live?", "answer_ai"), ("en", "do you use it yourself?", "answer_ai"),
      ("en", "where are you from?", "answer_ai"), ("de", "Benutzt du den selbst?", "answer_ai"),
      ("it", "Sei in diretta?", "answer_ai"), ("zh", "你自己用吗？", "answer_ai")],
@@ -334,7 +335,9 @@ def test_talk_to_the_host_gets_the_host_s_answer(catalog, lang, text, family) ->
     ("lang", "text", "said"),
     [("en", "how are you shipping it?", "Shipping is free"),
      ("en", "love your voice! how much is the kettle?", "39 euros 90"),
-     ("zh", "声音真好听！水壶多少钱？", "39.90欧元")],
+     ("zh", "声音真好听！水壶多少钱？", "39.90欧元"),
+     ("en", "thanks, how much is the lamp?", "34 euros 95"),
+     ("de", "danke, was kostet die Lampe?", "34 Euro 95")],
 )  # fmt: skip
 def test_small_talk_words_in_a_real_question_do_not_hide_it(catalog, lang, text, said) -> None:
     assert said in _answered(catalog, lang, text)
@@ -419,7 +422,7 @@ def test_the_labelled_viewer_requests_keep_their_outcomes() -> None:
     from _talk_questions import VIEWER_REQUESTS, account_questions, load_questions
 
     out = account_questions(load_questions(VIEWER_REQUESTS))
-    assert len(out) == 401
+    assert len(out) == 405
     misses = [(r["text"], r["outcome"]) for r in out if r["outcome"] != r["expect"]]
     # the known gap: coffee in the bottle (咖啡 is the kettle's word too), handed on
     assert misses == [("保温杯装咖啡能保温多久？", "operator")]
