@@ -41,7 +41,7 @@ tests/data/language_questions.json (en/de/it, most without a stopword) asked on 
 it stream: the share of foreign-language cases detected as their language, and of
 stream-language cases taken away from the stream's language.
 
-(h) ``viewer_requests_as_labelled_pct``: tests/data/viewer_requests.json (405 chat messages
+(h) ``viewer_requests_as_labelled_pct``: tests/data/viewer_requests.json (409 chat messages
 in four languages beside specs and prices: "show me the lamp", "what if it breaks?", "how much
 for two?", small talk, purchases, a detail only another product has), each labelled with the
 outcome a viewer would expect; the misses are listed in the JSON's config. Written (the last

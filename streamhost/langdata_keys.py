@@ -28,6 +28,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_budget_none",  # ... none: the most affordable, honestly above it
     "answer_what_is",  # "what is this?": the product on screen and its price now
     "answer_quantity",  # "how much for two?": the total for that many, and the price of each
+    "answer_farewell",  # "good night all": good night and thanks for stopping by
     "answer_small_talk",  # "how are you?", "love your voice": thanks, and back to the products
     "answer_show",  # "show me the lamp": the product, now on screen, and its price
     "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
@@ -83,6 +84,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
     "priciest",  # asks for the show's most expensive product ("most expensive?", 最贵)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
+    "farewell",  # a viewer leaving ("good night all", "tschüss", 拜拜): a goodbye, rarely on air
     "small_talk",  # to the host, about nothing on sale ("how are you?", "love your voice")
     "ask_language",  # asks which languages the host speaks ("do you speak German?", 会说中文吗)
     "how_to_buy",  # asks how or where to order ("how do I order?", "where's the link?")

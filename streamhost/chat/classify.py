@@ -89,6 +89,8 @@ def make_classifier(
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
         if retriever.asks(text, "ask_language"):
             return Priority.QUESTION, f"languages:{lang}"  # "do you speak German?"
+        if not named and retriever.asks_small_talk(text, lang, "farewell"):
+            return Priority.GREETING, f"bye:{lang}"  # "good night all": a goodbye, rarely aired
         if not named and retriever.asks_small_talk(text, lang):
             # "how are you?", "love your voice": a greeting's priority, and as rare on air
             return Priority.GREETING, f"smalltalk:{lang}"

@@ -239,10 +239,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
                 self._unanswered(event, lang)
             elif fam == "ask_question" and not lead_in:
                 return  # the second question of one message (talk/compound.py)
-            # A question answered about another product than the one on screen ("what
-            # bluetooth version?" with the kettle there) is led in with that product's name.
-            other = fam == "ask_question" and pid != on_screen
-            prefer = frozenset(slots) if other else frozenset()
+            # answered about another product than the one on screen: the lead-in names it
+            prefer = frozenset(slots) if fam == "ask_question" and pid != on_screen else frozenset()
             t = self._pick(fam, lang, {**slots, **user}, code, prefer=prefer)
             if t is not None:  # "how much do I save?" takes no "Yes!" (talk/open_question.py)
                 t = answer_to(text, qlang, t, lang)
@@ -254,8 +252,11 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             # which languages it speaks: those it answers in.
             say("answer_ai" if ai else "answer_languages", {} if ai else self.spoken(lang), "-")
             return out
-        if not named and r.asks_small_talk(text, qlang):  # "how are you?": back to the products
-            say("answer_small_talk", {}, "-", Emotion.HAPPY)
+        chat = not named and next(
+            (k for k in ("farewell", "small_talk") if r.asks_small_talk(text, qlang, k)), None
+        )
+        if chat:  # "good night all": goodbye; "how are you?": a line back to the products
+            say(f"answer_{chat}", {}, "-", Emotion.HAPPY)
             return out
         if r.asks(text, "order_help") and not r.asks_if_broken(text):
             # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no

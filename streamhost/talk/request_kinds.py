@@ -78,13 +78,14 @@ class RequestKinds:
             text, lang, product_id, ("show_me", "again")
         )  # 看看台灯多少钱 asks the price
 
-    def asks_small_talk(self, text: str, lang: str) -> bool:
-        """ "How are you?", "love your voice", 你好吗: ``[intent] small_talk`` and nothing else
-        but greetings and the frame of asking ("how are you *shipping* it?" asks something)."""
-        if not self.asks(text, "small_talk"):
+    def asks_small_talk(self, text: str, lang: str, key: str = "small_talk") -> bool:
+        """ "How are you?", "love your voice", 你好吗 (``key`` "farewell": "good night all",
+        拜拜): ``[intent] key`` and nothing else but greetings, small talk and the frame of
+        asking ("how are you *shipping* it?" asks something)."""
+        if not self.asks(text, key):
             return False
         return any(
-            self._asks_only(text, lang, pid, ("small_talk", "greeting"))
+            self._asks_only(text, lang, pid, (key, "small_talk", "greeting", "farewell"))
             for pid in self.catalog.ids[:1]
         )
 
