@@ -15,6 +15,7 @@ import re
 
 from ..langdata import load_languages
 from ..language import fold
+from .tokens import with_synonyms
 
 FEWEST, MOST = 2, 10
 
@@ -43,7 +44,7 @@ def _words(lang: str) -> tuple[dict[str, int], frozenset[str]]:
 
 def quantity_asked(text: str, lang: str) -> int | None:
     """The count of the product the text asks a price for (see the module), or None."""
-    folded = fold(text)
+    folded = with_synonyms(fold(text), lang)  # "how much 4 3 lamps": "4" is "for"
     m = _CJK_COUNT.search(folded)
     if m is not None:
         n = _CJK_DIGITS.get(m.group(1)) or int(m.group(1))
