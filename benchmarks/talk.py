@@ -46,7 +46,7 @@ in four languages beside specs and prices: "show me the lamp", "what if it break
 for two?", small talk, purchases, a detail only another product has), each labelled with the
 outcome a viewer would expect; the misses are listed in the JSON's config. Written in five
 sets in one session and mended after each (the third, fourth and fifth written blind: 94 of
-106, 62 of 71 and 47 of 62 as expected before their fixes): a regression guard more than a
+106, 62 of 71 and 43 of 62 as expected before their fixes): a regression guard more than a
 blind measure.
 
 (g) ``shop_faq_answered_pct`` / ``shop_faq_wrong_pct``: the questions about shipping, returns
