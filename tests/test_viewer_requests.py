@@ -25,12 +25,17 @@ def _classify(catalog, on_screen: str = "kettle"):
     return make_classifier(Retriever(catalog), catalog, current_product=lambda: on_screen)
 
 
+def _ask(catalog, lang: str, text: str, on_screen: str = "kettle"):
+    """(what the host says to `text` with `on_screen` on screen, the texts handed on)."""
+    gen, handed = _gen(catalog)
+    return gen.answer(ChatEvent("anna", text, lang=lang), on_screen), handed
+
+
 def _answered(catalog, lang: str, text: str) -> str:
     """What the host says to `text` (the kettle on screen), triaged as a question and not
     handed to the operator."""
     assert _classify(catalog)(ChatEvent("anna", text, lang=lang))[0] is Priority.QUESTION
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     said = " ".join(s.text for s in out)
     assert out and not handed, said
     return said
@@ -58,8 +63,7 @@ def test_show_me_presents_the_product_and_marks_it_for_the_screen(
     assert _classify(catalog)(ChatEvent("anna", text, lang=lang)) == (
         Priority.QUESTION, f"show:{pid}:{lang}",
     )  # fmt: skip
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     assert out and not handed
     assert all(s.show and s.product_id == pid and s.lang == lang for s in out), out
     assert name in out[0].text
@@ -74,8 +78,7 @@ def test_show_me_presents_the_product_and_marks_it_for_the_screen(
 def test_a_question_that_asks_more_than_to_see_is_answered_as_asked(catalog, lang, text) -> None:
     """A price or size question with "again" or 看看 in it is that question, not a request to
     see the product: the panel stays where the show has it."""
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     assert out and not handed and not any(s.show for s in out), [s.text for s in out]
 
 
@@ -138,8 +141,7 @@ def test_no_warranty_or_a_broken_order_still_goes_to_the_team(catalog, lang, tex
     product broke is the team's (and never thanked for an order)."""
     prio, _ = _classify(catalog)(ChatEvent("anna", text, lang=lang))
     assert prio is Priority.QUESTION
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     assert handed == [text]
     assert not any("warranty" in s.text or "Garantie" in s.text for s in out)
 
@@ -205,8 +207,7 @@ def test_a_detail_only_another_product_has_is_answered_about_it_by_name(
     one product whose catalog says it): answered about them, the lead-in naming them every
     time, where it went to the operator."""
     for _ in range(6):  # the lead-in templates rotate; each must name the product
-        gen, handed = _gen(catalog)
-        out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+        out, handed = _ask(catalog, lang, text)
         assert not handed and all(s.product_id == pid for s in out), [s.text for s in out]
         assert name in out[0].text and said in out[-1].text, [s.text for s in out]
 
@@ -222,8 +223,7 @@ def test_a_question_about_the_product_on_screen_is_not_moved_to_another(
     """ "is *it* BPA free?" points at the kettle, whose catalog does not say (the bottle's
     does): "I'll check", not the bottle's answer; "how heavy is it?" has two products with a
     weight and none on screen; a screen no product has."""
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     assert handed == [text] and all(s.product_id in (None, "kettle") for s in out), out
 
 
@@ -260,8 +260,7 @@ def test_how_much_for_two_is_the_total_and_each(catalog, lang, text, pid, said) 
     and triage does not merge with "how much is it?"."""
     from streamhost.talk.guard import Guard
 
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     assert not handed and len(out) == 1 and out[0].product_id == pid
     assert all(s in out[0].text for s in said), out[0].text
     assert Guard(catalog, lang).check(out[0]).ok
@@ -331,8 +330,7 @@ def test_talk_to_the_host_gets_the_host_s_answer(catalog, lang, text, family) ->
         "answer_farewell": (Priority.GREETING, f"bye:{lang}"),
         "answer_ai": (Priority.QUESTION, f"ai:{lang}"),
     }[family]
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     names = user_slots("anna", lang)
     lines = {fill(t, names, "-", lang) for t in TEMPLATES[family][lang]}
     assert not handed and [s.text for s in out][-1] in lines, [s.text for s in out]
@@ -357,8 +355,7 @@ def test_small_talk_words_in_a_real_question_do_not_hide_it(catalog, lang, text,
 )  # fmt: skip
 def test_a_colour_is_not_a_colour_temperature(catalog, lang, text) -> None:
     """The lamp's "five colour temperatures" said nothing about the colour it comes in."""
-    gen, handed = _gen(catalog)
-    gen.answer(ChatEvent("anna", text, lang=lang), "lamp")
+    _, handed = _ask(catalog, lang, text, "lamp")
     assert handed == [text]
 
 
@@ -414,8 +411,7 @@ def test_a_country_or_a_number_asked_is_no_unknown_detail(catalog, lang, text, s
 def test_what_the_catalog_does_not_say_is_still_handed_on(catalog, lang, text) -> None:
     """无线 (of the headphones' name) asks whether the kettle is cordless, which its catalog
     does not say: it got the kettle's features. A country is a detail of where it is made."""
-    gen, handed = _gen(catalog)
-    gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    _, handed = _ask(catalog, lang, text)
     assert handed == [text]
 
 
@@ -518,8 +514,7 @@ def test_chat_spelling(catalog, lang, text, said) -> None:
     spelling ("pls", "wat", "u", "4" for "for": "how much 4 3 lamps" got the price of four),
     "ciao ciao" as a goodbye (it got a welcome), a particle after a goodbye (拜拜啦)."""
     assert _classify(catalog)(ChatEvent("anna", text, lang=lang))[0] is not Priority.OTHER
-    gen, handed = _gen(catalog)
-    out = gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    out, handed = _ask(catalog, lang, text)
     assert not handed and said in " ".join(s.text for s in out), [s.text for s in out]
 
 
@@ -531,8 +526,7 @@ def test_chat_spelling_still_reaches_the_team(catalog, lang, text) -> None:
     """Both were dropped as chatter: a viewer's own order, a question about the shop."""
     prio, _ = _classify(catalog)(ChatEvent("anna", text, lang=lang))
     assert prio is Priority.QUESTION
-    gen, handed = _gen(catalog)
-    gen.answer(ChatEvent("anna", text, lang=lang), "kettle")
+    _, handed = _ask(catalog, lang, text)
     assert handed == [text]
 
 

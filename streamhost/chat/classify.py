@@ -120,12 +120,7 @@ def make_classifier(
                 # "how much for both together?" is not "how much is the kettle?": its own key
                 kind = "compare" if compare else "total"
                 return Priority.QUESTION, f"{kind}:{pair[0]}:{pair[1]}:{lang}"
-        if (
-            pid is not None
-            and (retriever.asks(text, "price_strong") or retriever.asks(text, "price_weak"))
-            and not retriever.asks(text, "deal")
-            and (n := retriever.count_asked(text, lang))
-        ):
+        if pid is not None and (n := retriever.count_asked(text, lang, pid)):
             return Priority.QUESTION, f"price:{pid}:x{n}:{lang}"  # "2 kettles how much": not one's
         if pid is not None and retriever.asks(text, "how_to_buy"):
             return Priority.QUESTION, f"buy:{pid}:{lang}"

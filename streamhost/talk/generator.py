@@ -267,7 +267,7 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             return out  # "anything under 30 euros?", "anything cheaper than the kettle?"
         if self._pair_answer(text, qlang, lang, intent is Intent.PRICE, event, out):
             return out  # "which is cheaper, the kettle or the lamp?", "... together?"
-        if pid is not None and cap is None and (n := self._count_asked(text, qlang, pid)):
+        if pid is not None and cap is None and (n := r.count_asked(text, qlang, pid)):
             return self._quantity_answer(pid, n, lang, user, event)  # "how much for two?"
         if kind := r.lineup_asked(text, qlang, pid):  # "what do you sell?", "what's on sale?"
             say(*self.lineup_answer(lang, kind), "-")

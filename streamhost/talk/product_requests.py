@@ -65,16 +65,6 @@ class ProductRequests:
             s.show = True
         return out
 
-    def _count_asked(self, text: str, lang: str, pid: str) -> int | None:
-        """How many of the product a price question asks for ("how much for two bottles?"),
-        or None: no count, no price words, a deal asked about, or a spec ("how much do two bottles
-        hold?")."""
-        r = self.retriever
-        if not (r.asks(text, "price_strong") or r.asks(text, "price_weak")) or r.asks(text, "deal"):
-            return None  # "if I buy two, is there a discount?" asks about the offer
-        n = r.count_asked(text, lang)
-        return n if n is not None and not r.specs_asked(text, lang, pid) else None
-
     def _quantity_answer(
         self, pid: str, n: int, lang: str, user: dict[str, str], event: ChatEvent
     ) -> list[Sentence]:

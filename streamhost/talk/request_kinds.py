@@ -82,18 +82,23 @@ class RequestKinds:
         """ "How are you?", "love your voice", 你好吗 (``key`` "farewell": "good night all",
         拜拜): ``[intent] key`` and nothing else but greetings, small talk and the frame of
         asking ("how are you *shipping* it?" asks something)."""
-        if not self.asks(text, key):
+        if not self.asks(text, key) or not self.catalog.ids:
             return False
-        return any(
-            self._asks_only(text, lang, pid, (key, "small_talk", "greeting", "farewell"))
-            for pid in self.catalog.ids[:1]
-        )
+        # the frame test wants a product; none is named in small talk, so any will do
+        keys = (key, "small_talk", "greeting", "farewell")
+        return self._asks_only(text, lang, self.catalog.ids[0], keys)
 
-    @staticmethod
-    def count_asked(text: str, lang: str) -> int | None:
-        """How many of a product the text asks about ("how much for *two*?"): see
-        ``talk/quantity.py``."""
-        return quantity_asked(text, lang)
+    def count_asked(self, text: str, lang: str, product_id: str) -> int | None:
+        """How many of the product a price question asks for ("how much for two bottles?",
+        see ``talk/quantity.py``), or None: no count, no price words, a deal asked about ("if
+        I buy two, is there a discount?" asks about the offer), or a spec ("how much do two
+        bottles hold?")."""
+        if not (self.asks(text, "price_strong") or self.asks(text, "price_weak")):
+            return None
+        if self.asks(text, "deal"):
+            return None
+        n = quantity_asked(text, lang)
+        return n if n is not None and not self.specs_asked(text, lang, product_id) else None
 
     def asks_if_broken(self, text: str) -> bool:
         """ "What if the kettle breaks?", "Was ist, wenn er kaputtgeht?", 坏了怎么办？: a fault
