@@ -95,6 +95,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_lineup",  # "what do you sell tonight?", "welche Produkte habt ihr?": the show's products
     "counts",  # the words for two to ten, in order: "how much for *two*?" (talk/quantity.py)
     "count_units",  # after a number, a measure and not a count ("2 *litres*", "2 *Jahre*")
+    "amount_ones",  # "one" before a measure ("*a* litre", "*einen* Liter", *一*升): an amount
     "this_one",  # refers to the product on screen ("is *it* waterproof?"): never another's detail
     "show_me",  # "show me the lamp": the product named goes on screen and is presented
     "again",  # "... again": a request repeated ("show the backpack again"), nothing asked

@@ -27,6 +27,7 @@ __all__ = ["Intent", "detect_language", "fold"]
 TIE_LANGUAGE = "en"
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_LONE_CONSONANT_RE = re.compile(r"(?<![^\W_])[b-df-hj-np-tv-z](?![^\W_]|['’])")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 # Below this many letters a message ("lol", "mega", a name) says too little about its language
 # for character statistics: it stays the stream's.
@@ -176,7 +177,8 @@ def detect_language(text: str, default: str = "en") -> str:
         ranked = sorted(log_frequencies(text, sc.word_langs).items(), key=lambda kv: -kv[1])
         if ranked and ranked[0][1] - ranked[1][1] > WORD_FREQ_MARGIN:
             return ranked[0][0]
-    words = _WORD_RE.findall(folded)
+    # a lone consonant is a spelling ("usb *c*?"), not Italian "c" unless it elides ("c'è")
+    words = _WORD_RE.findall(_LONE_CONSONANT_RE.sub(" ", folded))
     scores: dict[str, float] = {}
     for lang, stop, hints, marks, weight in sc.words:
         s = 0.0

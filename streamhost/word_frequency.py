@@ -40,6 +40,10 @@ def log_frequencies(text: str, langs: tuple[str, ...]) -> dict[str, float]:
     lists = _lists(langs)
     # casefold as wordfreq keys its lists ("Größe" -> "grösse"); accents stay (città, für)
     words = _WORD_RE.findall(unicodedata.normalize("NFKC", text).replace("’", "'").casefold())
+    # a lone consonant is a part number or a spelling ("USB-*C*", "*x* 2"), no word: Italian
+    # lists "c" (of "c'è") high enough to make "usb c?" Italian; a lone vowel is a word
+    # ("a", "e", "è", "i", "o", "u")
+    words = [w for w in words if len(w) > 1 or unicodedata.normalize("NFD", w)[0] in "aeiou"]
     if len(lists) < 2 or not words:
         return {}
     out = {}

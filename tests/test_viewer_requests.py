@@ -417,7 +417,7 @@ def test_what_the_catalog_does_not_say_is_still_handed_on(catalog, lang, text) -
 
 def test_the_labelled_viewer_requests_keep_their_outcomes() -> None:
     """tests/data/viewer_requests.json through moderation, triage and the generator as the
-    inlet runs them: every message ends as labelled but the known gaps."""
+    inlet runs them: every message ends as labelled."""
     import sys
     from pathlib import Path
 
@@ -426,16 +426,11 @@ def test_the_labelled_viewer_requests_keep_their_outcomes() -> None:
 
     out = account_questions(load_questions(VIEWER_REQUESTS))
     assert len(out) == 537
-    misses = {r["text"] for r in out if r["outcome"] != r["expect"]}
-    # The known gaps, each handed to the operator: coffee in the bottle (咖啡 is the kettle's
-    # word too); with the kettle on screen, a detail only one other product's feature says
-    # (its ear cushions, its trolley strap, its lid), which names no owner (a spec or an FAQ
-    # entry does); the boiling time asked for one litre in Chinese.
-    assert misses == {"保温杯装咖啡能保温多久？", "Sind die Ohrpolster bequem?",
-                      "Kann man den Rucksack auf den Koffer stecken?", "I cuscinetti sono comodi?",
-                      "耳垫舒服吗？", "水壶烧一升水要多久？", "Ist der Deckel auslaufsicher?",
-                      "Il tappo è a prova di perdite?", "杯盖会漏吗？"}, misses  # fmt: skip
-    assert all(r["outcome"] == "operator" for r in out if r["text"] in misses)
+    misses = {r["text"]: r["outcome"] for r in out if r["outcome"] != r["expect"]}
+    # Session 35 left nine gaps here, all handed to the operator (a detail only another
+    # product's feature says, with the kettle on screen; coffee in the bottle; the boiling
+    # time asked for one litre in Chinese): all answered since session 36.
+    assert not misses, misses
 
 
 @pytest.mark.parametrize(

@@ -58,9 +58,12 @@ def _word_pattern(word: str) -> re.Pattern[str]:
 
 def latin_words(word: str) -> str:
     """A folded word or phrase of a language written with spaces as a pattern body, its gap
-    ("...") one to four words."""
-    parts = [re.escape(w.strip()) for w in word.split("...")]
-    return r"\s+[^\W_]+(?:[ '-][^\W_]+){0,3}?\s+".join(parts)
+    ("...") one to four words; a leading "^": only as the message's first or second word
+    (Italian "*è* impermeabile?", "ma *è* ...?" point at the product on screen, "il tappo *è*
+    ...?" has its own subject)."""
+    start = r"^\W*(?:[^\W_]+\W+)?" if word.startswith("^") else ""
+    parts = [re.escape(w.strip()) for w in word.lstrip("^").split("...")]
+    return start + r"\s+[^\W_]+(?:[ '-][^\W_]+){0,3}?\s+".join(parts)
 
 
 def within(word: str, words: Iterable[str]) -> bool:

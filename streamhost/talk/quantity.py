@@ -42,6 +42,11 @@ def _words(lang: str) -> tuple[dict[str, int], frozenset[str]]:
     return counts, units
 
 
+def quantity_words(lang: str) -> frozenset[str]:
+    """The language's words for two to ten, folded."""
+    return frozenset(_words(lang)[0])
+
+
 def quantity_asked(text: str, lang: str) -> int | None:
     """The count of the product the text asks a price for (see the module), or None."""
     folded = with_synonyms(fold(text), lang)  # "how much 4 3 lamps": "4" is "for"
@@ -60,6 +65,32 @@ def quantity_asked(text: str, lang: str) -> int | None:
         if word is not None and word in counts:
             return counts[word]
     return None
+
+
+@functools.cache
+def _amount_pattern(lang: str) -> tuple[re.Pattern[str] | None, bool]:
+    d = load_languages().get(lang)
+    if d is None:
+        return None, True
+    counts, units = _words(lang)
+    ones = {fold(w) for w in d.intent["amount_ones"]}
+    nums = "|".join(re.escape(w) for w in sorted({*counts, *ones}, key=len, reverse=True))
+    unit = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    spaced = not _CJK_COUNT.search("".join(counts) + "个")
+    num = rf"(?:\d+(?:[.,]\d+)?|{nums})"
+    if not spaced:
+        return re.compile(rf"{num}\s*(?:{unit})"), False
+    return re.compile(rf"(?<![^\W_]){num}\s*(?:{unit})(?![^\W_])"), True
+
+
+def without_amounts(text: str, lang: str) -> str:
+    """The folded text less the amounts it states ("*1 litre*", "*einen Liter*", "*un
+    litro*", 烧*一升*水): where a question asks how long something takes, an amount is its
+    condition, not the spec it asks for ("how long does it take to boil 1 litre?" asks the
+    boiling time, not the capacity)."""
+    pat, spaced = _amount_pattern(lang)
+    folded = fold(text)
+    return folded if pat is None else pat.sub(" " if spaced else "", folded)
 
 
 def count_word(n: int, lang: str) -> str:

@@ -17,7 +17,7 @@ from ..langdata import load_languages
 from ..language import fold
 from .catalog import Catalog
 from .intent_words import intent_patterns
-from .quantity import quantity_asked
+from .quantity import quantity_asked, quantity_words
 
 
 class RequestKinds:
@@ -31,6 +31,7 @@ class RequestKinds:
     shop_faq_match: Any
     specs_asked: Any
     matching_features: Any
+    feature_words_met: Any
     unknown_details: Any
 
     def asks_deal_end(self, text: str, lang: str, product_id: str) -> bool:
@@ -65,11 +66,28 @@ class RequestKinds:
             o
             for o in self.catalog.ids
             if o != product_id
-            and (self.specs_asked(text, lang, o) or self.faq_match(text, o, lang))
+            and (
+                self.specs_asked(text, lang, o)
+                or self.faq_match(text, o, lang)
+                or self._feature_names(text, lang, o)
+            )
             # a number is the value asked about ("a *17* inch laptop"), which the spec answers
             and not {u for u in self.unknown_details(text, lang, o) if not u.isdigit()}
         ]
         return owners[0] if len(owners) == 1 else None
+
+    def _feature_names(self, text: str, lang: str, product_id: str) -> bool:
+        """Whether a feature of the product says a thing the text asks about ("Sind die
+        *Ohrpolster* bequem?": the headphones' "weiche Ohrpolster"); a number or a count is
+        no such thing ("if I buy *two*" is not "*two* devices at once")."""
+        if any(self.asks(text, k) for k in ("price_strong", "price_weak", "deal", "stock")):
+            return False  # "is the sale *over*?" asks the deal, not the strap that slides over
+        feats = self.matching_features(text, product_id, lang)
+        if not feats:
+            return False
+        counts = quantity_words(lang)
+        met = self.feature_words_met(text, product_id, lang, feats[0])
+        return any(not w.isdigit() and w not in counts for w in met)
 
     def asks_to_see(self, text: str, lang: str, product_id: str) -> bool:
         """ "Show me the lamp", "Zeig mal die Lampe", 给我看看台灯: ``[intent] show_me`` words

@@ -205,6 +205,7 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         p = self.catalog.products.get(product_id)
         if p is None or not p.faq:
             return None
+        text = self.amounts_as_condition(text, lang)
         bm = self._faq[(product_id, lang)][1]
         # Tokenized as the index is: "Reiserucksack" must meet the compound parts the FAQ
         # question was indexed with, or a German compound never covers its own FAQ.
@@ -225,6 +226,10 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         # Abschaltung?" got the boiling time).
         own = {c for t in plain & names for c in compound_parts(t)} - plain
         q, plain_other, said = q - own, plain - names, tokenize(text, lang)
+        # Nothing asked but the frame and the name: the name's parts count where the text
+        # asks in an entry's own frame ("Wie lange braucht der Wasserkocher?" is its "Wie
+        # lange braucht er zum Kochen?"; "Ist der Wasserkocher gut?" is not)
+        bare = q | own if own and not {t for t in plain_other if not frame(t)} else None
         best: tuple[float, float, int] | None = None
         entries = zip(
             scores,
@@ -244,7 +249,10 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
                 if {t for t, _ in words} <= q and not {t for t in plain_other if not frame(t)}:
                     content = [t for t, _ in words]
             # (a compound written apart counts whole: "water" of "water proof" names no bottle)
-            met = [t for t, parts in words if t in content and (parts & q or spelled(t, said))]
+            asked = q
+            if bare is not None and {t for t, _ in words if frame(t)} <= plain:
+                asked = bare
+            met = [t for t, parts in words if t in content and (parts & asked or spelled(t, said))]
             cover = len(met) / max(1, len(content))
             if not met or cover < 0.3 or (best is not None and (s, cover) <= best[:2]):
                 continue

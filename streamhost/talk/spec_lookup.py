@@ -18,6 +18,7 @@ from ..langdata import load_languages
 from ..language import fold
 from .catalog import LANGS, Catalog
 from .matching import CJK_PAIR, FaqMatch, says
+from .quantity import without_amounts
 from .tokens import stop_chars, tokenize, with_synonyms
 
 
@@ -50,12 +51,20 @@ class SpecLookup:
                     out.add(c)
         return out
 
+    def amounts_as_condition(self, text: str, lang: str) -> str:
+        """The text less the amounts it states where it asks how long (``[intent] ask_when``):
+        "how long does it take to boil *1 litre*?", "Wie lange braucht er für *einen Liter*?"
+        ask the boiling time, and "litre" there asks no capacity. Else the text itself ("is
+        it 2 litres?" asks the capacity)."""
+        return without_amounts(text, lang) if self.asks(text, "ask_when") else text
+
     def specs_asked(self, text: str, lang: str, product_id: str) -> list[str]:
         """The product's catalog specs the text asks about (the language file's ``[specs]``
         words: "how heavy" -> weight), in the catalog's order."""
         p = self.catalog.products.get(product_id)
         if p is None or not p.specs or lang not in self._spec_words:
             return []
+        text = self.amounts_as_condition(text, lang)
         cjk, spec_words = self._spec_words[lang]
         folded = self.unnamed(text, lang, product_id)
         own = {n.lower() for n in p.specs}
