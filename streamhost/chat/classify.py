@@ -155,8 +155,8 @@ def make_classifier(
         if question_mark.search(text):
             hit = named or retriever.find_product(text, lang)
             # BM25 score >= 1.1: a real overlap with the product's words, not "up late?"
-            if hit and hit[1] >= 1.1:
-                return Priority.QUESTION, None
+            if (hit and hit[1] >= 1.1) or retriever.asks_about_feature(text, lang, pid):
+                return Priority.QUESTION, None  # ... or a feature of the product on screen
             # A real question to the host with no product in it ("do you ship to Austria?")
             # is answered honestly and handed to the operator, never ignored; two-word
             # chatter ("up late?", "anyone here?") stays chatter.

@@ -328,6 +328,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
                 pid = ids[0] if end == "cheapest" else ids[-1]
                 say(f"answer_{end}", self._slots(pid, lang), self.catalog.get(pid).grammar_of(lang))
                 return out
+        if intent is Intent.OTHER and not named and r.asks_about_feature(text, qlang, pid):
+            intent = Intent.FEATURE  # "把手烫吗？" ("does the handle get hot?")
         if pid is None or intent is Intent.GREETING or (intent is Intent.OTHER and not named):
             say("dont_know", {}, "-")
             return out

@@ -76,6 +76,16 @@ class RequestKinds:
         ]
         return owners[0] if len(owners) == 1 else None
 
+    def asks_about_feature(self, text: str, lang: str, product_id: str | None) -> bool:
+        """A question no intent word marks that a feature of the product on screen answers:
+        it names a thing the feature says and nothing the catalog lacks ("把手烫吗？": the
+        kettle's 防烫把手, its cool-touch handle)."""
+        return (
+            product_id is not None
+            and self._feature_names(text, lang, product_id)
+            and not self.unknown_details(text, lang, product_id)
+        )
+
     def _feature_names(self, text: str, lang: str, product_id: str) -> bool:
         """Whether a feature of the product says a thing the text asks about ("Sind die
         *Ohrpolster* bequem?": the headphones' "weiche Ohrpolster"); a number or a count is

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..langdata import LangData, load_languages
+from ..langdata import load_languages
 from ..language import Intent, detect_language, fold
 from .budget import BudgetQuestions
 from .catalog import LANGS, Catalog, Product
@@ -20,7 +20,7 @@ from .intent_words import has_any, intent_patterns, intent_tokens, question_voca
 from .matching import CJK_PAIR, FaqMatch, related, spelled
 from .request_kinds import RequestKinds
 from .shop_faq import ShopFaq
-from .spec_lookup import SpecLookup
+from .spec_lookup import SpecLookup, attribute_tokens, spec_words_of
 from .spelling import NameSpeller
 from .tokens import BM25, compound_parts, splits_compounds, stop_chars, tokenize
 
@@ -75,7 +75,7 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
             (p.id, lg): {
                 t
                 for name in p.specs
-                for w in _spec_words_of(d, name.lower())
+                for w in spec_words_of(d, name.lower())
                 for t in tokenize(w, lg)
             }
             for p in catalog
@@ -90,7 +90,7 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         # specs_asked: per language, whether it is written without spaces, and each spec's
         # words folded once
         self._spec_words = {
-            lg: (d.script is not None, {n: tuple(map(fold, _spec_words_of(d, n))) for n in d.specs})
+            lg: (d.script is not None, {n: tuple(map(fold, spec_words_of(d, n))) for n in d.specs})
             for lg, d in data.items()
         }
         # The shop's own FAQ (shipping, returns, payment): what a question about no product
@@ -288,8 +288,18 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         # ask for the "funzione mantenimento in caldo"
         frame = self._frame(lang)
         q = {t for t in tokenize(self.unnamed(text, lang, product_id), lang) if not frame(t)}
-        hits = [(len(q & f), i) for i, f in enumerate(feats) if q & f]
-        return [i for _, i in sorted(hits, key=lambda h: (-h[0], h[1]))]
+        # a thing named outweighs an attribute ("does the *handle* get hot?": the cool-touch
+        # handle, not the keep-warm mode's "hot"), and a word the feature says whole one of
+        # its compounds' parts ("ein *Fach* für den *Reisepass*?": the passport pocket, not
+        # the "Laptopfach")
+        attr = attribute_tokens(lang)
+        texts, flang = self.catalog.get(product_id).features_in(lang) if feats else ([], lang)
+        hits = [
+            (-len((q & f) - attr), -len(q & set(tokenize(texts[i], flang))), -len(q & f), i)
+            for i, f in enumerate(feats)
+            if q & f
+        ]
+        return [h[3] for h in sorted(hits)]
 
     def unknown_terms(self, text: str, lang: str, product_id: str) -> set[str]:
         """Content words of the question found neither in the product's features/FAQ nor in
@@ -394,8 +404,3 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         if has_any(folded, pats["greeting"]):
             return Intent.GREETING
         return Intent.OTHER
-
-
-def _spec_words_of(d: LangData, name: str) -> tuple[str, ...]:
-    """The words that ask for a spec, then what it is about (``[spec_about]``, ranked after)."""
-    return (*d.specs.get(name, ()), *d.spec_about.get(name, ()))

@@ -14,7 +14,7 @@ import functools
 import re
 from typing import Any
 
-from ..langdata import load_languages
+from ..langdata import LangData, load_languages
 from ..language import fold
 from .catalog import LANGS, Catalog
 from .matching import CJK_PAIR, FaqMatch, says
@@ -67,6 +67,9 @@ class SpecLookup:
         text = self.amounts_as_condition(text, lang)
         cjk, spec_words = self._spec_words[lang]
         folded = self.unnamed(text, lang, product_id)
+        # a phrase asking for a spec may hold a name of the product ("how much *light*",
+        # "quanta *luce*": the lamp's aliases), which the blanked text no longer says
+        whole = with_synonyms(fold(text), lang)
         own = {n.lower() for n in p.specs}
         # words that ask for one of the product's specs ("Volumen" is its capacity too)
         theirs = {w for n in own for w in spec_words.get(n, ())}
@@ -75,7 +78,8 @@ class SpecLookup:
             hits = [
                 i
                 for i, w in enumerate(words)
-                if (name in own or w not in theirs) and says(folded, w, cjk)
+                if (name in own or w not in theirs)
+                and (says(folded, w, cjk) or (" " in w and says(whole, w, cjk)))
             ]
             if hits:
                 rank[name] = hits[0]
@@ -183,6 +187,21 @@ class SpecLookup:
             ):
                 return FaqMatch(e, i, 0.0)
         return None
+
+
+def spec_words_of(d: LangData, name: str) -> tuple[str, ...]:
+    """The words that ask for a spec, then what it is about (``[spec_about]``, ranked after)."""
+    return (*d.specs.get(name, ()), *d.spec_about.get(name, ()))
+
+
+@functools.cache
+def attribute_tokens(lang: str) -> frozenset[str]:
+    """The search tokens of the language's words asking for a spec ("hot", "heavy", "bright"):
+    attributes of a thing, not the thing."""
+    d = load_languages().get(lang)
+    if d is None:
+        return frozenset()
+    return frozenset(t for n in d.specs for w in spec_words_of(d, n) for t in tokenize(w, lang))
 
 
 @functools.cache
