@@ -147,3 +147,11 @@ def set7_outcomes() -> dict[str, dict]:
 def test_blind_set_7_is_answered_from_the_catalog(set7_outcomes, lang, text, said) -> None:
     row = set7_outcomes[text]
     assert row["outcome"] == "answered" and said in row["said"], row
+
+
+def test_the_products_own_name_is_no_word_of_a_feature(catalog) -> None:
+    """ "Kann man im Wasserkocher Milch warm machen?": "Wasser" of the name met the keep-warm
+    mode ("... hält das Wasser 30 Minuten heiß") and outweighed the milk the catalog does not
+    speak of; the question is handed on (it was, until "machen" became a frame word)."""
+    handed, out = ask_host(catalog, "de", "Kann man im Wasserkocher auch Milch warm machen?")
+    assert handed and "Warmhaltefunktion" not in " ".join(out), out

@@ -28,6 +28,7 @@ class SpecLookup:
     catalog: Catalog
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
     unknown_terms: Any
+    _name_tokens: Any
     asks: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
@@ -147,7 +148,13 @@ class SpecLookup:
         """The question's words (not its frame) that the product's feature ``index`` says, a
         compound's parts each ("Getränkehalter": a drink and a holder)."""
         feats = self._features.get((product_id, lang), [])
-        return self.asked_words(text, lang) & feats[index] if 0 <= index < len(feats) else set()
+        if not 0 <= index < len(feats):
+            return set()
+        # the product's own name, or a part of it, says which product, not what is asked
+        # ("*Wasser*kocher" meets the keep-warm mode's "Wasser": "Kann man im Wasserkocher
+        # Milch warm machen?" is no keep-warm question)
+        own = set(self._name_tokens(self.catalog.get(product_id), lang))
+        return (self.asked_words(text, lang) - own) & feats[index]
 
     def faq_words_met(self, text: str, product_id: str, lang: str, index: int) -> set[str]:
         """The question's words (not its frame) that the product's FAQ entry ``index`` says,
