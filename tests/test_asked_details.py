@@ -155,3 +155,16 @@ def test_the_products_own_name_is_no_word_of_a_feature(catalog) -> None:
     speak of; the question is handed on (it was, until "machen" became a frame word)."""
     handed, out = ask_host(catalog, "de", "Kann man im Wasserkocher auch Milch warm machen?")
     assert handed and "Warmhaltefunktion" not in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("en", "will the bottle keep ice for a day?", "24 hours"),
+     ("de", "Hält die Flasche Eis einen Tag lang?", "24 Stunden"),
+     ("it", "La borraccia tiene il ghiaccio per un giorno?", "24 ore")],
+)  # fmt: skip
+def test_a_time_stated_beside_a_spec_is_the_value_asked_about(catalog, lang, text, said) -> None:
+    """ "for a day" is the amount the viewer hopes for, not a detail the catalog lacks: the
+    cold spec answers it (it went to the operator, "day" an unknown word)."""
+    handed, out = ask_host(catalog, lang, text)
+    assert not handed and said in " ".join(out), out

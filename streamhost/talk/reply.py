@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from ..language import Intent
 from .catalog import Product
 from .matching import CJK_PAIR, spec_features
+from .quantity import without_amounts
 from .retrieval import FaqMatch, Retriever
 from .templates import FEW_STOCK
+from .tokens import tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,9 @@ def catalog_reply(
         # states it. Never another feature. A number is no other thing: the value answers
         # "does a *15*-inch laptop fit?" ("up to 16 inches").
         values = [p.specs[a] for a in asked]
-        if other := {u for u in unknown if not _number_said(u, text)}:
+        # an amount stated is the value asked about ("keep ice *for a day*?": 24 hours)
+        stated = set(tokenize(text, qlang)) - set(tokenize(without_amounts(text, qlang), qlang))
+        if other := {u for u in unknown if not _number_said(u, text) and u not in stated}:
             # "how bright is the *screen*?": another thing; unless an FAQ answer that states
             # the value says it too ("how bright, good for *reading*?": "800 lumens, plenty
             # for reading")
