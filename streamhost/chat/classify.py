@@ -112,8 +112,7 @@ def make_classifier(
         if cap is None and (than := retriever.cheaper_than(text, lang, pid)) is not None:
             return Priority.QUESTION, f"cheaper:{than}:{lang}"  # "anything cheaper than X?"
         if (compare := retriever.asks(text, "compare_price")) or (
-            retriever.asks(text, "together")
-            and retriever.detect_intent(text, lang, pid) is Intent.PRICE
+            retriever.detect_intent(text, lang, pid) is Intent.PRICE
         ):
             pair = sorted(retriever.products_named_whole(text, lang)[:2])
             if len(pair) == 2:

@@ -153,7 +153,8 @@ def _opens_question() -> re.Pattern[str]:
     return re.compile("|".join(alts) or r"(?!)")
 
 
-_GREETING_END = re.compile(r"[!.！。~]+\s*(?=\S)")
+# (a comma too: "first time here, what are you selling?"; the first part must greet or chat)
+_GREETING_END = re.compile(r"[!.！。~,，]+\s*(?=\S)")
 
 # The end of a first question: its mark(s), or a Chinese comma (checked: the clause asks).
 _FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]$)")

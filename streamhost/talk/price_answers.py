@@ -60,15 +60,15 @@ class PriceAnswers:
     ) -> bool:
         """Two products named whole ("water" of "water bottle" names no kettle), answered
         into `out`: "which is cheaper, the kettle or the lamp?" (the cheaper one first); a
-        price question with "together" (both and the total); a spec both have ("which is
+        price question ("together?", "lamp + bottle?": both and the total); a spec both have ("which is
         lighter, the headphones or the backpack?": each one's value, no verdict the units
         would have to make). False where it is none of these."""
         r = self.retriever
-        compare, together = r.asks(text, "compare_price"), price and r.asks(text, "together")
+        compare = r.asks(text, "compare_price")
         pair = r.products_named_whole(text, qlang)[:2]
         if len(pair) < 2:
             return False
-        if compare or together:
+        if compare or price:  # "price for lamp + bottle?": both prices and the total
             self._compare(pair, lang, event, out, total=not compare)
             return True
         specs = [r.specs_asked(text, qlang, pid)[:1] for pid in pair]

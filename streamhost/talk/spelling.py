@@ -39,10 +39,13 @@ class NameSpeller:
             # a letter left out ("ketle") or doubled ("kettlle"), two neighbours swapped
             # ("kettel"); never at the last letter, where languages inflect ("viaggi" is no
             # "viaggio" misspelt, "leuchtet" no "leuchte")
-            for i in range(len(w) - 1):
-                for typo in (w[:i] + w[i + 1 :], w[:i] + w[i] + w[i:], _swap(w, i)):
-                    if typo != w and typo not in spelt and len(typo) >= MIN_TYPO_LETTERS:
-                        self._typos.setdefault(typo, w)
+            typos = {w[:i] + w[i + 1 :] for i in range(len(w) - 1)}
+            typos |= {w[:i] + w[i] + w[i:] for i in range(len(w) - 1)}
+            typos |= {_swap(w, i) for i in range(len(w) - 1)}
+            typos.add(w.replace("ph", "f"))  # spelt as said: "headfones"
+            for typo in sorted(typos):
+                if typo != w and typo not in spelt and len(typo) >= MIN_TYPO_LETTERS:
+                    self._typos.setdefault(typo, w)
 
     def correct(self, text: str) -> str:
         """`text` with its misspelt name words spelt as the catalog does (see the module)."""

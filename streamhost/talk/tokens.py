@@ -141,7 +141,10 @@ def _stem_en(w: str) -> str:
     elif len(w) > 4 and w.endswith("ed"):
         w = w[:-2]
     # a final e goes so that "charge" meets "charging" and "cable" "cabling" (a doubled
-    # consonant stays: "ship" and "shipping" ask different things of a shop)
+    # consonant stays: "ship" and "shipping" ask different things of a shop; but British
+    # doubles a final l: "travelling" meets "travel", "cancelling" "cancel")
+    if len(w) > 4 and w.endswith("ll"):
+        return w[:-1]
     return w[:-1] if len(w) > 4 and w.endswith("e") else w
 
 
