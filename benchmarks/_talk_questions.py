@@ -15,8 +15,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "questions_mixed.json"
 # What live-shopping chat asks beside specs and prices (show me, what if it breaks, how much for
-# two, small talk, purchases, a detail of another product), written for session 35 and tuned
-# against: a regression guard, benchmarks/talk.py reports any message that ends otherwise.
+# two, small talk, purchases, a detail of another product; session 36: product questions in
+# de/it/zh, live-chat styles), written for sessions 35-36 and tuned against: a regression
+# guard, benchmarks/talk.py reports any message that ends otherwise.
 VIEWER_REQUESTS = ROOT / "tests" / "data" / "viewer_requests.json"
 
 
