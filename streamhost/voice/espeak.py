@@ -62,6 +62,10 @@ LANG_VOICES: dict[str, str] = {
     "zh-cn": "cmn",
 }
 
+# espeak-ng's voice variants a config may name (``[voice.espeak] variant``): its female and
+# male timbres; "" is each language's own default (male).
+VARIANTS: tuple[str, ...] = ("", "f1", "f2", "f3", "f4", "f5", *(f"m{i}" for i in range(1, 8)))
+
 # Amplitude below which a sample counts as silence when trimming (about -50 dBFS).
 _SILENCE_LEVEL = 100
 _MAX_LEAD_S = 0.030
@@ -238,6 +242,7 @@ class EspeakTTS(VoiceBase):
         default_lang: str = "en",
         rate_wpm: int = 165,
         pitch: int | None = None,
+        variant: str = "",
     ) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
@@ -245,22 +250,31 @@ class EspeakTTS(VoiceBase):
             raise ValueError(f"rate_wpm must be within 80..450, got {rate_wpm}")
         if pitch is not None and not 0 <= pitch <= 100:
             raise ValueError(f"pitch must be within 0..100, got {pitch}")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(map(repr, VARIANTS))}")
         voice_for_lang(default_lang)  # fail at construction, not mid-stream
+        self.variant = variant
         self.sample_rate = sample_rate
         self.default_lang = default_lang
         self.rate_wpm = rate_wpm
         self.pitch = pitch
 
     def info(self) -> VoiceInfo:
-        return VoiceInfo("espeak", voice_for_lang(self.default_lang), self.sample_rate,
+        return VoiceInfo("espeak", self._voice(self.default_lang), self.sample_rate,
                          "espeakng-loader (espeak-ng 1.52)")  # fmt: skip
+
+    def _voice(self, lang: str) -> str:
+        """The espeak voice name: the language's voice, with the variant ("de+f2")."""
+        voice = voice_for_lang(lang)
+        return f"{voice}+{self.variant}" if self.variant else voice
 
     def viseme_for(self, symbol: str) -> Viseme:
         return viseme_for(symbol)  # espeak mnemonics
 
     def synthesize(self, sentence: Sentence) -> Speech:
         """Synthesize one sentence (blocking; safe to call from several threads)."""
-        voice = voice_for_lang(sentence.lang or self.default_lang)
+        lang = sentence.lang or self.default_lang
+        voice = voice_for_lang(lang)
         text = sentence.text.replace("\0", " ")
         if sentence.continues and text.strip() and text.rstrip()[-1] not in _PHRASE_END:
             # A phrase cut from a longer sentence: a comma makes espeak end it on a rising,
@@ -277,7 +291,7 @@ class EspeakTTS(VoiceBase):
         else:
             spoken = text
 
-        pcm22, events = self._run_espeak(spoken, voice)
+        pcm22, events = self._run_espeak(spoken, self._voice(lang))
         start, stop = _trim_bounds(pcm22, ESPEAK_RATE)
         if stop == start:
             # Nothing audible (e.g. text that is only punctuation): a short silence, so the

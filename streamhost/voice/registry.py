@@ -24,6 +24,7 @@ from ..registry import (
     one_of,
 )
 from .base import Voice, VoiceBase, VoiceInfo
+from .espeak import VARIANTS as ESPEAK_VARIANTS
 from .visemes import VisemeTrack
 
 log = logging.getLogger("streamhost.voice")
@@ -36,6 +37,10 @@ VOICES = Registry(
             {
                 "rate_wpm": Param(is_int_in(80, 450), "an integer 80..450 (words per minute)"),
                 "pitch": Param(is_int_in(0, 100), "an integer 0..100"),
+                "variant": Param(
+                    one_of(*ESPEAK_VARIANTS),
+                    '"" (the language\'s own, male), "f1".."f5" (female) or "m1".."m7" (male)',
+                ),
             },
             "espeak-ng formant synthesis; every language, phoneme timings from its events",
         ),
