@@ -211,12 +211,16 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             and on_screen
             and pid != on_screen
             and r.faq_match(text, pid, qlang) is None
-            and r.faq_match(text, on_screen, qlang) is not None
+            and (
+                r.faq_match(text, on_screen, qlang) is not None
+                or r.matching_features(text, on_screen, qlang)
+            )
             and not r.names_whole(text, qlang, pid)
         ):
             # A weak name hit ("water" in "water bottle") loses to the product on screen
-            # whose own FAQ the question is; a whole name does not: "is there a warranty on
-            # the headphones?" is not the kettle's warranty.
+            # whose own FAQ or feature the question is ("how long does it keep the water
+            # hot?": the kettle's keep-warm mode); a whole name does not: "is there a
+            # warranty on the headphones?" is not the kettle's warranty.
             pid, named = on_screen, None
         if not named and pid is not None and (owner := r.owner_of_detail(text, qlang, pid)):
             # "what bluetooth version?" with the kettle on screen: the detail names the headphones
