@@ -111,14 +111,15 @@ def make_classifier(
             return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"
         if cap is None and (than := retriever.cheaper_than(text, lang, pid)) is not None:
             return Priority.QUESTION, f"cheaper:{than}:{lang}"  # "anything cheaper than X?"
-        if (compare := retriever.asks(text, "compare_price")) or (
-            retriever.detect_intent(text, lang, pid) is Intent.PRICE
+        pair = sorted(retriever.products_named_whole(text, lang)[:2])
+        if len(pair) == 2 and (
+            (compare := retriever.asks(text, "compare_price"))
+            or retriever.detect_intent(text, lang, pid) is Intent.PRICE
         ):
-            pair = sorted(retriever.products_named_whole(text, lang)[:2])
-            if len(pair) == 2:
-                # "how much for both together?" is not "how much is the kettle?": its own key
-                kind = "compare" if compare else "total"
-                return Priority.QUESTION, f"{kind}:{pair[0]}:{pair[1]}:{lang}"
+            # "how much for both together?", "lamp + bottle?" are not "how much is the
+            # kettle?": their own key
+            kind = "compare" if compare else "total"
+            return Priority.QUESTION, f"{kind}:{pair[0]}:{pair[1]}:{lang}"
         if pid is not None and (n := retriever.count_asked(text, lang, pid)):
             return Priority.QUESTION, f"price:{pid}:x{n}:{lang}"  # "2 kettles how much": not one's
         if pid is not None and retriever.asks(text, "how_to_buy"):
