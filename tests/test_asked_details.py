@@ -251,3 +251,19 @@ def test_a_time_stated_beside_a_spec_is_the_value_asked_about(catalog, lang, tex
     cold spec answers it (it went to the operator, "day" an unknown word)."""
     handed, out = ask_host(catalog, lang, text)
     assert not handed and said in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said", "not_said"),
+    [("en", "can i adjust the brightness of the lamp?", "dimmer", "800"),
+     ("de", "Kann man die Helligkeit der Lampe einstellen?", "Dimmer", "800"),
+     ("it", "Si può regolare la luminosità della lampada?", "dimmer", "800"),
+     ("zh", "台灯可以调亮度吗？", "调光", "800"),
+     ("en", "how bright is the lamp?", "800 lumens", "dimmer")],
+)  # fmt: skip
+def test_adjusting_the_brightness_is_the_dimmer(catalog, lang, text, said, not_said) -> None:
+    """ "Can I adjust the brightness?" asks for the touch dimmer, not the 800 lumens (session
+    35 left this for 台灯可以调亮度吗？; en and zh got the lumens, de and it the operator)."""
+    handed, out = ask_host(catalog, lang, text, on_screen="lamp")
+    joined = " ".join(out)
+    assert not handed and said in joined and not_said not in joined, out
