@@ -17,8 +17,10 @@ async def test_voice_command_switches_the_next_sentence_and_is_audited(tmp_path)
         assert s.snapshot()["voice"]["engine"] == "hibari"
         r = s.command({"id": 1, "type": "voice", "engine": "espeak", "settings": {"pitch": 70}},
                       "op")  # fmt: skip
-        assert r["ok"] and r["voice"] == {"engine": "espeak", "rate_wpm": 165, "pitch": 70,
-                                          "lang": "en", "loading": True}, r  # fmt: skip
+        # the engine's configured table (configs/default.toml: the host's female variant),
+        # then the command's settings
+        assert r["ok"] and r["voice"] == {"engine": "espeak", "rate_wpm": 165, "variant": "f2",
+                                          "pitch": 70, "lang": "en", "loading": True}, r  # fmt: skip
         await until(lambda: s.snapshot()["voice"]["engine"] == "espeak", 10, "the espeak voice")
         bad = s.command({"id": 2, "type": "voice", "engine": "espeak", "settings": {"speed": 2}},
                         "op")  # fmt: skip
