@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .langdata import LangData, load_languages
-from .word_frequency import log_frequencies
+from .word_frequency import log_frequencies, lone_consonant
 from .zh_variants import traditional_to_simplified
 
 __all__ = ["Intent", "detect_language", "fold"]
@@ -27,7 +27,6 @@ __all__ = ["Intent", "detect_language", "fold"]
 TIE_LANGUAGE = "en"
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_LONE_CONSONANT_RE = re.compile(r"(?<![^\W_])[b-df-hj-np-tv-z](?![^\W_]|['’])")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 # Below this many letters a message ("lol", "mega", a name) says too little about its language
 # for character statistics: it stays the stream's.
@@ -178,7 +177,7 @@ def detect_language(text: str, default: str = "en") -> str:
         if ranked and ranked[0][1] - ranked[1][1] > WORD_FREQ_MARGIN:
             return ranked[0][0]
     # a lone consonant is a spelling ("usb *c*?"), not Italian "c" unless it elides ("c'è")
-    words = _WORD_RE.findall(_LONE_CONSONANT_RE.sub(" ", folded))
+    words = [w for w in _WORD_RE.findall(folded) if not lone_consonant(w)]
     scores: dict[str, float] = {}
     for lang, stop, hints, marks, weight in sc.words:
         s = 0.0

@@ -34,6 +34,12 @@ def _lists(langs: tuple[str, ...]) -> tuple[tuple[str, dict[str, float]], ...]:
     )
 
 
+def lone_consonant(word: str) -> bool:
+    """A one-letter word that is no vowel ("USB-*C*", "usb *c*?", "*x* 2"): a spelling or a
+    part number, never a word of any language here ("c'è" is one word with its apostrophe)."""
+    return len(word) == 1 and unicodedata.normalize("NFD", word)[0] not in "aeiou"
+
+
 def log_frequencies(text: str, langs: tuple[str, ...]) -> dict[str, float]:
     """Per language of `langs` with a word list, the summed log10 frequency of the text's
     words; {} when fewer than two languages have a list or the text has no word."""
@@ -43,7 +49,7 @@ def log_frequencies(text: str, langs: tuple[str, ...]) -> dict[str, float]:
     # a lone consonant is a part number or a spelling ("USB-*C*", "*x* 2"), no word: Italian
     # lists "c" (of "c'è") high enough to make "usb c?" Italian; a lone vowel is a word
     # ("a", "e", "è", "i", "o", "u")
-    words = [w for w in words if len(w) > 1 or unicodedata.normalize("NFD", w)[0] in "aeiou"]
+    words = [w for w in words if not lone_consonant(w)]
     if len(lists) < 2 or not words:
         return {}
     out = {}

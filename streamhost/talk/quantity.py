@@ -42,9 +42,15 @@ def _words(lang: str) -> tuple[dict[str, int], frozenset[str]]:
     return counts, units
 
 
+@functools.cache
 def quantity_words(lang: str) -> frozenset[str]:
     """The language's words for two to ten, folded."""
     return frozenset(_words(lang)[0])
+
+
+def _spaced(counts: dict[str, int]) -> bool:
+    """Whether the language writes its count words apart (not 两个, 3件)."""
+    return not _CJK_COUNT.search("".join(counts) + "个")
 
 
 def quantity_asked(text: str, lang: str) -> int | None:
@@ -76,7 +82,7 @@ def _amount_pattern(lang: str) -> tuple[re.Pattern[str] | None, bool]:
     ones = {fold(w) for w in d.intent["amount_ones"]}
     nums = "|".join(re.escape(w) for w in sorted({*counts, *ones}, key=len, reverse=True))
     unit = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
-    spaced = not _CJK_COUNT.search("".join(counts) + "个")
+    spaced = _spaced(counts)
     num = rf"(?:\d+(?:[.,]\d+)?|{nums})"
     if not spaced:
         return re.compile(rf"{num}\s*(?:{unit})"), False
@@ -107,7 +113,7 @@ def _counts_pattern(lang: str) -> tuple[re.Pattern[str] | None, dict[str, int]]:
     if not counts:
         return None, counts
     alts = "|".join(re.escape(w) for w in sorted(counts, key=len, reverse=True))
-    spaced = not _CJK_COUNT.search("".join(counts) + "个")
+    spaced = _spaced(counts)
     return re.compile(rf"(?<![^\W_])(?:{alts})(?![^\W_])" if spaced else alts), counts
 
 

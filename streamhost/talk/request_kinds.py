@@ -62,6 +62,7 @@ class RequestKinds:
             or self.matching_features(text, product_id, lang)
         ):
             return None
+        trade = self._asks_trade(text)
         owners = [
             o
             for o in self.catalog.ids
@@ -69,7 +70,7 @@ class RequestKinds:
             and (
                 self.specs_asked(text, lang, o)
                 or self.faq_match(text, o, lang)
-                or self._feature_names(text, lang, o)
+                or (not trade and self._feature_names(text, lang, o))
             )
             # a number is the value asked about ("a *17* inch laptop"), which the spec answers
             and not {u for u in self.unknown_details(text, lang, o) if not u.isdigit()}
@@ -82,16 +83,20 @@ class RequestKinds:
         kettle's 防烫把手, its cool-touch handle)."""
         return (
             product_id is not None
+            and not self._asks_trade(text)
             and self._feature_names(text, lang, product_id)
             and not self.unknown_details(text, lang, product_id)
         )
+
+    def _asks_trade(self, text: str) -> bool:
+        """A price, deal or stock question: a feature's words in it are no detail asked ("is
+        the sale *over*?" asks the deal, not the strap that slides over a trolley handle)."""
+        return any(self.asks(text, k) for k in ("price_strong", "price_weak", "deal", "stock"))
 
     def _feature_names(self, text: str, lang: str, product_id: str) -> bool:
         """Whether a feature of the product says a thing the text asks about ("Sind die
         *Ohrpolster* bequem?": the headphones' "weiche Ohrpolster"); a number or a count is
         no such thing ("if I buy *two*" is not "*two* devices at once")."""
-        if any(self.asks(text, k) for k in ("price_strong", "price_weak", "deal", "stock")):
-            return False  # "is the sale *over*?" asks the deal, not the strap that slides over
         feats = self.matching_features(text, product_id, lang)
         if not feats:
             return False

@@ -44,6 +44,7 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         # (product, lang) -> (faq question token sets, BM25 over them)
         self._faq: dict[tuple[str, str], tuple[list[set[str]], BM25]] = {}
         self._features: dict[tuple[str, str], list[set[str]]] = {}
+        self._feature_words: dict[tuple[str, str], list[set[str]]] = {}  # whole words only
         self._faq_words: dict[tuple[str, str], list[list[tuple[str, set[str]]]]] = {}
         self._whole: dict[tuple[str, str], list[frozenset[str]]] = {}  # names_whole's token sets
         self._unnamed: dict[tuple[str, str], re.Pattern[str]] = {}  # unnamed's, per product
@@ -64,6 +65,7 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
                 self._features[(p.id, lang)] = [
                     set(tokenize(f, flang, compounds=True)) for f in feats
                 ]
+                self._feature_words[(p.id, lang)] = [set(tokenize(f, flang)) for f in feats]
             self._names[lang] = BM25(name_docs)
             self._content[lang] = BM25(content_docs)
         self._question_vocab = {lang: question_vocab(lang) for lang in LANGS}
@@ -292,10 +294,9 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         # handle, not the keep-warm mode's "hot"), and a word the feature says whole one of
         # its compounds' parts ("ein *Fach* für den *Reisepass*?": the passport pocket, not
         # the "Laptopfach")
-        attr = attribute_tokens(lang)
-        texts, flang = self.catalog.get(product_id).features_in(lang) if feats else ([], lang)
+        attr, whole = attribute_tokens(lang), self._feature_words.get((product_id, lang), [])
         hits = [
-            (-len((q & f) - attr), -len(q & set(tokenize(texts[i], flang))), -len(q & f), i)
+            (-len((q & f) - attr), -len(q & whole[i]), -len(q & f), i)
             for i, f in enumerate(feats)
             if q & f
         ]

@@ -67,10 +67,10 @@ class SpecLookup:
             return []
         text = self.amounts_as_condition(text, lang)
         cjk, spec_words = self._spec_words[lang]
-        folded = self.unnamed(text, lang, product_id)
         # a phrase asking for a spec may hold a name of the product ("how much *light*",
         # "quanta *luce*": the lamp's aliases), which the blanked text no longer says
         whole = with_synonyms(fold(text), lang)
+        folded = self._blank_names(whole, lang, product_id)
         own = {n.lower() for n in p.specs}
         # words that ask for one of the product's specs ("Volumen" is its capacity too)
         theirs = {w for n in own for w in spec_words.get(n, ())}
@@ -104,11 +104,15 @@ class SpecLookup:
         """The folded text with the product's names and aliases blanked: a name says which
         product, not what is asked (保温杯漏水吗？ asks whether it leaks, not how long it keeps
         warm, 保温); synonyms applied first, as a phrase may hold a name ("regolare la luce")."""
+        return self._blank_names(with_synonyms(fold(text), lang), lang, product_id)
+
+    def _blank_names(self, folded: str, lang: str, product_id: str) -> str:
+        """`unnamed` of a text already folded, synonyms applied."""
         if (pat := self._unnamed.get((product_id, lang))) is None:
             cjk = lang in self._spec_words and self._spec_words[lang][0]
             names = sorted({fold(n) for n in self.names_of(product_id, lang) if n}, key=len)
             pat = self._unnamed[(product_id, lang)] = _names_pattern(tuple(names[::-1]), cjk)
-        return pat.sub(" ", with_synonyms(fold(text), lang))
+        return pat.sub(" ", folded)
 
     def asks_material(self, text: str, lang: str, unknown: set[str]) -> bool:
         """ "What is it made of?", "Aus welchem Material?", 是什么材质？ (``[intent]
