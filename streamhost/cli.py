@@ -95,25 +95,6 @@ def check_assets(cfg: Config) -> list[str]:
     return problems
 
 
-def talk_warnings(cfg: Config) -> list[str]:
-    """What runs but may surprise: a show in another language than the stream's."""
-    if not cfg.talk.show:
-        return []
-    from .talk.catalog import load_catalog
-    from .talk.show_parse import load_show
-
-    show = load_show(
-        cfg.talk.show, load_catalog(cfg.talk.catalog), default_lang=cfg.stream.language
-    )
-    if show.lang == cfg.stream.language:
-        return []
-    return [
-        f"talk.show = {cfg.talk.show!r} is in {show.lang!r}, the stream in "
-        f"{cfg.stream.language!r}: its scripts are said in {show.lang!r} (with that language's "
-        "voice); templates, answers and announcements follow the stream and the viewers"
-    ]
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
@@ -126,7 +107,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{cfg.source}: {p}", file=sys.stderr)
     if problems:
         return 2
-    for w in talk_warnings(cfg):
+    from .config_warnings import config_warnings
+
+    for w in config_warnings(cfg):
         print(f"{cfg.source}: warning: {w}", file=sys.stderr)
     print(
         f"{cfg.source}: ok (stream {cfg.stream.name!r}, {cfg.stream.width}x{cfg.stream.height} "
@@ -206,6 +189,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"streamhost: {p}", file=sys.stderr)
         return 2
+    from .config_warnings import config_warnings
+
+    for w in config_warnings(cfg):
+        log.warning("%s", w)
     return asyncio.run(_serve(cfg, args))
 
 

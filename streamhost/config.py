@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .avatar.looks import LOOKS
 from .budget import budget_problems
 from .chat.registry import source_problems
 from .compliance import with_profile_defaults
@@ -35,6 +36,7 @@ from .frames import StreamFormat, format_problems
 from .output.registry import sink_problems
 from .problems import ConfigError
 from .registry import fmt
+from .voice.espeak import HOST_VARIANT
 from .voice.registry import VOICES
 
 __all__ = ["Config", "ConfigError", "load_config", "config_from_dict"]
@@ -74,6 +76,7 @@ class Config:
         }
         v = raw["voice"]  # back to the file's shape: engine keys and [voice.<lang>] inline
         v.update({**v.pop("params"), **v.pop("langs")})
+        del v["host"]  # follows the look again, which an override may change
         for name, values in sections.items():
             if name not in raw:
                 raise ConfigError(
@@ -136,6 +139,8 @@ def _build(data: dict[str, Any], base: Path | None, source: str) -> Config:
         problems.extend(format_problems(st.width, st.height, st.fps, st.sample_rate))
     if problems:
         raise ConfigError(problems, source)
+    look = LOOKS[built["avatar"].look]
+    built["voice"] = replace(built["voice"], host={"espeak": {"variant": HOST_VARIANT[look.voice]}})
     cfg = Config(**built, source=source)
     env_dir = os.environ.get("STREAMHOST_DATA_DIR")
     if env_dir:
@@ -155,7 +160,7 @@ def _split_voice(values: dict[str, Any], base: Path | None, problems: list[str])
     [voice.<lang>]), each checked against its engine's registry row. Settings are kept per
     engine so that switching ``engine`` (an override, the ``voice`` command) never carries
     one engine's keys into another."""
-    stage = {f.name for f in fields(VoiceConfig)} - {"params", "langs"}
+    stage = {f.name for f in fields(VoiceConfig)} - {"params", "langs", "host"}
     out = {k: v for k, v in values.items() if k in stage}
     engine = out.get("engine", VoiceConfig.engine)
     flat = {k: v for k, v in values.items() if k not in stage and not isinstance(v, dict)}
@@ -195,6 +200,7 @@ def _split_voice(values: dict[str, Any], base: Path | None, problems: list[str])
             if clean is not None:
                 langs[lang] = clean
     out["langs"] = langs
+    out["host"] = {}  # from [avatar], once every section is read (_build)
     return out
 
 

@@ -170,15 +170,20 @@ class VoiceConfig:
     # checked table per [voice.<lang>].
     params: dict = field(default_factory=dict, metadata=_FILLED)
     langs: dict = field(default_factory=dict, metadata=_FILLED)
+    # Filled by _build from [avatar]: engine -> settings that fit the host where the file names
+    # none (espeak-ng's variant follows the look's voice); never written back by with_overrides.
+    host: dict = field(default_factory=dict, metadata=_FILLED)
 
     def engine_table(self, engine: str) -> dict[str, Any]:
-        """``engine`` with the settings configured for it (none: the engine's defaults)."""
-        return {"engine": engine, **self.params.get(engine, {})}
+        """``engine`` with the settings configured for it (none: the host's, then the engine's
+        defaults)."""
+        return {"engine": engine, **self.host.get(engine, {}), **self.params.get(engine, {})}
 
     def table(self, lang: str | None = None) -> dict[str, Any]:
         """The checked engine table for ``lang`` (None or no own table: the main voice)."""
         if lang is not None and lang in self.langs:
-            return dict(self.langs[lang])
+            own = self.langs[lang]
+            return {**self.host.get(own.get("engine", ""), {}), **own}
         return self.engine_table(self.engine)
 
 

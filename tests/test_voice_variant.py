@@ -64,3 +64,48 @@ def test_a_wrong_variant_is_named_by_check_and_by_the_voice() -> None:
         EspeakTTS(24000, variant="Demonic")
     assert voice_problems(load_config().voice, 24000, "en") == []
     assert EspeakTTS(24000, "de", variant="m3").info().voice == "de+m3"
+
+
+def test_the_variant_follows_the_look_unless_the_config_names_one(tmp_path) -> None:
+    # A config of the shop's own (no [voice.espeak] table) still gives her a woman's voice in
+    # German, and the male look kai a man's; the choice follows a look changed by an override.
+    own = tmp_path / "shop.toml"
+    own.write_text('[stream]\nname = "shop"\n')
+    cfg = load_config(own)
+    assert cfg.voice.engine_table("espeak")["variant"] == "f2"
+    kai = cfg.with_overrides(avatar={"look": "kai"})
+    assert kai.voice.engine_table("espeak")["variant"] == ""
+    assert (
+        kai.with_overrides(avatar={"look": "zuri"}).voice.engine_table("espeak")["variant"] == "f2"
+    )
+    vs = build_voice(kai.voice, 24000, "en")
+    try:
+        speech = vs.synthesize(Sentence(TEXTS["de"], "script", lang="de"))
+        assert median_pitch(speech.pcm, 24000) < 120
+    finally:
+        vs.close()
+    # a variant the file names wins over the look, also in a language's own espeak table
+    named = kai.with_overrides(voice={"espeak": {"variant": "m3"}, "it": {"engine": "espeak"}})
+    assert named.voice.engine_table("espeak")["variant"] == "m3"
+    assert named.voice.table("it")["variant"] == "m3"
+    assert kai.with_overrides(voice={"it": {"engine": "espeak"}}).voice.table("it")["variant"] == ""
+    with pytest.raises(ConfigError, match="voice.host"):
+        load_config().with_overrides(voice={"host": {"espeak": {"variant": "f1"}}})
+
+
+def test_check_names_a_voice_that_does_not_fit_the_look(tmp_path) -> None:
+    from streamhost.config_warnings import config_warnings
+
+    assert config_warnings(load_config()) == []
+    kai = load_config().with_overrides(avatar={"look": "kai"})
+    warned = config_warnings(kai)
+    # English: hibari heart is a woman's voice and no male one ships; the fallback is a man's
+    assert (
+        len(warned) == 1 and "'kai' is a male host" in warned[0] and "voice (hibari)" in warned[0]
+    )
+    mixed = kai.with_overrides(
+        voice={"engine": "espeak", "de": {"engine": "espeak", "variant": "f3"}}
+    )
+    assert [w.split(" speaks")[0].split("but ")[1] for w in config_warnings(mixed)] == [
+        "voice.de (espeak)"
+    ]

@@ -27,6 +27,9 @@ class Look:
     shirt: RGB
     tie: RGB | None = None  # drawn over the shirt when set
     style: float = 0.0
+    # Whose voice fits the look: espeak-ng's variant follows it (config.py), and a neural voice
+    # of the other sex is named by `streamhost check` (cli.host_voice_warnings).
+    voice: str = "female"
 
     def params(self) -> np.ndarray:
         """The values of ``params.LOOK_SLICE``: skin, hair, lips, iris (RGB 0..1) and style."""
@@ -44,7 +47,8 @@ LOOKS: dict[str, Look] = {
     "ava": Look("ava", (250, 212, 184), (86, 52, 40), (214, 112, 118), (96, 64, 40),
                 (46, 74, 128), (246, 246, 250)),
     "kai": Look("kai", (226, 184, 150), (34, 28, 26), (176, 100, 96), (70, 50, 36),
-                (58, 62, 70), (236, 240, 248), tie=(170, 40, 56), style=1.0),
+                (58, 62, 70), (236, 240, 248), tie=(170, 40, 56), style=1.0,
+                voice="male"),
     "mei": Look("mei", (246, 218, 196), (28, 24, 30), (206, 84, 104), (60, 42, 34),
                 (178, 44, 66), (250, 244, 236)),
     "zuri": Look("zuri", (142, 96, 70), (30, 22, 20), (80, 36, 44), (54, 36, 26),

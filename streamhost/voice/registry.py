@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from ..frames import Sentence, Speech
@@ -25,6 +26,7 @@ from ..registry import (
 )
 from .base import Voice, VoiceBase, VoiceInfo
 from .espeak import VARIANTS as ESPEAK_VARIANTS
+from .espeak import variant_sex
 from .visemes import VisemeTrack
 
 log = logging.getLogger("streamhost.voice")
@@ -237,3 +239,18 @@ def voice_status(voice: Any) -> dict[str, Any]:
     if hasattr(voice, "status"):
         out["cache"] = voice.status()
     return out
+
+
+def voice_sex(table: dict[str, Any]) -> str | None:
+    """ "female" or "male" where a checked engine table says whose voice it is: hibari heart is
+    a woman's, espeak-ng's by its variant, a Kokoro pack by its name (``af_``, ``am_``, ...);
+    None for a file or server that does not say (Piper, OpenAI-compatible)."""
+    engine = table.get("engine")
+    if engine == "hibari":
+        return "female"
+    if engine == "espeak":
+        return variant_sex(str(table.get("variant", "")))
+    name = Path(str(table.get("voice", ""))).name
+    if engine == "kokoro" and len(name) > 3 and name[2] == "_" and name[1] in "fm":
+        return "female" if name[1] == "f" else "male"
+    return None
