@@ -17,6 +17,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_priciest",  # "what's the most expensive thing?": the product with the highest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
     "answer_total",  # "how much for X and Y together?": both prices now and their {total}
+    "answer_total_all",  # "how much for everything?": the {names} of the show and their {total}
     "answer_lineup",  # "what do you sell tonight?": the show's products ({names}, all of them)
     "answer_lineup_many",  # ... more than talk.lineup's limit: the first ones, as examples
     "answer_deals",  # "what's on sale tonight?": the products ({names}) whose price now is lower
@@ -108,6 +109,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "condition",  # "... if I don't like it": a condition, not what is asked (talk/shop_faq.py)
     "fault",  # "... if it breaks": a product failing, which no shop entry but its own answers
     "what_if",  # "what if it breaks?" with a fault word: the product's warranty, not a fault
+    "everything",  # "all of it" ("how much for *everything* together?"): every product in stock
+    "courier",  # a parcel carrier ("do you ship with DHL?"): no shop entry answers it but one naming one
     "warranty",  # words naming a warranty; the first replaces the fault of "what if it breaks?"
     "bought",  # "just bought the kettle!": a viewer says they ordered; thanked like a purchase
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)

@@ -163,8 +163,8 @@ def test_prefetch_covers_what_the_director_says() -> None:
                     v.synthesize(p)
     assert inner.calls == [], inner.calls[:5]
     # A spec only the catalog's spec list states ("power": "2200 W"), whether there is a
-    # deal, the stock, shipping, what fits a budget, the lineup and the deals, a product shown
-    # on request, asked anonymously: the lead-in and the answers are all in the cache.
+    # deal, the stock, shipping, what fits a budget, the lineup, the deals and everything's
+    # total, a product shown on request, asked anonymously: the lead-in and the answers are all in the cache.
     for q in (
         "What's the power of the kettle?",
         "is the kettle on sale?",
@@ -176,6 +176,7 @@ def test_prefetch_covers_what_the_director_says() -> None:
         "anything under 100 euros?",
         "what do you sell tonight?",
         "what's on sale tonight?",
+        "how much is everything together?",
         "show me the lamp",
         "can you show the backpack again?",
     ):

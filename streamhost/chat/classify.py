@@ -111,6 +111,8 @@ def make_classifier(
             return Priority.QUESTION, f"budget:{cap.normalize():f}:{lang}"  # "anything under 30 €?"
         if cap is None and (than := retriever.cheaper_than(text, lang, pid)) is not None:
             return Priority.QUESTION, f"cheaper:{than}:{lang}"  # "anything cheaper than X?"
+        if not named and retriever.total_asked(text, lang, on_screen):
+            return Priority.QUESTION, f"total_all:{lang}"  # "how much for everything?"
         pair = sorted(retriever.products_named_whole(text, lang)[:2])
         if len(pair) == 2 and (
             (compare := retriever.asks(text, "compare_price"))
@@ -162,6 +164,8 @@ def make_classifier(
             # chatter ("up late?", "anyone here?") stays chatter.
             if ask_host.search(fold(text)) or retriever.asks(text, "use_it"):
                 return Priority.QUESTION, None  # ... or how the product is used
+            if retriever.asks(text, "courier"):
+                return Priority.QUESTION, None  # "发顺丰吗?": which carrier, for the team
         return Priority.OTHER, None
 
     def classify(ev: ChatEvent) -> tuple[Priority, str | None]:

@@ -162,6 +162,18 @@ class BudgetQuestions:
             return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
         return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
+    def total_asked(self, text: str, lang: str, on_screen: str | None) -> bool:
+        """ "How much for everything together?" (``[intent] everything`` with a price or
+        together word, no product named and nothing else asked: not "shipping for all of it?")."""
+        folded, pats = fold(text), intent_patterns()
+        if not has_any(folded, pats["everything"]) or self.named_products(text, lang):
+            return False
+        pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
+        keys = ("everything", "together", "price_strong", "price_weak")
+        return any(has_any(folded, pats[k]) for k in keys[1:]) and self._asks_only(
+            text, lang, pid, keys
+        )
+
     def products_named_whole(self, text: str, lang: str) -> list[str]:
         """The products the text names by a whole name or alias, best first: "which is
         cheaper, the kettle or the lamp?"; not the kettle for "water" of "water bottle"."""

@@ -269,6 +269,13 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             return out
         if self._budget_answer(text, cap, bool(named), qlang, lang, on_screen, event, out):
             return out  # "anything under 30 euros?", "anything cheaper than the kettle?"
+        if (
+            not named
+            and r.total_asked(text, qlang, on_screen)
+            and (total := self.total_all_answer(lang))
+        ):
+            say(*total, "-")  # "how much for everything together?"
+            return out
         if self._pair_answer(text, qlang, lang, intent is Intent.PRICE, event, out):
             return out  # "which is cheaper, the kettle or the lamp?", "... together?"
         if pid is not None and cap is None and (n := r.count_asked(text, qlang, pid)):

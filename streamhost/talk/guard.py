@@ -327,11 +327,21 @@ class Guard:
     # -- internals ------------------------------------------------------------------------------
 
     def _sums(self, named: set[str]) -> set[tuple[str, Decimal]]:
-        """Each pair of the named products' valid prices added, in one currency."""
+        """Each pair of the named products' valid prices added, in one currency; with more
+        than two named, also all of them added ("everything together": answer_total_all)."""
         out: set[tuple[str, Decimal]] = set()
         for x, y in itertools.combinations(sorted(named), 2):
             px, py = self._prices.get(x, set()), self._prices.get(y, set())
             out |= {(c, a + b) for c, a in px for c2, b in py if c == c2}
+        if len(named) > 2:
+            every = {("", Decimal(0))}
+            for pid in sorted(named):
+                every = {(c, a + b) for c0, a in every for c, b in self._prices.get(pid, set())
+                         if c0 in ("", c)}  # fmt: skip
+                if len(every) > _MAX_SUMS:
+                    break  # (the named products' prices combine past any one answer)
+            else:
+                out |= every
         return out
 
     @staticmethod
@@ -339,6 +349,9 @@ class Guard:
         if amount is None:
             return False
         return any(amount == p and (not cur or cur == c) for c, p in prices)
+
+
+_MAX_SUMS = 4096
 
 
 def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -7,7 +7,7 @@ generator's rotation and the show's counters are untouched).
 
 Order: the AI disclosure (the show opens with it) and the first slot's advertiser script; then
 the answers a viewer's question gets in the stream's language (greeting, don't-know, thanks
-without a name, the shop FAQ's answers, a budget's, the lineup and the deals; per product, in
+without a name, the shop FAQ's answers, a budget's, the lineup, the deals and everything's total; per product, in
 the show's rotation order and the catalog's for the rest: price, deal, stock, key specs, FAQ
 answers), because a viewer waits
 for those; then per product its calls to action
@@ -284,11 +284,13 @@ def _budget_lines(talk: Any, lang: str) -> Iterator[Sentence]:
 
 
 def _lineup_lines(talk: Any, lang: str) -> Iterator[Sentence]:
-    """ "What do you sell tonight?" and "what's on sale?", as the catalog's stock and the
-    prices now make them at the start (a later deal is said when asked, from the voice)."""
+    """ "What do you sell tonight?", "what's on sale?" and "how much for everything?", as the
+    catalog's stock and the prices now make them at the start (a later deal is said when
+    asked, from the voice)."""
     by_family = templates_by_family()
-    for kind in ("lineup", "deals"):
-        fam, slots = talk.generator.lineup_answer(lang, kind)
+    answers = [talk.generator.lineup_answer(lang, kind) for kind in ("lineup", "deals")]
+    total = talk.generator.total_all_answer(lang)
+    for fam, slots in answers + ([total] if total else []):
         for t in by_family.get(fam, {}).get(lang, []):
             if template_slots(t) <= slots.keys():
                 yield Sentence(fill(t, slots, "-", lang), Source.ANSWER, lang)

@@ -138,6 +138,23 @@ class PriceAnswers:
         fam = "answer_deals" if kind == "deals" else f"answer_lineup{'_many' * many}"
         return fam, {"names": said}
 
+    def total_all_answer(self, lang: str) -> tuple[str, dict[str, str]] | None:
+        """ "How much for everything?": the products in stock, named, and their total at
+        today's prices; None where there is nothing to add up (one product, more than
+        LINEUP_NAMES to name, or two currencies)."""
+        ids = [p.id for p in self.catalog if p.stock is None or p.stock > 0]
+        if not 1 < len(ids) <= LINEUP_NAMES:
+            return None
+        currencies = {self.catalog.get(pid).currency for pid in ids}
+        if len(currencies) != 1:
+            return None
+        now = self._now()
+        total = format_price_spoken(
+            sum((now(pid) for pid in ids), Decimal(0)), currencies.pop(), lang
+        )
+        names = load_languages()[lang].said_list([self._slots(pid, lang)["the"] for pid in ids])
+        return "answer_total_all", {"names": names, "total": total}
+
     def _price_family(self, p: Product, text: str) -> str:
         """answer_price; for "is it on sale?", whether it is now (answer_deal / _no_deal)."""
         if self.price_value_now is None or not self.retriever.asks(text, "deal"):

@@ -1,0 +1,110 @@
+"""Wordings of real chat that the catalog answers, found by two blind sets of viewer questions
+(session 37, 140 messages in four languages, 120 answered or handed on as a viewer would want
+before these rules): a hedge word is no detail asked ("Wie viel Watt hat er *eigentlich*?",
+"背包*到底*有多重"), a brand of drink is a carbonated one, a parcel carrier is the team's to
+answer (no shop entry says who carries the parcel), and "how much for everything?" is the
+show's total. 30 of these 37 cases fail on the code before (a worktree at f2ab650); the other
+7 guard what the new rules must not break (a pair's total, shipping "for everything", an
+adjustable strap the catalog does not mention) or held in the generator already (发顺丰吗
+was dropped by triage as chatter: the classifier test)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from support import ask_host
+
+from streamhost.chat.classify import make_classifier
+from streamhost.chat.triage import Priority
+from streamhost.frames import ChatEvent
+from streamhost.talk.retrieval import Retriever
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "on_screen", "said"),
+    [("de", "Wie viel Watt hat der Wasserkocher eigentlich?", "kettle", "2200 Watt"),
+     ("de", "was wiegt der rucksack leer", "kettle", "1,1 Kilogramm"),
+     ("en", "what does the backpack actually weigh", "kettle", "1.1 kilograms"),
+     ("it", "quanto pesa esattamente lo zaino", "kettle", "1,1 chili"),
+     ("zh", "背包到底有多重", "kettle", "1.1公斤"),
+     ("zh", "背包大概多重", "kettle", "1.1公斤"),
+     ("it", "Posso mettere la Coca Cola nella borraccia?", "kettle", "il tappo chiude bene"),
+     ("en", "can I put coke in the bottle?", "kettle", "the lid seals well"),
+     ("zh", "保温杯能装可乐吗", "kettle", "杯盖密封很好"),
+     ("it", "Le cuffie sono comode per tante ore?", "headphones", "cuscinetti morbidi"),
+     ("en", "are the headphones comfortable for hours?", "headphones", "memory foam"),
+     ("it", "Quanti colori di luce ha la lampada?", "lamp", "cinque temperature di colore"),
+     ("zh", "台灯有几种颜色的光", "lamp", "五种色温"),
+     ("zh", "水壶烧一壶水要多久？", "kettle", "4分钟"),
+     ("de", "Wie lange habe ich Rückgaberecht?", "kettle", "30 Tagen"),
+     ("de", "Kann ich auf Rechnung kaufen?", "kettle", "PayPal"),
+     ("it", "Fate spedizioni in Svizzera?", "kettle", "paesi dell'UE"),
+     ("it", "Lo zaino si apre tutto come una valigia?", "backpack", "come una valigia"),
+     ("zh", "耳机降噪效果怎么样", "headphones", "主动降噪")],
+)  # fmt: skip
+def test_what_chat_says_around_the_question_is_no_detail_asked(
+    catalog, lang, text, on_screen, said
+) -> None:
+    handed, out = ask_host(catalog, lang, text, on_screen)
+    assert not handed and said in " ".join(out), out
+    # "comfortable for hours" asks about comfort, not the battery's 35 hours
+    assert "35" not in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "verschickt ihr mit DHL?"), ("it", "spedite con BRT?"), ("zh", "用什么快递"),
+     ("zh", "发顺丰吗"), ("en", "which courier do you use?"),
+     # guards: an adjustable strap or lamp is not said by the catalog
+     ("de", "Ist der Gurt verstellbar"), ("it", "la cinghia è regolabile?")],
+)  # fmt: skip
+def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, text) -> None:
+    handed, out = ask_host(catalog, lang, text)
+    assert handed == [text], out
+
+
+def test_a_carrier_question_without_a_product_is_a_question_not_chatter(catalog) -> None:
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    priority, _ = classify(ChatEvent("ann", "发顺丰吗", lang="zh"))
+    assert priority is Priority.QUESTION
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "total"),
+    [("en", "how much is everything together?", "253 euros 25"),
+     ("de", "Was kostet das alles zusammen?", "253 Euro 25"),
+     ("it", "quanto costa tutto insieme?", "253 euro e 25"),
+     ("zh", "全部一起多少钱", "253.25欧元")],
+)  # fmt: skip
+def test_how_much_for_everything_is_the_shows_total(catalog, lang, text, total) -> None:
+    assert sum(p.price for p in catalog) == Decimal("253.25")
+    handed, out = ask_host(catalog, lang, text)
+    said = " ".join(out)
+    assert not handed and total in said, out
+    for p in catalog:  # every product named, as the guard needs for the sum
+        assert p.name(lang) in said, (p.id, out)
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("ann", text, lang=lang)) == (Priority.QUESTION, f"total_all:{lang}")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "not_said"),
+    [("de", "Wie viel kostet der Versand für alles?", "253"),  # the shipping entry
+     ("it", "quanto costa il bollitore tutto compreso?", "253"),  # the kettle's price
+     ("en", "how much for the kettle and the lamp together?", "253")],  # the pair's total
+)  # fmt: skip
+def test_everything_with_another_question_is_not_the_total(catalog, lang, text, not_said) -> None:
+    _, out = ask_host(catalog, lang, text)
+    assert out and not_said not in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "Bis wann kann ich zurückschicken?"), ("it", "Entro quanti giorni posso restituire?"),
+     ("en", "until when can I return it?")],
+)  # fmt: skip
+def test_until_when_takes_no_yes(catalog, lang, text) -> None:
+    handed, out = ask_host(catalog, lang, text)
+    assert not handed and "30" in " ".join(out), out
+    assert not any(s.startswith(("Ja", "Sì", "Yes")) for s in out), out
