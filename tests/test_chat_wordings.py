@@ -1,14 +1,15 @@
-"""Wordings of real chat that the catalog answers, found by three blind sets of viewer
-messages (session 37: 200 in four languages, 170 answered or handed on as a viewer would want
-before these rules): a hedge word is no detail asked ("Wie viel Watt hat er *eigentlich*?",
-"背包*到底*有多重", "how much is the lamp *rn*"), a brand of drink is a carbonated one, a
-parcel carrier, a free gift or an invoice is the team's to answer (no shop entry says it),
-"how much for everything?" is the show's total, and a voucher question gets the deal without
-a "yes" no catalog gives. 43 of these 51 cases fail on the code the session started from
-(f2ab650); the other 8 guard what the new rules must not break (a pair's total, shipping "for
-everything", an adjustable strap the catalog does not mention) or held in the generator
-already while triage dropped the message as chatter (发顺丰吗, "kriegt man eine Rechnung
-dazu?": the classifier test)."""
+"""Wordings of real chat that the catalog answers, found by four blind sets of viewer
+messages (session 37: 248 in four languages, 204 answered or handed on as a viewer would want
+before these rules): a hedge word or chat's slang is no detail asked ("Wie viel Watt hat er
+*eigentlich*?", "背包*到底*有多重", "how much is the lamp *rn*"), a brand of drink is a
+carbonated one, a parcel carrier, a day of the week, a free gift, a student discount or an
+invoice is the team's to answer (no shop entry says it), "how much for everything?" is the
+show's total, a voucher question gets the deal without a "yes" no catalog gives, and two
+questions with one answer get it once. 57 of these 66 cases fail on the code the session
+started from (f2ab650); the other 9 guard what the new rules must not break (a pair's total,
+shipping "for everything", an adjustable strap the catalog does not mention) or held in the
+generator or in triage already (发顺丰吗 and "kriegt man eine Rechnung dazu?" were dropped
+by triage as chatter: the classifier test)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,14 @@ from streamhost.talk.retrieval import Retriever
      ("zh", "宝宝们 这个背包能装多少东西", "kettle", "28升"),
      ("de", "Kann man mit den Kopfhörern Musik über Kabel hören?", "kettle", "Audiokabel"),
      ("it", "le cuffie isolano bene dal rumore in aereo?", "kettle", "cancellazione attiva"),
-     ("en", "yo how much is the lamp rn", "kettle", "34 euros 95")],
+     ("en", "yo how much is the lamp rn", "kettle", "34 euros 95"),
+     # set 16
+     ("en", "omg the headphones look sick, how much??", "kettle", "89 euros"),
+     ("en", "the lamp looks nice, does it work with iphone 15 wireless charging?", "kettle",
+      "Qi wireless charging"),
+     ("en", "how many colour settings on the lamp", "kettle", "five colour temperatures"),
+     ("zh", "耳机带麦吗", "kettle", "麦克风"),
+     ("zh", "耳机充满电要多久", "kettle", "快充10分钟")],
 )  # fmt: skip
 def test_what_chat_says_around_the_question_is_no_detail_asked(
     catalog, lang, text, on_screen, said
@@ -70,7 +78,12 @@ def test_what_chat_says_around_the_question_is_no_detail_asked(
      ("de", "Ist der Gurt verstellbar"), ("it", "la cinghia è regolabile?"),
      # free gifts, shipping insurance, an invoice: the shop's services, not products it lacks
      ("zh", "有赠品吗"), ("zh", "有运费险吗"), ("en", "do you have free gifts?"),
-     ("de", "kriegt man eine rechnung dazu?")],
+     ("de", "kriegt man eine rechnung dazu?"),
+     # a day of the week no shipping entry names; a price for some buyers (the shop's policy)
+     ("en", "do you deliver on weekends"), ("de", "Liefert ihr auch am Samstag?"),
+     ("it", "consegnate anche il sabato?"), ("zh", "周末发货吗"),
+     ("en", "is there a student discount"), ("de", "gibt es einen studentenrabatt"),
+     ("it", "c'è uno sconto per studenti?"), ("zh", "学生有优惠吗")],
 )  # fmt: skip
 def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, text) -> None:
     handed, out = ask_host(catalog, lang, text)
@@ -83,6 +96,7 @@ def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, te
         ("zh", "发顺丰吗"),
         ("de", "kriegt man eine rechnung dazu?"),
         ("en", "yo how much is the lamp rn"),
+        ("it", "consegnate anche il sabato?"),
     ],
 )
 def test_a_carrier_service_or_slang_question_is_a_question_not_chatter(catalog, lang, text) -> None:
@@ -144,3 +158,14 @@ def test_until_when_takes_no_yes(catalog, lang, text) -> None:
     handed, out = ask_host(catalog, lang, text)
     assert not handed and "30" in " ".join(out), out
     assert not any(s.startswith(("Ja", "Sì", "Yes")) for s in out), out
+
+
+def test_two_questions_with_one_answer_say_it_once(catalog) -> None:
+    """ "Is the bottle ok for hot tea and how long does it stay hot?": both parts find its 12
+    hours, in two of the spec's templates; the second said the first again in other words."""
+    _, out = ask_host(catalog, "en", "is the bottle ok for hot tea and how long does it stay hot")
+    assert sum("12 hours" in s for s in out) == 1, out
+    # two facts of one product are both said
+    _, out = ask_host(catalog, "en", "how much is the backpack and how heavy is it?")
+    said = " ".join(out)
+    assert "64 euros 50" in said and "1.1 kilograms" in said, out

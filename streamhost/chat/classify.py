@@ -164,9 +164,9 @@ def make_classifier(
             # chatter ("up late?", "anyone here?") stays chatter.
             if ask_host.search(fold(text)) or retriever.asks(text, "use_it"):
                 return Priority.QUESTION, None  # ... or how the product is used
-            if retriever.asks(text, "courier") or retriever.asks(text, "shop_service"):
-                # "发顺丰吗?", "kriegt man eine Rechnung dazu?": the carrier, the shop's own
-                # services: for the team, never chatter
+            if any(retriever.asks(text, k) for k in ("courier", "days", "shop_service")):
+                # "发顺丰吗?", "consegnate il sabato?", "kriegt man eine Rechnung dazu?": the
+                # carrier, the days, the shop's own services: for the team, never chatter
                 return Priority.QUESTION, None
         return Priority.OTHER, None
 

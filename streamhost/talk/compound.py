@@ -19,6 +19,8 @@ from ..langdata import load_languages
 from ..language import fold
 from .intent_words import has_any, intent_patterns
 
+_NUMBER = re.compile(r"\d+")
+
 MIN_PART_CHARS = 4  # "and is it?" alone asks nothing: both sides must say something
 
 
@@ -90,8 +92,18 @@ def answer_parts(
 
 
 def _unsaid(said: list[Sentence], out: list[Sentence]) -> list[Sentence]:
-    """The sentences of `said` whose text `out` does not hold yet."""
-    return [s for s in said if all(s.text != o.text for o in out)]
+    """The sentences of `said` that `out` does not hold yet: not the same text, nor the same
+    amounts of the same product in other words ("is the bottle ok for hot tea and how long
+    does it stay hot?" found its 12 hours twice, in two of the spec's templates)."""
+    held = {(o.product_id, n) for o in out if (n := _amounts(o.text))}
+    return [
+        s for s in said
+        if all(s.text != o.text for o in out) and (s.product_id, _amounts(s.text)) not in held
+    ]  # fmt: skip
+
+
+def _amounts(text: str) -> frozenset[str]:
+    return frozenset(_NUMBER.findall(text))
 
 
 @functools.cache

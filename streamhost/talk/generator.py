@@ -318,18 +318,10 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             say("greeting", {}, "-", Emotion.HAPPY)
             return out
         if intent is Intent.HAVE and not named and not r.on_screen_has(text, qlang, pid):
-            if r.asks(text, "shop_service"):
-                # "Do you have a store in Berlin?": not a product; "we don't have that
-                # tonight" would be a guess about the shop.
-                say("dont_know", {}, "-")
-                return out
-            # A product the shop does not sell: say so, and offer the closest one it does
-            # (content match, else none). The viewer's words are not repeated (chat is data).
-            hit = r.find_product(text, qlang)
-            pid = hit[0] if hit else None
-            slots = self._slots(pid, lang) if pid else {}
-            code = self.catalog.get(pid).grammar_of(lang) if pid else "-"
-            say("not_carried", slots, code, Emotion.NEUTRAL)
+            say(*self._not_carried(text, qlang, lang))  # a product (service, price) it lacks
+            return out
+        if intent is Intent.PRICE and not named and r.asks(text, "group_price"):
+            say("dont_know", {}, "-")  # "is there a student discount?": the shop's policy
             return out
         if intent is Intent.PRICE and (end := r.price_end(text)):
             # "what's the cheapest thing tonight?" (or the most expensive): the product that

@@ -1,6 +1,7 @@
 """Answers that present one product on a viewer's request: "show me the lamp" (it goes on
 screen as the host presents it) and "how much for two?" (the total for that many); an FAQ
-entry's answer as said to the question; and which messages are not an LLM's to answer.
+entry's answer as said to the question; what to say of a product the shop does not sell; and
+which messages are not an LLM's to answer.
 
 A mixin of the template generator (``talk/generator.py``), which owns what it reads: the
 catalog, the price now (``_now``, from ``price_answers.py``), the template picker and the slot
@@ -89,6 +90,20 @@ class ProductRequests:
         q = event.lang or detect_language(event.text)
         text = without_yes(text, text_lang) if bare else answer_to(event.text, q, text, text_lang)
         return self._sentence(text, Source.ANSWER, text_lang, pid, Emotion.NEUTRAL, event)
+
+    def _not_carried(self, text: str, qlang: str, lang: str) -> tuple[str, dict[str, str], str]:
+        """ "Do you have X?" for an X the shop does not sell: the family, slots and grammar
+        code of "we don't have that tonight" with the closest product it does sell (content
+        match, else none; the viewer's words are not repeated: chat is data). A service or a
+        price for some buyers ("a store in Berlin?", "gibt es einen Studentenrabatt?") is no
+        product: "I'll check", as "we don't have that" would be a guess about the shop."""
+        r = self.retriever
+        if r.asks(text, "shop_service") or r.asks(text, "group_price"):
+            return "dont_know", {}, "-"
+        hit = r.find_product(text, qlang)
+        if hit is None:
+            return "not_carried", {}, "-"
+        return "not_carried", self._slots(hit[0], lang), self.catalog.get(hit[0]).grammar_of(lang)
 
     def for_the_team(self, event: ChatEvent) -> bool:
         """Whether the viewer writes about their own order or a fault ("where is my order?"):

@@ -104,12 +104,14 @@ class ShopFaq:
             e = m.entry
             if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), fault):
                 return None
-        if m is not None and has_any(fold(text), intent_patterns()["courier"]):
-            # "do you ship with DHL?": the shipping entries say when and where, not who carries
-            # the parcel; the team answers (unless an entry names a carrier).
-            e = m.entry
-            if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), intent_patterns()["courier"]):
-                return None
+        for key in ("courier", "days"):
+            # "do you ship with DHL?", "do you deliver on Saturday?": the shipping entries say
+            # when and where, not who carries the parcel or on which days; the team answers
+            # (unless an entry names a carrier, a day).
+            if m is not None and has_any(fold(text), pats := intent_patterns()[key]):
+                e = m.entry
+                if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), pats):
+                    return None
         if m is not None and deal:
             named = set(tokenize(text, lang)) & names
             return m if self.says_own_words(text, lang, m) and not named else None
