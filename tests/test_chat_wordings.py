@@ -1,15 +1,16 @@
-"""Wordings of real chat that the catalog answers, found by four blind sets of viewer
-messages (session 37: 248 in four languages, 204 answered or handed on as a viewer would want
+"""Wordings of real chat that the catalog answers, found by five blind sets of viewer
+messages (session 37: 296 in four languages, 248 answered or handed on as a viewer would want
 before these rules): a hedge word or chat's slang is no detail asked ("Wie viel Watt hat er
 *eigentlich*?", "背包*到底*有多重", "how much is the lamp *rn*"), a brand of drink is a
 carbonated one, a parcel carrier, a day of the week, a free gift, a student discount or an
 invoice is the team's to answer (no shop entry says it), "how much for everything?" is the
-show's total, a voucher question gets the deal without a "yes" no catalog gives, and two
-questions with one answer get it once. 57 of these 66 cases fail on the code the session
-started from (f2ab650); the other 9 guard what the new rules must not break (a pair's total,
-shipping "for everything", an adjustable strap the catalog does not mention) or held in the
-generator or in triage already (发顺丰吗 and "kriegt man eine Rechnung dazu?" were dropped
-by triage as chatter: the classifier test)."""
+show's total, a voucher question gets the deal without a "yes" no catalog gives, two
+questions with one answer get it once, and a traveller is recommended the travel backpack.
+60 of these 70 cases fail on the code the session started from (f2ab650); the other 10 guard
+what the new rules must not break (a pair's total, shipping "for everything", an adjustable
+strap the catalog does not mention, the English traveller) or held in the generator or in
+triage already (发顺丰吗 and "kriegt man eine Rechnung dazu?" were dropped by triage as
+chatter: the classifier test)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, te
         ("de", "kriegt man eine rechnung dazu?"),
         ("en", "yo how much is the lamp rn"),
         ("it", "consegnate anche il sabato?"),
+        ("zh", "台灯多高"),  # 多高 asks, as 多少 does: a question without a question mark
     ],
 )
 def test_a_carrier_service_or_slang_question_is_a_question_not_chatter(catalog, lang, text) -> None:
@@ -169,3 +171,16 @@ def test_two_questions_with_one_answer_say_it_once(catalog) -> None:
     _, out = ask_host(catalog, "en", "how much is the backpack and how heavy is it?")
     said = " ".join(out)
     assert "64 euros 50" in said and "1.1 kilograms" in said, out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "name"),
+    [("de", "Was empfiehlst du für jemanden, der viel reist?", "Reiserucksack"),
+     ("zh", "经常出差的人买哪个好？", "旅行双肩包"),
+     ("en", "what would you pick for a dad who travels a lot?", "travel backpack")],
+)  # fmt: skip
+def test_a_recommendation_for_travellers_is_the_travel_backpack(catalog, lang, text, name) -> None:
+    """ "reist" and 出差 (business trips) are the travel backpack's "Reise-" and 旅行: the
+    kettle on screen was recommended to a traveller in German and Chinese."""
+    handed, out = ask_host(catalog, lang, text)
+    assert not handed and name in " ".join(out), out
