@@ -110,6 +110,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "fault",  # "... if it breaks": a product failing, which no shop entry but its own answers
     "what_if",  # "what if it breaks?" with a fault word: the product's warranty, not a fault
     "everything",  # "all of it" ("how much for *everything* together?"): every product in stock
+    "magnitude",  # "how *high*": the frame of a spec's question ("Wie hoch ist die Leistung?"), else a detail
     "group_price",  # a price for some buyers ("student discount", 学生价): the shop's policy, the team's
     "days",  # a day of the week ("do you deliver on *Saturday*?"): as courier, unless an entry names one
     "courier",  # a parcel carrier ("do you ship with DHL?"): no shop entry answers it but one naming one

@@ -5,12 +5,13 @@ before these rules): a hedge word or chat's slang is no detail asked ("Wie viel 
 carbonated one, a parcel carrier, a day of the week, a free gift, a student discount or an
 invoice is the team's to answer (no shop entry says it), "how much for everything?" is the
 show's total, a voucher question gets the deal without a "yes" no catalog gives, two
-questions with one answer get it once, and a traveller is recommended the travel backpack.
-60 of these 70 cases fail on the code the session started from (f2ab650); the other 10 guard
-what the new rules must not break (a pair's total, shipping "for everything", an adjustable
-strap the catalog does not mention, the English traveller) or held in the generator or in
-triage already (发顺丰吗 and "kriegt man eine Rechnung dazu?" were dropped by triage as
-chatter: the classifier test)."""
+questions with one answer get it once, a traveller is recommended the travel backpack, and
+"Wie hoch ist die Lampe?" asks a height the catalog does not give. 61 of these 73 cases fail
+on the code the session started from (f2ab650); the other 12 guard what the new rules must
+not break (a pair's total, shipping "for everything", an adjustable strap the catalog does
+not mention, the English traveller, "Wie hoch ist die Leistung/Garantie?") or held in the
+generator or in triage already (发顺丰吗 and "kriegt man eine Rechnung dazu?" were dropped by
+triage as chatter: the classifier test)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ from streamhost.talk.retrieval import Retriever
       "Qi wireless charging"),
      ("en", "how many colour settings on the lamp", "kettle", "five colour temperatures"),
      ("zh", "耳机带麦吗", "kettle", "麦克风"),
-     ("zh", "耳机充满电要多久", "kettle", "快充10分钟")],
+     ("zh", "耳机充满电要多久", "kettle", "快充10分钟"),
+     # guards: "hoch" as the frame of a value the catalog has
+     ("de", "Wie hoch ist die Leistung?", "kettle", "2200 Watt"),
+     ("de", "Wie hoch ist die Garantie?", "kettle", "2 Jahre")],
 )  # fmt: skip
 def test_what_chat_says_around_the_question_is_no_detail_asked(
     catalog, lang, text, on_screen, said
@@ -84,7 +88,9 @@ def test_what_chat_says_around_the_question_is_no_detail_asked(
      ("en", "do you deliver on weekends"), ("de", "Liefert ihr auch am Samstag?"),
      ("it", "consegnate anche il sabato?"), ("zh", "周末发货吗"),
      ("en", "is there a student discount"), ("de", "gibt es einen studentenrabatt"),
-     ("it", "c'è uno sconto per studenti?"), ("zh", "学生有优惠吗")],
+     ("it", "c'è uno sconto per studenti?"), ("zh", "学生有优惠吗"),
+     # "hoch" of nothing the catalog measures: the lamp's height (it got a highlight)
+     ("de", "Wie hoch ist die Lampe?")],
 )  # fmt: skip
 def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, text) -> None:
     handed, out = ask_host(catalog, lang, text)

@@ -336,6 +336,7 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         frame = self._frame(lang)
         raw = self.unknown_terms(text, lang, product_id)
         unknown = {t for t in raw if not frame(t)}
+        unknown |= self.magnitude_asked(text, lang, product_id)
         # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"; 率大
         # in 功率大吗), or of a short name of the product (电水 in 电水壶 for 电热水壶), is not
         # a word: each character is in a known token, one of them in a real word. 白色 in

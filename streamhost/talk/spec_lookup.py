@@ -17,6 +17,7 @@ from typing import Any
 from ..langdata import LangData, load_languages
 from ..language import fold
 from .catalog import LANGS, Catalog
+from .intent_words import has_any, intent_patterns, intent_tokens
 from .matching import CJK_PAIR, FaqMatch, says
 from .quantity import without_amounts
 from .tokens import stop_chars, tokenize, with_synonyms
@@ -32,6 +33,7 @@ class SpecLookup:
     asks: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
+    matching_features: Any
     _unnamed: dict[tuple[str, str], re.Pattern[str]]  # (product, lang) -> its names, compiled
 
     def unknown_chars(self, text: str, lang: str, product_id: str) -> set[str]:
@@ -90,6 +92,20 @@ class SpecLookup:
         # it keeps warm (its keep-warm feature), not its capacity ("quanto tiene").
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
+
+    def magnitude_asked(self, text: str, lang: str, product_id: str) -> set[str]:
+        """The text's ``[intent] magnitude`` words ("hoch") where they are what is asked:
+        "Wie hoch ist die Lampe?" asks its height, which the catalog does not say; "Wie hoch
+        ist die Leistung?" (a spec), "... die Garantie?" and "... der Rabatt?" ask a value the
+        catalog has, of which "hoch" is the frame (empty then)."""
+        mag = set(tokenize(text, lang)) & intent_tokens(lang, ("magnitude",))
+        if not mag or self.specs_asked(text, lang, product_id):
+            return set()
+        folded, pats = fold(text), intent_patterns()
+        if any(has_any(folded, pats[k]) for k in ("warranty", "price_strong", "deal", "stock")):
+            return set()
+        # (not the FAQ: its match asks for the unknown details, this among them)
+        return set() if self.matching_features(text, product_id, lang) else mag
 
     def names_of(self, product_id: str, lang: str) -> list[str]:
         """The product's own name and aliases in ``lang``, then in the other languages (a
