@@ -1,17 +1,19 @@
-"""Wordings of real chat that the catalog answers, found by five blind sets of viewer
-messages (session 37: 296 in four languages, 248 answered or handed on as a viewer would want
-before these rules): a hedge word or chat's slang is no detail asked ("Wie viel Watt hat er
+"""Wordings of real chat that the catalog answers, found by six blind sets of viewer messages
+(session 37: 338 in four languages, 284 answered or handed on as a viewer would want before
+these rules): a hedge word or chat's slang is no detail asked ("Wie viel Watt hat er
 *eigentlich*?", "背包*到底*有多重", "how much is the lamp *rn*"), a brand of drink is a
-carbonated one, a parcel carrier, a day of the week, a free gift, a student discount or an
-invoice is the team's to answer (no shop entry says it), "how much for everything?" is the
-show's total, a voucher question gets the deal without a "yes" no catalog gives, two
-questions with one answer get it once, a traveller is recommended the travel backpack, and
-"Wie hoch ist die Lampe?" asks a height the catalog does not give. 61 of these 73 cases fail
-on the code the session started from (f2ab650); the other 12 guard what the new rules must
-not break (a pair's total, shipping "for everything", an adjustable strap the catalog does
-not mention, the English traveller, "Wie hoch ist die Leistung/Garantie?") or held in the
-generator or in triage already (发顺丰吗 and "kriegt man eine Rechnung dazu?" were dropped by
-triage as chatter: the classifier test)."""
+carbonated one, hours of music are the battery's, a parcel carrier, a day of the week, a free
+gift, a student discount, the best seller or an invoice is the team's to answer (no shop entry
+says it), "how much for everything?" is the show's total, a voucher question gets the deal
+without a "yes" no catalog gives, two questions with one answer get it once, a traveller is
+recommended the travel backpack, "Wie hoch ist die Lampe?" asks a height the catalog does not
+give, and an Italian recommendation agrees with a plural product. 68 of these 82 cases fail on
+the code the session started from (f2ab650); the other 14 guard what the new rules must not
+break (a pair's total, shipping "for everything", an adjustable strap the catalog does not
+mention, the English traveller, "Wie hoch ist die Leistung/Garantie?") or held already in the
+generator (English "bestseller", German hours of music) or in the generator while triage
+dropped the message as chatter (发顺丰吗, "kriegt man eine Rechnung dazu?": the classifier
+test)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from streamhost.chat.triage import Priority
 from streamhost.config import load_config
 from streamhost.frames import ChatEvent
 from streamhost.talk.assemble import build_talk
+from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.retrieval import Retriever
 
 
@@ -62,6 +65,11 @@ from streamhost.talk.retrieval import Retriever
      ("en", "how many colour settings on the lamp", "kettle", "five colour temperatures"),
      ("zh", "耳机带麦吗", "kettle", "麦克风"),
      ("zh", "耳机充满电要多久", "kettle", "快充10分钟"),
+     # set 18: hours of music are the battery's
+     ("en", "how many hours of music with the headphones", "kettle", "35 hours"),
+     ("it", "quante ore di musica con le cuffie?", "kettle", "35 ore"),
+     ("zh", "耳机能听多久音乐", "kettle", "35小时"),
+     ("de", "wie viele stunden musik mit den kopfhörern", "kettle", "35 Stunden"),
      # guards: "hoch" as the frame of a value the catalog has
      ("de", "Wie hoch ist die Leistung?", "kettle", "2200 Watt"),
      ("de", "Wie hoch ist die Garantie?", "kettle", "2 Jahre")],
@@ -72,7 +80,7 @@ def test_what_chat_says_around_the_question_is_no_detail_asked(
     handed, out = ask_host(catalog, lang, text, on_screen)
     assert not handed and said in " ".join(out), out
     # "comfortable for hours" asks about comfort, not the battery's 35 hours
-    assert "35" not in " ".join(out), out
+    assert "35" not in " ".join(out) or "35" in said, out
 
 
 @pytest.mark.parametrize(
@@ -90,7 +98,10 @@ def test_what_chat_says_around_the_question_is_no_detail_asked(
      ("en", "is there a student discount"), ("de", "gibt es einen studentenrabatt"),
      ("it", "c'è uno sconto per studenti?"), ("zh", "学生有优惠吗"),
      # "hoch" of nothing the catalog measures: the lamp's height (it got a highlight)
-     ("de", "Wie hoch ist die Lampe?")],
+     ("de", "Wie hoch ist die Lampe?"),
+     # which product sells best: no catalog says (it got the shipping entry, or was dropped)
+     ("de", "welches produkt verkauft sich heute am besten?"),
+     ("it", "qual è il prodotto più venduto stasera?"), ("en", "what's your bestseller?")],
 )  # fmt: skip
 def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, text) -> None:
     handed, out = ask_host(catalog, lang, text)
@@ -105,6 +116,7 @@ def test_a_parcel_carrier_or_an_unsaid_detail_goes_to_the_team(catalog, lang, te
         ("en", "yo how much is the lamp rn"),
         ("it", "consegnate anche il sabato?"),
         ("zh", "台灯多高"),  # 多高 asks, as 多少 does: a question without a question mark
+        ("it", "qual è il prodotto più venduto stasera?"),
     ],
 )
 def test_a_carrier_service_or_slang_question_is_a_question_not_chatter(catalog, lang, text) -> None:
@@ -190,3 +202,14 @@ def test_a_recommendation_for_travellers_is_the_travel_backpack(catalog, lang, t
     kettle on screen was recommended to a traveller in German and Chinese."""
     handed, out = ask_host(catalog, lang, text)
     assert not handed and name in " ".join(out), out
+
+
+def test_an_italian_recommendation_agrees_with_a_plural_product(catalog) -> None:
+    """ "A 79 euro, le cuffie wireless vale davvero la pena": the verb follows the number."""
+    gen = TemplateGenerator(catalog, "it", answer_in_question_language=True)
+    said = []
+    for _ in range(8):  # the recommendation's templates come round in turn
+        ask = ChatEvent("ann", "vale la pena comprare le cuffie?", lang="it")
+        said += [s.text for s in gen.answer(ask, "headphones")]
+    assert any("cuffie wireless valgono davvero la pena" in s for s in said), said
+    assert not any("cuffie wireless vale " in s for s in said), said
