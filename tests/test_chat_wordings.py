@@ -1,19 +1,19 @@
-"""Wordings of real chat that the catalog answers, found by six blind sets of viewer messages
-(session 37: 338 in four languages, 284 answered or handed on as a viewer would want before
-these rules): a hedge word or chat's slang is no detail asked ("Wie viel Watt hat er
+"""Wordings of real chat that the catalog answers, found by seven blind sets of viewer
+messages (session 37: 368 in four languages, 312 answered or handed on as a viewer would want
+before these rules): a hedge word or chat's slang is no detail asked ("Wie viel Watt hat er
 *eigentlich*?", "背包*到底*有多重", "how much is the lamp *rn*"), a brand of drink is a
 carbonated one, hours of music are the battery's, a parcel carrier, a day of the week, a free
 gift, a student discount, the best seller or an invoice is the team's to answer (no shop entry
 says it), "how much for everything?" is the show's total, a voucher question gets the deal
 without a "yes" no catalog gives, two questions with one answer get it once, a traveller is
 recommended the travel backpack, "Wie hoch ist die Lampe?" asks a height the catalog does not
-give, and an Italian recommendation agrees with a plural product. 68 of these 82 cases fail on
-the code the session started from (f2ab650); the other 14 guard what the new rules must not
-break (a pair's total, shipping "for everything", an adjustable strap the catalog does not
-mention, the English traveller, "Wie hoch ist die Leistung/Garantie?") or held already in the
-generator (English "bestseller", German hours of music) or in the generator while triage
-dropped the message as chatter (发顺丰吗, "kriegt man eine Rechnung dazu?": the classifier
-test)."""
+give, an Italian recommendation agrees with a plural product, and "dishwasher safe" in Italian
+or Chinese chat is the dishwasher entry. 71 of these 85 cases fail on the code the session
+started from (f2ab650); the other 14 guard what the new rules must not break (a pair's total,
+shipping "for everything", an adjustable strap the catalog does not mention, the English
+traveller, "Wie hoch ist die Leistung/Garantie?") or held already in the generator (English
+"bestseller", German hours of music) or in the generator while triage dropped the message as
+chatter (发顺丰吗, "kriegt man eine Rechnung dazu?": the classifier test)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ from streamhost.talk.retrieval import Retriever
      ("it", "quante ore di musica con le cuffie?", "kettle", "35 ore"),
      ("zh", "耳机能听多久音乐", "kettle", "35小时"),
      ("de", "wie viele stunden musik mit den kopfhörern", "kettle", "35 Stunden"),
+     # set 19: English words in other languages' chat, and "lavabile"
+     ("it", "il bollitore è dishwasher safe?", "kettle", "niente lavastoviglie"),
+     ("zh", "水壶可以放dishwasher吗", "kettle", "不要放洗碗机"),
+     ("it", "il bollitore è lavabile in lavastoviglie?", "kettle", "niente lavastoviglie"),
      # guards: "hoch" as the frame of a value the catalog has
      ("de", "Wie hoch ist die Leistung?", "kettle", "2200 Watt"),
      ("de", "Wie hoch ist die Garantie?", "kettle", "2 Jahre")],
