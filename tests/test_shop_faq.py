@@ -189,9 +189,9 @@ def test_the_shop_questions_chat_asks_get_the_right_answer_and_never_a_wrong_one
     from _talk_questions import shop_outcomes
 
     o = shop_outcomes()
-    assert o["rows"] == 179 and o["asked"] == 155
+    assert o["rows"] == 179 and o["asked"] == 154
     assert o["wrong"] == 0, o["wrongs"]
-    assert o["right"] >= 142, o["misses"]  # 95 %
+    assert o["right"] >= 147, o["misses"]  # 95 % (all 154 on session 37's code)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from ..frames import Emotion, Sentence, Source
+from .open_question import without_yes
 from .phrases import first_clause, split_phrases, split_sentences
 from .prices import format_price_spoken
 from .reply import stock_family
@@ -67,7 +68,7 @@ _STOCK_FAMILIES = frozenset({"answer_in_stock", "answer_few_left", "answer_sold_
 # Families that need no product: said to anyone (a viewer's name only where the template has
 # the anonymous form), also in thanks for follows and gifts.
 GENERAL_FAMILIES = ("greeting", "dont_know", "other_language", "barge_in", "thanks_follow",
-                    "thanks_gift", "answer_ai", "answer_order_help")  # fmt: skip
+                    "thanks_gift", "thanks_purchase", "answer_ai", "answer_order_help")  # fmt: skip
 
 
 # Stands in for a viewer's name in the templates only used with one ("Good question, {name}.
@@ -310,11 +311,15 @@ def _catalog_answers(product: Any, lang: str) -> Iterator[Sentence]:
 
 
 def _faq_answers(entries: Any, lang: str, pid: str | None = None) -> Iterator[Sentence]:
-    """FAQ answers as the generator says them: as written, in `lang` or the catalog's."""
+    """FAQ answers as the generator says them: as written, in `lang` or the catalog's; and
+    without a leading yes, as an open question gets them ("Sì, è in acciaio inox ..." to "di
+    che materiale è?": talk/open_question.py)."""
     for entry in entries:
         text, text_lang = entry.a(lang)
         if text:
             yield Sentence(text, Source.ANSWER, text_lang, pid)
+            if (bare := without_yes(text, text_lang)) != text:
+                yield Sentence(bare, Source.ANSWER, text_lang, pid)
 
 
 def _general_lines(lang: str) -> Iterator[Sentence]:
