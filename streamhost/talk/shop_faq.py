@@ -97,17 +97,11 @@ class ShopFaq:
         if not words or (deal and not self.says_own_words(text, lang)):
             return None
         m = self._match(text, lang, names, about_it, words)
-        fault = intent_patterns()["fault"]
-        if m is not None and has_any(fold(text), fault):
-            # "a refund on the lamp *if it breaks*?": the returns entry ("unused, in its
-            # original box") does not say what a fault brings, unless it speaks of one.
-            e = m.entry
-            if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), fault):
-                return None
-        for key in ("courier", "days"):
-            # "do you ship with DHL?", "do you deliver on Saturday?": the shipping entries say
-            # when and where, not who carries the parcel or on which days; the team answers
-            # (unless an entry names a carrier, a day).
+        # What the entry does not speak of: "a refund on the lamp *if it breaks*?" (the returns
+        # entry says "unused, in its original box", not what a fault brings), "do you ship
+        # *with DHL*?", "do you deliver *on Saturday*?" (the shipping entries say when and
+        # where, not who carries the parcel or on which days): the team answers.
+        for key in ("fault", "courier", "days"):
             if m is not None and has_any(fold(text), pats := intent_patterns()[key]):
                 e = m.entry
                 if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), pats):

@@ -65,15 +65,9 @@ LANG_VOICES: dict[str, str] = {
 # espeak-ng's voice variants a config may name (``[voice.espeak] variant``): its female and
 # male timbres; "" is each language's own default (male).
 VARIANTS: tuple[str, ...] = ("", "f1", "f2", "f3", "f4", "f5", *(f"m{i}" for i in range(1, 8)))
-# The variant for a host's voice when the config names none: f2 speaks near hibari heart's pitch
-# (~190 Hz against ~196; tests/test_voice_variant.py), the male variants all sit near the
-# language's own ~100 Hz, so a man keeps the language's own voice.
+# The host's variant where the config names none: f2 speaks near hibari heart's ~196 Hz; the
+# m variants sit at the language's own ~100 Hz, so a man keeps that (tests/test_voice_variant.py).
 HOST_VARIANT: dict[str, str] = {"female": "f2", "male": ""}
-
-
-def variant_sex(variant: str) -> str:
-    """ "female" for the f variants, "male" for the m variants and the language's own ("")."""
-    return "female" if variant.startswith("f") else "male"
 
 
 # Amplitude below which a sample counts as silence when trimming (about -50 dBFS).

@@ -26,7 +26,6 @@ from ..registry import (
 )
 from .base import Voice, VoiceBase, VoiceInfo
 from .espeak import VARIANTS as ESPEAK_VARIANTS
-from .espeak import variant_sex
 from .visemes import VisemeTrack
 
 log = logging.getLogger("streamhost.voice")
@@ -248,8 +247,8 @@ def voice_sex(table: dict[str, Any]) -> str | None:
     engine = table.get("engine")
     if engine == "hibari":
         return "female"
-    if engine == "espeak":
-        return variant_sex(str(table.get("variant", "")))
+    if engine == "espeak":  # f1..f5 female; m1..m7 and the language's own ("") male
+        return "female" if str(table.get("variant", "")).startswith("f") else "male"
     name = Path(str(table.get("voice", ""))).name
     if engine == "kokoro" and len(name) > 3 and name[2] == "_" and name[1] in "fm":
         return "female" if name[1] == "f" else "male"
