@@ -8,12 +8,13 @@ says it), "how much for everything?" is the show's total, a voucher question get
 without a "yes" no catalog gives, two questions with one answer get it once, a traveller is
 recommended the travel backpack, "Wie hoch ist die Lampe?" asks a height the catalog does not
 give, an Italian recommendation agrees with a plural product, and "dishwasher safe" in Italian
-or Chinese chat is the dishwasher entry. 71 of these 85 cases fail on the code the session
-started from (f2ab650); the other 14 guard what the new rules must not break (a pair's total,
+or Chinese chat is the dishwasher entry. 72 of these 87 cases fail on the code the session
+started from (f2ab650); the other 15 guard what the new rules must not break (a pair's total,
 shipping "for everything", an adjustable strap the catalog does not mention, the English
-traveller, "Wie hoch ist die Leistung/Garantie?") or held already in the generator (English
-"bestseller", German hours of music) or in the generator while triage dropped the message as
-chatter (发顺丰吗, "kriegt man eine Rechnung dazu?": the classifier test)."""
+traveller, "Wie hoch ist die Leistung/Garantie?", "wie viele Stunden halten die Kopfhörer?"
+which a synonym of this session broke for a while) or held already in the generator (English
+"bestseller") or in the generator while triage dropped the message as chatter (发顺丰吗,
+"kriegt man eine Rechnung dazu?": the classifier test)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ from streamhost.talk.retrieval import Retriever
      ("it", "quante ore di musica con le cuffie?", "kettle", "35 ore"),
      ("zh", "耳机能听多久音乐", "kettle", "35小时"),
      ("de", "wie viele stunden musik mit den kopfhörern", "kettle", "35 Stunden"),
+     ("de", "wie viele stunden halten die kopfhörer?", "kettle", "35 Stunden"),
+     ("de", "Sind die Kopfhörer auch viele Stunden bequem?", "kettle", "weiche Ohrpolster"),
      # set 19: English words in other languages' chat, and "lavabile"
      ("it", "il bollitore è dishwasher safe?", "kettle", "niente lavastoviglie"),
      ("zh", "水壶可以放dishwasher吗", "kettle", "不要放洗碗机"),
