@@ -8,7 +8,7 @@ says it), "how much for everything?" is the show's total, a voucher question get
 without a "yes" no catalog gives, two questions with one answer get it once, a traveller is
 recommended the travel backpack, "Wie hoch ist die Lampe?" asks a height the catalog does not
 give, an Italian recommendation agrees with a plural product, and "dishwasher safe" in Italian
-or Chinese chat is the dishwasher entry. 72 of these 87 cases fail on the code the session
+or Chinese chat is the dishwasher entry. 73 of these 88 cases fail on the code the session
 started from (f2ab650); the other 15 guard what the new rules must not break (a pair's total,
 shipping "for everything", an adjustable strap the catalog does not mention, the English
 traveller, "Wie hoch ist die Leistung/Garantie?", "wie viele Stunden halten die Kopfhörer?"
@@ -27,6 +27,7 @@ from streamhost.chat.classify import make_classifier
 from streamhost.chat.triage import Priority
 from streamhost.config import load_config
 from streamhost.frames import ChatEvent
+from streamhost.langdata import load_languages
 from streamhost.talk.assemble import build_talk
 from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.retrieval import Retriever
@@ -220,3 +221,14 @@ def test_an_italian_recommendation_agrees_with_a_plural_product(catalog) -> None
         said += [s.text for s in gen.answer(ask, "headphones")]
     assert any("cuffie wireless valgono davvero la pena" in s for s in said), said
     assert not any("cuffie wireless vale " in s for s in said), said
+
+
+def test_which_number_of_link_is_how_to_buy_and_which_day_is_shipping(catalog) -> None:
+    """几号链接是耳机 ("which link number are the headphones?") is how to buy them (it went to
+    the operator); 几号发货 ("on which day does it ship?") stays the shipping entry."""
+    handed, out = ask_host(catalog, "zh", "几号链接是耳机")
+    ctas = {t.replace("{name}", "") for t in load_languages()["zh"].templates["cta"]}
+    assert not handed and out and all("发货要" not in s for s in out), out
+    assert any(c[:4] in out[-1] for c in ctas), out  # one of the call-to-action lines
+    handed, out = ask_host(catalog, "zh", "几号发货")
+    assert not handed and "24小时内发货" in " ".join(out), out
