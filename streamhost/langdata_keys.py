@@ -113,7 +113,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "magnitude",  # "how *high*": the frame of a spec's question ("Wie hoch ist die Leistung?"), else a detail
     "group_price",  # a price for some buyers ("student discount", 学生价): the shop's policy, the team's
     "days",  # a day of the week ("do you deliver on *Saturday*?"): as courier, unless an entry names one
-    "courier",  # a parcel carrier ("do you ship with DHL?"): no shop entry answers it but one naming one
+    "courier",  # a carrier, where it ships from ("do you ship with DHL?"): no entry but one naming it
     "warranty",  # words naming a warranty; the first replaces the fault of "what if it breaks?"
     "bought",  # "just bought the kettle!": a viewer says they ordered; thanked like a purchase
     "ask_material",  # "what is it made of?": the features naming a material ([words] materials)
