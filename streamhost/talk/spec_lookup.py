@@ -98,7 +98,10 @@ class SpecLookup:
         "Wie hoch ist die Lampe?" asks its height, which the catalog does not say; "Wie hoch
         ist die Leistung?" (a spec), "... die Garantie?" and "... der Rabatt?" ask a value the
         catalog has, of which "hoch" is the frame (empty then)."""
-        mag = set(tokenize(text, lang)) & intent_tokens(lang, ("magnitude",))
+        words = intent_tokens(lang, ("magnitude",))
+        if not words:
+            return set()  # (most languages list none: no second tokenizing of every question)
+        mag = set(tokenize(text, lang)) & words
         if not mag or self.specs_asked(text, lang, product_id):
             return set()
         folded, pats = fold(text), intent_patterns()
