@@ -17,6 +17,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_priciest",  # "what's the most expensive thing?": the product with the highest price
     "answer_compare",  # "which is cheaper, X or Y?": the cheaper one, then the other ({the2})
     "answer_total",  # "how much for X and Y together?": both prices now and their {total}
+    "answer_difference",  # "the difference between X and Y?": each named, with its first {feature}
     "answer_total_all",  # "how much for everything?": the {names} of the show and their {total}
     "answer_lineup",  # "what do you sell tonight?": the show's products ({names}, all of them)
     "answer_lineup_many",  # ... more than talk.lineup's limit: the first ones, as examples
@@ -92,6 +93,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "use_it",  # about the product itself: how it is used, what is in its box; never the shop's
     "deal_ends",  # asks when the deal ends ("how long is the deal?"): the flash sale's time left
     "compare_price",  # "which is cheaper, the kettle or the lamp?": two named products' prices
+    "difference",  # "what's the difference between the kettle and the bottle?": what each one is
     "together",  # "how much are the kettle and the lamp *together*?": with a price, their total
     "ask_lineup",  # "what do you sell tonight?", "welche Produkte habt ihr?": the show's products
     "counts",  # the words for two to ten, in order: "how much for *two*?" (talk/quantity.py)
@@ -121,6 +123,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "budget_any",  # asks for some product, unnamed ("anything", 什么): a bare "under 25" is a budget
     "cheaper",  # "anything *cheaper* than the kettle?": with budget_any and one product named
     "recommend",  # "what do you recommend?", "is it worth it?": the product named or on screen
+    "ask_detail",  # "how's the ...?", "wie ist der ...?": with "?", a detail of the product on screen asked
     "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
     "no_yes",  # a yes to it would claim what no catalog says ("is this the lowest price?")
     "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take

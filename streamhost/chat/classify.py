@@ -164,6 +164,15 @@ def make_classifier(
             # chatter ("up late?", "anyone here?") stays chatter.
             if ask_host.search(fold(text)) or retriever.asks(text, "use_it"):
                 return Priority.QUESTION, None  # ... or how the product is used
+            if (
+                pid is not None
+                and "?" in text.replace("？", "?")
+                and retriever.asks(text, "ask_detail")
+                and retriever.unknown_details(text, lang, pid)
+            ):
+                # "wie ist der Klang?" with the headphones on screen: an open question about
+                # a detail the catalog lacks is the team's, never chatter ("what?" asks none)
+                return Priority.QUESTION, None
             if any(retriever.asks(text, k) for k in ("courier", "days", "shop_service")):
                 # "发顺丰吗?", "consegnate il sabato?", "kriegt man eine Rechnung dazu?": the
                 # carrier, the days, the shop's own services: for the team, never chatter

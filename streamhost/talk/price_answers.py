@@ -71,17 +71,22 @@ class PriceAnswers:
         if compare or price:  # "price for lamp + bottle?": both prices and the total
             self._compare(pair, lang, event, out, total=not compare)
             return True
-        specs = [r.specs_asked(text, qlang, pid)[:1] for pid in pair]
-        if price or not all(specs):
-            return False
-        said = []
         folded = fold(text)
 
-        def first_said(item: tuple[str, list[str]]) -> int:  # in the order the viewer named them
-            at = [folded.find(fold(n)) for n in r.names_of(item[0], qlang) if n]
+        def first_said(pid: str) -> int:  # in the order the viewer named them
+            at = [folded.find(fold(n)) for n in r.names_of(pid, qlang) if n]
             return min([i for i in at if i >= 0], default=len(folded))
 
-        for pid, (spec,) in sorted(zip(pair, specs, strict=True), key=first_said):
+        pair.sort(key=first_said)
+        specs = [r.specs_asked(text, qlang, pid)[:1] for pid in pair]
+        if not any(specs):
+            # "what's the difference between the kettle and the bottle?": what each one is,
+            # in its first feature (the one a shop lists first says what the product is for)
+            return r.asks(text, "difference") and self._each_said(pair, lang, event, out)
+        if not all(specs):
+            return False  # "... in weight?" where one of them has no weight: the team's
+        said = []
+        for pid, (spec,) in zip(pair, specs, strict=True):
             p = self.catalog.get(pid)
             value = spoken_value(p.specs[spec], lang)
             # each sentence names its product: "It weighs 1.1 kilograms" would leave which?
@@ -92,6 +97,21 @@ class PriceAnswers:
             slots = {**self._slots(pid, lang), "value": value}
             said.append(self._sentence(fill(named[0], slots, p.grammar_of(lang), lang),
                                        Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))  # fmt: skip
+        out += said
+        return True
+
+    def _each_said(self, pids: list[str], lang: str, event: ChatEvent, out: list[Sentence]) -> bool:
+        """Each product named with its first feature (answer_difference), in `pids` order;
+        False, saying nothing, where one has no features in `lang`."""
+        said = []
+        for pid in pids:
+            p = self.catalog.get(pid)
+            feats, _ = p.features_in(lang)
+            t = feats and self._pick("answer_difference", lang,
+                                     {**self._slots(pid, lang), "feature": feats[0]}, p.grammar_of(lang))  # fmt: skip
+            if not t:
+                return False
+            said.append(self._sentence(t, Source.ANSWER, lang, pid, Emotion.NEUTRAL, event))
         out += said
         return True
 

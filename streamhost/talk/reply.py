@@ -118,7 +118,15 @@ def catalog_reply(
         whole = not r.matching_features(text, p.id, qlang)
         said = r.material_answer(p.id, lang) if whole else None
         return Reply("faq", faq=said, bare=True) if said is not None else DONT_KNOW
-    if not asked and not wanted and (unknown or r.unknown_chars(text, qlang, p.id)):
+    if (
+        not asked
+        and not wanted
+        and (
+            unknown
+            or r.unknown_chars(text, qlang, p.id)
+            or (unknown := r.stray_names(text, qlang, p.id))
+        )
+    ):
         # A detail no feature and no FAQ question names may still be in an FAQ answer ("good
         # for reading?": "800 lumens, plenty for reading"); else the catalog lacks it ("what
         # colours?"): reciting unrelated features would sound evasive, and guessing is not

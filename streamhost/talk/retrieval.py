@@ -18,6 +18,7 @@ from .budget import BudgetQuestions
 from .catalog import LANGS, Catalog, Product
 from .intent_words import has_any, intent_patterns, intent_tokens, question_vocab
 from .matching import CJK_PAIR, FaqMatch, related, spelled
+from .quantity import without_amounts
 from .request_kinds import RequestKinds
 from .shop_faq import ShopFaq
 from .spec_lookup import SpecLookup, attribute_tokens, spec_words_of
@@ -302,7 +303,9 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         ]
         return [h[3] for h in sorted(hits)]
 
-    def unknown_terms(self, text: str, lang: str, product_id: str) -> set[str]:
+    def unknown_terms(
+        self, text: str, lang: str, product_id: str, strict: bool = False
+    ) -> set[str]:
         """Content words of the question found neither in the product's features/FAQ nor in
         any product name nor among question/intent words nor the words asking for one of the
         product's specs: a detail the catalog lacks."""
@@ -318,12 +321,17 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         qsets = self._faq.get((product_id, lang), ([], None))[0]
         seen = set().union(*feats, *qsets) if (feats or qsets) else set()
         # another product's name word is no detail of this one where words run together
-        # (水壶是*无线*的吗？: 无线 of the headphones' name asks whether the kettle is cordless)
+        # (水壶是*无线*的吗？: 无线 of the headphones' name asks whether the kettle is cordless);
+        # ``strict``: nor where they do, unless that product is named whole ("is the kettle
+        # *wireless*?"; not "kettle or bottle?")
         names = (
             set(self._name_tokens(self.catalog.get(product_id), lang))
-            if cjk
-            else self._names[lang].idf
+            if cjk or strict
+            else self._name_words[lang]
         )
+        if strict and not cjk:
+            for o in self.products_named_whole(text, lang):
+                names.update(self._name_tokens(self.catalog.get(o), lang))
         return {t for t in q if t not in known and t not in seen and t not in names}
 
     def unknown_details(
@@ -394,8 +402,13 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         if weak_price:
             # "how much does it weigh?" is not a price question; a detail we do not know
             # must not be answered with the price.
-            if has_any(folded, pats["feature_attr"]):
-                return Intent.FEATURE  # "wie viel Liter?", 容量是多少？
+            bare = without_amounts(text, lang)
+            if has_any(fold(bare), pats["feature_attr"]) or (
+                product_id is not None and self.specs_asked(bare, lang, product_id)
+            ):
+                # "wie viel Liter?", 容量是多少？, "quanto consuma?" (its power); not "how much
+                # is the 1.7 litre kettle?", an amount naming it
+                return Intent.FEATURE
             if product_id is not None and self.unknown_terms(text, lang, product_id):
                 return Intent.OTHER
             return Intent.PRICE

@@ -93,6 +93,13 @@ class SpecLookup:
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
 
+    def stray_names(self, text: str, lang: str, product_id: str) -> set[str]:
+        """Another product's name words asked of this one, that product not named whole:
+        "is the kettle *wireless*?" (of the wireless headphones) asks whether it is cordless.
+        Not unknown details: "can the lamp fold up for *travel*?" still meets its feature."""
+        strict = self.unknown_terms(text, lang, product_id, strict=True)
+        return strict - self.unknown_terms(text, lang, product_id) if strict else set()
+
     def magnitude_asked(self, text: str, lang: str, product_id: str) -> set[str]:
         """The text's ``[intent] magnitude`` words ("hoch") where they are what is asked:
         "Wie hoch ist die Lampe?" asks its height, which the catalog does not say; "Wie hoch
