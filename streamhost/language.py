@@ -67,13 +67,18 @@ def fold(text: str) -> str:
     return _fold_wide(text)
 
 
+# Chat's colloquial question words, folded to the ones the language files write: 台灯咋卖 is
+# 怎么卖 ("how much?"), 耳机啥价 什么价; else every list of question words would need both.
+_ZH_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
+
+
 # One chat message is folded a score of times on its way through triage and the generator
 # (each intent list, each tokenization): the per-character pass once, then a bounded LRU.
 @functools.lru_cache(maxsize=4096)
 def _fold_wide(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
     if max(text) >= _FIRST_HAN:
-        text = text.translate(traditional_to_simplified())
+        text = text.translate(traditional_to_simplified()).translate(_ZH_COLLOQUIAL)
     text = text.replace("’", "'")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))

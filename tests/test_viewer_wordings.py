@@ -5,9 +5,13 @@ asked, "what do I do if I don't like it?" is the returns entry (with no "yes" to
 question), another product's name word asked of this one ("is the kettle *wireless*?") is a
 detail it lacks, "quanto consuma?" asks the power and "how much is the 1.7 litre kettle?" its
 price, and "can I get it in black?" or "wie ist der Klang?" is a question for the team, never
-chatter. 27 of these 40 cases fail on the code the session started from (1627dba); the other
-13 are guards (marked) or held there already (三星 charging, "does it come in white?",
-"com'è il suono?", the German 1,7-Liter price)."""
+chatter. Set 26 (50 messages; 31 right before): chat's shorthand and colloquial words for
+the price ("hm for", "kostn", "a quanto la mettete", 咋卖, 啥价, 多少米), a use the catalog's
+answer names (painting: "reading and drawing"), ice cubes are cold drinks, no yes to returning
+a used product, the headphones' noise cancelling with the kettle on screen is not its shut-off,
+and a size the catalog lacks (背包多长) is the team's. 45 of these 59 cases fail on the code the
+session started from (1627dba); the other 14 are guards (marked) or held there already (三星
+charging, "does it come in white?", "com'è il suono?", the German 1,7-Liter price)."""
 
 from __future__ import annotations
 
@@ -66,7 +70,18 @@ def test_a_difference_in_a_spec_one_of_them_lacks_goes_to_the_team(catalog, lang
      ("en", "how much is the 1.7 litre kettle?", "kettle", "39 euros 90"),
      ("de", "wie viel kostet der 1,7 Liter Wasserkocher?", "kettle", "39 Euro 90"),
      ("en", "how many litres?", "kettle", "1.7 litres"),  # guard
-     ("en", "can the lamp fold up for travel", "lamp", "folds flat")],  # guard: "travel"
+     ("en", "can the lamp fold up for travel", "lamp", "folds flat"),  # guard: "travel"
+     # set 26: chat's shorthand and colloquial words, a use the catalog's answer names
+     ("en", "hm for the lamp", "kettle", "34 euros 95"),
+     ("de", "was kostn die kopfhörer", "kettle", "89 Euro"),
+     ("it", "a quanto la mettete la lampada?", "kettle", "34 euro e 95"),
+     ("zh", "台灯咋卖", "kettle", "34.95欧元"), ("zh", "耳机啥价", "kettle", "89欧元"),
+     ("zh", "水杯多少米", "kettle", "24.90欧元"), ("zh", "背包啥时候发货", "kettle", "24小时内发货"),
+     ("de", "hat der Wasserkocher keinen Filter?", "kettle", "Kalkfilter"),
+     ("en", "is the lamp bright enough for painting?", "kettle", "800 lumens"),
+     ("de", "ist die Lampe hell genug zum Malen?", "kettle", "800 Lumen"),
+     ("zh", "台灯够亮吗？画画用", "kettle", "800流明"),
+     ("de", "kann man Eiswürfel in die Flasche tun?", "kettle", "24 Stunden kalt")],
 )  # fmt: skip
 def test_chats_words_for_what_the_catalog_says(catalog, lang, text, on_screen, said) -> None:
     handed, out = ask_host(catalog, lang, text, on_screen)
@@ -88,9 +103,29 @@ def test_not_liking_it_is_the_returns_entry(catalog, lang, text, said) -> None:
 
 
 @pytest.mark.parametrize(
+    ("lang", "text", "said", "yes"),
+    [("de", "kann ich es zurückschicken wenn ich es schon benutzt habe?", "innerhalb von 30", "Ja"),
+     ("zh", "用过了还能退吗", "30天内未使用", "可以"),
+     ("it", "posso restituirlo se l'ho usato?", "entro 30 giorni", "Sì"),
+     ("en", "can i return it if i used it?", "within 30 days", "Yes")],
+)  # fmt: skip
+def test_a_used_product_gets_the_returns_entry_without_a_yes(
+    catalog, lang, text, said, yes
+) -> None:
+    """A yes would grant what the entry excludes ("unused and in its original box")."""
+    handed, out = ask_host(catalog, lang, text)
+    answer = next((t for t in out if said in t), None)
+    assert not handed and answer is not None and not answer.startswith(yes), out
+
+
+@pytest.mark.parametrize(
     ("lang", "text", "on_screen"),
     [("en", "is the kettle wireless?", "kettle"), ("it", "il bollitore è wireless?", "kettle"),
-     ("it", "Il bollitore è senza fili?", "kettle"), ("en", "is the backpack wireless?", "kettle")],
+     ("it", "Il bollitore è senza fili?", "kettle"), ("en", "is the backpack wireless?", "kettle"),
+     # set 26: the headphones' feature named with the kettle on screen (it got the shut-off)
+     ("en", "can you turn off noise cancelling", "kettle"),
+     # a size the catalog does not give (it got the laptop sleeve)
+     ("zh", "背包多长", "kettle"), ("zh", "背包尺寸多少", "kettle")],  # (the latter a guard)
 )  # fmt: skip
 def test_another_products_name_word_is_a_detail_this_one_lacks(
     catalog, lang, text, on_screen

@@ -64,6 +64,8 @@ def catalog_reply(
         # 热水 of 电热水壶): a thing this product's entry does not say
         unknown = unknown | {"\0other-product"}
     by_feature = r.feature_words_met(text, p.id, qlang, wanted[0]) if wanted else set()
+    if wanted and (stray := r.stray_features(text, qlang, p.id)):
+        unknown = unknown | stray  # another product's feature named ("... noise cancelling?")
     if wanted and len(unknown) >= len(by_feature):
         # "can I boil *milk* in it?" meets "boil-dry protection" by one word and asks a
         # detail no feature says: that feature would be a wrong answer.

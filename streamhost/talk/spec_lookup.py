@@ -100,6 +100,18 @@ class SpecLookup:
         strict = self.unknown_terms(text, lang, product_id, strict=True)
         return strict - self.unknown_terms(text, lang, product_id) if strict else set()
 
+    def stray_features(self, text: str, lang: str, product_id: str) -> set[str]:
+        """``stray_names`` that another product's feature also says: "can you turn off *noise
+        cancelling*?" with the kettle on screen asks about the headphones' feature, not the
+        kettle's shut-off; "fold up for *travel*" (the backpack's name only) still meets the
+        lamp's folding arm."""
+        stray = self.stray_names(text, lang, product_id)
+        if not stray:
+            return set()
+        others = [f for o in self.catalog.ids if o != product_id
+                  for f in self._features.get((o, lang), [])]  # fmt: skip
+        return {t for t in stray if any(t in f for f in others)}
+
     def magnitude_asked(self, text: str, lang: str, product_id: str) -> set[str]:
         """The text's ``[intent] magnitude`` words ("hoch") where they are what is asked:
         "Wie hoch ist die Lampe?" asks its height, which the catalog does not say; "Wie hoch
