@@ -9,9 +9,14 @@ chatter. Set 26 (50 messages; 31 right before): chat's shorthand and colloquial 
 the price ("hm for", "kostn", "a quanto la mettete", 咋卖, 啥价, 多少米), a use the catalog's
 answer names (painting: "reading and drawing"), ice cubes are cold drinks, no yes to returning
 a used product, the headphones' noise cancelling with the kettle on screen is not its shut-off,
-and a size the catalog lacks (背包多长) is the team's. 45 of these 59 cases fail on the code the
-session started from (1627dba); the other 14 are guards (marked) or held there already (三星
-charging, "does it come in white?", "com'è il suono?", the German 1,7-Liter price)."""
+and a size the catalog lacks (背包多长) is the team's. Set 27 (50; 36 right before): "how
+long for a litre?" is the boiling time's entry (not the 1.7 litre body), the battery asked as
+能用多久, support words (支持), 七天无理由 the returns entry, "come si paga?", the kettle
+switching itself off with its name between the words, "what material?" the product on screen's
+(not the backpack's "recycled material"), "avete solo questi prodotti?" the lineup, no yes
+after the return window or to two for less. 60 of these 78 cases fail on the code the session
+started from (1627dba); the other 18 are guards (marked) or held there already (三星 charging,
+"does it come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,9 @@ from support import ask_host
 
 from streamhost.chat.classify import make_classifier
 from streamhost.chat.triage import Priority
+from streamhost.config import load_config
 from streamhost.frames import ChatEvent
+from streamhost.talk.assemble import build_talk
 from streamhost.talk.retrieval import Retriever
 
 
@@ -81,7 +88,20 @@ def test_a_difference_in_a_spec_one_of_them_lacks_goes_to_the_team(catalog, lang
      ("en", "is the lamp bright enough for painting?", "kettle", "800 lumens"),
      ("de", "ist die Lampe hell genug zum Malen?", "kettle", "800 Lumen"),
      ("zh", "台灯够亮吗？画画用", "kettle", "800流明"),
-     ("de", "kann man Eiswürfel in die Flasche tun?", "kettle", "24 Stunden kalt")],
+     ("de", "kann man Eiswürfel in die Flasche tun?", "kettle", "24 Stunden kalt"),
+     # set 27: a time asked of what an FAQ answer times, support words, words of chat
+     ("en", "how long for a litre?", "kettle", "4 minutes"),
+     ("de", "Wie lange braucht ein Liter?", "kettle", "4 Minuten"),
+     ("it", "quanto ci mette un litro?", "kettle", "4 minuti"),
+     ("en", "how long does the kettle keep water warm?", "kettle", "30 minutes"),  # guard
+     ("zh", "耳机能用多久", "kettle", "35小时"), ("zh", "耳机支持蓝牙几", "kettle", "5.3"),
+     ("zh", "七天无理由吗", "kettle", "30天内"), ("it", "come si paga?", "kettle", "PayPal"),
+     ("it", "lo zaino ha uno scomparto per il portatile?", "kettle", "16 pollici"),
+     ("de", "Schaltet sich der Kocher selbst ab?", "kettle", "automatische Abschaltung"),
+     ("de", "Was ist das für ein Material?", "kettle", "Edelstahl"),
+     ("it", "avete solo questi prodotti?", "kettle", "la borraccia termica"),
+     ("de", "habt ihr noch andere Produkte?", "kettle", "die Thermo-Trinkflasche"),
+     ("zh", "还有别的吗", "kettle", "保温水杯")],  # (the latter held already)
 )  # fmt: skip
 def test_chats_words_for_what_the_catalog_says(catalog, lang, text, on_screen, said) -> None:
     handed, out = ask_host(catalog, lang, text, on_screen)
@@ -107,15 +127,32 @@ def test_not_liking_it_is_the_returns_entry(catalog, lang, text, said) -> None:
     [("de", "kann ich es zurückschicken wenn ich es schon benutzt habe?", "innerhalb von 30", "Ja"),
      ("zh", "用过了还能退吗", "30天内未使用", "可以"),
      ("it", "posso restituirlo se l'ho usato?", "entro 30 giorni", "Sì"),
-     ("en", "can i return it if i used it?", "within 30 days", "Yes")],
+     ("en", "can i return it if i used it?", "within 30 days", "Yes"),
+     # set 27: after the return window, or a discount for two (the sale is no multi-buy deal)
+     ("en", "can I return it after 30 days?", "within 30 days", "Yes"),
+     ("it", "posso restituirlo dopo 30 giorni?", "entro 30 giorni", "Sì")],
 )  # fmt: skip
-def test_a_used_product_gets_the_returns_entry_without_a_yes(
-    catalog, lang, text, said, yes
-) -> None:
-    """A yes would grant what the entry excludes ("unused and in its original box")."""
+def test_a_yes_would_grant_what_no_entry_says(catalog, lang, text, said, yes) -> None:
+    """A yes would grant what the entry excludes ("unused and in its original box", "within
+    30 days")."""
     handed, out = ask_host(catalog, lang, text)
     answer = next((t for t in out if said in t), None)
     assert not handed and answer is not None and not answer.startswith(yes), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("it", "fate sconti se ne prendo due?"), ("en", "any discount if i buy two?"),
+     ("de", "gibt es Rabatt wenn ich zwei Sachen kaufe?")],  # (the latter two guards)
+)  # fmt: skip
+def test_a_discount_for_two_gets_the_sale_without_a_yes(lang, text) -> None:
+    """The kettle's sale is no two-for-less deal: its price now, never after "Yes!"."""
+    gen = build_talk(load_config(), lambda: 0.0, lambda name: True).generator
+    said = []
+    for _ in range(8):  # the deal answers' openings come round in turn
+        said += [s.text for s in gen.answer(ChatEvent("ann", text, lang=lang), "kettle")]
+    assert said and not any(s.startswith(("Sì", "Yes", "Ja")) for s in said), said
+    assert any("31" in s for s in said), said
 
 
 @pytest.mark.parametrize(

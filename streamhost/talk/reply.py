@@ -70,6 +70,8 @@ def catalog_reply(
         # "can I boil *milk* in it?" meets "boil-dry protection" by one word and asks a
         # detail no feature says: that feature would be a wrong answer.
         wanted = []
+    if m is None and wanted and not asked and (timed := r.timed_answer(text, p.id, qlang)):
+        return Reply("faq", faq=timed)  # "how long for a litre?": the boiling time's entry
     if m is not None and wanted:
         by_faq = r.faq_words_met(text, p.id, qlang, m.index)
         if len(by_feature) > len(by_faq):

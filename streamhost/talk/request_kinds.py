@@ -31,6 +31,7 @@ class RequestKinds:
     shop_faq_match: Any
     specs_asked: Any
     matching_features: Any
+    timed_answer: Any
     feature_words_met: Any
     unknown_details: Any
 
@@ -54,12 +55,15 @@ class RequestKinds:
         the kettle on screen asks about the headphones, "is *it* BPA free?" about the kettle,
         which the catalog does not say. None where no product or more than one does ("how
         heavy is it?": the headphones and the backpack both have a weight)."""
-        if self.asks(text, "this_one"):
-            return None  # "is *it* BPA free?" asks about the kettle on screen: "I'll check"
+        if self.asks(text, "this_one") or self.asks(text, "ask_material"):
+            # "is *it* BPA free?" asks about the kettle on screen: "I'll check"; so does "what
+            # material is it?" (not the backpack's "recycled material")
+            return None
         if (
             self.specs_asked(text, lang, product_id)
             or self.faq_match(text, product_id, lang)
             or self.matching_features(text, product_id, lang)
+            or self.timed_answer(text, product_id, lang)  # "how long for one cup?": boiling
         ):
             return None
         trade = self._asks_trade(text)

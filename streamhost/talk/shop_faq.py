@@ -139,7 +139,8 @@ class ShopFaq:
             return None  # a product's word the shop FAQ lacks: a question about the product
         scores = self._bm25[lang].scores(sorted(tokens))
         best = max(range(len(words)), key=lambda i: (len(q & words[i]), scores[i]))
-        met = q & words[best]
+        # a number alone says nothing: "can I buy *2*?" is no "2 to 4 working days"
+        met = {t for t in q & words[best] if not t.replace(".", "").replace(",", "").isdigit()}
         # A CJK bigram that shares a character with a met one straddles the word boundary
         # (到法 in 能寄到法国吗, beside 寄到): the unknown thing is 法国 alone.
         met_chars = {c for t in met | places if _is_cjk_pair(t) for c in t}

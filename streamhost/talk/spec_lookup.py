@@ -237,6 +237,26 @@ class SpecLookup:
                 return FaqMatch(e, i, 0.0)
         return None
 
+    def timed_answer(self, text: str, product_id: str, lang: str) -> FaqMatch | None:
+        """For a question asking how long ("how long for a *litre*?", "Wie lange braucht ein
+        Liter?", ``[intent] ask_when``): the product's FAQ entry that asks a time too and
+        whose answer says what the question names ("A full 1.7 *litres* boils in about 4
+        minutes"), or None. A feature that names the litre (its 1.7 litre body) says no time."""
+        p = self.catalog.products.get(product_id)
+        pats = intent_patterns()
+        if p is None or not has_any(fold(text), pats["ask_when"]):
+            return None
+        frame = self._frame(lang)
+        q = {t for t in tokenize(self.unnamed(text, lang, product_id), lang) if not frame(t)}
+        for i, e in enumerate(p.faq):
+            answer, alang = e.a(lang)
+            if alang != lang or not has_any(fold(e.q(lang)), pats["ask_when"]):
+                continue
+            said = q & set(tokenize(answer, lang))
+            if said and not all(t.replace(".", "").replace(",", "").isdigit() for t in said):
+                return FaqMatch(e, i, 0.0)
+        return None
+
 
 def spec_words_of(d: LangData, name: str) -> tuple[str, ...]:
     """The words that ask for a spec, then what it is about (``[spec_about]``, ranked after)."""
