@@ -86,6 +86,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "cheapest",  # asks for the cheapest product of the show ("cheapest?", 最便宜)
     "priciest",  # asks for the show's most expensive product ("most expensive?", 最贵)
     "ask_ai",  # asks whether the host is an AI or a real person ("are you a bot?", 你是真人吗)
+    "later",  # another day's show ("are you live *tomorrow*?"): the team's schedule, not whether the host is an AI
     "farewell",  # a viewer leaving ("good night all", "tschüss", 拜拜): a goodbye, rarely on air
     "small_talk",  # to the host, about nothing on sale ("how are you?", "love your voice")
     "ask_language",  # asks which languages the host speaks ("do you speak German?", 会说中文吗)
@@ -114,6 +115,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "everything",  # "all of it" ("how much for *everything* together?"): every product in stock
     "magnitude",  # "how *high*": the frame of a spec's question ("Wie hoch ist die Leistung?"), else a detail
     "group_price",  # a price for some buyers ("student discount", 学生价): the shop's policy, the team's
+    "price_terms",  # what a price includes ("with VAT?", "inkl. MwSt?", 含税吗, customs): the shop's policy, the team's
     "days",  # a day of the week ("do you deliver on *Saturday*?"): as courier, unless an entry names one
     "courier",  # a carrier, where it ships from ("do you ship with DHL?"): no entry but one naming it
     "warranty",  # words naming a warranty; the first replaces the fault of "what if it breaks?"

@@ -85,7 +85,7 @@ def make_classifier(
         pid = named[0] if named else on_screen
         if pid is not None and pid not in catalog:
             pid = None
-        if retriever.asks(text, "ask_ai"):
+        if retriever.asks_ai(text):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
         if retriever.asks(text, "ask_language"):
             return Priority.QUESTION, f"languages:{lang}"  # "do you speak German?"
@@ -138,6 +138,8 @@ def make_classifier(
         # Keys carry the language: the same question asked in another language is answered
         # in that language, not merged into an answer the asker cannot follow.
         if intent is Intent.PRICE:
+            if retriever.asks(text, "price_terms"):
+                return Priority.QUESTION, f"price_terms:{lang}"  # "with VAT?": not "how much?"
             if end := retriever.price_end(text):  # "cheapest?", "most expensive?"
                 return Priority.QUESTION, f"{end}:{lang}"  # not the product on screen's price
             return Priority.QUESTION, f"price:{pid or ''}:{lang}"
@@ -173,7 +175,9 @@ def make_classifier(
                 # "wie ist der Klang?" with the headphones on screen: an open question about
                 # a detail the catalog lacks is the team's, never chatter ("what?" asks none)
                 return Priority.QUESTION, None
-            if any(retriever.asks(text, k) for k in ("courier", "days", "shop_service")):
+            if any(
+                retriever.asks(text, k) for k in ("courier", "days", "shop_service", "price_terms")
+            ):
                 # "发顺丰吗?", "consegnate il sabato?", "kriegt man eine Rechnung dazu?": the
                 # carrier, the days, the shop's own services: for the team, never chatter
                 return Priority.QUESTION, None

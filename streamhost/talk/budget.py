@@ -32,7 +32,9 @@ _CUR = "|".join(
 )
 # The amount: a number ("30,-" is a price) with its currency before or after it, or neither;
 # the currency is looked for next to each number found, not tried at every position of the text.
-_NUMBER = re.compile(rf"(?<![\d.,])(?P<num>{NUM})(?:,-)?")
+# not the tail of a number ("1,5"); a comma that ends a clause may come right before one
+# (礼物，40欧以内: fold makes the Chinese comma ",")
+_NUMBER = re.compile(rf"(?<!\d)(?<!\d[.,])(?P<num>{NUM})(?:,-)?")
 _CUR_BEFORE = re.compile(rf"(?:{_CUR})\s?\Z")
 _CUR_AFTER = re.compile(rf"\s*(?:{_CUR})")
 # What may follow a bare number for it to end a clause ("anything below 25?").

@@ -18,6 +18,7 @@ from ..frames import ChatEvent, Sentence
 from ..langdata import load_languages
 from ..language import fold
 from .intent_words import has_any, intent_patterns
+from .matching import CJK_PAIR
 
 _NUMBER = re.compile(r"\d+")
 
@@ -125,7 +126,10 @@ def _two_marked(text: str) -> list[str] | None:
     first, second = t[: m.start()].strip(), t[m.end() :].strip()
     if m.group().strip(" ") in ("，", ",") and not _zh_asks().search(first):
         return None
-    if len(first) < MIN_PART_CHARS or len(second) < MIN_PART_CHARS or second[-1] not in "?？":
+    # Chinese chat often leaves the last mark off: a clause that asks is a question
+    # (台灯多少钱，发货要多久); "水壶多少钱？我想买" stays one
+    asks = second[-1] in "?？" or (CJK_PAIR.search(second) and _zh_asks().search(second))
+    if len(first) < MIN_PART_CHARS or len(second) < MIN_PART_CHARS or not asks:
         return None
     return [first + m.group().strip(" ，,") or first, second]
 
@@ -169,4 +173,4 @@ def _opens_question() -> re.Pattern[str]:
 _GREETING_END = re.compile(r"[!.！。~,，]+\s*(?=\S)")
 
 # The end of a first question: its mark(s), or a Chinese comma (checked: the clause asks).
-_FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]$)")
+_FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]?$)")

@@ -251,7 +251,7 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
-        if (ai := r.asks(text, "ask_ai")) or r.asks(text, "ask_language"):
+        if (ai := r.asks_ai(text)) or r.asks(text, "ask_language"):
             # Asked whether the host is a person (the honest answer, never "I'll check"), or
             # which languages it speaks: those it answers in.
             say("answer_ai" if ai else "answer_languages", {} if ai else self.spoken(lang), "-")
@@ -320,8 +320,12 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         if intent is Intent.HAVE and not named and not r.on_screen_has(text, qlang, pid):
             say(*self._not_carried(text, qlang, lang))  # a product (service, price) it lacks
             return out
-        if intent is Intent.PRICE and not named and r.asks(text, "group_price"):
-            say("dont_know", {}, "-")  # "is there a student discount?": the shop's policy
+        if intent is Intent.PRICE and (
+            r.asks(text, "price_terms") or (not named and r.asks(text, "group_price"))
+        ):
+            # "is there a student discount?", "is the price with VAT?": the shop's policy,
+            # which no catalog price says
+            say("dont_know", {}, "-")
             return out
         if intent is Intent.PRICE and (end := r.price_end(text)):
             # "what's the cheapest thing tonight?" (or the most expensive): the product that

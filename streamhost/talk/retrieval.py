@@ -367,6 +367,11 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         a detail of the product on screen, not a product the shop may not sell)."""
         return has_any(fold(text), intent_patterns()[key])
 
+    def asks_ai(self, text: str) -> bool:
+        """Whether the text asks if the host is an AI or live ("are you a bot?", "is this
+        live?"); not "are you live *tomorrow*?" (``[intent] later``), the team's schedule."""
+        return self.asks(text, "ask_ai") and not self.asks(text, "later")
+
     def _asks_only(self, text: str, lang: str, product_id: str, keys: tuple[str, ...]) -> bool:
         """The text says a word of ``[intent] keys[0]`` and nothing but words of those lists,
         the product's name and the frame of asking; and it is none of the product's FAQ."""
