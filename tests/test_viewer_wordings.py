@@ -18,11 +18,15 @@ after the return window or to two for less. Set 28 (50; 34 right before): VAT, t
 customs are the team's (a price said nothing of them), typos ("teh", "watage"), "wasserfest",
 "e ci sta", the United Kingdom as a place, a Chinese comma before an amount (40欧以内) and a
 second Chinese question without its mark, 用什么好 a recommendation, another day's show
-("domani sei in diretta?") the team's and no "I'm an AI". 77 of these 99 cases fail on the
-code the session started from (1627dba); the other 22 are guards (marked) or held there
-already (三星 charging, "does it come in white?", "com'è il suono?", the German 1,7-Liter
-price, 还有别的吗; the German VAT and the customs question in the generator alone; "domani sei
-in diretta?" as a question, answered as one about an AI)."""
+("domani sei in diretta?") the team's and no "I'm an AI". Set 29 (50 English messages; 41
+right before): a card brand is a card, the product one likes most a recommendation, "other
+colours" no "other countries" (the shipping entry), a night light no colour temperature, a
+wrong order or another address the team's (it was thanked as a purchase), new or refurbished
+and where it is made questions. 86 of these 110 cases fail on the code the session started
+from (1627dba); the other 24 are guards (marked) or held there already (三星 charging, "does it
+come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗; the German VAT,
+the customs question and the wrong order in the generator alone; "domani sei in diretta?" as
+a question, answered as one about an AI)."""
 
 from __future__ import annotations
 
@@ -115,7 +119,11 @@ def test_a_difference_in_a_spec_one_of_them_lacks_goes_to_the_team(catalog, lang
      ("it", "lo zaino è impermeabile e ci sta un portatile?", "kettle", "idrorepellente"),
      ("it", "spedite nel regno unito?", "kettle", "paesi dell'UE"),
      ("zh", "想给妹妹买个礼物，40欧以内", "kettle", "24.90欧元"),
-     ("zh", "学生用什么好", "kettle", "电热水壶")],
+     ("zh", "学生用什么好", "kettle", "电热水壶"),
+     # set 29: a card brand is a card; the product one likes most is a recommendation
+     ("en", "do you accept amex", "kettle", "card, PayPal"),
+     ("en", "which product do you like most", "kettle", "the travel backpack"),
+     ("en", "do you ship to other countries?", "kettle", "every country in the EU")],  # guard
 )  # fmt: skip
 def test_chats_words_for_what_the_catalog_says(catalog, lang, text, on_screen, said) -> None:
     handed, out = ask_host(catalog, lang, text, on_screen)
@@ -197,7 +205,15 @@ def test_two_chinese_questions_without_the_last_mark_get_both_answers(catalog) -
      # set 26: the headphones' feature named with the kettle on screen (it got the shut-off)
      ("en", "can you turn off noise cancelling", "kettle"),
      # a size the catalog does not give (it got the laptop sleeve)
-     ("zh", "背包多长", "kettle"), ("zh", "背包尺寸多少", "kettle")],  # (the latter a guard)
+     ("zh", "背包多长", "kettle"), ("zh", "背包尺寸多少", "kettle"),  # (the latter a guard)
+     # set 29: a thing the catalog lacks (it got the colour temperatures, or the countries
+     # entry for "other"); a mistaken order or another address is the team's (it was thanked
+     # as a purchase, or got "shipping is free")
+     ("en", "does the lamp have a night light", "kettle"),
+     ("en", "do you have the backpack in other colours", "kettle"),
+     ("en", "any other colours?", "kettle"),
+     ("en", "i ordered the wrong one", "kettle"),  # (held in the generator; see triage below)
+     ("en", "can i order for delivery to a different address", "kettle")],
 )  # fmt: skip
 def test_another_products_name_word_is_a_detail_this_one_lacks(
     catalog, lang, text, on_screen
@@ -216,6 +232,10 @@ def test_another_products_name_word_is_a_detail_this_one_lacks(
      ("zh", "直播几点结束", "kettle", Priority.QUESTION),
      ("it", "domani sei in diretta?", "kettle", Priority.QUESTION),
      ("en", "what a show!", "kettle", Priority.OTHER),  # guard
+     # set 29: new or refurbished, where it is made: the shop's to answer, never chatter
+     ("en", "are these products new or refurbished", "kettle", Priority.QUESTION),
+     ("en", "where are the products made", "kettle", Priority.QUESTION),
+     ("en", "i ordered the wrong one", "kettle", Priority.QUESTION),  # was thanked (THANKS)
      ("de", "wie ist der Klang?", "headphones", Priority.QUESTION),
      ("it", "com'è il suono?", "headphones", Priority.QUESTION),
      # guards: chatter with a question word stays chatter
