@@ -22,13 +22,19 @@ second Chinese question without its mark, 用什么好 a recommendation, another
 right before): a card brand is a card, the product one likes most a recommendation, "other
 colours" no "other countries" (the shipping entry), a night light no colour temperature, a
 wrong order or another address the team's (it was thanked as a purchase), new or refurbished
-and where it is made questions. 86 of these 110 cases fail on the code the session started
-from (1627dba); the other 24 are guards (marked) or held there already (三星 charging, "does it
+and where it is made questions. Set 30 (50 German messages; 42 right before): a secret
+compartment is the hidden pocket, the strap goes "auf den Koffer", the light's colour is its
+colour temperature, setting the temperature and the time to send it back are frame words,
+who pays the return shipping is the team's, and "Ich nehme den Wasserkocher!" / "I'll take
+it!" get where to buy it. 98 of these 122 cases fail on the code the session started from
+(1627dba); the other 24 are guards (marked) or held there already (三星 charging, "does it
 come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗; the German VAT,
 the customs question and the wrong order in the generator alone; "domani sei in diretta?" as
 a question, answered as one about an AI)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from support import ask_host
@@ -37,6 +43,7 @@ from streamhost.chat.classify import make_classifier
 from streamhost.chat.triage import Priority
 from streamhost.config import load_config
 from streamhost.frames import ChatEvent
+from streamhost.langdata import load_languages
 from streamhost.talk.assemble import build_talk
 from streamhost.talk.retrieval import Retriever
 
@@ -123,7 +130,16 @@ def test_a_difference_in_a_spec_one_of_them_lacks_goes_to_the_team(catalog, lang
      # set 29: a card brand is a card; the product one likes most is a recommendation
      ("en", "do you accept amex", "kettle", "card, PayPal"),
      ("en", "which product do you like most", "kettle", "the travel backpack"),
-     ("en", "do you ship to other countries?", "kettle", "every country in the EU")],  # guard
+     ("en", "do you ship to other countries?", "kettle", "every country in the EU"),  # guard
+     # set 30: German chat's words for the backpack's pocket and strap, the light's colour,
+     # setting the temperature, the time to send it back
+     ("de", "Hat der Rucksack ein Geheimfach?", "kettle", "versteckte Rückentasche"),
+     ("de", "Kann man den Rucksack auf den Koffer stecken?", "kettle", "Trolley-Gurt"),
+     ("de", "Kann man die Farbe vom Licht ändern?", "kettle", "Farbtemperaturen"),
+     ("de", "Kann man die Temperatur einstellen?", "kettle", "Temperaturstufen"),
+     ("de", "Wie lange habe ich Zeit zum Zurückschicken?", "kettle", "30 Tagen"),
+     ("en", "does the backpack have a secret pocket?", "kettle", "hidden back pocket"),
+     ],
 )  # fmt: skip
 def test_chats_words_for_what_the_catalog_says(catalog, lang, text, on_screen, said) -> None:
     handed, out = ask_host(catalog, lang, text, on_screen)
@@ -236,6 +252,8 @@ def test_another_products_name_word_is_a_detail_this_one_lacks(
      ("en", "are these products new or refurbished", "kettle", Priority.QUESTION),
      ("en", "where are the products made", "kettle", Priority.QUESTION),
      ("en", "i ordered the wrong one", "kettle", Priority.QUESTION),  # was thanked (THANKS)
+     ("de", "Wer zahlt den Rückversand?", "kettle", Priority.QUESTION),  # set 30
+     ("de", "Ich nehme den Wasserkocher!", "kettle", Priority.QUESTION),
      ("de", "wie ist der Klang?", "headphones", Priority.QUESTION),
      ("it", "com'è il suono?", "headphones", Priority.QUESTION),
      # guards: chatter with a question word stays chatter
@@ -248,6 +266,21 @@ def test_a_detail_asked_of_the_product_on_screen_is_a_question(
 ) -> None:
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: on_screen)
     assert classify(ChatEvent("ann", text, lang=lang))[0] is priority
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "Ich nehme den Wasserkocher!"), ("en", "i'll take it!"), ("it", "lo prendo!"),
+     ("zh", "我要了")],
+)  # fmt: skip
+def test_ill_take_it_gets_how_to_buy_it(catalog, lang, text) -> None:
+    """ "I'll take it!" (set 30: dropped as chatter) is answered with where to buy it."""
+    handed, out = ask_host(catalog, lang, text)
+    # each template as a pattern: a slot is any text, an alternation any of its forms
+    ctas = [re.compile(re.sub(r"\\\{\w+\\\}", ".+", re.sub(
+        r"\\\[(.*?)\\\]", lambda m: "(?:" + m.group(1).replace("\\|", "|") + ")", re.escape(t))))
+        for t in load_languages()[lang].templates["cta"]]  # fmt: skip
+    assert not handed and len(out) == 1 and any(c.fullmatch(out[0]) for c in ctas), out
 
 
 @pytest.mark.parametrize(
