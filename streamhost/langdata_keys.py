@@ -117,6 +117,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "group_price",  # a price for some buyers ("student discount", 学生价): the shop's policy, the team's
     "price_terms",  # what a price includes ("with VAT?", "inkl. MwSt?", 含税吗, customs): the shop's policy, the team's
     "days",  # a day of the week ("do you deliver on *Saturday*?"): as courier, unless an entry names one
+    "who_pays",  # who bears a cost ("who pays the return shipping?"): only an entry naming it answers
     "courier",  # a carrier, where it ships from ("do you ship with DHL?"): no entry but one naming it
     "warranty",  # words naming a warranty; the first replaces the fault of "what if it breaks?"
     "bought",  # "just bought the kettle!": a viewer says they ordered; thanked like a purchase

@@ -26,11 +26,16 @@ and where it is made questions. Set 30 (50 German messages; 42 right before): a 
 compartment is the hidden pocket, the strap goes "auf den Koffer", the light's colour is its
 colour temperature, setting the temperature and the time to send it back are frame words,
 who pays the return shipping is the team's, and "Ich nehme den Wasserkocher!" / "I'll take
-it!" get where to buy it. 98 of these 122 cases fail on the code the session started from
-(1627dba); the other 24 are guards (marked) or held there already (三星 charging, "does it
-come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗; the German VAT,
-the customs question and the wrong order in the generator alone; "domani sei in diretta?" as
-a question, answered as one about an AI)."""
+it!" get where to buy it. Set 31 (50 Italian messages; 40 right before): setting the
+temperature, the filter that comes out, a folding lamp, "in quanti giorni arriva?" the
+shipping time (it got the returns entry's 30 days), "does it have BPA?" no "Yes", who pays the
+return parcel the team's, "prendo il bollitore!" how to buy, "fino a che ora siete in
+diretta?" no question about an AI. 108 of these 134 cases fail on the code the session started
+from (1627dba); the other 26 are guards (marked) or held there already (三星 charging, "does
+it come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗, 退货运费谁出 as a
+question; the German VAT, the customs question, the wrong order and "Wer zahlt den
+Rückversand?" in the generator alone; "domani sei in diretta?" as a question, answered as one
+about an AI)."""
 
 from __future__ import annotations
 
@@ -139,6 +144,12 @@ def test_a_difference_in_a_spec_one_of_them_lacks_goes_to_the_team(catalog, lang
      ("de", "Kann man die Temperatur einstellen?", "kettle", "Temperaturstufen"),
      ("de", "Wie lange habe ich Zeit zum Zurückschicken?", "kettle", "30 Tagen"),
      ("en", "does the backpack have a secret pocket?", "kettle", "hidden back pocket"),
+     # set 31: Italian chat's words for setting the temperature, the filter coming out,
+     # folding, the days to arrive (it got the returns entry's "30 giorni")
+     ("it", "si può regolare la temperatura del bollitore?", "kettle", "cinque temperature"),
+     ("it", "il filtro si toglie?", "kettle", "filtro anticalcare estraibile"),
+     ("it", "la lampada è pieghevole?", "kettle", "si piega"),
+     ("it", "in quanti giorni arriva?", "kettle", "giorni lavorativi"),
      ],
 )  # fmt: skip
 def test_chats_words_for_what_the_catalog_says(catalog, lang, text, on_screen, said) -> None:
@@ -168,6 +179,9 @@ def test_not_liking_it_is_the_returns_entry(catalog, lang, text, said) -> None:
      ("en", "can i return it if i used it?", "within 30 days", "Yes"),
      # set 27: after the return window, or a discount for two (the sale is no multi-buy deal)
      ("en", "can I return it after 30 days?", "within 30 days", "Yes"),
+     # set 31: "does it have BPA?" is answered "BPA free", never "Yes"
+     ("it", "la borraccia ha il bpa?", "senza BPA", "Sì"),
+     ("en", "does the bottle have bpa?", "BPA free", "Yes"),
      ("it", "posso restituirlo dopo 30 giorni?", "entro 30 giorni", "Sì")],
 )  # fmt: skip
 def test_a_yes_would_grant_what_no_entry_says(catalog, lang, text, said, yes) -> None:
@@ -196,11 +210,15 @@ def test_a_discount_for_two_gets_the_sale_without_a_yes(lang, text) -> None:
 @pytest.mark.parametrize(
     ("lang", "text"),
     [("en", "is the price with VAT?"), ("de", "Ist die MwSt. inklusive?"),
+     # set 31: who pays the parcel back, which the returns entry does not say
+     ("it", "chi paga la spedizione del reso?"), ("en", "who pays for return shipping?"),
+     ("de", "Wer zahlt den Rückversand?"),
      ("it", "il prezzo è iva inclusa?"), ("zh", "价格含税吗"),
      ("en", "do I pay customs to switzerland?")],
 )  # fmt: skip
 def test_what_a_price_includes_is_the_teams(catalog, lang, text) -> None:
-    """VAT, tax or customs: no catalog price says what it includes (it got the price)."""
+    """VAT, tax or customs: no catalog price says what it includes (it got the price); nor
+    does the returns entry say who pays the return parcel (it got the entry)."""
     handed, out = ask_host(catalog, lang, text)
     assert handed == [text], out
 
@@ -254,6 +272,7 @@ def test_another_products_name_word_is_a_detail_this_one_lacks(
      ("en", "i ordered the wrong one", "kettle", Priority.QUESTION),  # was thanked (THANKS)
      ("de", "Wer zahlt den Rückversand?", "kettle", Priority.QUESTION),  # set 30
      ("de", "Ich nehme den Wasserkocher!", "kettle", Priority.QUESTION),
+     ("zh", "退货运费谁出", "kettle", Priority.QUESTION),  # set 31
      ("de", "wie ist der Klang?", "headphones", Priority.QUESTION),
      ("it", "com'è il suono?", "headphones", Priority.QUESTION),
      # guards: chatter with a question word stays chatter
@@ -271,7 +290,7 @@ def test_a_detail_asked_of_the_product_on_screen_is_a_question(
 @pytest.mark.parametrize(
     ("lang", "text"),
     [("de", "Ich nehme den Wasserkocher!"), ("en", "i'll take it!"), ("it", "lo prendo!"),
-     ("zh", "我要了")],
+     ("zh", "我要了"), ("it", "prendo il bollitore!")],
 )  # fmt: skip
 def test_ill_take_it_gets_how_to_buy_it(catalog, lang, text) -> None:
     """ "I'll take it!" (set 30: dropped as chatter) is answered with where to buy it."""
@@ -286,6 +305,7 @@ def test_ill_take_it_gets_how_to_buy_it(catalog, lang, text) -> None:
 @pytest.mark.parametrize(
     ("lang", "text", "ai"),
     [("it", "domani sei in diretta?", False), ("en", "are you live tomorrow?", False),
+     ("it", "fino a che ora siete in diretta?", False),
      ("en", "are you live?", True), ("zh", "是直播吗", True)],  # (the latter two guards)
 )  # fmt: skip
 def test_live_tomorrow_is_no_question_about_the_host_being_an_ai(catalog, lang, text, ai) -> None:

@@ -176,7 +176,8 @@ def make_classifier(
                 # a detail the catalog lacks is the team's, never chatter ("what?" asks none)
                 return Priority.QUESTION, None
             if any(
-                retriever.asks(text, k) for k in ("courier", "days", "shop_service", "price_terms")
+                retriever.asks(text, k)
+                for k in ("courier", "days", "shop_service", "price_terms", "who_pays")
             ):
                 # "发顺丰吗?", "consegnate il sabato?", "kriegt man eine Rechnung dazu?": the
                 # carrier, the days, the shop's own services: for the team, never chatter

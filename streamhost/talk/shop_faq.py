@@ -100,8 +100,9 @@ class ShopFaq:
         # What the entry does not speak of: "a refund on the lamp *if it breaks*?" (the returns
         # entry says "unused, in its original box", not what a fault brings), "do you ship
         # *with DHL*?", "do you deliver *on Saturday*?" (the shipping entries say when and
-        # where, not who carries the parcel or on which days): the team answers.
-        for key in ("fault", "courier", "days"):
+        # where, not who carries the parcel or on which days; the returns entry says nothing of
+        # who pays the parcel back): the team answers.
+        for key in ("fault", "courier", "days", "who_pays"):
             if m is not None and has_any(fold(text), pats := intent_patterns()[key]):
                 e = m.entry
                 if not has_any(fold(f"{e.q(lang)} {e.a(lang)[0]}"), pats):
