@@ -30,12 +30,14 @@ it!" get where to buy it. Set 31 (50 Italian messages; 40 right before): setting
 temperature, the filter that comes out, a folding lamp, "in quanti giorni arriva?" the
 shipping time (it got the returns entry's 30 days), "does it have BPA?" no "Yes", who pays the
 return parcel the team's, "prendo il bollitore!" how to buy, "fino a che ora siete in
-diretta?" no question about an AI. 108 of these 134 cases fail on the code the session started
-from (1627dba); the other 26 are guards (marked) or held there already (三星 charging, "does
-it come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗, 退货运费谁出 as a
-question; the German VAT, the customs question, the wrong order and "Wer zahlt den
-Rückversand?" in the generator alone; "domani sei in diretta?" as a question, answered as one
-about an AI)."""
+diretta?" no question about an AI. Set 32 (50 Chinese messages; 43 right before): the trolley
+strap (挂行李箱), the light's colour (调颜色), a leak (漏不漏), WeChat pay, the days to return
+it, and an A-not-A question (烫不烫) a question. 114 of these 141 cases fail on the code the
+session started from (1627dba); the other 27 are guards (marked) or held there already (三星
+charging, "does it come in white?", "com'è il suono?", the German 1,7-Liter price, 还有别的吗,
+退货运费谁出 as a question; the German VAT, the customs question, the wrong order and "Wer
+zahlt den Rückversand?" in the generator alone; "domani sei in diretta?" as a question,
+answered as one about an AI)."""
 
 from __future__ import annotations
 
@@ -150,6 +152,11 @@ def test_a_difference_in_a_spec_one_of_them_lacks_goes_to_the_team(catalog, lang
      ("it", "il filtro si toglie?", "kettle", "filtro anticalcare estraibile"),
      ("it", "la lampada è pieghevole?", "kettle", "si piega"),
      ("it", "in quanti giorni arriva?", "kettle", "giorni lavorativi"),
+     # set 32: Chinese chat's words for the trolley strap, the light's colour, a leak, WeChat
+     # pay, the days to return it, and an A-not-A question (烫不烫: dropped as chatter)
+     ("zh", "背包能挂行李箱上吗", "kettle", "拉杆箱固定带"),
+     ("zh", "台灯能调颜色吗", "kettle", "五种色温"), ("zh", "保温杯漏不漏", "kettle", "防漏杯盖"),
+     ("zh", "能用微信支付吗", "kettle", "PayPal"), ("zh", "多少天可以退", "kettle", "30天内"),
      ],
 )  # fmt: skip
 def test_chats_words_for_what_the_catalog_says(catalog, lang, text, on_screen, said) -> None:
@@ -273,6 +280,8 @@ def test_another_products_name_word_is_a_detail_this_one_lacks(
      ("de", "Wer zahlt den Rückversand?", "kettle", Priority.QUESTION),  # set 30
      ("de", "Ich nehme den Wasserkocher!", "kettle", Priority.QUESTION),
      ("zh", "退货运费谁出", "kettle", Priority.QUESTION),  # set 31
+     ("zh", "水壶把手烫不烫", "kettle", Priority.QUESTION),  # set 32
+     ("zh", "哈哈哈哈", "kettle", Priority.OTHER),  # guard
      ("de", "wie ist der Klang?", "headphones", Priority.QUESTION),
      ("it", "com'è il suono?", "headphones", Priority.QUESTION),
      # guards: chatter with a question word stays chatter

@@ -37,13 +37,17 @@ def _question_mark() -> re.Pattern[str]:
     """A question mark, or a word that makes a message a question in a language that has such
     words instead (zh 吗, 怎么 ...; ``[intent] question_marks`` of the language files), or a
     message that starts with a question word ("whats the warranty on the kettle", "hat die
-    lampe einen usb anschluss", typed without "?"; ``[intent] ask_open`` and ``ask_yes_no``)."""
+    lampe einen usb anschluss", typed without "?"; ``[intent] ask_open`` and ``ask_yes_no``),
+    or a Chinese A-not-A question (烫不烫)."""
     data = load_languages().values()
     words = [w for d in data for w in d.intent["question_marks"]]
     opens = {w for d in data if d.script is None for w in d.intent["ask_open"]}
     opens = sorted(opens | {w for d in data for w in d.intent["ask_yes_no"]}, key=len)
     start = rf"(?i:^\W*(?:{'|'.join(map(re.escape, opens[::-1]))})(?![^\W_]))" if opens else ""
-    return re.compile("|".join(["[?？]", *(re.escape(w) for w in words), *[start] * bool(start)]))
+    # a Chinese A-not-A question asks without a question word: 烫不烫 ("hot or not?"), 有没有
+    a_not_a = r"(?P<a>[\u4e00-\u9fff])[不没](?P=a)"
+    marks = ["[?？]", a_not_a, *(re.escape(w) for w in words), *[start] * bool(start)]
+    return re.compile("|".join(marks))
 
 
 @functools.cache
