@@ -107,6 +107,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_when",  # asks when ("when will I get it?"): never answered with a product's highlight
     "ask_where",  # asks where ("where is it made?"): never answered with a product's highlight
     "shop_service",  # the shop's premises or services ("a store in Berlin?"): never "not carried"
+    "stream_issue",  # the stream itself ("I can't hear you", "video keeps freezing"): for the team, as order_help
     "order_help",  # a viewer's own order or a fault ("my order didn't arrive"): for the team
     "and_ask",  # "... and does it ...": where a second question starts (talk/compound.py)
     "condition",  # "... if I don't like it": a condition, not what is asked (talk/shop_faq.py)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..frames import ChatEvent
 from ..langdata import load_languages
-from ..language import Intent, fold
+from ..language import Intent, fold, other_language
 
 
 class Priority(IntEnum):
@@ -89,10 +89,14 @@ def make_classifier(
         pid = named[0] if named else on_screen
         if pid is not None and pid not in catalog:
             pid = None
+        if retriever.asks(text, "stream_issue"):
+            return Priority.QUESTION, f"stream_issue:{lang}"  # "I can't hear you": the team's
         if retriever.asks_ai(text):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
-        if retriever.asks(text, "ask_language"):
-            return Priority.QUESTION, f"languages:{lang}"  # "do you speak German?"
+        if retriever.asks(text, "ask_language") or other_language(text):
+            # "do you speak German?", or a question in a language the host does not speak
+            # ("¿cuánto cuesta la lámpara?"): the languages it answers in
+            return Priority.QUESTION, f"languages:{lang}"
         if not named and retriever.asks_small_talk(text, lang, "farewell"):
             return Priority.GREETING, f"bye:{lang}"  # "good night all": a goodbye, rarely aired
         if not named and retriever.asks_small_talk(text, lang):

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
-from ..language import Intent, detect_language
+from ..language import Intent, detect_language, other_language
 from .catalog import Catalog
 from .compound import answer_parts, split_question
 from .generator_tables import _EMOTION, _HANDED_ON
@@ -179,6 +179,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         "let me check". The viewer's words are never part of the output."""
         text = self.retriever.respell(event.text or "")
         qlang = event.lang or detect_language(text, default=self.lang)
+        if other_language(text):  # "¿cuánto cuesta?": the languages it speaks, in the show's
+            qlang = self.lang
         lang = qlang if qlang in self.answer_languages else self.lang
         out = answer_parts(self, split_question(text), current_product_id,
                            lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead),
@@ -251,21 +253,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
                 out.append(self._sentence(t, Source.ANSWER, lang, pid, emotion, event))
 
         out: list[Sentence] = []
-        if (ai := r.asks_ai(text)) or r.asks(text, "ask_language"):
-            # Asked whether the host is a person (the honest answer, never "I'll check"), or
-            # which languages it speaks: those it answers in.
-            say("answer_ai" if ai else "answer_languages", {} if ai else self.spoken(lang), "-")
-            return out
-        chat = not named and next(
-            (k for k in ("farewell", "small_talk") if r.asks_small_talk(text, qlang, k)), None
-        )
-        if chat:  # "good night all": goodbye; "how are you?": a line back to the products
-            say(f"answer_{chat}", {}, "-", Emotion.HAPPY)
-            return out
-        if r.asks(text, "order_help") and not r.asks_if_broken(text):
-            # A viewer's own order or a fault ("where is my order?", "it arrived broken"): no
-            # catalog or policy answer fits; the shop's team (the operator) takes it.
-            say("answer_order_help", {}, "-")
+        if lines := self.viewer_family(text, qlang, lang, bool(named)):
+            say(*lines)  # "are you a bot?", "good night all", "where is my order?" ...
             return out
         if self._budget_answer(text, cap, bool(named), qlang, lang, on_screen, event, out):
             return out  # "anything under 30 euros?", "anything cheaper than the kettle?"

@@ -50,11 +50,20 @@ def _words() -> dict[str, _Words]:
     }
 
 
+# A unit written onto its number ("2200w", "1.7l", "35h", "16inch"): set apart, so the
+# language's short forms ("w" = "watts") and its spec words meet it.
+_GLUED_UNIT = re.compile(
+    r"(?<=\d)(?=(?:w|kw|l|ml|h|hr|hrs|min|mins|yr|yrs|kg|g|lm|in|inch|cm|mm)\b)"
+)
+
+
 def with_synonyms(folded: str, lang: str) -> str:
     """A folded text with the language's short forms and synonyms applied (see `_synonyms`):
     what `tokenize` reads, before a caller blanks product names in it ("regolare la luce" is
     the dimmer before "luce", a name of the lamp, goes)."""
     sub = _synonyms(lang)
+    if any(c.isdigit() for c in folded):
+        folded = _GLUED_UNIT.sub(" ", folded)
     return folded if sub is None else sub(folded)
 
 

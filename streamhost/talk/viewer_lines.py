@@ -15,7 +15,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import load_languages
-from ..language import detect_language
+from ..language import detect_language, other_language
 from .catalog import Catalog
 from .generator_tables import _THANKS_KIND
 from .templates import user_slots
@@ -49,6 +49,29 @@ class ViewerLines:
         order = sorted(self.answer_languages, key=lambda x: x != self.lang)  # the stream's first
         names = [d.language_names.get(x, x) for x in order]
         return {"names": d.said_list(names)}
+
+    def viewer_family(
+        self, text: str, qlang: str, lang: str, named: bool
+    ) -> tuple[str, dict[str, str], str, str] | None:
+        """The line for a message about the host, the stream or a viewer's own order rather
+        than a product, as (family, slots, grammar code, emotion); None for the rest. A fault
+        of the stream ("I can't hear you") or a viewer's own order ("where is my order?",
+        "it arrived broken"; not "what if it breaks?") is the team's; whether the host is an
+        AI gets the honest answer, never "I'll check"; which languages it speaks, or a question
+        in one it does not ("¿cuánto cuesta?"), the ones it answers in; a goodbye or small
+        talk naming no product a line back to the products."""
+        r = self.retriever
+        if r.asks(text, "stream_issue"):
+            return "answer_order_help", {}, "-", Emotion.NEUTRAL
+        if (ai := r.asks_ai(text)) or r.asks(text, "ask_language") or other_language(text):
+            fam = "answer_ai" if ai else "answer_languages"
+            return fam, {} if ai else self.spoken(lang), "-", Emotion.NEUTRAL
+        for k in ("farewell", "small_talk") if not named else ():
+            if r.asks_small_talk(text, qlang, k):
+                return f"answer_{k}", {}, "-", Emotion.HAPPY
+        if r.asks(text, "order_help") and not r.asks_if_broken(text):
+            return "answer_order_help", {}, "-", Emotion.NEUTRAL
+        return None
 
     def followup(self, event: ChatEvent, lang: str, answered: bool) -> Sentence | None:
         """The lead-in before an operator's answer to `event` (answered), or the closing line
