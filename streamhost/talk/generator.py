@@ -324,8 +324,10 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
                 pid = ids[0] if end == "cheapest" else ids[-1]
                 say(f"answer_{end}", self._slots(pid, lang), self.catalog.get(pid).grammar_of(lang))
                 return out
-        if intent is Intent.OTHER and not named and r.asks_about_feature(text, qlang, pid):
-            intent = Intent.FEATURE  # "把手烫吗？" ("does the handle get hot?")
+        if intent is Intent.OTHER and not named and r.asks_of_product(text, qlang, pid):
+            intent = (
+                Intent.FEATURE
+            )  # "把手烫吗？" ("does the handle get hot?"), "what's in the box?"
         if pid is None or intent is Intent.GREETING or (intent is Intent.OTHER and not named):
             say("dont_know", {}, "-")
             return out

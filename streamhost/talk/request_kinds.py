@@ -81,6 +81,17 @@ class RequestKinds:
         ]
         return owners[0] if len(owners) == 1 else None
 
+    def asks_of_product(self, text: str, lang: str, product_id: str | None) -> bool:
+        """A question naming no product that is about the one on screen all the same: one a
+        feature of it answers (``asks_about_feature``), or how it is used or what is in its
+        box with a detail asked ("what's in the box?": an FAQ answer may say "... a cable is in
+        the box", else the team's); not "what comes with it?", which asks nothing more."""
+        return self.asks_about_feature(text, lang, product_id) or bool(
+            product_id is not None
+            and self.asks(text, "use_it")
+            and self.unknown_details(text, lang, product_id)
+        )
+
     def asks_about_feature(self, text: str, lang: str, product_id: str | None) -> bool:
         """A question no intent word marks that a feature of the product on screen answers:
         it names a thing the feature says and nothing the catalog lacks ("把手烫吗？": the
