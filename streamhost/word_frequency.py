@@ -22,16 +22,34 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 
 @functools.cache
-def _lists(langs: tuple[str, ...]) -> tuple[tuple[str, dict[str, float]], ...]:
-    """(language, word -> log10 frequency) for each of `langs` that wordfreq has a list for."""
+def _list(lang: str, top: int | None) -> dict[str, float] | None:
+    """One language's word -> log10 frequency, its `top` most common words only where given
+    (read from the wheel's file here: wordfreq's own reader keeps every list it reads whole,
+    ~5 MB each); None where wordfreq has no list for it."""
     import wordfreq
 
-    have = wordfreq.available_languages(wordlist="small")
-    return tuple(
-        (lg, {w: math.log10(f) for w, f in wordfreq.get_frequency_dict(lg, "small").items() if f})
-        for lg in langs
-        if lg in have
-    )
+    if lang not in wordfreq.available_languages(wordlist="small"):
+        return None
+    if not top:
+        return {
+            w: math.log10(f) for w, f in wordfreq.get_frequency_dict(lang, "small").items() if f
+        }
+    # the file's buckets run from the commonest words down, one centibel (-0.01 log10) apart
+    buckets = wordfreq.read_cBpack(str(wordfreq.DATA_PATH / f"small_{lang}.msgpack.gz"))
+    out: dict[str, float] = {}
+    for i, bucket in enumerate(buckets):
+        for w in bucket:
+            out.setdefault(w, -i / 100)
+        if len(out) >= top:
+            break
+    return out
+
+
+def _lists(
+    langs: tuple[str, ...], top: int | None = None
+) -> tuple[tuple[str, dict[str, float]], ...]:
+    """(language, word -> log10 frequency) for each of `langs` that wordfreq has a list for."""
+    return tuple((lg, d) for lg in langs if (d := _list(lg, top)) is not None)
 
 
 def lone_consonant(word: str) -> bool:
@@ -40,10 +58,13 @@ def lone_consonant(word: str) -> bool:
     return len(word) == 1 and unicodedata.normalize("NFD", word)[0] not in "aeiou"
 
 
-def log_frequencies(text: str, langs: tuple[str, ...]) -> dict[str, float]:
+def log_frequencies(
+    text: str, langs: tuple[str, ...], others: tuple[str, ...] = (), top: int = 0
+) -> dict[str, float]:
     """Per language of `langs` with a word list, the summed log10 frequency of the text's
-    words; {} when fewer than two languages have a list or the text has no word."""
-    lists = _lists(langs)
+    words; {} when fewer than two languages have a list or the text has no word. `others`:
+    more languages, scored on their `top` most common words only."""
+    lists = _lists(langs) + (_lists(others, top) if others else ())
     # casefold as wordfreq keys its lists ("Größe" -> "grösse"); accents stay (città, für)
     words = _WORD_RE.findall(unicodedata.normalize("NFKC", text).replace("’", "'").casefold())
     # a lone consonant is a part number or a spelling ("USB-*C*", "*x* 2"), no word: Italian
