@@ -65,12 +65,7 @@ def log_frequencies(
     words; {} when fewer than two languages have a list or the text has no word. `others`:
     more languages, scored on their `top` most common words only."""
     lists = _lists(langs) + (_lists(others, top) if others else ())
-    # casefold as wordfreq keys its lists ("Größe" -> "grösse"); accents stay (città, für)
-    words = _WORD_RE.findall(unicodedata.normalize("NFKC", text).replace("’", "'").casefold())
-    # a lone consonant is a part number or a spelling ("USB-*C*", "*x* 2"), no word: Italian
-    # lists "c" (of "c'è") high enough to make "usb c?" Italian; a lone vowel is a word
-    # ("a", "e", "è", "i", "o", "u")
-    words = [w for w in words if not lone_consonant(w)]
+    words = _words(text)
     if len(lists) < 2 or not words:
         return {}
     out = {}
@@ -85,3 +80,21 @@ def log_frequencies(
                 s += _LOG_FLOOR if f is None else f
         out[lg] = s
     return out
+
+
+def _words(text: str) -> list[str]:
+    # casefold as wordfreq keys its lists ("Größe" -> "grösse"); accents stay (città, für)
+    words = _WORD_RE.findall(unicodedata.normalize("NFKC", text).replace("’", "'").casefold())
+    # a lone consonant is a part number or a spelling ("USB-*C*", "*x* 2"), no word: Italian
+    # lists "c" (of "c'è") high enough to make "usb c?" Italian; a lone vowel is a word
+    # ("a", "e", "è", "i", "o", "u")
+    return [w for w in words if not lone_consonant(w)]
+
+
+def unknown_share(text: str, langs: tuple[str, ...]) -> float:
+    """The share of the text's words that no list of `langs` has (0 for a text with none)."""
+    words = _words(text)
+    lists = [d for _, d in _lists(langs)]
+    if not words or not lists:
+        return 0.0
+    return sum(all(w not in d for d in lists) for w in words) / len(words)
