@@ -71,8 +71,10 @@ def _phrases() -> tuple[re.Pattern[str], re.Pattern[str], tuple[tuple[re.Pattern
     return one(befores), one(afters), tuple(both)
 
 
-def budget_cap(text: str) -> Decimal | None:
-    """The most the viewer wants to pay, where the text sets one (see the module)."""
+def budget_cap(text: str, bare: bool = False) -> Decimal | None:
+    """The most the viewer wants to pay, where the text sets one (see the module). `bare`: a
+    number without a currency is a price even with no word asking for some product (the
+    text names one: "is the lamp under 30?")."""
     folded = fold(text)
     if not any(ch.isdigit() for ch in folded):
         return None  # most chat names no amount
@@ -96,7 +98,7 @@ def budget_cap(text: str) -> Decimal | None:
         if not (cur1 or cur2):
             if asks_any is None:
                 asks_any = has_any(folded, intent_patterns()["budget_any"])
-            if not (asks_any and _CLAUSE_END.match(folded, end)):
+            if not ((asks_any or bare) and _CLAUSE_END.match(folded, end)):
                 continue
         return value
     return None

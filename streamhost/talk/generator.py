@@ -235,7 +235,7 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         ):
             # "do you have it in black?", "cosa c'è nella confezione?": the product on screen
             intent = Intent.OTHER
-        cap = r.budget_cap(text)
+        cap = r.budget_cap(text, bare=bool(named))  # "is the lamp under 30?": a price
         if cap is not None and named:
             intent = Intent.PRICE  # "is the bottle under 30 euros?": its price answers it
         user = user_slots(self._display(event.user), lang)
@@ -268,6 +268,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         if self._pair_answer(text, qlang, lang, intent is Intent.PRICE, event, out):
             return out  # "which is cheaper, the kettle or the lamp?", "... together?"
         if pid is not None and cap is None and (n := r.count_asked(text, qlang, pid)):
+            if len(r.products_named_whole(text, qlang)) > 1:  # "2 bottles and 1 kettle": each
+                return say("dont_know", {}, "-") or out  # its own count, the team's to add up
             return self._quantity_answer(pid, n, lang, user, event)  # "how much for two?"
         if kind := r.lineup_asked(text, qlang, pid):  # "what do you sell?", "what's on sale?"
             say(*self.lineup_answer(lang, kind), "-")
