@@ -110,6 +110,8 @@ def catalog_reply(
     if m is not None:
         return Reply("faq", faq=m)
     if not asked and feats and r.asks_material(text, qlang, unknown):
+        if r.material_parts(qlang, unknown):
+            return DONT_KNOW  # "what is the lid made of?": a part no feature names
         # "What is it made of?", "is it plastic?": the features that name its material and
         # only those (a recital of the others would dodge the question); else an FAQ answer
         # that names it, less its yes to another question ("Is it BPA free?": "Yes, it is

@@ -86,6 +86,8 @@ class RequestKinds:
         feature of it answers (``asks_about_feature``), or how it is used or what is in its
         box with a detail asked ("what's in the box?": an FAQ answer may say "... a cable is in
         the box", else the team's); not "what comes with it?", which asks nothing more."""
+        if product_id is not None and self.asks(text, "ask_material"):
+            return True  # "壶身是什么材料？" ("what is the body made of?"): its features say
         return self.asks_about_feature(text, lang, product_id) or bool(
             product_id is not None
             and self.asks(text, "use_it")

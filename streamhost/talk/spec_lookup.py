@@ -160,6 +160,17 @@ class SpecLookup:
             return True
         return bool(unknown) and unknown <= _material_tokens(lang)
 
+    def material_parts(self, lang: str, unknown: set[str]) -> set[str]:
+        """Of a material question's details this product's entry lacks (`unknown`), the part
+        it asks about: a thing another product's feature names ("what is the *lid* made
+        of?", the bottle's lid), not a word asking for a material or naming one, nor a
+        quality ("环保材料", eco-friendly, which its recycled fabric answers)."""
+        asked = set(unknown) - _material_tokens(lang) - intent_tokens(lang, ("ask_material",))
+        parts = {
+            t for (_, lg), feats in self._features.items() if lg == lang for f in feats for t in f
+        }
+        return asked & parts
+
     def material_features(self, product_id: str, lang: str) -> list[int]:
         """Indexes of the product's features in ``lang`` that name a material (``[words]
         materials``: "brushed stainless steel", 记忆棉), in the catalog's order."""
