@@ -218,6 +218,7 @@ def detect_language(text: str, default: str = "en") -> str:
     return TIE_LANGUAGE if TIE_LANGUAGE in top else top[0]
 
 
+@functools.lru_cache(maxsize=4096)  # triage and the generator both ask of one message
 def other_language(text: str) -> str | None:
     """The language, none the host speaks, that a question is clearly written in (see
     ``OTHER_LANGS``): a question mark and ``MIN_NGRAM_LETTERS`` letters or more; else None."""

@@ -161,8 +161,11 @@ class RequestKinds:
         (see `asks_if_broken`), folded: the language's first ``[intent] warranty`` word in
         place of its fault words and its condition words dropped, so the product's warranty
         entry or spec answers it (none: "I'll check")."""
+        if not self.asks_if_broken(text):
+            return text  # (first: most messages ask nothing of the kind, and listing the
+            # language files each time cost a quarter of a millisecond per answer)
         d = load_languages().get(lang)
-        if d is None or not d.intent["warranty"] or not self.asks_if_broken(text):
+        if d is None or not d.intent["warranty"]:
             return text
         if self.shop_faq_match(text, lang) is not None:
             return text  # the shop's own entry speaks of faults ("a faulty item is replaced")
