@@ -262,7 +262,8 @@ async def test_synthesis_at_full_speed_does_not_delay_frames() -> None:
     thread does no more work per frame than when idle: p99 of its CPU time per frame interval
     within 2 ms of an idle run (CPU time, so other processes on a shared CI machine cannot
     move it). The real-clock p99 lateness of the frame ticks is compared too, best of three
-    alternating runs, when the machine has a core to spare (on a saturated one it is noise)."""
+    alternating runs, within half a frame period, when the machine has a core to spare (on a
+    saturated one it is noise)."""
     from streamhost.avatar.driver import FaceDriver
     from streamhost.avloop import AVLoop
     from streamhost.clock import RealClock
@@ -313,8 +314,11 @@ async def test_synthesis_at_full_speed_does_not_delay_frames() -> None:
     cpu_idle, cpu_busy = (min(c for _, c in runs[b]) for b in (False, True))
     assert cpu_busy <= cpu_idle + 2.0, runs
     if os.getloadavg()[0] < (os.cpu_count() or 1) - 1:
+        # Half a frame period: a synthesis that held the loop would cost a frame. The former
+        # bound, 2 ms, failed 2 of 3 runs of this file in one hour on this shared 2-vCPU
+        # machine, with session 37's code and session 38's alike (3.9-6.1 ms, ~1.1 idle).
         late_idle, late_busy = (min(w for w, _ in runs[b]) for b in (False, True))
-        assert late_busy <= late_idle + 2.0, runs
+        assert late_busy <= late_idle + 500.0 / fmt.fps, runs
 
 
 async def _sink(frame) -> None:  # type: ignore[no-untyped-def]
