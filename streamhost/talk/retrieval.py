@@ -303,60 +303,6 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         ]
         return [h[3] for h in sorted(hits)]
 
-    def unknown_terms(
-        self, text: str, lang: str, product_id: str, strict: bool = False
-    ) -> set[str]:
-        """Content words of the question found neither in the product's features/FAQ nor in
-        any product name nor among question/intent words nor the words asking for one of the
-        product's specs: a detail the catalog lacks."""
-        # a name in any language is no detail ("bollitore?"); not blanked where words run
-        # together, which would leave 电 of 电水壶 a word of its own
-        cjk = self._spec_words.get(lang, (True,))[0]
-        q = set(tokenize(text if cjk else self.unnamed(text, lang, product_id), lang))
-        if not q:
-            return set()
-        known = self._question_vocab.get(lang) or question_vocab(lang)
-        known = known | self._spec_vocab.get((product_id, lang), set())
-        feats = self._features.get((product_id, lang), [])
-        qsets = self._faq.get((product_id, lang), ([], None))[0]
-        seen = set().union(*feats, *qsets) if (feats or qsets) else set()
-        # another product's name word is no detail of this one where words run together
-        # (水壶是*无线*的吗？: 无线 of the headphones' name asks whether the kettle is cordless);
-        # ``strict``: nor where they do, unless that product is named whole ("is the kettle
-        # *wireless*?"; not "kettle or bottle?")
-        names = (
-            set(self._name_tokens(self.catalog.get(product_id), lang))
-            if cjk or strict
-            else self._name_words[lang]
-        )
-        if strict and not cjk:
-            for o in self.products_named_whole(text, lang):
-                names.update(self._name_tokens(self.catalog.get(o), lang))
-        return {t for t in q if t not in known and t not in seen and t not in names}
-
-    def unknown_details(
-        self, text: str, lang: str, product_id: str, q: set[str] | None = None
-    ) -> set[str]:
-        """``unknown_terms`` less the frame of a question ("last", 量是): the things asked
-        about that the product's catalog entry does not know ("how long does *shipping*
-        take?", "how bright is the *screen*?"). ``q``: the text's compound tokens, when the
-        caller has them."""
-        frame = self._frame(lang)
-        raw = self.unknown_terms(text, lang, product_id)
-        unknown = {t for t in raw if not frame(t)}
-        unknown |= self.magnitude_asked(text, lang, product_id)
-        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"; 率大
-        # in 功率大吗), or of a short name of the product (电水 in 电水壶 for 电热水壶), is not
-        # a word: each character is in a known token, one of them in a real word. 白色 in
-        # 有白色的吗 is: its characters appear only in the frame's bigrams (有白, 色的).
-        if q is None:
-            q = set(tokenize(text, lang, compounds=True))
-        names = self.names_of(product_id, lang)
-        known = [*(q - unknown), *names]
-        words = [*(q - raw), *names]
-        return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
-            any(c in k for k in known) for c in u) and any(c in w for w in words for c in u))}  # fmt: skip
-
     # -- intent ------------------------------------------------------------------------------
 
     @staticmethod

@@ -1,11 +1,13 @@
 """Which of a product's specs a question asks for ("how heavy is it?" -> weight), what it is
-made of (the features naming a material), the details a question in a language written
-without spaces asks beside a function character (锁 in 有锁吗), and the FAQ answer that says
-such details.
+made of (the features naming a material), the details a question asks that the product's
+catalog entry lacks (``unknown_details``; in a language written without spaces also those
+beside a function character: 锁 in 有锁吗), another product's words asked of it, and the FAQ
+answer that says such details.
 
 A mixin of the retriever (``talk/retrieval.py``), which owns what it reads: the catalog, each
-language's spec words (``_spec_words``) and its unknown-term and frame tests. In: a question,
-its language and a product id; out: spec names or characters.
+language's spec and question words, the products' tokenized features, FAQ and names, and its
+frame test. In: a question, its language and a product id; out: spec names, details or an
+FAQ entry.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from ..langdata import LangData, load_languages
 from ..language import fold
 from .catalog import LANGS, Catalog
-from .intent_words import has_any, intent_patterns, intent_tokens
+from .intent_words import has_any, intent_patterns, intent_tokens, question_vocab
 from .matching import CJK_PAIR, FaqMatch, says
 from .quantity import without_amounts
 from .tokens import stop_chars, tokenize, with_synonyms
@@ -28,7 +30,11 @@ class SpecLookup:
 
     catalog: Catalog
     _spec_words: dict[str, tuple[bool, dict[str, tuple[str, ...]]]]
-    unknown_terms: Any
+    _question_vocab: dict[str, set[str]]
+    _spec_vocab: dict[tuple[str, str], set[str]]
+    _faq: Any
+    _name_words: dict[str, frozenset[str]]
+    products_named_whole: Any
     _name_tokens: Any
     asks: Any
     _frame: Any
@@ -92,6 +98,60 @@ class SpecLookup:
         # it keeps warm (its keep-warm feature), not its capacity ("quanto tiene").
         best = min(rank.values(), default=0)
         return [n for n in p.specs if rank.get(n.lower()) == best]
+
+    def unknown_terms(
+        self, text: str, lang: str, product_id: str, strict: bool = False
+    ) -> set[str]:
+        """Content words of the question found neither in the product's features/FAQ nor in
+        any product name nor among question/intent words nor the words asking for one of the
+        product's specs: a detail the catalog lacks."""
+        # a name in any language is no detail ("bollitore?"); not blanked where words run
+        # together, which would leave 电 of 电水壶 a word of its own
+        cjk = self._spec_words.get(lang, (True,))[0]
+        q = set(tokenize(text if cjk else self.unnamed(text, lang, product_id), lang))
+        if not q:
+            return set()
+        known = self._question_vocab.get(lang) or question_vocab(lang)
+        known = known | self._spec_vocab.get((product_id, lang), set())
+        feats = self._features.get((product_id, lang), [])
+        qsets = self._faq.get((product_id, lang), ([], None))[0]
+        seen = set().union(*feats, *qsets) if (feats or qsets) else set()
+        # another product's name word is no detail of this one where words run together
+        # (水壶是*无线*的吗？: 无线 of the headphones' name asks whether the kettle is cordless);
+        # ``strict``: nor where they do, unless that product is named whole ("is the kettle
+        # *wireless*?"; not "kettle or bottle?")
+        names = (
+            set(self._name_tokens(self.catalog.get(product_id), lang))
+            if cjk or strict
+            else self._name_words[lang]
+        )
+        if strict and not cjk:
+            for o in self.products_named_whole(text, lang):
+                names.update(self._name_tokens(self.catalog.get(o), lang))
+        return {t for t in q if t not in known and t not in seen and t not in names}
+
+    def unknown_details(
+        self, text: str, lang: str, product_id: str, q: set[str] | None = None
+    ) -> set[str]:
+        """``unknown_terms`` less the frame of a question ("last", 量是): the things asked
+        about that the product's catalog entry does not know ("how long does *shipping*
+        take?", "how bright is the *screen*?"). ``q``: the text's compound tokens, when the
+        caller has them."""
+        frame = self._frame(lang)
+        raw = self.unknown_terms(text, lang, product_id)
+        unknown = {t for t in raw if not frame(t)}
+        unknown |= self.magnitude_asked(text, lang, product_id)
+        # A bigram across two known words (包防 in 背包防水: "backpack" + "waterproof"; 率大
+        # in 功率大吗), or of a short name of the product (电水 in 电水壶 for 电热水壶), is not
+        # a word: each character is in a known token, one of them in a real word. 白色 in
+        # 有白色的吗 is: its characters appear only in the frame's bigrams (有白, 色的).
+        if q is None:
+            q = set(tokenize(text, lang, compounds=True))
+        names = self.names_of(product_id, lang)
+        known = [*(q - unknown), *names]
+        words = [*(q - raw), *names]
+        return {u for u in unknown if not (CJK_PAIR.fullmatch(u) and all(
+            any(c in k for k in known) for c in u) and any(c in w for w in words for c in u))}  # fmt: skip
 
     def stray_names(self, text: str, lang: str, product_id: str) -> set[str]:
         """Another product's name words asked of this one, that product not named whole:
