@@ -1,6 +1,6 @@
 """Answers about what things cost beyond "how much?": whether there is a deal now, when it
-ends, which of two products is cheaper, the cheapest product of the show, and what fits a
-viewer's budget ("anything under 30 euros?").
+ends, which of two products is cheaper (and, asked about two, what each one is), the cheapest
+product of the show, and what fits a viewer's budget ("anything under 30 euros?").
 
 A mixin of the template generator (``talk/generator.py``), which owns what it reads: the
 catalog, its retriever, the price now (``price_value_now``, set by the engine), the flash
@@ -102,12 +102,13 @@ class PriceAnswers:
 
     def _each_said(self, pids: list[str], lang: str, event: ChatEvent, out: list[Sentence]) -> bool:
         """Each product named with its first feature (answer_difference), in `pids` order;
-        False, saying nothing, where one has no features in `lang`."""
+        False, saying nothing, where one has no features in `lang` (never an English one in a
+        German answer)."""
         said = []
         for pid in pids:
             p = self.catalog.get(pid)
-            feats, _ = p.features_in(lang)
-            t = feats and self._pick("answer_difference", lang,
+            feats, flang = p.features_in(lang)
+            t = feats and flang == lang and self._pick("answer_difference", lang,
                                      {**self._slots(pid, lang), "feature": feats[0]}, p.grammar_of(lang))  # fmt: skip
             if not t:
                 return False
