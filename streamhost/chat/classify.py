@@ -51,6 +51,17 @@ def _question_mark() -> re.Pattern[str]:
 
 
 @functools.cache
+def _yes_no_start() -> re.Pattern[str]:
+    """A message that opens as a yes-no question ("hat der ...", "kann ich ...", "is it ...":
+    ``[intent] ask_yes_no`` of the languages written with spaces)."""
+    words = sorted({w for d in load_languages().values() if d.script is None
+                    for w in d.intent["ask_yes_no"]}, key=len)[::-1]  # fmt: skip
+    return re.compile(
+        rf"(?i:^\W*(?:{'|'.join(map(re.escape, words))})(?![^\W_]))" if words else "(?!)"
+    )
+
+
+@functools.cache
 def _ask_host() -> re.Pattern[str]:
     """A word addressing the host or the shop (``[intent] ask_host``), whole words for
     languages written with spaces, anywhere for the others."""
@@ -177,11 +188,12 @@ def make_classifier(
             if (
                 pid is not None
                 and "?" in text.replace("？", "?")
-                and retriever.asks(text, "ask_detail")
+                and (retriever.asks(text, "ask_detail") or _yes_no_start().search(text))
                 and retriever.unknown_details(text, lang, pid)
             ):
-                # "wie ist der Klang?" with the headphones on screen: an open question about
-                # a detail the catalog lacks is the team's, never chatter ("what?" asks none)
+                # "wie ist der Klang?", "hat der einen Brustgurt?" with a product on screen: a
+                # question about a detail (its FAQ may answer it, else the team) is no chatter
+                # ("what?" asks none)
                 return Priority.QUESTION, None
             if any(
                 retriever.asks(text, k)

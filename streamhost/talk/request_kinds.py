@@ -32,6 +32,7 @@ class RequestKinds:
     specs_asked: Any
     matching_features: Any
     timed_answer: Any
+    answer_covering: Any
     feature_words_met: Any
     unknown_details: Any
 
@@ -86,12 +87,19 @@ class RequestKinds:
         feature of it answers (``asks_about_feature``), or how it is used or what is in its
         box with a detail asked ("what's in the box?": an FAQ answer may say "... a cable is in
         the box", else the team's); not "what comes with it?", which asks nothing more."""
-        if product_id is not None and self.asks(text, "ask_material"):
-            return True  # "壶身是什么材料？" ("what is the body made of?"): its features say
-        return self.asks_about_feature(text, lang, product_id) or bool(
-            product_id is not None
-            and self.asks(text, "use_it")
-            and self.unknown_details(text, lang, product_id)
+        if product_id is None:
+            return False
+        if self.asks(text, "ask_material") or self.specs_asked(text, lang, product_id):
+            # "壶身是什么材料？" ("what is the body made of?"): its features say; "passt mein
+            # 15 Zoll MacBook rein?": its laptop spec answers
+            return True
+        if self.asks_about_feature(text, lang, product_id):
+            return True
+        unknown = self.unknown_details(text, lang, product_id)
+        # "能登机吗？" (cabin luggage?): an FAQ answer says it ("... 随身行李")
+        return bool(unknown) and (
+            self.asks(text, "use_it")
+            or self.answer_covering(text, product_id, lang, unknown) is not None
         )
 
     def asks_about_feature(self, text: str, lang: str, product_id: str | None) -> bool:
