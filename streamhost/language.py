@@ -230,7 +230,7 @@ def other_language(text: str) -> str | None:
     if unknown_share(text, ours) < 0.5:
         return None  # most of its words are the host's languages': the others stay unread
     freq = log_frequencies(text, ours, OTHER_LANGS, OTHER_LANG_WORDS)
-    if not freq or not ours:
+    if not freq:
         return None
     best = max(freq, key=lambda lg: freq[lg])
     if best in ours or freq[best] - max(freq.get(lg, -1e9) for lg in ours) <= OTHER_LANG_MARGIN:

@@ -187,7 +187,7 @@ def make_classifier(
                 return Priority.QUESTION, None  # ... or how the product is used
             if (
                 pid is not None
-                and "?" in text.replace("？", "?")
+                and ("?" in text or "？" in text)
                 and (retriever.asks(text, "ask_detail") or _yes_no_start().search(text))
                 and retriever.unknown_details(text, lang, pid)
             ):

@@ -98,11 +98,19 @@ class Retriever(SpecLookup, BudgetQuestions, RequestKinds):
         }
         # The shop's own FAQ (shipping, returns, payment): what a question about no product
         # is matched against (talk/shop_faq.py).
-        product_words = {
-            lg: set().union(*(f for p in catalog for f in self._features[(p.id, lg)]),
-                            *(q for p in catalog for q in self._faq[(p.id, lg)][0]))
+        # Every word some product's feature says, per language ("lid": the bottle's): a part
+        # of something sold (spec_lookup.material_parts); with the FAQ questions' words, what
+        # a shop question must not ask about.
+        self._feature_vocab = {
+            lg: frozenset().union(*(f for p in catalog for f in self._features[(p.id, lg)]))
             for lg in LANGS
-        }  # fmt: skip
+        }
+        product_words = {
+            lg: set(self._feature_vocab[lg]).union(
+                *(q for p in catalog for q in self._faq[(p.id, lg)][0])
+            )
+            for lg in LANGS
+        }
         self._shop = ShopFaq(catalog, self._frame, product_words) if catalog.shop_faq else None
         self._name_words = {lg: frozenset(self._names[lg].idf) for lg in LANGS}
         self.respell = NameSpeller(catalog).correct  # "backpak price?": the backpack's

@@ -39,6 +39,7 @@ class SpecLookup:
     asks: Any
     _frame: Any
     _features: dict[tuple[str, str], list[set[str]]]
+    _feature_vocab: dict[str, frozenset[str]]
     matching_features: Any
     _unnamed: dict[tuple[str, str], re.Pattern[str]]  # (product, lang) -> its names, compiled
 
@@ -226,10 +227,7 @@ class SpecLookup:
         of?", the bottle's lid), not a word asking for a material or naming one, nor a
         quality ("环保材料", eco-friendly, which its recycled fabric answers)."""
         asked = set(unknown) - _material_tokens(lang) - intent_tokens(lang, ("ask_material",))
-        parts = {
-            t for (_, lg), feats in self._features.items() if lg == lang for f in feats for t in f
-        }
-        return asked & parts
+        return asked & self._feature_vocab.get(lang, frozenset())
 
     def material_features(self, product_id: str, lang: str) -> list[int]:
         """Indexes of the product's features in ``lang`` that name a material (``[words]
