@@ -131,6 +131,8 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
     "no_yes",  # a yes to it would claim what no catalog says ("is this the lowest price?")
     "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
+    "charge_self",  # charging the product itself ("how do I charge the lamp?"), with "phone" words absent
+    "phone",  # a phone ("can it charge my *phone*?"): the charging asked is the phone's, not the product's
     "ask_yes_no",  # opens a yes-no question ("hat die lampe usb", typed without "?"): triage
 )
 # Suffix strippers that exist in code (streamhost.talk.retrieval); "none" keeps words as typed.

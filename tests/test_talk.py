@@ -16,10 +16,16 @@ from hypothesis import strategies as st
 from streamhost.frames import ChatEvent, Source
 from streamhost.language import fold
 from streamhost.talk.catalog import CatalogError, format_price_spoken, load_catalog, parse_catalog
-from streamhost.talk.generator import TemplateGenerator, default_name_ok
+from streamhost.talk.generator import TemplateGenerator
 from streamhost.talk.quantity import counts_said
 from streamhost.talk.retrieval import Intent, Retriever, detect_language
-from streamhost.talk.templates import A_VIEWER, TEMPLATES, template_count, template_slots
+from streamhost.talk.templates import (
+    A_VIEWER,
+    TEMPLATES,
+    default_name_ok,
+    template_count,
+    template_slots,
+)
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
 LANGS = ("en", "de", "it", "zh")

@@ -202,6 +202,10 @@ def make_classifier(
                 # "发顺丰吗?", "consegnate il sabato?", "kriegt man eine Rechnung dazu?": the
                 # carrier, the days, the shop's own services: for the team, never chatter
                 return Priority.QUESTION, None
+        if told := retriever.told_then_asked(text, lang):
+            # "question: does the lamp have a usb port", "my kettle broke lol, does this one
+            # have a warranty": what the question after the tale asks
+            return comment(told[0], lang, told[1] or on_screen)
         return Priority.OTHER, None
 
     def classify(ev: ChatEvent) -> tuple[Priority, str | None]:

@@ -48,6 +48,35 @@ def split_question(text: str) -> list[str]:
     return [first, second]
 
 
+def lead_and_question(text: str) -> tuple[str, str] | None:
+    """A message that tells something first and asks after it: (what it tells, the question),
+    else None. "my old kettle broke lol, does this one have a warranty", "sorry for my
+    english. how much for the bag?", 我家的旧水壶坏了，这个有保修吗？: the question is the
+    last clause that opens as one or ends with its mark, and nothing before it asks
+    (two questions are ``split_question``'s). Used where the whole message finds no answer:
+    the tale may hold a condition the catalog cannot speak to ("we have a gas stove, does
+    it work on it?"), so the whole is tried first."""
+    t = text.strip()
+    for m in reversed(list(_CLAUSE_END.finditer(t))):
+        lead, question = t[: m.start()].strip(), t[m.end() :].strip()
+        if "?" in lead or "？" in lead or len(question) < MIN_PART_CHARS:
+            continue
+        if len(lead) < 2 or _opens_question().match(fold(lead)):
+            return None  # "Kann ich sie zurückgeben, wenn sie kaputtgeht?" asks from the start
+        folded = fold(question)
+        asks = question[-1] in "?？" or _opens_question().match(folded)
+        if asks or (CJK_PAIR.search(question) and _zh_asks().search(question)):
+            return lead, question
+    return None
+
+
+def greeting_lead(text: str) -> str:
+    """What `split_question` drops before the question: a greeting or a compliment ("omg
+    that lamp is so pretty, how much??"), or ''. It may name the product asked about."""
+    rest = _without_greeting(text)
+    return text[: len(text) - len(rest)] if rest != text else ""
+
+
 def answer_parts(
     gen: Any,
     parts: list[str],
@@ -90,6 +119,33 @@ def answer_parts(
     if missed and hand_on is not None:
         hand_on(*missed[0])
     return out
+
+
+def first_answered(
+    gen: Any,
+    tries: list[tuple[str, str | None]],
+    answer: Callable[[str, str | None], list[Sentence]],
+) -> list[Sentence]:
+    """`answer(text, product)` for each try in turn until one finds an answer (hands nothing
+    to the operator): the whole message, then its question without the tale told before it
+    (``lead_and_question``). None does: the first try's words, handed on once."""
+    hand_on = gen.on_unanswered
+    missed: list[tuple[ChatEvent, str]] = []
+    gen.on_unanswered = lambda ev, lang: missed.append((ev, lang))
+    first: list[Sentence] = []
+    try:
+        for i, (text, pid) in enumerate(tries):
+            n = len(missed)
+            said = answer(text, pid)
+            if len(missed) == n and said:
+                del missed[:]
+                return said
+            first = said if i == 0 else first
+    finally:
+        gen.on_unanswered = hand_on
+        if missed and hand_on is not None:
+            hand_on(*missed[0])
+    return first
 
 
 def _unsaid(said: list[Sentence], out: list[Sentence]) -> list[Sentence]:
@@ -171,6 +227,11 @@ def _opens_question() -> re.Pattern[str]:
 
 # (a comma too: "first time here, what are you selling?"; the first part must greet or chat)
 _GREETING_END = re.compile(r"[!.！。~,，]+\s*(?=\S)")
+
+# Where a told clause ends and a question may start: a sentence's end, a comma, a colon or a
+# dash between spaces ("quick q - is it BPA free"), a Chinese comma or stop; not the point or
+# comma of a number ("is 1.7 litres enough?").
+_CLAUSE_END = re.compile(r"(?:[!…;，。！；：~]|(?<!\d)[.,:]|[.,:](?!\d))+\s*(?=\S)|\s[-–—]+\s")
 
 # The end of a first question: its mark(s), or a Chinese comma (checked: the clause asks).
 _FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]?$)")

@@ -9,7 +9,6 @@ construction: there is no path from a viewer's words to the host's mouth.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,7 @@ from ..frames import ChatEvent, Emotion, Sentence, Source
 from ..langdata import available_languages
 from ..language import Intent, detect_language, other_language
 from .catalog import Catalog
-from .compound import answer_parts, split_question
+from .compound import answer_parts, first_answered, split_question
 from .generator_tables import _EMOTION, _HANDED_ON
 from .open_question import answer_to
 from .picker import TemplatePicker
@@ -27,7 +26,7 @@ from .product_requests import ProductRequests
 from .reply import catalog_reply, stock_family
 from .retrieval import Retriever
 from .rotation import ProductRotation, feature_key
-from .templates import slots_for_product, user_slots
+from .templates import default_name_ok, slots_for_product, user_slots
 from .units import spoken_value
 from .variety import Variety
 from .viewer_lines import ViewerLines
@@ -35,12 +34,6 @@ from .viewer_lines import ViewerLines
 # Segment families variety limits as a topic (talk/variety.py): a price, a deal (urgency) and
 # an intro per product, a call to action whichever product it names.
 _TOPICS = frozenset({"price", "intro", "cta", "urgency"})
-_NAME_RE = re.compile(r"\w{1,20}")
-
-
-def default_name_ok(name: str) -> bool:
-    """Say a display name only if it is 1-20 letters, digits or '_' (no spaces, no URLs)."""
-    return bool(_NAME_RE.fullmatch(name))
 
 
 class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotation):
@@ -161,11 +154,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
                         v.topic_said(topic, about)
                     elif fam == "feature":
                         v.topic_said("feature", feature_key(p.id, slots["feature"]))
-                out.append(
-                    self._sentence(
-                        text, Source.TEMPLATE, lang, p.id, _EMOTION.get(fam, Emotion.NEUTRAL)
-                    )
-                )
+                mood = _EMOTION.get(fam, Emotion.NEUTRAL)
+                out.append(self._sentence(text, Source.TEMPLATE, lang, p.id, mood))
         return out
 
     def segment_or_recap(self, pid: str, quiet_s: float, max_s: float) -> list[Sentence]:
@@ -182,9 +172,14 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         if other_language(text):  # "¿cuánto cuesta?": the languages it speaks, in the show's
             qlang = self.lang
         lang = qlang if qlang in self.answer_languages else self.lang
-        out = answer_parts(self, split_question(text), current_product_id,
-                           lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead),
-                           lambda t, p: self.retriever.topic(t, qlang, p))  # fmt: skip
+        r = self.retriever
+
+        def ask(t: str, pid: str | None) -> list[Sentence]:
+            return answer_parts(self, split_question(t), pid,
+                                lambda t, p, lead: self._answer(event, t, qlang, lang, p, lead),
+                                lambda t, p: r.topic(t, qlang, p))  # fmt: skip
+
+        out = first_answered(self, r.ways_to_ask(text, qlang, current_product_id), ask)
         if lang != qlang and out:
             note = self._pick("other_language", lang, {}, "-")
             if note is not None:
@@ -279,6 +274,8 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             # (before the shop FAQ, whose answers speak of orders: "Come ordino?")
             say("cta", self._slots(pid, lang), self.catalog.get(pid).grammar_of(lang))
             return out
+        if r.charges_itself(text, pid):  # "how do I charge the lamp?": not its phone pad
+            return say("dont_know", {}, "-") or out
         shop = r.shop_faq_match(text, qlang) if intent is Intent.FAQ else None
         if shop is not None and (pid is None or r.faq_match(text, pid, qlang) is None):
             # About the shop, not a product ("can I return it?"): the shop's own answer,

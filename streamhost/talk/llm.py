@@ -29,11 +29,11 @@ import aiohttp
 
 from ..frames import ChatEvent, Emotion, Sentence, Source
 from .catalog import Catalog
-from .generator import default_name_ok
 from .guard import Guard
 from .llm_prompt import DEFAULT_PERSONA, PriceNow, build_messages
 from .retrieval import Retriever
 from .sentences import SentenceCutter
+from .templates import default_name_ok
 
 
 class LlmError(RuntimeError):

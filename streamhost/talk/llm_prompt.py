@@ -11,8 +11,7 @@ from collections.abc import Callable
 
 from ..frames import ChatEvent
 from .catalog import Catalog, Product
-from .generator import default_name_ok
-from .templates import FEW_STOCK
+from .templates import FEW_STOCK, default_name_ok
 from .units import spoken_value
 
 LANG_NAMES: dict[str, str] = {"en": "English", "de": "German", "it": "Italian", "zh": "Chinese"}

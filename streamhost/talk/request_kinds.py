@@ -16,6 +16,7 @@ from typing import Any
 from ..langdata import load_languages
 from ..language import fold
 from .catalog import Catalog
+from .compound import greeting_lead, lead_and_question
 from .intent_words import intent_patterns
 from .quantity import quantity_asked, quantity_words
 
@@ -33,6 +34,7 @@ class RequestKinds:
     matching_features: Any
     timed_answer: Any
     answer_covering: Any
+    find_product: Any
     feature_words_met: Any
     unknown_details: Any
 
@@ -81,6 +83,52 @@ class RequestKinds:
             and not {u for u in self.unknown_details(text, lang, o) if not u.isdigit()}
         ]
         return owners[0] if len(owners) == 1 else None
+
+    def ways_to_ask(
+        self, text: str, lang: str, on_screen: str | None
+    ) -> list[tuple[str, str | None]]:
+        """(text, product) pairs to answer in turn until one finds an answer: the message,
+        about the product a compliment before it names ("omg that lamp is so pretty, how
+        much??") or the one on screen; then the question after a tale (`told_then_asked`)."""
+        lead = greeting_lead(text)
+        tries = [(text, self.named_in_lead(lead, text[len(lead) :], lang) or on_screen)]
+        if told := self.told_then_asked(text, lang):  # "my kettle broke lol. warranty?"
+            tries.append((told[0], told[1] or on_screen))
+        return tries
+
+    def told_then_asked(self, text: str, lang: str) -> tuple[str, str | None] | None:
+        """A message that tells something, then asks (``compound.lead_and_question``): the
+        question, and the product the told part names where the question names none ("my
+        daughter needs a backpack for uni, how many litres is it?": the backpack); None."""
+        split = lead_and_question(text)
+        if split is None:
+            return None
+        lead, question = split
+        if self.asks(question, "this_one") and self.find_product(question, lang, names_only=True):
+            # "we have a gas stove, does the kettle work on *it*?": with the product named,
+            # "it" is the thing told of, which the question alone would lose
+            return None
+        return question, self.named_in_lead(lead, question, lang)
+
+    def named_in_lead(self, lead: str, question: str, lang: str) -> str | None:
+        """The product `lead` names where `question` names none, else None: "omg that *lamp*
+        is so pretty, how much??" asks the lamp's price, whatever is on screen."""
+        if not lead or self.find_product(question, lang, names_only=True):
+            return None
+        hit = self.find_product(lead, lang, names_only=True)
+        return hit[0] if hit else None
+
+    def charges_itself(self, text: str, product_id: str | None) -> bool:
+        """ "How do I charge the lamp?", 台灯怎么充电？ (``[intent] charge_self``, no ``phone``
+        word): how the product itself is powered, which a product without a battery spec
+        does not say; its FAQ about the phones its base charges is no answer."""
+        p = self.catalog.products.get(product_id) if product_id else None
+        return (
+            p is not None
+            and self.asks(text, "charge_self")
+            and not self.asks(text, "phone")
+            and not any("battery" in n.lower() for n in p.specs)
+        )
 
     def asks_of_product(self, text: str, lang: str, product_id: str | None) -> bool:
         """A question naming no product that is about the one on screen all the same: one a

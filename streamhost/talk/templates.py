@@ -218,6 +218,14 @@ def second_product(slots: Mapping[str, str]) -> dict[str, str]:
     return {"the2": slots["the"], "acc2": slots.get("acc", slots["the"]), "price2": slots["price"]}
 
 
+_NAME_RE = re.compile(r"\w{1,20}")
+
+
+def default_name_ok(name: str) -> bool:
+    """Say a display name only if it is 1-20 letters, digits or '_' (no spaces, no URLs)."""
+    return bool(_NAME_RE.fullmatch(name))
+
+
 def user_slots(display: str | None, lang: str) -> dict[str, str]:
     """{user}/{User}; the *_free variants exist only for a real name (they read badly with
     "a viewer"), so templates using them are skipped for anonymous viewers."""
