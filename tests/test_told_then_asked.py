@@ -64,6 +64,8 @@ def test_the_question_after_a_tale(text, split) -> None:
      ("en", "my daughter needs a backpack for uni, how many litres is it?", "28 litres"),
      ("en", "my old headphones hurt my ears. are these comfy?", "memory foam"),
      ("en", "omg that lamp is so pretty, how much??", "LED desk lamp"),
+     ("en", "hmm how heavy are the headphones", "250 grams"),  # a filler word is no detail
+     ("it", "boh quanto pesano le cuffie?", "250 grammi"),
      ("en", "I drink a lot of green tea, can this do lower temperatures?", "five temperature"),
      # sets 40-43: chat's words for what the catalog says
      ("de", "wie schnell kocht der einen liter?", "4 Minuten"),
