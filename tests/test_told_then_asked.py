@@ -13,7 +13,10 @@ der?", "è rumoroso?") and the sound gone ("der ton ist weg") never chatter, a c
 ("quanti pezzi rimangono?") the stock, instalments the payment entry (the German got "not in
 the show"), the descaling filter, taking the backpack on a plane its cabin-luggage answer, and
 charging the lamp itself (not the phones its base charges) the team's: the catalog does not
-say how it is powered.
+say how it is powered. Sets 45-46 (45 de/it and 40 zh messages of the same kinds, written
+after those fixes; 39 and 33 right before): a compliment before the question, "wireless
+charging" the lamp's pad in any language, 上车了 a purchase, and Chinese chat words (送线,
+杯子, 瑞士能寄吗).
 """
 
 from __future__ import annotations
@@ -78,7 +81,22 @@ def test_the_question_after_a_tale(text, split) -> None:
      ("zh", "大家好，这个水壶能装多少水？", "1.7升"),
      ("de", "gibt es ratenzahlung?", "PayPal"),
      ("it", "quanti pezzi rimangono?", "bollitore"),
-     ("de", "wie viele stück sind noch da?", "Wasserkocher")],
+     ("de", "wie viele stück sind noch da?", "Wasserkocher"),
+     # sets 45-46: a compliment before "how much for everything?" (the kettle's price), the
+     # lamp's pad asked as "wireless charging" (the headphones' quick charge, by the
+     # "wireless" of their name), "we don't have that" only where the question after the
+     # tale finds nothing either (有滤网吗: the kettle's filter)
+     ("de", "toll präsentiert! wie viel kostet alles zusammen?", "253 Euro 25"),
+     ("it", "bravissima! quanto costa tutto insieme?", "253 euro e 25"),
+     ("en", "is there wireless charging?", "Qi"),
+     ("it", "c'è la ricarica wireless?", "Qi"),
+     ("zh", "能无线充电吗？", "底座"),
+     ("zh", "我们这水垢很多，有滤网吗？", "除垢滤网"),
+     ("zh", "宝宝们，这个杯子保温怎么样？", "12小时"),
+     ("zh", "我家猫把充电线咬坏了，耳机送线吗？", "音频线"),
+     ("zh", "瑞士能寄吗？", "欧盟"),
+     ("de", "habe gestern bestellt, wann kommt das?", "Werktagen"),
+     ("de", "ich koche jeden morgen kaffee, schaltet der wasserkocher selbst ab?", "Abschaltung")],
 )  # fmt: skip
 def test_a_question_after_a_tale_and_chats_words_are_answered(catalog, lang, text, said) -> None:
     handed, out = ask_host(catalog, lang, text)
@@ -106,6 +124,8 @@ def test_a_tale_the_question_points_back_at_stays_the_teams(catalog, text) -> No
      ("it", "è rumoroso?", Priority.QUESTION),
      ("de", "der ton ist weg", Priority.QUESTION),
      ("it", "quanti pezzi rimangono?", Priority.QUESTION),
+     ("zh", "是正品吗？", Priority.QUESTION),  # set 46: is it genuine? (dropped)
+     ("zh", "上车了！", Priority.THANKS),  # "I'm on board": bought (dropped)
      # guards: chatter after chatter stays chatter
      ("en", "lol, what a night", Priority.OTHER),
      ("en", "haha ok. anyone here?", Priority.OTHER)],

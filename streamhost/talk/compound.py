@@ -128,19 +128,27 @@ def first_answered(
 ) -> list[Sentence]:
     """`answer(text, product)` for each try in turn until one finds an answer (hands nothing
     to the operator): the whole message, then its question without the tale told before it
-    (``lead_and_question``). None does: the first try's words, handed on once."""
+    (``lead_and_question``). "We don't have that" (`gen.lacking` set) is an answer only where
+    no later try finds the thing ("we have a lot of limescale here, do you have a filter?":
+    the kettle's). None does: the first try's words, handed on once."""
     hand_on = gen.on_unanswered
     missed: list[tuple[ChatEvent, str]] = []
     gen.on_unanswered = lambda ev, lang: missed.append((ev, lang))
     first: list[Sentence] = []
+    lacking: list[Sentence] | None = None
     try:
         for i, (text, pid) in enumerate(tries):
-            n = len(missed)
+            n, gen.lacking = len(missed), False
             said = answer(text, pid)
-            if len(missed) == n and said:
+            if len(missed) == n and said and not gen.lacking:
                 del missed[:]
                 return said
+            if len(missed) == n and said and lacking is None:
+                lacking = said
             first = said if i == 0 else first
+        if lacking is not None:
+            del missed[:]
+            return lacking
     finally:
         gen.on_unanswered = hand_on
         if missed and hand_on is not None:

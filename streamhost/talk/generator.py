@@ -72,6 +72,7 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
         # Called with (event, answer language) when the catalog has no answer: the question
         # goes to the operator (talk/followup.py) in the same moment the host says so.
         self.on_unanswered: Callable[[ChatEvent, str], None] | None = None
+        self.lacking = False  # the last answer said the shop lacks what was asked
         # Media-time memory of product talk (talk/variety.py); None: no time-based rules.
         self.variety: Variety | None = None
         self.retriever = Retriever(catalog)
@@ -306,6 +307,7 @@ class TemplateGenerator(PriceAnswers, ProductRequests, ViewerLines, ProductRotat
             say("greeting", {}, "-", Emotion.HAPPY)
             return out
         if intent is Intent.HAVE and not named and not r.on_screen_has(text, qlang, pid):
+            self.lacking = True  # (talk/compound.py: a question after a tale may find it)
             say(*self._not_carried(text, qlang, lang))  # a product (service, price) it lacks
             return out
         if intent is Intent.PRICE and (

@@ -61,7 +61,8 @@ def latin_words(word: str) -> str:
     ("...") one to four words; a leading "^": only as the message's first or second word
     (Italian "*è* impermeabile?", "ma *è* ...?" point at the product on screen, "il tappo *è*
     ...?" has its own subject)."""
-    start = r"^\W*(?:[^\W_]+\W+)?" if word.startswith("^") else ""
+    # (the first word ends at a space: "c'*è* ...?" is "is there", not "*è*")
+    start = r"^\W*(?:[^\W_]+\W*\s\W*)?" if word.startswith("^") else ""
     parts = [re.escape(w.strip()) for w in word.lstrip("^").split("...")]
     return start + r"\s+[^\W_]+(?:[ '-][^\W_]+){0,3}?\s+".join(parts)
 

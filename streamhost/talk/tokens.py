@@ -219,6 +219,10 @@ def _tokens(
     text: str, lang: str, compounds: bool, written_in: str | None, phrases: bool
 ) -> tuple[str, ...]:
     folded = fold(text)
+    if written_in is not None and written_in != lang and (own := _synonyms(written_in, phrases)):
+        # the viewer's own phrases first: "is there *wireless charging*?" is the lamp's Qi
+        # pad (en), not "wireless" of the headphones' Italian name read as a German word
+        folded = own(folded)
     synonyms = _synonyms(lang, phrases)
     if synonyms is not None:
         folded = synonyms(folded)
