@@ -27,7 +27,7 @@ from support import ask_host
 from streamhost.chat.classify import make_classifier
 from streamhost.chat.triage import Priority
 from streamhost.frames import ChatEvent
-from streamhost.talk.compound import lead_and_question
+from streamhost.talk.compound import tale_and_question
 from streamhost.talk.retrieval import Retriever
 
 
@@ -42,13 +42,16 @@ from streamhost.talk.retrieval import Retriever
      # the point of a number is no clause's end; a told part ends at the comma before it
      ("we're 4 people, is 1.7 litres enough?", ("we're 4 people", "is 1.7 litres enough?")),
      ("is 1.7 litres enough", None),
+     # set 47: told after the question
+     ("does it flicker? I get headaches", ("I get headaches", "does it flicker?")),
+     ("how much is it? and the lamp?", None),
      # guards: a message that asks from its start, two questions, a tale with no question
      ("Kann ich sie zurückgeben, wenn sie kaputtgeht?", None),
      ("wow 24 hours cold?? is that true", None),
      ("just bought the kettle, so happy", None)],
 )  # fmt: skip
 def test_the_question_after_a_tale(text, split) -> None:
-    assert lead_and_question(text) == split
+    assert tale_and_question(text) == split
 
 
 @pytest.mark.parametrize(
@@ -104,6 +107,19 @@ def test_a_question_after_a_tale_and_chats_words_are_answered(catalog, lang, tex
 
 
 @pytest.mark.parametrize(
+    ("text", "said"),
+    [("does it flicker? I get headaches", "flicker-free"),
+     ("is it touch controlled?", "touch dimmer"),
+     ("does it remember the last setting?", "memory")],
+)  # fmt: skip
+def test_set_47_the_lamp_on_screen(catalog, text, said) -> None:
+    """Set 47 (44 messages, the lamp on screen; 39 right before): a tale after the question,
+    its touch dimmer asked in other words."""
+    handed, out = ask_host(catalog, "en", text, "lamp")
+    assert not handed and said in " ".join(out), out
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "we have a gas stove at home, does the kettle work on it?",  # "it" is the stove
@@ -126,6 +142,7 @@ def test_a_tale_the_question_points_back_at_stays_the_teams(catalog, text) -> No
      ("it", "quanti pezzi rimangono?", Priority.QUESTION),
      ("zh", "是正品吗？", Priority.QUESTION),  # set 46: is it genuine? (dropped)
      ("zh", "上车了！", Priority.THANKS),  # "I'm on board": bought (dropped)
+     ("zh", "多高？", Priority.QUESTION),  # set 47: how tall (dropped)
      # guards: chatter after chatter stays chatter
      ("en", "lol, what a night", Priority.OTHER),
      ("en", "haha ok. anyone here?", Priority.OTHER)],

@@ -48,14 +48,15 @@ def split_question(text: str) -> list[str]:
     return [first, second]
 
 
-def lead_and_question(text: str) -> tuple[str, str] | None:
-    """A message that tells something first and asks after it: (what it tells, the question),
-    else None. "my old kettle broke lol, does this one have a warranty", "sorry for my
-    english. how much for the bag?", 我家的旧水壶坏了，这个有保修吗？: the question is the
-    last clause that opens as one or ends with its mark, and nothing before it asks
-    (two questions are ``split_question``'s). Used where the whole message finds no answer:
-    the tale may hold a condition the catalog cannot speak to ("we have a gas stove, does
-    it work on it?"), so the whole is tried first."""
+def tale_and_question(text: str) -> tuple[str, str] | None:
+    """A message that tells something beside its question: (what it tells, the question),
+    else None. Told first: "my old kettle broke lol, does this one have a warranty", "sorry
+    for my english. how much for the bag?", 我家的旧水壶坏了，这个有保修吗？ (the question is
+    the last clause that opens as one or ends with its mark, and nothing before it asks);
+    or after: "does it flicker? I get headaches". Two questions are ``split_question``'s.
+    Used where the whole message finds no answer: the tale may hold a condition the catalog
+    cannot speak to ("we have a gas stove, does it work on it?"), so the whole is tried
+    first."""
     t = text.strip()
     for m in reversed(list(_CLAUSE_END.finditer(t))):
         lead, question = t[: m.start()].strip(), t[m.end() :].strip()
@@ -67,7 +68,12 @@ def lead_and_question(text: str) -> tuple[str, str] | None:
         asks = question[-1] in "?？" or _opens_question().match(folded)
         if asks or (CJK_PAIR.search(question) and _zh_asks().search(question)):
             return lead, question
-    return None
+    m = _ASKED_FIRST.match(t)
+    if m is None or len(m["q"]) < MIN_PART_CHARS or len(m["tale"]) < 2:
+        return None
+    tale = m["tale"]
+    asks = "?" in tale or "？" in tale or _opens_question().match(fold(tale))
+    return None if asks else (tale, m["q"].strip())
 
 
 def greeting_lead(text: str) -> str:
@@ -128,7 +134,7 @@ def first_answered(
 ) -> list[Sentence]:
     """`answer(text, product)` for each try in turn until one finds an answer (hands nothing
     to the operator): the whole message, then its question without the tale told before it
-    (``lead_and_question``). "We don't have that" (`gen.lacking` set) is an answer only where
+    (``tale_and_question``). "We don't have that" (`gen.lacking` set) is an answer only where
     no later try finds the thing ("we have a lot of limescale here, do you have a filter?":
     the kettle's). None does: the first try's words, handed on once."""
     hand_on = gen.on_unanswered
@@ -240,6 +246,9 @@ _GREETING_END = re.compile(r"[!.！。~,，]+\s*(?=\S)")
 # dash between spaces ("quick q - is it BPA free"), a Chinese comma or stop; not the point or
 # comma of a number ("is 1.7 litres enough?").
 _CLAUSE_END = re.compile(r"(?:[!…;，。！；：~]|(?<!\d)[.,:]|[.,:](?!\d))+\s*(?=\S)|\s[-–—]+\s")
+
+# A question with its mark, then more words ("does it flicker? I get headaches").
+_ASKED_FIRST = re.compile(r"(?P<q>[^?？]+[?？]+)\s*(?P<tale>\S.*)$", re.S)
 
 # The end of a first question: its mark(s), or a Chinese comma (checked: the clause asks).
 _FIRST_END = re.compile(r"[?？]+\s*(?=\S)|[，,](?=[^，,?？]*[\u4e00-\u9fff][^，,]*[?？]?$)")

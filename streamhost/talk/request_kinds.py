@@ -16,7 +16,7 @@ from typing import Any
 from ..langdata import load_languages
 from ..language import fold
 from .catalog import Catalog
-from .compound import greeting_lead, lead_and_question
+from .compound import greeting_lead, tale_and_question
 from .intent_words import intent_patterns
 from .quantity import quantity_asked, quantity_words
 
@@ -97,10 +97,10 @@ class RequestKinds:
         return tries
 
     def told_then_asked(self, text: str, lang: str) -> tuple[str, str | None] | None:
-        """A message that tells something, then asks (``compound.lead_and_question``): the
-        question, and the product the told part names where the question names none ("my
+        """A message that tells something beside its question (``compound.tale_and_question``):
+        the question, and the product the told part names where the question names none ("my
         daughter needs a backpack for uni, how many litres is it?": the backpack); None."""
-        split = lead_and_question(text)
+        split = tale_and_question(text)
         if split is None:
             return None
         lead, question = split
