@@ -170,3 +170,23 @@ def test_charging_the_lamp_itself_is_the_teams(catalog, lang, text, handed_on) -
     handed, out = ask_host(catalog, lang, text)
     assert (handed == [text]) is handed_on and out, out
     assert handed_on or "Qi" in " ".join(out) or "USB" in " ".join(out) or "5 hours" in out[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("what's the total for the lamp and the backpack?", "Together that's"),
+     ("which one would you recommend for a traveller?", "travel backpack"),
+     ("is everything on sale?", "Tonight's deals"),  # was the total of all five
+     ("can you go back to the headphones?", "wireless headphones"),
+     ("do all products ship free?", "free on every order"),
+     ("will the price go up after the show?", "on offer")],  # was "just 31 euros 92"
+)  # fmt: skip
+def test_set_48_comparisons_deals_and_the_lineup(catalog, text, said) -> None:
+    """Set 48 (40 English messages on gifts, comparisons, deals and the lineup; 31 right
+    before): each handed nothing and answered with what it asks."""
+    handed, out = ask_host(catalog, "en", text)
+    assert not handed and said in " ".join(out), out
+
+
+def test_how_much_cheaper_asks_the_deal(catalog) -> None:
+    assert Retriever(catalog).asks("how much cheaper is the kettle today?", "deal")

@@ -156,14 +156,17 @@ class BudgetQuestions:
         "lineup"; with a deal word ("what's on sale?", 有什么优惠): "deals"; else None ("what
         else do you have *in black*?" asks for a colour)."""
         folded, pats = fold(text), intent_patterns()
-        if not has_any(folded, pats["ask_lineup"]):
-            return None  # (every chat message comes here: the pattern first)
+        keys = ("ask_lineup", "deal")
+        if not has_any(folded, pats["ask_lineup"]):  # (every chat message comes here)
+            if not (has_any(folded, pats["everything"]) and has_any(folded, pats["deal"])):
+                return None
+            keys = ("deal", "everything")  # "is everything on sale?": which deals there are
         if self.named_products(text, lang):
             return None  # "耳机有什么特别的？" asks about the headphones
         pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
         # "for sale" is what is sold, though "Sale" is a German deal word
         if has_any(folded.replace("for sale", " "), pats["deal"]):
-            return "deals" if self._asks_only(text, lang, pid, ("ask_lineup", "deal")) else None
+            return "deals" if self._asks_only(text, lang, pid, keys) else None
         return "lineup" if self._asks_only(text, lang, pid, ("ask_lineup",)) else None
 
     def total_asked(self, text: str, lang: str, on_screen: str | None) -> bool:
@@ -172,6 +175,8 @@ class BudgetQuestions:
         folded, pats = fold(text), intent_patterns()
         if not has_any(folded, pats["everything"]) or self.named_products(text, lang):
             return False
+        if has_any(folded, pats["deal"]):
+            return False  # "is everything on sale?" asks which deals there are
         pid = on_screen if on_screen in self.catalog.products else self.catalog.ids[0]
         keys = ("everything", "together", "price_strong", "price_weak")
         return any(has_any(folded, pats[k]) for k in keys[1:]) and self._asks_only(
