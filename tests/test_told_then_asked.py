@@ -190,3 +190,30 @@ def test_set_48_comparisons_deals_and_the_lineup(catalog, text, said) -> None:
 
 def test_how_much_cheaper_asks_the_deal(catalog) -> None:
     assert Retriever(catalog).asks("how much cheaper is the kettle today?", "deal")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("de", "gibts versandkostenfrei", "kostenlos"),  # was "not in the show"
+     ("de", "wie schwer sin die kopfhörer", "250 Gramm"),
+     ("de", "habts noch welche", "Wasserkocher"),
+     ("de", "kopfhörer mit ANC?", "Geräuschunterdrückung"),
+     ("it", "c'è lo shipping gratis?", "gratuita"),  # was "not tonight"
+     ("it", "lo zaino è waterproof?", "idrorepellente"),
+     ("it", "la borraccia è BPA free?", "senza BPA"),
+     ("zh", "耳机能连两个设备吗", "两台设备"),
+     ("zh", "耳机有ANC吗", "主动降噪"),
+     ("zh", "包邮free shipping吗", "包邮")],
+)  # fmt: skip
+def test_sets_49_to_51_dialect_typos_and_mixed_languages(catalog, lang, text, said) -> None:
+    """Sets 49-51 (95 messages: German dialect and Italian typos without marks, Chinese
+    colloquial chat, English words in de/it/zh chat; 78 right before)."""
+    handed, out = ask_host(catalog, lang, text)
+    assert not handed and said in " ".join(out), out
+
+
+@pytest.mark.parametrize("text", ["电压是多少", "是欧标插头吗", "适合看书吗？"])
+def test_a_chinese_question_without_its_mark_is_no_chatter(catalog, text) -> None:
+    """The voltage, a plug, a use: asked with 是多少, 是…吗, 适合 and no "？" (dropped)."""
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("ann", text, lang="zh"))[0] is Priority.QUESTION

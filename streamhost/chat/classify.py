@@ -28,6 +28,8 @@ class Priority(IntEnum):
     OTHER = 4
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
 # Event kinds that deserve a thank-you (platforms name them differently).
 _THANKS_KINDS = frozenset({"gift", "purchase", "follow", "subscribe", "order", "donation"})
 
@@ -187,9 +189,12 @@ def make_classifier(
                 return Priority.QUESTION, None  # ... or how the product is used
             if (
                 pid is not None
-                and ("?" in text or "？" in text)
+                and ("?" in text or "？" in text or _CJK.search(text))  # 吗 asks
                 and (retriever.asks(text, "ask_detail") or _yes_no_start().search(text))
-                and retriever.unknown_details(text, lang, pid)
+                and (
+                    retriever.unknown_details(text, lang, pid)
+                    or retriever.unknown_chars(text, lang, pid)  # 电*压*是多少
+                )
             ):
                 # "wie ist der Klang?", "hat der einen Brustgurt?" with a product on screen: a
                 # question about a detail (its FAQ may answer it, else the team) is no chatter
