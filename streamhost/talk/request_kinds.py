@@ -35,6 +35,8 @@ class RequestKinds:
     timed_answer: Any
     answer_covering: Any
     find_product: Any
+    names_of: Any
+    names_whole: Any
     feature_words_met: Any
     unknown_details: Any
 
@@ -99,7 +101,9 @@ class RequestKinds:
     def told_then_asked(self, text: str, lang: str) -> tuple[str, str | None] | None:
         """A message that tells something beside its question (``compound.tale_and_question``):
         the question, and the product the told part names where the question names none ("my
-        daughter needs a backpack for uni, how many litres is it?": the backpack); None."""
+        daughter needs a backpack for uni, how many litres is it?": the backpack), its name
+        put before the question, as the viewer named it ("meine alte Flasche stinkt, ist die
+        aus Edelstahl?" is no question about the kettle's steel body); None."""
         split = tale_and_question(text)
         if split is None:
             return None
@@ -108,7 +112,10 @@ class RequestKinds:
             # "we have a gas stove, does the kettle work on *it*?": with the product named,
             # "it" is the thing told of, which the question alone would lose
             return None
-        return question, self.named_in_lead(lead, question, lang)
+        named = self.named_in_lead(lead, question, lang)
+        if named is not None:
+            question = f"{next(n for n in self.names_of(named, lang) if n)} {question}"
+        return question, named
 
     def named_in_lead(self, lead: str, question: str, lang: str) -> str | None:
         """The product `lead` names where `question` names none, else None: "omg that *lamp*
@@ -116,7 +123,8 @@ class RequestKinds:
         if not lead or self.find_product(question, lang, names_only=True):
             return None
         hit = self.find_product(lead, lang, names_only=True)
-        return hit[0] if hit else None
+        # a name said whole: "my *desk* is small, will it fit?" is no question about the lamp
+        return hit[0] if hit and self.names_whole(lead, lang, hit[0]) else None
 
     def charges_itself(self, text: str, product_id: str | None) -> bool:
         """ "How do I charge the lamp?", 台灯怎么充电？ (``[intent] charge_self``, no ``phone``
