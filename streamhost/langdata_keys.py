@@ -35,6 +35,7 @@ FAMILIES: tuple[str, ...] = (
     "answer_show",  # "show me the lamp": the product, now on screen, and its price
     "answer_recommend",  # "what do you recommend?", "is it worth it?": that product, price now
     "answer_ai",  # "are you a bot?": an AI host, and a person from the shop reads the chat
+    "answer_shop_name",  # "what's the shop called?": the catalog's {shop} name
     "answer_languages",  # "can you speak German?": the languages it answers in ({names})
     "answer_order_help",  # "my order didn't arrive": the shop's team takes it (the operator)
     "answer_in_stock",  # "is it in stock?": yes (more than a few left)
@@ -131,6 +132,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
     "no_yes",  # a yes to it would claim what no catalog says ("is this the lowest price?")
     "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
+    "ask_shop_name",  # "what's the shop called?": the catalog's shop name (answer_shop_name)
     "charge_self",  # charging the product itself ("how do I charge the lamp?"), with "phone" words absent
     "phone",  # a phone ("can it charge my *phone*?"): the charging asked is the phone's, not the product's
     "ask_yes_no",  # opens a yes-no question ("hat die lampe usb", typed without "?"): triage

@@ -21,14 +21,20 @@ charging" the lamp's pad in any language, 上车了 a purchase, and Chinese chat
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from support import ask_host
 
 from streamhost.chat.classify import make_classifier
 from streamhost.chat.triage import Priority
 from streamhost.frames import ChatEvent
+from streamhost.talk.catalog import parse_catalog
 from streamhost.talk.compound import tale_and_question
 from streamhost.talk.retrieval import Retriever
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "catalog" / "demo.json"
 
 
 @pytest.mark.parametrize(
@@ -250,4 +256,45 @@ def test_cheaper_now_asks_the_deal(catalog, lang, text) -> None:
 def test_a_tale_names_its_product_whole(catalog) -> None:
     """ "my *desk* is small" names no lamp (part of "LED desk lamp"): the team's."""
     handed, _ = ask_host(catalog, "en", "my desk is small, will it fit?")
+    assert handed
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "said"),
+    [("en", "what's the shop called?", "Nordlicht Home"),
+     ("de", "wie heißt der laden?", "Nordlicht Home"),
+     ("it", "come si chiama il negozio?", "Nordlicht Home"),
+     ("zh", "店叫什么", "北极光家居"),
+     ("en", "is there a human here?", "AI"),  # was "we don't have that"
+     ("en", "who is reading the chat?", "real person"),  # was dropped
+     ("en", "you're a robot lol", "AI"),
+     ("en", "are you chatgpt?", "AI")],
+)  # fmt: skip
+def test_set_57_the_shop_and_the_host(catalog, lang, text, said) -> None:
+    """Sets 56-57 (30 de/it questions on the shop's policies, 30 English ones to the host;
+    49 right before): the shop's name is the catalog's, and whether a person reads the chat
+    gets the honest AI answer."""
+    handed, out = ask_host(catalog, lang, text)
+    assert not handed and said in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("de", "kann ich meine bestellung noch ändern?"),  # got the free shipping entry
+     ("de", "gibt es einen newsletter rabatt?"),  # got the kettle's sale
+     ("it", "c'è uno sconto per la newsletter?"),
+     ("it", "c'è un numero di assistenza?")],  # got "not in the show"
+)  # fmt: skip
+def test_the_shops_own_policies_are_the_teams(catalog, lang, text) -> None:
+    handed, out = ask_host(catalog, lang, text)
+    assert handed == [text] and len(out) == 1, out
+
+
+def test_no_shop_name_no_shop_line() -> None:
+    """A catalog without a shop name: "what's the shop called?" is the team's."""
+    raw = json.loads(DEMO.read_text("utf-8"))
+    raw["shop"].pop("name")
+    for p in raw["products"]:
+        p.pop("image")
+    handed, _ = ask_host(parse_catalog(raw), "en", "what's the shop called?")
     assert handed

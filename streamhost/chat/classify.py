@@ -104,6 +104,8 @@ def make_classifier(
             pid = None
         if retriever.asks(text, "stream_issue"):
             return Priority.QUESTION, f"stream_issue:{lang}"  # "I can't hear you": the team's
+        if retriever.asks(text, "ask_shop_name"):
+            return Priority.QUESTION, f"shop_name:{lang}"  # "what's the shop called?"
         if retriever.asks_ai(text):
             return Priority.QUESTION, f"ai:{lang}"  # "are you a bot?" is always answered
         if retriever.asks(text, "ask_language") or other_language(text):

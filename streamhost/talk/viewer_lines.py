@@ -57,15 +57,18 @@ class ViewerLines:
         than a product, as (family, slots, grammar code, emotion); None for the rest. A fault
         of the stream ("I can't hear you") or a viewer's own order ("where is my order?",
         "it arrived broken"; not "what if it breaks?") is the team's; whether the host is an
-        AI gets the honest answer, never "I'll check"; which languages it speaks, or a question
-        in one it does not ("¿cuánto cuesta?"), the ones it answers in; a goodbye or small
-        talk naming no product a line back to the products."""
+        AI gets the honest answer, never "I'll check"; the shop's name the catalog's;
+        which languages it speaks, or a question in one it does not ("¿cuánto cuesta?"),
+        the ones it answers in; a goodbye or small talk naming no product a line back to
+        the products."""
         r = self.retriever
         if r.asks(text, "stream_issue"):
             return "answer_order_help", {}, "-", Emotion.NEUTRAL
         if (ai := r.asks_ai(text)) or r.asks(text, "ask_language") or other_language(text):
             fam = "answer_ai" if ai else "answer_languages"
             return fam, {} if ai else self.spoken(lang), "-", Emotion.NEUTRAL
+        if r.asks(text, "ask_shop_name") and (shop := self.catalog.shop(lang)):
+            return "answer_shop_name", {"shop": shop}, "-", Emotion.NEUTRAL
         for k in ("farewell", "small_talk") if not named else ():
             if r.asks_small_talk(text, qlang, k):
                 return f"answer_{k}", {}, "-", Emotion.HAPPY
