@@ -298,3 +298,13 @@ def test_no_shop_name_no_shop_line() -> None:
         p.pop("image")
     handed, _ = ask_host(parse_catalog(raw), "en", "what's the shop called?")
     assert handed
+
+
+def test_set_58_the_headphones_on_screen(catalog) -> None:
+    """Set 58 (40 messages, the headphones on screen; 37 right before): "is there a
+    warranty?" is theirs, which the catalog does not give (it got the kettle's 2 years),
+    and 降噪效果好吗？ asks the noise cancelling their Chinese name is made of (the team's)."""
+    handed, out = ask_host(catalog, "en", "is there a warranty?", "headphones")
+    assert handed and "2 year" not in " ".join(out), out
+    handed, out = ask_host(catalog, "zh", "降噪效果好吗？", "headphones")
+    assert not handed and "主动降噪" in " ".join(out), out

@@ -98,8 +98,8 @@ class ProductRequests:
         price for some buyers ("a store in Berlin?", "gibt es einen Studentenrabatt?") is no
         product: "I'll check", as "we don't have that" would be a guess about the shop."""
         r = self.retriever
-        if r.asks(text, "shop_service") or r.asks(text, "group_price"):
-            return "dont_know", {}, "-"
+        if any(r.asks(text, k) for k in ("shop_service", "group_price", "warranty")):
+            return "dont_know", {}, "-"  # (a warranty: the product on screen's, unknown)
         hit = r.find_product(text, qlang)
         if hit is None:
             return "not_carried", {}, "-"

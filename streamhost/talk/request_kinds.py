@@ -60,9 +60,10 @@ class RequestKinds:
         the kettle on screen asks about the headphones, "is *it* BPA free?" about the kettle,
         which the catalog does not say. None where no product or more than one does ("how
         heavy is it?": the headphones and the backpack both have a weight)."""
-        if self.asks(text, "this_one") or self.asks(text, "ask_material"):
+        if any(self.asks(text, k) for k in ("this_one", "ask_material", "warranty")):
             # "is *it* BPA free?" asks about the kettle on screen: "I'll check"; so does "what
-            # material is it?" (not the backpack's "recycled material")
+            # material is it?" (not the backpack's "recycled material"), and "is there a
+            # warranty?" with the headphones on screen (not the kettle's 2 years)
             return None
         if (
             self.specs_asked(text, lang, product_id)

@@ -263,8 +263,15 @@ class SpecLookup:
             return set()
         # the product's own name, or a part of it, says which product, not what is asked
         # ("*Wasser*kocher" meets the keep-warm mode's "Wasser": "Kann man im Wasserkocher
-        # Milch warm machen?" is no keep-warm question)
-        own = set(self._name_tokens(self.catalog.get(product_id), lang))
+        # Milch warm machen?" is no keep-warm question); where words run together, only a
+        # name the text says whole: 降噪效果好吗？ asks the noise cancelling that 无线降噪耳机
+        # is named for, and a bigram of a name is no word of it
+        if self._spec_words.get(lang, (False,))[0]:
+            said = set(tokenize(text, lang))
+            own = {t for n in self.names_of(product_id, lang) if n and set(tokenize(n, lang))
+                   <= said for t in tokenize(n, lang, compounds=True)}  # fmt: skip
+        else:
+            own = set(self._name_tokens(self.catalog.get(product_id), lang))
         return (self.asked_words(text, lang) - own) & feats[index]
 
     def faq_words_met(self, text: str, product_id: str, lang: str, index: int) -> set[str]:
