@@ -132,6 +132,7 @@ INTENT_KEYS: tuple[str, ...] = (
     "ask_open",  # opens a question that is not yes-no ("what's in the box?"): talk/open_question.py
     "no_yes",  # a yes to it would claim what no catalog says ("is this the lowest price?")
     "answer_yes",  # an answer's leading yes ("Yes, ..."), which an open question does not take
+    "filler",  # chat's fillers before a question ("wait", "ngl", "bruh", "allora"): no detail, no chatter
     "ask_shop_name",  # "what's the shop called?": the catalog's shop name (answer_shop_name)
     "charge_self",  # charging the product itself ("how do I charge the lamp?"), with "phone" words absent
     "phone",  # a phone ("can it charge my *phone*?"): the charging asked is the phone's, not the product's

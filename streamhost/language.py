@@ -87,6 +87,18 @@ _ZH_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
 # One chat message is folded a score of times on its way through triage and the generator
 # (each intent list, each tokenization): the per-character pass once, then a bounded LRU.
 @functools.lru_cache(maxsize=4096)
+@functools.cache
+def filler_start(folded: bool = False) -> str:
+    """A regex of chat's fillers before a question, any number of them, in the languages
+    written with spaces (``[intent] filler``: "wait", "ngl", "sag mal", "allora"), each
+    followed by a non-word: put after a start anchor, "wait is the kettle cordless?" still
+    opens with "is". `folded`: for folded text ("übrigens" as "ubrigens")."""
+    words = sorted({fold(w) if folded else w for d in load_languages().values()
+                    if d.script is None for w in d.intent["filler"]}, key=len)[::-1]  # fmt: skip
+    alts = "|".join(map(re.escape, words))
+    return rf"(?:(?:{alts})(?![^\W_])\W+)*" if words else ""
+
+
 def _fold_wide(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
     if max(text) >= _FIRST_HAN:

@@ -308,3 +308,28 @@ def test_set_58_the_headphones_on_screen(catalog) -> None:
     assert handed and "2 year" not in " ".join(out), out
     handed, out = ask_host(catalog, "zh", "降噪效果好吗？", "headphones")
     assert not handed and "主动降噪" in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [("wait is the kettle cordless or not", Priority.QUESTION),  # dropped as chatter
+     ("no cap does the bottle keep ice 24h", Priority.QUESTION),
+     ("ngl what a night", Priority.OTHER)],  # guard: fillers and no question
+)  # fmt: skip
+def test_a_filler_before_a_question_keeps_it_a_question(catalog, text, priority) -> None:
+    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
+    assert classify(ChatEvent("ann", text, lang="en"))[0] is priority
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("bruh how heavy is the backpack", "1.1 kilograms"),
+     ("smh the kettle is sold out?", "electric kettle"),
+     ("tbh i need a kettle, how fast does it boil", "4 minutes"),
+     ("backpack size pls 🙏", "28 litres"),  # was its laptop sleeve
+     ("idk which to get, lamp or bottle?", "insulated water bottle has")],
+)  # fmt: skip
+def test_set_59_chat_slang(catalog, text, said) -> None:
+    """Set 59 (30 English messages in chat's slang, emoji and shouting; 23 right before)."""
+    handed, out = ask_host(catalog, "en", text)
+    assert not handed and said in " ".join(out), out

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..frames import ChatEvent
 from ..langdata import load_languages
-from ..language import Intent, fold, other_language
+from ..language import Intent, filler_start, fold, other_language
 
 
 class Priority(IntEnum):
@@ -45,7 +45,10 @@ def _question_mark() -> re.Pattern[str]:
     words = [w for d in data for w in d.intent["question_marks"]]
     opens = {w for d in data if d.script is None for w in d.intent["ask_open"]}
     opens = sorted(opens | {w for d in data for w in d.intent["ask_yes_no"]}, key=len)
-    start = rf"(?i:^\W*(?:{'|'.join(map(re.escape, opens[::-1]))})(?![^\W_]))" if opens else ""
+    lead = filler_start()  # "wait is the kettle cordless or not"
+    start = (
+        rf"(?i:^\W*{lead}(?:{'|'.join(map(re.escape, opens[::-1]))})(?![^\W_]))" if opens else ""
+    )
     # a Chinese A-not-A question asks without a question word: 烫不烫 ("hot or not?"), 有没有
     a_not_a = r"(?P<a>[\u4e00-\u9fff])[不没](?P=a)"
     marks = ["[?？]", a_not_a, *(re.escape(w) for w in words), *[start] * bool(start)]
@@ -59,7 +62,9 @@ def _yes_no_start() -> re.Pattern[str]:
     words = sorted({w for d in load_languages().values() if d.script is None
                     for w in d.intent["ask_yes_no"]}, key=len)[::-1]  # fmt: skip
     return re.compile(
-        rf"(?i:^\W*(?:{'|'.join(map(re.escape, words))})(?![^\W_]))" if words else "(?!)"
+        rf"(?i:^\W*{filler_start()}(?:{'|'.join(map(re.escape, words))})(?![^\W_]))"
+        if words
+        else "(?!)"
     )
 
 

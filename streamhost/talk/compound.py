@@ -16,7 +16,7 @@ from typing import Any
 
 from ..frames import ChatEvent, Sentence
 from ..langdata import load_languages
-from ..language import fold
+from ..language import filler_start, fold
 from .intent_words import has_any, intent_patterns
 from .matching import CJK_PAIR
 
@@ -234,7 +234,8 @@ def _opens_question() -> re.Pattern[str]:
     lat = sorted({fold(w) for d in data if d.script is None
                   for k in ("ask_open", "ask_yes_no") for w in d.intent[k]}, key=len)[::-1]  # fmt: skip
     cjk = [w for d in data if d.script is not None for w in d.intent["ask_open"]]
-    alts = [rf"\W*(?:{'|'.join(map(re.escape, lat))})(?![^\W_])"] if lat else []
+    lead = filler_start(folded=True)  # "wait, is it ...", "allora quanto costa"
+    alts = [rf"\W*{lead}(?:{'|'.join(map(re.escape, lat))})(?![^\W_])"] if lat else []
     alts += [rf".*?(?:{'|'.join(map(re.escape, cjk))})"] if cjk else []
     return re.compile("|".join(alts) or r"(?!)")
 

@@ -19,7 +19,7 @@ from .tokens import tokenize
 # Intent word lists that say what kind of question it is (each a pattern in intent_patterns).
 ASKING_KEYS = (
     "price_strong", "price_weak", "stock", "cheapest", "priciest", "feature", "greeting", "have",
-    "together",
+    "together", "filler",
 )  # fmt: skip
 
 
