@@ -333,3 +333,15 @@ def test_set_59_chat_slang(catalog, text, said) -> None:
     """Set 59 (30 English messages in chat's slang, emoji and shouting; 23 right before)."""
     handed, out = ask_host(catalog, "en", text)
     assert not handed and said in " ".join(out), out
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("哇35小时续航？", "35小时"),  # set 60: handed on
+     ("哎，还剩几个？", "电热水壶"),  # dropped
+     ("话说保修多久？", "保修2年")],  # handed on
+)  # fmt: skip
+def test_set_60_chinese_fillers(catalog, text, said) -> None:
+    """Set 60 (30 de/it/zh messages opening with a filler; 27 right before)."""
+    handed, out = ask_host(catalog, "zh", text)
+    assert not handed and said in " ".join(out), out
