@@ -84,9 +84,6 @@ def fold(text: str) -> str:
 _ZH_COLLOQUIAL = str.maketrans({"咋": "怎么", "啥": "什么"})
 
 
-# One chat message is folded a score of times on its way through triage and the generator
-# (each intent list, each tokenization): the per-character pass once, then a bounded LRU.
-@functools.lru_cache(maxsize=4096)
 @functools.cache
 def filler_start(folded: bool = False) -> str:
     """A regex of chat's fillers before a question, any number of them, in the languages
@@ -99,6 +96,9 @@ def filler_start(folded: bool = False) -> str:
     return rf"(?:(?:{alts})(?![^\W_])\W+)*" if words else ""
 
 
+# One chat message is folded a score of times on its way through triage and the generator
+# (each intent list, each tokenization): the per-character pass once, then a bounded LRU.
+@functools.lru_cache(maxsize=4096)
 def _fold_wide(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
     if max(text) >= _FIRST_HAN:
