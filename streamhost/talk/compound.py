@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..frames import ChatEvent, Sentence
@@ -129,7 +129,7 @@ def answer_parts(
 
 def first_answered(
     gen: Any,
-    tries: list[tuple[str, str | None]],
+    tries: Iterable[tuple[str, str | None]],
     answer: Callable[[str, str | None], list[Sentence]],
 ) -> list[Sentence]:
     """`answer(text, product)` for each try in turn until one finds an answer (hands nothing

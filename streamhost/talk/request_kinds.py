@@ -11,6 +11,7 @@ out: a yes/no, a count, a product id or the message as a warranty question.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..langdata import load_languages
@@ -89,15 +90,15 @@ class RequestKinds:
 
     def ways_to_ask(
         self, text: str, lang: str, on_screen: str | None
-    ) -> list[tuple[str, str | None]]:
+    ) -> Iterator[tuple[str, str | None]]:
         """(text, product) pairs to answer in turn until one finds an answer: the message,
         about the product a compliment before it names ("omg that lamp is so pretty, how
-        much??") or the one on screen; then the question after a tale (`told_then_asked`)."""
+        much??") or the one on screen; then the question after a tale (`told_then_asked`),
+        sought only if the message found none (most do)."""
         lead = greeting_lead(text)
-        tries = [(text, self.named_in_lead(lead, text[len(lead) :], lang) or on_screen)]
+        yield text, self.named_in_lead(lead, text[len(lead) :], lang) or on_screen
         if told := self.told_then_asked(text, lang):  # "my kettle broke lol. warranty?"
-            tries.append((told[0], told[1] or on_screen))
-        return tries
+            yield told[0], told[1] or on_screen
 
     def told_then_asked(self, text: str, lang: str) -> tuple[str, str | None] | None:
         """A message that tells something beside its question (``compound.tale_and_question``):
