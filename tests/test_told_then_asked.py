@@ -1,13 +1,14 @@
-"""Session 39's blind sets (40-44, 240 messages in four languages, the kettle on screen).
+"""Session 39's blind sets (40-60, 744 messages in four languages; 632 answered or handed on
+as a viewer would expect before their fixes), the kettle on screen unless a test says other.
 
-Set 44 (40 English messages that tell something before they ask; 19 answered or handed on as
+Set 44 (40 English messages that tell something before they ask; 22 answered or handed on as
 a viewer would expect before these fixes): the question after the tale is answered ("my old
 kettle broke lol, does this one have a warranty" was dropped as chatter, "sorry for my
 english. how much for the bag?" handed on), about the product the tale names ("my daughter
 needs a backpack for uni, how many litres is it?"; "omg that lamp is so pretty, how much??"
 got the kettle's price), and only where the whole message finds no answer: "we have a gas
 stove at home, does the kettle work on it?" stays the team's. Sets 40-43 (50 each, en/de/it/
-zh; 49, 40, 45 and 46 right before): the same tale in German, Italian and Chinese, how fast it
+zh; 49, 43, 47 and 48 right before): the same tale in German, Italian and Chinese, how fast it
 boils a litre (the German got the 1.7 litre capacity), a noise asked about ("wie laut ist
 der?", "è rumoroso?") and the sound gone ("der ton ist weg") never chatter, a count in pieces
 ("quanti pezzi rimangono?") the stock, instalments the payment entry (the German got "not in
@@ -16,7 +17,7 @@ charging the lamp itself (not the phones its base charges) the team's: the catal
 say how it is powered. Sets 45-46 (45 de/it and 40 zh messages of the same kinds, written
 after those fixes; 39 and 33 right before): a compliment before the question, "wireless
 charging" the lamp's pad in any language, 上车了 a purchase, and Chinese chat words (送线,
-杯子, 瑞士能寄吗).
+杯子, 瑞士能寄吗). Sets 47-60: each test below names its own.
 """
 
 from __future__ import annotations
