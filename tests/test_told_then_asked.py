@@ -17,7 +17,7 @@ charging the lamp itself (not the phones its base charges) the team's: the catal
 say how it is powered. Sets 45-46 (45 de/it and 40 zh messages of the same kinds, written
 after those fixes; 39 and 33 right before): a compliment before the question, "wireless
 charging" the lamp's pad in any language, 上车了 a purchase, and Chinese chat words (送线,
-杯子, 瑞士能寄吗). Sets 47-60: each test below names its own.
+杯子, 瑞士能寄吗). Sets 47-60: the comments of the tables below.
 """
 
 from __future__ import annotations
@@ -61,80 +61,132 @@ def test_the_question_after_a_tale(text, split) -> None:
     assert tale_and_question(text) == split
 
 
+# (lang, message, product on screen, words the answer says); nothing handed on
+ANSWERED = [
+    # set 44: the question after a tale, about the product the tale names
+    ("en", "my old kettle broke last week lol, does this one have a warranty", "kettle", "2 year"),
+    ("en", "my kettle broke lol. warranty?", "kettle", "2 year"),
+    ("de", "mein alter ist kaputt gegangen, hat der garantie?", "kettle", "2 Jahre Garantie"),
+    ("it", "il mio vecchio si è rotto, questo ha la garanzia?", "kettle", "garanzia di 2 anni"),
+    ("zh", "我家的旧水壶坏了，这个有保修吗？", "kettle", "保修2年"),
+    ("en", "sorry if asked already, how much is the lamp?", "kettle", "LED desk lamp"),
+    ("en", "sorry for my english. how much for the bag?", "kettle", "64 euros 50"),
+    ("en", "question: does the lamp have a usb port", "kettle", "USB port"),
+    ("en", "I travel a lot for work. is the backpack ok as hand luggage?", "kettle", "cabin luggage"),
+    ("en", "dropped my phone in water yesterday lol. is the backpack waterproof?", "kettle", "light rain"),
+    ("en", "my daughter needs a backpack for uni, how many litres is it?", "kettle", "28 litres"),
+    ("en", "my old headphones hurt my ears. are these comfy?", "kettle", "memory foam"),
+    ("en", "omg that lamp is so pretty, how much??", "kettle", "LED desk lamp"),
+    ("en", "hmm how heavy are the headphones", "kettle", "250 grams"),  # a filler is no detail
+    ("it", "boh quanto pesano le cuffie?", "kettle", "250 grammi"),
+    ("en", "I drink a lot of green tea, can this do lower temperatures?", "kettle", "five temperature"),
+    # sets 40-43: chat's words for what the catalog says
+    ("de", "wie schnell kocht der einen liter?", "kettle", "4 Minuten"),
+    ("en", "how fast does it boil one litre?", "kettle", "4 minutes"),
+    ("it", "quanto velocemente bolle un litro?", "kettle", "4 minuti"),
+    ("zh", "烧一升水多快？", "kettle", "4分钟"),
+    ("de", "ist ein entkalkungsfilter dabei?", "kettle", "Kalkfilter"),
+    ("de", "darf ich den rucksack im flugzeug mitnehmen?", "kettle", "Handgepäck"),
+    ("en", "can I take the backpack on a plane?", "kettle", "cabin luggage"),
+    ("zh", "大家好，这个水壶能装多少水？", "kettle", "1.7升"),
+    ("de", "gibt es ratenzahlung?", "kettle", "PayPal"),
+    ("it", "quanti pezzi rimangono?", "kettle", "bollitore"),
+    ("de", "wie viele stück sind noch da?", "kettle", "Wasserkocher"),
+    # sets 45-46: a compliment before "how much for everything?" (the kettle's price), the
+    # lamp's pad asked as "wireless charging" (the headphones' quick charge, by the
+    # "wireless" of their name), "we don't have that" only where the question after the
+    # tale finds nothing either (有滤网吗: the kettle's filter)
+    ("de", "toll präsentiert! wie viel kostet alles zusammen?", "kettle", "253 Euro 25"),
+    ("it", "bravissima! quanto costa tutto insieme?", "kettle", "253 euro e 25"),
+    ("en", "is there wireless charging?", "kettle", "Qi"),
+    ("it", "c'è la ricarica wireless?", "kettle", "Qi"),
+    ("zh", "能无线充电吗？", "kettle", "底座"),
+    ("zh", "我们这水垢很多，有滤网吗？", "kettle", "除垢滤网"),
+    ("zh", "宝宝们，这个杯子保温怎么样？", "kettle", "12小时"),
+    ("zh", "我家猫把充电线咬坏了，耳机送线吗？", "kettle", "音频线"),
+    ("zh", "瑞士能寄吗？", "kettle", "欧盟"),
+    ("de", "habe gestern bestellt, wann kommt das?", "kettle", "Werktagen"),
+    ("de", "ich koche jeden morgen kaffee, schaltet der wasserkocher selbst ab?", "kettle", "Abschaltung"),
+    # set 47 (44 messages, the lamp on screen; 39 right before): a tale after the question,
+    # its touch dimmer asked in other words
+    ("en", "does it flicker? I get headaches", "lamp", "flicker-free"),
+    ("en", "is it touch controlled?", "lamp", "touch dimmer"),
+    ("en", "does it remember the last setting?", "lamp", "memory"),
+    # set 48 (40 English messages on gifts, comparisons, deals and the lineup; 31 right before)
+    ("en", "what's the total for the lamp and the backpack?", "kettle", "Together that's"),
+    ("en", "which one would you recommend for a traveller?", "kettle", "travel backpack"),
+    ("en", "is everything on sale?", "kettle", "Tonight's deals"),  # was the total of all five
+    ("en", "can you go back to the headphones?", "kettle", "wireless headphones"),
+    ("en", "do all products ship free?", "kettle", "free on every order"),
+    ("en", "will the price go up after the show?", "kettle", "on offer"),  # was "just 31 euros 92"
+    # sets 49-51 (95 messages: German dialect and Italian typos without marks, Chinese
+    # colloquial chat, English words in de/it/zh chat; 78 right before)
+    ("de", "gibts versandkostenfrei", "kettle", "kostenlos"),  # was "not in the show"
+    ("de", "wie schwer sin die kopfhörer", "kettle", "250 Gramm"),
+    ("de", "habts noch welche", "kettle", "Wasserkocher"),
+    ("de", "kopfhörer mit ANC?", "kettle", "Geräuschunterdrückung"),
+    ("it", "c'è lo shipping gratis?", "kettle", "gratuita"),  # was "not tonight"
+    ("it", "lo zaino è waterproof?", "kettle", "idrorepellente"),
+    ("it", "la borraccia è BPA free?", "kettle", "senza BPA"),
+    ("zh", "耳机能连两个设备吗", "kettle", "两台设备"),
+    ("zh", "耳机有ANC吗", "kettle", "主动降噪"),
+    ("zh", "包邮free shipping吗", "kettle", "包邮"),
+    # sets 52-55 (80 messages: tales before questions in it/de/zh, English confirmations and
+    # corrections; 67 right before), the product the tale names taken as named ("my old
+    # *bottle* smells" got the kettle's steel body)
+    ("it", "arrivo adesso, cosa state vendendo?", "kettle", "borraccia termica"),  # was dropped
+    ("it", "ho un macbook da 14, entra nello zaino?", "kettle", "16 pollici"),
+    ("de", "meine alte flasche stinkt, ist die aus edelstahl?", "kettle", "lebensmittelechtem"),
+    ("de", "ich geh jeden tag ins fitnessstudio, läuft die flasche aus?", "kettle", "auslaufsicher"),
+    ("de", "wir haben ein baby, kann man damit babynahrung machen?", "kettle", "Babynahrung"),
+    ("zh", "家里有宝宝，能调到冲奶粉的温度吗？", "kettle", "冲奶粉"),  # was "not in the show"
+    ("zh", "我们这水很硬，有过滤吗？", "kettle", "滤网"),
+    ("zh", "所以是两年保修？", "kettle", "保修2年"),
+    # sets 56-57 (30 de/it questions on the shop's policies, 30 English ones to the host; 49
+    # right before): the shop's name is the catalog's, and whether a person reads the chat
+    # gets the honest AI answer
+    ("en", "what's the shop called?", "kettle", "Nordlicht Home"),
+    ("de", "wie heißt der laden?", "kettle", "Nordlicht Home"),
+    ("it", "come si chiama il negozio?", "kettle", "Nordlicht Home"),
+    ("zh", "店叫什么", "kettle", "北极光家居"),
+    ("en", "is there a human here?", "kettle", "AI"),  # was "we don't have that"
+    ("en", "who is reading the chat?", "kettle", "real person"),  # was dropped
+    ("en", "you're a robot lol", "kettle", "AI"),
+    ("en", "are you chatgpt?", "kettle", "AI"),
+    # set 58 (40, the headphones on screen; 37 right before): the noise cancelling their
+    # Chinese name is made of (the team's)
+    ("zh", "降噪效果好吗？", "headphones", "主动降噪"),
+    # set 59 (30 English messages in chat's slang, emoji and shouting; 23 right before)
+    ("en", "bruh how heavy is the backpack", "kettle", "1.1 kilograms"),
+    ("en", "smh the kettle is sold out?", "kettle", "electric kettle"),
+    ("en", "tbh i need a kettle, how fast does it boil", "kettle", "4 minutes"),
+    ("en", "backpack size pls 🙏", "kettle", "28 litres"),  # was its laptop sleeve
+    ("en", "idk which to get, lamp or bottle?", "kettle", "insulated water bottle has"),
+    # set 60 (30 de/it/zh messages opening with a filler; 27 right before)
+    ("zh", "哇35小时续航？", "kettle", "35小时"),  # handed on
+    ("zh", "哎，还剩几个？", "kettle", "电热水壶"),  # dropped
+    ("zh", "话说保修多久？", "kettle", "保修2年"),  # handed on
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lang", "text", "on_screen", "said"), ANSWERED)
+def test_what_the_blind_sets_asked_is_answered(catalog, lang, text, on_screen, said) -> None:
+    handed, out = ask_host(catalog, lang, text, on_screen)
+    assert not handed and said in " ".join(out), out
+
+
 @pytest.mark.parametrize(
-    ("lang", "text", "said"),
-    [("en", "my old kettle broke last week lol, does this one have a warranty", "2 year"),
-     ("en", "my kettle broke lol. warranty?", "2 year"),
-     ("de", "mein alter ist kaputt gegangen, hat der garantie?", "2 Jahre Garantie"),
-     ("it", "il mio vecchio si è rotto, questo ha la garanzia?", "garanzia di 2 anni"),
-     ("zh", "我家的旧水壶坏了，这个有保修吗？", "保修2年"),
-     ("en", "sorry if asked already, how much is the lamp?", "LED desk lamp"),
-     ("en", "sorry for my english. how much for the bag?", "64 euros 50"),
-     ("en", "question: does the lamp have a usb port", "USB port"),
-     ("en", "I travel a lot for work. is the backpack ok as hand luggage?", "cabin luggage"),
-     ("en", "dropped my phone in water yesterday lol. is the backpack waterproof?", "light rain"),
-     # the product the tale names, where the question names none
-     ("en", "my daughter needs a backpack for uni, how many litres is it?", "28 litres"),
-     ("en", "my old headphones hurt my ears. are these comfy?", "memory foam"),
-     ("en", "omg that lamp is so pretty, how much??", "LED desk lamp"),
-     ("en", "hmm how heavy are the headphones", "250 grams"),  # a filler word is no detail
-     ("it", "boh quanto pesano le cuffie?", "250 grammi"),
-     ("en", "I drink a lot of green tea, can this do lower temperatures?", "five temperature"),
-     # sets 40-43: chat's words for what the catalog says
-     ("de", "wie schnell kocht der einen liter?", "4 Minuten"),
-     ("en", "how fast does it boil one litre?", "4 minutes"),
-     ("it", "quanto velocemente bolle un litro?", "4 minuti"),
-     ("zh", "烧一升水多快？", "4分钟"),
-     ("de", "ist ein entkalkungsfilter dabei?", "Kalkfilter"),
-     ("de", "darf ich den rucksack im flugzeug mitnehmen?", "Handgepäck"),
-     ("en", "can I take the backpack on a plane?", "cabin luggage"),
-     ("zh", "大家好，这个水壶能装多少水？", "1.7升"),
-     ("de", "gibt es ratenzahlung?", "PayPal"),
-     ("it", "quanti pezzi rimangono?", "bollitore"),
-     ("de", "wie viele stück sind noch da?", "Wasserkocher"),
-     # sets 45-46: a compliment before "how much for everything?" (the kettle's price), the
-     # lamp's pad asked as "wireless charging" (the headphones' quick charge, by the
-     # "wireless" of their name), "we don't have that" only where the question after the
-     # tale finds nothing either (有滤网吗: the kettle's filter)
-     ("de", "toll präsentiert! wie viel kostet alles zusammen?", "253 Euro 25"),
-     ("it", "bravissima! quanto costa tutto insieme?", "253 euro e 25"),
-     ("en", "is there wireless charging?", "Qi"),
-     ("it", "c'è la ricarica wireless?", "Qi"),
-     ("zh", "能无线充电吗？", "底座"),
-     ("zh", "我们这水垢很多，有滤网吗？", "除垢滤网"),
-     ("zh", "宝宝们，这个杯子保温怎么样？", "12小时"),
-     ("zh", "我家猫把充电线咬坏了，耳机送线吗？", "音频线"),
-     ("zh", "瑞士能寄吗？", "欧盟"),
-     ("de", "habe gestern bestellt, wann kommt das?", "Werktagen"),
-     ("de", "ich koche jeden morgen kaffee, schaltet der wasserkocher selbst ab?", "Abschaltung")],
+    ("lang", "text"),
+    [("en", "we have a gas stove at home, does the kettle work on it?"),  # "it" is the stove
+     ("en", "quick q - is the kettle BPA free"),  # the catalog does not say
+     # sets 56-57: the shop's own policies
+     ("de", "kann ich meine bestellung noch ändern?"),  # got the free shipping entry
+     ("de", "gibt es einen newsletter rabatt?"),  # got the kettle's sale
+     ("it", "c'è uno sconto per la newsletter?"),
+     ("it", "c'è un numero di assistenza?")],  # got "not in the show"
 )  # fmt: skip
-def test_a_question_after_a_tale_and_chats_words_are_answered(catalog, lang, text, said) -> None:
+def test_what_the_catalog_cannot_back_is_the_teams(catalog, lang, text) -> None:
     handed, out = ask_host(catalog, lang, text)
-    assert not handed and said in " ".join(out), out
-
-
-@pytest.mark.parametrize(
-    ("text", "said"),
-    [("does it flicker? I get headaches", "flicker-free"),
-     ("is it touch controlled?", "touch dimmer"),
-     ("does it remember the last setting?", "memory")],
-)  # fmt: skip
-def test_set_47_the_lamp_on_screen(catalog, text, said) -> None:
-    """Set 47 (44 messages, the lamp on screen; 39 right before): a tale after the question,
-    its touch dimmer asked in other words."""
-    handed, out = ask_host(catalog, "en", text, "lamp")
-    assert not handed and said in " ".join(out), out
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "we have a gas stove at home, does the kettle work on it?",  # "it" is the stove
-        "quick q - is the kettle BPA free",
-    ],  # the catalog does not say
-)
-def test_a_tale_the_question_points_back_at_stays_the_teams(catalog, text) -> None:
-    handed, out = ask_host(catalog, "en", text)
     assert handed == [text] and len(out) == 1, out
 
 
@@ -150,11 +202,19 @@ def test_a_tale_the_question_points_back_at_stays_the_teams(catalog, text) -> No
      ("zh", "是正品吗？", Priority.QUESTION),  # set 46: is it genuine? (dropped)
      ("zh", "上车了！", Priority.THANKS),  # "I'm on board": bought (dropped)
      ("zh", "多高？", Priority.QUESTION),  # set 47: how tall (dropped)
-     # guards: chatter after chatter stays chatter
+     # sets 49-51: the voltage, a plug, a use asked with 是多少, 是…吗, 适合 and no "？"
+     ("zh", "电压是多少", Priority.QUESTION),
+     ("zh", "是欧标插头吗", Priority.QUESTION),
+     ("zh", "适合看书吗？", Priority.QUESTION),
+     # set 59: a filler before a question (dropped as chatter)
+     ("en", "wait is the kettle cordless or not", Priority.QUESTION),
+     ("en", "no cap does the bottle keep ice 24h", Priority.QUESTION),
+     # guards: chatter after chatter, fillers and no question, stay chatter
      ("en", "lol, what a night", Priority.OTHER),
-     ("en", "haha ok. anyone here?", Priority.OTHER)],
+     ("en", "haha ok. anyone here?", Priority.OTHER),
+     ("en", "ngl what a night", Priority.OTHER)],
 )  # fmt: skip
-def test_a_question_after_a_tale_is_no_chatter(catalog, lang, text, priority) -> None:
+def test_a_question_beside_a_tale_or_a_filler_is_no_chatter(catalog, lang, text, priority) -> None:
     classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
     assert classify(ChatEvent("ann", text, lang=lang))[0] is priority
 
@@ -180,74 +240,9 @@ def test_charging_the_lamp_itself_is_the_teams(catalog, lang, text, handed_on) -
 
 
 @pytest.mark.parametrize(
-    ("text", "said"),
-    [("what's the total for the lamp and the backpack?", "Together that's"),
-     ("which one would you recommend for a traveller?", "travel backpack"),
-     ("is everything on sale?", "Tonight's deals"),  # was the total of all five
-     ("can you go back to the headphones?", "wireless headphones"),
-     ("do all products ship free?", "free on every order"),
-     ("will the price go up after the show?", "on offer")],  # was "just 31 euros 92"
-)  # fmt: skip
-def test_set_48_comparisons_deals_and_the_lineup(catalog, text, said) -> None:
-    """Set 48 (40 English messages on gifts, comparisons, deals and the lineup; 31 right
-    before): each handed nothing and answered with what it asks."""
-    handed, out = ask_host(catalog, "en", text)
-    assert not handed and said in " ".join(out), out
-
-
-def test_how_much_cheaper_asks_the_deal(catalog) -> None:
-    assert Retriever(catalog).asks("how much cheaper is the kettle today?", "deal")
-
-
-@pytest.mark.parametrize(
-    ("lang", "text", "said"),
-    [("de", "gibts versandkostenfrei", "kostenlos"),  # was "not in the show"
-     ("de", "wie schwer sin die kopfhörer", "250 Gramm"),
-     ("de", "habts noch welche", "Wasserkocher"),
-     ("de", "kopfhörer mit ANC?", "Geräuschunterdrückung"),
-     ("it", "c'è lo shipping gratis?", "gratuita"),  # was "not tonight"
-     ("it", "lo zaino è waterproof?", "idrorepellente"),
-     ("it", "la borraccia è BPA free?", "senza BPA"),
-     ("zh", "耳机能连两个设备吗", "两台设备"),
-     ("zh", "耳机有ANC吗", "主动降噪"),
-     ("zh", "包邮free shipping吗", "包邮")],
-)  # fmt: skip
-def test_sets_49_to_51_dialect_typos_and_mixed_languages(catalog, lang, text, said) -> None:
-    """Sets 49-51 (95 messages: German dialect and Italian typos without marks, Chinese
-    colloquial chat, English words in de/it/zh chat; 78 right before)."""
-    handed, out = ask_host(catalog, lang, text)
-    assert not handed and said in " ".join(out), out
-
-
-@pytest.mark.parametrize("text", ["电压是多少", "是欧标插头吗", "适合看书吗？"])
-def test_a_chinese_question_without_its_mark_is_no_chatter(catalog, text) -> None:
-    """The voltage, a plug, a use: asked with 是多少, 是…吗, 适合 and no "？" (dropped)."""
-    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
-    assert classify(ChatEvent("ann", text, lang="zh"))[0] is Priority.QUESTION
-
-
-@pytest.mark.parametrize(
-    ("lang", "text", "said"),
-    [("it", "arrivo adesso, cosa state vendendo?", "borraccia termica"),  # was dropped
-     ("it", "ho un macbook da 14, entra nello zaino?", "16 pollici"),
-     ("de", "meine alte flasche stinkt, ist die aus edelstahl?", "lebensmittelechtem"),
-     ("de", "ich geh jeden tag ins fitnessstudio, läuft die flasche aus?", "auslaufsicher"),
-     ("de", "wir haben ein baby, kann man damit babynahrung machen?", "Babynahrung"),
-     ("zh", "家里有宝宝，能调到冲奶粉的温度吗？", "冲奶粉"),  # was "not in the show"
-     ("zh", "我们这水很硬，有过滤吗？", "滤网"),
-     ("zh", "所以是两年保修？", "保修2年")],
-)  # fmt: skip
-def test_sets_52_to_55_tales_and_confirmations(catalog, lang, text, said) -> None:
-    """Sets 52-55 (80 messages: tales before questions in it/de/zh, English confirmations
-    and corrections; 67 right before), the product the tale names taken as named ("my old
-    *bottle* smells" got the kettle's steel body)."""
-    handed, out = ask_host(catalog, lang, text)
-    assert not handed and said in " ".join(out), out
-
-
-@pytest.mark.parametrize(
     ("lang", "text"),
-    [("de", "ich hab die lampe letztes jahr gekauft, ist die jetzt billiger?"),
+    [("en", "how much cheaper is the kettle today?"),
+     ("de", "ich hab die lampe letztes jahr gekauft, ist die jetzt billiger?"),
      ("it", "ho comprato la lampada l'anno scorso, adesso costa meno?")],
 )  # fmt: skip
 def test_cheaper_now_asks_the_deal(catalog, lang, text) -> None:
@@ -260,37 +255,6 @@ def test_a_tale_names_its_product_whole(catalog) -> None:
     assert handed
 
 
-@pytest.mark.parametrize(
-    ("lang", "text", "said"),
-    [("en", "what's the shop called?", "Nordlicht Home"),
-     ("de", "wie heißt der laden?", "Nordlicht Home"),
-     ("it", "come si chiama il negozio?", "Nordlicht Home"),
-     ("zh", "店叫什么", "北极光家居"),
-     ("en", "is there a human here?", "AI"),  # was "we don't have that"
-     ("en", "who is reading the chat?", "real person"),  # was dropped
-     ("en", "you're a robot lol", "AI"),
-     ("en", "are you chatgpt?", "AI")],
-)  # fmt: skip
-def test_set_57_the_shop_and_the_host(catalog, lang, text, said) -> None:
-    """Sets 56-57 (30 de/it questions on the shop's policies, 30 English ones to the host;
-    49 right before): the shop's name is the catalog's, and whether a person reads the chat
-    gets the honest AI answer."""
-    handed, out = ask_host(catalog, lang, text)
-    assert not handed and said in " ".join(out), out
-
-
-@pytest.mark.parametrize(
-    ("lang", "text"),
-    [("de", "kann ich meine bestellung noch ändern?"),  # got the free shipping entry
-     ("de", "gibt es einen newsletter rabatt?"),  # got the kettle's sale
-     ("it", "c'è uno sconto per la newsletter?"),
-     ("it", "c'è un numero di assistenza?")],  # got "not in the show"
-)  # fmt: skip
-def test_the_shops_own_policies_are_the_teams(catalog, lang, text) -> None:
-    handed, out = ask_host(catalog, lang, text)
-    assert handed == [text] and len(out) == 1, out
-
-
 def test_no_shop_name_no_shop_line() -> None:
     """A catalog without a shop name: "what's the shop called?" is the team's."""
     raw = json.loads(DEMO.read_text("utf-8"))
@@ -301,48 +265,8 @@ def test_no_shop_name_no_shop_line() -> None:
     assert handed
 
 
-def test_set_58_the_headphones_on_screen(catalog) -> None:
-    """Set 58 (40 messages, the headphones on screen; 37 right before): "is there a
-    warranty?" is theirs, which the catalog does not give (it got the kettle's 2 years),
-    and 降噪效果好吗？ asks the noise cancelling their Chinese name is made of (the team's)."""
+def test_a_warranty_asked_is_the_product_on_screens(catalog) -> None:
+    """Set 58: "is there a warranty?" with the headphones on screen is theirs, which the
+    catalog does not give (it got the kettle's 2 years)."""
     handed, out = ask_host(catalog, "en", "is there a warranty?", "headphones")
     assert handed and "2 year" not in " ".join(out), out
-    handed, out = ask_host(catalog, "zh", "降噪效果好吗？", "headphones")
-    assert not handed and "主动降噪" in " ".join(out), out
-
-
-@pytest.mark.parametrize(
-    ("text", "priority"),
-    [("wait is the kettle cordless or not", Priority.QUESTION),  # dropped as chatter
-     ("no cap does the bottle keep ice 24h", Priority.QUESTION),
-     ("ngl what a night", Priority.OTHER)],  # guard: fillers and no question
-)  # fmt: skip
-def test_a_filler_before_a_question_keeps_it_a_question(catalog, text, priority) -> None:
-    classify = make_classifier(Retriever(catalog), catalog, current_product=lambda: "kettle")
-    assert classify(ChatEvent("ann", text, lang="en"))[0] is priority
-
-
-@pytest.mark.parametrize(
-    ("text", "said"),
-    [("bruh how heavy is the backpack", "1.1 kilograms"),
-     ("smh the kettle is sold out?", "electric kettle"),
-     ("tbh i need a kettle, how fast does it boil", "4 minutes"),
-     ("backpack size pls 🙏", "28 litres"),  # was its laptop sleeve
-     ("idk which to get, lamp or bottle?", "insulated water bottle has")],
-)  # fmt: skip
-def test_set_59_chat_slang(catalog, text, said) -> None:
-    """Set 59 (30 English messages in chat's slang, emoji and shouting; 23 right before)."""
-    handed, out = ask_host(catalog, "en", text)
-    assert not handed and said in " ".join(out), out
-
-
-@pytest.mark.parametrize(
-    ("text", "said"),
-    [("哇35小时续航？", "35小时"),  # set 60: handed on
-     ("哎，还剩几个？", "电热水壶"),  # dropped
-     ("话说保修多久？", "保修2年")],  # handed on
-)  # fmt: skip
-def test_set_60_chinese_fillers(catalog, text, said) -> None:
-    """Set 60 (30 de/it/zh messages opening with a filler; 27 right before)."""
-    handed, out = ask_host(catalog, "zh", text)
-    assert not handed and said in " ".join(out), out

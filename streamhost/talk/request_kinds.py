@@ -110,11 +110,11 @@ class RequestKinds:
         if split is None:
             return None
         lead, question = split
-        if self.asks(question, "this_one") and self.find_product(question, lang, names_only=True):
+        if self.find_product(question, lang, names_only=True):
             # "we have a gas stove, does the kettle work on *it*?": with the product named,
             # "it" is the thing told of, which the question alone would lose
-            return None
-        named = self.named_in_lead(lead, question, lang)
+            return None if self.asks(question, "this_one") else (question, None)
+        named = self._named_whole(lead, lang)
         if named is not None:
             question = f"{next(n for n in self.names_of(named, lang) if n)} {question}"
         return question, named
@@ -124,9 +124,13 @@ class RequestKinds:
         is so pretty, how much??" asks the lamp's price, whatever is on screen."""
         if not lead or self.find_product(question, lang, names_only=True):
             return None
-        hit = self.find_product(lead, lang, names_only=True)
-        # a name said whole: "my *desk* is small, will it fit?" is no question about the lamp
-        return hit[0] if hit and self.names_whole(lead, lang, hit[0]) else None
+        return self._named_whole(lead, lang)
+
+    def _named_whole(self, text: str, lang: str) -> str | None:
+        """The product `text` names by a whole name or alias: "my *desk* is small, will it
+        fit?" is no question about the lamp."""
+        hit = self.find_product(text, lang, names_only=True)
+        return hit[0] if hit and self.names_whole(text, lang, hit[0]) else None
 
     def charges_itself(self, text: str, product_id: str | None) -> bool:
         """ "How do I charge the lamp?", 台灯怎么充电？ (``[intent] charge_self``, no ``phone``
